@@ -1,0 +1,5 @@
+"""Allow ``python -m sfrenew``."""
+
+from sfrenew.cli import main
+
+main()

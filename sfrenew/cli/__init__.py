@@ -1,0 +1,20 @@
+"""The ``sfrenew`` command line. Click lives only in this package."""
+
+from __future__ import annotations
+
+import click
+
+from sfrenew import __version__
+from sfrenew.cli import localorg as _localorg
+from sfrenew.cli import rules as _rules
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sfrenew")
+def main() -> None:
+    """sfrenew: renewal automation for Salesforce."""
+
+
+main.add_command(_localorg.localorg)
+main.add_command(_localorg.demo)
+main.add_command(_rules.rules)

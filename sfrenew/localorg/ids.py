@@ -1,0 +1,70 @@
+"""Salesforce record Ids: 15-character case-sensitive Ids and their 18-character form.
+
+An Id is a 3-character key prefix (the object), a 2-character pod/instance part, and
+a base-62 counter. The 18-character form appends a 3-character suffix that encodes,
+for each 5-character chunk of the 15-character Id, which characters are upper case,
+so the Id survives case-insensitive systems.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID15 = re.compile(r"^[0-9A-Za-z]{15}$")
+_ID18 = re.compile(r"^[0-9A-Za-z]{18}$")
+INSTANCE = "5g"  # the local org's pod part; real orgs use e.g. "5f", "0b"
+
+
+def case_safe_suffix(id15: str) -> str:
+    """The 3-character suffix that makes a 15-character Id case-insensitively unique."""
+    suffix = []
+    for chunk_start in (0, 5, 10):
+        bits = 0
+        for i, ch in enumerate(id15[chunk_start : chunk_start + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        suffix.append(_SUFFIX_ALPHABET[bits])
+    return "".join(suffix)
+
+
+def make_id(key_prefix: str, number: int) -> str:
+    """The 18-character Id of the ``number``-th record with this key prefix."""
+    digits = []
+    n = number
+    for _ in range(10):
+        n, r = divmod(n, 62)
+        digits.append(_BASE62[r])
+    if n:
+        raise ValueError(f"record number {number} does not fit in an Id")
+    id15 = key_prefix + INSTANCE + "".join(reversed(digits))
+    return id15 + case_safe_suffix(id15)
+
+
+def normalize_id(value: str) -> str | None:
+    """The 18-character form of a 15- or 18-character Id, or None if it is not an Id.
+
+    An 18-character Id whose suffix does not match its first 15 characters is not an Id.
+    """
+    if _ID15.match(value):
+        return value + case_safe_suffix(value)
+    if _ID18.match(value):
+        # Salesforce accepts the 18-character form in any case: the suffix restores it.
+        base = value[:15]
+        suffix = value[15:].upper()
+        restored = []
+        for chunk, code in zip((0, 5, 10), suffix, strict=True):
+            pos = _SUFFIX_ALPHABET.find(code)
+            if pos < 0:
+                return None
+            for i, ch in enumerate(base[chunk : chunk + 5]):
+                restored.append(ch.upper() if pos & (1 << i) else ch.lower())
+        id15 = "".join(restored)
+        return id15 + case_safe_suffix(id15)
+    return None
+
+
+def key_prefix_of(record_id: str) -> str:
+    """The object key prefix of an Id."""
+    return record_id[:3]

@@ -1,0 +1,235 @@
+"""The local org's schema: objects and fields, loaded from a data file.
+
+The schema is data (``data/schema.yaml``), not code, so adding an object or a custom
+field never means touching the server. Every object automatically gets the system
+fields Salesforce gives every sObject (Id, IsDeleted, CreatedDate, CreatedById,
+LastModifiedDate, LastModifiedById, SystemModstamp); objects with ``owned: true``
+also get OwnerId.
+
+Storage convention (shared by the store and the SOQL compiler): one SQLite table per
+object named exactly like the object's API name, one column per field named exactly
+like the field's API name. Encodings: text-like types, ids and references as TEXT;
+boolean as INTEGER 0/1; int as INTEGER; double/currency/percent as REAL; date as
+TEXT ``YYYY-MM-DD``; datetime as TEXT ``YYYY-MM-DDTHH:MM:SS.mmm+0000`` (always UTC, so
+text order is time order); multipicklist as TEXT ``a;b``. NULL is NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+class FieldType(StrEnum):
+    """Salesforce field types (the ``type`` of a describe field)."""
+
+    ID = "id"
+    STRING = "string"
+    TEXTAREA = "textarea"
+    PICKLIST = "picklist"
+    MULTIPICKLIST = "multipicklist"
+    BOOLEAN = "boolean"
+    INT = "int"
+    DOUBLE = "double"
+    CURRENCY = "currency"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    REFERENCE = "reference"
+    EMAIL = "email"
+    PHONE = "phone"
+    URL = "url"
+
+
+NUMERIC_TYPES = frozenset({FieldType.INT, FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT})
+TEXT_TYPES = frozenset(
+    {
+        FieldType.ID,
+        FieldType.STRING,
+        FieldType.TEXTAREA,
+        FieldType.PICKLIST,
+        FieldType.MULTIPICKLIST,
+        FieldType.REFERENCE,
+        FieldType.EMAIL,
+        FieldType.PHONE,
+        FieldType.URL,
+    }
+)
+
+SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",
+                 "LastModifiedById", "SystemModstamp")
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    """One field of an sObject, as describe would show it."""
+
+    name: str
+    type: FieldType
+    label: str
+    length: int = 0  # text types; 0 where not applicable
+    precision: int = 0  # numeric types: total digits
+    scale: int = 0  # numeric types: digits after the point
+    nillable: bool = True  # False means required on create (unless defaulted)
+    createable: bool = True
+    updateable: bool = True
+    unique: bool = False
+    external_id: bool = False
+    custom: bool = False
+    default: Any = None  # value used on create when the field is not given
+    picklist_values: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    reference_to: tuple[str, ...] = ()  # object API names
+    relationship_name: str | None = None  # e.g. "Account" for AccountId
+    cascade_delete: bool = False  # master-detail: deleting the parent deletes this child
+
+    @property
+    def required_on_create(self) -> bool:
+        """True when a create without this field is REQUIRED_FIELD_MISSING."""
+        return (not self.nillable) and self.createable and self.default is None
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A relationship from a parent object to the children pointing at it."""
+
+    name: str  # e.g. "Contacts" on Account
+    child_object: str  # e.g. "Contact"
+    field: str  # e.g. "AccountId"
+    cascade_delete: bool = False
+
+
+@dataclass(frozen=True)
+class SObjectSchema:
+    """One sObject type."""
+
+    name: str
+    label: str
+    label_plural: str
+    key_prefix: str
+    custom: bool
+    fields: dict[str, FieldSchema]  # keyed by lower-cased API name
+    child_relationships: dict[str, ChildRelationship] = field(default_factory=dict)  # by lower name
+
+    def field(self, name: str) -> FieldSchema | None:
+        """The field with this API name (case-insensitive), or None."""
+        return self.fields.get(name.lower())
+
+    def relationship_field(self, relationship_name: str) -> FieldSchema | None:
+        """The reference field whose relationship name is this (case-insensitive)."""
+        wanted = relationship_name.lower()
+        for f in self.fields.values():
+            if f.relationship_name is not None and f.relationship_name.lower() == wanted:
+                return f
+        return None
+
+    def child_relationship(self, name: str) -> ChildRelationship | None:
+        """The child relationship with this name (case-insensitive), or None."""
+        return self.child_relationships.get(name.lower())
+
+
+@dataclass(frozen=True)
+class OrgSchema:
+    """All objects of the org, keyed by lower-cased API name."""
+
+    objects: dict[str, SObjectSchema]
+
+    def object(self, name: str) -> SObjectSchema | None:
+        """The object with this API name (case-insensitive), or None."""
+        return self.objects.get(name.lower())
+
+    def object_by_prefix(self, key_prefix: str) -> SObjectSchema | None:
+        """The object whose Ids start with this 3-character prefix, or None."""
+        for obj in self.objects.values():
+            if obj.key_prefix == key_prefix:
+                return obj
+        return None
+
+
+def _system_fields(*, owned: bool) -> list[FieldSchema]:
+    ro = {"createable": False, "updateable": False}
+    fields = [
+        FieldSchema("Id", FieldType.ID, "Record ID", length=18, nillable=False, **ro),
+        FieldSchema("IsDeleted", FieldType.BOOLEAN, "Deleted", nillable=False, **ro),
+        FieldSchema("CreatedDate", FieldType.DATETIME, "Created Date", nillable=False, **ro),
+        FieldSchema("CreatedById", FieldType.REFERENCE, "Created By ID", length=18,
+                    nillable=False, reference_to=("User",), relationship_name="CreatedBy", **ro),
+        FieldSchema("LastModifiedDate", FieldType.DATETIME, "Last Modified Date",
+                    nillable=False, **ro),
+        FieldSchema("LastModifiedById", FieldType.REFERENCE, "Last Modified By ID", length=18,
+                    nillable=False, reference_to=("User",), relationship_name="LastModifiedBy",
+                    **ro),
+        FieldSchema("SystemModstamp", FieldType.DATETIME, "System Modstamp", nillable=False, **ro),
+    ]
+    if owned:
+        # Defaulted to the running user on create, so not "required" for the client.
+        fields.append(FieldSchema("OwnerId", FieldType.REFERENCE, "Owner ID", length=18,
+                                  nillable=False, reference_to=("User",),
+                                  relationship_name="Owner", default="$user"))
+    return fields
+
+
+def _field_from_data(name: str, spec: dict[str, Any]) -> FieldSchema:
+    ftype = FieldType(spec["type"])
+    return FieldSchema(
+        name=name,
+        type=ftype,
+        label=str(spec.get("label", name.removesuffix("__c").replace("_", " "))),
+        length=int(spec.get("length", 18 if ftype in (FieldType.REFERENCE, FieldType.ID) else 0)),
+        precision=int(spec.get("precision", 18 if ftype in NUMERIC_TYPES else 0)),
+        scale=int(spec.get("scale", 2 if ftype in (FieldType.CURRENCY, FieldType.PERCENT) else 0)),
+        nillable=not bool(spec.get("required", False)) and ftype != FieldType.BOOLEAN,
+        createable=bool(spec.get("createable", True)),
+        updateable=bool(spec.get("updateable", True)),
+        unique=bool(spec.get("unique", False)),
+        external_id=bool(spec.get("external_id", False)),
+        custom=name.endswith("__c"),
+        default=spec.get("default", False if ftype == FieldType.BOOLEAN else None),
+        picklist_values=tuple(str(v) for v in spec.get("values", ())),
+        restricted_picklist=bool(spec.get("restricted", False)),
+        reference_to=tuple(spec.get("reference_to", ())),
+        relationship_name=spec.get("relationship_name"),
+        cascade_delete=bool(spec.get("cascade_delete", False)),
+    )
+
+
+def build_schema(data: dict[str, Any]) -> OrgSchema:
+    """Build an OrgSchema from the parsed schema data file."""
+    objects: dict[str, SObjectSchema] = {}
+    for obj_name, spec in data["objects"].items():
+        fields = {f.name.lower(): f for f in _system_fields(owned=bool(spec.get("owned", False)))}
+        for fname, fspec in (spec.get("fields") or {}).items():
+            fields[fname.lower()] = _field_from_data(fname, fspec)
+        objects[obj_name.lower()] = SObjectSchema(
+            name=obj_name,
+            label=str(spec.get("label", obj_name)),
+            label_plural=str(spec.get("label_plural", spec.get("label", obj_name) + "s")),
+            key_prefix=str(spec["key_prefix"]),
+            custom=obj_name.endswith("__c"),
+            fields=fields,
+        )
+    # Child relationships are derived from the reference fields that declare a name.
+    for obj_name, spec in data["objects"].items():
+        for fname, fspec in (spec.get("fields") or {}).items():
+            child_name = fspec.get("child_relationship")
+            if not child_name:
+                continue
+            for parent in fspec.get("reference_to", ()):
+                parent_obj = objects[parent.lower()]
+                parent_obj.child_relationships[child_name.lower()] = ChildRelationship(
+                    name=child_name, child_object=obj_name, field=fname,
+                    cascade_delete=bool(fspec.get("cascade_delete", False)),
+                )
+    return OrgSchema(objects=objects)
+
+
+@cache
+def default_schema() -> OrgSchema:
+    """The schema shipped with sfrenew (``sfrenew/localorg/data/schema.yaml``)."""
+    text = resources.files("sfrenew.localorg").joinpath("data/schema.yaml").read_text("utf-8")
+    return build_schema(yaml.load(text, Loader=yaml.CSafeLoader))

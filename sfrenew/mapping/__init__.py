@@ -1,0 +1,1 @@
+"""sfrenew.mapping."""
