@@ -151,20 +151,24 @@ class OrgSchema:
         return None
 
 
+def _readonly(name: str, ftype: FieldType, label: str, *, ref: str | None = None) -> FieldSchema:
+    return FieldSchema(
+        name, ftype, label, length=18 if ftype in (FieldType.ID, FieldType.REFERENCE) else 0,
+        nillable=False, createable=False, updateable=False,
+        reference_to=("User",) if ref else (), relationship_name=ref,
+    )
+
+
 def _system_fields(*, owned: bool) -> list[FieldSchema]:
-    ro = {"createable": False, "updateable": False}
     fields = [
-        FieldSchema("Id", FieldType.ID, "Record ID", length=18, nillable=False, **ro),
-        FieldSchema("IsDeleted", FieldType.BOOLEAN, "Deleted", nillable=False, **ro),
-        FieldSchema("CreatedDate", FieldType.DATETIME, "Created Date", nillable=False, **ro),
-        FieldSchema("CreatedById", FieldType.REFERENCE, "Created By ID", length=18,
-                    nillable=False, reference_to=("User",), relationship_name="CreatedBy", **ro),
-        FieldSchema("LastModifiedDate", FieldType.DATETIME, "Last Modified Date",
-                    nillable=False, **ro),
-        FieldSchema("LastModifiedById", FieldType.REFERENCE, "Last Modified By ID", length=18,
-                    nillable=False, reference_to=("User",), relationship_name="LastModifiedBy",
-                    **ro),
-        FieldSchema("SystemModstamp", FieldType.DATETIME, "System Modstamp", nillable=False, **ro),
+        _readonly("Id", FieldType.ID, "Record ID"),
+        _readonly("IsDeleted", FieldType.BOOLEAN, "Deleted"),
+        _readonly("CreatedDate", FieldType.DATETIME, "Created Date"),
+        _readonly("CreatedById", FieldType.REFERENCE, "Created By ID", ref="CreatedBy"),
+        _readonly("LastModifiedDate", FieldType.DATETIME, "Last Modified Date"),
+        _readonly("LastModifiedById", FieldType.REFERENCE, "Last Modified By ID",
+                  ref="LastModifiedBy"),
+        _readonly("SystemModstamp", FieldType.DATETIME, "System Modstamp"),
     ]
     if owned:
         # Defaulted to the running user on create, so not "required" for the client.
