@@ -1,0 +1,126 @@
+"""Domain values the renewal rules read: accounts, contracts, their lines, signals.
+
+Everything here is a frozen value built by the shell from mapped Salesforce
+records. Money is :class:`~decimal.Decimal`, dates are :class:`datetime.date`;
+a field Salesforce may leave empty is ``None`` here, and the rules say what an
+empty value means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class RiskLevel(StrEnum):
+    """How likely a renewal is to be lost, as a rep reads it."""
+
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+
+
+RISK_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The customer whose contracts renew.
+
+    ``segment`` and ``region`` drive the uplift rule list.
+    """
+
+    id: str
+    name: str
+    segment: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractLine:
+    """One subscription line of a contract.
+
+    ``annual_price`` is the annual price per unit the customer pays today (the
+    prior price); ``list_price`` is the current price book entry, used by the
+    ``list`` pricing method; ``uplift_rate`` is the line's own uplift field, which
+    wins over every other source.
+    """
+
+    id: str
+    product_id: str
+    product_name: str
+    quantity: Decimal
+    annual_price: Decimal | None
+    product_family: str | None = None
+    list_price: Decimal | None = None
+    uplift_rate: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A contract as mapped from the org.
+
+    ``term_months`` is the contract's own term; ``renewal_term_months`` its
+    renewal-term field, which wins when set. ``uplift_cap`` and ``uplift_floor``
+    are the contractual bounds on the uplift rate; when empty, the policy's
+    bounds apply.
+    """
+
+    id: str
+    account_id: str
+    number: str
+    status: str
+    currency: str
+    start_date: date | None
+    end_date: date | None
+    lines: tuple[ContractLine, ...]
+    term_months: int | None = None
+    renewal_term_months: int | None = None
+    do_not_renew: bool = False
+    uplift_rate: Decimal | None = None
+    uplift_cap: Decimal | None = None
+    uplift_floor: Decimal | None = None
+    renewed_late_days: int | None = None  # how late its own renewal was signed, if known
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingRenewal:
+    """A renewal opportunity the org already holds for some contracts.
+
+    ``created_by_sfrenew`` is true when the opportunity carries an sfrenew key;
+    any other opportunity was made by a person, and its contracts are left alone.
+    """
+
+    opportunity_id: str
+    contract_ids: tuple[str, ...]
+    created_by_sfrenew: bool
+    stage: str
+    is_closed: bool = False
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingTask:
+    """A cadence task sfrenew created earlier, as the org holds it now."""
+
+    key: str
+    due_date: date
+    is_closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSignals:
+    """The account's risk inputs; ``None`` means the org does not know.
+
+    ``usage_change_percent`` is the change in usage over the configured period
+    (−25 means usage fell by a quarter).
+    """
+
+    health_score: Decimal | None = None
+    open_high_severity_cases: int = 0
+    last_completed_activity: date | None = None
+    usage_change_percent: Decimal | None = None
+    champion_gone: bool = False
+    payment_days_overdue: int | None = None

@@ -1,0 +1,25 @@
+"""Money rounding: half-up to the currency's number of decimals, at the line total."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+_QUANTA = {d: Decimal(1).scaleb(-d) for d in range(7)}
+
+
+def round_money(amount: Decimal, decimals: int) -> Decimal:
+    """``amount`` rounded half-up to ``decimals`` places (JPY 0, most currencies 2)."""
+    quantum = _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """``12,345.60 USD``: how explanations show an amount."""
+    return f"{amount:,} {currency}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A rate as a percentage without noise: 0.05 → ``5%``, 0.0325 → ``3.25%``."""
+    percent = (rate * 100).normalize()
+    text = f"{percent:f}"
+    return f"{text}%"

@@ -1,0 +1,1 @@
+"""The renewal rules, each a module of small pure functions."""

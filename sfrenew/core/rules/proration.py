@@ -1,0 +1,128 @@
+"""Proration: what part of an annual price a period from start to end (inclusive) costs.
+
+Every method reduces to a fraction of a year, kept exactly as ``numerator /
+denominator`` so the amount can be rounded once, at the line total. A period is
+split into *whole months* and a *stub* of leftover days:
+
+1. If the period is exactly N months by the term rule (``term_end(start, N) ==
+   end``), it is N whole months and no stub — so a full renewal term is always
+   priced as exactly its months, month-end clamping included.
+2. Otherwise whole months are counted back from the day after the end, and the
+   days before them, at the start of the period, are the (leading) stub.
+
+=================  ==========================================================
+``day``            days / 365
+``month``          whole months / 12, a stub counts as a whole month
+``month_day``      whole months / 12 + stub days / 365
+``actual_period``  (whole months + stub days / days of the stub's month) / 12
+``30_360``         (whole months + stub days / 30) / 12
+=================  ==========================================================
+
+"The stub's month" is the month-long span that ends where the whole months begin
+(Oct 1 → Oct 31 for a stub Oct 15 → Oct 31), so a stub is always less than one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from sfrenew.core.money import round_money
+from sfrenew.core.policy import ProrationMethod
+from sfrenew.core.rules.term import ONE_DAY, add_months, term_end
+
+
+@dataclass(frozen=True, slots=True)
+class Proration:
+    """How a period was prorated: the method, its parts and the exact year fraction."""
+
+    method: ProrationMethod
+    start: date
+    end: date
+    days: int
+    whole_months: int
+    stub_days: int
+    stub_basis: int  # what the stub is divided by: 365, 30 or the stub month's days
+    numerator: int
+    denominator: int
+
+    @property
+    def fraction(self) -> Fraction:
+        """The part of a year this period is priced as."""
+        return Fraction(self.numerator, self.denominator)
+
+    @property
+    def fraction_text(self) -> str:
+        """The fraction as an admin checks it, e.g. ``260/365`` or ``(8 + 17/31)/12``."""
+        return _fraction_text(self)
+
+    @property
+    def decimal_fraction(self) -> Decimal:
+        """The year fraction to 6 decimals, for a number field on the line."""
+        return round_money(Decimal(self.numerator) / Decimal(self.denominator), 6)
+
+
+def _fraction_text(p: Proration) -> str:
+    if p.method is ProrationMethod.DAY:
+        return f"{p.days}/365"
+    if p.method is ProrationMethod.MONTH:
+        return f"{p.numerator}/12"
+    if p.method is ProrationMethod.MONTH_DAY:
+        return f"{p.whole_months}/12 + {p.stub_days}/365" if p.stub_days else \
+            f"{p.whole_months}/12"
+    if not p.stub_days:
+        return f"{p.whole_months}/12"
+    return f"({p.whole_months} + {p.stub_days}/{p.stub_basis})/12"
+
+
+def split_months(start: date, end: date) -> tuple[int, int, int]:
+    """``(whole months, leading stub days, days of the stub's month)`` of a period.
+
+    See the module docstring for the rule; ``end`` must not be before ``start``.
+    """
+    guess = (end.year - start.year) * 12 + end.month - start.month
+    for months in (guess, guess + 1):
+        if months > 0 and term_end(start, months) == end:
+            return months, 0, 0
+    after = end + ONE_DAY
+    months = max(guess - 1, 0)
+    while add_months(after, -(months + 1)) >= start:
+        months += 1
+    while months > 0 and add_months(after, -months) < start:
+        months -= 1
+    begins = add_months(after, -months)
+    stub = (begins - start).days
+    month_days = (begins - add_months(begins, -1)).days if stub else 0
+    return months, stub, month_days
+
+
+def prorate(start: date, end: date, method: ProrationMethod) -> Proration:
+    """Prorate the inclusive period ``start``–``end`` by ``method``.
+
+    Raises ValueError when ``end`` is before ``start``.
+    """
+    if end < start:
+        raise ValueError(f"period ends ({end}) before it starts ({start})")
+    days = (end - start).days + 1
+    if method is ProrationMethod.DAY:
+        return Proration(method, start, end, days, 0, 0, 365, days, 365)
+    months, stub, month_days = split_months(start, end)
+    if method is ProrationMethod.MONTH:
+        whole = months + (1 if stub else 0)
+        return Proration(method, start, end, days, months, stub, 0, whole, 12)
+    if method is ProrationMethod.MONTH_DAY:
+        return Proration(method, start, end, days, months, stub, 365,
+                         months * 365 + stub * 12, 12 * 365)
+    if method is ProrationMethod.ACTUAL_PERIOD:
+        if not stub:
+            return Proration(method, start, end, days, months, 0, 0, months, 12)
+        return Proration(method, start, end, days, months, stub, month_days,
+                         months * month_days + stub, 12 * month_days)
+    return Proration(method, start, end, days, months, stub, 30, months * 30 + stub, 360)
+
+
+def prorated_amount(annual: Decimal, proration: Proration, *, decimals: int) -> Decimal:
+    """``annual × fraction``, rounded half-up to ``decimals`` places."""
+    return round_money(annual * proration.numerator / proration.denominator, decimals)
