@@ -66,6 +66,73 @@ SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedD
 
 
 @dataclass(frozen=True)
+class PicklistValue:
+    """One picklist entry, with the attributes derivations read (closed, won, ...)."""
+
+    value: str
+    label: str
+    default: bool = False
+    attributes: tuple[tuple[str, Any], ...] = ()  # e.g. (("closed", True), ("won", True))
+
+    def attribute(self, name: str) -> Any:
+        """The value of one attribute (``closed``, ``probability``...), or None."""
+        for key, value in self.attributes:
+            if key == name:
+                return value
+        return None
+
+
+class DerivationKind(StrEnum):
+    """How a derived field's value is computed from the record (see schema.yaml)."""
+
+    CONCAT = "concat"
+    PICKLIST_ATTRIBUTE = "picklist_attribute"
+    PRODUCT = "product"
+    ADD_MONTHS = "add_months"
+    EQUALS = "equals"
+    LOOKUP = "lookup"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A value the store computes on write instead of (or when missing from) the client."""
+
+    kind: DerivationKind
+    of: tuple[str, ...]  # source field API names
+    always: bool = True  # False: only fill the field when the saved value would be null
+    separator: str = " "  # concat
+    attribute: str = ""  # picklist_attribute
+    minus_days: int = 0  # add_months
+    value: Any = None  # equals
+    parent_field: str = ""  # lookup: the field read on the referenced record
+
+
+class ConditionOp(StrEnum):
+    """Comparison operators of validation-rule conditions."""
+
+    LT = "lt"
+    LE = "le"
+    GT = "gt"
+    GE = "ge"
+    EQ = "eq"
+    NE = "ne"
+    IS_NULL = "is_null"
+    NOT_NULL = "not_null"
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """A rule whose condition, when true for the record being saved, fails the save."""
+
+    name: str
+    field: str | None  # reported in the error's ``fields``
+    condition_field: str
+    op: ConditionOp
+    value: Any
+    message: str
+
+
+@dataclass(frozen=True)
 class FieldSchema:
     """One field of an sObject, as describe would show it."""
 
@@ -87,11 +154,29 @@ class FieldSchema:
     reference_to: tuple[str, ...] = ()  # object API names
     relationship_name: str | None = None  # e.g. "Account" for AccountId
     cascade_delete: bool = False  # master-detail: deleting the parent deletes this child
+    picklist_details: tuple[PicklistValue, ...] = ()  # same order as picklist_values
+    auto_number: str | None = None  # display format, e.g. "{00000000}"
+    derived: Derivation | None = None
+    case_sensitive: bool = False
+    name_field: bool = False
 
     @property
     def required_on_create(self) -> bool:
         """True when a create without this field is REQUIRED_FIELD_MISSING."""
-        return (not self.nillable) and self.createable and self.default is None
+        return ((not self.nillable) and self.createable and self.default is None
+                and self.derived is None)
+
+    @property
+    def polymorphic(self) -> bool:
+        """True for a lookup that may point at several object types (Task.WhatId)."""
+        return len(self.reference_to) > 1
+
+    def picklist_entry(self, value: str) -> PicklistValue | None:
+        """The picklist entry with exactly this value, or None."""
+        for entry in self.picklist_details:
+            if entry.value == value:
+                return entry
+        return None
 
 
 @dataclass(frozen=True)
@@ -115,6 +200,8 @@ class SObjectSchema:
     custom: bool
     fields: dict[str, FieldSchema]  # keyed by lower-cased API name
     child_relationships: dict[str, ChildRelationship] = field(default_factory=dict)  # by lower name
+    name_field: str | None = None  # the field describe marks nameField (Name, CaseNumber...)
+    validation_rules: tuple[ValidationRule, ...] = ()
 
     def field(self, name: str) -> FieldSchema | None:
         """The field with this API name (case-insensitive), or None."""
@@ -178,8 +265,45 @@ def _system_fields(*, owned: bool) -> list[FieldSchema]:
     return fields
 
 
-def _field_from_data(name: str, spec: dict[str, Any]) -> FieldSchema:
+def _picklist_entries(spec: dict[str, Any]) -> tuple[PicklistValue, ...]:
+    entries = []
+    for raw in spec.get("values", ()):
+        if isinstance(raw, dict):
+            attrs = tuple((k, v) for k, v in raw.items() if k not in ("value", "label", "default"))
+            value = str(raw["value"])
+            entries.append(PicklistValue(value, str(raw.get("label", value)),
+                                         bool(raw.get("default", False)), attrs))
+        else:
+            entries.append(PicklistValue(str(raw), str(raw)))
+    return tuple(entries)
+
+
+def _derivation(spec: dict[str, Any] | None) -> Derivation | None:
+    if not spec:
+        return None
+    when = str(spec.get("when", "always"))
+    if when not in ("always", "if_null"):
+        raise ValueError(f"derived.when must be 'always' or 'if_null', not {when!r}")
+    return Derivation(
+        kind=DerivationKind(spec["kind"]),
+        of=tuple(str(f) for f in spec.get("of", ())),
+        always=when == "always",
+        separator=str(spec.get("separator", " ")),
+        attribute=str(spec.get("attribute", "")),
+        minus_days=int(spec.get("minus_days", 0)),
+        value=spec.get("value"),
+        parent_field=str(spec.get("field", "")),
+    )
+
+
+def _field_from_data(name: str, spec: dict[str, Any], *, name_field: bool = False) -> FieldSchema:
     ftype = FieldType(spec["type"])
+    entries = _picklist_entries(spec)
+    default = spec.get("default", False if ftype == FieldType.BOOLEAN else None)
+    if default is None:
+        default = next((e.value for e in entries if e.default), None)
+    auto_number = spec.get("auto_number")
+    read_only = auto_number is not None
     return FieldSchema(
         name=name,
         type=ftype,
@@ -187,19 +311,37 @@ def _field_from_data(name: str, spec: dict[str, Any]) -> FieldSchema:
         length=int(spec.get("length", 18 if ftype in (FieldType.REFERENCE, FieldType.ID) else 0)),
         precision=int(spec.get("precision", 18 if ftype in NUMERIC_TYPES else 0)),
         scale=int(spec.get("scale", 2 if ftype in (FieldType.CURRENCY, FieldType.PERCENT) else 0)),
-        nillable=not bool(spec.get("required", False)) and ftype != FieldType.BOOLEAN,
-        createable=bool(spec.get("createable", True)),
-        updateable=bool(spec.get("updateable", True)),
+        nillable=(not bool(spec.get("required", False)) and ftype != FieldType.BOOLEAN
+                  and not read_only),
+        createable=bool(spec.get("createable", True)) and not read_only,
+        updateable=bool(spec.get("updateable", True)) and not read_only,
         unique=bool(spec.get("unique", False)),
         external_id=bool(spec.get("external_id", False)),
         custom=name.endswith("__c"),
-        default=spec.get("default", False if ftype == FieldType.BOOLEAN else None),
-        picklist_values=tuple(str(v) for v in spec.get("values", ())),
+        default=default,
+        picklist_values=tuple(e.value for e in entries),
         restricted_picklist=bool(spec.get("restricted", False)),
         reference_to=tuple(spec.get("reference_to", ())),
         relationship_name=spec.get("relationship_name"),
         cascade_delete=bool(spec.get("cascade_delete", False)),
+        picklist_details=entries,
+        auto_number=str(auto_number) if read_only else None,
+        derived=_derivation(spec.get("derived")),
+        case_sensitive=bool(spec.get("case_sensitive", False)),
+        name_field=name_field,
     )
+
+
+def _validation_rules(specs: list[dict[str, Any]] | None) -> tuple[ValidationRule, ...]:
+    rules = []
+    for spec in specs or ():
+        cond = spec["condition"]
+        rules.append(ValidationRule(
+            name=str(spec["name"]), field=spec.get("field"),
+            condition_field=str(cond["field"]), op=ConditionOp(cond["op"]),
+            value=cond.get("value"), message=str(spec["message"]),
+        ))
+    return tuple(rules)
 
 
 def build_schema(data: dict[str, Any]) -> OrgSchema:
@@ -207,8 +349,10 @@ def build_schema(data: dict[str, Any]) -> OrgSchema:
     objects: dict[str, SObjectSchema] = {}
     for obj_name, spec in data["objects"].items():
         fields = {f.name.lower(): f for f in _system_fields(owned=bool(spec.get("owned", False)))}
-        for fname, fspec in (spec.get("fields") or {}).items():
-            fields[fname.lower()] = _field_from_data(fname, fspec)
+        field_specs = spec.get("fields") or {}
+        name_field = spec.get("name_field", "Name" if "Name" in field_specs else None)
+        for fname, fspec in field_specs.items():
+            fields[fname.lower()] = _field_from_data(fname, fspec, name_field=fname == name_field)
         objects[obj_name.lower()] = SObjectSchema(
             name=obj_name,
             label=str(spec.get("label", obj_name)),
@@ -216,6 +360,8 @@ def build_schema(data: dict[str, Any]) -> OrgSchema:
             key_prefix=str(spec["key_prefix"]),
             custom=obj_name.endswith("__c"),
             fields=fields,
+            name_field=name_field,
+            validation_rules=_validation_rules(spec.get("validation_rules")),
         )
     # Child relationships are derived from the reference fields that declare a name.
     for obj_name, spec in data["objects"].items():
