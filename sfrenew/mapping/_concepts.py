@@ -1,0 +1,211 @@
+"""sfrenew's concepts and their fields: the vocabulary a mapping file maps onto an org.
+
+This catalogue is the contract between the mapping files, the pull (which SELECTs the
+mapped fields), the rules engine (which reads and writes concept fields by these names)
+and the apply step (which writes the mapped API names). A concept field has a default
+coercion, says whether the rules need it, and whether sfrenew writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Concept(StrEnum):
+    """The things sfrenew reads or writes; each maps to one sObject."""
+
+    ACCOUNT = "account"
+    CONTRACT = "contract"
+    CONTRACT_LINE = "contract_line"
+    RENEWAL_OPPORTUNITY = "renewal_opportunity"
+    RENEWAL_LINE = "renewal_line"
+    TASK = "task"
+    CASES = "cases"
+    ACTIVITIES = "activities"
+    CONTACTS = "contacts"
+    USAGE = "usage"
+
+
+class WriteMode(StrEnum):
+    """How sfrenew writes a concept's records."""
+
+    READ = "read"  # never written
+    UPDATE = "update"  # existing records updated by Id (the account's risk fields)
+    UPSERT = "upsert"  # created and kept by sfrenew, upserted by an external-Id key
+
+
+class Coercion(StrEnum):
+    """How a Salesforce value becomes a plain value (and back)."""
+
+    STRING = "string"
+    DATE = "date"
+    DECIMAL = "decimal"
+    PERCENT = "percent"  # a percent field: 5 in Salesforce is Decimal("0.05") for sfrenew
+    INT = "int"
+    BOOL = "bool"
+    PICKLIST = "picklist"
+    ID = "id"
+
+
+@dataclass(frozen=True)
+class ConceptField:
+    """One field of a concept as the rules engine sees it."""
+
+    name: str
+    coercion: Coercion
+    doc: str
+    required: bool = False  # the rules cannot work without it
+    written: bool = False  # sfrenew writes it (so it has an ownership)
+    references: Concept | None = None  # an Id of a record of this concept
+    long_text: bool = False  # generated metadata: a long text area, not a 255-char text
+
+
+def _f(name: str, coercion: Coercion, doc: str, **kw: object) -> ConceptField:
+    return ConceptField(name, coercion, doc, **kw)  # type: ignore[arg-type]
+
+
+S, D, N, P, I, B, PL, ID = (Coercion.STRING, Coercion.DATE, Coercion.DECIMAL, Coercion.PERCENT,
+                            Coercion.INT, Coercion.BOOL, Coercion.PICKLIST, Coercion.ID)
+
+_CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
+    Concept.ACCOUNT: (
+        _f("name", S, "account name, for explanations and task subjects"),
+        _f("owner", ID, "account owner (User Id): default assignee of renewal work"),
+        _f("segment", PL, "customer segment, matched by uplift rules"),
+        _f("region", PL, "sales region, matched by uplift rules"),
+        _f("health_score", N, "customer health score (risk signal)"),
+        _f("payment_overdue", B, "payments are overdue (risk signal)"),
+        _f("renewal_pricing_method", PL, "CPQ renewal pricing method (same, uplift, list)"),
+        _f("risk_level", PL, "risk level written back to the account", written=True),
+        _f("risk_reasons", S, "risk reason codes written back to the account", written=True,
+           long_text=True),
+    ),
+    Concept.CONTRACT: (
+        _f("account", ID, "the contract's account", required=True, references=Concept.ACCOUNT),
+        _f("number", S, "contract number, for explanations"),
+        _f("owner", ID, "contract owner (User Id)"),
+        _f("start_date", D, "first day of the contract", required=True),
+        _f("end_date", D, "last day of the contract", required=True),
+        _f("term_months", I, "contract term in months"),
+        _f("renewal_term_months", I, "renewal term in months (wins over the term)"),
+        _f("status", PL, "contract status; only configured statuses are renewed", required=True),
+        _f("currency", S, "ISO currency code (multi-currency orgs: CurrencyIsoCode)"),
+        _f("do_not_renew", B, "marked not to be renewed"),
+        _f("uplift_rate", P, "contractual uplift rate (a fraction: 0.05 is 5%)"),
+        _f("uplift_cap", P, "contractual uplift cap"),
+        _f("uplift_floor", P, "contractual uplift floor"),
+        _f("renewal_opportunity", ID, "renewal opportunity already linked to the contract",
+           references=Concept.RENEWAL_OPPORTUNITY),
+    ),
+    Concept.CONTRACT_LINE: (
+        _f("product", ID, "the product (Product2 Id)", required=True),
+        _f("product_name", S, "product name, for explanations"),
+        _f("product_family", PL, "product family, matched by uplift rules"),
+        _f("price_book_entry", ID, "price book entry, for list pricing"),
+        _f("quantity", N, "quantity", required=True),
+        _f("unit_price", N, "annual unit price actually paid", required=True),
+        _f("list_price", N, "current list price (pricing method list)"),
+        _f("start_date", D, "first day of the line (else the contract's)"),
+        _f("end_date", D, "last day of the line (else the contract's)"),
+        _f("uplift_rate", P, "line-level uplift rate (wins over every other source)"),
+        _f("currency", S, "ISO currency code of the line"),
+    ),
+    Concept.RENEWAL_OPPORTUNITY: (
+        _f("name", S, "opportunity name", required=True, written=True),
+        _f("account", ID, "the account", required=True, written=True,
+           references=Concept.ACCOUNT),
+        _f("owner", ID, "opportunity owner (User Id)", written=True),
+        _f("stage", PL, "stage name", required=True, written=True),
+        _f("close_date", D, "expected close date", required=True, written=True),
+        _f("amount", N, "renewal amount (leave unmapped when line items roll it up)",
+           written=True),
+        _f("type", PL, "opportunity type (e.g. Renewal)", written=True),
+        _f("forecast_category", PL, "forecast category", written=True),
+        _f("price_book", ID, "price book of the line items", written=True),
+        _f("currency", S, "ISO currency code", written=True),
+        _f("explanation", S, "plain-language why of every decision", written=True,
+           long_text=True),
+        _f("risk_level", PL, "Low / Medium / High", written=True),
+        _f("risk_score", I, "risk score 0-100", written=True),
+        _f("risk_reasons", S, "risk reason codes, by points", written=True, long_text=True),
+        _f("coterm_group", S, "co-term group key", written=True),
+        _f("run_id", S, "the run that last wrote the opportunity", written=True),
+        _f("renewed_contract", ID, "the (anchor) contract being renewed", written=True,
+           references=Concept.CONTRACT),
+        _f("is_closed", B, "closed (won or lost): open sfrenew tasks get closed"),
+    ),
+    Concept.RENEWAL_LINE: (
+        _f("opportunity", ID, "the renewal opportunity", required=True, written=True,
+           references=Concept.RENEWAL_OPPORTUNITY),
+        _f("product", ID, "the product (Product2 Id)", written=True),
+        _f("price_book_entry", ID, "price book entry of the product", written=True),
+        _f("quantity", N, "quantity", required=True, written=True),
+        _f("unit_price", N, "renewal unit price for the line's period", required=True,
+           written=True),
+        _f("start_date", D, "first day of the renewed line", written=True),
+        _f("end_date", D, "last day of the renewed line", written=True),
+        _f("uplift_rate", P, "uplift rate applied", written=True),
+        _f("uplift_source", S, "where the rate came from", written=True),
+        _f("uplift_bound", S, "the bound that fired (cap, floor, risk), if any", written=True),
+        _f("proration_method", S, "proration method used", written=True),
+        _f("proration_fraction", N, "proration fraction of a year", written=True),
+        _f("explanation", S, "why this line has this price", written=True, long_text=True),
+        _f("source_line", S, "Id of the contract line renewed", written=True),
+    ),
+    Concept.TASK: (
+        _f("subject", S, "task subject", required=True, written=True),
+        _f("due_date", D, "due date", required=True, written=True),
+        _f("status", PL, "task status", required=True, written=True),
+        _f("priority", PL, "task priority", written=True),
+        _f("owner", ID, "assignee (User Id)", written=True),
+        _f("what", ID, "the renewal opportunity the task is about", required=True,
+           written=True, references=Concept.RENEWAL_OPPORTUNITY),
+        _f("description", S, "task description", written=True, long_text=True),
+        _f("is_closed", B, "closed: sfrenew leaves closed tasks alone"),
+    ),
+    Concept.CASES: (
+        _f("account", ID, "the account", required=True, references=Concept.ACCOUNT),
+        _f("severity", PL, "severity or priority", required=True),
+        _f("status", PL, "case status"),
+        _f("is_closed", B, "closed"),
+        _f("created", D, "date opened", required=True),
+    ),
+    Concept.ACTIVITIES: (
+        _f("account", ID, "the account", required=True, references=Concept.ACCOUNT),
+        _f("date", D, "activity date", required=True),
+        _f("status", PL, "activity status"),
+        _f("is_closed", B, "completed"),
+    ),
+    Concept.CONTACTS: (
+        _f("account", ID, "the account", required=True, references=Concept.ACCOUNT),
+        _f("champion", B, "is the customer's champion", required=True),
+        _f("left", B, "has left the company", required=True),
+    ),
+    Concept.USAGE: (
+        _f("account", ID, "the account", required=True, references=Concept.ACCOUNT),
+        _f("period", D, "first day of the measured period", required=True),
+        _f("value", N, "usage in the period", required=True),
+    ),
+}
+
+WRITE_MODES: Mapping[Concept, WriteMode] = {
+    Concept.ACCOUNT: WriteMode.UPDATE,
+    Concept.RENEWAL_OPPORTUNITY: WriteMode.UPSERT,
+    Concept.RENEWAL_LINE: WriteMode.UPSERT,
+    Concept.TASK: WriteMode.UPSERT,
+}
+
+REQUIRED_CONCEPTS = frozenset({Concept.ACCOUNT, Concept.CONTRACT, Concept.CONTRACT_LINE,
+                               Concept.RENEWAL_OPPORTUNITY, Concept.RENEWAL_LINE, Concept.TASK})
+
+
+def write_mode(concept: Concept) -> WriteMode:
+    """How sfrenew writes this concept (READ for risk sources, contracts, lines)."""
+    return WRITE_MODES.get(concept, WriteMode.READ)
+
+
+def concept_fields(concept: Concept) -> Mapping[str, ConceptField]:
+    """The fields of a concept, by name, in catalogue order."""
+    return {f.name: f for f in _CATALOGUE[concept]}
