@@ -1,0 +1,49 @@
+"""Org-level REST resources: the resource directory of a version, and ``/limits``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfrenew.localorg.accounting import Accounting
+from sfrenew.localorg.routes import Call
+from sfrenew.localorg.wire import Response
+
+# Limits a client may read besides DailyApiRequests, at a typical Enterprise org's
+# maximum. Issue 3 replaces the bulk ones with live counters.
+_STATIC_LIMITS: dict[str, int] = {
+    "ConcurrentAsyncGetReportInstances": 200,
+    "ConcurrentSyncReportRuns": 20,
+    "DailyAsyncApexExecutions": 250_000,
+    "DailyBulkApiBatches": 15_000,
+    "DailyBulkV2QueryFileStorageMB": 976_562,
+    "DailyBulkV2QueryJobs": 10_000,
+    "DailyStreamingApiEvents": 1_000_000,
+    "DataStorageMB": 1_024,
+    "FileStorageMB": 1_024,
+    "HourlyTimeBasedWorkflow": 1_000,
+    "MassEmail": 5_000,
+    "SingleEmail": 5_000,
+    "StreamingApiConcurrentClients": 2_000,
+}
+
+
+class OrgResource:
+    """Handlers for ``/services/data/vNN.0/`` and ``/limits``."""
+
+    def __init__(self, *, accounting: Accounting) -> None:
+        self._accounting = accounting
+
+    def directory(self, call: Call) -> Response:
+        """``GET /services/data/vNN.0/``: the resources of this version."""
+        names = ("sobjects", "query", "queryAll", "composite", "limits")
+        return Response.json(200, {name: f"{call.base}/{name}" for name in names})
+
+    def limits(self, _call: Call) -> Response:
+        """``GET /limits``: ``{"Name": {"Max": n, "Remaining": m}}`` for each limit."""
+        body: dict[str, Any] = {
+            "DailyApiRequests": {"Max": self._accounting.api_max,
+                                 "Remaining": self._accounting.remaining()},
+        }
+        for name, maximum in _STATIC_LIMITS.items():
+            body[name] = {"Max": maximum, "Remaining": maximum}
+        return Response.json(200, dict(sorted(body.items())))
