@@ -1,0 +1,176 @@
+"""Plain-language explanations, written on the records a rep reads in Salesforce.
+
+A rep who has never heard of sfrenew must understand from the text alone why the
+renewal has these dates, prices, risk, forecast and tasks. Text is deterministic
+(same plan, same words), the opportunity's summary is at most 32,000 characters
+(a long text area) and a line's at most 1,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from sfrenew.core.domain import Account, Contract
+from sfrenew.core.money import format_money, format_rate, round_money
+from sfrenew.core.plan import PlannedRenewal
+from sfrenew.core.policy import AnchorPolicy, PricingMethod, ProrationMethod
+from sfrenew.core.rules.proration import Proration
+from sfrenew.core.rules.term import ONE_DAY
+from sfrenew.core.rules.uplift import UpliftBound, UpliftDecision, UpliftSource
+
+LINE_MAX = 1_000
+RENEWAL_MAX = 32_000
+
+_ANCHOR_WORDS = {
+    AnchorPolicy.EARLIEST: "the renewal end of the contract that ends first",
+    AnchorPolicy.LATEST: "the renewal end of the contract that ends last",
+    AnchorPolicy.LARGEST: "the renewal end of the largest contract (by annual amount)",
+    AnchorPolicy.CALENDAR: "the fixed calendar date set for all renewals",
+}
+_METHOD_WORDS = {
+    ProrationMethod.DAY: "days / 365",
+    ProrationMethod.MONTH: "whole months, a part month counted as a full month",
+    ProrationMethod.MONTH_DAY: "whole months + leftover days / 365",
+    ProrationMethod.ACTUAL_PERIOD: "whole months + leftover days / days of that month",
+    ProrationMethod.THIRTY_360: "whole months + leftover days / 30",
+}
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying so when it had to be cut."""
+    if len(text) <= limit:
+        return text
+    marker = "\n… (cut to fit; the full detail is in sfrenew's plan)"
+    return text[: limit - len(marker)] + marker
+
+
+def describe_uplift(decision: UpliftDecision) -> str:
+    """How the rate was found, in words: ``5% from rule "EMEA", capped at 4% (cap)``."""
+    if decision.source is UpliftSource.LINE:
+        where = "the line's uplift field"
+    elif decision.source is UpliftSource.CONTRACT:
+        where = "the contract's uplift field"
+    elif decision.source is UpliftSource.RULE:
+        where = f'uplift rule "{decision.rule_name}"'
+    else:
+        where = "the default uplift"
+    text = f"{format_rate(decision.chosen_rate)} from {where}"
+    if decision.index_rate is not None:
+        text += f", index formula gives {format_rate(decision.index_rate)}"
+    if decision.risk_rate is not None and decision.risk_level is not None:
+        text += f", {decision.risk_level} risk adjusts it to {format_rate(decision.risk_rate)}"
+    if decision.bound is UpliftBound.CAP:
+        text += f", capped at {format_rate(decision.rate)} (contractual cap)"
+    elif decision.bound is UpliftBound.FLOOR:
+        text += f", raised to {format_rate(decision.rate)} (contractual floor)"
+    return text
+
+
+def describe_proration(proration: Proration) -> str:
+    """``8 months and 17 days, priced as (8 + 17/31)/12 of a year (actual_period)``."""
+    months = proration.whole_months
+    parts = []
+    if proration.method is ProrationMethod.DAY:
+        parts.append(f"{proration.days} days")
+    else:
+        if months:
+            parts.append(f"{months} month{'s' if months != 1 else ''}")
+        if proration.stub_days:
+            parts.append(f"{proration.stub_days} day{'s' if proration.stub_days != 1 else ''}")
+    length = " and ".join(parts) or "0 days"
+    return (f"{length}, priced as {proration.fraction_text} of a year "
+            f"({proration.method.value}: {_METHOD_WORDS[proration.method]})")
+
+
+def explain_line(
+    *,
+    product_name: str,
+    quantity: Decimal,
+    prior: Decimal,
+    prices: tuple[Decimal, ...],
+    decision: UpliftDecision,
+    proration: Proration,
+    amount: Decimal,
+    currency: str,
+    decimals: int,
+) -> str:
+    """A line's short explanation (at most 1,000 characters)."""
+    prior = round_money(prior, decimals)
+    if decision.pricing is PricingMethod.SAME:
+        price = f"price kept at {format_money(prior, currency)} a year per unit"
+    elif decision.pricing is PricingMethod.LIST:
+        price = (f"price book price {format_money(prices[0], currency)} a year per unit "
+                 f"(was {format_money(prior, currency)})")
+    else:
+        price = (f"{format_money(prior, currency)} → {format_money(prices[0], currency)} "
+                 f"a year per unit: uplift {describe_uplift(decision)}")
+    if decision.pricing_note:
+        price += f" ({decision.pricing_note})"
+    if len(prices) > 1:
+        price += "; later years " + ", ".join(format_money(p, currency) for p in prices[1:])
+    text = (f"{product_name} × {quantity}: {price}. "
+            f"{proration.start.isoformat()} to {proration.end.isoformat()} is "
+            f"{describe_proration(proration)}: {format_money(amount, currency)}.")
+    return truncate(text, LINE_MAX)
+
+
+def explain_renewal(renewal: PlannedRenewal, *, account: Account,
+                    contracts: Mapping[str, Contract], window_days: int) -> str:
+    """The opportunity's plain-language summary (at most 32,000 characters)."""
+    group = renewal.coterm
+    n = len(group.members)
+    out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "
+           f"{renewal.start_date.isoformat()} to {renewal.end_date.isoformat()}, "
+           f"{format_money(renewal.amount, renewal.currency)}.", "", "Contracts renewed"]
+    for m in group.members:
+        number = contracts[m.contract_id].number if m.contract_id in contracts else m.contract_id
+        out.append(f"- Contract {number} ends {(m.start - ONE_DAY).isoformat()}; "
+                   f"its renewal starts {m.start.isoformat()} "
+                   f"(a {m.term_months}-month term would end {m.natural_end.isoformat()}).")
+    out += ["", "Why these dates"]
+    if n > 1:
+        out.append(f"These contracts renew within {window_days} days of each other, so they "
+                   f"are renewed together on one opportunity and all lines end on the same "
+                   f"day (co-terming).")
+    out.append(f"Lines end on {renewal.end_date.isoformat()}: "
+               f"{_ANCHOR_WORDS[group.anchor.policy]} "
+               f"(co-terming policy \"{group.anchor.policy.value}\").")
+    if group.anchor.rolled_forward:
+        out.append("That date fell before a line's start, so it was moved on by one term.")
+    out.append("A term ends the day before the same day of the month it started on; when "
+               "that month is too short, it ends on the month's last day.")
+    out.append("Other policies, for comparison:")
+    for o in group.comparison:
+        mark = " (chosen)" if o.chosen else ""
+        out.append(f"- {o.policy.value}{mark}: ends {o.end_date.isoformat()}, "
+                   f"gap {o.gap_days} days (lines ending before their normal renewal end), "
+                   f"overlap {o.overlap_days} days (lines running past it), "
+                   f"{format_money(o.amount, renewal.currency)}.")
+    out += ["", f"Price (total {format_money(renewal.amount, renewal.currency)})"]
+    out += [f"- {line.explanation}" for line in renewal.lines]
+    risk = renewal.risk
+    out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
+    if risk.reasons:
+        out += [f"- {r.text} ({r.points} points, {r.code.value})" for r in risk.reasons]
+    else:
+        out.append("- no risk signal fired")
+    forecast = f"Forecast: {renewal.forecast} (stage \"{renewal.stage}\")"
+    if renewal.forecast_capped:
+        forecast += f"; lowered because the risk is {risk.level}"
+    out += ["", forecast + ".", "", "Tasks"]
+    out += [f"- {t.due_date.isoformat()}: {t.subject} ({t.priority}, {t.assignee_role})"
+            + (f" — scheduled for {t.scheduled_date.isoformat()}, which had passed"
+               if t.moved else "")
+            for t in renewal.tasks]
+    out += [f"- no task for step \"{s.step}\" ({s.scheduled_date.isoformat()}): "
+            f"{_STEP_WORDS[s.outcome.value]}" for s in renewal.unplanned_steps]
+    return truncate("\n".join(out), RENEWAL_MAX)
+
+
+_STEP_WORDS = {
+    "past_due_skipped": "its date had passed when the renewal was first planned",
+    "completed": "already completed",
+    "not_high_risk": "only for High-risk renewals",
+}
+

@@ -1,0 +1,117 @@
+"""What the planner produces for one account: the desired renewal state, as values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from sfrenew.core.domain import RiskLevel
+from sfrenew.core.policy import ForecastCategory
+from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
+from sfrenew.core.rules.coterm import CotermGroup
+from sfrenew.core.rules.proration import Proration
+from sfrenew.core.rules.risk import RiskAssessment
+from sfrenew.core.rules.uplift import UpliftDecision
+
+
+class SkipReason(StrEnum):
+    """Why a contract has no renewal in the plan (reported, never silently dropped)."""
+
+    STATUS_NOT_ELIGIBLE = "status_not_eligible"
+    DO_NOT_RENEW = "do_not_renew"
+    ALREADY_RENEWED_BY_PERSON = "already_renewed_by_person"
+    RENEWAL_CLOSED = "renewal_closed"
+    MISSING_END_DATE = "missing_end_date"
+    ALREADY_ENDED = "already_ended"
+    BEYOND_HORIZON = "beyond_horizon"
+    UNKNOWN_CURRENCY = "unknown_currency"
+    NO_LINES = "no_lines"
+    LINE_WITHOUT_PRICE = "line_without_price"
+    NON_POSITIVE_AMOUNT = "non_positive_amount"
+    INVALID_TERM = "invalid_term"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedContract:
+    """A contract left without a renewal, with a reason code and a sentence."""
+
+    contract_id: str
+    reason: SkipReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLine:
+    """One renewal line: the product, its period, price and every decision behind it.
+
+    ``unit_prices`` holds the annual unit price for each year of the line (one entry
+    unless the line runs longer than a year); ``unit_price`` is the first year's.
+    ``amount`` is the line total for the whole period, rounded to the currency.
+    """
+
+    key: str
+    contract_id: str
+    source_line_id: str
+    product_id: str
+    product_name: str
+    quantity: Decimal
+    start_date: date
+    end_date: date
+    prior_unit_price: Decimal
+    unit_prices: tuple[Decimal, ...]
+    amount: Decimal
+    uplift: UpliftDecision
+    proration: Proration
+    explanation: str
+
+    @property
+    def unit_price(self) -> Decimal:
+        """The first year's annual unit price."""
+        return self.unit_prices[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRenewal:
+    """One renewal opportunity: a co-term group of contracts renewed together."""
+
+    key: str
+    account_id: str
+    name: str
+    currency: str
+    start_date: date
+    end_date: date
+    close_date: date
+    stage: str
+    amount: Decimal
+    coterm: CotermGroup
+    lines: tuple[PlannedLine, ...]
+    tasks: tuple[PlannedTask, ...]
+    unplanned_steps: tuple[UnplannedStep, ...]
+    risk: RiskAssessment
+    forecast: ForecastCategory
+    forecast_capped: bool
+    existing_opportunity_id: str | None
+    explanation: str
+
+    @property
+    def contract_ids(self) -> tuple[str, ...]:
+        """The renewed contracts, sorted."""
+        return self.coterm.contract_ids
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPlan:
+    """The desired renewal state of one account."""
+
+    account_id: str
+    renewals: tuple[PlannedRenewal, ...]
+    skipped: tuple[SkippedContract, ...]
+
+    @property
+    def account_risk(self) -> RiskLevel | None:
+        """The highest risk among the account's renewals (None when it has none)."""
+        order = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
+        levels = [r.risk.level for r in self.renewals]
+        return max(levels, key=order.__getitem__) if levels else None

@@ -1,0 +1,310 @@
+"""The planner: one account's contracts in, the desired renewal state out.
+
+:func:`plan_account` is the core's entry point for a run. It is pure: records,
+signals, ``today`` and the policy come in; a :class:`RenewalPlan` comes out, and
+the same input always gives an equal plan, keys included.
+
+Steps: check each contract (eligible? usable data?) and report every one left out
+with a reason; find each contract's natural renewal and its lines' uplift; group
+the renewals (co-terming); then per group assess risk, adjust the uplift for it,
+price and prorate every line to the group's end, compare the anchor policies,
+plan the cadence tasks, the forecast category and write the explanation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from sfrenew.core.domain import (
+    Account,
+    Contract,
+    ContractLine,
+    ExistingRenewal,
+    ExistingTask,
+    RiskSignals,
+)
+from sfrenew.core.explain import explain_line, explain_renewal
+from sfrenew.core.money import format_money, round_money
+from sfrenew.core.plan import (
+    PlannedLine,
+    PlannedRenewal,
+    RenewalPlan,
+    SkippedContract,
+    SkipReason,
+)
+from sfrenew.core.policy import ProrationMethod, RulesPolicy
+from sfrenew.core.rules.cadence import plan_cadence, render
+from sfrenew.core.rules.coterm import CotermGroup, CotermMember, compare_anchors, group_members
+from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.proration import Proration, prorate
+from sfrenew.core.rules.risk import RiskContext, assess_risk
+from sfrenew.core.rules.term import (
+    ONE_DAY,
+    eligibility,
+    natural_renewal,
+    renewal_term_months,
+    term_end,
+)
+from sfrenew.core.rules.uplift import UpliftDecision, line_uplift, with_risk, yearly_prices
+
+OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
+_NO_TASKS: Mapping[str, ExistingTask] = {}
+
+
+def _key(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def renewal_key(account_id: str, contract_ids: Sequence[str], start: date) -> str:
+    """The renewal opportunity's key: account, its contracts (sorted) and start date."""
+    return _key("renewal", account_id, ",".join(sorted(contract_ids)), start.isoformat())
+
+
+def line_key(source_line_id: str, start: date) -> str:
+    """A renewal line's key: the contract line it renews and the renewal's start."""
+    return _key("line", source_line_id, start.isoformat())
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    contract: Contract
+    member: CotermMember
+    uplifts: tuple[UpliftDecision, ...]  # per line, before risk
+
+
+@dataclass(frozen=True, slots=True)
+class _PricedLine:
+    prices: tuple[Decimal, ...]
+    decision: UpliftDecision
+    proration: Proration
+    amount: Decimal
+
+
+def plan_account(
+    *,
+    account: Account,
+    contracts: Sequence[Contract],
+    today: date,
+    policy: RulesPolicy,
+    signals: RiskSignals | None = None,
+    existing_renewals: Sequence[ExistingRenewal] = (),
+    existing_tasks: Mapping[str, ExistingTask] = _NO_TASKS,
+) -> RenewalPlan:
+    """The desired renewal state of ``account``.
+
+    ``contracts`` are the account's contracts with their lines (any status; the
+    planner decides which renew). ``existing_renewals`` are the renewal
+    opportunities the org holds for them (sfrenew's and people's);
+    ``existing_tasks`` the cadence tasks sfrenew created earlier, by key.
+    """
+    renewals_of: dict[str, list[ExistingRenewal]] = {}
+    for renewal in existing_renewals:
+        for contract_id in renewal.contract_ids:
+            renewals_of.setdefault(contract_id, []).append(renewal)
+    skipped: list[SkippedContract] = []
+    candidates: list[_Candidate] = []
+    for contract in sorted(contracts, key=lambda c: c.id):
+        problem = _check(contract, today=today, policy=policy,
+                         renewals=tuple(renewals_of.get(contract.id, ())))
+        if problem is not None:
+            skipped.append(SkippedContract(contract.id, problem[0], problem[1]))
+            continue
+        candidates.append(_candidate(contract, account=account, policy=policy))
+    by_id = {c.contract.id: c for c in candidates}
+    groups = group_members((c.member for c in candidates), policy.coterm)
+    planned = tuple(
+        _plan_group(members, by_id=by_id, account=account, today=today, policy=policy,
+                    signals=signals or RiskSignals(), existing_renewals=existing_renewals,
+                    existing_tasks=existing_tasks)
+        for members in groups)
+    return RenewalPlan(account.id, planned, tuple(skipped))
+
+
+def _check(contract: Contract, *, today: date, policy: RulesPolicy,
+           renewals: tuple[ExistingRenewal, ...]) -> tuple[SkipReason, str] | None:
+    """Why the contract gets no renewal now, in a fixed order, or None."""
+    why = eligibility(contract, today=today, policy=policy.eligibility, renewals=renewals)
+    if why is not None:
+        reason = SkipReason(why.value)
+        return reason, _skip_detail(reason, contract, policy, renewals)
+    if contract.currency not in policy.currencies:
+        return SkipReason.UNKNOWN_CURRENCY, (
+            f"currency {contract.currency!r} is not configured in rules.currencies")
+    if not contract.lines:
+        return SkipReason.NO_LINES, "the contract has no lines to renew"
+    for line in contract.lines:
+        if line.annual_price is None:
+            return SkipReason.LINE_WITHOUT_PRICE, (
+                f"line {line.id} ({line.product_name}) has no price")
+        if line.annual_price <= 0 or line.quantity <= 0:
+            return SkipReason.NON_POSITIVE_AMOUNT, (
+                f"line {line.id} ({line.product_name}) has quantity {line.quantity} and "
+                f"price {line.annual_price}; both must be above zero")
+    if renewal_term_months(contract, default_months=policy.default_term_months) <= 0:
+        return SkipReason.INVALID_TERM, "the renewal term is not a positive number of months"
+    return None
+
+
+def _skip_detail(reason: SkipReason, contract: Contract, policy: RulesPolicy,
+                 renewals: tuple[ExistingRenewal, ...]) -> str:
+    if reason is SkipReason.STATUS_NOT_ELIGIBLE:
+        allowed = ", ".join(sorted(policy.eligibility.statuses))
+        return f"status is {contract.status!r}; only {allowed} contracts renew"
+    if reason is SkipReason.ALREADY_RENEWED_BY_PERSON:
+        ids = ", ".join(r.opportunity_id for r in renewals if not r.created_by_sfrenew)
+        return f"already renewed by opportunity {ids}, which a person created; left alone"
+    if reason is SkipReason.RENEWAL_CLOSED:
+        ids = ", ".join(r.opportunity_id for r in renewals if r.is_closed)
+        return f"its renewal opportunity {ids} is closed"
+    if reason is SkipReason.BEYOND_HORIZON:
+        return (f"ends {contract.end_date}, more than {policy.eligibility.horizon_days} days "
+                f"from today")
+    if reason is SkipReason.ALREADY_ENDED:
+        return f"ended {contract.end_date}, before today"
+    if reason is SkipReason.MISSING_END_DATE:
+        return "the contract has no end date"
+    return "the contract is marked do-not-renew"
+
+
+def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy) -> _Candidate:
+    assert contract.end_date is not None  # _check rejected contracts without one
+    months = renewal_term_months(contract, default_months=policy.default_term_months)
+    term = natural_renewal(contract.end_date, months)
+    annual = sum((line.quantity * (line.annual_price or 0) for line in contract.lines),
+                 Decimal(0))
+    member = CotermMember(contract.id, contract.currency, term.start, term.end, months, annual)
+    uplifts = tuple(line_uplift(line=line, contract=contract, account=account,
+                                policy=policy.uplift) for line in contract.lines)
+    return _Candidate(contract, member, uplifts)
+
+
+def _years(start: date, end: date) -> list[tuple[date, date]]:
+    """The period cut into 12-month segments from its start (the last may be short)."""
+    segments = []
+    begin, year = start, 1
+    while True:
+        year_end = term_end(start, 12 * year)
+        if year_end >= end:
+            segments.append((begin, end))
+            return segments
+        segments.append((begin, year_end))
+        begin, year = year_end + ONE_DAY, year + 1
+
+
+def _price_line(line: ContractLine, decision: UpliftDecision, *, start: date, end: date,
+                policy: RulesPolicy, decimals: int) -> _PricedLine:
+    """A line priced and prorated from ``start`` to ``end`` (yearly when compounding)."""
+    prior = line.annual_price or Decimal(0)
+    method: ProrationMethod = policy.proration
+    proration = prorate(start, end, method)
+    segments = _years(start, end) if proration.days > 366 else [(start, end)]
+    prices, decision = yearly_prices(
+        prior=prior, list_price=line.list_price, decision=decision, years=len(segments),
+        compound=policy.uplift.compound_multi_year, decimals=decimals)
+    if len(segments) == 1 or len(set(prices)) == 1:
+        total = line.quantity * prices[0] * proration.numerator / proration.denominator
+    else:
+        total = Decimal(0)
+        for price, (seg_start, seg_end) in zip(prices, segments, strict=True):
+            part = prorate(seg_start, seg_end, method)
+            total += line.quantity * price * part.numerator / part.denominator
+    return _PricedLine(prices, decision, proration, round_money(total, decimals))
+
+
+def _plan_group(
+    members: tuple[CotermMember, ...],
+    *,
+    by_id: Mapping[str, _Candidate],
+    account: Account,
+    today: date,
+    policy: RulesPolicy,
+    signals: RiskSignals,
+    existing_renewals: Sequence[ExistingRenewal],
+    existing_tasks: Mapping[str, ExistingTask],
+) -> PlannedRenewal:
+    candidates = [by_id[m.contract_id] for m in members]
+    currency = members[0].currency
+    decimals = policy.currencies[currency]
+    late = [c.contract.renewed_late_days for c in candidates
+            if c.contract.renewed_late_days is not None]
+    top_rate = max(d.rate for c in candidates for d in c.uplifts)
+    risk = assess_risk(RiskContext(signals, today, top_rate, max(late) if late else None),
+                       policy.risk)
+    adjustments = policy.uplift.risk_adjustments
+    decisions = {c.contract.id: tuple(with_risk(d, risk.level, adjustments) for d in c.uplifts)
+                 if adjustments else c.uplifts for c in candidates}
+
+    def price_group(end: date) -> list[tuple[_Candidate, ContractLine, _PricedLine]]:
+        return [(c, line, _price_line(line, d, start=c.member.start, end=end, policy=policy,
+                                      decimals=decimals))
+                for c in candidates
+                for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
+
+    priced_by_end: dict[date, list[tuple[_Candidate, ContractLine, _PricedLine]]] = {}
+
+    def amount_for_end(end: date) -> Decimal:
+        priced_by_end[end] = price_group(end)
+        return sum((p.amount for _c, _l, p in priced_by_end[end]), Decimal(0))
+
+    ends, comparison = compare_anchors(members, chosen=policy.coterm.anchor,
+                                       policy=policy.coterm, amount_for_end=amount_for_end)
+    anchor = next(e for e in ends if e.policy is policy.coterm.anchor)
+    group = CotermGroup(currency, members, anchor, comparison)
+    key = renewal_key(account.id, group.contract_ids, group.start_date)
+    lines = tuple(
+        PlannedLine(
+            key=line_key(line.id, c.member.start), contract_id=c.contract.id,
+            source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
+            quantity=line.quantity, start_date=c.member.start, end_date=anchor.end_date,
+            prior_unit_price=line.annual_price or Decimal(0), unit_prices=p.prices,
+            amount=p.amount, uplift=p.decision, proration=p.proration,
+            explanation=explain_line(
+                product_name=line.product_name, quantity=line.quantity,
+                prior=line.annual_price or Decimal(0), prices=p.prices, decision=p.decision,
+                proration=p.proration, amount=p.amount, currency=currency,
+                decimals=decimals))
+        for c, line, p in priced_by_end[anchor.end_date])
+    amount = sum((line.amount for line in lines), Decimal(0))
+    existing = _existing_renewal(key, group.contract_ids, existing_renewals)
+    stage = existing.stage if existing is not None else policy.forecast.initial_stage
+    forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
+    values = {
+        "account": account.name, "start_date": group.start_date.isoformat(),
+        "end_date": anchor.end_date.isoformat(), "currency": currency,
+        "amount": format_money(amount, currency).rsplit(" ", 1)[0], "risk": risk.level.value,
+        "contracts": ", ".join(c.contract.number for c in candidates),
+    }
+    name = render(policy.opportunity_name, values)[:OPPORTUNITY_NAME_MAX]
+    tasks, unplanned = plan_cadence(
+        renewal_key=key, renewal_start=group.start_date, today=today, risk=risk.level,
+        values={**values, "opportunity": name}, policy=policy.cadence, existing=existing_tasks)
+    renewal = PlannedRenewal(
+        key=key, account_id=account.id, name=name, currency=currency,
+        start_date=group.start_date, end_date=anchor.end_date,
+        close_date=group.start_date - ONE_DAY, stage=stage, amount=amount, coterm=group,
+        lines=lines, tasks=tasks, unplanned_steps=unplanned, risk=risk, forecast=forecast,
+        forecast_capped=capped,
+        existing_opportunity_id=existing.opportunity_id if existing is not None else None,
+        explanation="")
+    text = explain_renewal(renewal, account=account,
+                           contracts={c.contract.id: c.contract for c in candidates},
+                           window_days=policy.coterm.window_days)
+    return replace(renewal, explanation=text)
+
+
+def _existing_renewal(key: str, contract_ids: tuple[str, ...],
+                      existing: Sequence[ExistingRenewal]) -> ExistingRenewal | None:
+    """sfrenew's open opportunity for this group: by key, else by a shared contract."""
+    ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed]
+    for renewal in ours:
+        if renewal.key == key:
+            return renewal
+    wanted = set(contract_ids)
+    for renewal in sorted(ours, key=lambda r: r.opportunity_id):
+        if wanted.intersection(renewal.contract_ids):
+            return renewal
+    return None

@@ -1,0 +1,179 @@
+"""Co-terming: which renewals of an account become one opportunity, and its end date.
+
+Renewals of one account whose start dates fall within ``window_days`` of the group's
+first start (so within the window of each other) form one group; currencies are
+never mixed. Every line of a group keeps its own start — the day after its contract
+ends, so no day is left uncovered or billed twice — and ends on the group's end
+date, which the anchor policy chooses:
+
+* ``earliest`` — the natural renewal end of the earliest-ending contract (later
+  contracts get a shorter, prorated stub; CPQ's "master = earliest");
+* ``latest`` — the latest natural renewal end (earlier contracts run longer);
+* ``largest`` — the natural renewal end of the contract with the highest annual
+  amount (ties: the earlier end, then the contract id);
+* ``calendar`` — the first configured month and day (e.g. the fiscal year end)
+  that leaves the latest-starting line at least ``calendar_min_days`` days.
+
+An end that falls before a line's start (possible when the window is longer than a
+term) is rolled forward by the anchor's term until it covers every line.
+
+For a person to see why one policy was chosen, every group carries all four policies
+side by side: the end date, **gap days** (days by which lines end *before* their
+contract's natural renewal end — renewed again sooner), **overlap days** (days by
+which lines run *past* their natural renewal end), and the prorated amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sfrenew.core.policy import AnchorPolicy, CotermPolicy
+from sfrenew.core.rules.term import ONE_DAY, days_in_month, term_end
+
+
+@dataclass(frozen=True, slots=True)
+class CotermMember:
+    """One contract's natural renewal, as co-terming sees it."""
+
+    contract_id: str
+    currency: str
+    start: date
+    natural_end: date
+    term_months: int
+    annual_amount: Decimal  # the contract's current annual amount (for ``largest``)
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorEnd:
+    """Where a policy puts the group's end date, and on which contract."""
+
+    policy: AnchorPolicy
+    end_date: date
+    anchor_contract_id: str | None  # None for ``calendar``
+    rolled_forward: bool  # the policy's end was before a line's start
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorOutcome:
+    """One policy's result for a group, for the side-by-side comparison."""
+
+    policy: AnchorPolicy
+    end_date: date
+    gap_days: int
+    overlap_days: int
+    amount: Decimal
+    chosen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CotermGroup:
+    """Renewals that become one opportunity, the chosen end and the comparison."""
+
+    currency: str
+    members: tuple[CotermMember, ...]
+    anchor: AnchorEnd
+    comparison: tuple[AnchorOutcome, ...]
+
+    @property
+    def start_date(self) -> date:
+        """The earliest line start: the renewal opportunity's start."""
+        return self.members[0].start
+
+    @property
+    def end_date(self) -> date:
+        """The date every line of the group ends."""
+        return self.anchor.end_date
+
+    @property
+    def contract_ids(self) -> tuple[str, ...]:
+        """The group's contracts, sorted."""
+        return tuple(sorted(m.contract_id for m in self.members))
+
+
+def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
+                  ) -> list[tuple[CotermMember, ...]]:
+    """Partition renewals into co-term groups: same currency, starts within the window.
+
+    Groups come out sorted by (start date, currency, first contract id); members of
+    a group by (start date, contract id). With co-terming disabled every renewal is
+    its own group.
+    """
+    ordered = sorted(members, key=lambda m: (m.currency, m.start, m.contract_id))
+    groups: list[list[CotermMember]] = []
+    for member in ordered:
+        current = groups[-1] if groups else None
+        if (policy.enabled and current is not None and current[0].currency == member.currency
+                and (member.start - current[0].start).days <= policy.window_days):
+            current.append(member)
+        else:
+            groups.append([member])
+    groups.sort(key=lambda g: (g[0].start, g[0].currency, g[0].contract_id))
+    return [tuple(g) for g in groups]
+
+
+def _calendar_end(latest_start: date, policy: CotermPolicy) -> date:
+    earliest_end = latest_start + (policy.calendar_min_days - 1) * ONE_DAY
+    for year in (earliest_end.year, earliest_end.year + 1):
+        day = min(policy.calendar_day, days_in_month(year, policy.calendar_month))
+        candidate = date(year, policy.calendar_month, day)
+        if candidate >= earliest_end:
+            return candidate
+    raise AssertionError("unreachable: the next year's date is always later")
+
+
+def anchor_end(members: tuple[CotermMember, ...], anchor: AnchorPolicy,
+               policy: CotermPolicy) -> AnchorEnd:
+    """The group's end date under ``anchor`` (see the module docstring)."""
+    latest_start = max(m.start for m in members)
+    if anchor is AnchorPolicy.CALENDAR:
+        return AnchorEnd(anchor, _calendar_end(latest_start, policy), None, False)
+    if anchor is AnchorPolicy.EARLIEST:
+        chosen = min(members, key=lambda m: (m.natural_end, m.contract_id))
+    elif anchor is AnchorPolicy.LATEST:
+        chosen = min(members, key=lambda m: (-m.natural_end.toordinal(), m.contract_id))
+    else:
+        chosen = min(members, key=lambda m: (-m.annual_amount, m.natural_end, m.contract_id))
+    end = chosen.natural_end
+    rolled = False
+    while end < latest_start:
+        end = term_end(end + ONE_DAY, max(chosen.term_months, 1))
+        rolled = True
+    return AnchorEnd(anchor, end, chosen.contract_id, rolled)
+
+
+def gap_and_overlap(members: tuple[CotermMember, ...], end: date) -> tuple[int, int]:
+    """Total days lines end before, and run past, their natural renewal ends."""
+    gap = overlap = 0
+    for m in members:
+        delta = (end - m.natural_end).days
+        if delta < 0:
+            gap -= delta
+        else:
+            overlap += delta
+    return gap, overlap
+
+
+def compare_anchors(
+    members: tuple[CotermMember, ...],
+    *,
+    chosen: AnchorPolicy,
+    policy: CotermPolicy,
+    amount_for_end: Callable[[date], Decimal],
+) -> tuple[tuple[AnchorEnd, ...], tuple[AnchorOutcome, ...]]:
+    """Every policy's end and outcome; ``amount_for_end`` prices the group to an end date.
+
+    Policies landing on the same end date share one pricing.
+    """
+    ends = tuple(anchor_end(members, a, policy) for a in AnchorPolicy)
+    amounts: dict[date, Decimal] = {}
+    outcomes = []
+    for end in ends:
+        if end.end_date not in amounts:
+            amounts[end.end_date] = amount_for_end(end.end_date)
+        gap, overlap = gap_and_overlap(members, end.end_date)
+        outcomes.append(AnchorOutcome(end.policy, end.end_date, gap, overlap,
+                                      amounts[end.end_date], end.policy is chosen))
+    return ends, tuple(outcomes)

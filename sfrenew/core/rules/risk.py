@@ -1,0 +1,160 @@
+"""Risk: configured signals add points; the score sets Low, Medium or High.
+
+Each signal is a small pure function of the account's :class:`RiskSignals` (plus
+``today`` and the renewal's uplift rate) and its configured threshold, returning a
+plain-language reason when it fires and None when it does not. An unknown value
+(``None``) never fires: sfrenew does not guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sfrenew.core.domain import RiskLevel, RiskSignals
+from sfrenew.core.money import format_rate
+from sfrenew.core.policy import RiskPolicy, SignalName
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    """Everything a signal may read for one renewal."""
+
+    signals: RiskSignals
+    today: date
+    uplift_rate: Decimal  # the largest line uplift of the renewal, before risk adjustment
+    late_previous_renewal_days: int | None
+
+
+Signal = Callable[[RiskContext, Decimal], str | None]
+
+
+def low_health_score(ctx: RiskContext, below: Decimal) -> str | None:
+    """Fires when the health score is below the threshold."""
+    score = ctx.signals.health_score
+    if score is not None and score < below:
+        return f"health score {score} is below {below}"
+    return None
+
+
+def open_high_severity_cases(ctx: RiskContext, at_least: Decimal) -> str | None:
+    """Fires when at least the threshold's number of high-severity cases are open."""
+    count = ctx.signals.open_high_severity_cases
+    if count >= max(at_least, Decimal(1)):
+        return f"{count} high-severity case{'s' if count != 1 else ''} open"
+    return None
+
+
+def no_recent_activity(ctx: RiskContext, days: Decimal) -> str | None:
+    """Fires when the last completed activity is at least the threshold's days ago."""
+    last = ctx.signals.last_completed_activity
+    if last is None:
+        return None
+    since = (ctx.today - last).days
+    if since >= days:
+        return f"no completed activity for {since} days (since {last.isoformat()})"
+    return None
+
+
+def usage_decline(ctx: RiskContext, percent: Decimal) -> str | None:
+    """Fires when usage fell by at least the threshold's percent."""
+    change = ctx.signals.usage_change_percent
+    if change is not None and -change >= percent:
+        return f"usage fell {-change}%"
+    return None
+
+
+def champion_gone(ctx: RiskContext, _threshold: Decimal) -> str | None:
+    """Fires when the champion contact has left."""
+    return "the champion contact has left" if ctx.signals.champion_gone else None
+
+
+def late_previous_renewal(ctx: RiskContext, days: Decimal) -> str | None:
+    """Fires when the previous renewal was signed at least the threshold's days late."""
+    late = ctx.late_previous_renewal_days
+    if late is not None and late >= max(days, Decimal(1)):
+        return f"the previous renewal was signed {late} days late"
+    return None
+
+
+def payment_overdue(ctx: RiskContext, days: Decimal) -> str | None:
+    """Fires when a payment is at least the threshold's days overdue."""
+    overdue = ctx.signals.payment_days_overdue
+    if overdue is not None and overdue >= max(days, Decimal(1)):
+        return f"a payment is {overdue} days overdue"
+    return None
+
+
+def large_uplift(ctx: RiskContext, rate: Decimal) -> str | None:
+    """Fires when the renewal's uplift is at least the threshold rate."""
+    if ctx.uplift_rate >= rate:
+        return f"uplift of {format_rate(ctx.uplift_rate)} is at least {format_rate(rate)}"
+    return None
+
+
+SIGNALS: dict[SignalName, Signal] = {
+    SignalName.LOW_HEALTH_SCORE: low_health_score,
+    SignalName.OPEN_HIGH_SEVERITY_CASES: open_high_severity_cases,
+    SignalName.NO_RECENT_ACTIVITY: no_recent_activity,
+    SignalName.USAGE_DECLINE: usage_decline,
+    SignalName.CHAMPION_GONE: champion_gone,
+    SignalName.LATE_PREVIOUS_RENEWAL: late_previous_renewal,
+    SignalName.PAYMENT_OVERDUE: payment_overdue,
+    SignalName.LARGE_UPLIFT: large_uplift,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RiskReason:
+    """One signal that fired: its reason code, points and a sentence for the rep."""
+
+    code: SignalName
+    points: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessment:
+    """The renewal's risk: level, score out of 100, reasons by points (largest first)."""
+
+    level: RiskLevel
+    score: int
+    reasons: tuple[RiskReason, ...]
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        """The reason codes, largest points first (ties by code)."""
+        return tuple(r.code.value for r in self.reasons)
+
+
+def points_problem(policy: RiskPolicy) -> str | None:
+    """Why the signals' points are invalid (they must add up to 100), or None."""
+    total = sum(s.points for s in policy.signals)
+    if policy.signals and total != 100:
+        return f"signal points add up to {total}; they must add up to 100"
+    if any(s.points < 0 for s in policy.signals):
+        return "signal points must not be negative"
+    return None
+
+
+def level_for(score: int, policy: RiskPolicy) -> RiskLevel:
+    """The level a score falls in: High at ``high_at``, Medium at ``medium_at``."""
+    if score >= policy.high_at:
+        return RiskLevel.HIGH
+    if score >= policy.medium_at:
+        return RiskLevel.MEDIUM
+    return RiskLevel.LOW
+
+
+def assess_risk(ctx: RiskContext, policy: RiskPolicy) -> RiskAssessment:
+    """Evaluate every configured signal and score the renewal."""
+    reasons: list[RiskReason] = []
+    for signal in policy.signals:
+        text = SIGNALS[signal.name](ctx, signal.threshold)
+        if text is not None:
+            reasons.append(RiskReason(signal.name, signal.points, text))
+    reasons.sort(key=lambda r: (-r.points, r.code.value))
+    score = sum(r.points for r in reasons)
+    return RiskAssessment(level_for(score, policy), score, tuple(reasons))

@@ -1,0 +1,198 @@
+"""Uplift: the rate a renewal line's price rises by, where it came from, and the price.
+
+Order of decisions, each recorded on the :class:`UpliftDecision`:
+
+1. **Precedence** — the first rate found wins: the line's uplift field, the
+   contract's uplift field, the first matching rule of the ordered rule list (the
+   last rule is a catch-all), the policy default.
+2. **Index formula** (optional) — e.g. ``max(floor, cpi + spread)``; it sees the
+   chosen ``rate``, ``floor``, ``cap`` and the configured index values, and its
+   result replaces the rate.
+3. **Risk adjustment** (optional, per risk level) — add an amount, then cap the
+   rate (e.g. High risk: at most 0%).
+4. **Bounds** — the contractual cap and floor (the contract's own, else the
+   policy's) are applied last and always win, so the rate is always inside
+   ``[floor, cap]``.
+
+Risk depends on the uplift (the *large uplift* signal) and the uplift on risk, so
+the planner first decides the rate without risk (steps 1, 2, 4), assesses risk with
+it, then calls :func:`with_risk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from sfrenew.core.domain import Account, Contract, ContractLine, RiskLevel
+from sfrenew.core.money import round_money
+from sfrenew.core.policy import PricingMethod, RiskAdjustment, UpliftPolicy, UpliftRule
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+class UpliftSource(StrEnum):
+    """Where the uplift rate came from."""
+
+    LINE = "line"
+    CONTRACT = "contract"
+    RULE = "rule"
+    DEFAULT = "default"
+
+
+class UpliftBound(StrEnum):
+    """The contractual bound that changed the rate, if any."""
+
+    CAP = "cap"
+    FLOOR = "floor"
+
+
+@dataclass(frozen=True, slots=True)
+class UpliftDecision:
+    """The uplift applied to one line and every step that led to it."""
+
+    rate: Decimal
+    source: UpliftSource
+    chosen_rate: Decimal  # the rate as found, before formula, risk and bounds
+    rule_name: str | None = None
+    index_rate: Decimal | None = None  # the formula's result, when a formula is configured
+    risk_level: RiskLevel | None = None
+    risk_rate: Decimal | None = None  # the rate after the risk adjustment, when one applied
+    bound: UpliftBound | None = None
+    cap: Decimal | None = None
+    floor: Decimal | None = None
+    pricing: PricingMethod = PricingMethod.UPLIFT
+    pricing_note: str | None = None
+
+    @property
+    def before_bounds(self) -> Decimal:
+        """The rate after formula and risk adjustment, before cap and floor."""
+        if self.risk_rate is not None:
+            return self.risk_rate
+        return self.index_rate if self.index_rate is not None else self.chosen_rate
+
+
+def rule_matches(rule: UpliftRule, *, account: Account, line: ContractLine) -> bool:
+    """True when every criterion the rule names equals the account's or line's value."""
+    return ((rule.segment is None or rule.segment == account.segment)
+            and (rule.product_family is None or rule.product_family == line.product_family)
+            and (rule.region is None or rule.region == account.region))
+
+
+def choose_rate(
+    *, line: ContractLine, contract: Contract, account: Account, policy: UpliftPolicy,
+) -> tuple[Decimal, UpliftSource, str | None]:
+    """The first rate found: line field, contract field, first matching rule, default."""
+    if line.uplift_rate is not None:
+        return line.uplift_rate, UpliftSource.LINE, None
+    if contract.uplift_rate is not None:
+        return contract.uplift_rate, UpliftSource.CONTRACT, None
+    for rule in policy.rules:
+        if rule_matches(rule, account=account, line=line):
+            return rule.rate, UpliftSource.RULE, rule.name
+    return policy.default_rate, UpliftSource.DEFAULT, None
+
+
+def clamp(rate: Decimal, *, cap: Decimal | None, floor: Decimal | None,
+          ) -> tuple[Decimal, UpliftBound | None]:
+    """``rate`` inside ``[floor, cap]`` and the bound that fired (cap wins a tie)."""
+    if cap is not None and rate > cap:
+        return cap, UpliftBound.CAP
+    if floor is not None and rate < floor:
+        return floor, UpliftBound.FLOOR
+    return rate, None
+
+
+def index_rate(*, rate: Decimal, cap: Decimal | None, floor: Decimal | None,
+               policy: UpliftPolicy) -> Decimal | None:
+    """The index formula's rate, or None when no formula is configured."""
+    if policy.index_formula is None:
+        return None
+    values = dict(policy.index_values)
+    values["rate"] = rate
+    values["floor"] = floor if floor is not None else ZERO
+    if cap is not None:
+        values["cap"] = cap
+    return policy.index_formula.evaluate(values)
+
+
+def decide_uplift(
+    *,
+    rate: Decimal,
+    source: UpliftSource,
+    rule_name: str | None = None,
+    cap: Decimal | None,
+    floor: Decimal | None,
+    policy: UpliftPolicy,
+    pricing: PricingMethod | None = None,
+) -> UpliftDecision:
+    """The uplift before any risk adjustment: chosen rate, index formula, bounds."""
+    indexed = index_rate(rate=rate, cap=cap, floor=floor, policy=policy)
+    bounded, bound = clamp(indexed if indexed is not None else rate, cap=cap, floor=floor)
+    return UpliftDecision(rate=bounded, source=source, chosen_rate=rate, rule_name=rule_name,
+                          index_rate=indexed, bound=bound, cap=cap, floor=floor,
+                          pricing=pricing or policy.pricing)
+
+
+def line_uplift(
+    *, line: ContractLine, contract: Contract, account: Account, policy: UpliftPolicy,
+) -> UpliftDecision:
+    """The uplift of one contract line before risk (precedence, formula, bounds)."""
+    rate, source, rule_name = choose_rate(line=line, contract=contract, account=account,
+                                          policy=policy)
+    cap = contract.uplift_cap if contract.uplift_cap is not None else policy.cap
+    floor = contract.uplift_floor if contract.uplift_floor is not None else policy.floor
+    return decide_uplift(rate=rate, source=source, rule_name=rule_name, cap=cap, floor=floor,
+                         policy=policy)
+
+
+def with_risk(decision: UpliftDecision, level: RiskLevel,
+              adjustments: Mapping[RiskLevel, RiskAdjustment]) -> UpliftDecision:
+    """``decision`` adjusted for the renewal's risk level, bounds applied again."""
+    adjustment = adjustments.get(level)
+    if adjustment is None:
+        return replace(decision, risk_level=level)
+    before = decision.index_rate if decision.index_rate is not None else decision.chosen_rate
+    adjusted = before + adjustment.add
+    if adjustment.max_rate is not None and adjusted > adjustment.max_rate:
+        adjusted = adjustment.max_rate
+    bounded, bound = clamp(adjusted, cap=decision.cap, floor=decision.floor)
+    return replace(decision, rate=bounded, risk_level=level,
+                   risk_rate=adjusted if adjusted != before else None, bound=bound)
+
+
+def yearly_prices(
+    *,
+    prior: Decimal,
+    list_price: Decimal | None,
+    decision: UpliftDecision,
+    years: int,
+    compound: bool,
+    decimals: int,
+) -> tuple[tuple[Decimal, ...], UpliftDecision]:
+    """The annual unit price for each year of the renewal, rounded to the currency.
+
+    ``same`` keeps the prior price; ``uplift`` raises it by the rate (compounded each
+    further year when ``compound``); ``list`` takes the price book entry for year one
+    (then raises it by the rate each further year when ``compound``) and falls back
+    to ``uplift`` — noted on the returned decision — when the line has no list price.
+    """
+    method = decision.pricing
+    if method is PricingMethod.LIST and list_price is None:
+        method = PricingMethod.UPLIFT
+        decision = replace(decision, pricing=method,
+                           pricing_note="no price book entry; priced by uplift instead")
+    factor = ONE + decision.rate
+    prices: list[Decimal] = []
+    for year in range(1, years + 1):
+        if method is PricingMethod.SAME:
+            price = prior
+        elif method is PricingMethod.LIST and list_price is not None:
+            price = list_price * factor ** (year - 1) if compound else list_price
+        else:
+            price = prior * factor ** year if compound else prior * factor
+        prices.append(round_money(price, decimals))
+    return tuple(prices), decision
