@@ -1,0 +1,126 @@
+"""Resolving field paths of one FROM object into SQL columns, adding LEFT JOINs for
+parent relationships (``Account.Owner.Name``) as they are first mentioned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sfrenew.localorg.errors import SalesforceApiError
+from sfrenew.localorg.schema import FieldSchema, OrgSchema, SObjectSchema
+from sfrenew.localorg.soql import ast
+from sfrenew.localorg.soql._errors import INVALID_FIELD, INVALID_TYPE, query_error
+
+
+def quote(identifier: str) -> str:
+    """An SQL identifier; names come from the schema, quoting guards against keywords."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One object reachable from the FROM object: the root (path ()) or a parent."""
+
+    alias: str
+    obj: SObjectSchema
+    path: tuple[str, ...]  # canonical relationship names from the root
+
+
+@dataclass(frozen=True)
+class Column:
+    """A resolved field: its SQL expression, its schema and the relation owning it."""
+
+    sql: str
+    field: FieldSchema
+    relation: Relation
+
+
+def no_such_column(soql: str, pos: int, name: str, entity: str) -> SalesforceApiError:
+    """Salesforce's INVALID_FIELD for an unknown field."""
+    return query_error(
+        soql, pos, INVALID_FIELD,
+        f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom "
+        "field, be sure to append the '__c' after the custom field name. Please reference "
+        "your WSDL or the describe call for the appropriate names.")
+
+
+def unknown_relationship(soql: str, pos: int, name: str) -> SalesforceApiError:
+    """Salesforce's INVALID_FIELD for an unknown relationship in a path."""
+    return query_error(
+        soql, pos, INVALID_FIELD,
+        f"Didn't understand relationship '{name}' in field path. If you are attempting to use "
+        "a custom relationship, be sure to append the '__r' after the custom relationship "
+        "name. Please reference your WSDL or the describe call for the appropriate names.")
+
+
+def lookup_object(schema: OrgSchema, name: str, *, soql: str, pos: int) -> SObjectSchema:
+    """The object named in FROM, or Salesforce's INVALID_TYPE."""
+    obj = schema.object(name)
+    if obj is None:
+        raise query_error(
+            soql, pos, INVALID_TYPE,
+            f"sObject type '{name}' is not supported. If you are attempting to use a custom "
+            "object, be sure to append the '__c' after the entity name. Please reference your "
+            "WSDL or the describe call for the appropriate names.")
+    return obj
+
+
+class Scope:
+    """The FROM object of one (sub)query and the parents joined to it."""
+
+    def __init__(self, *, schema: OrgSchema, obj: SObjectSchema, alias: str | None,
+                 prefix: str, soql: str) -> None:
+        self.schema = schema
+        self.soql = soql
+        self.prefix = prefix
+        self.user_alias = alias.lower() if alias else None
+        self.root = Relation(f"{prefix}0", obj, ())
+        self._relations: dict[tuple[str, ...], Relation] = {(): self.root}
+        self.join_sql: list[str] = []
+
+    def from_sql(self) -> str:
+        """``FROM "Obj" AS t0 LEFT JOIN ...``."""
+        parts = [f"FROM {quote(self.root.obj.name)} AS {self.root.alias}", *self.join_sql]
+        return " ".join(parts)
+
+    def strip_prefix(self, path: ast.FieldPath) -> tuple[str, ...]:
+        """The path without a leading object name or alias (``Account.Name`` FROM Account)."""
+        parts = path.parts
+        if len(parts) > 1 and parts[0].lower() in (self.root.obj.name.lower(), self.user_alias):
+            return parts[1:]
+        return parts
+
+    def relation(self, rel_names: tuple[str, ...], pos: int) -> Relation:
+        """The relation reached through these relationship names, joining it if needed."""
+        current = self.root
+        canonical: tuple[str, ...] = ()
+        for name in rel_names:
+            ref = current.obj.relationship_field(name)
+            if ref is None or not ref.reference_to:
+                raise unknown_relationship(self.soql, pos, name)
+            if len(ref.reference_to) > 1:
+                # A polymorphic lookup needs TYPEOF-like dispatch on the Id's key prefix.
+                raise query_error(self.soql, pos, INVALID_FIELD,
+                                  f"Polymorphic relationship '{name}' is not supported by the "
+                                  "local org")
+            canonical = (*canonical, ref.relationship_name or name)
+            known = self._relations.get(tuple(c.lower() for c in canonical))
+            if known is None:
+                target = self.schema.object(ref.reference_to[0])
+                if target is None:
+                    raise unknown_relationship(self.soql, pos, name)
+                known = Relation(f"{self.prefix}{len(self._relations)}", target, canonical)
+                self._relations[tuple(c.lower() for c in canonical)] = known
+                self.join_sql.append(
+                    f"LEFT JOIN {quote(target.name)} AS {known.alias} ON {known.alias}.\"Id\" = "
+                    f"{current.alias}.{quote(ref.name)}")
+            current = known
+        return current
+
+    def column(self, path: ast.FieldPath) -> Column:
+        """Resolve a field path to a column, or raise Salesforce's INVALID_FIELD."""
+        parts = self.strip_prefix(path)
+        relation = self.relation(parts[:-1], path.pos)
+        field = relation.obj.field(parts[-1])
+        if field is None:
+            raise no_such_column(self.soql, path.pos, parts[-1], relation.obj.name)
+        return Column(f"{relation.alias}.{quote(field.name)}", field, relation)
