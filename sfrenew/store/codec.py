@@ -1,0 +1,66 @@
+"""The JSON codec for values the store keeps as text (record data, ledger values, params).
+
+Salesforce gives JSON; the rules produce ``Decimal`` money and ``date`` values. A
+plain ``json.dumps`` would turn ``Decimal('1200.50')`` into a float (or fail) and a
+date into nothing at all, and the ledger's "last value sfrenew wrote" would then
+stop comparing equal to what the rules want. So non-JSON scalars are written as
+one-key tagged objects and read back as the same type:
+
+====================  ==========================================
+Python value          stored as
+====================  ==========================================
+``Decimal("12.30")``  ``{"$decimal": "12.30"}`` (exact digits kept)
+``date(2026, 1, 31)`` ``{"$date": "2026-01-31"}``
+``datetime``          ``{"$datetime": "2026-01-31T07:15:00+00:00"}``
+tuple                 a JSON array (read back as a list)
+====================  ==========================================
+
+Salesforce field names never start with ``$``, so a tag cannot collide with a
+record's own keys. Floats are kept as floats; NaN and infinities are refused.
+Output is compact with sorted keys, so equal values give equal text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+_DECIMAL = "$decimal"
+_DATE = "$date"
+_DATETIME = "$datetime"
+
+
+def _encode(value: Any) -> Any:
+    # datetime first: it is a subclass of date.
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    if isinstance(value, Decimal):
+        return {_DECIMAL: str(value)}
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON: {value!r}")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, text),) = obj.items()
+        if tag == _DECIMAL:
+            return Decimal(text)
+        if tag == _DATE:
+            return date.fromisoformat(text)
+        if tag == _DATETIME:
+            return datetime.fromisoformat(text)
+    return obj
+
+
+def dumps(value: Any) -> str:
+    """JSON text for ``value``, with Decimal, date and datetime tagged."""
+    return json.dumps(value, default=_encode, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False, ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    """The value :func:`dumps` wrote, with tagged scalars turned back into their types."""
+    return json.loads(text, object_hook=_decode)

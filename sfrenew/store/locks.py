@@ -1,0 +1,78 @@
+"""Named advisory locks, for "one at a time per org" and scheduler leadership.
+
+PostgreSQL: a session-level ``pg_try_advisory_lock`` (or ``pg_advisory_lock`` when
+waiting) held on a dedicated pooled connection for the duration of the ``with``
+block. The server drops it if the process dies, so a crashed replica never leaves a
+stale lock behind.
+
+SQLite: one process owns the file (the daemon's OS lock refuses a second one), so a
+lock only has to exclude threads and stores inside this process: an in-process lock
+per (database, name). A table-based lock would outlive a ``kill -9`` and need a
+clock to expire, which the store does not read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+
+from sfrenew.store.engine import Database, describe
+from sfrenew.store.errors import LockBusy
+
+_local_guard = threading.Lock()
+_local_locks: dict[tuple[str, str], threading.Lock] = {}
+
+
+def lock_key(name: str) -> int:
+    """The signed 64-bit key PostgreSQL's advisory locks take, stable across processes."""
+    digest = hashlib.blake2b(f"sfrenew:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _pg_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
+    key = lock_key(name)
+    with db.engine.connect() as conn:
+        if wait:
+            conn.execute(select(func.pg_advisory_lock(key)))
+            got = True
+        else:
+            got = bool(conn.scalar(select(func.pg_try_advisory_lock(key))))
+        # End the implicit transaction: the lock is session-level, and an
+        # idle-in-transaction connection would hold a snapshot for nothing.
+        conn.commit()
+        if not got:
+            raise LockBusy(f"lock {name!r} is held by another process")
+        try:
+            yield
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(key)))
+            conn.commit()
+
+
+@contextmanager
+def _local_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
+    with _local_guard:
+        lock = _local_locks.setdefault((describe(db.engine), name), threading.Lock())
+    if not lock.acquire(blocking=wait):
+        raise LockBusy(f"lock {name!r} is held in this process")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def advisory_lock(db: Database, name: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the lock ``name`` for the ``with`` block; :class:`LockBusy` if it is taken
+    and ``wait`` is false."""
+    if db.dialect == "postgresql":
+        with _pg_lock(db, name, wait=wait):
+            yield
+    else:
+        with _local_lock(db, name, wait=wait):
+            yield

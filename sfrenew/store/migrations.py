@@ -1,0 +1,114 @@
+"""Schema versions: create on first open, migrate forward, refuse what is newer.
+
+The version lives in ``meta`` (``name = 'schema_version'``). Each registered
+:class:`Migration` brings the schema from ``from_version`` to ``from_version + 1``;
+opening a store runs every step it needs, in order, inside ONE transaction together
+with the version bump, so a failed step leaves the database exactly as it was (both
+SQLite and PostgreSQL have transactional DDL). A database written by a newer
+sfrenew is refused before anything is touched: an older binary cannot know what the
+newer schema means, and guessing would corrupt the ledger.
+
+Adding version 2 later means: change the tables in ``schema.py``, bump
+``SCHEMA_VERSION`` to 2, and register ``Migration(1, "…", step)`` here, whose step
+turns a version-1 database into exactly what ``create_all`` makes for version 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, inspect, select, text
+
+from sfrenew.store import schema
+from sfrenew.store.engine import Database, describe
+from sfrenew.store.errors import (
+    MigrationError,
+    SchemaTooNew,
+    StoreConfigurationError,
+    StoreMissing,
+)
+
+VERSION_KEY = "schema_version"
+# Serialises concurrent first opens of one PostgreSQL database (two replicas starting).
+_PG_MIGRATION_LOCK = 0x5F5245_4E4557  # "_RENEW"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step forward: from ``from_version`` to ``from_version + 1``."""
+
+    from_version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: Mapping[int, Migration] = {}
+"""The registry, keyed by the version a step starts from. Version 1 is the first
+released schema, so nothing needs migrating yet."""
+
+
+def read_version(conn: Connection) -> int | None:
+    """The stored schema version, or None when the database has no ``meta`` table."""
+    if not inspect(conn).has_table(schema.meta.name):
+        return None
+    value = conn.scalar(select(schema.meta.c.value).where(schema.meta.c.name == VERSION_KEY))
+    return None if value is None else int(value)
+
+
+def _write_version(conn: Connection, version: int) -> None:
+    updated = conn.execute(schema.meta.update().where(schema.meta.c.name == VERSION_KEY)
+                           .values(value=str(version)))
+    if updated.rowcount == 0:
+        conn.execute(schema.meta.insert().values(name=VERSION_KEY, value=str(version)))
+
+
+def _create(conn: Connection, *, where: str, version: int) -> None:
+    present = set(inspect(conn).get_table_names())
+    clash = sorted(present & set(schema.metadata.tables))
+    if clash:
+        # Tables with our names but no version: not ours, or not safely ours.
+        raise StoreConfigurationError(
+            f"database at {where} already has tables {', '.join(clash)} but no sfrenew "
+            "schema version — point store.url at an empty database or schema")
+    schema.metadata.create_all(conn)
+    _write_version(conn, version)
+
+
+def prepare(db: Database, *, create: bool, target: int = schema.SCHEMA_VERSION,
+            steps: Mapping[int, Migration] = MIGRATIONS) -> int:
+    """Make the database hold schema ``target``; return the version it was at before
+    (0 for a fresh database).
+
+    Raises :class:`StoreMissing` when there is no store and ``create`` is false,
+    :class:`SchemaTooNew` for a newer version, :class:`MigrationError` when a step is
+    missing or fails (the database is then unchanged).
+    """
+    where = describe(db.engine)
+    with db.write() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        found = read_version(conn)
+        if found is None:
+            if not create:
+                raise StoreMissing(f"no sfrenew state store at {where}")
+            _create(conn, where=where, version=target)
+            return 0
+        if found > target:
+            raise SchemaTooNew(where=where, found=found, supported=target)
+        version = found
+        while version < target:
+            step = steps.get(version)
+            if step is None:
+                raise MigrationError(
+                    f"state store at {where} has schema version {version} and this "
+                    f"sfrenew has no migration from it to {version + 1}")
+            try:
+                step.apply(conn)
+            except Exception as exc:
+                raise MigrationError(
+                    f"migrating the state store at {where} from version {version} "
+                    f"({step.description}) failed: {exc}") from exc
+            version += 1
+            _write_version(conn, version)
+        return found

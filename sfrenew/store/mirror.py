@@ -1,0 +1,189 @@
+"""The mirror of pulled Salesforce records, and the watermark per object.
+
+Pulls upsert in batches (one short transaction each, so a crash loses at most one
+batch, which the next pull reads again: upserts are idempotent). The watermark of an
+object is set by the caller only after every batch of that object's pull committed.
+
+:func:`iter_groups` streams the mirror account by account with keyset pagination on
+``(group_key, object, sf_id)``: each page is one bounded query in its own short read
+transaction, so memory holds one account plus one page whatever the org's size, and
+no long-lived read transaction pins SQLite's WAL or a PostgreSQL snapshot while the
+rules run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, false, func, select, tuple_, update
+
+from sfrenew.store import schema
+from sfrenew.store._sql import IN_CHUNK, chunked, upsert_insert
+from sfrenew.store.engine import Database
+from sfrenew.store.values import MirrorCount, MirrorGroup, MirrorRecord, MirrorRow
+
+_m = schema.mirror
+_COLUMNS = (_m.c.object, _m.c.sf_id, _m.c.group_key, _m.c.system_modstamp, _m.c.is_deleted,
+            _m.c.data)
+
+
+_MirrorRow = Row[Any, Any, Any, Any, Any, Any]
+
+
+def _record(row: _MirrorRow) -> MirrorRecord:
+    return MirrorRecord(object=row.object, sf_id=row.sf_id, data=row.data,
+                        group_key=row.group_key, system_modstamp=row.system_modstamp,
+                        is_deleted=bool(row.is_deleted))
+
+
+def upsert(db: Database, object_name: str, rows: Iterable[MirrorRow], *, batch: int) -> int:
+    """Insert or replace ``rows`` of one object; return how many were written."""
+    ins = upsert_insert(db.dialect, _m)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[_m.c.object, _m.c.sf_id],
+        set_={"group_key": ins.excluded.group_key,
+              "system_modstamp": ins.excluded.system_modstamp,
+              "is_deleted": ins.excluded.is_deleted,
+              "data": ins.excluded.data})
+    total = 0
+    for chunk in chunked(rows, batch):
+        # The same Id twice in one statement is an error on PostgreSQL; last one wins.
+        latest = {row.sf_id: row for row in chunk}
+        params = [{"object": object_name, "sf_id": r.sf_id, "group_key": r.group_key,
+                   "system_modstamp": r.system_modstamp, "is_deleted": r.is_deleted,
+                   "data": r.data} for r in latest.values()]
+        with db.write() as conn:
+            conn.execute(stmt, params)
+        total += len(params)
+    return total
+
+
+def mark_deleted(db: Database, object_name: str, ids: Iterable[str], *,
+                 system_modstamp: str | None = None) -> int:
+    """Flag mirrored records as deleted in the org; return how many were found."""
+    count = 0
+    values: dict[str, Any] = {"is_deleted": True}
+    if system_modstamp is not None:
+        values["system_modstamp"] = system_modstamp
+    with db.write() as conn:
+        for chunk in chunked(ids, IN_CHUNK):
+            result = conn.execute(update(_m).where(_m.c.object == object_name,
+                                                   _m.c.sf_id.in_(chunk)).values(**values))
+            count += result.rowcount
+    return count
+
+
+def purge_deleted(db: Database, object_name: str | None = None) -> int:
+    """Drop records flagged deleted (all objects, or one); return how many."""
+    stmt = delete(_m).where(_m.c.is_deleted.is_(True))
+    if object_name is not None:
+        stmt = stmt.where(_m.c.object == object_name)
+    with db.write() as conn:
+        return conn.execute(stmt).rowcount
+
+
+def get(db: Database, object_name: str, ids: Iterable[str]) -> dict[str, MirrorRecord]:
+    """The mirrored records of one object with the given Ids (absent ones are missing)."""
+    out: dict[str, MirrorRecord] = {}
+    with db.read() as conn:
+        for chunk in chunked(ids, IN_CHUNK):
+            stmt = select(*_COLUMNS).where(_m.c.object == object_name, _m.c.sf_id.in_(chunk))
+            out.update((row.sf_id, _record(row)) for row in conn.execute(stmt))
+    return out
+
+
+def counts(db: Database) -> dict[str, MirrorCount]:
+    """Live and deleted record counts per object."""
+    stmt = (select(_m.c.object, _m.c.is_deleted, func.count())
+            .group_by(_m.c.object, _m.c.is_deleted))
+    tally: dict[str, dict[bool, int]] = {}
+    with db.read() as conn:
+        for obj, is_deleted, n in conn.execute(stmt):
+            tally.setdefault(obj, {})[bool(is_deleted)] = n
+    return {obj: MirrorCount(live=t.get(False, 0), deleted=t.get(True, 0))
+            for obj, t in sorted(tally.items())}
+
+
+def _page(db: Database, objects: Sequence[str], *, after: tuple[str, str, str] | None,
+          batch: int, include_deleted: bool) -> list[_MirrorRow]:
+    stmt = select(*_COLUMNS).where(_m.c.object.in_(objects), _m.c.group_key.is_not(None))
+    if not include_deleted:
+        stmt = stmt.where(_m.c.is_deleted == false())
+    if after is not None:
+        stmt = stmt.where(tuple_(_m.c.group_key, _m.c.object, _m.c.sf_id) > tuple_(*after))
+    stmt = stmt.order_by(_m.c.group_key, _m.c.object, _m.c.sf_id).limit(batch)
+    with db.read() as conn:
+        return list(conn.execute(stmt))
+
+
+def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
+                include_deleted: bool = False) -> Iterator[MirrorGroup]:
+    """Every account's records of ``objects``, one :class:`MirrorGroup` at a time,
+    in ``group_key`` order. Records without a group key are not streamed."""
+    wanted = sorted(set(objects))
+    if not wanted:
+        return
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    current: str | None = None
+    records: dict[str, list[MirrorRecord]] = {}
+    after: tuple[str, str, str] | None = None
+    while True:
+        rows = _page(db, wanted, after=after, batch=batch, include_deleted=include_deleted)
+        for row in rows:
+            if row.group_key != current:
+                if current is not None:
+                    yield _group(current, records)
+                current, records = row.group_key, {}
+            records.setdefault(row.object, []).append(_record(row))
+        if len(rows) < batch:
+            break
+        last = rows[-1]
+        after = (last.group_key, last.object, last.sf_id)
+    if current is not None:
+        yield _group(current, records)
+
+
+def _group(key: str, records: dict[str, list[MirrorRecord]]) -> MirrorGroup:
+    return MirrorGroup(group_key=key, records={obj: tuple(rows) for obj, rows in records.items()})
+
+
+# --- watermarks ---------------------------------------------------------------------
+
+_w = schema.watermarks
+
+
+def get_watermark(db: Database, object_name: str) -> datetime | None:
+    """The SystemModstamp up to which ``object_name`` has been pulled, if any."""
+    with db.read() as conn:
+        value: datetime | None = conn.scalar(select(_w.c.value).where(_w.c.object == object_name))
+        return value
+
+
+def all_watermarks(db: Database) -> dict[str, datetime]:
+    """Every object's watermark."""
+    with db.read() as conn:
+        rows = conn.execute(select(_w.c.object, _w.c.value).order_by(_w.c.object))
+        return {str(obj): value for obj, value in rows.tuples()}
+
+
+def set_watermark(db: Database, object_name: str, value: datetime, *,
+                  run_id: str | None = None) -> None:
+    """Record that ``object_name`` is pulled up to ``value`` (by ``run_id``)."""
+    ins = upsert_insert(db.dialect, _w).values(object=object_name, value=value, run_id=run_id)
+    stmt = ins.on_conflict_do_update(index_elements=[_w.c.object],
+                                     set_={"value": ins.excluded.value,
+                                           "run_id": ins.excluded.run_id})
+    with db.write() as conn:
+        conn.execute(stmt)
+
+
+def clear_watermarks(db: Database, objects: Iterable[str] | None = None) -> None:
+    """Forget watermarks (all, or of ``objects``) so the next pull reads everything."""
+    stmt = delete(_w)
+    if objects is not None:
+        stmt = stmt.where(_w.c.object.in_(list(objects)))
+    with db.write() as conn:
+        conn.execute(stmt)
