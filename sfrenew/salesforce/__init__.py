@@ -1,1 +1,69 @@
-"""sfrenew.salesforce."""
+"""The Salesforce gateway: the only place sfrenew talks to Salesforce.
+
+Public API (everything else in this package is private to it)::
+
+    gateway = connect(config)                       # SalesforceConfig -> Gateway
+    gateway.query(soql, include_deleted=False, batch_size=None)   # Iterator[dict], REST pages
+    gateway.count("Contract", where)                # int, one COUNT() call
+    gateway.read("Contract", ["Id", "EndDate"], where, include_deleted=False)
+                                                    # Iterator[dict]; REST or Bulk by COUNT()
+    gateway.write("upsert", "Opportunity", rows, external_id_field="Renewal_Key__c")
+                                                    # list[RowResult], input order
+    gateway.describe("Contract"); gateway.describe_global(); gateway.limits()
+    gateway.in_chunks("SELECT Id FROM Contract WHERE AccountId IN {values}", ids)
+    gateway.calls.as_dict(); gateway.api_usage; gateway.budget.calls_used
+
+SOQL values go through :func:`format_soql` (never f-strings). Errors are typed by
+what the caller can do (see :mod:`sfrenew.salesforce.errors`): the run retries
+nothing itself (the gateway already did), checkpoints on :class:`BudgetExhausted`
+and :class:`TransientError`, shows :class:`ConfigurationError` and :class:`AuthError`
+without a traceback, and reports failed rows from their :class:`RowResult`.
+"""
+
+from sfrenew.salesforce.budget import BudgetGuard, CallCounter, CallKind
+from sfrenew.salesforce.config import AuthFlow, SalesforceConfig, Secret
+from sfrenew.salesforce.errors import (
+    ApiUsage,
+    AuthError,
+    BudgetExhausted,
+    BulkJobFailed,
+    ConfigurationError,
+    GatewayError,
+    MultipleMatches,
+    RecordRejected,
+    SessionExpired,
+    TransientError,
+    UnexpectedResponse,
+)
+from sfrenew.salesforce.gateway import Gateway, Thresholds, connect
+from sfrenew.salesforce.results import Operation, RowResult
+from sfrenew.salesforce.retry import RetryPolicy
+from sfrenew.salesforce.soql import MAX_URL_BYTES, format_soql
+
+__all__ = [
+    "MAX_URL_BYTES",
+    "ApiUsage",
+    "AuthError",
+    "AuthFlow",
+    "BudgetExhausted",
+    "BudgetGuard",
+    "BulkJobFailed",
+    "CallCounter",
+    "CallKind",
+    "ConfigurationError",
+    "Gateway",
+    "GatewayError",
+    "MultipleMatches",
+    "Operation",
+    "RecordRejected",
+    "RetryPolicy",
+    "RowResult",
+    "SalesforceConfig",
+    "Secret",
+    "SessionExpired",
+    "Thresholds",
+    "TransientError",
+    "UnexpectedResponse",
+    "connect",
+    "format_soql",
+]

@@ -1,0 +1,249 @@
+"""The gateway: the only object the rest of sfrenew uses to talk to Salesforce.
+
+REST below a volume threshold, Bulk API 2.0 above it, chosen in one place for reads
+(:meth:`Gateway.read`, by a ``COUNT()``) and writes (:meth:`Gateway.write`, by row
+count); both paths return the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from sfrenew.salesforce.auth import login_for
+from sfrenew.salesforce.budget import BudgetGuard, CallCounter, CallKind
+from sfrenew.salesforce.bulk import BulkApi
+from sfrenew.salesforce.collections_api import MAX_RECORDS, CollectionsApi
+from sfrenew.salesforce.config import SalesforceConfig
+from sfrenew.salesforce.errors import ApiUsage, ConfigurationError
+from sfrenew.salesforce.results import Operation, RowResult
+from sfrenew.salesforce.retry import RetryPolicy
+from sfrenew.salesforce.soql import check_name, count_query, in_chunks, select
+from sfrenew.salesforce.transport import Transport
+from sfrenew.salesforce.values import lookup, strip_attributes, typed
+
+_BATCH_SIZES = range(200, 2001)  # what Sforce-Query-Options batchSize accepts
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Row counts from which the Bulk API 2.0 is used (at or above)."""
+
+    read_bulk_rows: int = 10_000
+    write_bulk_rows: int = 2_000
+
+
+class Gateway:
+    """Queries, reads, counts, writes and metadata for one org (see ``connect``)."""
+
+    def __init__(self, transport: Transport, *, thresholds: Thresholds = Thresholds(),
+                 bulk_poll_seconds: float = 2.0) -> None:
+        self._t = transport
+        self.thresholds = thresholds
+        self._bulk = BulkApi(transport, poll_seconds=bulk_poll_seconds)
+        self._collections = CollectionsApi(transport)
+        self._describes: dict[str, dict[str, Any]] = {}
+
+    # --- accounting ---------------------------------------------------------------
+
+    @property
+    def calls(self) -> CallCounter:
+        """Calls made through this gateway, by kind."""
+        return self._t.counter
+
+    @property
+    def budget(self) -> BudgetGuard:
+        """The run's API budget guard."""
+        return self._t.budget
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """The org's daily API usage as Salesforce last reported it."""
+        return self._t.usage
+
+    # --- reads --------------------------------------------------------------------
+
+    def query(self, soql: str, *, include_deleted: bool = False,
+              batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Stream a SOQL query's records over REST pages (``queryAll`` with deletes).
+
+        Records come as Salesforce answers them, minus ``attributes``; numbers with a
+        fraction are ``Decimal``. ``batch_size`` (200-2,000) asks for smaller pages.
+        """
+        headers = None
+        if batch_size is not None:
+            if batch_size not in _BATCH_SIZES:
+                raise ConfigurationError("batch_size must be between 200 and 2,000")
+            headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
+        page = self._t.json(CallKind.QUERY_PAGE, "GET",
+                            "queryAll" if include_deleted else "query",
+                            params={"q": soql}, headers=headers)
+        while True:
+            for record in page.get("records") or ():
+                yield strip_attributes(record)
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self._t.json(CallKind.QUERY_PAGE, "GET", str(next_url), headers=headers)
+
+    def count(self, sobject: str, where: str | None = None, *,
+              include_deleted: bool = False) -> int:
+        """``SELECT COUNT() FROM sobject [WHERE where]`` (one call)."""
+        soql = count_query(sobject, where)
+        page = self._t.json(CallKind.QUERY_PAGE, "GET",
+                            "queryAll" if include_deleted else "query", params={"q": soql})
+        return int(page["totalSize"])
+
+    def read(self, sobject: str, fields: Sequence[str], where: str | None = None, *,
+             include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Records of ``sobject`` with exactly ``fields`` as keys, typed by describe.
+
+        REST paging below ``thresholds.read_bulk_rows`` (by a ``COUNT()``), a Bulk API
+        2.0 query job at or above it; both yield equal records. Dotted relationship
+        fields (``Account.Name``) are flat keys.
+        """
+        soql = select(sobject, fields, where)
+        types = self._field_types(sobject, fields)
+        rows = self.count(sobject, where, include_deleted=include_deleted)
+        if rows >= self.thresholds.read_bulk_rows:
+            for row in self._bulk.query(soql, include_deleted=include_deleted):
+                yield {f: typed(row.get(f), types[f]) for f in fields}
+        else:
+            for record in self.query(soql, include_deleted=include_deleted):
+                yield {f: typed(lookup(record, f), types[f]) for f in fields}
+
+    def in_chunks(self, template: str, values: Sequence[Any], **params: Any) -> list[str]:
+        """``template`` (``format_soql``, with ``{values}``) split so each query URL fits."""
+        return in_chunks(template, values, url_prefix=self._t.url("queryAll"), **params)
+
+    # --- writes -------------------------------------------------------------------
+
+    def write(self, operation: Operation | str, sobject: str,
+              records: Sequence[Mapping[str, Any]], *,
+              external_id_field: str | None = None) -> list[RowResult]:
+        """Insert, update, upsert or delete ``records``; one RowResult each, in input order.
+
+        sObject Collections below ``thresholds.write_bulk_rows``, a Bulk API 2.0 ingest
+        job at or above. Rows refused with a lock error are sent again, only those, in
+        batches half as large each round, at most ``lock_retry_rounds`` times.
+        """
+        op = Operation(operation)
+        check_name(sobject)
+        if op is Operation.UPSERT and external_id_field is None:
+            raise ConfigurationError(f"upsert into {sobject} needs an external_id_field")
+        results = self._write_once(op, sobject, records, external_id_field=external_id_field,
+                                   batch_size=MAX_RECORDS)
+        policy = self._t.retry
+        for round_number in range(1, policy.lock_retry_rounds + 1):
+            again = [r.index for r in results if r.retriable]
+            if not again:
+                break
+            policy.pause_before_round(round_number)
+            retried = self._write_once(op, sobject, [records[i] for i in again],
+                                       external_id_field=external_id_field,
+                                       batch_size=max(1, MAX_RECORDS >> round_number))
+            for i, result in zip(again, retried, strict=True):
+                results[i] = _at(result, i)
+        return results
+
+    def _write_once(self, op: Operation, sobject: str, records: Sequence[Mapping[str, Any]], *,
+                    external_id_field: str | None, batch_size: int) -> list[RowResult]:
+        if len(records) >= self.thresholds.write_bulk_rows:
+            return self._bulk.ingest(op, sobject, records, external_id_field=external_id_field)
+        return self._collections.write(op, sobject, records, external_id_field=external_id_field,
+                                       batch_size=batch_size)
+
+    # --- metadata -----------------------------------------------------------------
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe (cached for the gateway's lifetime: one call per object)."""
+        key = check_name(sobject).lower()
+        if key not in self._describes:
+            self._describes[key] = self._t.json(CallKind.DESCRIBE, "GET",
+                                                f"sobjects/{sobject}/describe")
+        return self._describes[key]
+
+    def describe_global(self) -> dict[str, Any]:
+        """The global describe (every object's name and flags)."""
+        result: dict[str, Any] = self._t.json(CallKind.DESCRIBE, "GET", "sobjects")
+        return result
+
+    def limits(self) -> dict[str, Any]:
+        """``/limits``; the daily allocation it reports feeds the budget guard."""
+        result: dict[str, Any] = self._t.json(CallKind.LIMITS, "GET", "limits")
+        daily = result.get("DailyApiRequests") or {}
+        if "Max" in daily and "Remaining" in daily:
+            usage = ApiUsage(used=int(daily["Max"]) - int(daily["Remaining"]),
+                             max=int(daily["Max"]))
+            self._t.usage = usage
+            self._t.budget.observe(usage)
+        return result
+
+    def _field_types(self, sobject: str, fields: Sequence[str]) -> dict[str, str]:
+        types: dict[str, str] = {}
+        for name in fields:
+            *hops, leaf = check_name(name).split(".")
+            target = sobject
+            for hop in hops:  # follow the relationship to the object it points at
+                target = self._related(target, hop)
+            types[name] = self._field(target, leaf)["type"]
+        return types
+
+    def _field(self, sobject: str, name: str) -> dict[str, Any]:
+        for field in self.describe(sobject)["fields"]:
+            if field["name"].lower() == name.lower():
+                return dict(field)
+        raise ConfigurationError(f"{sobject} has no field {name}")
+
+    def _related(self, sobject: str, relationship: str) -> str:
+        for field in self.describe(sobject)["fields"]:
+            rel = field.get("relationshipName")
+            if rel and rel.lower() == relationship.lower() and field.get("referenceTo"):
+                return str(field["referenceTo"][0])
+        raise ConfigurationError(f"{sobject} has no relationship {relationship}")
+
+
+def _at(result: RowResult, index: int) -> RowResult:
+    return RowResult(index=index, id=result.id, created=result.created, success=result.success,
+                     error_code=result.error_code, message=result.message, fields=result.fields)
+
+
+def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
+            budget: BudgetGuard | None = None, counter: CallCounter | None = None,
+            session: requests.Session | None = None, base_dir: Path | None = None,
+            check_limits: bool = True) -> Gateway:
+    """Log in as ``config`` says and return a Gateway.
+
+    ``retry``, ``budget`` and ``counter`` default to what the config says; pass them to
+    share a counter across gateways or to run tests without waiting. ``base_dir``
+    resolves relative paths in the config (the config file's folder). With
+    ``check_limits`` the org's ``/limits`` is read first, so the budget guard knows
+    the daily allocation before the first real call.
+    """
+    login, ca_file = login_for(config, base_dir=base_dir)
+    http = session or requests.Session()
+    # TLS is always verified: against the local org's own CA, or the system's.
+    http.verify = str(ca_file) if ca_file is not None else True
+    settings = config.retry
+    policy = retry or RetryPolicy(attempts=settings.attempts, max_seconds=settings.max_seconds,
+                                  initial_wait=settings.initial_wait_seconds,
+                                  max_wait=settings.max_wait_seconds,
+                                  lock_retry_rounds=settings.lock_retry_rounds)
+    guard = budget or BudgetGuard(max_calls_per_run=config.budget.max_calls_per_run,
+                                  reserve_calls=config.budget.reserve_calls,
+                                  reserve_percent=config.budget.reserve_percent)
+    transport = Transport(login=login, session=http, api_version=config.api_version,
+                          retry=policy, budget=guard, counter=counter or CallCounter(),
+                          timeout=config.timeout_seconds)
+    transport.authenticate()
+    gateway = Gateway(transport, thresholds=Thresholds(
+        read_bulk_rows=config.thresholds.read_bulk_rows,
+        write_bulk_rows=config.thresholds.write_bulk_rows),
+        bulk_poll_seconds=config.bulk_poll_seconds)
+    if check_limits:
+        gateway.limits()
+    return gateway
