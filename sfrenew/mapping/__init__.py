@@ -14,6 +14,14 @@ from sfrenew.mapping._concepts import (
     concept_fields,
     write_mode,
 )
+from sfrenew.mapping._describe import (
+    DescribeSource,
+    Finding,
+    Level,
+    check_against_describe,
+    fetch_describes,
+    objects_needed,
+)
 from sfrenew.mapping._loader import LoadedMapping, load_mapping, load_mappings, parse_mapping
 from sfrenew.mapping._model import (
     ConceptMapping,
@@ -30,7 +38,10 @@ __all__ = [
     "Concept",
     "ConceptField",
     "ConceptMapping",
+    "DescribeSource",
     "FieldSpec",
+    "Finding",
+    "Level",
     "LinkVia",
     "LoadedMapping",
     "LookupLines",
@@ -38,9 +49,12 @@ __all__ = [
     "OriginatingOpportunityLines",
     "PicklistValues",
     "WriteMode",
+    "check_against_describe",
     "concept_fields",
+    "fetch_describes",
     "load_mapping",
     "load_mappings",
+    "objects_needed",
     "parse_mapping",
     "write_mode",
 ]

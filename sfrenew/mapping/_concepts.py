@@ -66,7 +66,7 @@ def _f(name: str, coercion: Coercion, doc: str, **kw: object) -> ConceptField:
     return ConceptField(name, coercion, doc, **kw)  # type: ignore[arg-type]
 
 
-S, D, N, P, I, B, PL, ID = (Coercion.STRING, Coercion.DATE, Coercion.DECIMAL, Coercion.PERCENT,
+S, D, N, P, INT, B, PL, ID = (Coercion.STRING, Coercion.DATE, Coercion.DECIMAL, Coercion.PERCENT,
                             Coercion.INT, Coercion.BOOL, Coercion.PICKLIST, Coercion.ID)
 
 _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
@@ -77,6 +77,7 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("region", PL, "sales region, matched by uplift rules"),
         _f("health_score", N, "customer health score (risk signal)"),
         _f("payment_overdue", B, "payments are overdue (risk signal)"),
+        _f("payment_days_overdue", INT, "days the oldest invoice is overdue (risk signal)"),
         _f("renewal_pricing_method", PL, "CPQ renewal pricing method (same, uplift, list)"),
         _f("risk_level", PL, "risk level written back to the account", written=True),
         _f("risk_reasons", S, "risk reason codes written back to the account", written=True,
@@ -88,8 +89,8 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("owner", ID, "contract owner (User Id)"),
         _f("start_date", D, "first day of the contract", required=True),
         _f("end_date", D, "last day of the contract", required=True),
-        _f("term_months", I, "contract term in months"),
-        _f("renewal_term_months", I, "renewal term in months (wins over the term)"),
+        _f("term_months", INT, "contract term in months"),
+        _f("renewal_term_months", INT, "renewal term in months (wins over the term)"),
         _f("status", PL, "contract status; only configured statuses are renewed", required=True),
         _f("currency", S, "ISO currency code (multi-currency orgs: CurrencyIsoCode)"),
         _f("do_not_renew", B, "marked not to be renewed"),
@@ -128,7 +129,7 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("explanation", S, "plain-language why of every decision", written=True,
            long_text=True),
         _f("risk_level", PL, "Low / Medium / High", written=True),
-        _f("risk_score", I, "risk score 0-100", written=True),
+        _f("risk_score", INT, "risk score 0-100", written=True),
         _f("risk_reasons", S, "risk reason codes, by points", written=True, long_text=True),
         _f("coterm_group", S, "co-term group key", written=True),
         _f("run_id", S, "the run that last wrote the opportunity", written=True),

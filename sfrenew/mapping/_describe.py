@@ -64,8 +64,8 @@ class Finding:
 class DescribeSource(Protocol):
     """Anything that can describe an sObject (the gateway; the local org in tests)."""
 
-    def describe(self, sobject: str) -> dict[str, Any] | None:
-        """The describe JSON of ``sobject``, or None when the org has no such object."""
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The describe JSON of ``sobject``; raises when the org has no such object."""
 
 
 @dataclass(frozen=True)
@@ -303,15 +303,29 @@ def objects_needed(mapping: LoadedMapping) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def fetch_describes(mapping: LoadedMapping, source: DescribeSource) -> dict[str, Describe]:
-    """The describes the phase-2 check needs, following relationship paths one hop deep."""
+def fetch_describes(mapping: LoadedMapping, source: DescribeSource, *,
+                    missing: type[Exception] | tuple[type[Exception], ...] = LookupError,
+                    ) -> dict[str, Describe]:
+    """The describes phase 2 needs, following relationship paths one hop deep.
+
+    ``missing`` is what ``source.describe`` raises for an object the org does not have
+    (the gateway's ConfigurationError); such objects are left out, and the check reports
+    them with a suggestion.
+    """
     out: dict[str, Describe] = {}
+
+    def get(name: str) -> None:
+        if name.lower() in (k.lower() for k in out):
+            return
+        try:
+            out[name] = source.describe(name)
+        except missing:
+            return
+
     for name in objects_needed(mapping):
-        found = source.describe(name)
-        if found is not None:
-            out[name] = found
+        get(name)
     for section in mapping.model.mapped():
-        obj = out.get(section.object)
+        obj = next((d for k, d in out.items() if k.lower() == section.object.lower()), None)
         if obj is None:
             continue
         for spec in section.fields.values():
@@ -320,7 +334,5 @@ def fetch_describes(mapping: LoadedMapping, source: DescribeSource) -> dict[str,
             hop = spec.field.split(".")[0].lower()
             for f in obj["fields"]:
                 if (f.get("relationshipName") or "").lower() == hop and f.get("referenceTo"):
-                    target = str(f["referenceTo"][0])
-                    if target not in out and (found := source.describe(target)) is not None:
-                        out[target] = found
+                    get(str(f["referenceTo"][0]))
     return out

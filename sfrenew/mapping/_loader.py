@@ -23,7 +23,13 @@ from sfrenew.mapping._concepts import (
     concept_fields,
     write_mode,
 )
-from sfrenew.mapping._model import CONCEPT_CLASSES, ConceptMapping, MappingFile
+from sfrenew.mapping._model import (
+    CONCEPT_CLASSES,
+    ConceptMapping,
+    LinkVia,
+    MappingFile,
+    OriginatingOpportunityLines,
+)
 from sfrenew.mapping.coerce import CoercionError, coerce
 from sfrenew.yamlsource import LocationIndex, SourceError, YamlSourceError, load, loads
 
@@ -34,6 +40,9 @@ _COMPATIBLE: tuple[frozenset[Coercion], ...] = (
     frozenset({Coercion.DATE}),
     frozenset({Coercion.BOOL}),
 )
+
+
+_LINK_TAGS = frozenset(tag.value for tag in LinkVia)
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ def _compatible(a: Coercion, b: Coercion) -> bool:
     return any(a in group and b in group for group in _COMPATIBLE)
 
 
-def _field_errors(section: ConceptMapping, index: LocationIndex) -> list[SourceError]:
+def _field_errors(section: ConceptMapping, index: LocationIndex, *,
+                  dropped: set[str]) -> list[SourceError]:
     concept = section.concept
     catalogue = concept_fields(concept)
     mode = write_mode(concept)
@@ -97,19 +107,20 @@ def _field_errors(section: ConceptMapping, index: LocationIndex) -> list[SourceE
         if section.key_field is not None and lower == section.key_field.lower():
             errors.append(index.error((*where, "field"), f"{spec.field} is the key field; "
                                       "sfrenew sets it itself"))
-        elif writes and lower in written_by | read_by or lower in written_by:
+        elif (writes and lower in written_by | read_by) or lower in written_by:
             other = written_by.get(lower) or read_by[lower]
             errors.append(index.error((*where, "field"), f"{spec.field} is already mapped "
                                       f"by {other!r}; a written field can be mapped once"))
         (written_by if writes else read_by).setdefault(lower, name)
     for name, known in catalogue.items():
-        if known.required and name not in section.fields:
+        if known.required and name not in section.fields and name not in dropped:
             errors.append(index.error((c, "fields"), f"missing required field {name!r} "
                                       f"({known.doc})"))
     return errors
 
 
-def _section_errors(section: ConceptMapping, index: LocationIndex) -> list[SourceError]:
+def _section_errors(section: ConceptMapping, index: LocationIndex, *,
+                    dropped: set[str]) -> list[SourceError]:
     concept = section.concept
     c = concept.value
     mode = write_mode(concept)
@@ -121,32 +132,82 @@ def _section_errors(section: ConceptMapping, index: LocationIndex) -> list[Sourc
         why = "updated by Id" if mode is WriteMode.UPDATE else "only read"
         errors.append(index.error((c, "key_field"), f"{c} records are {why}; "
                                   "key_field applies only to records sfrenew creates"))
-    return errors + _field_errors(section, index)
+    return errors + _field_errors(section, index, dropped=dropped)
+
+
+def _lenient(concept: Concept, raw: dict[str, Any]) -> tuple[ConceptMapping | None, set[str]]:
+    """The section validated without the entries pydantic rejects, and the dropped fields.
+
+    So a typo in one key of a section does not hide that section's semantic mistakes.
+    """
+    data = dict(raw)
+    dropped: set[str] = set()
+    for _ in range(3):  # a second pass catches what the first removal uncovered
+        try:
+            return CONCEPT_CLASSES[concept].model_validate(data), dropped
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = err["loc"]
+                if not loc:
+                    return None, dropped
+                if loc[0] == "fields" and len(loc) > 1 and isinstance(data.get("fields"), dict):
+                    data["fields"] = {k: v for k, v in data["fields"].items() if k != loc[1]}
+                    dropped.add(str(loc[1]))
+                elif loc[0] in ("object", "lines") or err["type"] == "missing":
+                    return None, dropped  # nothing sensible to check without them
+                else:
+                    data.pop(str(loc[0]), None)
+    return None, dropped
 
 
 def semantic_errors(data: dict[str, Any], index: LocationIndex) -> list[SourceError]:
-    """The semantic problems of every concept section that is valid on its own."""
+    """The semantic problems of every concept section that validates on its own."""
     errors: list[SourceError] = []
     for concept in Concept:
         raw = data.get(concept.value)
         if not isinstance(raw, dict):
             continue
-        try:
-            section = CONCEPT_CLASSES[concept].model_validate(raw)
-        except ValidationError:
-            continue  # reported by the whole-file validation, located there
-        errors.extend(_section_errors(section, index))
+        section, dropped = _lenient(concept, raw)
+        if section is not None:
+            errors.extend(_section_errors(section, index, dropped=dropped))
+    errors.extend(_link_errors(data, index))
     return errors
+
+
+def _link_errors(data: dict[str, Any], index: LocationIndex) -> list[SourceError]:
+    """An opportunity lookup cannot both find a contract's lines and name what it renews.
+
+    Otherwise a renewal opportunity would look like the opportunity the contract came
+    from, and its own line items would be read as the contract's lines.
+    """
+    try:
+        lines = CONCEPT_CLASSES[Concept.CONTRACT_LINE].model_validate(
+            data.get("contract_line"))
+        opp = CONCEPT_CLASSES[Concept.RENEWAL_OPPORTUNITY].model_validate(
+            data.get("renewal_opportunity"))
+    except ValidationError:
+        return []
+    link = getattr(lines, "lines", None)
+    renewed = opp.fields.get("renewed_contract")
+    if not isinstance(link, OriginatingOpportunityLines) or link.opportunity_field is None \
+            or renewed is None or link.opportunity_object.lower() != opp.object.lower():
+        return []
+    if renewed.field.lower() != link.opportunity_field.lower():
+        return []
+    return [index.error(("renewal_opportunity", "fields", "renewed_contract", "field"),
+                        f"{renewed.field} also links contracts to their originating "
+                        "opportunity (contract_line.lines); map renewed_contract to another "
+                        "field or leave it unmapped")]
 
 
 def _pydantic_errors(exc: ValidationError, index: LocationIndex) -> list[SourceError]:
     out: list[SourceError] = []
     for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, str | int)]
-        if err["type"] in ("literal_error", "enum") and err["loc"] and \
-                str(err["loc"][-1]) in ("lookup", "originating_opportunity"):
-            continue  # the discriminator error below already says it
-        message = err["msg"]
+        raw = [p for p in err["loc"] if isinstance(p, str | int)]
+        # The tag pydantic puts in the path of a discriminated union is no key of the file.
+        loc = [p for i, p in enumerate(raw)
+               if not (i and raw[i - 1] == "lines" and p in _LINK_TAGS)]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/mappings.md)"
         elif err["type"] == "missing":

@@ -66,7 +66,8 @@ def _short_form(value: Any) -> Any:
     return {"field": value} if isinstance(value, str) else value
 
 
-FieldRef = Annotated[FieldSpec, BeforeValidator(_short_form, json_schema_input_type=str | FieldSpec)]
+FieldRef = Annotated[FieldSpec,
+                     BeforeValidator(_short_form, json_schema_input_type=str | FieldSpec)]
 ApiName = Annotated[str, BeforeValidator(lambda v: _api_name(v.strip()) if isinstance(v, str)
                                          else v)]
 

@@ -1,0 +1,150 @@
+"""``sfrenew mappings ...``: check mapping files, export their JSON Schema and metadata.
+
+``check`` exits 1 when any file has an error (phase 1, or phase 2 with ``--org``) and 0
+otherwise, warnings included, so CI can gate on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from sfrenew.mapping import (
+    DescribeSource,
+    Level,
+    LoadedMapping,
+    check_against_describe,
+    fetch_describes,
+    load_mapping,
+)
+from sfrenew.mapping.jsonschema import SCHEMA_PATH, render_json_schema
+from sfrenew.mapping.metadata import write_metadata
+from sfrenew.yamlsource import YamlSourceError, load, validation_errors
+
+DEFAULT_GLOB = "mappings/*.yaml"
+
+
+class LocalSchemaDescribes:
+    """Describes from the local org's built-in schema, without a running server."""
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The local org's describe of ``sobject``; LookupError when it has none."""
+        from sfrenew.localorg.describe import describe_sobject  # noqa: PLC0415 - optional
+        from sfrenew.localorg.schema import default_schema  # noqa: PLC0415
+
+        obj = default_schema().object(sobject)
+        if obj is None:
+            raise LookupError(sobject)
+        return dict(describe_sobject(obj))
+
+
+def _files(given: tuple[Path, ...]) -> list[Path]:
+    if given:
+        return list(given)
+    found = sorted(Path().glob(DEFAULT_GLOB))
+    if not found:
+        raise click.UsageError(f"no mapping files given and none match {DEFAULT_GLOB}")
+    return found
+
+
+def _gateway_source(config_path: Path) -> tuple[DescribeSource, tuple[type[Exception], ...]]:
+    """The gateway for the config's ``salesforce:`` section (logs in once)."""
+    from sfrenew.salesforce.config import SalesforceConfig  # noqa: PLC0415 - only for --org
+    from sfrenew.salesforce.errors import ConfigurationError, GatewayError  # noqa: PLC0415
+    from sfrenew.salesforce.gateway import connect  # noqa: PLC0415
+
+    data, index = load(config_path)
+    section = (data or {}).get("salesforce") if isinstance(data, dict) else None
+    try:
+        config = SalesforceConfig.model_validate(section or {})
+    except ValidationError as exc:
+        raise YamlSourceError(validation_errors(exc, index, prefix=("salesforce",))) from None
+    try:
+        gateway = connect(config, base_dir=config_path.parent, check_limits=False)
+    except GatewayError as exc:
+        raise click.ClickException(f"cannot connect to the org: {exc}") from None
+    return gateway, (ConfigurationError,)
+
+
+def _source(config: Path | None) -> tuple[DescribeSource, tuple[type[Exception], ...], str]:
+    if config is None:
+        return LocalSchemaDescribes(), (LookupError,), "the local org's schema"
+    source, missing = _gateway_source(config)
+    return source, missing, f"the org of {config}"
+
+
+@click.group()
+def mappings() -> None:
+    """Check the field mappings admins edit (mappings/*.yaml)."""
+
+
+@mappings.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", is_flag=True, help="Also check against the org's describe (phase 2).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Config whose salesforce: section names the org for --org; without it, "
+                   "--org checks against the local org's built-in schema.")
+def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
+    """Check mapping files (default: mappings/*.yaml); every problem at once.
+
+    Exit status 1 on any error, 0 when there are only warnings.
+    """
+    loaded: list[LoadedMapping] = []
+    failed = False
+    for path in _files(files):
+        try:
+            loaded.append(load_mapping(path))
+        except YamlSourceError as exc:
+            failed = True
+            for error in exc.errors:
+                click.echo(f"{error.file}:{error.line}:{error.column}: error: "
+                           f"{error.path + ': ' if error.path else ''}{error.message}", err=True)
+    if org and loaded:
+        source, missing, where = _source(config)
+        click.echo(f"checking against {where}", err=True)
+        for mapping in loaded:
+            for finding in check_against_describe(
+                    mapping, fetch_describes(mapping, source, missing=missing)):
+                failed = failed or finding.level is Level.ERROR
+                click.echo(str(finding), err=True)
+    for mapping in loaded:
+        click.echo(f"{mapping.file}: {'checked' if org else 'valid'}")
+    if failed:
+        raise SystemExit(1)
+
+
+@mappings.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=SCHEMA_PATH,
+              show_default=True, help="Where to write the schema; '-' for standard output.")
+def schema(out: Path) -> None:
+    """Write the JSON Schema of mapping files (for editor completion)."""
+    text = render_json_schema()
+    if str(out) == "-":
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")
+
+
+@mappings.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True,
+                                                        path_type=Path),
+                default=Path("mappings/standard.yaml"))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the SFDX project to deploy.")
+def metadata(file: Path, out: Path) -> None:
+    """Write Salesforce metadata (source format) for the custom fields a mapping needs.
+
+    Deploy it with: cd OUT && sf project deploy start --manifest manifest/package.xml
+    """
+    try:
+        mapping = load_mapping(file)
+    except YamlSourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    written = write_metadata(mapping.model, out)
+    click.echo(f"wrote {len(written)} files to {out}; deploy with: "
+               f"cd {out} && sf project deploy start --manifest manifest/package.xml")

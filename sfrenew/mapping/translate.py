@@ -1,0 +1,245 @@
+"""Records ↔ concept values, through a mapping.
+
+The pull asks :func:`select_fields` what to SELECT per concept, and turns each record
+into a :class:`ConceptRecord` (plain values keyed by concept field) with
+:func:`read_records`; a value that does not fit its coercion is reported, per record
+Id and field, and read as empty, so the rules can skip the record as bad data with a
+reason rather than the run failing. The apply step turns the rules' desired values
+into a Salesforce field dict with :func:`write_fields`, and the diff asks
+:func:`ownership_lookup` who owns each written field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfrenew.core.changeset import Ownership, OwnershipLookup
+from sfrenew.mapping._concepts import Concept, WriteMode, concept_fields, write_mode
+from sfrenew.mapping._model import (
+    ConceptMapping,
+    LookupLines,
+    MappingFile,
+    OriginatingOpportunityLines,
+)
+from sfrenew.mapping.coerce import CoercionError, coerce, to_salesforce
+
+
+@dataclass(frozen=True)
+class CoercionProblem:
+    """A record value that does not fit its mapped coercion."""
+
+    object: str
+    record_id: str | None
+    field: str  # the Salesforce field (or relationship path)
+    concept_field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.object} {self.record_id or '(no Id)'}: {self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ConceptRecord:
+    """One record as plain values keyed by concept field (unmapped fields are absent).
+
+    ``contract_id`` is set on contract lines whose contract is known from the line
+    itself; ``opportunity_id`` on lines found through an opportunity, and
+    ``originating_opportunity_id`` on contracts linked by a lookup on the contract.
+    """
+
+    concept: Concept
+    sf_id: str | None
+    values: Mapping[str, Any]
+    key: str | None = None
+    contract_id: str | None = None
+    opportunity_id: str | None = None
+    originating_opportunity_id: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def _section(mapping: MappingFile, concept: Concept) -> ConceptMapping:
+    section = mapping.concept(concept)
+    if section is None:
+        raise KeyError(f"the mapping does not map {concept.value}")
+    return section
+
+
+def relationship_name(lookup_field: str) -> str:
+    """The relationship name of a lookup: ``OpportunityId`` → ``Opportunity``,
+    ``SBQQ__Contract__c`` → ``SBQQ__Contract__r``."""
+    if lookup_field.endswith("__c"):
+        return lookup_field[:-3] + "__r"
+    return lookup_field[:-2] if lookup_field.endswith("Id") else lookup_field
+
+
+def _link_fields(mapping: MappingFile, concept: Concept) -> list[str]:
+    link = mapping.contract_line.lines
+    if concept is Concept.CONTRACT_LINE:
+        if isinstance(link, LookupLines):
+            return [link.field]
+        fields = [link.line_field]
+        if link.opportunity_field is not None:
+            fields.append(f"{relationship_name(link.line_field)}.{link.opportunity_field}")
+        return fields
+    if concept is Concept.CONTRACT and isinstance(link, OriginatingOpportunityLines) \
+            and link.contract_field is not None:
+        return [link.contract_field]
+    return []
+
+
+def select_fields(mapping: MappingFile, concept: Concept) -> list[str]:
+    """The fields to SELECT for a concept: Id, the key, the links and every mapped field.
+
+    The pull adds its own bookkeeping fields (``SystemModstamp``, ``IsDeleted``).
+    """
+    section = _section(mapping, concept)
+    names = ["Id"]
+    if section.key_field is not None:
+        names.append(section.key_field)
+    names += _link_fields(mapping, concept)
+    names += [spec.field for spec in section.fields.values()]
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.lower(), name)  # SOQL rejects a field selected twice
+    return list(seen.values())
+
+
+def field_value(record: Mapping[str, Any], path: str) -> Any:
+    """A field of a REST record, following relationship paths (case-insensitive)."""
+    current: Any = record
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        if part in current:
+            current = current[part]
+            continue
+        lowered = {str(k).lower(): v for k, v in current.items()}
+        current = lowered.get(part.lower())
+    return current
+
+
+def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any],
+                ) -> tuple[ConceptRecord, list[CoercionProblem]]:
+    """One Salesforce record as a ConceptRecord, and the values that did not fit."""
+    section = _section(mapping, concept)
+    sf_id = field_value(record, "Id")
+    values: dict[str, Any] = {}
+    problems: list[CoercionProblem] = []
+    for name, spec in section.fields.items():
+        coercion = section.field_type(name)
+        raw = field_value(record, spec.field)
+        if raw is None or raw == "":
+            raw = spec.default
+        try:
+            values[name] = coerce(raw, coercion)
+        except CoercionError as exc:
+            values[name] = None
+            problems.append(CoercionProblem(section.object, sf_id, spec.field, name, str(exc)))
+    key = field_value(record, section.key_field) if section.key_field else None
+    link = mapping.contract_line.lines
+    links: dict[str, Any] = {}
+    if concept is Concept.CONTRACT_LINE:
+        if isinstance(link, LookupLines):
+            links["contract_id"] = field_value(record, link.field)
+        else:
+            links["opportunity_id"] = field_value(record, link.line_field)
+            if link.opportunity_field is not None:
+                links["contract_id"] = field_value(record, _link_fields(mapping, concept)[1])
+    elif concept is Concept.CONTRACT and isinstance(link, OriginatingOpportunityLines) \
+            and link.contract_field is not None:
+        links["originating_opportunity_id"] = field_value(record, link.contract_field)
+    return ConceptRecord(concept=concept, sf_id=sf_id, values=values,
+                         key=None if key is None else str(key), raw=record,
+                         **links), problems
+
+
+def read_records(mapping: MappingFile, concept: Concept,
+                 records: Iterable[Mapping[str, Any]],
+                 ) -> tuple[list[ConceptRecord], list[CoercionProblem]]:
+    """Many records (see :func:`read_record`); problems of all of them together."""
+    out: list[ConceptRecord] = []
+    problems: list[CoercionProblem] = []
+    for record in records:
+        converted, found = read_record(mapping, concept, record)
+        out.append(converted)
+        problems.extend(found)
+    return out, problems
+
+
+def lines_by_contract(contracts: Iterable[ConceptRecord], lines: Iterable[ConceptRecord],
+                      ) -> dict[str, list[ConceptRecord]]:
+    """Contract lines grouped by contract Id, whichever way the mapping links them."""
+    by_opportunity: dict[str, list[str]] = {}
+    for contract in contracts:
+        if contract.originating_opportunity_id and contract.sf_id:
+            by_opportunity.setdefault(contract.originating_opportunity_id, []).append(
+                contract.sf_id)
+    out: dict[str, list[ConceptRecord]] = {}
+    for line in lines:
+        if line.contract_id:
+            targets = [line.contract_id]
+        else:
+            targets = by_opportunity.get(line.opportunity_id or "", [])
+        for contract_id in targets:
+            out.setdefault(contract_id, []).append(line)
+    return out
+
+
+def written_fields(mapping: MappingFile, concept: Concept) -> dict[str, str]:
+    """Concept field → Salesforce field, for the mapped fields sfrenew writes."""
+    section = _section(mapping, concept)
+    if write_mode(concept) is WriteMode.READ:
+        return {}
+    catalogue = concept_fields(concept)
+    return {name: spec.field for name, spec in section.fields.items()
+            if catalogue[name].written}
+
+
+def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, Any],
+                 ) -> dict[str, Any]:
+    """Desired concept values as a Salesforce field dict (unmapped fields are dropped).
+
+    Raises KeyError for a name that is not a written field of the concept: that is a
+    programming error in the caller, not an org difference.
+    """
+    section = _section(mapping, concept)
+    catalogue = concept_fields(concept)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        known = catalogue.get(name)
+        if known is None or not known.written or write_mode(concept) is WriteMode.READ:
+            raise KeyError(f"{name!r} is not a field sfrenew writes on {concept.value}")
+        spec = section.fields.get(name)
+        if spec is not None:
+            out[spec.field] = to_salesforce(value, section.field_type(name))
+    return out
+
+
+def key_field(mapping: MappingFile, concept: Concept) -> str:
+    """The External ID field sfrenew upserts a written concept by."""
+    key = _section(mapping, concept).key_field
+    if key is None:
+        raise KeyError(f"{concept.value} has no key field")
+    return key
+
+
+def ownership_lookup(mapping: MappingFile) -> OwnershipLookup:
+    """``(object, field) -> Ownership`` for the diff; unmapped fields are rep_after_edit.
+
+    Where two written concepts share an object (rare), the stricter ownership wins.
+    """
+    table: dict[tuple[str, str], Ownership] = {}
+    strength = {Ownership.REP_AFTER_EDIT: 0, Ownership.CREATE_ONLY: 1, Ownership.ENFORCE: 2}
+    for section in mapping.mapped():
+        for name, sf_field in written_fields(mapping, section.concept).items():
+            own = section.fields[name].ownership or Ownership.REP_AFTER_EDIT
+            slot = (section.object.lower(), sf_field.lower())
+            if strength[own] >= strength[table.get(slot, Ownership.REP_AFTER_EDIT)]:
+                table[slot] = own
+
+    def lookup(obj: str, fname: str) -> Ownership:
+        return table.get((obj.lower(), fname.lower()), Ownership.REP_AFTER_EDIT)
+
+    return lookup
