@@ -16,6 +16,7 @@ import requests
 import responses
 
 from sfrenew.salesforce import (
+    AuthFlow,
     BudgetGuard,
     CallCounter,
     Gateway,
@@ -79,7 +80,7 @@ def make_gateway(rsps: responses.RequestsMock, secret_file: Path) -> GatewayFact
               thresholds: Thresholds | None = None, lock_retry_rounds: int = 3,
               check_limits: bool = False) -> Gateway:
         rsps.post(TOKEN_URL, json=token_body())
-        config = SalesforceConfig(target="org", auth="client_credentials", consumer_key="ck",
+        config = SalesforceConfig(target="org", auth=AuthFlow.CLIENT_CREDENTIALS, consumer_key="ck",
                                   my_domain_url=INSTANCE, consumer_secret_file=secret_file,
                                   bulk_poll_seconds=0)
         gateway = connect(config, retry=RetryPolicy.no_wait(
