@@ -146,7 +146,7 @@ class LocalConnection:
                 client_secret=Secret(str(raw["client_secret"])),
                 username=str(raw["username"]),
                 password=Secret(str(raw["password"])),
-                jwt_key_file=data_dir / JWT_KEY_FILE,
+                jwt_key_file=Path(raw.get("jwt_key_file") or data_dir / JWT_KEY_FILE),
             )
         except OSError as exc:
             raise ConfigurationError(

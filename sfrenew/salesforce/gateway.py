@@ -228,6 +228,10 @@ def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
     http = session or requests.Session()
     # TLS is always verified: against the local org's own CA, or the system's.
     http.verify = str(ca_file) if ca_file is not None else True
+    if ca_file is not None:
+        # REQUESTS_CA_BUNDLE in the environment would override ``verify``; the local
+        # org's CA must win (and 127.0.0.1 needs no proxy from the environment).
+        http.trust_env = False
     settings = config.retry
     policy = retry or RetryPolicy(attempts=settings.attempts, max_seconds=settings.max_seconds,
                                   initial_wait=settings.initial_wait_seconds,
