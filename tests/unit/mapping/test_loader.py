@@ -76,4 +76,4 @@ def test_not_a_mapping_document() -> None:
 def test_model_is_frozen() -> None:
     model = load_mapping(HERE / "minimal.yaml").model
     with pytest.raises(ValueError, match="frozen"):
-        model.contract.object = "Other"  # type: ignore[misc]
+        model.contract.object = "Other"
