@@ -1,0 +1,114 @@
+"""``sfrenew mappings ...`` exit codes and output, through click's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sfrenew.cli import mappings as cli
+from tests.unit.mapping._describes import local_describes
+
+ROOT = Path(__file__).parents[3]
+HERE = Path(__file__).parent
+STANDARD = str(ROOT / "mappings" / "standard.yaml")
+CPQ = str(ROOT / "mappings" / "cpq.yaml")
+
+
+class _LocalDescribes:
+    """The local org's describes (the same the CLI's --org uses without a config)."""
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        found = {k.lower(): v for k, v in local_describes().items()}.get(sobject.lower())
+        if found is None:
+            raise LookupError(sobject)
+        return found
+
+
+@pytest.fixture(autouse=True)
+def _local(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Until sfrenew.localorg.describe lands, the test helper builds the same JSON.
+    monkeypatch.setattr(cli, "LocalSchemaDescribes", _LocalDescribes)
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(cli.mappings, list(args), catch_exceptions=False)
+
+
+def test_check_valid_presets_exits_zero() -> None:
+    result = _run("check", STANDARD, CPQ)
+    assert result.exit_code == 0, result.output
+    assert f"{STANDARD}: valid" in result.output
+
+
+def test_check_invalid_file_exits_one_with_every_error() -> None:
+    bad = str(HERE / "invalid" / "several_errors.yaml")
+    result = _run("check", bad, STANDARD)
+    assert result.exit_code == 1
+    assert f"{bad}:11:3: error: contract.colour: unknown key" in result.output
+    assert f"{bad}:28:1: error: task: key_field is required" in result.output
+    assert f"{STANDARD}: valid" in result.output  # the good file is still checked
+
+
+def test_check_org_against_the_local_org() -> None:
+    result = _run("check", "--org", STANDARD, CPQ)
+    assert result.exit_code == 0, result.output
+    assert "checking against the local org's schema" in result.output
+    assert f"{CPQ}: checked" in result.output
+
+
+def test_check_org_with_only_warnings_exits_zero(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(Path(STANDARD).read_text().replace("end_date: EndDate", "end_date: enddate"))
+    result = _run("check", "--org", str(path))
+    assert result.exit_code == 0, result.output
+    assert "warning: contract.fields.end_date: the org spells it 'EndDate'" in result.output
+
+
+def test_check_org_error_exits_one(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(Path(STANDARD).read_text().replace("Sfrenew_Run_Id__c", "Sfrenew_RunId__c"))
+    result = _run("check", "--org", str(path))
+    assert result.exit_code == 1
+    assert "field 'Sfrenew_RunId__c' is not on Opportunity (did you mean " \
+           "'Sfrenew_Run_Id__c'?)" in result.output
+
+
+def test_check_defaults_to_the_mappings_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = _run("check")
+    assert result.exit_code == 0, result.output
+    assert "mappings/cpq.yaml: valid" in result.output
+
+
+def test_check_without_files_anywhere_is_a_usage_error(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.mappings, ["check"])
+    assert result.exit_code == 2
+    assert "no mapping files given" in result.output
+
+
+def test_schema_writes_the_committed_file(tmp_path: Path) -> None:
+    out = tmp_path / "schema.json"
+    result = _run("schema", "--out", str(out))
+    assert result.exit_code == 0
+    assert out.read_text() == (ROOT / "mappings" / "mappings.schema.json").read_text()
+    assert _run("schema", "--out", "-").output == out.read_text()
+
+
+def test_metadata_writes_a_deployable_project(tmp_path: Path) -> None:
+    result = _run("metadata", "--out", str(tmp_path), CPQ)
+    assert result.exit_code == 0, result.output
+    assert "sf project deploy start" in result.output
+    assert (tmp_path / "force-app/main/default/objects/Task/fields/"
+            "Sfrenew_Key__c.field-meta.xml").exists()
+
+
+def test_metadata_of_an_invalid_file_fails() -> None:
+    result = CliRunner().invoke(cli.mappings, ["metadata", "--out", "/tmp/unused",
+                                               str(HERE / "invalid" / "bad_via.yaml")])
+    assert result.exit_code == 1
+    assert "via must be 'lookup' or 'originating_opportunity'" in result.output
