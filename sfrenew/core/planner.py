@@ -22,13 +22,12 @@ from decimal import Decimal
 from sfrenew.core.domain import (
     Account,
     Contract,
-    ContractLine,
     ExistingRenewal,
     ExistingTask,
     RiskSignals,
 )
 from sfrenew.core.explain import explain_line, explain_renewal
-from sfrenew.core.money import format_money, round_money
+from sfrenew.core.money import format_money
 from sfrenew.core.plan import (
     PlannedLine,
     PlannedRenewal,
@@ -36,20 +35,25 @@ from sfrenew.core.plan import (
     SkippedContract,
     SkipReason,
 )
-from sfrenew.core.policy import ProrationMethod, RulesPolicy
+from sfrenew.core.policy import RulesPolicy
+from sfrenew.core.pricing import GroupPricer, LineToPrice, PricedLine
 from sfrenew.core.rules.cadence import plan_cadence, render
-from sfrenew.core.rules.coterm import CotermGroup, CotermMember, compare_anchors, group_members
+from sfrenew.core.rules.coterm import (
+    CotermGroup,
+    CotermMember,
+    anchor_end,
+    compare_anchors,
+    group_members,
+)
 from sfrenew.core.rules.forecast import forecast_category
-from sfrenew.core.rules.proration import Proration, prorate
 from sfrenew.core.rules.risk import RiskContext, assess_risk
 from sfrenew.core.rules.term import (
     ONE_DAY,
     eligibility,
     natural_renewal,
     renewal_term_months,
-    term_end,
 )
-from sfrenew.core.rules.uplift import UpliftDecision, line_uplift, with_risk, yearly_prices
+from sfrenew.core.rules.uplift import UpliftDecision, line_uplift, with_risk
 
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
@@ -74,14 +78,6 @@ class _Candidate:
     contract: Contract
     member: CotermMember
     uplifts: tuple[UpliftDecision, ...]  # per line, before risk
-
-
-@dataclass(frozen=True, slots=True)
-class _PricedLine:
-    prices: tuple[Decimal, ...]
-    decision: UpliftDecision
-    proration: Proration
-    amount: Decimal
 
 
 def plan_account(
@@ -182,39 +178,6 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy) -> 
     return _Candidate(contract, member, uplifts)
 
 
-def _years(start: date, end: date) -> list[tuple[date, date]]:
-    """The period cut into 12-month segments from its start (the last may be short)."""
-    segments = []
-    begin, year = start, 1
-    while True:
-        year_end = term_end(start, 12 * year)
-        if year_end >= end:
-            segments.append((begin, end))
-            return segments
-        segments.append((begin, year_end))
-        begin, year = year_end + ONE_DAY, year + 1
-
-
-def _price_line(line: ContractLine, decision: UpliftDecision, *, start: date, end: date,
-                policy: RulesPolicy, decimals: int) -> _PricedLine:
-    """A line priced and prorated from ``start`` to ``end`` (yearly when compounding)."""
-    prior = line.annual_price or Decimal(0)
-    method: ProrationMethod = policy.proration
-    proration = prorate(start, end, method)
-    segments = _years(start, end) if proration.days > 366 else [(start, end)]
-    prices, decision = yearly_prices(
-        prior=prior, list_price=line.list_price, decision=decision, years=len(segments),
-        compound=policy.uplift.compound_multi_year, decimals=decimals)
-    if len(segments) == 1 or len(set(prices)) == 1:
-        total = line.quantity * prices[0] * proration.numerator / proration.denominator
-    else:
-        total = Decimal(0)
-        for price, (seg_start, seg_end) in zip(prices, segments, strict=True):
-            part = prorate(seg_start, seg_end, method)
-            total += line.quantity * price * part.numerator / part.denominator
-    return _PricedLine(prices, decision, proration, round_money(total, decimals))
-
-
 def _plan_group(
     members: tuple[CotermMember, ...],
     *,
@@ -238,17 +201,19 @@ def _plan_group(
     decisions = {c.contract.id: tuple(with_risk(d, risk.level, adjustments) for d in c.uplifts)
                  if adjustments else c.uplifts for c in candidates}
 
-    def price_group(end: date) -> list[tuple[_Candidate, ContractLine, _PricedLine]]:
-        return [(c, line, _price_line(line, d, start=c.member.start, end=end, policy=policy,
-                                      decimals=decimals))
-                for c in candidates
-                for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
+    items = [LineToPrice(line, d, c.member.start) for c in candidates
+             for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
+    owners = [c for c in candidates for _line in c.contract.lines]
+    pricer = GroupPricer(items, policy.proration, policy.uplift.compound_multi_year, decimals)
+    priced_by_end: dict[date, list[PricedLine]] = {}
 
-    priced_by_end: dict[date, list[tuple[_Candidate, ContractLine, _PricedLine]]] = {}
+    chosen_end = anchor_end(members, policy.coterm.anchor, policy.coterm).end_date
+    priced_by_end[chosen_end] = pricer.price(chosen_end)
 
     def amount_for_end(end: date) -> Decimal:
-        priced_by_end[end] = price_group(end)
-        return sum((p.amount for _c, _l, p in priced_by_end[end]), Decimal(0))
+        if end in priced_by_end:
+            return sum((p.amount for p in priced_by_end[end]), Decimal(0))
+        return pricer.estimate(end)
 
     ends, comparison = compare_anchors(members, chosen=policy.coterm.anchor,
                                        policy=policy.coterm, amount_for_end=amount_for_end)
@@ -267,7 +232,8 @@ def _plan_group(
                 prior=line.annual_price or Decimal(0), prices=p.prices, decision=p.decision,
                 proration=p.proration, amount=p.amount, currency=currency,
                 decimals=decimals))
-        for c, line, p in priced_by_end[anchor.end_date])
+        for c, line, p in zip(owners, (i.line for i in items), priced_by_end[anchor.end_date],
+                              strict=True))
     amount = sum((line.amount for line in lines), Decimal(0))
     existing = _existing_renewal(key, group.contract_ids, existing_renewals)
     stage = existing.stage if existing is not None else policy.forecast.initial_stage

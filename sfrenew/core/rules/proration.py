@@ -31,7 +31,7 @@ from fractions import Fraction
 
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import ProrationMethod
-from sfrenew.core.rules.term import ONE_DAY, add_months, term_end
+from sfrenew.core.rules.term import ONE_DAY, add_months
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +82,21 @@ def split_months(start: date, end: date) -> tuple[int, int, int]:
 
     See the module docstring for the rule; ``end`` must not be before ``start``.
     """
-    guess = (end.year - start.year) * 12 + end.month - start.month
-    for months in (guess, guess + 1):
-        if months > 0 and term_end(start, months) == end:
-            return months, 0, 0
     after = end + ONE_DAY
-    months = max(guess - 1, 0)
-    while add_months(after, -(months + 1)) >= start:
-        months += 1
-    while months > 0 and add_months(after, -months) < start:
-        months -= 1
+    months = (after.year - start.year) * 12 + after.month - start.month
+    # Exact terms first (see term_end): either the day after the end falls on the
+    # start's day of month, or the end was clamped to a month end the start's day
+    # does not exist in.
+    if after.day == start.day and months > 0:
+        return months, 0, 0
+    if after.day == 1 and start.day > end.day:
+        clamped = months - 1
+        if clamped > 0:
+            return clamped, 0, 0
     begins = add_months(after, -months)
+    if begins < start:
+        months -= 1
+        begins = add_months(after, -months)
     stub = (begins - start).days
     month_days = (begins - add_months(begins, -1)).days if stub else 0
     return months, stub, month_days

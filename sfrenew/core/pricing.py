@@ -1,0 +1,132 @@
+"""Pricing a co-term group's lines to an end date: yearly prices × prorated periods.
+
+A line's total is ``quantity × annual unit price × year fraction``, rounded once
+at the total. A line longer than a year is priced year by year (each 12-month
+segment from its start with that year's price) when its yearly prices differ, as
+they do when multi-year uplift compounds.
+
+The planner prices every group once per distinct candidate end date (for the
+anchor comparison), so :class:`GroupPricer` remembers what does not depend on the
+end: periods by (start, end) and each line's yearly prices by number of years.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sfrenew.core.domain import ContractLine
+from sfrenew.core.money import round_money
+from sfrenew.core.policy import ProrationMethod
+from sfrenew.core.rules.proration import Proration, prorate
+from sfrenew.core.rules.term import ONE_DAY, term_end
+from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    """One line priced to an end date."""
+
+    prices: tuple[Decimal, ...]  # annual unit price per year of the period
+    decision: UpliftDecision  # as applied (pricing may have fallen back from list)
+    proration: Proration
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LineToPrice:
+    """A line, the uplift decided for it and the day its renewal starts."""
+
+    line: ContractLine
+    decision: UpliftDecision
+    start: date
+
+
+def yearly_segments(start: date, end: date) -> list[tuple[date, date]]:
+    """The period cut into 12-month segments from its start (the last may be short)."""
+    segments = []
+    begin, year = start, 1
+    while True:
+        year_end = term_end(start, 12 * year)
+        if year_end >= end:
+            segments.append((begin, end))
+            return segments
+        segments.append((begin, year_end))
+        begin, year = year_end + ONE_DAY, year + 1
+
+
+@dataclass
+class GroupPricer:
+    """Prices one group's lines to any end date, reusing end-independent work."""
+
+    items: Sequence[LineToPrice]
+    method: ProrationMethod
+    compound: bool
+    decimals: int
+    _periods: dict[tuple[date, date], tuple[Proration, tuple[Proration, ...]]] = field(
+        default_factory=dict)
+    _prices: dict[tuple[int, int], tuple[tuple[Decimal, ...], UpliftDecision]] = field(
+        default_factory=dict)
+
+    def period(self, start: date, end: date) -> tuple[Proration, tuple[Proration, ...]]:
+        """The period's proration and its yearly segments' prorations."""
+        found = self._periods.get((start, end))
+        if found is None:
+            whole = prorate(start, end, self.method)
+            if whole.days <= 366:  # at most 12 months: the period is its only segment
+                found = (whole, (whole,))
+            else:
+                found = (whole, tuple(prorate(a, b, self.method)
+                                      for a, b in yearly_segments(start, end)))
+            self._periods[(start, end)] = found
+        return found
+
+    def _yearly(self, index: int, years: int) -> tuple[tuple[Decimal, ...], UpliftDecision]:
+        cached = self._prices.get((index, years))
+        if cached is None:
+            item = self.items[index]
+            cached = yearly_prices(
+                prior=item.line.annual_price or Decimal(0), list_price=item.line.list_price,
+                decision=item.decision, years=years, compound=self.compound,
+                decimals=self.decimals)
+            self._prices[(index, years)] = cached
+        return cached
+
+    def price(self, end: date) -> list[PricedLine]:
+        """Every line priced from its own start to ``end``."""
+        out = []
+        for index, item in enumerate(self.items):
+            whole, segments = self.period(item.start, end)
+            prices, decision = self._yearly(index, len(segments))
+            quantity = item.line.quantity
+            if len(segments) == 1 or len(set(prices)) == 1:
+                total = quantity * prices[0] * whole.numerator / whole.denominator
+            else:
+                total = sum((quantity * p * s.numerator / s.denominator
+                             for p, s in zip(prices, segments, strict=True)), Decimal(0))
+            out.append(PricedLine(prices, decision, whole, round_money(total, self.decimals)))
+        return out
+
+    def estimate(self, end: date) -> Decimal:
+        """The group's amount to ``end``, rounded per contract rather than per line.
+
+        Used for the anchor comparison's alternatives: pricing each contract as one
+        (its lines' annual amounts summed, year by year) costs a fraction of pricing
+        every line, and differs from the line-by-line total by rounding cents at most.
+        """
+        sums: dict[tuple[date, int], list[Decimal]] = {}
+        for index, item in enumerate(self.items):
+            _whole, segments = self.period(item.start, end)
+            prices, _decision = self._yearly(index, len(segments))
+            yearly = sums.setdefault((item.start, len(segments)), [Decimal(0)] * len(segments))
+            for year, price in enumerate(prices):
+                yearly[year] += item.line.quantity * price
+        total = Decimal(0)
+        for (start, _years), yearly in sums.items():
+            _whole, segments = self.period(start, end)
+            total += round_money(sum((a * s.numerator / s.denominator
+                                      for a, s in zip(yearly, segments, strict=True)),
+                                     Decimal(0)), self.decimals)
+        return total
