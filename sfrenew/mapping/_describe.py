@@ -230,8 +230,13 @@ class _Checker:
         if isinstance(link, LookupLines):
             if line_obj is not None:
                 self.lookup(line_obj, link.field, (*path, "field"), model.contract.object)
-            return
-        assert isinstance(link, OriginatingOpportunityLines)
+        else:
+            self.originating(link, line_obj=line_obj, contract_obj=contract_obj)
+
+    def originating(self, link: OriginatingOpportunityLines, *, line_obj: Describe | None,
+                    contract_obj: Describe | None) -> None:
+        path = ("contract_line", "lines")
+        contract = self.loaded.model.contract.object
         opp_obj = self.obj(link.opportunity_object, (*path, "opportunity_object"))
         if line_obj is not None:
             self.lookup(line_obj, link.line_field, (*path, "line_field"), link.opportunity_object)
@@ -239,8 +244,7 @@ class _Checker:
             self.lookup(contract_obj, link.contract_field, (*path, "contract_field"),
                         link.opportunity_object)
         if link.opportunity_field is not None and opp_obj is not None:
-            self.lookup(opp_obj, link.opportunity_field, (*path, "opportunity_field"),
-                        model.contract.object)
+            self.lookup(opp_obj, link.opportunity_field, (*path, "opportunity_field"), contract)
 
     def lookup(self, obj: Describe, name: str, path: Sequence[str], target: str) -> None:
         resolved = self.field(obj, name, path)

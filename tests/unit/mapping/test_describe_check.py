@@ -17,6 +17,7 @@ from sfrenew.mapping import (
     load_mapping,
     parse_mapping,
 )
+from tests.unit.mapping._describes import local_describes
 
 HERE = Path(__file__).parent
 MINIMAL = HERE / "minimal.yaml"
@@ -283,3 +284,18 @@ def test_datetime_reads_as_date_but_is_not_written_as_one(ftype: str) -> None:
     expected = [] if ftype == "date" else [
         "error: task.fields.due_date: ActivityDate is a datetime field; type date does not fit"]
     assert _messages(_check(describes)) == expected
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("opportunity_field: ContractId", "opportunity_field: Pricebook2Id",
+     "error: contract_line.lines.opportunity_field: Pricebook2Id points to Pricebook2, "
+     "not to Contract"),
+    ("opportunity_field: ContractId",
+     "contract_field: SBQQ__Opportunity__c, line_field: Product2Id",
+     "error: contract_line.lines.line_field: Product2Id points to Product2, not to "
+     "Opportunity"),
+])
+def test_originating_opportunity_links_are_checked(old: str, new: str, message: str) -> None:
+    text = (HERE.parents[2] / "mappings" / "standard.yaml").read_text().replace(old, new)
+    findings = check_against_describe(parse_mapping(text, file="s.yaml"), local_describes())
+    assert _messages(findings) == [message]
