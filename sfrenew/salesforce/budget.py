@@ -124,8 +124,10 @@ class BudgetGuard:
         if self.max_calls_per_run is not None and self._used + 1 > self.max_calls_per_run:
             raise self.exhausted(f"run cap {self.max_calls_per_run:,} reached")
         remaining = self.daily_remaining()
-        if remaining is not None and remaining - 1 < self.floor():
-            raise self.exhausted(f"reserve of {self.floor():,} daily calls reached")
+        floor = self.floor()
+        if remaining is not None and remaining - 1 < floor:
+            raise self.exhausted(f"reserve of {floor:,} daily calls reached" if floor
+                                 else "daily allocation spent")
 
     def record_call(self) -> None:
         """Count one call that was sent."""

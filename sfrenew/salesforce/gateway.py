@@ -99,16 +99,21 @@ class Gateway:
         return int(page["totalSize"])
 
     def read(self, sobject: str, fields: Sequence[str], where: str | None = None, *,
-             include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+             include_deleted: bool = False,
+             expected_rows: int | None = None) -> Iterator[dict[str, Any]]:
         """Records of ``sobject`` with exactly ``fields`` as keys, typed by describe.
 
-        REST paging below ``thresholds.read_bulk_rows`` (by a ``COUNT()``), a Bulk API
-        2.0 query job at or above it; both yield equal records. Dotted relationship
-        fields (``Account.Name``) are flat keys.
+        REST paging below ``thresholds.read_bulk_rows``, a Bulk API 2.0 query job at or
+        above it; both yield equal records. The volume is ``expected_rows`` when the
+        caller knows it (the mirror's size), else a ``COUNT()`` (one call). Dotted
+        relationship fields (``Account.Name``) are flat keys. Describes are cached, so
+        typing costs one call per object per gateway.
         """
         soql = select(sobject, fields, where)
         types = self._field_types(sobject, fields)
-        rows = self.count(sobject, where, include_deleted=include_deleted)
+        rows = expected_rows
+        if rows is None:
+            rows = self.count(sobject, where, include_deleted=include_deleted)
         if rows >= self.thresholds.read_bulk_rows:
             for row in self._bulk.query(soql, include_deleted=include_deleted):
                 yield {f: typed(row.get(f), types[f]) for f in fields}
