@@ -40,6 +40,20 @@ class LocalSchemaDescribes:
             raise LookupError(sobject)
         return dict(describe_sobject(obj))
 
+    def describe_global(self) -> dict[str, Any]:
+        """The object names of the local org, as the global describe lists them."""
+        from sfrenew.localorg.schema import default_schema  # noqa: PLC0415
+
+        return {"sobjects": [{"name": o.name} for o in default_schema().objects.values()]}
+
+
+def _object_names(source: DescribeSource) -> list[str]:
+    """Every object name of the org, for suggestions (one call, when the source can)."""
+    describe_global = getattr(source, "describe_global", None)
+    if describe_global is None:
+        return []
+    return [str(o["name"]) for o in describe_global().get("sobjects", [])]
+
 
 def _files(given: tuple[Path, ...]) -> list[Path]:
     if given:
@@ -105,9 +119,11 @@ def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     if org and loaded:
         source, missing, where = _source(config)
         click.echo(f"checking against {where}", err=True)
+        names = _object_names(source)
         for mapping in loaded:
             for finding in check_against_describe(
-                    mapping, fetch_describes(mapping, source, missing=missing)):
+                    mapping, fetch_describes(mapping, source, missing=missing),
+                    object_names=names):
                 failed = failed or finding.level is Level.ERROR
                 click.echo(str(finding), err=True)
     for mapping in loaded:

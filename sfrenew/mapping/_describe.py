@@ -7,7 +7,7 @@ only needs something with a ``describe(sobject)`` method.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -77,9 +77,11 @@ class _Field:
 
 
 class _Checker:
-    def __init__(self, loaded: LoadedMapping, describes: Mapping[str, Describe]) -> None:
+    def __init__(self, loaded: LoadedMapping, describes: Mapping[str, Describe],
+                 object_names: Iterable[str]) -> None:
         self.loaded = loaded
         self.describes = {k.lower(): v for k, v in describes.items()}
+        self.object_names = [*object_names, *(d.get("name", k) for k, d in describes.items())]
         self.findings: list[Finding] = []
 
     def add(self, level: Level, path: Sequence[str | int], message: str) -> None:
@@ -91,7 +93,7 @@ class _Checker:
         found = self.describes.get(name.lower())
         if found is None:
             self.add(Level.ERROR, path, f"object {name!r} is not in the org"
-                     f"{suggest(name, (d.get('name', k) for k, d in self.describes.items()))}")
+                     f"{suggest(name, self.object_names)}")
         return found
 
     def field(self, obj: Describe, name: str, path: Sequence[str | int]) -> _Field | None:
@@ -287,14 +289,15 @@ class _Checker:
                          f"{obj['name']}.{entry['name']}")
 
 
-def check_against_describe(mapping: LoadedMapping,
-                           describes: Mapping[str, Describe]) -> list[Finding]:
+def check_against_describe(mapping: LoadedMapping, describes: Mapping[str, Describe], *,
+                           object_names: Iterable[str] = ()) -> list[Finding]:
     """Every error and warning of a mapping against the org's describes, in file order.
 
     ``describes`` maps object API names (any case) to their describe JSON; an object
-    missing from it is reported as not in the org.
+    missing from it is reported as not in the org, with the closest of ``object_names``
+    (e.g. from the global describe) or of the described objects as a suggestion.
     """
-    return _Checker(mapping, describes).check()
+    return _Checker(mapping, describes, object_names).check()
 
 
 def objects_needed(mapping: LoadedMapping) -> list[str]:

@@ -133,7 +133,7 @@ class ConceptMapping(_Strict):
     def _filter(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = " ".join(value.split())
+        value = value.strip()  # inner spaces may sit inside a quoted value: keep them
         try:
             check_filter(value)
         except FilterSyntaxError as exc:

@@ -50,4 +50,5 @@ def test_a_wrong_field_fails_check_org(config: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "field 'SBQQ__NetPrise__c' is not on SBQQ__Subscription__c (did you mean " \
            "'SBQQ__NetPrice__c'?)" in result.output
-    assert "object 'Usage_Snapshots__c' is not in the org" in result.output
+    assert "object 'Usage_Snapshots__c' is not in the org (did you mean " \
+           "'Usage_Snapshot__c'?)" in result.output

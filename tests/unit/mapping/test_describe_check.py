@@ -299,3 +299,12 @@ def test_originating_opportunity_links_are_checked(old: str, new: str, message: 
     text = (HERE.parents[2] / "mappings" / "standard.yaml").read_text().replace(old, new)
     findings = check_against_describe(parse_mapping(text, file="s.yaml"), local_describes())
     assert _messages(findings) == [message]
+
+
+def test_missing_object_suggests_from_the_global_object_names() -> None:
+    describes = org()
+    del describes["Task"]
+    findings = check_against_describe(load_mapping(MINIMAL), describes,
+                                      object_names=["Tasks", "Event"])
+    assert _messages(findings) == [
+        "error: task.object: object 'Task' is not in the org (did you mean 'Tasks'?)"]

@@ -77,3 +77,9 @@ def test_model_is_frozen() -> None:
     model = load_mapping(HERE / "minimal.yaml").model
     with pytest.raises(ValueError, match="frozen"):
         model.contract.object = "Other"
+
+
+def test_filter_keeps_spaces_inside_values() -> None:
+    text = (HERE / "minimal.yaml").read_text().replace(
+        "  object: Contract\n", "  object: Contract\n  filter: \"  Name = 'a  b'  \"\n")
+    assert parse_mapping(text, file="m.yaml").model.contract.filter == "Name = 'a  b'"
