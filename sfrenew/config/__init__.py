@@ -1,0 +1,1 @@
+"""Loading sfrenew's configuration file, section by section, strictly."""
