@@ -25,6 +25,8 @@ from sfrenew.mapping._model import (
 )
 from sfrenew.mapping.coerce import CoercionError, coerce, to_salesforce
 
+_MISSING = object()
+
 
 @dataclass(frozen=True)
 class CoercionProblem:
@@ -107,7 +109,16 @@ def select_fields(mapping: MappingFile, concept: Concept) -> list[str]:
 
 
 def field_value(record: Mapping[str, Any], path: str) -> Any:
-    """A field of a REST record, following relationship paths (case-insensitive)."""
+    """A field of a record, following relationship paths (case-insensitive).
+
+    Accepts nested REST records (``{"Product2": {"Family": ...}}``) and flat ones keyed
+    by the path itself (``{"Product2.Family": ...}``, as the gateway's reads give them).
+    """
+    if path in record:
+        return record[path]
+    flat = next((v for k, v in record.items() if str(k).lower() == path.lower()), _MISSING)
+    if flat is not _MISSING:
+        return flat
     current: Any = record
     for part in path.split("."):
         if not isinstance(current, Mapping):

@@ -1,6 +1,6 @@
 """Records to concept values and back, through the presets."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,6 +61,16 @@ def test_read_contract_coerces_values() -> None:
     assert contract.values["uplift_cap"] is None
     assert contract.values["term_months"] == 12
     assert contract.values["do_not_renew"] is False
+
+
+def test_read_typed_gateway_records() -> None:
+    # The gateway's reads are flat and typed already (Decimal, date, aware datetime).
+    record = {"Id": "500000000000001AAA", "AccountId": "001000000000001AAA",
+              "Severity__c": "Sev1", "IsClosed": False,
+              "CreatedDate": datetime(2024, 3, 1, 23, 30, tzinfo=UTC)}
+    case, problems = read_record(STANDARD, Concept.CASES, record)
+    assert problems == []
+    assert case.values["created"] == date(2024, 3, 1)
 
 
 def test_coercion_problems_name_the_record_and_field() -> None:
@@ -127,6 +137,7 @@ def test_ownership_lookup() -> None:
 def test_field_value_is_case_insensitive_and_null_safe() -> None:
     assert field_value({"Account": {"Name": "Acme"}}, "account.name") == "Acme"
     assert field_value({"Account": None}, "Account.Name") is None
+    assert field_value({"Product2.Family": "Platform"}, "product2.family") == "Platform"
     assert relationship_name("SBQQ__Contract__c") == "SBQQ__Contract__r"
     assert relationship_name("OpportunityId") == "Opportunity"
 
