@@ -64,7 +64,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Thresholds(_Strict):
+class ThresholdSettings(_Strict):
     """Volumes above which the Bulk API 2.0 is used instead of REST."""
 
     read_bulk_rows: int = Field(default=10_000, ge=1)
@@ -112,7 +112,7 @@ class SalesforceConfig(_Strict):
     api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
     timeout_seconds: float = Field(default=120.0, gt=0)
     bulk_poll_seconds: float = Field(default=2.0, ge=0)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
+    thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
 
