@@ -85,4 +85,4 @@ def counts_by_code(db: Database) -> dict[str, int]:
     stmt = (select(_d.c.error_code, n).where(_d.c.resolved == false())
             .group_by(_d.c.error_code).order_by(n.desc(), _d.c.error_code))
     with db.read() as conn:
-        return {str(code): int(count) for code, count in conn.execute(stmt).tuples()}
+        return {str(code): int(count) for code, count in conn.execute(stmt)}

@@ -166,7 +166,7 @@ def all_watermarks(db: Database) -> dict[str, datetime]:
     """Every object's watermark."""
     with db.read() as conn:
         rows = conn.execute(select(_w.c.object, _w.c.value).order_by(_w.c.object))
-        return {str(obj): value for obj, value in rows.tuples()}
+        return {str(obj): value for obj, value in rows}
 
 
 def set_watermark(db: Database, object_name: str, value: datetime, *,

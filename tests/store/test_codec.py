@@ -1,0 +1,39 @@
+"""The JSON codec keeps Decimal, date and datetime exact."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sfrenew.store import codec
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 0, 1.5, "text", "日本",
+    Decimal("12000.00"), Decimal("0.1"), Decimal("-3E+2"), Decimal("8547.945205479452"),
+    date(2024, 2, 29), datetime(2026, 11, 24, 7, 15, tzinfo=UTC),
+    {"Amount": Decimal("1.10"), "CloseDate": date(2026, 1, 31), "Account": {"Name": "Acme"}},
+    [Decimal("1"), date(2026, 1, 1), None],
+])
+def test_round_trip_keeps_type_and_digits(value: Any) -> None:
+    back = codec.loads(codec.dumps(value))
+    assert back == value
+    assert type(back) is type(value)
+    if isinstance(value, Decimal):
+        assert str(back) == str(value)  # trailing zeros are part of the money value
+
+
+def test_tags_are_documented_shape() -> None:
+    assert codec.dumps(Decimal("1.50")) == '{"$decimal":"1.50"}'
+    assert codec.dumps(date(2026, 1, 31)) == '{"$date":"2026-01-31"}'
+    assert codec.dumps({"b": 1, "a": 2}) == '{"a":2,"b":1}'  # stable text
+
+
+def test_refuses_what_it_cannot_round_trip() -> None:
+    with pytest.raises(TypeError, match="set"):
+        codec.dumps({1, 2})
+    with pytest.raises(ValueError, match="JSON compliant"):
+        codec.dumps(float("nan"))
