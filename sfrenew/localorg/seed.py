@@ -1,0 +1,300 @@
+"""Seed the local org with a deterministic, realistic book of business.
+
+``seed_book`` writes users and roles, a product catalogue with price books, then
+accounts in batches: each batch is planned (``seed_plan``), turned into rows
+(``seed_rows``, ``seed_activity``) and written object by object through the store's
+fast path, so memory stays flat however many contracts are asked for. The same
+``(contracts, seed, today)`` gives the same rows and, on an empty store, the same Ids.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from sfrenew.localorg.seed_activity import AccountContacts, case_rows, task_rows, usage_rows
+from sfrenew.localorg.seed_catalog import (
+    ACTIVE_CURRENCIES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    PRODUCTS,
+    REGION_SHARE,
+    Region,
+)
+from sfrenew.localorg.seed_plan import AccountPlan, BookPlanner, DirtyKind, list_price_in
+from sfrenew.localorg.seed_rows import (
+    Catalogue,
+    Row,
+    Staff,
+    account_rows,
+    contact_rows,
+    contract_refs,
+    contract_rows,
+    line_item_rows,
+    originating_opportunity_rows,
+    renewal_opportunity_rows,
+    slug,
+    subscription_rows,
+)
+
+DEFAULT_BATCH_ACCOUNTS = 2_000
+_ACCOUNTS_PER_REP = 120
+_CONTRACTS_PER_ACCOUNT = 2.5  # the planner's average, used to size the sales team
+
+
+class SeedTarget(Protocol):
+    """What seeding needs from the org's store (``OrgStore`` provides it)."""
+
+    def insert_many(self, sobject: str, rows: Iterable[dict[str, Any]], *,
+                    user_id: str) -> list[str]:
+        """Insert already-valid stored rows in one transaction; their new Ids in order."""
+
+    def create_system_user(self, values: dict[str, Any]) -> str:
+        """Create a user without a creating user (the first user of an org)."""
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What a seed wrote: records per object and the deliberately dirty records."""
+
+    seed: int
+    today: date
+    contracts: int
+    admin_id: str  # the seeded System Administrator, creator of every seeded record
+    counts: Mapping[str, int]  # object API name -> records written
+    dirty: Mapping[str, tuple[str, ...]]  # DirtyKind value -> Ids of the records involved
+
+    @property
+    def total(self) -> int:
+        """All records written."""
+        return sum(self.counts.values())
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{name} {n:,}" for name, n in self.counts.items())
+        return f"{self.total:,} records ({parts})"
+
+
+def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
+              batch_accounts: int = DEFAULT_BATCH_ACCOUNTS) -> SeedSummary:
+    """Write a book of ``contracts`` contracts (and everything around them) into ``store``.
+
+    ``today`` anchors every date (contracts end over the two years after it), so the
+    book is the same whenever it is generated for the same day.
+    """
+    if contracts < 0:
+        raise ValueError("contracts must not be negative")
+    rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
+    writer = _Writer(store)
+    staff = _seed_staff(writer, rng, reps=_reps_per_region(contracts))
+    writer.user_id = staff.admin
+    catalogue = _seed_catalogue(writer)
+    planner = BookPlanner(rng, today=today,
+                          reps_per_region={r: len(ids) for r, ids in staff.reps.items()})
+    dirty: dict[str, list[str]] = {kind.value: [] for kind in DirtyKind}
+    while planner.next_contract < contracts:
+        batch = planner.accounts(limit=batch_accounts,
+                                 contracts_left=contracts - planner.next_contract)
+        _seed_batch(writer, batch, staff=staff, catalogue=catalogue, rng=rng, today=today,
+                    dirty=dirty)
+    return SeedSummary(seed=seed, today=today, contracts=planner.next_contract,
+                       admin_id=staff.admin, counts=dict(writer.counts),
+                       dirty={kind: tuple(ids) for kind, ids in dirty.items()})
+
+
+class _Writer:
+    """Inserts through the fast path and counts what it wrote."""
+
+    def __init__(self, store: SeedTarget) -> None:
+        self.store = store
+        self.user_id = ""
+        self.counts: Counter[str] = Counter()
+
+    def insert(self, sobject: str, rows: Iterable[Row]) -> list[str]:
+        ids = self.store.insert_many(sobject, rows, user_id=self.user_id)
+        self.counts[sobject] += len(ids)
+        return ids
+
+
+def _reps_per_region(contracts: int) -> dict[Region, int]:
+    accounts = contracts / _CONTRACTS_PER_ACCOUNT
+    return {region: max(2, math.ceil(accounts * share / _ACCOUNTS_PER_REP))
+            for region, share in REGION_SHARE.items()}
+
+
+# Per region: territories reps are spread over, time zones, locale, home currency.
+_REGION_SETUP: dict[Region, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
+    Region.AMER: (("AMER East", "AMER West"), ("America/New_York", "America/Los_Angeles"),
+                  "en_US", "USD"),
+    Region.EMEA: (("EMEA North", "EMEA South"), ("Europe/London", "Europe/Berlin"),
+                  "en_GB", "EUR"),
+    Region.APAC: (("APAC",), ("Asia/Tokyo", "Australia/Sydney"), "ja_JP", "JPY"),
+}
+
+
+def _user(first: str, last: str, n: int, *, title: str, role: str, region: Region | None,
+          manager: str | None = None, active: bool = True, index: int = 0) -> Row:
+    territories, zones, locale, currency = _REGION_SETUP[region or Region.AMER]
+    name = f"{slug(first)}.{slug(last)}"
+    return {
+        "Username": f"{name}.{n}@sfrenew-demo.example",
+        "FirstName": first,
+        "LastName": last,
+        "Alias": (slug(first)[:1] + slug(last))[:8],
+        "Email": f"{name}@sfrenew-demo.example",
+        "Title": title,
+        "Department": "Sales" if region else "Operations",
+        "Division": region.value if region else None,
+        "IsActive": 1 if active else 0,
+        "UserRoleId": role,
+        "ManagerId": manager,
+        "TimeZoneSidKey": zones[index % len(zones)],
+        "LocaleSidKey": locale,
+        "LanguageLocaleKey": "ja" if locale == "ja_JP" else "en_US",
+        "EmailEncodingKey": "UTF-8",
+        "DefaultCurrencyIsoCode": currency,
+        "CurrencyIsoCode": currency,
+        "Sales_Territory__c": territories[index % len(territories)] if region else None,
+    }
+
+
+def _seed_staff(writer: _Writer, rng: random.Random, *, reps: dict[Region, int]) -> Staff:
+    """Roles (VP > regional manager > rep), an admin, managers and reps."""
+    store = writer.store
+    admin = store.create_system_user({
+        "Username": "admin@sfrenew-demo.example", "FirstName": "Alex", "LastName": "Admin",
+        "Alias": "aadmin", "Email": "admin@sfrenew-demo.example", "IsActive": 1,
+        "Title": "Salesforce Administrator",
+    })
+    writer.user_id = admin
+    writer.counts["User"] += 1
+    regions = list(Region)
+    top = writer.insert("UserRole", [
+        {"Name": "VP Renewals", "DeveloperName": "VP_Renewals"},
+        {"Name": "Sales Operations", "DeveloperName": "Sales_Operations"},
+    ])
+    manager_roles = writer.insert("UserRole", (
+        {"Name": f"Renewals Manager {r.value}", "DeveloperName": f"Renewals_Manager_{r.value}",
+         "ParentRoleId": top[0]} for r in regions))
+    rep_roles = writer.insert("UserRole", (
+        {"Name": f"Renewal Rep {r.value}", "DeveloperName": f"Renewal_Rep_{r.value}",
+         "ParentRoleId": manager_roles[i]} for i, r in enumerate(regions)))
+    (vp,) = writer.insert("User", [_user("Morgan", "Hale", 1, title="VP Renewals",
+                                         role=top[0], region=None)])
+    managers = writer.insert("User", (
+        _user(rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), 100 + i,
+              title=f"Renewals Manager, {r.value}", role=manager_roles[i], region=r, manager=vp)
+        for i, r in enumerate(regions)))
+    staff_reps: dict[Region, tuple[str, ...]] = {}
+    number = 1000
+    for i, region in enumerate(regions):
+        rows = []
+        for k in range(reps[region]):
+            number += 1
+            rows.append(_user(
+                rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), number,
+                title="Renewal Account Executive", role=rep_roles[i], region=region,
+                manager=managers[i], index=k,
+                # A few reps have left; their accounts were never reassigned.
+                active=rng.random() >= 0.03))
+        staff_reps[region] = tuple(writer.insert("User", rows))
+    return Staff(admin=admin, managers=dict(zip(regions, managers, strict=True)),
+                 reps=staff_reps)
+
+
+def _seed_catalogue(writer: _Writer) -> Catalogue:
+    """Products, the standard and the commercial price book, entries per currency."""
+    product_ids = writer.insert("Product2", (
+        {"Name": p.name, "ProductCode": p.code, "Family": p.family,
+         "IsActive": 1 if p.active else 0,
+         "Description": f"{p.name} (annual, per {p.unit.value})",
+         "SBQQ__SubscriptionPricing__c": "Fixed Price",
+         "SBQQ__SubscriptionTerm__c": 12.0,
+         "SBQQ__SubscriptionType__c": "Renewable" if p.renewable else "One-time"}
+        for p in PRODUCTS))
+    standard, commercial = writer.insert("Pricebook2", [
+        {"Name": "Standard Price Book", "IsActive": 1, "IsStandard": 1},
+        {"Name": "Commercial Price Book", "IsActive": 1, "IsStandard": 0,
+         "Description": "List prices for new business and renewals"},
+    ])
+    keys = [(p, pid, cur) for p, pid in zip(PRODUCTS, product_ids, strict=True)
+            for cur in ACTIVE_CURRENCIES]
+
+    def entries(pricebook: str, *, use_standard: int) -> Iterator[Row]:
+        for product, product_id, currency in keys:
+            yield {"Pricebook2Id": pricebook, "Product2Id": product_id,
+                   "UnitPrice": list_price_in(product, currency),
+                   "IsActive": 1 if product.active else 0, "UseStandardPrice": use_standard,
+                   "CurrencyIsoCode": currency}
+
+    writer.insert("PricebookEntry", entries(standard, use_standard=0))
+    commercial_ids = writer.insert("PricebookEntry", entries(commercial, use_standard=1))
+    return Catalogue(
+        products={p.code: pid for p, pid in zip(PRODUCTS, product_ids, strict=True)},
+        standard_pricebook=standard, pricebook=commercial,
+        entries={(p.code, cur): eid for (p, _, cur), eid in zip(keys, commercial_ids,
+                                                                strict=True)},
+    )
+
+
+def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
+                catalogue: Catalogue, rng: random.Random, today: date,
+                dirty: dict[str, list[str]]) -> None:
+    """Write one batch of accounts and everything that hangs off them."""
+    # Parents first, so subsidiaries can point at them.
+    heads = [i for i, a in enumerate(batch) if a.parent is None]
+    subs = [i for i, a in enumerate(batch) if a.parent is not None]
+    account_ids = [""] * len(batch)
+    parent_ids: dict[int, str] = {}
+    for indexes in (heads, subs):
+        ids = writer.insert("Account", account_rows(
+            [batch[i] for i in indexes], staff=staff, parent_ids=parent_ids, rng=rng))
+        for i, account_id in zip(indexes, ids, strict=True):
+            account_ids[i] = parent_ids[i] = account_id
+    counts: list[int] = []
+    contact_ids = writer.insert("Contact", contact_rows(batch, account_ids, staff=staff,
+                                                        rng=rng, counts=counts))
+    refs = contract_refs(batch, account_ids)
+    contract_ids = writer.insert("Contract", contract_rows(refs, staff=staff,
+                                                           catalogue=catalogue))
+    opportunity_ids = writer.insert("Opportunity", originating_opportunity_rows(
+        refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng))
+    line_ids = writer.insert("OpportunityLineItem", line_item_rows(
+        refs, opportunity_ids, catalogue=catalogue))
+    subscription_ids = writer.insert("SBQQ__Subscription__c", subscription_rows(
+        refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng))
+    writer.insert("Opportunity", renewal_opportunity_rows(
+        refs, contract_ids, staff=staff, catalogue=catalogue))
+    contacts = AccountContacts(contact_ids, counts)
+    writer.insert("Case", case_rows(batch, account_ids, contacts=contacts, staff=staff,
+                                    rng=rng, today=today))
+    writer.insert("Task", task_rows(batch, account_ids, contacts=contacts, staff=staff,
+                                    rng=rng, today=today))
+    writer.insert("Usage_Snapshot__c", usage_rows(batch, account_ids, rng=rng, today=today))
+    _note_dirty(dirty, batch=batch, account_ids=account_ids, contract_ids=contract_ids,
+                line_ids=line_ids, subscription_ids=subscription_ids)
+
+
+def _note_dirty(dirty: dict[str, list[str]], *, batch: list[AccountPlan],
+                account_ids: list[str], contract_ids: list[str], line_ids: list[str],
+                subscription_ids: list[str]) -> None:
+    """Record the Ids of this batch's dirty records (lines: both styles)."""
+    contract_at = 0
+    line_at = 0
+    for acct, account_id in zip(batch, account_ids, strict=True):
+        if acct.dirty is not None:
+            dirty[acct.dirty.value].append(account_id)
+            dirty[acct.dirty.value].extend(
+                contract_ids[contract_at:contract_at + len(acct.contracts)])
+        for contract in acct.contracts:
+            if contract.dirty is DirtyKind.CONTRACT_WITHOUT_END_DATE:
+                dirty[contract.dirty.value].append(contract_ids[contract_at])
+            for line in contract.lines:
+                if line.dirty is not None:
+                    dirty[line.dirty.value] += [line_ids[line_at], subscription_ids[line_at]]
+                line_at += 1
+            contract_at += 1

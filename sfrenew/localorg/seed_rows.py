@@ -1,0 +1,306 @@
+"""Stored rows of the seeded book, built from plans once the parents' Ids exist.
+
+Rows are in the store's stored form (schema.py: booleans 0/1, dates
+``YYYY-MM-DD``, datetimes ``YYYY-MM-DDTHH:MM:SS.000+0000``) and are yielded one at a
+time, so a batch never holds more than its plans. Builders that invent details
+(contacts, names of deals) draw from the shared ``random.Random`` in a fixed order,
+which keeps the book deterministic.
+
+Prices on both line styles are annual and per unit: ``UnitPrice`` of an
+OpportunityLineItem and ``SBQQ__NetPrice__c`` of a subscription hold the same number,
+so the standard and the CPQ mapping see the same book.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sfrenew.localorg.seed_catalog import (
+    CONTACT_TITLES,
+    FIRST_NAMES,
+    INDUSTRIES,
+    LAST_NAMES,
+    USD_RATE,
+    Region,
+)
+from sfrenew.localorg.seed_plan import AccountPlan, ContractPlan, DirtyKind, add_months, money
+
+Row = dict[str, Any]
+# A contract with its account and the account's Id, in insertion order.
+ContractRef = tuple[AccountPlan, str, ContractPlan]
+_ISO_CACHE: dict[int, str] = {}
+
+
+def iso(ordinal: int) -> str:
+    """The stored text of a date given as an ordinal (cached: few distinct dates)."""
+    text = _ISO_CACHE.get(ordinal)
+    if text is None:
+        text = _ISO_CACHE[ordinal] = date.fromordinal(ordinal).isoformat()
+    return text
+
+
+def stamp(ordinal: int, minute_of_day: int) -> str:
+    """The stored text of a UTC datetime on that day."""
+    hours, minutes = divmod(minute_of_day, 60)
+    return f"{iso(ordinal)}T{hours:02d}:{minutes:02d}:00.000+0000"
+
+
+def slug(text: str) -> str:
+    """Lower-case ASCII letters and digits only (for usernames, emails, domains)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in ascii_text.lower() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The seeded users: who owns accounts in each region, and who manages them."""
+
+    admin: str
+    managers: dict[Region, str]
+    reps: dict[Region, tuple[str, ...]]
+
+    def owner(self, acct: AccountPlan) -> str:
+        """The rep who owns this account."""
+        return self.reps[acct.region][acct.rep]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Ids of the seeded products, price books and entries."""
+
+    products: dict[str, str]  # product code -> Product2 Id
+    standard_pricebook: str
+    pricebook: str  # the price book deals are quoted from
+    entries: dict[tuple[str, str], str]  # (product code, currency) -> PricebookEntry Id
+
+    def entry(self, code: str, currency: str) -> str:
+        """The entry of a product in a currency; the USD one for a currency the org lacks."""
+        return self.entries.get((code, currency)) or self.entries[(code, "USD")]
+
+
+def contract_refs(accounts: Sequence[AccountPlan], account_ids: Sequence[str]) -> list[ContractRef]:
+    """Every contract of the batch with its account, in insertion order."""
+    return [(acct, aid, c) for acct, aid in zip(accounts, account_ids, strict=True)
+            for c in acct.contracts]
+
+
+def domain(acct: AccountPlan) -> str:
+    """The customer's (fictitious, ``.example``) e-mail and web domain."""
+    words = acct.name.split(" ")
+    return f"{slug(words[0])}{slug(words[1])}{acct.number + 1}.example"
+
+
+def account_rows(accounts: Sequence[AccountPlan], *, staff: Staff,
+                 parent_ids: dict[int, str], rng: random.Random) -> Iterator[Row]:
+    """Account rows; ``parent_ids`` maps a batch index to an already inserted Id."""
+    for acct in accounts:
+        rate = USD_RATE[acct.currency]
+        method = rng.choices(("Same", "Uplift", "List"), weights=(0.6, 0.3, 0.1))[0]
+        no_segment = acct.dirty is DirtyKind.ACCOUNT_WITHOUT_SEGMENT
+        yield {
+            "Name": acct.name,
+            "OwnerId": staff.owner(acct),
+            "Type": "Customer - Direct" if rng.random() < 0.85 else "Customer - Channel",
+            "Industry": INDUSTRIES[int(acct.industry_pick * len(INDUSTRIES))],
+            "ParentId": parent_ids[acct.parent] if acct.parent is not None else None,
+            "AccountNumber": f"ACC-{acct.number + 1:07d}",
+            "Website": f"https://www.{domain(acct)}",
+            "BillingCity": acct.place.city,
+            "BillingCountry": acct.place.country,
+            "NumberOfEmployees": acct.employees,
+            # Revenue per employee in the account's currency, rounded to thousands.
+            "AnnualRevenue": round(acct.employees * rng.uniform(90_000, 400_000) * rate, -3),
+            "CurrencyIsoCode": acct.currency,
+            "Segment__c": None if no_segment else acct.segment.value,
+            "Region__c": acct.region.value,
+            "Health_Score__c": float(acct.health),
+            "Payment_Overdue__c": 1 if rng.random() < 0.03 else 0,
+            "Do_Not_Renew__c": 1 if rng.random() < 0.01 else 0,
+            "SBQQ__RenewalModel__c": "Contract Based",
+            "SBQQ__RenewalPricingMethod__c": method,
+            "SBQQ__RenewalUpliftRate__c": rng.choice((3.0, 5.0)) if method == "Uplift" else None,
+            "SBQQ__CoTermedContractsCombined__c": 0,
+            "SBQQ__ContractCoTermination__c": rng.choice(("Never", "Prompt", "Always")),
+        }
+
+
+def contact_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
+                 staff: Staff, rng: random.Random, counts: list[int]) -> Iterator[Row]:
+    """Contact rows; appends how many each account got to ``counts``.
+
+    Most accounts have one champion; some champions have left the company, which is
+    one of the risk signals.
+    """
+    for acct, account_id in zip(accounts, account_ids, strict=True):
+        n = rng.randint(*_CONTACTS_BY_SEGMENT[acct.segment.value])
+        counts.append(n)
+        mail_domain = domain(acct)
+        champion_at = rng.randrange(n) if rng.random() < 0.75 else -1
+        champion_left = rng.random() < 0.12
+        currency = acct.currency
+        for i in range(n):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            is_champion = i == champion_at
+            left = champion_left if is_champion else rng.random() < 0.07
+            yield {
+                "AccountId": account_id,
+                "OwnerId": staff.owner(acct),
+                "FirstName": first,
+                "LastName": last,
+                "Email": f"{slug(first)}.{slug(last)}@{mail_domain}",
+                "Title": CONTACT_TITLES[i] if i < 3 else rng.choice(CONTACT_TITLES),
+                "HasOptedOutOfEmail": 1 if rng.random() < 0.05 else 0,
+                "CurrencyIsoCode": currency,
+                "Is_Champion__c": 1 if is_champion else 0,
+                "Left_Company__c": 1 if left else 0,
+            }
+
+
+_CONTACTS_BY_SEGMENT = {"Enterprise": (4, 9), "Mid-Market": (2, 6), "SMB": (1, 4)}
+
+
+def contract_rows(refs: Sequence[ContractRef], *, staff: Staff,
+                  catalogue: Catalogue) -> Iterator[Row]:
+    """Contract rows (the CPQ and the standard uplift fields both filled)."""
+    for acct, account_id, c in refs:
+        yield {
+            "AccountId": account_id,
+            "OwnerId": staff.owner(acct),
+            "Name": f"{acct.name[:60]} {date.fromordinal(c.start).year}",
+            "Status": c.status,
+            "StartDate": iso(c.start),
+            "ContractTerm": c.term,
+            "EndDate": iso(c.end) if c.end is not None else None,
+            "ActivatedDate": stamp(c.start, 600) if c.status == "Activated" else None,
+            "CurrencyIsoCode": c.currency,
+            "Pricebook2Id": catalogue.pricebook,
+            "Do_Not_Renew__c": 1 if c.do_not_renew else 0,
+            "Uplift_Rate__c": c.uplift_rate,
+            "Uplift_Cap__c": c.uplift_cap,
+            "Uplift_Floor__c": c.uplift_floor,
+            "SBQQ__RenewalTerm__c": c.renewal_term,
+            "SBQQ__RenewalUpliftRate__c": c.uplift_rate,
+            "SBQQ__RenewalForecast__c": 0,
+            "SBQQ__RenewalQuoted__c": 0,
+        }
+
+
+def _amount(c: ContractPlan) -> float:
+    return money(sum((ln.unit_price or 0.0) * ln.quantity for ln in c.lines), c.currency)
+
+
+def originating_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
+                                 staff: Staff, catalogue: Catalogue,
+                                 rng: random.Random) -> Iterator[Row]:
+    """The Closed Won opportunity each contract came from (``ContractId`` set)."""
+    for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        yield {
+            "AccountId": account_id,
+            "OwnerId": staff.owner(acct),
+            "Name": f"{acct.name[:70]} - {c.deal_type} {date.fromordinal(c.start).year}",
+            "StageName": "Closed Won",
+            "CloseDate": iso(c.start - rng.randint(3, 25)),
+            "Amount": _amount(c),
+            "Probability": 100.0,
+            "ForecastCategoryName": "Closed",
+            "Type": c.deal_type,
+            "LeadSource": rng.choice(("Web", "Partner Referral", "Phone Inquiry"))
+            if c.deal_type == "New Customer" else None,
+            "ContractId": contract_id,
+            "Pricebook2Id": catalogue.pricebook,
+            "CurrencyIsoCode": c.currency,
+            "SBQQ__Renewal__c": 1 if c.deal_type == "Renewal" else 0,
+        }
+
+
+def line_item_rows(refs: Sequence[ContractRef], opportunity_ids: Sequence[str], *,
+                   catalogue: Catalogue) -> Iterator[Row]:
+    """OpportunityLineItems of the originating opportunities: the standard-style lines."""
+    for (_, _, c), opportunity_id in zip(refs, opportunity_ids, strict=True):
+        discount = round(c.discount * 100, 2)
+        for ln in c.lines:
+            code = ln.product.code
+            yield {
+                "OpportunityId": opportunity_id,
+                "PricebookEntryId": catalogue.entry(code, c.currency),
+                "Product2Id": catalogue.products[code],
+                "Quantity": float(ln.quantity),
+                "UnitPrice": ln.unit_price,
+                "Discount": discount,
+                "ServiceDate": iso(ln.start),
+                "SBQQ__SubscriptionType__c": "Renewable" if ln.product.renewable else "One-time",
+            }
+
+
+def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
+                      staff: Staff, catalogue: Catalogue,
+                      rng: random.Random) -> Iterator[Row]:
+    """SBQQ__Subscription__c rows: the CPQ-style lines, one per contract line."""
+    for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        owner = staff.owner(acct)
+        end = iso(c.end) if c.end is not None else None
+        # CPQ's prorate multiplier: the term in years.
+        multiplier = round(c.term / 12, 4) if c.term else None
+        for ln in c.lines:
+            product = ln.product
+            start = iso(ln.start)
+            line_uplift = rng.choice((2.0, 4.0, 6.0)) if rng.random() < 0.05 else None
+            yield {
+                "OwnerId": owner,
+                "SBQQ__Contract__c": contract_id,
+                "SBQQ__Account__c": account_id,
+                "SBQQ__Product__c": catalogue.products[product.code],
+                "SBQQ__ProductName__c": product.name,
+                "SBQQ__Quantity__c": float(ln.quantity),
+                "SBQQ__ListPrice__c": ln.list_price,
+                "SBQQ__RegularPrice__c": ln.unit_price,
+                "SBQQ__NetPrice__c": ln.unit_price,
+                "SBQQ__CustomerPrice__c": ln.unit_price,
+                "SBQQ__RenewalQuantity__c": float(ln.quantity) if product.renewable else None,
+                "SBQQ__RenewalUpliftRate__c": line_uplift,
+                "SBQQ__ProrateMultiplier__c": multiplier,
+                "SBQQ__SubscriptionStartDate__c": start,
+                "SBQQ__SubscriptionEndDate__c": end,
+                "SBQQ__StartDate__c": start,
+                "SBQQ__EndDate__c": end,
+                "SBQQ__SubscriptionType__c": "Renewable" if product.renewable else "One-time",
+                "SBQQ__Bundled__c": 0,
+                "CurrencyIsoCode": c.currency,
+            }
+
+
+def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
+                             staff: Staff, catalogue: Catalogue) -> Iterator[Row]:
+    """Renewal opportunities people already opened (linked by SBQQ__RenewedContract__c).
+
+    ``ContractId`` stays empty: in the standard mapping it names the contract an
+    opportunity *created*, and a renewal did not create the contract it renews.
+    """
+    for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        if c.renewal is None or c.end is None:
+            continue
+        uplift = (c.uplift_rate or 0.0) / 100
+        yield {
+            "AccountId": account_id,
+            "OwnerId": staff.owner(acct),
+            "Name": f"{acct.name[:70]} - Renewal {date.fromordinal(c.end + 1).year}",
+            "StageName": c.renewal.stage,
+            "CloseDate": iso(c.renewal.close),
+            "Amount": money(c.arr * (1 + uplift), c.currency),
+            "Type": "Renewal",
+            "NextStep": None if c.renewal.stage.startswith("Closed") else "Send renewal quote",
+            "Pricebook2Id": catalogue.pricebook,
+            "CurrencyIsoCode": c.currency,
+            "SBQQ__RenewedContract__c": contract_id,
+            "SBQQ__Renewal__c": 1,
+        }
+
+
+def add_months_ord(ordinal: int, months: int) -> int:
+    """``add_months`` on date ordinals."""
+    return add_months(date.fromordinal(ordinal), months).toordinal()
