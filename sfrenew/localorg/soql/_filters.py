@@ -139,6 +139,12 @@ class FilterCompiler:
         left = self.operand(cond.left)
         if cond.multi:
             return self._includes(cond, left, negate=negate)
+        if left.type in (FieldType.DATE, FieldType.DATETIME):
+            # Dates in a list are ranges (a day, or TODAY, LAST_N_DAYS:n...): OR of equalities.
+            op = "!=" if cond.negated else "="
+            leaves = tuple(ast.Comparison(cond.left, op, v, cond.pos) for v in cond.values)
+            combined: ast.Condition = ast.And(leaves) if cond.negated else ast.Or(leaves)
+            return self.compile(combined, negate=negate)
         has_null = any(isinstance(v, ast.NullValue) for v in cond.values)
         values = [self.param(left, v) for v in cond.values if not isinstance(v, ast.NullValue)]
         collate = " COLLATE NOCASE" if left.type in NOCASE_TYPES else ""

@@ -45,7 +45,7 @@ class Token:
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2})(?![0-9A-Za-z_])"
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})(?![0-9A-Za-z_])"
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![0-9A-Za-z_])")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?![A-Za-z_])")

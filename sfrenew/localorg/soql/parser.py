@@ -8,6 +8,7 @@ ROLLUP, bind variables...) is a MALFORMED_QUERY located at the offending token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TypeVar
@@ -113,7 +114,7 @@ class _Parser:
                 raise self.unsupported(self.tok, f"GROUP BY {self.tok.text.upper()}")
             fields["group_by"] = tuple(self.comma_list(self.field_path))
             fields["group_by_pos"] = group_tok.pos
-        if self.tok.is_kw("HAVING"):
+        if self.tok.is_kw("HAVING") and "group_by" in fields:
             self.advance()
             fields["having"] = self.condition()
         if self.tok.is_kw("ORDER"):
@@ -326,8 +327,9 @@ class _Parser:
                 raise self.unexpected(tok) from None
         if tok.kind is Tok.DATETIME:
             self.advance()
+            text = re.sub(r"(\.\d{1,6})\d*", r"\1", tok.text.replace("Z", "+00:00"))
             try:
-                parsed = datetime.fromisoformat(tok.text.replace("Z", "+00:00"))
+                parsed = datetime.fromisoformat(text)
             except ValueError:
                 raise self.unexpected(tok) from None
             return ast.DateTimeValue(parsed.astimezone(UTC), tok.pos)
