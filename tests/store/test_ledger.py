@@ -1,0 +1,166 @@
+"""Ledger: intents before, results after, pending, rollback input, last written, keys."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from sfrenew.store import (
+    FieldWrite,
+    Operation,
+    RunKind,
+    RunStateError,
+    StateStore,
+    UnknownIntent,
+    UnknownRun,
+    WriteIntent,
+    WriteResult,
+    WriteStatus,
+)
+from tests.store.conftest import NOW
+
+OK = WriteStatus.SUCCEEDED
+LATER = NOW + timedelta(seconds=2)
+
+
+def opp(key: str, op: Operation, sf_id: str | None = None, **fields: tuple[object, object],
+        ) -> WriteIntent:
+    return WriteIntent(object="Opportunity", key=key, operation=op, sf_id=sf_id,
+                       fields=tuple(FieldWrite(f, b, a) for f, (b, a) in fields.items()))
+
+
+@pytest.fixture
+def run(store: StateStore) -> str:
+    store.start_run(run_id="r-1", job="main", kind=RunKind.APPLY, now=NOW)
+    return "r-1"
+
+
+def test_intents_then_results(store: StateStore, run: str) -> None:
+    seqs = store.record_intents(run, [
+        opp("k1", Operation.CREATE, Amount=(None, Decimal("1200.00")),
+            CloseDate=(None, date(2027, 1, 1))),
+        opp("k2", Operation.UPDATE, "006B", StageName=("Prospecting", "Qualification")),
+    ], now=NOW)
+    assert seqs == [1, 2]
+    assert store.record_intents(run, [opp("k3", Operation.CREATE)], now=NOW) == [3]
+    assert store.record_intents(run, [], now=NOW) == []
+    assert [p.seq for p in store.pending_intents(run)] == [1, 2, 3]
+
+    store.record_results(run, [
+        WriteResult(1, OK, sf_id="006A"),
+        WriteResult(2, WriteStatus.FAILED, error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                    error_message="Stage cannot go back", error_fields=("StageName",)),
+    ], now=LATER)
+    pending = store.pending_intents(run)
+    assert [(p.seq, p.key, p.status) for p in pending] == [(3, "k3", WriteStatus.INTENT)]
+
+    entries = {e.seq: e for e in store.ledger_entries(run)}
+    assert entries[1].status is OK
+    assert entries[1].sf_id == "006A"
+    assert entries[1].intent_at == NOW
+    assert entries[1].result_at == LATER
+    assert entries[1].fields == (FieldWrite("Amount", None, Decimal("1200.00")),
+                                 FieldWrite("CloseDate", None, date(2027, 1, 1)))
+    assert entries[2].status is WriteStatus.FAILED
+    assert entries[2].sf_id == "006B"
+    assert entries[2].error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    assert entries[2].error_fields == ("StageName",)
+    assert entries[3].result_at is None
+
+
+def test_results_are_checked(store: StateStore, run: str) -> None:
+    store.record_intents(run, [opp("k1", Operation.CREATE)], now=NOW)
+    with pytest.raises(UnknownIntent, match=r"seq \[9\]"):
+        store.record_results(run, [WriteResult(9, OK)], now=NOW)
+    with pytest.raises(ValueError, match="succeeded or failed"):
+        store.record_results(run, [WriteResult(1, WriteStatus.INTENT)], now=NOW)
+    store.record_results(run, [WriteResult(1, OK, sf_id="006A")], now=NOW)
+    with pytest.raises(RunStateError, match="already recorded"):
+        store.record_results(run, [WriteResult(1, OK, sf_id="006A")], now=NOW)
+    with pytest.raises(UnknownRun):
+        store.record_intents("r-404", [opp("k1", Operation.CREATE)], now=NOW)
+
+
+def test_a_failed_chunk_transaction_records_nothing(store: StateStore, run: str) -> None:
+    store.record_intents(run, [opp("k1", Operation.CREATE), opp("k2", Operation.CREATE)],
+                         now=NOW)
+    with pytest.raises(UnknownIntent):
+        store.record_results(run, [WriteResult(1, OK), WriteResult(5, OK)], now=NOW)
+    assert len(store.pending_intents(run)) == 2  # seq 1 was not recorded either
+
+
+def test_last_written_and_find_by_key_across_runs(store: StateStore, run: str) -> None:
+    s1 = store.record_intents(run, [
+        opp("k1", Operation.CREATE, Amount=(None, Decimal("100")), StageName=(None, "Open")),
+        opp("k2", Operation.CREATE, Amount=(None, Decimal("5"))),
+    ], now=NOW)
+    store.record_results(run, [WriteResult(s1[0], OK, sf_id="006A"),
+                               WriteResult(s1[1], WriteStatus.FAILED, error_code="X")],
+                         now=NOW)
+    store.start_run(run_id="r-2", job="main", kind=RunKind.APPLY, now=LATER)
+    s2 = store.record_intents("r-2", [
+        opp("k1", Operation.UPDATE, "006A", Amount=(Decimal("100"), Decimal("110.00"))),
+        opp("k1", Operation.UPDATE, "006A", StageName=("Open", "Won")),  # never answered
+    ], now=LATER)
+    store.record_results("r-2", [WriteResult(s2[0], OK)], now=LATER)
+
+    assert store.last_written("Opportunity", ["k1", "k2", "k9"]) == {
+        ("k1", "Amount"): Decimal("110.00"), ("k1", "StageName"): "Open"}
+    assert store.last_written("Task", ["k1"]) == {}
+    assert store.find_by_key("Opportunity", "k1") == "006A"
+    assert store.find_by_key("Opportunity", "k2") is None  # its create failed
+    assert store.find_by_keys("Opportunity", ["k1", "k2"]) == {"k1": "006A"}
+
+    # A successful delete forgets the record; a re-create starts clean.
+    store.record_results("r-2", [WriteResult(s2[1], WriteStatus.FAILED)], now=LATER)
+    s3 = store.record_intents("r-2", [opp("k1", Operation.DELETE, "006A")], now=LATER)
+    store.record_results("r-2", [WriteResult(s3[0], OK)], now=LATER)
+    assert store.find_by_key("Opportunity", "k1") is None
+    assert store.last_written("Opportunity", ["k1"]) == {}
+    s4 = store.record_intents("r-2", [opp("k1", Operation.CREATE, Amount=(None, 1))], now=LATER)
+    store.record_results("r-2", [WriteResult(s4[0], OK, sf_id="006N")], now=LATER)
+    assert store.find_by_key("Opportunity", "k1") == "006N"
+    assert store.last_written("Opportunity", ["k1"]) == {("k1", "Amount"): 1}
+
+
+def test_writes_of_run_fold_per_record_for_rollback(store: StateStore, run: str) -> None:
+    seqs = store.record_intents(run, [
+        opp("new", Operation.CREATE, Amount=(None, Decimal("10"))),
+        opp("old", Operation.UPDATE, "006O", Amount=(Decimal("1"), Decimal("2")),
+            StageName=("A", "B")),
+        opp("old", Operation.UPDATE, "006O", Amount=(Decimal("2"), Decimal("3"))),
+        opp("rejected", Operation.UPDATE, "006R", Amount=(Decimal("1"), Decimal("9"))),
+        opp("unknown", Operation.UPDATE, "006U", Amount=(Decimal("1"), Decimal("9"))),
+    ], now=NOW)
+    store.record_results(run, [WriteResult(seqs[0], OK, sf_id="006N"),
+                               WriteResult(seqs[1], OK), WriteResult(seqs[2], OK),
+                               WriteResult(seqs[3], WriteStatus.FAILED, error_code="E")],
+                         now=NOW)
+    writes = {w.key: w for w in store.writes_of_run(run)}
+    assert set(writes) == {"new", "old"}  # only what certainly happened
+    assert writes["new"].created
+    assert writes["new"].sf_id == "006N"
+    assert not writes["old"].created
+    assert writes["old"].sf_id == "006O"
+    assert writes["old"].fields == {
+        "Amount": FieldWrite("Amount", Decimal("1"), Decimal("3")),
+        "StageName": FieldWrite("StageName", "A", "B")}
+    assert [p.key for p in store.pending_intents(run)] == ["unknown"]
+
+
+def test_entries_stream_in_pages(store: StateStore, run: str) -> None:
+    total = 2_500  # more than one page of the entry stream
+    for start in range(0, total, 500):
+        seqs = store.record_intents(run, [
+            WriteIntent("Task", f"t{i}", Operation.CREATE,
+                        (FieldWrite("Subject", None, f"Call {i}"),))
+            for i in range(start, start + 500)], now=NOW)
+        store.record_results(run, [WriteResult(s, OK, sf_id=f"00T{s:015d}")
+                                   for s in seqs if s % 2 == 0], now=NOW)
+    entries = list(store.ledger_entries(run))
+    assert [e.seq for e in entries] == list(range(1, total + 1))
+    assert all(e.fields[0].after == f"Call {e.seq - 1}" for e in entries)
+    assert len(store.pending_intents(run)) == total // 2
+    assert len(store.find_by_keys("Task", [f"t{i}" for i in range(total)])) == total // 2
