@@ -13,6 +13,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from sfrenew.localorg.seed_catalog import (
@@ -62,6 +63,7 @@ _DIRTY_ACCOUNT_EVERY = 4_000
 _TERMS = (12, 24, 36)
 _TERM_WEIGHTS = (0.60, 0.25, 0.15)
 PRODUCTS_BY_CODE = {p.code: p for p in PRODUCTS}
+_EXPONENTS = {0: Decimal(1), 2: Decimal("0.01")}
 NEW_CUSTOMER = "New Customer"
 
 
@@ -146,8 +148,9 @@ def add_months(day: date, months: int) -> date:
 
 def money(amount: float, currency: str) -> float:
     """``amount`` rounded half-up to the currency's decimals."""
-    step = 10.0 ** DECIMALS.get(currency, 2)
-    return math.floor(amount * step + 0.5) / step
+    # Through the shortest decimal text, so 10.005 is 10.005 and not 10.00499...
+    exponent = _EXPONENTS[DECIMALS.get(currency, 2)]
+    return float(Decimal(repr(amount)).quantize(exponent, rounding=ROUND_HALF_UP))
 
 
 def account_name(number: int, suffix: str) -> str:
