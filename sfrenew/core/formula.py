@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
 FUNCTIONS = frozenset({"max", "min", "abs"})
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
+_TOKEN = re.compile(r"(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(.)")
 
 
 class FormulaError(ValueError):
@@ -94,9 +94,13 @@ def _variables(node: Node) -> frozenset[str]:
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
-    while pos < len(text):
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
         match = _TOKEN.match(text, pos)
-        if match is None:  # only trailing whitespace is left
+        if match is None:  # unreachable: the last alternative matches any character
             break
         number, name, symbol = match.groups()
         start = match.start(match.lastindex or 0)

@@ -154,7 +154,7 @@ def with_risk(decision: UpliftDecision, level: RiskLevel,
     """``decision`` adjusted for the renewal's risk level, bounds applied again."""
     adjustment = adjustments.get(level)
     if adjustment is None:
-        return replace(decision, risk_level=level)
+        return decision
     before = decision.index_rate if decision.index_rate is not None else decision.chosen_rate
     adjusted = before + adjustment.add
     if adjustment.max_rate is not None and adjusted > adjustment.max_rate:

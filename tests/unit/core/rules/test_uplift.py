@@ -1,0 +1,168 @@
+"""Uplift: precedence, formula, risk adjustment, bounds, pricing, compounding, rounding."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sfrenew.core.domain import Account, Contract, ContractLine, RiskLevel
+from sfrenew.core.formula import parse
+from sfrenew.core.policy import PricingMethod, RiskAdjustment, UpliftPolicy, UpliftRule
+from sfrenew.core.rules.uplift import (
+    UpliftBound,
+    UpliftSource,
+    decide_uplift,
+    line_uplift,
+    with_risk,
+    yearly_prices,
+)
+
+P = Decimal
+ACCOUNT = Account("001A", "Acme", segment="Enterprise", region="EMEA")
+RULES = (
+    UpliftRule("enterprise software", P("0.06"), segment="Enterprise", product_family="Software"),
+    UpliftRule("emea", P("0.04"), region="EMEA"),
+    UpliftRule("everything else", P("0.03")),
+)
+
+
+def _line(rate: str | None = None, family: str = "Software") -> ContractLine:
+    return ContractLine("L1", "P1", "Widget", P(1), P(1000), family,
+                        uplift_rate=P(rate) if rate else None)
+
+
+def _contract(rate: str | None = None, cap: str | None = None,
+              floor: str | None = None) -> Contract:
+    return Contract("800A", "001A", "1", "Activated", "USD", None, None, (),
+                    uplift_rate=P(rate) if rate else None, uplift_cap=P(cap) if cap else None,
+                    uplift_floor=P(floor) if floor else None)
+
+
+@pytest.mark.parametrize(("line", "contract", "rules", "rate", "source", "rule"), [
+    (_line("0.09"), _contract("0.08"), RULES, "0.09", UpliftSource.LINE, None),
+    (_line(), _contract("0.08"), RULES, "0.08", UpliftSource.CONTRACT, None),
+    (_line(), _contract(), RULES, "0.06", UpliftSource.RULE, "enterprise software"),
+    (_line(family="Hardware"), _contract(), RULES, "0.04", UpliftSource.RULE, "emea"),
+    (_line(family="Hardware"), _contract(), RULES[:1] + RULES[2:], "0.03", UpliftSource.RULE,
+     "everything else"),
+    (_line(family="Hardware"), _contract(), RULES[:1], "0.05", UpliftSource.DEFAULT, None),
+    (_line(), _contract(), (), "0.05", UpliftSource.DEFAULT, None),
+    (_line("0"), _contract("0.08"), RULES, "0", UpliftSource.LINE, None),  # 0 is a rate
+])
+def test_precedence(line: ContractLine, contract: Contract, rules: tuple[UpliftRule, ...],
+                    rate: str, source: UpliftSource, rule: str | None) -> None:
+    d = line_uplift(line=line, contract=contract, account=ACCOUNT,
+                    policy=UpliftPolicy(default_rate=P("0.05"), rules=rules))
+    assert (d.rate, d.source, d.rule_name) == (P(rate), source, rule)
+
+
+@pytest.mark.parametrize(("contract", "policy", "rate", "bound"), [
+    (_contract("0.09"), UpliftPolicy(cap=P("0.07")), "0.07", UpliftBound.CAP),
+    (_contract("0.01"), UpliftPolicy(floor=P("0.02")), "0.02", UpliftBound.FLOOR),
+    (_contract("0.09", cap="0.08"), UpliftPolicy(cap=P("0.07")), "0.08", UpliftBound.CAP),
+    (_contract("0.01", floor="0"), UpliftPolicy(floor=P("0.02")), "0.01", None),
+    (_contract("0.05"), UpliftPolicy(cap=P("0.05"), floor=P("0.05")), "0.05", None),
+])
+def test_contractual_bounds(contract: Contract, policy: UpliftPolicy, rate: str,
+                            bound: UpliftBound | None) -> None:
+    d = line_uplift(line=_line(), contract=contract, account=ACCOUNT, policy=policy)
+    assert (d.rate, d.bound) == (P(rate), bound)
+
+
+def test_index_formula_replaces_the_rate_then_bounds_apply() -> None:
+    policy = UpliftPolicy(index_formula=parse("max(floor, cpi + spread)"),
+                          index_values={"cpi": P("0.031"), "spread": P("0.01")},
+                          floor=P("0.02"), cap=P("0.04"))
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=policy.cap,
+                      floor=policy.floor, policy=policy)
+    assert d.index_rate == P("0.041")
+    assert (d.rate, d.bound) == (P("0.04"), UpliftBound.CAP)
+    assert d.chosen_rate == P("0.05")
+
+
+@pytest.mark.parametrize(("level", "floor", "rate", "bound"), [
+    (RiskLevel.HIGH, None, "0.0", None),  # no uplift when risk is High
+    (RiskLevel.HIGH, "0.01", "0.01", UpliftBound.FLOOR),  # the contractual floor still wins
+    (RiskLevel.MEDIUM, None, "0.04", None),
+    (RiskLevel.LOW, None, "0.05", None),
+])
+def test_risk_adjustment(level: RiskLevel, floor: str | None, rate: str,
+                         bound: UpliftBound | None) -> None:
+    adjustments = {RiskLevel.HIGH: RiskAdjustment(max_rate=P("0.0")),
+                   RiskLevel.MEDIUM: RiskAdjustment(add=P("-0.01"))}
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None,
+                      floor=P(floor) if floor else None, policy=UpliftPolicy())
+    adjusted = with_risk(d, level, adjustments)
+    assert (adjusted.rate, adjusted.bound) == (P(rate), bound)
+    if level is RiskLevel.LOW:
+        assert adjusted == d  # nothing configured for Low: the decision is unchanged
+
+
+def _prices(method: PricingMethod, *, years: int = 1, compound: bool = True,
+            list_price: str | None = None, decimals: int = 2,
+            prior: str = "1000") -> tuple[tuple[Decimal, ...], str | None, PricingMethod]:
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+                      policy=UpliftPolicy(pricing=method))
+    prices, applied = yearly_prices(prior=P(prior), list_price=P(list_price) if list_price
+                                    else None, decision=d, years=years, compound=compound,
+                                    decimals=decimals)
+    return prices, applied.pricing_note, applied.pricing
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"method": PricingMethod.SAME}, ("1000.00",)),
+    ({"method": PricingMethod.UPLIFT}, ("1050.00",)),
+    ({"method": PricingMethod.LIST, "list_price": "1100"}, ("1100.00",)),
+    ({"method": PricingMethod.UPLIFT, "years": 3}, ("1050.00", "1102.50", "1157.63")),
+    ({"method": PricingMethod.UPLIFT, "years": 3, "compound": False},
+     ("1050.00", "1050.00", "1050.00")),
+    ({"method": PricingMethod.LIST, "list_price": "1100", "years": 2}, ("1100.00", "1155.00")),
+    ({"method": PricingMethod.SAME, "years": 2}, ("1000.00", "1000.00")),
+    ({"method": PricingMethod.UPLIFT, "decimals": 0, "prior": "123457"}, ("129630",)),
+    ({"method": PricingMethod.UPLIFT, "prior": "0.10"}, ("0.11",)),  # 0.105 rounds half up
+])
+def test_pricing_methods(kwargs: dict[str, object], expected: tuple[str, ...]) -> None:
+    method = kwargs.pop("method")
+    assert isinstance(method, PricingMethod)
+    prices, _note, _applied = _prices(method, **kwargs)  # type: ignore[arg-type]
+    assert prices == tuple(P(e) for e in expected)
+
+
+def test_list_without_price_book_entry_falls_back_to_uplift_and_says_so() -> None:
+    prices, note, applied = _prices(PricingMethod.LIST)
+    assert prices == (P("1050.00"),)
+    assert applied is PricingMethod.UPLIFT
+    assert note is not None
+    assert "no price book entry" in note
+
+
+rates = st.decimals(min_value=-1, max_value=2, places=4)
+
+
+@given(rate=rates, bounds=st.tuples(rates, rates), level=st.sampled_from(list(RiskLevel)),
+       add=st.decimals(min_value=-1, max_value=1, places=3),
+       max_rate=st.none() | rates)
+def test_uplift_stays_within_floor_and_cap(rate: Decimal, bounds: tuple[Decimal, Decimal],
+                                           level: RiskLevel, add: Decimal,
+                                           max_rate: Decimal | None) -> None:
+    floor, cap = sorted(bounds)
+    policy = UpliftPolicy(index_formula=parse("max(floor, rate * 2 - 0.01)"), floor=floor,
+                          cap=cap)
+    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=cap, floor=floor,
+                      policy=policy)
+    assert floor <= d.rate <= cap
+    adjusted = with_risk(d, level, {level: RiskAdjustment(add, max_rate)})
+    assert floor <= adjusted.rate <= cap
+
+
+@given(prior=st.decimals(min_value=0, max_value=10**7, places=4),
+       rate=st.decimals(min_value=-1, max_value=1, places=4),
+       decimals=st.sampled_from([0, 2, 3]), years=st.integers(min_value=1, max_value=5))
+def test_prices_have_the_currency_decimals(prior: Decimal, rate: Decimal, decimals: int,
+                                           years: int) -> None:
+    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=None, floor=None,
+                      policy=UpliftPolicy())
+    prices, _ = yearly_prices(prior=prior, list_price=None, decision=d, years=years,
+                              compound=True, decimals=decimals)
+    assert all(p.as_tuple().exponent == -decimals for p in prices)
