@@ -67,6 +67,7 @@ def tokenize(soql: str) -> list[Token]:
         ch = soql[i]
         if ch == "'":
             end = _string_end(soql, i)
+            decode_string(soql[i + 1 : end], soql=soql, pos=i, like=True)  # reject bad escapes
             tokens.append(Token(Tok.STRING, soql[i + 1 : end], i))
             i = end + 1
             continue

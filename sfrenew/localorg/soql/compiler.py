@@ -196,7 +196,8 @@ class Compiler:
             # Salesforce sorts picklists by their defined order, not alphabetically.
             params.extend(values)
             whens = " ".join(f"WHEN ? THEN {i}" for i in range(len(values)))
-            return [f"CASE {col.sql} {whens} ELSE {len(values)} END", f"{col.sql} COLLATE NOCASE"]
+            return [f"CASE {col.sql} {whens} ELSE IIF({col.sql} IS NULL, NULL, {len(values)}) END",
+                    f"{col.sql} COLLATE NOCASE"]
         if col.field.type in NOCASE_TYPES:
             return [f"{col.sql} COLLATE NOCASE"]
         return [col.sql]

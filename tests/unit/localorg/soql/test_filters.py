@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from sfrenew.localorg.soql import QueryEngine
-from tests.unit.localorg.soql.conftest import run
+from tests.unit.localorg.soql.conftest import A1, A2, U1, run
 
 CASES = [
     # equality and text: case-insensitive like Salesforce
@@ -85,8 +85,6 @@ CASES = [
 @pytest.mark.parametrize(("where", "expected"), CASES)
 def test_where_selects_the_records_salesforce_would(
         engine: QueryEngine, conn: sqlite3.Connection, where: str, expected: list[str]) -> None:
-    from tests.unit.localorg.soql.conftest import A1, A2, U1
-
     soql = "SELECT Name FROM Account WHERE " + where.format(A1=A1, A2=A2, A1_15=A1[:15], U1=U1)
     records = run(engine, conn, soql + " ORDER BY Name")
     assert sorted(r["Name"] for r in records) == sorted(expected)
