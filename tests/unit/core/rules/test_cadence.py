@@ -8,8 +8,8 @@ from sfrenew.core.domain import ExistingTask, RiskLevel
 from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
 from sfrenew.core.rules.cadence import (
     NAME_PLACEHOLDERS,
-    PlannedTask,
     SUBJECT_PLACEHOLDERS,
+    PlannedTask,
     StepOutcome,
     UnplannedStep,
     plan_cadence,
