@@ -42,7 +42,7 @@ def upsert(db: Database, object_name: str, rows: Iterable[MirrorRow], *, batch: 
     """Insert or replace ``rows`` of one object; return how many were written."""
     ins = upsert_insert(db.dialect, _m)
     stmt = ins.on_conflict_do_update(
-        index_elements=[_m.c.object, _m.c.sf_id],
+        index_elements=[_m.c.sf_id, _m.c.object],
         set_={"group_key": ins.excluded.group_key,
               "system_modstamp": ins.excluded.system_modstamp,
               "is_deleted": ins.excluded.is_deleted,

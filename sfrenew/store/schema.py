@@ -109,7 +109,10 @@ mirror = Table(
     Column("system_modstamp", String(40), nullable=True),
     Column("is_deleted", Boolean, nullable=False, server_default=false()),
     Column("data", JsonText, nullable=False),
-    PrimaryKeyConstraint("object", "sf_id"),
+    # Id first: Salesforce Ids are unique across objects, lookups are by Id, and an
+    # index led by ``object`` would tempt SQLite's planner away from ix_mirror_group
+    # for iter_groups (then it sorts the whole object on every page).
+    PrimaryKeyConstraint("sf_id", "object"),
     # Keyset order of iter_groups: account by account, then object, then Id.
     Index("ix_mirror_group", "group_key", "object", "sf_id"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -153,3 +154,29 @@ def test_watermarks(store: StateStore) -> None:
 def test_naive_datetimes_are_refused(store: StateStore) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         store.set_watermark("Contract", NOW.replace(tzinfo=None))
+
+
+def _stream_peak(store: StateStore, *, batch: int) -> int:
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        for group in store.iter_groups(["Contract"], batch=batch):
+            assert len(group) == 10
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_streaming_memory_does_not_grow_with_the_mirror(store: StateStore) -> None:
+    """Peak memory streaming 4× the rows stays about the same (a fetch-all would not)."""
+    def accounts(start: int, stop: int) -> Iterator[MirrorRow]:
+        for i in range(start, stop):
+            yield MirrorRow(sf_id=f"800{i:015d}", group_key=acct(i // 10),
+                            data={"Id": f"800{i:015d}", "Amount": Decimal(i) / 100})
+
+    store.upsert_mirror("Contract", accounts(0, 4_000), batch=2_000)
+    small = _stream_peak(store, batch=200)
+    store.upsert_mirror("Contract", accounts(4_000, 16_000), batch=2_000)
+    large = _stream_peak(store, batch=200)
+    assert large < 1.5 * small, (small, large)
