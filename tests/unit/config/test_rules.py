@@ -1,0 +1,147 @@
+"""The rules: config section: the example loads, mistakes are all reported with file:line."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sfrenew.config.rules import RulesModel, load_rules, loads_rules
+from sfrenew.core.domain import RiskLevel
+from sfrenew.core.policy import (
+    AnchorPolicy,
+    ForecastCategory,
+    PastDuePolicy,
+    PricingMethod,
+    ProrationMethod,
+    RulesPolicy,
+    SignalName,
+)
+from sfrenew.yamlsource import YamlSourceError
+
+EXAMPLE = Path(__file__).parents[3] / "config.example.yaml"
+
+
+def test_the_example_config_loads_and_means_what_it_says() -> None:
+    policy = load_rules(EXAMPLE)
+    assert policy.eligibility.statuses == frozenset({"Activated"})
+    assert policy.currencies["JPY"] == 0
+    assert policy.coterm.anchor is AnchorPolicy.EARLIEST
+    assert policy.proration is ProrationMethod.MONTH_DAY
+    assert policy.uplift.pricing is PricingMethod.UPLIFT
+    assert policy.uplift.cap == Decimal("0.10")
+    assert [r.name for r in policy.uplift.rules][-1] == "Everything else"
+    assert policy.uplift.rules[-1].is_catch_all
+    assert policy.uplift.index_formula is not None
+    assert policy.uplift.index_values["cpi"] == Decimal("0.031")
+    assert policy.uplift.risk_adjustments[RiskLevel.HIGH].max_rate == Decimal(0)
+    assert sum(s.points for s in policy.risk.signals) == 100
+    assert {s.name for s in policy.risk.signals} == set(SignalName)
+    assert policy.cadence.past_due is PastDuePolicy.DUE_TODAY
+    assert [s.name for s in policy.cadence.steps if s.high_risk_only] == ["executive_sponsor"]
+    assert policy.forecast.risk_caps[RiskLevel.HIGH] is ForecastCategory.BEST_CASE
+
+
+def test_no_rules_section_means_every_default() -> None:
+    assert loads_rules("salesforce:\n  target: local\n") == RulesPolicy()
+    assert loads_rules("") == RulesPolicy()
+
+
+BROKEN = """\
+salesforce:
+  target: local
+rules:
+  eligibility:
+    horizon_dayz: 10
+  coterm:
+    anchor: middle
+    calendar: {month: 2, day: 30}
+  uplift:
+    rules:
+      - name: hw
+        when: {product_family: Hardware}
+        rate: lots
+    index:
+      formula: max(floor, cpi +)
+  risk:
+    signals:
+      champion_gone: {points: 40}
+      usage_decline: {points: 50}
+  cadence:
+    steps:
+      - name: kickoff
+        days_before: 120
+        subject: 'Hi {acount}'
+  forecast:
+    risk_caps: {High: Commit}
+  currencies: {usd: 2, JPY: 9}
+"""
+
+
+def test_every_mistake_is_reported_at_once_with_file_and_line() -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules(BROKEN, file="config.yaml")
+    messages = str(caught.value).splitlines()
+    expected = [
+        ("config.yaml:5:5: rules.eligibility.horizon_dayz:", "unknown key"),
+        ("config.yaml:7:5: rules.coterm.anchor:", "'earliest', 'latest', 'largest'"),
+        ("config.yaml:8:5: rules.coterm.calendar:", "month 2 has no day 30"),
+        ("config.yaml:13:9: rules.uplift.rules[0].rate:", "valid decimal"),
+        ("config.yaml:15:7: rules.uplift.index.formula:", "invalid formula"),
+        ("config.yaml:17:5: rules.risk.signals:", "add up to 90; they must add up to 100"),
+        ("config.yaml:24:9: rules.cadence.steps[0].subject:", "unknown placeholder {acount}"),
+        ("config.yaml:25:3: rules.forecast:", "High risk is never Commit"),
+        ("config.yaml:27:24: rules.currencies.JPY:", "less than or equal to 4"),
+    ]
+    for where, what in expected:
+        assert any(m.startswith(where) and what in m for m in messages), (where, messages)
+    assert any(m.startswith("config.yaml:27:16: rules.currencies.usd") for m in messages)
+    assert len(messages) == len(expected) + 1
+
+
+@pytest.mark.parametrize(("uplift", "message"), [
+    ("{cap: 0.03, floor: 0.05}", "floor 0.05 is above cap 0.03"),
+    ("{rules: [{name: all, rate: 0.05}, {name: hw, when: {region: EMEA}, rate: 0.02}]}",
+     "matches every line"),
+    ("{rules: [{name: a, when: {region: X}, rate: 0.05}, {name: a, rate: 0.02}]}",
+     "unique: a"),
+    ("{index: {formula: 'max(cap, rate)'}}", "uses cap, but no cap"),
+    ("{index: {formula: 'cpi + 1'}}", "formula uses cpi"),
+    ("{pricing: cheapest}", "'same', 'uplift' or 'list'"),
+    ("{default_rate: 11}", "less than or equal to 10"),
+    ("{risk_adjustment: {Severe: {max_rate: 0}}}", "'Low', 'Medium' or 'High'"),
+])
+def test_uplift_mistakes(uplift: str, message: str) -> None:
+    with pytest.raises(YamlSourceError, match=r"config.yaml:3:\d+: rules.uplift") as caught:
+        loads_rules(f"rules:\n  x: 1\n  uplift: {uplift}\n", file="config.yaml")
+    text = str(caught.value)
+    assert message in text
+    assert "config.yaml:2:3: rules.x: unknown key" in text  # reported together
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ("risk: {thresholds: {medium: 70, high: 60}}", "medium (70) must not be above high (60)"),
+    ("cadence: {steps: [{name: a, days_before: 1, subject: x}, "
+     "{name: a, days_before: 2, subject: y}]}", "step names must be unique"),
+    ("cadence: {steps: [{name: Kick Off, days_before: 1, subject: x}]}", "should match pattern"),
+    ("cadence: {past_due: later}", "'skip' or 'due_today'"),
+    ("opportunity: {name: '{account} {step}'}", "unknown placeholder {step}"),
+    ("proration: {method: weekly}", "'day', 'month', 'month_day', 'actual_period' or '30_360'"),
+    ("eligibility: {statuses: []}", "at least 1 item"),
+    ("currencies: {}", "at least 1 item"),
+])
+def test_other_mistakes(section: str, message: str) -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules(f"rules:\n  {section}\n", file="c.yaml")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("c.yaml:2:")
+
+
+def test_yaml_syntax_errors_are_located() -> None:
+    with pytest.raises(YamlSourceError, match=r"c.yaml:2:\d+: invalid YAML"):
+        loads_rules("rules:\n  uplift: [1, }\n", file="c.yaml")
+
+
+def test_json_schema_is_available_for_editors() -> None:
+    schema = RulesModel.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert "uplift" in schema["properties"]
