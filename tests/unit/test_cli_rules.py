@@ -1,0 +1,137 @@
+"""``sfrenew rules prorate|uplift|check|schema``."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sfrenew.cli.rules import rules
+
+EXAMPLE = Path(__file__).parents[2] / "config.example.yaml"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(rules, list(args))
+    return result.exit_code, result.output
+
+
+WORKED = ("prorate", "--price", "12000", "--start", "2023-10-15", "--end", "2024-06-30")
+
+
+def test_prorate_shows_every_method_of_the_worked_example() -> None:
+    code, out = _run(*WORKED)
+    assert code == 0, out
+    for amount in ["8,547.95", "9,000.00", "8,558.90", "8,548.39", "8,566.67"]:
+        assert amount in out
+
+
+@pytest.mark.parametrize(("method", "amount", "fraction"), [
+    ("day", "8547.95", "260/365"), ("month", "9000.00", "9/12"),
+    ("month_day", "8558.90", "8/12 + 17/365"), ("actual_period", "8548.39", "(8 + 17/31)/12"),
+    ("30_360", "8566.67", "(8 + 17/30)/12"),
+])
+def test_prorate_json(method: str, amount: str, fraction: str) -> None:
+    code, out = _run(*WORKED, "--method", method, "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["days"] == 260
+    assert data["results"] == [{
+        "method": method, "fraction": fraction, "fraction_decimal": data["results"][0][
+            "fraction_decimal"], "whole_months": data["results"][0]["whole_months"],
+        "stub_days": data["results"][0]["stub_days"], "amount": amount}]
+
+
+def test_prorate_in_yen_has_no_decimals() -> None:
+    code, out = _run(*WORKED, "--method", "day", "--currency", "JPY", "--json")
+    assert code == 0, out
+    assert json.loads(out)["results"][0]["amount"] == "8548"
+
+
+@pytest.mark.parametrize(("args", "option", "message"), [
+    (("--price", "abc"), "'--price'", "is not a number"),
+    (("--price", "-1"), "'--price'", "must not be negative"),
+    (("--end", "2023-01-01"), "'--end'", "is before --start"),
+    (("--start", "15/10/2023"), "'--start'", "YYYY-MM-DD"),
+    (("--method", "weekly"), "'--method'", "weekly"),
+    (("--currency", "XXX"), "'--currency'", "unknown currency"),
+])
+def test_prorate_bad_input_names_the_option(args: tuple[str, ...], option: str,
+                                            message: str) -> None:
+    base = {"--price": "12000", "--start": "2023-10-15", "--end": "2024-06-30"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    code, out = _run("prorate", *(x for kv in base.items() for x in kv))
+    assert code == 2
+    assert option in out
+    assert message in out
+
+
+def test_uplift_with_index_cap_and_compounding() -> None:
+    code, out = _run("uplift", "--price", "1000", "--rate", "0.08", "--cap", "0.06",
+                     "--floor", "0.02", "--index", "max(floor, cpi + spread)", "--cpi", "0.031",
+                     "--spread", "0.01", "--years", "3", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["rate"], data["index_rate"], data["bound"]) == ("0.041", "0.041", None)
+    assert data["yearly_prices"] == ["1041.00", "1083.68", "1128.11"]
+
+
+@pytest.mark.parametrize(("args", "rate", "bound", "prices"), [
+    (("--cap", "0.04"), "0.04", "cap", ["1040.00"]),
+    (("--floor", "0.1"), "0.1", "floor", ["1100.00"]),
+    (("--risk", "High", "--risk-max-rate", "0"), "0", None, ["1000.00"]),
+    (("--risk", "High", "--risk-max-rate", "0", "--floor", "0.01"), "0.01", "floor",
+     ["1010.00"]),
+    (("--method", "same"), "0.05", None, ["1000.00"]),
+    (("--method", "list", "--list-price", "1200"), "0.05", None, ["1200.00"]),
+    (("--years", "2", "--no-compound"), "0.05", None, ["1050.00", "1050.00"]),
+    (("--currency", "JPY"), "0.05", None, ["1050"]),
+])
+def test_uplift_table(args: tuple[str, ...], rate: str, bound: str | None,
+                      prices: list[str]) -> None:
+    code, out = _run("uplift", "--price", "1000", "--rate", "0.05", *args, "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["rate"], data["bound"], data["yearly_prices"]) == (rate, bound, prices)
+
+
+def test_uplift_text_output() -> None:
+    code, out = _run("uplift", "--price", "1000", "--rate", "0.09", "--cap", "0.07")
+    assert code == 0, out
+    assert "rate: 7% (given 9%)" in out
+    assert "bound fired: cap" in out
+    assert "year 1: 1,070.00 USD" in out
+
+
+@pytest.mark.parametrize(("args", "option", "message"), [
+    (("--rate", "x"), "'--rate'", "is not a number"),
+    (("--cap", "0.01", "--floor", "0.02"), "'--floor'", "above --cap"),
+    (("--method", "list"), "'--list-price'", "needs the price book price"),
+    (("--index", "max(floor,"), "'--index'", "found the end"),
+    (("--index", "cpi + 1"), "'--index'", "needs cpi"),
+    (("--years", "0"), "'--years'", "0"),
+    (("--risk", "Severe"), "'--risk'", "Severe"),
+])
+def test_uplift_bad_input_names_the_option(args: tuple[str, ...], option: str,
+                                           message: str) -> None:
+    code, out = _run("uplift", "--price", "1000", "--rate", "0.05", *args)
+    assert code == 2
+    assert option in out
+    assert message in out
+
+
+def test_check_reports_every_mistake(tmp_path: Path) -> None:
+    assert _run("check", "--config", str(EXAMPLE)) == (0, f"{EXAMPLE}: rules are valid\n")
+    bad = tmp_path / "config.yaml"
+    bad.write_text("rules:\n  coterm: {anchor: middle}\n  uplift: {cap: lots}\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(rules, ["check", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:2:" in result.output
+    assert f"{bad}:3:" in result.output
+
+
+def test_schema_is_json() -> None:
+    code, out = _run("schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "RulesModel"
