@@ -53,8 +53,10 @@ class CollectionsApi:
             {"attributes": {"type": sobject}, **{k: v for k, v in r.items() if k != "attributes"}}
             for r in batch]}
         if operation is Operation.INSERT:
+            # Not idempotent: a failure after Salesforce saved the rows must not save
+            # them twice. sfrenew's own writes are upserts by key, which are repeated.
             return self._t.json(CallKind.COLLECTIONS, "POST", "composite/sobjects",
-                                json_body=body)
+                                json_body=body, idempotent=False)
         if operation is Operation.UPDATE:
             return self._t.json(CallKind.COLLECTIONS, "PATCH", "composite/sobjects",
                                 json_body=body)

@@ -53,7 +53,17 @@ class GatewayError(Exception):
 
 
 class TransientError(GatewayError):
-    """5xx, 503 SERVER_UNAVAILABLE, connection errors, timeouts, lock and concurrency limits."""
+    """5xx, 503 SERVER_UNAVAILABLE, connection errors, timeouts, lock and concurrency limits.
+
+    ``ambiguous`` is True when the request may have been carried out before it failed
+    (a 500, a read timeout, a dropped connection): repeating it is only safe for calls
+    that are idempotent, so a plain insert is not retried on such a failure.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 error_code: str | None = None, ambiguous: bool = False) -> None:
+        super().__init__(message, status=status, error_code=error_code)
+        self.ambiguous = ambiguous
 
 
 class AuthError(GatewayError):
@@ -177,7 +187,9 @@ def classify(*, status: int, body: Any, usage: ApiUsage | None) -> GatewayError:
             return SessionExpired(text, status=status, error_code=code)
         return AuthError(text, status=status, error_code=code)
     if status >= 500 or code in TRANSIENT_CODES:
-        return TransientError(text, status=status, error_code=code)
+        # 503 and the codes Salesforce answers before doing any work are safe to repeat.
+        ambiguous = status >= 500 and status != 503 and code not in TRANSIENT_CODES
+        return TransientError(text, status=status, error_code=code, ambiguous=ambiguous)
     if code in CONFIGURATION_CODES or status in (404, 405):
         return ConfigurationError(text, status=status, error_code=code)
     if status == 403:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tenacity import (
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_exponential,
@@ -55,10 +55,17 @@ class RetryPolicy:
         return cls(attempts=attempts, initial_wait=0.0, max_wait=0.0, jitter=0.0,
                    lock_retry_rounds=lock_retry_rounds, sleep=lambda _s: None)
 
-    def retrying(self) -> Retrying:
-        """A fresh tenacity controller for one logical call."""
+    def retrying(self, *, idempotent: bool = True) -> Retrying:
+        """A fresh tenacity controller for one logical call.
+
+        A call that is not ``idempotent`` (a plain insert) is only retried when the
+        failure proves nothing was done (503, a refused connection, a lock or limit).
+        """
+        def retriable(exc: BaseException) -> bool:
+            return isinstance(exc, TransientError) and (idempotent or not exc.ambiguous)
+
         return Retrying(
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(retriable),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
             # Exponential backoff plus random jitter (both exist across tenacity 8 and 9).
             wait=wait_exponential(multiplier=self.initial_wait, max=self.max_wait)

@@ -92,11 +92,15 @@ class Transport:
     def request(self, kind: CallKind, method: str, path: str, *,
                 params: Mapping[str, str] | None = None, json_body: Any = None,
                 data: bytes | None = None, headers: Mapping[str, str] | None = None,
-                ) -> requests.Response:
-        """Send one logical call: retried if transient, repeated once after a refresh."""
+                idempotent: bool = True) -> requests.Response:
+        """Send one logical call: retried if transient, repeated once after a refresh.
+
+        ``idempotent=False`` (plain inserts) is not repeated after a failure that may
+        have happened after Salesforce did the work (see ``TransientError.ambiguous``).
+        """
         body = None if json_body is None else json.dumps(json_body, default=_json_default)
         payload = data if data is not None else (body.encode() if body is not None else None)
-        for attempt in self.retry.retrying():
+        for attempt in self.retry.retrying(idempotent=idempotent):
             with attempt:
                 number = attempt.retry_state.attempt_number
                 if number > 1:
@@ -142,8 +146,13 @@ class Transport:
         try:
             response = self._session.request(method, self.url(path), params=params, data=data,
                                              headers=all_headers, timeout=self._timeout)
+        except requests.ConnectTimeout:
+            # Never connected: nothing reached Salesforce.
+            raise TransientError(f"{kind.value} call could not connect (timeout)") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError(f"{kind.value} call failed: {type(exc).__name__}") from None
+            # The request may have been sent (and done) before the connection failed.
+            raise TransientError(f"{kind.value} call failed: {type(exc).__name__}",
+                                 ambiguous=True) from None
         usage = ApiUsage.parse(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.usage = usage

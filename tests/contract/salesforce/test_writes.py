@@ -8,10 +8,11 @@ import json
 from typing import Any
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
-from sfrenew.salesforce import CallKind, ConfigurationError, RowResult, Thresholds
+from sfrenew.salesforce import CallKind, ConfigurationError, RowResult, Thresholds, TransientError
 from tests.contract.salesforce.conftest import API, TOKEN_URL, GatewayFactory, token_body
 
 OK = {"success": True, "errors": []}
@@ -238,3 +239,31 @@ def test_bulk_lock_failures_retried_through_collections(rsps: responses.Requests
     results = gateway.write("insert", "Task", [{"Subject": "a"}, {"Subject": "b"}])
 
     assert [(r.index, r.id, r.success) for r in results] == [(0, "00TA", True), (1, "00TB", True)]
+
+
+@pytest.mark.parametrize(("status", "code", "calls"), [
+    (500, "UNKNOWN_EXCEPTION", 1),   # may have saved the rows: a plain insert is not repeated
+    (503, "SERVER_UNAVAILABLE", 3),  # nothing was done: repeated up to the attempt bound
+])
+def test_insert_repeated_only_when_nothing_was_saved(rsps: responses.RequestsMock,
+                                                     make_gateway: GatewayFactory, status: int,
+                                                     code: str, calls: int) -> None:
+    gateway = make_gateway(attempts=3)
+    insert = rsps.post(f"{API}/composite/sobjects", status=status,
+                       json=[{"message": "m", "errorCode": code}])
+    with pytest.raises(TransientError) as raised:
+        gateway.write("insert", "Task", [{"Subject": "Call"}])
+    assert insert.call_count == calls
+    assert raised.value.ambiguous is (status == 500)
+
+
+def test_upsert_is_repeated_after_an_ambiguous_failure(rsps: responses.RequestsMock,
+                                                       make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(attempts=3)
+    url = f"{API}/composite/sobjects/Task/Sfrenew_Key__c"
+    rsps.patch(url, body=requests.ConnectionError("connection reset by peer"))
+    rsps.patch(url, json=[{"id": "00TA", "created": True, **OK}])
+    results = gateway.write("upsert", "Task", [{"Sfrenew_Key__c": "k1", "Subject": "Call"}],
+                            external_id_field="Sfrenew_Key__c")
+    assert results[0].created
+    assert gateway.calls.get(CallKind.COLLECTIONS) == 2
