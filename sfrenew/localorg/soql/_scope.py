@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfrenew.localorg.errors import SalesforceApiError
-from sfrenew.localorg.schema import FieldSchema, OrgSchema, SObjectSchema
+from sfrenew.localorg.schema import FieldSchema, FieldType, OrgSchema, SObjectSchema
 from sfrenew.localorg.soql import ast
 from sfrenew.localorg.soql._errors import INVALID_FIELD, INVALID_TYPE, query_error
 
@@ -23,6 +23,14 @@ class Relation:
     alias: str
     obj: SObjectSchema
     path: tuple[str, ...]  # canonical relationship names from the root
+    id_sql: str = ""  # polymorphic: COALESCE of the candidates' Ids
+    type_sql: str | None = None  # polymorphic: the record's sObject type, from its Id prefix
+    name_sql: str = ""  # polymorphic: COALESCE of the candidates' Name fields
+
+    @property
+    def id_expr(self) -> str:
+        """SQL for this relation's record Id (NULL when the lookup is empty)."""
+        return self.id_sql or f'{self.alias}."Id"'
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,22 @@ class Column:
     sql: str
     field: FieldSchema
     relation: Relation
+
+
+# What a polymorphic lookup (Task.What) resolves to: Salesforce's "Name" entity.
+NAME_ENTITY = SObjectSchema(
+    name="Name", label="Name", label_plural="Names", key_prefix="", custom=False,
+    fields={f.name.lower(): f for f in (
+        FieldSchema("Id", FieldType.ID, "Record ID", length=18),
+        FieldSchema("Name", FieldType.STRING, "Name", length=255),
+        FieldSchema("Type", FieldType.STRING, "Object Type", length=40),
+    )},
+)
+
+
+def sql_string(text: str) -> str:
+    """An SQL string literal for a schema constant (object names, key prefixes)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def no_such_column(soql: str, pos: int, name: str, entity: str) -> SalesforceApiError:
@@ -97,14 +121,11 @@ class Scope:
             ref = current.obj.relationship_field(name)
             if ref is None or not ref.reference_to:
                 raise unknown_relationship(self.soql, pos, name)
-            if len(ref.reference_to) > 1:
-                # A polymorphic lookup needs TYPEOF-like dispatch on the Id's key prefix.
-                raise query_error(self.soql, pos, INVALID_FIELD,
-                                  f"Polymorphic relationship '{name}' is not supported by the "
-                                  "local org")
             canonical = (*canonical, ref.relationship_name or name)
             known = self._relations.get(tuple(c.lower() for c in canonical))
-            if known is None:
+            if known is None and len(ref.reference_to) > 1:
+                known = self._join_polymorphic(current, ref, canonical)
+            elif known is None:
                 target = self.schema.object(ref.reference_to[0])
                 if target is None:
                     raise unknown_relationship(self.soql, pos, name)
@@ -116,6 +137,32 @@ class Scope:
             current = known
         return current
 
+    def _join_polymorphic(self, current: Relation, ref: FieldSchema,
+                          canonical: tuple[str, ...]) -> Relation:
+        """Join every candidate object of a polymorphic lookup; the row's Id prefix says
+        which one matched."""
+        alias = f"{self.prefix}{len(self._relations)}"
+        ids, names, whens = [], [], []
+        for i, target_name in enumerate(ref.reference_to):
+            target = self.schema.object(target_name)
+            if target is None:
+                continue
+            target_alias = f"{alias}_{i}"
+            self.join_sql.append(
+                f"LEFT JOIN {quote(target.name)} AS {target_alias} ON {target_alias}.\"Id\" = "
+                f"{current.alias}.{quote(ref.name)}")
+            ids.append(f'{target_alias}."Id"')
+            if target.field("Name") is not None:
+                names.append(f'{target_alias}."Name"')
+            whens.append(f"WHEN {sql_string(target.key_prefix)} THEN {sql_string(target.name)}")
+        id_sql = f"COALESCE({', '.join(ids)}, NULL)"
+        relation = Relation(
+            alias, NAME_ENTITY, canonical, id_sql=id_sql,
+            type_sql=f"CASE substr({id_sql}, 1, 3) {' '.join(whens)} END",
+            name_sql=f"COALESCE({', '.join(names)}, NULL)" if names else "NULL")
+        self._relations[tuple(c.lower() for c in canonical)] = relation
+        return relation
+
     def column(self, path: ast.FieldPath) -> Column:
         """Resolve a field path to a column, or raise Salesforce's INVALID_FIELD."""
         parts = self.strip_prefix(path)
@@ -123,4 +170,8 @@ class Scope:
         field = relation.obj.field(parts[-1])
         if field is None:
             raise no_such_column(self.soql, path.pos, parts[-1], relation.obj.name)
+        if relation.type_sql is not None:
+            sql = {"id": relation.id_expr, "name": relation.name_sql,
+                   "type": relation.type_sql}[field.name.lower()]
+            return Column(sql, field, relation)
         return Column(f"{relation.alias}.{quote(field.name)}", field, relation)

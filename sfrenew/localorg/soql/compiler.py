@@ -285,9 +285,13 @@ class Compiler:
             child = node.parent(key)
             if child is None:
                 target = scope.relation(relation.path[: depth + 1], 0)
-                columns.append(f'{target.alias}."Id"')
+                columns.append(target.id_expr)
                 child = RecordNode(target.obj.name, self.url_base + target.obj.name + "/",
                                    len(columns) - 1)
+                if target.type_sql is not None:
+                    columns.append(target.type_sql)
+                    child.type_index = len(columns) - 1
+                    child.url_prefix = self.url_base
                 node.items.append((PARENT, key, child, None))
             node = child
         return node

@@ -26,6 +26,7 @@ class RecordNode:
     id_index: int
     # (kind, key, column index | node | child number, converter)
     items: list[tuple[int, str, Any, Converter]] = field(default_factory=list)
+    type_index: int | None = None  # polymorphic lookups: the column holding the sObject type
 
     def key_set(self) -> set[str]:
         """The keys already present (to detect duplicates)."""
@@ -46,8 +47,12 @@ def render(node: RecordNode, row: Sequence[Any], children: Sequence[dict[Any, An
     record_id = row[node.id_index]
     if record_id is None:
         return None
-    record: dict[str, Any] = {"attributes": {"type": node.type_name,
-                                             "url": node.url_prefix + record_id}}
+    if node.type_index is None:
+        attributes = {"type": node.type_name, "url": node.url_prefix + record_id}
+    else:
+        type_name = row[node.type_index]
+        attributes = {"type": type_name, "url": f"{node.url_prefix}{type_name}/{record_id}"}
+    record: dict[str, Any] = {"attributes": attributes}
     for kind, key, payload, conv in node.items:
         if kind == FIELD:
             value = row[payload]

@@ -48,6 +48,11 @@ SCHEMA_DATA: dict[str, Any] = {"objects": {
         "AccountId": {"type": "reference", "reference_to": ["Account"],
                       "relationship_name": "Account", "child_relationship": "Opportunities"},
     }},
+    "Task": {"key_prefix": "00T", "owned": True, "fields": {
+        "Subject": {"type": "string"},
+        "WhatId": {"type": "reference", "reference_to": ["Account", "Opportunity"],
+                   "relationship_name": "What", "child_relationship": "Tasks"},
+    }},
 }}
 
 _SQL_TYPES = {"boolean": "INTEGER", "int": "INTEGER", "double": "REAL", "currency": "REAL",
@@ -74,6 +79,7 @@ U1, U2 = make_id("005", 1), make_id("005", 2)
 A1, A2, A3, A4 = (make_id("001", n) for n in range(1, 5))
 C1, C2, C3 = (make_id("003", n) for n in range(1, 4))
 O1, O2, O3, O4 = (make_id("006", n) for n in range(1, 5))
+T1, T2, T3 = (make_id("00T", n) for n in range(1, 4))
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +118,9 @@ def conn(schema: OrgSchema) -> Iterator[sqlite3.Connection]:
            StageName="Closed Won", AccountId=A2, OwnerId=U2)
     insert(db, "Opportunity", Id=O4, Name="Old", Amount=100.0, CloseDate="2023-12-31",
            StageName="Closed Won", AccountId=A3, OwnerId=U1)
+    insert(db, "Task", Id=T1, Subject="Call", WhatId=A1, OwnerId=U1)
+    insert(db, "Task", Id=T2, Subject="Quote", WhatId=O2, OwnerId=U2)
+    insert(db, "Task", Id=T3, Subject="Note", WhatId=None, OwnerId=U2)
     yield db
     db.close()
 

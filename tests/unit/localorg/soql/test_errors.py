@@ -125,6 +125,9 @@ SEMANTIC = [
     ("SELECT Name, Name FROM Account", "MALFORMED_QUERY", "duplicate field selected: Name"),
     ("SELECT FIELDS(ALL) FROM Account", "MALFORMED_QUERY", "LIMIT of at most 200"),
     ("SELECT Id FROM Account USING SCOPE Mine", "MALFORMED_QUERY", "USING SCOPE Mine"),
+    ("SELECT What.Owner.Name FROM Task", "INVALID_FIELD", "Didn't understand relationship"),
+    ("SELECT What.Industry FROM Task", "INVALID_FIELD", "No such column 'Industry' on entity "
+                                                      "'Name'"),
     ("SELECT Id FROM Account WHERE Name IN (SELECT Name FROM Contact)",
      "INVALID_QUERY_FILTER_OPERATOR", "only allowed on Id fields"),
 ]

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from sfrenew.localorg.soql import QueryEngine
-from tests.unit.localorg.soql.conftest import A1, A2, API, C1, C2, NOW, O1, U1, run
+from tests.unit.localorg.soql.conftest import A1, A2, API, C1, C2, NOW, O1, O2, U1, run
 
 
 def test_record_has_attributes_and_schema_casing(engine: QueryEngine,
@@ -168,3 +168,26 @@ def test_bulk_flat_columns_and_rows(engine: QueryEngine, conn: sqlite3.Connectio
     acme = engine.prepare(f"SELECT Parent.Name FROM Account WHERE Id = '{A1}'",
                           include_deleted=False, now=NOW, api_version=API, bulk=True)
     assert [acme.flat_row(r) for r in acme.records(conn)] == [[""]]
+
+
+def test_polymorphic_lookup_renders_the_actual_type(engine: QueryEngine,
+                                                    conn: sqlite3.Connection) -> None:
+    records = run(engine, conn, "SELECT Subject, What.Name, What.Type, What.Id FROM Task "
+                                "ORDER BY Subject")
+    by_subject = {r["Subject"]: r["What"] for r in records}
+    assert by_subject["Note"] is None
+    assert by_subject["Call"] == {
+        "attributes": {"type": "Account", "url": f"/services/data/v{API}/sobjects/Account/{A1}"},
+        "Name": "Acme", "Type": "Account", "Id": A1}
+    assert by_subject["Quote"]["attributes"]["type"] == "Opportunity"
+    assert by_subject["Quote"]["Name"] == "Acme upsell"
+    assert by_subject["Quote"]["Id"] == O2
+
+
+def test_polymorphic_lookup_in_filters_and_child_relationship(
+        engine: QueryEngine, conn: sqlite3.Connection) -> None:
+    assert [r["Subject"] for r in run(engine, conn, "SELECT Subject FROM Task WHERE "
+                                                    "What.Type = 'opportunity'")] == ["Quote"]
+    accounts = run(engine, conn, f"SELECT Id, (SELECT Subject FROM Tasks) FROM Account "
+                                 f"WHERE Id = '{A1}'")
+    assert accounts[0]["Tasks"]["records"][0]["Subject"] == "Call"
