@@ -25,6 +25,7 @@ from sfrenew.mapping.metadata import write_metadata
 from sfrenew.yamlsource import YamlSourceError, load, validation_errors
 
 DEFAULT_GLOB = "mappings/*.yaml"
+API_VERSION = "62.0"  # what the describe JSON claims to be; the checks do not depend on it
 
 
 class LocalSchemaDescribes:
@@ -38,7 +39,7 @@ class LocalSchemaDescribes:
         obj = default_schema().object(sobject)
         if obj is None:
             raise LookupError(sobject)
-        return dict(describe_sobject(obj))
+        return dict(describe_sobject(obj, api_version=API_VERSION))
 
     def describe_global(self) -> dict[str, Any]:
         """The object names of the local org, as the global describe lists them."""

@@ -6,6 +6,8 @@ from typing import Any
 
 from sfrenew.localorg.schema import FieldSchema, SObjectSchema, default_schema
 
+API_VERSION = "62.0"
+
 
 def _fallback_field(f: FieldSchema) -> dict[str, Any]:
     # Used only until sfrenew.localorg.describe lands: the describe keys phase 2 reads.
