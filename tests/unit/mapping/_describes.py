@@ -30,7 +30,7 @@ def _describe(obj: SObjectSchema) -> dict[str, Any]:
     except ImportError:
         return {"name": obj.name, "custom": obj.custom, "keyPrefix": obj.key_prefix,
                 "fields": [_fallback_field(f) for f in obj.fields.values()]}
-    return dict(describe_sobject(obj))
+    return dict(describe_sobject(obj, api_version=API_VERSION))
 
 
 def local_describes() -> dict[str, dict[str, Any]]:
