@@ -63,12 +63,13 @@ class Compiler:
             self.check_bulk(query, aggregate=bool(aggregate))
         where_params: list[Any] = []
         where_sql = self.where_sql(query, scope, where_params)
+        # Counting needs only the joins the filter uses (joins are added on first mention).
+        count_sql = f"SELECT COUNT(*) {scope.from_sql()} WHERE {where_sql}"
         limit_sql, limit_params = self.limit_sql(query)
         if query.count_only:
             if query.group_by:
                 raise malformed(self.soql, query.group_by_pos, "COUNT() and GROUP BY may not "
                                                                "be used together")
-            count_sql = f"SELECT COUNT(*) {scope.from_sql()} WHERE {where_sql}"
             return CompiledQuery(object_name=obj.name, sql="", params=[], count_sql=count_sql,
                                  count_params=where_params, is_count_query=True,
                                  limit=query.limit, offset=query.offset or 0)
@@ -84,7 +85,6 @@ class Compiler:
         order_sql = self.order_sql(query, scope, order_params)
         sql = (f"SELECT {', '.join(columns)} {scope.from_sql()} WHERE {where_sql}{order_sql}"
                f"{limit_sql}")
-        count_sql = f"SELECT COUNT(*) {scope.from_sql()} WHERE {where_sql}"
         return CompiledQuery(object_name=obj.name, sql=sql,
                              params=where_params + order_params + limit_params,
                              count_sql=count_sql, count_params=list(where_params), root=root,
