@@ -107,21 +107,25 @@ def counts(db: Database) -> dict[str, MirrorCount]:
 
 
 def _page(db: Database, objects: Sequence[str], *, after: tuple[str, str, str] | None,
-          batch: int, include_deleted: bool) -> list[_MirrorRow]:
+          after_group: str | None, batch: int, include_deleted: bool) -> list[_MirrorRow]:
     stmt = select(*_COLUMNS).where(_m.c.object.in_(objects), _m.c.group_key.is_not(None))
     if not include_deleted:
         stmt = stmt.where(_m.c.is_deleted == false())
     if after is not None:
         stmt = stmt.where(tuple_(_m.c.group_key, _m.c.object, _m.c.sf_id) > tuple_(*after))
+    elif after_group is not None:
+        stmt = stmt.where(_m.c.group_key > after_group)
     stmt = stmt.order_by(_m.c.group_key, _m.c.object, _m.c.sf_id).limit(batch)
     with db.read() as conn:
         return list(conn.execute(stmt))
 
 
 def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
-                include_deleted: bool = False) -> Iterator[MirrorGroup]:
+                include_deleted: bool = False,
+                after_group: str | None = None) -> Iterator[MirrorGroup]:
     """Every account's records of ``objects``, one :class:`MirrorGroup` at a time,
-    in ``group_key`` order. Records without a group key are not streamed."""
+    in ``group_key`` order, starting after ``after_group`` (a checkpoint) if given.
+    Records without a group key are not streamed."""
     wanted = sorted(set(objects))
     if not wanted:
         return
@@ -131,7 +135,8 @@ def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
     records: dict[str, list[MirrorRecord]] = {}
     after: tuple[str, str, str] | None = None
     while True:
-        rows = _page(db, wanted, after=after, batch=batch, include_deleted=include_deleted)
+        rows = _page(db, wanted, after=after, after_group=after_group, batch=batch,
+                     include_deleted=include_deleted)
         for row in rows:
             if row.group_key != current:
                 if current is not None:
@@ -144,6 +149,15 @@ def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
         after = (last.group_key, last.object, last.sf_id)
     if current is not None:
         yield _group(current, records)
+
+
+def count_groups(db: Database, objects: Iterable[str]) -> int:
+    """How many accounts :func:`iter_groups` would yield (for progress reporting)."""
+    stmt = (select(func.count(func.distinct(_m.c.group_key)))
+            .where(_m.c.object.in_(sorted(set(objects))), _m.c.group_key.is_not(None),
+                   _m.c.is_deleted == false()))
+    with db.read() as conn:
+        return int(conn.scalar(stmt) or 0)
 
 
 def _group(key: str, records: dict[str, list[MirrorRecord]]) -> MirrorGroup:

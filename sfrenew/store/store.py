@@ -95,11 +95,21 @@ class StateStore:
         return mirror.get(self._db, object_name, ids)
 
     def iter_groups(self, objects: Iterable[str], *, batch: int = DEFAULT_BATCH,
-                    include_deleted: bool = False) -> Iterator[MirrorGroup]:
+                    include_deleted: bool = False,
+                    after_group: str | None = None) -> Iterator[MirrorGroup]:
         """Stream the mirror account by account (``group_key`` order): each group has
-        every record of ``objects`` for that account. Memory: one group + one page."""
+        every record of ``objects`` for that account. Memory: one group + one page.
+
+        ``after_group`` resumes after a checkpointed account (or starts a backfill
+        chunk); stop iterating to end a chunk. Pages are separate transactions: run
+        it while no pull writes the same mirror (one run per org at a time).
+        """
         return mirror.iter_groups(self._db, objects, batch=batch,
-                                  include_deleted=include_deleted)
+                                  include_deleted=include_deleted, after_group=after_group)
+
+    def count_groups(self, objects: Iterable[str]) -> int:
+        """How many accounts :meth:`iter_groups` would yield (for progress)."""
+        return mirror.count_groups(self._db, objects)
 
     def mirror_counts(self) -> dict[str, MirrorCount]:
         """Live and deleted records per object."""

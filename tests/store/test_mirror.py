@@ -91,6 +91,12 @@ def test_groups_hold_every_object_of_one_account(store: StateStore) -> None:
             assert [r.sf_id for r in recs] == sorted(r.sf_id for r in recs)
     assert groups[6].of("Opportunity") == ()  # accounts 5 and 6 have no opportunity
     assert list(store.iter_groups([])) == []
+    assert store.count_groups(["Opportunity", "Contract"]) == 7
+    assert store.count_groups(["Opportunity"]) == 5
+    # Resuming after a checkpointed account yields exactly the accounts after it.
+    resumed = list(store.iter_groups(["Opportunity", "Contract"], batch=4,
+                                     after_group=acct(3)))
+    assert resumed == groups[4:]
 
 
 def test_streaming_is_paged_not_fetched_at_once(store: StateStore) -> None:
