@@ -37,7 +37,8 @@ def _conditions() -> st.SearchStrategy[str]:
     return st.recursive(_LEAVES, extend, max_leaves=6)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(condition=_conditions())
 def test_condition_and_its_negation_partition_the_records(
         engine: QueryEngine, conn: sqlite3.Connection, condition: str) -> None:
