@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -164,3 +165,31 @@ def test_entries_stream_in_pages(store: StateStore, run: str) -> None:
     assert all(e.fields[0].after == f"Call {e.seq - 1}" for e in entries)
     assert len(store.pending_intents(run)) == total // 2
     assert len(store.find_by_keys("Task", [f"t{i}" for i in range(total)])) == total // 2
+
+
+def test_concurrent_writers_do_not_collide(store: StateStore) -> None:
+    """Threads writing at once (a pull and several runs): no lock errors, nothing lost."""
+    errors: list[BaseException] = []
+
+    def apply(run_id: str) -> None:
+        try:
+            store.start_run(run_id=run_id, job=run_id, kind=RunKind.APPLY, now=NOW)
+            for chunk in range(10):
+                seqs = store.record_intents(run_id, [
+                    opp(f"{run_id}-{chunk}-{i}", Operation.CREATE, Amount=(None, i))
+                    for i in range(20)], now=NOW)
+                store.record_results(run_id, [WriteResult(s, OK, sf_id=f"006{s:015d}")
+                                              for s in seqs], now=NOW)
+        except BaseException as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=apply, args=(f"r-t{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for n in range(4):
+        entries = list(store.ledger_entries(f"r-t{n}"))
+        assert [e.seq for e in entries] == list(range(1, 201))
+        assert all(e.status is OK for e in entries)
