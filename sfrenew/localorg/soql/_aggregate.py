@@ -65,7 +65,7 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
     having_params: list[Any] = []
     having_sql = ""
     if query.having is not None:
-        filters = compiler.filters(scope, having_params, having=True)
+        filters = compiler.filters(scope, having_params, grouped=grouped)
         having_sql = " HAVING " + filters.compile(query.having)
     order_params: list[Any] = []
     order_sql = compiler.order_sql(query, scope, order_params, grouped=grouped)

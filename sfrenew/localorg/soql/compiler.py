@@ -128,17 +128,22 @@ class Compiler:
             parts.append(self.filters(scope, params).compile(query.where))
         return " AND ".join(parts) or "1"
 
-    def filters(self, scope: Scope, params: list[Any], *, having: bool = False) -> FilterCompiler:
-        """A filter compiler resolving paths in ``scope`` (aggregates only in HAVING)."""
+    def filters(self, scope: Scope, params: list[Any], *,
+                grouped: dict[str, str] | None = None) -> FilterCompiler:
+        """A filter compiler resolving paths in ``scope``; with ``grouped`` (HAVING),
+        aggregates are allowed and plain fields must be grouped."""
 
         def operand(expr: ast.Operand) -> Operand:
             if isinstance(expr, ast.Aggregate):
-                if not having:
+                if grouped is None:
                     raise malformed(self.soql, expr.pos, "Aggregate functions are not allowed "
                                                          "in the WHERE clause")
                 sql, ftype, _ = self.aggregate_sql(expr, scope)
                 return Operand(sql, ftype, expr.func)
             col = scope.column(expr)
+            if grouped is not None and col.sql not in grouped:
+                raise malformed(self.soql, expr.pos, "Field must be grouped or aggregated: "
+                                                     f"{col.field.name}")
             return Operand(col.sql, col.field.type, col.field.name)
 
         return FilterCompiler(soql=self.soql, today=self.today, params=params, operand=operand,

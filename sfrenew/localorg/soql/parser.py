@@ -28,7 +28,10 @@ _COMPARISON_OPS = frozenset({"=", "!=", "<>", "<", "<=", ">", ">="})
 
 def parse(soql: str) -> ast.Query:
     """Parse a SOQL statement; a syntax error is a 400 MALFORMED_QUERY shaped like Salesforce's."""
-    return _Parser(soql).statement()
+    try:
+        return _Parser(soql).statement()
+    except RecursionError:
+        raise malformed(soql, 0, "Query is too complicated: too deeply nested") from None
 
 
 class _Parser:

@@ -54,6 +54,13 @@ def test_alias_outside_aggregate_points_at_item_and_token(engine: QueryEngine) -
         "\nSELECT Name Bar FROM Account\n       ^\nERROR at Row:1:Column:13\nunexpected token: Bar")
 
 
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    soql = "SELECT Id FROM Account WHERE " + "(" * 3000 + "Name = 'a'" + ")" * 3000
+    with pytest.raises(SalesforceApiError) as info:
+        parse(soql)
+    assert info.value.errors[0].error_code == "MALFORMED_QUERY"
+
+
 def test_row_and_column_on_later_lines() -> None:
     with pytest.raises(SalesforceApiError) as info:
         parse("SELECT Id\nFROM Account\nWHERE Name = = 'x'")
@@ -120,6 +127,8 @@ SEMANTIC = [
      "Field must be grouped or aggregated: Name"),
     ("SELECT Industry FROM Account GROUP BY Industry ORDER BY Name", "MALFORMED_QUERY",
      "Ordered field must be grouped or aggregated: Name"),
+    ("SELECT Industry FROM Account GROUP BY Industry HAVING Name = 'x'", "MALFORMED_QUERY",
+     "Field must be grouped or aggregated: Name"),
     ("SELECT SUM(Name) FROM Account", "MALFORMED_QUERY",
      "field Name does not support aggregate operator SUM"),
     ("SELECT Name, Name FROM Account", "MALFORMED_QUERY", "duplicate field selected: Name"),
