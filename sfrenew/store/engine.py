@@ -67,6 +67,9 @@ def make_engine(url: str, *, create: bool) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, create=create)
     if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            # A bare postgresql:// would mean psycopg2 to SQLAlchemy; psycopg 3 is ours.
+            parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_driver_name() != "psycopg":
             raise StoreConfigurationError(
                 f"store.url {parsed!r}: use the psycopg 3 driver (postgresql+psycopg://…)")

@@ -143,6 +143,13 @@ def test_unsupported_urls_are_configuration_errors() -> None:
         open_store("postgresql+psycopg2://x@localhost/db")
 
 
+@pytest.mark.postgres
+def test_bare_postgresql_url_means_psycopg(pg_database: str) -> None:
+    # The session database's public schema: no other test uses it.
+    with open_store(pg_database.replace("postgresql+psycopg://", "postgresql://")) as store:
+        assert store.url.startswith("postgresql+psycopg://")
+
+
 def test_sqlite_pragmas(tmp_path: object) -> None:
     with open_store(f"sqlite:///{tmp_path}/s.sqlite3") as store, \
             store._db.engine.connect() as conn:  # the store's own pooled connection
