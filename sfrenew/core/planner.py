@@ -36,12 +36,12 @@ from sfrenew.core.plan import (
     SkipReason,
 )
 from sfrenew.core.policy import RulesPolicy
-from sfrenew.core.pricing import GroupPricer, LineToPrice, PricedLine
+from sfrenew.core.pricing import GroupPricer, LineToPrice
 from sfrenew.core.rules.cadence import plan_cadence, render
 from sfrenew.core.rules.coterm import (
     CotermGroup,
     CotermMember,
-    anchor_end,
+    anchor_ends,
     compare_anchors,
     group_members,
 )
@@ -205,19 +205,17 @@ def _plan_group(
              for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
     owners = [c for c in candidates for _line in c.contract.lines]
     pricer = GroupPricer(items, policy.proration, policy.uplift.compound_multi_year, decimals)
-    priced_by_end: dict[date, list[PricedLine]] = {}
 
-    chosen_end = anchor_end(members, policy.coterm.anchor, policy.coterm).end_date
-    priced_by_end[chosen_end] = pricer.price(chosen_end)
+    ends = anchor_ends(members, policy.coterm)
+    anchor = ends[policy.coterm.anchor]
+    priced = pricer.price(anchor.end_date)
+    chosen_amount = sum((p.amount for p in priced), Decimal(0))
 
     def amount_for_end(end: date) -> Decimal:
-        if end in priced_by_end:
-            return sum((p.amount for p in priced_by_end[end]), Decimal(0))
-        return pricer.estimate(end)
+        return chosen_amount if end == anchor.end_date else pricer.estimate(end)
 
-    ends, comparison = compare_anchors(members, chosen=policy.coterm.anchor,
-                                       policy=policy.coterm, amount_for_end=amount_for_end)
-    anchor = next(e for e in ends if e.policy is policy.coterm.anchor)
+    comparison = compare_anchors(members, ends, chosen=policy.coterm.anchor,
+                                 amount_for_end=amount_for_end)
     group = CotermGroup(currency, members, anchor, comparison)
     key = renewal_key(account.id, group.contract_ids, group.start_date)
     lines = tuple(
@@ -232,7 +230,7 @@ def _plan_group(
                 prior=line.annual_price or Decimal(0), prices=p.prices, decision=p.decision,
                 proration=p.proration, amount=p.amount, currency=currency,
                 decimals=decimals))
-        for c, line, p in zip(owners, (i.line for i in items), priced_by_end[anchor.end_date],
+        for c, line, p in zip(owners, (i.line for i in items), priced,
                               strict=True))
     amount = sum((line.amount for line in lines), Decimal(0))
     existing = _existing_renewal(key, group.contract_ids, existing_renewals)

@@ -69,6 +69,8 @@ class GroupPricer:
         default_factory=dict)
     _prices: dict[tuple[int, int], tuple[tuple[Decimal, ...], UpliftDecision]] = field(
         default_factory=dict)
+    _starts: dict[date, list[int]] = field(default_factory=dict)  # line indices by start
+    _sums: dict[tuple[date, int], list[Decimal]] = field(default_factory=dict)
 
     def period(self, start: date, end: date) -> tuple[Proration, tuple[Proration, ...]]:
         """The period's proration and its yearly segments' prorations."""
@@ -116,16 +118,21 @@ class GroupPricer:
         (its lines' annual amounts summed, year by year) costs a fraction of pricing
         every line, and differs from the line-by-line total by rounding cents at most.
         """
-        sums: dict[tuple[date, int], list[Decimal]] = {}
-        for index, item in enumerate(self.items):
-            _whole, segments = self.period(item.start, end)
-            prices, _decision = self._yearly(index, len(segments))
-            yearly = sums.setdefault((item.start, len(segments)), [Decimal(0)] * len(segments))
-            for year, price in enumerate(prices):
-                yearly[year] += item.line.quantity * price
+        if not self._starts:
+            for index, item in enumerate(self.items):
+                self._starts.setdefault(item.start, []).append(index)
         total = Decimal(0)
-        for (start, _years), yearly in sums.items():
+        for start, indices in self._starts.items():
             _whole, segments = self.period(start, end)
+            years = len(segments)
+            yearly = self._sums.get((start, years))
+            if yearly is None:
+                yearly = [Decimal(0)] * years
+                for index in indices:
+                    quantity = self.items[index].line.quantity
+                    for year, price in enumerate(self._yearly(index, years)[0]):
+                        yearly[year] += quantity * price
+                self._sums[(start, years)] = yearly
             total += round_money(sum((a * s.numerator / s.denominator
                                       for a, s in zip(yearly, segments, strict=True)),
                                      Decimal(0)), self.decimals)

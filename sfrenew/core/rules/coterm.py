@@ -25,7 +25,7 @@ which lines run *past* their natural renewal end), and the prorated amount.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -156,24 +156,29 @@ def gap_and_overlap(members: tuple[CotermMember, ...], end: date) -> tuple[int, 
     return gap, overlap
 
 
+def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
+                ) -> dict[AnchorPolicy, AnchorEnd]:
+    """The group's end under every anchor policy, in the policies' order."""
+    return {a: anchor_end(members, a, policy) for a in AnchorPolicy}
+
+
 def compare_anchors(
     members: tuple[CotermMember, ...],
+    ends: Mapping[AnchorPolicy, AnchorEnd],
     *,
     chosen: AnchorPolicy,
-    policy: CotermPolicy,
     amount_for_end: Callable[[date], Decimal],
-) -> tuple[tuple[AnchorEnd, ...], tuple[AnchorOutcome, ...]]:
-    """Every policy's end and outcome; ``amount_for_end`` prices the group to an end date.
+) -> tuple[AnchorOutcome, ...]:
+    """Every policy's outcome; ``amount_for_end`` prices the group to an end date.
 
     Policies landing on the same end date share one pricing.
     """
-    ends = tuple(anchor_end(members, a, policy) for a in AnchorPolicy)
     amounts: dict[date, Decimal] = {}
     outcomes = []
-    for end in ends:
+    for policy, end in ends.items():
         if end.end_date not in amounts:
             amounts[end.end_date] = amount_for_end(end.end_date)
         gap, overlap = gap_and_overlap(members, end.end_date)
-        outcomes.append(AnchorOutcome(end.policy, end.end_date, gap, overlap,
-                                      amounts[end.end_date], end.policy is chosen))
-    return ends, tuple(outcomes)
+        outcomes.append(AnchorOutcome(policy, end.end_date, gap, overlap,
+                                      amounts[end.end_date], policy is chosen))
+    return tuple(outcomes)

@@ -186,6 +186,12 @@ def yearly_prices(
         decision = replace(decision, pricing=method,
                            pricing_note="no price book entry; priced by uplift instead")
     factor = ONE + decision.rate
+    if years == 1:  # the common case, without the loop
+        if method is PricingMethod.SAME:
+            return (round_money(prior, decimals),), decision
+        if method is PricingMethod.LIST and list_price is not None:
+            return (round_money(list_price, decimals),), decision
+        return (round_money(prior * factor, decimals),), decision
     prices: list[Decimal] = []
     for year in range(1, years + 1):
         if method is PricingMethod.SAME:

@@ -9,6 +9,7 @@ from sfrenew.core.policy import AnchorPolicy, CotermPolicy
 from sfrenew.core.rules.coterm import (
     CotermMember,
     anchor_end,
+    anchor_ends,
     compare_anchors,
     gap_and_overlap,
     group_members,
@@ -107,8 +108,9 @@ def test_comparison_covers_every_policy_and_marks_the_chosen_one() -> None:
         priced.append(end)
         return Decimal((end - D(2024, 1, 1)).days)
 
-    ends, outcomes = compare_anchors((A, B, C), chosen=AnchorPolicy.LARGEST,
-                                     policy=CotermPolicy(), amount_for_end=amount_for_end)
+    ends = anchor_ends((A, B, C), CotermPolicy())
+    outcomes = compare_anchors((A, B, C), ends, chosen=AnchorPolicy.LARGEST,
+                               amount_for_end=amount_for_end)
     assert [o.policy for o in outcomes] == list(AnchorPolicy)
     assert [o.chosen for o in outcomes] == [False, False, True, False]
     assert len(priced) == len(set(priced)) == 3  # earliest and calendar share one end
@@ -116,7 +118,7 @@ def test_comparison_covers_every_policy_and_marks_the_chosen_one() -> None:
     assert by_policy[AnchorPolicy.EARLIEST].gap_days == 65
     assert by_policy[AnchorPolicy.LATEST].overlap_days == 70
     assert by_policy[AnchorPolicy.LATEST].amount > by_policy[AnchorPolicy.EARLIEST].amount
-    assert [e.policy for e in ends] == list(AnchorPolicy)
+    assert list(ends) == list(AnchorPolicy)
 
 
 def test_members_start_sorted() -> None:
