@@ -130,6 +130,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response.body and not head_only:
             self.wfile.write(response.body)
 
+    def version_string(self) -> str:
+        """The ``Server`` header (no Python version: nothing a client should depend on)."""
+        return self.server_version
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         """RFC 1123 date (the stdlib one, kept explicit for clarity)."""
         return formatdate(timestamp, usegmt=True)
@@ -186,6 +190,8 @@ class LocalOrgHttpServer(ThreadingHTTPServer):
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.1},
             name=f"localorg-https-{self.port}",
+            # Daemon so a process that forgets stop() can still exit; stop() joins it.
+            daemon=True,
         )
         self._thread.start()
 
