@@ -26,10 +26,15 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
     soql = compiler.soql
     grouped: dict[str, str] = {}  # SQL expression -> field name
     group_exprs = []
-    for path in query.group_by:
-        col = scope.column(path)
-        grouped[col.sql] = col.field.name
-        group_exprs.append(col.sql)
+    for group in query.group_by:
+        if isinstance(group, ast.DateFunction):
+            sql, _ = compiler.date_function_sql(group, scope)
+            grouped[sql] = group.func
+        else:
+            col = scope.column(group)
+            sql = col.sql
+            grouped[sql] = col.field.name
+        group_exprs.append(sql)
     columns: list[str] = []
     items: list[tuple[str, int, Any]] = []
     flat: list[FlatColumn] = []
@@ -42,8 +47,15 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
         expr = item.expr
         if isinstance(expr, ast.FieldsFunction):
             raise malformed(soql, expr.pos, "FIELDS() is not allowed in aggregate queries")
-        if isinstance(expr, ast.Aggregate):
-            sql, ftype, conv = compiler.aggregate_sql(expr, scope)
+        if isinstance(expr, ast.Aggregate | ast.DateFunction):
+            if isinstance(expr, ast.Aggregate):
+                sql, ftype, conv = compiler.aggregate_sql(expr, scope)
+            else:
+                sql, ftype = compiler.date_function_sql(expr, scope)
+                conv = None
+                if sql not in grouped:
+                    raise malformed(soql, expr.pos,
+                                    f"Field must be grouped or aggregated: {expr.func}")
             if item.alias is None:
                 key = f"expr{expr_number}"
                 expr_number += 1

@@ -30,6 +30,15 @@ class Aggregate:
 
 
 @dataclass(frozen=True)
+class DateFunction:
+    """``CALENDAR_YEAR(CloseDate)`` and the other date functions."""
+
+    func: str  # upper case
+    arg: FieldPath
+    pos: int
+
+
+@dataclass(frozen=True)
 class FieldsFunction:
     """``FIELDS(ALL)``, ``FIELDS(STANDARD)`` or ``FIELDS(CUSTOM)``."""
 
@@ -41,7 +50,7 @@ class FieldsFunction:
 class SelectItem:
     """One entry of the field list, with its alias if any."""
 
-    expr: FieldPath | Aggregate | FieldsFunction
+    expr: FieldPath | Aggregate | DateFunction | FieldsFunction
     alias: str | None
     pos: int
     alias_pos: int = -1
@@ -118,7 +127,7 @@ Value = StringValue | NumberValue | BoolValue | NullValue | DateValue | DateTime
 
 # ---- conditions ---------------------------------------------------------------------
 
-Operand = FieldPath | Aggregate
+Operand = FieldPath | Aggregate | DateFunction
 
 
 @dataclass(frozen=True)
@@ -198,7 +207,7 @@ class Query:
     scope: str | None = None
     where: Condition | None = None
     with_clause: str | None = None  # SECURITY_ENFORCED, USER_MODE, SYSTEM_MODE
-    group_by: tuple[FieldPath, ...] = ()
+    group_by: tuple[FieldPath | DateFunction, ...] = ()
     group_by_pos: int = -1
     having: Condition | None = None
     order_by: tuple[OrderItem, ...] = ()

@@ -14,6 +14,7 @@ from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.schema import FieldType, OrgSchema, SObjectSchema
 from sfrenew.localorg.soql import ast
 from sfrenew.localorg.soql._aggregate import compile_aggregate_select
+from sfrenew.localorg.soql._datefn import date_function_sql
 from sfrenew.localorg.soql._errors import (
     INVALID_TYPE,
     MALFORMED_QUERY,
@@ -140,6 +141,12 @@ class Compiler:
                                                          "in the WHERE clause")
                 sql, ftype, _ = self.aggregate_sql(expr, scope)
                 return Operand(sql, ftype, expr.func)
+            if isinstance(expr, ast.DateFunction):
+                sql, ftype = self.date_function_sql(expr, scope)
+                if grouped is not None and sql not in grouped:
+                    raise malformed(self.soql, expr.pos, "Field must be grouped or aggregated: "
+                                                         f"{expr.func}")
+                return Operand(sql, ftype, expr.func)
             col = scope.column(expr)
             if grouped is not None and col.sql not in grouped:
                 raise malformed(self.soql, expr.pos, "Field must be grouped or aggregated: "
@@ -182,6 +189,12 @@ class Compiler:
                                                               "allowed in aggregate queries")
                 expr, _, _ = self.aggregate_sql(item.expr, scope)
                 keys = [expr]
+            elif isinstance(item.expr, ast.DateFunction):
+                expr, _ = self.date_function_sql(item.expr, scope)
+                if grouped is not None and expr not in grouped:
+                    raise malformed(self.soql, item.expr.pos, "Ordered field must be grouped or "
+                                                              f"aggregated: {item.expr.func}")
+                keys = [expr]
             else:
                 col = scope.column(item.expr)
                 if grouped is not None and col.sql not in grouped:
@@ -214,6 +227,16 @@ class Compiler:
             return "", []
         limit = -1 if query.limit is None else query.limit
         return " LIMIT ? OFFSET ?", [limit, query.offset or 0]
+
+    def date_function_sql(self, fn: ast.DateFunction, scope: Scope) -> tuple[str, FieldType]:
+        """SQL and result type of a date function over a date or datetime field."""
+        col = scope.column(fn.arg)
+        compiled = date_function_sql(fn.func, col.sql, col.field.type)
+        if compiled is None:
+            raise malformed(self.soql, fn.arg.pos, f"{fn.func} cannot be applied to field "
+                                                   f"{col.field.name} of type "
+                                                   f"{col.field.type.value}")
+        return compiled
 
     def aggregate_sql(self, agg: ast.Aggregate, scope: Scope) -> tuple[str, FieldType, Any]:
         """SQL of an aggregate, the type of its value and its converter."""
@@ -267,6 +290,9 @@ class Compiler:
                             self.add_field(scope, scope.column(ast.FieldPath((f.name,), expr.pos)),
                                            root=root, columns=columns, flat=flat, pos=expr.pos)
                 continue
+            if isinstance(expr, ast.DateFunction):
+                raise malformed(self.soql, expr.pos, "Date functions in the field list are only "
+                                                     "allowed in aggregate queries")
             assert isinstance(expr, ast.FieldPath)  # aggregates take the other path
             self.add_field(scope, scope.column(expr), root=root, columns=columns, flat=flat,
                            pos=expr.pos)

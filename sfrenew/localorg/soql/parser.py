@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.soql import ast
+from sfrenew.localorg.soql._datefn import DATE_FUNCTIONS
 from sfrenew.localorg.soql._errors import MALFORMED_QUERY, malformed
 from sfrenew.localorg.soql._lexer import Tok, Token, tokenize
 from sfrenew.localorg.soql.dates import RELATIVE_WITH_N, RELATIVE_WITHOUT_N
@@ -115,7 +116,7 @@ class _Parser:
             self.expect_kw("BY")
             if self.tok.is_kw("ROLLUP", "CUBE") and self.peek().kind is Tok.LPAREN:
                 raise self.unsupported(self.tok, f"GROUP BY {self.tok.text.upper()}")
-            fields["group_by"] = tuple(self.comma_list(self.field_path))
+            fields["group_by"] = tuple(self.comma_list(self.group_item))
             fields["group_by_pos"] = group_tok.pos
         if self.tok.is_kw("HAVING") and "group_by" in fields:
             self.advance()
@@ -195,7 +196,16 @@ class _Parser:
                                                   "SELECT list.")
         return items, count_only
 
-    def select_expr(self) -> ast.FieldPath | ast.Aggregate | ast.FieldsFunction:
+    def group_item(self) -> ast.FieldPath | ast.DateFunction:
+        if self.tok.kind is Tok.IDENT and self.peek().kind is Tok.LPAREN:
+            func = self.function()
+            if isinstance(func, ast.DateFunction):
+                return func
+            raise malformed(self.soql, func.pos, "Aggregate functions are not allowed in "
+                                                 "GROUP BY")
+        return self.field_path()
+
+    def select_expr(self) -> ast.FieldPath | ast.Aggregate | ast.DateFunction | ast.FieldsFunction:
         tok = self.tok
         if self.peek().kind is not Tok.LPAREN:
             return self.field_path()
@@ -206,11 +216,17 @@ class _Parser:
             which = self.expect_kw("ALL", "STANDARD", "CUSTOM")
             self.expect(Tok.RPAREN)
             return ast.FieldsFunction(which.text.upper(), tok.pos)
-        return self.aggregate()
+        return self.function()
 
-    def aggregate(self) -> ast.Aggregate:
+    def function(self) -> ast.Aggregate | ast.DateFunction:
         tok = self.tok
         name = tok.text.upper()
+        if name in DATE_FUNCTIONS:
+            self.advance()
+            self.expect(Tok.LPAREN)
+            arg = self.field_path()
+            self.expect(Tok.RPAREN)
+            return ast.DateFunction(name, arg, tok.pos)
         if name not in _AGGREGATES:
             raise self.unsupported(tok, f"The function {tok.text}()")
         self.advance()
@@ -236,7 +252,7 @@ class _Parser:
     def order_item(self) -> ast.OrderItem:
         expr: ast.Operand
         if self.tok.kind is Tok.IDENT and self.peek().kind is Tok.LPAREN:
-            expr = self.aggregate()
+            expr = self.function()
         else:
             expr = self.field_path()
         descending = False
@@ -278,7 +294,7 @@ class _Parser:
         start = self.tok
         left: ast.Operand
         if start.kind is Tok.IDENT and self.peek().kind is Tok.LPAREN:
-            left = self.aggregate()
+            left = self.function()
         else:
             left = self.field_path()
         tok = self.tok

@@ -78,7 +78,7 @@ MALFORMED = [
     "SELECT Name FROM Account WHERE Name = 'unterminated",
     "SELECT Name FROM Account WHERE Name = 'bad \\q escape'",
     "SELECT TYPEOF What WHEN Account THEN Name END FROM Task",
-    "SELECT CALENDAR_YEAR(CreatedDate) FROM Account",
+    "SELECT FORMAT(CreatedDate) FROM Account",
     "SELECT Name FROM Account GROUP BY ROLLUP(Name)",
     "SELECT Id FROM Opportunity WHERE Amount > USD5000",
     "SELECT COUNT(), Name FROM Account",
