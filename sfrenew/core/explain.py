@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from sfrenew.core.domain import Account, Contract
 from sfrenew.core.money import format_money, format_rate, round_money
@@ -45,8 +46,13 @@ def truncate(text: str, limit: int) -> str:
     return text[: limit - len(marker)] + marker
 
 
+@lru_cache(maxsize=4096)
 def describe_uplift(decision: UpliftDecision) -> str:
-    """How the rate was found, in words: ``5% from rule "EMEA", capped at 4% (cap)``."""
+    """How the rate was found, in words: ``5% from rule "EMEA", capped at 4% (cap)``.
+
+    Memoised, like :func:`describe_proration`: pure text of an immutable value that
+    thousands of lines share.
+    """
     if decision.source is UpliftSource.LINE:
         where = "the line's uplift field"
     elif decision.source is UpliftSource.CONTRACT:
@@ -67,6 +73,7 @@ def describe_uplift(decision: UpliftDecision) -> str:
     return text
 
 
+@lru_cache(maxsize=1 << 14)
 def describe_proration(proration: Proration) -> str:
     """``8 months and 17 days, priced as (8 + 17/31)/12 of a year (actual_period)``."""
     months = proration.whole_months
@@ -79,7 +86,8 @@ def describe_proration(proration: Proration) -> str:
         if proration.stub_days:
             parts.append(f"{proration.stub_days} day{'s' if proration.stub_days != 1 else ''}")
     length = " and ".join(parts) or "0 days"
-    return (f"{length}, priced as {proration.fraction_text} of a year "
+    return (f"{proration.start.isoformat()} to {proration.end.isoformat()} is "
+            f"{length}, priced as {proration.fraction_text} of a year "
             f"({proration.method.value}: {_METHOD_WORDS[proration.method]})")
 
 
@@ -110,7 +118,6 @@ def explain_line(
     if len(prices) > 1:
         price += "; later years " + ", ".join(format_money(p, currency) for p in prices[1:])
     text = (f"{product_name} × {quantity}: {price}. "
-            f"{proration.start.isoformat()} to {proration.end.isoformat()} is "
             f"{describe_proration(proration)}: {format_money(amount, currency)}.")
     return truncate(text, LINE_MAX)
 

@@ -73,7 +73,7 @@ def line_key(source_line_id: str, start: date) -> str:
     return _key("line", source_line_id, start.isoformat())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a working value of one planning call, never returned
 class _Candidate:
     contract: Contract
     member: CotermMember

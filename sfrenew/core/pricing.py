@@ -25,9 +25,9 @@ from sfrenew.core.rules.term import ONE_DAY, term_end
 from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PricedLine:
-    """One line priced to an end date."""
+    """One line priced to an end date (working value: the planner copies it into the plan)."""
 
     prices: tuple[Decimal, ...]  # annual unit price per year of the period
     decision: UpliftDecision  # as applied (pricing may have fallen back from list)
@@ -35,9 +35,9 @@ class PricedLine:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineToPrice:
-    """A line, the uplift decided for it and the day its renewal starts."""
+    """A line, the uplift decided for it and the day its renewal starts (working value)."""
 
     line: ContractLine
     decision: UpliftDecision
@@ -67,10 +67,10 @@ class GroupPricer:
     decimals: int
     _periods: dict[tuple[date, date], tuple[Proration, tuple[Proration, ...]]] = field(
         default_factory=dict)
-    _prices: dict[tuple[int, int], tuple[tuple[Decimal, ...], UpliftDecision]] = field(
-        default_factory=dict)
+    _prices: dict[int, tuple[tuple[Decimal, ...], UpliftDecision]] = field(
+        default_factory=dict)  # longest yearly prices so far, by line index
     _starts: dict[date, list[int]] = field(default_factory=dict)  # line indices by start
-    _sums: dict[tuple[date, int], list[Decimal]] = field(default_factory=dict)
+    _sums: dict[date, list[Decimal]] = field(default_factory=dict)  # annual by year, by start
 
     def period(self, start: date, end: date) -> tuple[Proration, tuple[Proration, ...]]:
         """The period's proration and its yearly segments' prorations."""
@@ -86,15 +86,21 @@ class GroupPricer:
         return found
 
     def _yearly(self, index: int, years: int) -> tuple[tuple[Decimal, ...], UpliftDecision]:
-        cached = self._prices.get((index, years))
-        if cached is None:
+        """The line's first ``years`` yearly prices.
+
+        Year y's price does not depend on how many years follow it, so the longest
+        list computed so far serves every shorter request.
+        """
+        cached = self._prices.get(index)
+        if cached is None or len(cached[0]) < years:
             item = self.items[index]
             cached = yearly_prices(
                 prior=item.line.annual_price or Decimal(0), list_price=item.line.list_price,
                 decision=item.decision, years=years, compound=self.compound,
                 decimals=self.decimals)
-            self._prices[(index, years)] = cached
-        return cached
+            self._prices[index] = cached
+        prices, decision = cached
+        return (prices if len(prices) == years else prices[:years]), decision
 
     def price(self, end: date) -> list[PricedLine]:
         """Every line priced from its own start to ``end``."""
@@ -111,6 +117,18 @@ class GroupPricer:
             out.append(PricedLine(prices, decision, whole, round_money(total, self.decimals)))
         return out
 
+    def _annual_by_year(self, start: date, years: int) -> list[Decimal]:
+        """Σ quantity × yearly price over the lines starting on ``start``, per year."""
+        sums = self._sums.get(start)
+        if sums is None or len(sums) < years:
+            sums = [Decimal(0)] * years
+            for index in self._starts[start]:
+                quantity = self.items[index].line.quantity
+                for year, price in enumerate(self._yearly(index, years)[0]):
+                    sums[year] += quantity * price
+            self._sums[start] = sums
+        return sums
+
     def estimate(self, end: date) -> Decimal:
         """The group's amount to ``end``, rounded per contract rather than per line.
 
@@ -122,18 +140,13 @@ class GroupPricer:
             for index, item in enumerate(self.items):
                 self._starts.setdefault(item.start, []).append(index)
         total = Decimal(0)
-        for start, indices in self._starts.items():
-            _whole, segments = self.period(start, end)
-            years = len(segments)
-            yearly = self._sums.get((start, years))
-            if yearly is None:
-                yearly = [Decimal(0)] * years
-                for index in indices:
-                    quantity = self.items[index].line.quantity
-                    for year, price in enumerate(self._yearly(index, years)[0]):
-                        yearly[year] += quantity * price
-                self._sums[(start, years)] = yearly
-            total += round_money(sum((a * s.numerator / s.denominator
-                                      for a, s in zip(yearly, segments, strict=True)),
-                                     Decimal(0)), self.decimals)
+        for start in self._starts:
+            whole, segments = self.period(start, end)
+            yearly = self._annual_by_year(start, len(segments))
+            if len(segments) == 1:
+                amount = yearly[0] * whole.numerator / whole.denominator
+            else:
+                amount = sum((a * s.numerator / s.denominator
+                              for a, s in zip(yearly, segments, strict=False)), Decimal(0))
+            total += round_money(amount, self.decimals)
         return total

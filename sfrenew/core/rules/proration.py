@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import ProrationMethod
@@ -102,10 +103,13 @@ def split_months(start: date, end: date) -> tuple[int, int, int]:
     return months, stub, month_days
 
 
+@lru_cache(maxsize=1 << 16)
 def prorate(start: date, end: date, method: ProrationMethod) -> Proration:
     """Prorate the inclusive period ``start``–``end`` by ``method``.
 
-    Raises ValueError when ``end`` is before ``start``.
+    Raises ValueError when ``end`` is before ``start``. Memoised: it is a pure function
+    of three values and a run prorates the same few thousand periods again and again;
+    the cache holds immutable results only, so it cannot change an answer.
     """
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
