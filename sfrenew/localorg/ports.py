@@ -36,7 +36,14 @@ class QueryEnginePort(Protocol):
         """Parse and compile one statement."""
 
 
-class StorePort(Protocol):
+class ReadConnections(Protocol):
+    """Where readers get their own database connection."""
+
+    def read_connection(self) -> sqlite3.Connection:
+        """A new connection for reading (the caller closes it)."""
+
+
+class StorePort(ReadConnections, Protocol):
     """The org's records."""
 
     def create(self, sobject: str, values: dict[str, Any], *, user_id: str) -> str:
@@ -59,6 +66,3 @@ class StorePort(Protocol):
 
     def transaction(self) -> AbstractContextManager[Any]:
         """All writes inside commit together or not at all."""
-
-    def read_connection(self) -> sqlite3.Connection:
-        """A new connection for reading (the caller closes it)."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.ids import make_id
-from sfrenew.localorg.ports import PreparedQueryPort, QueryEnginePort, StorePort
+from sfrenew.localorg.ports import PreparedQueryPort, QueryEnginePort, ReadConnections
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.sessions import Clock
 from sfrenew.localorg.wire import Response
@@ -58,9 +58,12 @@ def batch_size(header: str | None) -> int:
     return min(max(int(match.group(1)), MIN_BATCH_SIZE), DEFAULT_BATCH_SIZE)
 
 
+_END: Any = object()
+
+
 @dataclass
 class QueryCursor:
-    """An open result: its iterator, its read connection and where the client is."""
+    """An open result: its record stream, its read connection and where the client is."""
 
     locator: str
     user_id: str
@@ -70,34 +73,44 @@ class QueryCursor:
     total_size: int
     last_used: datetime
     position: int = 0  # rows handed out so far
+    pending: dict[str, Any] | None = None  # the row peeked at to know whether more remain
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
 
     def take(self, count: int) -> tuple[list[dict[str, Any]], bool]:
         """The next ``count`` rows and whether the result is exhausted after them."""
-        page = list(itertools.islice(self.rows, count + 1))
-        more = len(page) > count
-        if more:
-            # Keep the peeked row for the next page.
-            self.rows = itertools.chain([page.pop()], self.rows)
+        page: list[dict[str, Any]] = []
+        if self.pending is not None:
+            page.append(self.pending)
+            self.pending = None
+        page.extend(itertools.islice(self.rows, count - len(page)))
+        following = next(self.rows, _END)
+        if following is not _END:
+            self.pending = following
         self.position += len(page)
-        return page, not more
+        return page, following is _END
 
     def rewind_to(self, offset: int) -> None:
         """Reposition to ``offset`` (a retried or skipped page), re-running if needed."""
         if offset < self.position:
             _close_iterator(self.rows)
             self.rows = iter(self.prepared.records(self.conn))
+            self.pending = None
             self.position = 0
         skip = offset - self.position
+        if skip and self.pending is not None:
+            self.pending = None
+            self.position += 1
+            skip -= 1
         if skip:
             self.position += sum(1 for _ in itertools.islice(self.rows, skip))
 
     def close(self) -> None:
-        """Release the iterator and its connection (idempotent)."""
+        """Release the record stream, then its connection (idempotent)."""
         if self.closed:
             return
         self.closed = True
+        # The stream's own cleanup uses the connection, so it must run first.
         _close_iterator(self.rows)
         self.conn.close()
 
@@ -196,8 +209,8 @@ class CursorRegistry:
 class QueryResource:
     """Handlers for ``query``, ``queryAll`` and their locators."""
 
-    def __init__(self, *, engine: QueryEnginePort, store: StorePort, cursors: CursorRegistry,
-                 clock: Clock) -> None:
+    def __init__(self, *, engine: QueryEnginePort, store: ReadConnections,
+                 cursors: CursorRegistry, clock: Clock) -> None:
         self._engine = engine
         self._store = store
         self._cursors = cursors
