@@ -53,7 +53,13 @@ from sfrenew.core.rules.term import (
     natural_renewal,
     renewal_term_months,
 )
-from sfrenew.core.rules.uplift import UpliftDecision, line_uplift, with_risk
+from sfrenew.core.rules.uplift import (
+    UpliftDecision,
+    UpliftSource,
+    choose_rate,
+    decide_uplift,
+    with_risk,
+)
 
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
@@ -103,13 +109,14 @@ def plan_account(
             renewals_of.setdefault(contract_id, []).append(renewal)
     skipped: list[SkippedContract] = []
     candidates: list[_Candidate] = []
+    memo: _DecisionMemo = {}
     for contract in sorted(contracts, key=lambda c: c.id):
         problem = _check(contract, today=today, policy=policy,
                          renewals=tuple(renewals_of.get(contract.id, ())))
         if problem is not None:
             skipped.append(SkippedContract(contract.id, problem[0], problem[1]))
             continue
-        candidates.append(_candidate(contract, account=account, policy=policy))
+        candidates.append(_candidate(contract, account=account, policy=policy, memo=memo))
     by_id = {c.contract.id: c for c in candidates}
     groups = group_members((c.member for c in candidates), policy.coterm)
     planned = tuple(
@@ -166,16 +173,34 @@ def _skip_detail(reason: SkipReason, contract: Contract, policy: RulesPolicy,
     return "the contract is marked do-not-renew"
 
 
-def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy) -> _Candidate:
+_DecisionMemo = dict[tuple[Decimal, UpliftSource, str | None, Decimal | None, Decimal | None],
+                     UpliftDecision]
+
+
+def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
+               memo: _DecisionMemo) -> _Candidate:
     assert contract.end_date is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
     term = natural_renewal(contract.end_date, months)
     annual = sum((line.quantity * (line.annual_price or 0) for line in contract.lines),
                  Decimal(0))
     member = CotermMember(contract.id, contract.currency, term.start, term.end, months, annual)
-    uplifts = tuple(line_uplift(line=line, contract=contract, account=account,
-                                policy=policy.uplift) for line in contract.lines)
-    return _Candidate(contract, member, uplifts)
+    uplift = policy.uplift
+    cap = contract.uplift_cap if contract.uplift_cap is not None else uplift.cap
+    floor = contract.uplift_floor if contract.uplift_floor is not None else uplift.floor
+    decisions = []
+    for line in contract.lines:
+        rate, source, rule_name = choose_rate(line=line, contract=contract, account=account,
+                                              policy=uplift)
+        # Lines mostly share a handful of decisions: reuse the (immutable) value.
+        memo_key = (rate, source, rule_name, cap, floor)
+        decision = memo.get(memo_key)
+        if decision is None:
+            decision = decide_uplift(rate=rate, source=source, rule_name=rule_name, cap=cap,
+                                     floor=floor, policy=uplift)
+            memo[memo_key] = decision
+        decisions.append(decision)
+    return _Candidate(contract, member, tuple(decisions))
 
 
 def _plan_group(
