@@ -1,1 +1,23 @@
-"""Loading sfrenew's configuration file, section by section, strictly."""
+"""Loading sfrenew's configuration file, section by section, strictly.
+
+``load_config(path)`` reads the whole file once and returns an :class:`AppConfig`;
+``sfrenew.config.rules`` holds the ``rules:`` section's models.
+"""
+
+from sfrenew.config.app import (
+    DEFAULT_MAPPING,
+    DEFAULT_STATE_DIR,
+    AppConfig,
+    RunSettings,
+    StoreSettings,
+    load_config,
+)
+
+__all__ = [
+    "DEFAULT_MAPPING",
+    "DEFAULT_STATE_DIR",
+    "AppConfig",
+    "RunSettings",
+    "StoreSettings",
+    "load_config",
+]

@@ -1,0 +1,164 @@
+"""The whole config file, read once and validated section by section.
+
+Every mistake of every section is reported at once as ``FILE:LINE:COL: path: message``
+(mapping mistakes are located in the mapping file itself), and a bad config stops the
+run before anything is read from or written to Salesforce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sfrenew.config.rules import rules_from_document
+from sfrenew.core.policy import RulesPolicy
+from sfrenew.mapping import MappingFile, load_mapping
+from sfrenew.salesforce import SalesforceConfig
+from sfrenew.yamlsource import (
+    LocationIndex,
+    SourceError,
+    YamlSourceError,
+    load,
+    validation_errors,
+)
+
+DEFAULT_STATE_DIR = ".state"
+DEFAULT_MAPPING = "mappings/standard.yaml"
+STORE_FILE = "sfrenew.sqlite3"
+SECTIONS = frozenset({"salesforce", "store", "state_dir", "mappings", "rules", "run"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Strict):
+    """``store:`` — where the state store lives (default: SQLite under the state dir)."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<state_dir>/"
+                                              "sfrenew.sqlite3")
+
+
+class RunSettings(_Strict):
+    """``run:`` — how a run pulls, writes and spends API calls."""
+
+    horizon_days: int | None = Field(None, ge=0, le=3660, description="overrides "
+                                     "rules.eligibility.horizon_days when set")
+    pull_overlap_seconds: int = Field(300, ge=0, le=86_400, description="re-read this much "
+                                      "before the watermark (clock skew, late commits)")
+    write_chunk_size: int = Field(200, ge=1, le=10_000, description="records per ledger "
+                                  "intent + write chunk (a crash repeats at most one)")
+    bulk_read_rows: int | None = Field(None, ge=1, description="Bulk API 2.0 query from this "
+                                       "many rows (overrides salesforce.thresholds)")
+    bulk_write_rows: int | None = Field(None, ge=1, description="Bulk API 2.0 ingest from this "
+                                        "many rows (overrides salesforce.thresholds)")
+    max_api_calls: int | None = Field(None, ge=1, description="hard cap of API calls per run")
+    reserve_daily_calls: int = Field(0, ge=0, description="daily API calls left for others")
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """A valid configuration: every section, resolved and typed.
+
+    ``base_dir`` is the config file's folder: relative paths in the file are relative
+    to it. ``fingerprint`` changes when the config or the mapping file changes, so a
+    saved plan can tell it was made under another configuration.
+    """
+
+    path: Path
+    base_dir: Path
+    salesforce: SalesforceConfig
+    store_url: str
+    state_dir: Path
+    mapping_path: Path
+    mapping: MappingFile
+    rules: RulesPolicy
+    run: RunSettings
+    fingerprint: str
+
+    def with_salesforce(self, **changes: Any) -> AppConfig:
+        """A copy with some ``salesforce:`` settings replaced (e.g. the demo's data dir)."""
+        return replace(self, salesforce=self.salesforce.model_copy(update=changes))
+
+
+def _section(document: dict[str, Any], name: str) -> Any:
+    value = document.get(name)
+    return {} if value is None else value
+
+
+def _resolve(base: Path, value: str | Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def _validate(model: type[BaseModel], data: Any, index: LocationIndex, name: str,
+              errors: list[SourceError]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(validation_errors(exc, index, prefix=(name,)))
+        return None
+
+
+def load_config(path: Path | str) -> AppConfig:
+    """Read and validate the config at ``path``; raise YamlSourceError listing every mistake."""
+    path = Path(path)
+    document, index = load(path)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise YamlSourceError([index.error((), "the config file must be a mapping")])
+    base = path.parent.resolve()
+    errors: list[SourceError] = [index.error((key,), "unknown section (allowed: "
+                                             + ", ".join(sorted(SECTIONS)) + ")")
+                                 for key in document if key not in SECTIONS]
+    state_raw = document.get("state_dir", DEFAULT_STATE_DIR)
+    if not isinstance(state_raw, str) or not state_raw:
+        errors.append(index.error(("state_dir",), "must be a folder path"))
+        state_raw = DEFAULT_STATE_DIR
+    state_dir = _resolve(base, state_raw)
+
+    sf_data = _section(document, "salesforce")
+    if isinstance(sf_data, dict) and sf_data.get("target") == "local" \
+            and "local_data_dir" not in sf_data:
+        sf_data = {**sf_data, "local_data_dir": str(state_dir / "localorg")}
+    elif isinstance(sf_data, dict) and sf_data.get("local_data_dir"):
+        sf_data = {**sf_data, "local_data_dir": str(_resolve(base, sf_data["local_data_dir"]))}
+    salesforce = _validate(SalesforceConfig, sf_data, index, "salesforce", errors)
+    store = _validate(StoreSettings, _section(document, "store"), index, "store", errors)
+    run = _validate(RunSettings, _section(document, "run"), index, "run", errors)
+
+    rules: RulesPolicy | None = None
+    try:
+        rules = rules_from_document(document, index)
+    except YamlSourceError as exc:
+        errors.extend(exc.errors)
+
+    mapping_raw = document.get("mappings", DEFAULT_MAPPING)
+    mapping: MappingFile | None = None
+    mapping_path = _resolve(base, DEFAULT_MAPPING)
+    mapping_text = b""
+    if not isinstance(mapping_raw, str) or not mapping_raw:
+        errors.append(index.error(("mappings",), "must be the path of a mapping file"))
+    else:
+        mapping_path = _resolve(base, mapping_raw)
+        if not mapping_path.exists():
+            errors.append(index.error(("mappings",), f"no mapping file at {mapping_path}"))
+        else:
+            try:
+                mapping = load_mapping(mapping_path).model
+                mapping_text = mapping_path.read_bytes()
+            except YamlSourceError as exc:
+                errors.extend(exc.errors)
+    if errors or salesforce is None or store is None or run is None or rules is None \
+            or mapping is None:
+        raise YamlSourceError(errors)
+    store_url = store.url or f"sqlite:///{state_dir / STORE_FILE}"
+    digest = hashlib.sha256(path.read_bytes() + b"\0" + mapping_text).hexdigest()[:16]
+    return AppConfig(path=path, base_dir=base, salesforce=salesforce, store_url=store_url,
+                     state_dir=state_dir, mapping_path=mapping_path, mapping=mapping,
+                     rules=rules, run=run, fingerprint=digest)
