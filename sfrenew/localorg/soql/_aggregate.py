@@ -41,6 +41,8 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
     seen: set[str] = set()
     expr_number = 0
     for item in query.select:
+        if isinstance(item, ast.TypeOfSelect):
+            raise malformed(soql, item.pos, "TYPEOF is not allowed in aggregate queries")
         if isinstance(item, ast.SubquerySelect):
             raise malformed(soql, item.pos, "Child relationship subqueries are not allowed in "
                                             "aggregate queries")

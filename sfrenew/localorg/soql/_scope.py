@@ -26,6 +26,7 @@ class Relation:
     id_sql: str = ""  # polymorphic: COALESCE of the candidates' Ids
     type_sql: str | None = None  # polymorphic: the record's sObject type, from its Id prefix
     name_sql: str = ""  # polymorphic: COALESCE of the candidates' Name fields
+    candidates: tuple[tuple[str, SObjectSchema], ...] = ()  # polymorphic: (alias, object)
 
     @property
     def id_expr(self) -> str:
@@ -143,6 +144,7 @@ class Scope:
         which one matched."""
         alias = f"{self.prefix}{len(self._relations)}"
         ids, names, whens = [], [], []
+        candidates = []
         for i, target_name in enumerate(ref.reference_to):
             target = self.schema.object(target_name)
             if target is None:
@@ -152,6 +154,7 @@ class Scope:
                 f"LEFT JOIN {quote(target.name)} AS {target_alias} ON {target_alias}.\"Id\" = "
                 f"{current.alias}.{quote(ref.name)}")
             ids.append(f'{target_alias}."Id"')
+            candidates.append((target_alias, target))
             if target.field("Name") is not None:
                 names.append(f'{target_alias}."Name"')
             whens.append(f"WHEN {sql_string(target.key_prefix)} THEN {sql_string(target.name)}")
@@ -159,7 +162,8 @@ class Scope:
         relation = Relation(
             alias, NAME_ENTITY, canonical, id_sql=id_sql,
             type_sql=f"CASE substr({id_sql}, 1, 3) {' '.join(whens)} END",
-            name_sql=f"COALESCE({', '.join(names)}, NULL)" if names else "NULL")
+            name_sql=f"COALESCE({', '.join(names)}, NULL)" if names else "NULL",
+            candidates=tuple(candidates))
         self._relations[tuple(c.lower() for c in canonical)] = relation
         return relation
 

@@ -64,6 +64,16 @@ class SubquerySelect:
     pos: int
 
 
+@dataclass(frozen=True)
+class TypeOfSelect:
+    """``TYPEOF What WHEN Account THEN Name, Phone ... ELSE Name END``."""
+
+    relationship: str
+    branches: tuple[tuple[str, tuple[FieldPath, ...]], ...]  # (object name, fields)
+    else_fields: tuple[FieldPath, ...]
+    pos: int
+
+
 # ---- values -------------------------------------------------------------------------
 
 
@@ -200,7 +210,7 @@ class OrderItem:
 class Query:
     """A parsed SELECT statement (top level, child subquery or semi-join)."""
 
-    select: tuple[SelectItem | SubquerySelect, ...]
+    select: tuple[SelectItem | SubquerySelect | TypeOfSelect, ...]
     object_name: str
     object_pos: int
     alias: str | None = None

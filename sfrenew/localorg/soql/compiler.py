@@ -26,7 +26,8 @@ from sfrenew.localorg.soql._filters import ID_TYPES, NOCASE_TYPES, FilterCompile
 from sfrenew.localorg.soql._plan import ChildPlan, CompiledQuery
 from sfrenew.localorg.soql._render import converter
 from sfrenew.localorg.soql._scope import Column, Relation, Scope, lookup_object, quote
-from sfrenew.localorg.soql.render import CHILD, FIELD, PARENT, FlatColumn, RecordNode
+from sfrenew.localorg.soql._typeof import typeof_node
+from sfrenew.localorg.soql.render import CHILD, FIELD, PARENT, TYPEOF, FlatColumn, RecordNode
 
 MAX_OFFSET = 2000
 FIELDS_LIMIT = 200
@@ -110,6 +111,8 @@ class Compiler:
                       "supported by Bulk API 2.0 query jobs"
         elif query.offset is not None:
             problem = "OFFSET is not supported by Bulk API 2.0 query jobs"
+        elif any(isinstance(i, ast.TypeOfSelect) for i in query.select):
+            problem = "TYPEOF is not supported by Bulk API 2.0 query jobs"
         elif any(isinstance(i, ast.SubquerySelect) for i in query.select):
             problem = "Aggregate Relationships not supported in Bulk Query"
         if problem:
@@ -268,6 +271,11 @@ class Compiler:
                     columns: list[str], flat: list[FlatColumn], children: list[ChildPlan]) -> None:
         """Add the field list's columns and render entries (non-aggregate queries)."""
         for item in query.select:
+            if isinstance(item, ast.TypeOfSelect):
+                node = typeof_node(self, item, scope, columns=columns)
+                root.items.append((TYPEOF, scope.relation((item.relationship,), item.pos).path[-1],
+                                   node, None))
+                continue
             if isinstance(item, ast.SubquerySelect):
                 if scope.prefix != "t":
                     raise malformed(self.soql, item.pos, "Child relationship subqueries cannot be "

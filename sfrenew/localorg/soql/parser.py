@@ -2,7 +2,7 @@
 
 The grammar follows Salesforce's where it is stricter than SQL: AND and OR cannot be
 mixed without parentheses, and NOT applies to one parenthesised or simple condition
-and ends the condition. Syntax outside the subset (TYPEOF, date functions, GROUP BY
+and ends the condition. Syntax outside the subset (field functions, GROUP BY
 ROLLUP, bind variables...) is a MALFORMED_QUERY located at the offending token.
 """
 
@@ -160,8 +160,9 @@ class _Parser:
 
     # ---- field list -------------------------------------------------------------------
 
-    def select_list(self) -> tuple[list[ast.SelectItem | ast.SubquerySelect], bool]:
-        items: list[ast.SelectItem | ast.SubquerySelect] = []
+    def select_list(self) -> tuple[list[ast.SelectItem | ast.SubquerySelect | ast.TypeOfSelect],
+                                   bool]:
+        items: list[ast.SelectItem | ast.SubquerySelect | ast.TypeOfSelect] = []
         count_only = False
         while True:
             tok = self.tok
@@ -173,7 +174,7 @@ class _Parser:
                 self.expect(Tok.RPAREN)
                 items.append(ast.SubquerySelect(sub, tok.pos))
             elif tok.is_kw("TYPEOF") and self.peek().kind is Tok.IDENT:
-                raise self.unsupported(tok, "TYPEOF")
+                items.append(self.typeof())
             elif tok.kind is Tok.IDENT:
                 expr = self.select_expr()
                 if isinstance(expr, ast.Aggregate) and expr.arg is None:
@@ -195,6 +196,24 @@ class _Parser:
             raise malformed(self.soql, first.pos, "COUNT() must be the only element in the "
                                                   "SELECT list.")
         return items, count_only
+
+    def typeof(self) -> ast.TypeOfSelect:
+        start = self.advance()
+        relationship = self.expect(Tok.IDENT)
+        branches: list[tuple[str, tuple[ast.FieldPath, ...]]] = []
+        else_fields: tuple[ast.FieldPath, ...] = ()
+        while self.tok.is_kw("WHEN"):
+            self.advance()
+            obj = self.expect(Tok.IDENT).text
+            self.expect_kw("THEN")
+            branches.append((obj, tuple(self.comma_list(self.field_path))))
+        if not branches:
+            raise self.unexpected()
+        if self.tok.is_kw("ELSE"):
+            self.advance()
+            else_fields = tuple(self.comma_list(self.field_path))
+        self.expect_kw("END")
+        return ast.TypeOfSelect(relationship.text, tuple(branches), else_fields, start.pos)
 
     def group_item(self) -> ast.FieldPath | ast.DateFunction:
         if self.tok.kind is Tok.IDENT and self.peek().kind is Tok.LPAREN:

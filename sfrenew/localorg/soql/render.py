@@ -12,7 +12,7 @@ from typing import Any
 
 from sfrenew.localorg.schema import FieldType
 
-FIELD, PARENT, CHILD = 0, 1, 2
+FIELD, PARENT, CHILD, TYPEOF = 0, 1, 2, 3
 
 Converter = Callable[[Any], Any] | None
 
@@ -59,8 +59,35 @@ def render(node: RecordNode, row: Sequence[Any], children: Sequence[dict[Any, An
             record[key] = value if conv is None or value is None else conv(value)
         elif kind == PARENT:
             record[key] = render(payload, row, children)
+        elif kind == TYPEOF:
+            record[key] = render_typeof(payload, row)
         else:
             record[key] = children[payload].get(record_id)
+    return record
+
+
+@dataclass
+class TypeOfNode:
+    """A TYPEOF entry: the fields rendered depend on the related record's type."""
+
+    url_prefix: str  # "/services/data/vNN.0/sobjects/"
+    id_index: int
+    type_index: int
+    branches: dict[str, list[tuple[str, int, Converter]]]  # by sObject type
+    else_items: list[tuple[str, int, Converter]]
+
+
+def render_typeof(node: TypeOfNode, row: Sequence[Any]) -> dict[str, Any] | None:
+    """The related record of a TYPEOF entry, or None when the lookup is empty."""
+    record_id = row[node.id_index]
+    if record_id is None:
+        return None
+    type_name = row[node.type_index]
+    record: dict[str, Any] = {"attributes": {"type": type_name,
+                                             "url": f"{node.url_prefix}{type_name}/{record_id}"}}
+    for key, index, conv in node.branches.get(type_name, node.else_items):
+        value = row[index]
+        record[key] = value if conv is None or value is None else conv(value)
     return record
 
 

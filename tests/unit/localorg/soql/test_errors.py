@@ -77,7 +77,8 @@ MALFORMED = [
     "SELECT Name FROM Account HAVING COUNT(Id) > 1",
     "SELECT Name FROM Account WHERE Name = 'unterminated",
     "SELECT Name FROM Account WHERE Name = 'bad \\q escape'",
-    "SELECT TYPEOF What WHEN Account THEN Name END FROM Task",
+    "SELECT TYPEOF What WHEN Account THEN Name FROM Task",
+    "SELECT TYPEOF What ELSE Name END FROM Task",
     "SELECT FORMAT(CreatedDate) FROM Account",
     "SELECT Name FROM Account GROUP BY ROLLUP(Name)",
     "SELECT Id FROM Opportunity WHERE Amount > USD5000",
@@ -134,6 +135,12 @@ SEMANTIC = [
     ("SELECT Name, Name FROM Account", "MALFORMED_QUERY", "duplicate field selected: Name"),
     ("SELECT FIELDS(ALL) FROM Account", "MALFORMED_QUERY", "LIMIT of at most 200"),
     ("SELECT Id FROM Account USING SCOPE Mine", "MALFORMED_QUERY", "USING SCOPE Mine"),
+    ("SELECT TYPEOF Owner WHEN User THEN Name END FROM Task", "MALFORMED_QUERY",
+     "TYPEOF can only be used on a polymorphic relationship"),
+    ("SELECT TYPEOF What WHEN Contact THEN Name END FROM Task", "INVALID_TYPE",
+     "sObject type 'Contact' is not a type of relationship 'What'"),
+    ("SELECT TYPEOF What WHEN Account THEN Nope END FROM Task", "INVALID_FIELD",
+     "No such column 'Nope' on entity 'Account'"),
     ("SELECT What.Owner.Name FROM Task", "INVALID_FIELD", "Didn't understand relationship"),
     ("SELECT What.Industry FROM Task", "INVALID_FIELD", "No such column 'Industry' on entity "
                                                       "'Name'"),
@@ -171,6 +178,7 @@ BULK_REJECTED = [
     "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry",
     "SELECT Id FROM Account OFFSET 10",
     "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
+    "SELECT TYPEOF What WHEN Account THEN Name END FROM Task",
 ]
 
 

@@ -191,3 +191,25 @@ def test_polymorphic_lookup_in_filters_and_child_relationship(
     accounts = run(engine, conn, f"SELECT Id, (SELECT Subject FROM Tasks) FROM Account "
                                  f"WHERE Id = '{A1}'")
     assert accounts[0]["Tasks"]["records"][0]["Subject"] == "Call"
+
+
+def test_typeof_picks_fields_by_the_related_record_type(engine: QueryEngine,
+                                                        conn: sqlite3.Connection) -> None:
+    records = run(engine, conn, "SELECT Subject, TYPEOF What WHEN Account THEN Name, Industry "
+                                "WHEN Opportunity THEN Amount, StageName ELSE Name END "
+                                "FROM Task ORDER BY Subject")
+    by_subject = {r["Subject"]: r for r in records}
+    assert list(by_subject["Call"]) == ["attributes", "Subject", "What"]
+    assert by_subject["Call"]["What"] == {
+        "attributes": {"type": "Account", "url": f"/services/data/v{API}/sobjects/Account/{A1}"},
+        "Name": "Acme", "Industry": "Tech"}
+    assert by_subject["Quote"]["What"] == {
+        "attributes": {"type": "Opportunity",
+                       "url": f"/services/data/v{API}/sobjects/Opportunity/{O2}"},
+        "Amount": 250.0, "StageName": "Prospecting"}
+    assert by_subject["Note"]["What"] is None
+    only_accounts = run(engine, conn, "SELECT TYPEOF What WHEN Account THEN Name END FROM Task "
+                                      "WHERE What.Type = 'Opportunity'")
+    assert only_accounts[0]["What"] == {
+        "attributes": {"type": "Opportunity",
+                       "url": f"/services/data/v{API}/sobjects/Opportunity/{O2}"}}
