@@ -70,13 +70,18 @@ def _key(*parts: str) -> str:
 
 
 def renewal_key(account_id: str, contract_ids: Sequence[str], start: date) -> str:
-    """The renewal opportunity's key: account, its contracts (sorted) and start date."""
+    """A new renewal opportunity's key: account, its contracts (sorted) and start date.
+
+    The start date tells one year's renewal of a contract from the next. An open
+    renewal sfrenew already made keeps its key (see ``plan_account``), so moving a
+    date or adding a contract to the group updates it instead of replacing it.
+    """
     return _key("renewal", account_id, ",".join(sorted(contract_ids)), start.isoformat())
 
 
-def line_key(source_line_id: str, start: date) -> str:
-    """A renewal line's key: the contract line it renews and the renewal's start."""
-    return _key("line", source_line_id, start.isoformat())
+def line_key(renewal: str, contract_id: str, source_line_id: str) -> str:
+    """A renewal line's key: its renewal's key and the contract line it renews."""
+    return _key("line", renewal, contract_id, source_line_id)
 
 
 @dataclass(slots=True)  # a working value of one planning call, never returned
@@ -242,10 +247,12 @@ def _plan_group(
     comparison = compare_anchors(members, ends, chosen=policy.coterm.anchor,
                                  amount_for_end=amount_for_end)
     group = CotermGroup(currency, members, anchor, comparison)
-    key = renewal_key(account.id, group.contract_ids, group.start_date)
+    fresh = renewal_key(account.id, group.contract_ids, group.start_date)
+    existing = _existing_renewal(fresh, group.contract_ids, existing_renewals)
+    key = existing.key if existing is not None and existing.key else fresh
     lines = tuple(
         PlannedLine(
-            key=line_key(line.id, c.member.start), contract_id=c.contract.id,
+            key=line_key(key, c.contract.id, line.id), contract_id=c.contract.id,
             source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
             quantity=line.quantity, start_date=c.member.start, end_date=anchor.end_date,
             prior_unit_price=line.annual_price or Decimal(0), unit_prices=p.prices,
@@ -258,7 +265,6 @@ def _plan_group(
         for c, line, p in zip(owners, (i.line for i in items), priced,
                               strict=True))
     amount = sum((line.amount for line in lines), Decimal(0))
-    existing = _existing_renewal(key, group.contract_ids, existing_renewals)
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
     values = {
@@ -287,7 +293,11 @@ def _plan_group(
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],
                       existing: Sequence[ExistingRenewal]) -> ExistingRenewal | None:
-    """sfrenew's open opportunity for this group: by key, else by a shared contract."""
+    """sfrenew's open opportunity this renewal continues: by key, else by a shared contract.
+
+    Several candidates sharing contracts: the smallest opportunity Id, so the choice is
+    stable; the others are no longer desired and the diff closes them.
+    """
     ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed]
     for renewal in ours:
         if renewal.key == key:

@@ -93,6 +93,23 @@ def test_an_open_sfrenew_renewal_keeps_its_stage_for_the_forecast() -> None:
     assert high.renewals[0].forecast_capped
 
 
+def test_an_open_renewal_keeps_its_key_when_dates_move_so_tasks_are_re_dated() -> None:
+    first = _plan(contract("800A")).renewals[0]
+    ours = ExistingRenewal("006OURS", ("800A",), created_by_sfrenew=True, stage="Prospecting",
+                           key=first.key)
+    moved = _plan(contract("800A", end=date(2024, 4, 30)), existing=(ours,)).renewals[0]
+    assert moved.start_date == date(2024, 5, 1)
+    assert moved.key == first.key
+    assert {t.step: t.key for t in moved.tasks} == {t.step: t.key for t in first.tasks}
+    assert [ln.key for ln in moved.lines] == [ln.key for ln in first.lines]
+    due = {t.step: t.due_date for t in first.tasks}
+    assert {t.step: t.due_date for t in moved.tasks}["escalation"] != due["escalation"]
+    # a contract joining the group: the same opportunity, now with both contracts' lines
+    grown = _plan(contract("800A"), contract("800B", end=date(2024, 4, 10)),
+                  existing=(ours,)).renewals[0]
+    assert (grown.key, grown.contract_ids) == (first.key, ("800A", "800B"))
+
+
 def test_a_closed_renewal_is_not_planned_again() -> None:
     won = ExistingRenewal("006WON", ("800A",), created_by_sfrenew=True, stage="Closed Won",
                           is_closed=True)
