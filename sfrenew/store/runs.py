@@ -106,8 +106,9 @@ def finish(db: Database, run_id: str, *, status: RunStatus, now: datetime,
 
 
 def resume(db: Database, run_id: str) -> Run:
-    """Put an interrupted run back to ``running``; its checkpoint and stats are kept."""
-    _transition(db, run_id, allowed=frozenset({RunStatus.INTERRUPTED}),
+    """Put an interrupted (or stopped) run back to ``running``; its checkpoint and stats
+    are kept. A stopped run (budget spent, operator asked) resumes like a crashed one."""
+    _transition(db, run_id, allowed=frozenset({RunStatus.INTERRUPTED, RunStatus.STOPPED}),
                 values={"status": str(RunStatus.RUNNING), "finished_at": None},
                 action="resume")
     return get(db, run_id)

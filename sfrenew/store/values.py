@@ -18,6 +18,7 @@ class RunKind(StrEnum):
     APPLY = "apply"
     ROLLBACK = "rollback"
     BACKFILL = "backfill"
+    RUN = "run"  # a scheduled job's run: pull, plan and apply together
 
 
 class RunStatus(StrEnum):
