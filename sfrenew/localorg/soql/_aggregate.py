@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sfrenew.localorg.soql.compiler import Compiler
 
 
-def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope, *,
+def compile_aggregate_select(compiler: Compiler, query: ast.Query, *, scope: Scope,
                              where_sql: str, where_params: list[Any]) -> CompiledQuery:
     """Compile a query with aggregates and/or GROUP BY."""
     soql = compiler.soql
@@ -42,13 +42,13 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
     expr_number = 0
     for item in query.select:
         if isinstance(item, ast.TypeOfSelect):
-            raise malformed(soql, item.pos, "TYPEOF is not allowed in aggregate queries")
+            raise malformed(soql, item.pos, text="TYPEOF is not allowed in aggregate queries")
         if isinstance(item, ast.SubquerySelect):
-            raise malformed(soql, item.pos, "Child relationship subqueries are not allowed in "
-                                            "aggregate queries")
+            raise malformed(soql, item.pos, text="Child relationship subqueries are not allowed in "
+                                                 "aggregate queries")
         expr = item.expr
         if isinstance(expr, ast.FieldsFunction):
-            raise malformed(soql, expr.pos, "FIELDS() is not allowed in aggregate queries")
+            raise malformed(soql, expr.pos, text="FIELDS() is not allowed in aggregate queries")
         if isinstance(expr, ast.Aggregate | ast.DateFunction):
             if isinstance(expr, ast.Aggregate):
                 sql, ftype, conv = compiler.aggregate_sql(expr, scope)
@@ -57,7 +57,7 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
                 conv = None
                 if sql not in grouped:
                     raise malformed(soql, expr.pos,
-                                    f"Field must be grouped or aggregated: {expr.func}")
+                                    text=f"Field must be grouped or aggregated: {expr.func}")
             if item.alias is None:
                 key = f"expr{expr_number}"
                 expr_number += 1
@@ -67,11 +67,11 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
             col = scope.column(expr)
             if col.sql not in grouped:
                 raise malformed(soql, expr.pos,
-                                f"Field must be grouped or aggregated: {col.field.name}")
+                                text=f"Field must be grouped or aggregated: {col.field.name}")
             sql, ftype, conv = col.sql, col.field.type, converter(col.field)
             key = item.alias or col.field.name
         if key.lower() in seen:
-            raise malformed(soql, item.pos, f"duplicate alias: {key}")
+            raise malformed(soql, item.pos, text=f"duplicate alias: {key}")
         seen.add(key.lower())
         columns.append(sql)
         items.append((key, len(columns) - 1, conv))
@@ -82,7 +82,7 @@ def compile_aggregate_select(compiler: Compiler, query: ast.Query, scope: Scope,
         filters = compiler.filters(scope, having_params, grouped=grouped)
         having_sql = " HAVING " + filters.compile(query.having)
     order_params: list[Any] = []
-    order_sql = compiler.order_sql(query, scope, order_params, grouped=grouped)
+    order_sql = compiler.order_sql(query, scope, params=order_params, grouped=grouped)
     group_sql = " GROUP BY " + ", ".join(group_exprs) if group_exprs else ""
     body = (f"SELECT {', '.join(columns)} {scope.from_sql()} WHERE {where_sql}{group_sql}"
             f"{having_sql}")

@@ -43,7 +43,7 @@ _DATETIME_ONLY = frozenset({"DAY_ONLY", "HOUR_IN_DAY"})
 DATE_FUNCTIONS = frozenset({*_INT_FUNCTIONS, *_FISCAL, *_DATETIME_ONLY})
 
 
-def date_function_sql(func: str, col: str, ftype: FieldType) -> tuple[str, FieldType] | None:
+def date_function_sql(func: str, col: str, *, ftype: FieldType) -> tuple[str, FieldType] | None:
     """SQL and result type of ``func(col)``, or None when ``col``'s type does not allow it."""
     if ftype not in (FieldType.DATE, FieldType.DATETIME):
         return None

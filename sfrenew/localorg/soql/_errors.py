@@ -24,7 +24,7 @@ def row_col(soql: str, offset: int) -> tuple[int, int]:
     return row, col
 
 
-def located_message(soql: str, offset: int, text: str, *, caret: int | None = None) -> str:
+def located_message(soql: str, offset: int, *, text: str, caret: int | None = None) -> str:
     """``text`` prefixed by the query line, a caret and the row/column, as Salesforce does.
 
     The caret normally sits under ``offset``; Salesforce puts it under the start of the
@@ -36,12 +36,12 @@ def located_message(soql: str, offset: int, text: str, *, caret: int | None = No
     return f"\n{line}\n{' ' * (caret_col - 1)}^\nERROR at Row:{row}:Column:{col}\n{text}"
 
 
-def query_error(soql: str, offset: int, error_code: str, text: str) -> SalesforceApiError:
+def query_error(soql: str, offset: int, *, code: str, text: str) -> SalesforceApiError:
     """A 400 error located at ``offset`` in the query."""
-    return SalesforceApiError.single(400, error_code, located_message(soql, offset, text))
+    return SalesforceApiError.single(400, code, located_message(soql, offset, text=text))
 
 
-def malformed(soql: str, offset: int, text: str, *, caret: int | None = None) -> SalesforceApiError:
+def malformed(soql: str, offset: int, *, text: str, caret: int | None = None) -> SalesforceApiError:
     """A MALFORMED_QUERY located at ``offset``."""
     return SalesforceApiError.single(400, MALFORMED_QUERY,
-                                     located_message(soql, offset, text, caret=caret))
+                                     located_message(soql, offset, text=text, caret=caret))

@@ -104,7 +104,7 @@ class FilterCompiler:
                               negate=negate)
         if left.type in (FieldType.DATE, FieldType.DATETIME) and isinstance(
                 value, ast.DateValue | ast.RelativeDate):
-            return self._range(cond, left, value, negate=negate)
+            return self._range(cond, left, value=value, negate=negate)
         param = self.param(left, value)
         if left.type is FieldType.BOOLEAN and cond.op not in ("=", "!="):
             raise self._bad_operator(cond, left)
@@ -116,14 +116,14 @@ class FilterCompiler:
         return self._leaf(left.sql, f"{left.sql} {cond.op} ?{collate}", nulls_match=False,
                           negate=negate)
 
-    def _range(self, cond: ast.Comparison, left: Operand, value: ast.DateValue | ast.RelativeDate,
-               *, negate: bool) -> str:
+    def _range(self, cond: ast.Comparison, left: Operand, *,
+               value: ast.DateValue | ast.RelativeDate, negate: bool) -> str:
         if isinstance(value, ast.DateValue):
             if left.type is FieldType.DATETIME:
                 raise self._wrong_type(value.pos, left)
             first = last = value.value
         else:
-            first, last = date_range(value.name, value.n, self.today)
+            first, last = date_range(value.name, value.n, today=self.today)
         lo = _day_start(first, left.type)
         hi = _day_start(last + timedelta(days=1), left.type)
         e = left.sql
@@ -177,9 +177,9 @@ class FilterCompiler:
     def _semi_join(self, cond: ast.InSubquery, *, negate: bool) -> str:
         left = self.operand(cond.left)
         if left.type not in ID_TYPES:
-            raise query_error(self.soql, cond.pos, INVALID_QUERY_FILTER_OPERATOR,
-                              "Semi join sub-selects are only allowed on Id fields; "
-                              f"'{left.name}' is not an Id field")
+            raise query_error(self.soql, cond.pos, code=INVALID_QUERY_FILTER_OPERATOR,
+                              text="Semi join sub-selects are only allowed on Id fields; "
+                                   f"'{left.name}' is not an Id field")
         core = f"{left.sql} IN ({self.subquery(cond, left)})"
         return self._leaf(left.sql, core, nulls_match=False, negate=negate != cond.negated)
 
@@ -190,15 +190,15 @@ class FilterCompiler:
         ftype = left.type
         if ftype in NOCASE_TYPES or ftype in ID_TYPES:
             if not isinstance(value, ast.StringValue):
-                raise query_error(self.soql, value.pos, INVALID_QUERY_FILTER_OPERATOR,
-                                  f"value of filter criterion for field '{left.name}' must be "
-                                  "of type string and should be enclosed in quotes")
+                raise query_error(self.soql, value.pos, code=INVALID_QUERY_FILTER_OPERATOR,
+                                  text=f"value of filter criterion for field '{left.name}' must be "
+                                       "of type string and should be enclosed in quotes")
             text = decode_string(value.raw, soql=self.soql, pos=value.pos)
             if ftype in ID_TYPES:
                 normalized = normalize_id(text)
                 if normalized is None:
-                    raise query_error(self.soql, value.pos, INVALID_QUERY_FILTER_OPERATOR,
-                                      f"invalid ID field: {text}")
+                    raise query_error(self.soql, value.pos, code=INVALID_QUERY_FILTER_OPERATOR,
+                                      text=f"invalid ID field: {text}")
                 return normalized
             return text
         if ftype is FieldType.BOOLEAN and isinstance(value, ast.BoolValue):
@@ -214,13 +214,13 @@ class FilterCompiler:
 
     def _wrong_type(self, pos: int, left: Operand) -> SalesforceApiError:
         word = _TYPE_WORDS.get(left.type, "string")
-        return query_error(self.soql, pos, INVALID_QUERY_FILTER_OPERATOR,
-                           f"value of filter criterion for field '{left.name}' must be of type "
-                           f"{word} and should not be enclosed in quotes")
+        return query_error(self.soql, pos, code=INVALID_QUERY_FILTER_OPERATOR,
+                           text=f"value of filter criterion for field '{left.name}' must be "
+                                f"of type {word} and should not be enclosed in quotes")
 
     def _bad_operator(self, cond: ast.Comparison | ast.InList, left: Operand) -> SalesforceApiError:
         if isinstance(cond, ast.Comparison) and isinstance(cond.value, ast.NullValue):
             return malformed(self.soql, cond.value.pos,
-                             f"invalid operator for null value on field '{left.name}'")
-        return query_error(self.soql, cond.pos, INVALID_QUERY_FILTER_OPERATOR,
-                           f"invalid operator on {left.type.value} field '{left.name}'")
+                             text=f"invalid operator for null value on field '{left.name}'")
+        return query_error(self.soql, cond.pos, code=INVALID_QUERY_FILTER_OPERATOR,
+                           text=f"invalid operator on {left.type.value} field '{left.name}'")

@@ -81,7 +81,7 @@ def tokenize(soql: str) -> list[Token]:
             if m is None:
                 word = re.match(r"[0-9A-Za-z_.]+", soql[i:])
                 text = word.group(0) if word else ch
-                raise malformed(soql, i, f"unexpected token: {text}")
+                raise malformed(soql, i, text=f"unexpected token: {text}")
             tokens.append(Token(kind, m.group(0), i))
             i = m.end()
             continue
@@ -103,7 +103,7 @@ def tokenize(soql: str) -> list[Token]:
             tokens.append(Token(Tok.OP, op, i))
             i += len(op)
             continue
-        raise malformed(soql, i, f"unexpected token: {ch}")
+        raise malformed(soql, i, text=f"unexpected token: {ch}")
 
 
 def _string_end(soql: str, start: int) -> int:
@@ -116,7 +116,7 @@ def _string_end(soql: str, start: int) -> int:
         if ch == "'":
             return i
         i += 1
-    raise malformed(soql, len(soql), "unexpected token: <EOF>")
+    raise malformed(soql, len(soql), text="unexpected token: <EOF>")
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -149,7 +149,7 @@ def decode_string(raw: str, *, soql: str, pos: int, like: bool = False) -> str:
             decoded = _ESCAPES[nxt]
             out.append("\\\\" if like and decoded == "\\" else decoded)
         else:
-            raise malformed(soql, pos, f"Invalid string literal '{raw}'. Illegal character "
-                                       f"sequence '\\{nxt}' in string literal.")
+            raise malformed(soql, pos, text=f"Invalid string literal '{raw}'. Illegal character "
+                                            f"sequence '\\{nxt}' in string literal.")
         i += 2
     return "".join(out)

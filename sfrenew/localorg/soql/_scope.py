@@ -59,22 +59,22 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def no_such_column(soql: str, pos: int, name: str, entity: str) -> SalesforceApiError:
+def no_such_column(soql: str, pos: int, *, name: str, entity: str) -> SalesforceApiError:
     """Salesforce's INVALID_FIELD for an unknown field."""
     return query_error(
-        soql, pos, INVALID_FIELD,
-        f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom "
-        "field, be sure to append the '__c' after the custom field name. Please reference "
-        "your WSDL or the describe call for the appropriate names.")
+        soql, pos, code=INVALID_FIELD,
+        text=f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom "
+             "field, be sure to append the '__c' after the custom field name. Please reference "
+             "your WSDL or the describe call for the appropriate names.")
 
 
-def unknown_relationship(soql: str, pos: int, name: str) -> SalesforceApiError:
+def unknown_relationship(soql: str, pos: int, *, name: str) -> SalesforceApiError:
     """Salesforce's INVALID_FIELD for an unknown relationship in a path."""
     return query_error(
-        soql, pos, INVALID_FIELD,
-        f"Didn't understand relationship '{name}' in field path. If you are attempting to use "
-        "a custom relationship, be sure to append the '__r' after the custom relationship "
-        "name. Please reference your WSDL or the describe call for the appropriate names.")
+        soql, pos, code=INVALID_FIELD,
+        text=f"Didn't understand relationship '{name}' in field path. If you are attempting to use "
+             "a custom relationship, be sure to append the '__r' after the custom relationship "
+             "name. Please reference your WSDL or the describe call for the appropriate names.")
 
 
 def lookup_object(schema: OrgSchema, name: str, *, soql: str, pos: int) -> SObjectSchema:
@@ -82,10 +82,10 @@ def lookup_object(schema: OrgSchema, name: str, *, soql: str, pos: int) -> SObje
     obj = schema.object(name)
     if obj is None:
         raise query_error(
-            soql, pos, INVALID_TYPE,
-            f"sObject type '{name}' is not supported. If you are attempting to use a custom "
-            "object, be sure to append the '__c' after the entity name. Please reference your "
-            "WSDL or the describe call for the appropriate names.")
+            soql, pos, code=INVALID_TYPE,
+            text=f"sObject type '{name}' is not supported. If you are attempting to use a custom "
+                 "object, be sure to append the '__c' after the entity name. Please reference your "
+                 "WSDL or the describe call for the appropriate names.")
     return obj
 
 
@@ -121,7 +121,7 @@ class Scope:
         for name in rel_names:
             ref = current.obj.relationship_field(name)
             if ref is None or not ref.reference_to:
-                raise unknown_relationship(self.soql, pos, name)
+                raise unknown_relationship(self.soql, pos, name=name)
             canonical = (*canonical, ref.relationship_name or name)
             known = self._relations.get(tuple(c.lower() for c in canonical))
             if known is None and len(ref.reference_to) > 1:
@@ -129,7 +129,7 @@ class Scope:
             elif known is None:
                 target = self.schema.object(ref.reference_to[0])
                 if target is None:
-                    raise unknown_relationship(self.soql, pos, name)
+                    raise unknown_relationship(self.soql, pos, name=name)
                 known = Relation(f"{self.prefix}{len(self._relations)}", target, canonical)
                 self._relations[tuple(c.lower() for c in canonical)] = known
                 self.join_sql.append(
@@ -173,7 +173,7 @@ class Scope:
         relation = self.relation(parts[:-1], path.pos)
         field = relation.obj.field(parts[-1])
         if field is None:
-            raise no_such_column(self.soql, path.pos, parts[-1], relation.obj.name)
+            raise no_such_column(self.soql, path.pos, name=parts[-1], entity=relation.obj.name)
         if relation.type_sql is not None:
             sql = {"id": relation.id_expr, "name": relation.name_sql,
                    "type": relation.type_sql}[field.name.lower()]

@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from sfrenew.localorg.soql.compiler import Compiler
 
 
-def typeof_node(compiler: Compiler, item: ast.TypeOfSelect, scope: Scope, *,
+def typeof_node(compiler: Compiler, item: ast.TypeOfSelect, *, scope: Scope,
                 columns: list[str]) -> TypeOfNode:
     """Add the columns of a TYPEOF entry and return how to render it."""
     soql = compiler.soql
     relation = scope.relation((item.relationship,), item.pos)
     if relation.type_sql is None:
-        raise malformed(soql, item.pos, f"TYPEOF can only be used on a polymorphic "
-                                        f"relationship; '{item.relationship}' is not one")
+        raise malformed(soql, item.pos, text=f"TYPEOF can only be used on a polymorphic "
+                                             f"relationship; '{item.relationship}' is not one")
     columns.append(relation.id_expr)
     id_index = len(columns) - 1
     columns.append(relation.type_sql)
@@ -33,18 +33,18 @@ def typeof_node(compiler: Compiler, item: ast.TypeOfSelect, scope: Scope, *,
     for obj_name, fields in item.branches:
         found = candidates.get(obj_name.lower())
         if found is None:
-            raise query_error(soql, item.pos, INVALID_TYPE,
-                              f"sObject type '{obj_name}' is not a type of relationship "
-                              f"'{item.relationship}'")
+            raise query_error(soql, item.pos, code=INVALID_TYPE,
+                              text=f"sObject type '{obj_name}' is not a type of relationship "
+                                   f"'{item.relationship}'")
         alias, obj = found
         items: list[tuple[str, int, Any]] = []
         for path in fields:
             if len(path.parts) != 1:
-                raise malformed(soql, path.pos, "Relationship paths inside TYPEOF are not "
-                                                "supported by the local org")
+                raise malformed(soql, path.pos, text="Relationship paths inside TYPEOF are not "
+                                                     "supported by the local org")
             field = obj.field(path.parts[0])
             if field is None:
-                raise no_such_column(soql, path.pos, path.parts[0], obj.name)
+                raise no_such_column(soql, path.pos, name=path.parts[0], entity=obj.name)
             columns.append(f"{alias}.{quote(field.name)}")
             items.append((field.name, len(columns) - 1, converter(field)))
         node.branches[obj.name] = items

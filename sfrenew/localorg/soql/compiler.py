@@ -64,19 +64,19 @@ class Compiler:
         if self.bulk:
             self.check_bulk(query, aggregate=bool(aggregate))
         where_params: list[Any] = []
-        where_sql = self.where_sql(query, scope, where_params)
+        where_sql = self.where_sql(query, scope, params=where_params)
         # Counting needs only the joins the filter uses (joins are added on first mention).
         count_sql = f"SELECT COUNT(*) {scope.from_sql()} WHERE {where_sql}"
         limit_sql, limit_params = self.limit_sql(query)
         if query.count_only:
             if query.group_by:
-                raise malformed(self.soql, query.group_by_pos, "COUNT() and GROUP BY may not "
-                                                               "be used together")
+                raise malformed(self.soql, query.group_by_pos, text="COUNT() and GROUP BY may not "
+                                                                    "be used together")
             return CompiledQuery(object_name=obj.name, sql="", params=[], count_sql=count_sql,
                                  count_params=where_params, is_count_query=True,
                                  limit=query.limit, offset=query.offset or 0)
         if aggregate:
-            return compile_aggregate_select(self, query, scope, where_sql=where_sql,
+            return compile_aggregate_select(self, query, scope=scope, where_sql=where_sql,
                                             where_params=where_params)
         columns: list[str] = [scope.root.alias + '."Id"']
         root = RecordNode(obj.name, self.url_base + obj.name + "/", 0)
@@ -84,7 +84,7 @@ class Compiler:
         children: list[ChildPlan] = []
         self.select_into(query, scope, root=root, columns=columns, flat=flat, children=children)
         order_params: list[Any] = []
-        order_sql = self.order_sql(query, scope, order_params)
+        order_sql = self.order_sql(query, scope, params=order_params)
         sql = (f"SELECT {', '.join(columns)} {scope.from_sql()} WHERE {where_sql}{order_sql}"
                f"{limit_sql}")
         return CompiledQuery(object_name=obj.name, sql=sql,
@@ -97,11 +97,11 @@ class Compiler:
         """Clauses the local org accepts but cannot honour are rejected, not ignored."""
         if query.scope is not None and query.scope.lower() != "everything":
             raise malformed(self.soql, query.object_pos,
-                            f"USING SCOPE {query.scope} is not supported by the local org "
-                            "(only USING SCOPE Everything)")
+                            text=f"USING SCOPE {query.scope} is not supported by the local org "
+                                 "(only USING SCOPE Everything)")
         if query.offset is not None and query.offset > MAX_OFFSET:
-            raise query_error(self.soql, query.offset_pos, NUMBER_OUTSIDE_VALID_RANGE,
-                              f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            raise query_error(self.soql, query.offset_pos, code=NUMBER_OUTSIDE_VALID_RANGE,
+                              text=f"Maximum SOQL offset allowed is {MAX_OFFSET}")
 
     def check_bulk(self, query: ast.Query, *, aggregate: bool) -> None:
         """Bulk API 2.0 rejects aggregates, GROUP BY, OFFSET and child subqueries."""
@@ -120,7 +120,7 @@ class Compiler:
 
     # ---- clauses -----------------------------------------------------------------------
 
-    def where_sql(self, query: ast.Query, scope: Scope, params: list[Any], *,
+    def where_sql(self, query: ast.Query, scope: Scope, *, params: list[Any],
                   extra: str = "") -> str:
         """The WHERE condition incl. the IsDeleted filter (always at least "1")."""
         parts = []
@@ -140,20 +140,20 @@ class Compiler:
         def operand(expr: ast.Operand) -> Operand:
             if isinstance(expr, ast.Aggregate):
                 if grouped is None:
-                    raise malformed(self.soql, expr.pos, "Aggregate functions are not allowed "
-                                                         "in the WHERE clause")
+                    raise malformed(self.soql, expr.pos, text="Aggregate functions are not allowed "
+                                                              "in the WHERE clause")
                 sql, ftype, _ = self.aggregate_sql(expr, scope)
                 return Operand(sql, ftype, expr.func)
             if isinstance(expr, ast.DateFunction):
                 sql, ftype = self.date_function_sql(expr, scope)
                 if grouped is not None and sql not in grouped:
-                    raise malformed(self.soql, expr.pos, "Field must be grouped or aggregated: "
-                                                         f"{expr.func}")
+                    raise malformed(self.soql, expr.pos,
+                                    text=f"Field must be grouped or aggregated: {expr.func}")
                 return Operand(sql, ftype, expr.func)
             col = scope.column(expr)
             if grouped is not None and col.sql not in grouped:
-                raise malformed(self.soql, expr.pos, "Field must be grouped or aggregated: "
-                                                     f"{col.field.name}")
+                raise malformed(self.soql, expr.pos, text="Field must be grouped or aggregated: "
+                                                          f"{col.field.name}")
             return Operand(col.sql, col.field.type, col.field.name)
 
         return FilterCompiler(soql=self.soql, today=self.today, params=params, operand=operand,
@@ -168,41 +168,43 @@ class Compiler:
         items = [i for i in sub.select if isinstance(i, ast.SelectItem)]
         if (len(sub.select) != 1 or len(items) != 1 or not isinstance(items[0].expr, ast.FieldPath)
                 or sub.group_by or sub.count_only):
-            raise malformed(self.soql, sub.object_pos, "Semi join sub-selects can only select "
-                                                       "a single Id field")
+            raise malformed(self.soql, sub.object_pos, text="Semi join sub-selects can only select "
+                                                            "a single Id field")
         col = scope.column(items[0].expr)
         if col.field.type not in ID_TYPES:
-            raise malformed(self.soql, items[0].pos, "Semi join sub-selects can only select "
-                                                     "a single Id field")
+            raise malformed(self.soql, items[0].pos, text="Semi join sub-selects can only select "
+                                                          "a single Id field")
         saved, self.include_deleted = self.include_deleted, False
         try:
-            where = self.where_sql(sub, scope, params, extra=f"{col.sql} IS NOT NULL")
+            where = self.where_sql(sub, scope, params=params, extra=f"{col.sql} IS NOT NULL")
         finally:
             self.include_deleted = saved
         return f"SELECT {col.sql} {scope.from_sql()} WHERE {where}"
 
-    def order_sql(self, query: ast.Query, scope: Scope, params: list[Any], *,
+    def order_sql(self, query: ast.Query, scope: Scope, *, params: list[Any],
                   grouped: dict[str, str] | None = None) -> str:
         """`` ORDER BY ...`` (or ""), text case-insensitive, picklists in their defined order."""
         terms: list[str] = []
         for item in query.order_by:
             if isinstance(item.expr, ast.Aggregate):
                 if grouped is None:
-                    raise malformed(self.soql, item.expr.pos, "Aggregate functions are only "
-                                                              "allowed in aggregate queries")
+                    raise malformed(self.soql, item.expr.pos, text="Aggregate functions are only "
+                                                                   "allowed in aggregate queries")
                 expr, _, _ = self.aggregate_sql(item.expr, scope)
                 keys = [expr]
             elif isinstance(item.expr, ast.DateFunction):
                 expr, _ = self.date_function_sql(item.expr, scope)
                 if grouped is not None and expr not in grouped:
-                    raise malformed(self.soql, item.expr.pos, "Ordered field must be grouped or "
-                                                              f"aggregated: {item.expr.func}")
+                    raise malformed(self.soql, item.expr.pos,
+                                    text="Ordered field must be grouped or aggregated: "
+                                         f"{item.expr.func}")
                 keys = [expr]
             else:
                 col = scope.column(item.expr)
                 if grouped is not None and col.sql not in grouped:
-                    raise malformed(self.soql, item.expr.pos, "Ordered field must be grouped or "
-                                                              f"aggregated: {col.field.name}")
+                    raise malformed(self.soql, item.expr.pos,
+                                    text="Ordered field must be grouped or aggregated: "
+                                         f"{col.field.name}")
                 keys = self._order_keys(col, params)
             nulls_first = (not item.descending) if item.nulls_first is None else item.nulls_first
             direction = (" DESC" if item.descending else " ASC") + (
@@ -234,11 +236,11 @@ class Compiler:
     def date_function_sql(self, fn: ast.DateFunction, scope: Scope) -> tuple[str, FieldType]:
         """SQL and result type of a date function over a date or datetime field."""
         col = scope.column(fn.arg)
-        compiled = date_function_sql(fn.func, col.sql, col.field.type)
+        compiled = date_function_sql(fn.func, col.sql, ftype=col.field.type)
         if compiled is None:
-            raise malformed(self.soql, fn.arg.pos, f"{fn.func} cannot be applied to field "
-                                                   f"{col.field.name} of type "
-                                                   f"{col.field.type.value}")
+            raise malformed(self.soql, fn.arg.pos, text=f"{fn.func} cannot be applied to field "
+                                                        f"{col.field.name} of type "
+                                                        f"{col.field.type.value}")
         return compiled
 
     def aggregate_sql(self, agg: ast.Aggregate, scope: Scope) -> tuple[str, FieldType, Any]:
@@ -253,11 +255,11 @@ class Compiler:
         numeric = ftype in (FieldType.INT, FieldType.DOUBLE, FieldType.CURRENCY,
                             FieldType.PERCENT)
         if agg.func in ("SUM", "AVG") and not numeric:
-            raise malformed(self.soql, agg.pos, f"field {col.field.name} does not support "
-                                                f"aggregate operator {agg.func}")
+            raise malformed(self.soql, agg.pos, text=f"field {col.field.name} does not support "
+                                                     f"aggregate operator {agg.func}")
         if agg.func in ("MIN", "MAX") and ftype is FieldType.BOOLEAN:
-            raise malformed(self.soql, agg.pos, f"field {col.field.name} does not support "
-                                                f"aggregate operator {agg.func}")
+            raise malformed(self.soql, agg.pos, text=f"field {col.field.name} does not support "
+                                                     f"aggregate operator {agg.func}")
         if agg.func == "AVG":
             return f"AVG({col.sql})", FieldType.DOUBLE, None
         if agg.func == "SUM":
@@ -272,25 +274,26 @@ class Compiler:
         """Add the field list's columns and render entries (non-aggregate queries)."""
         for item in query.select:
             if isinstance(item, ast.TypeOfSelect):
-                node = typeof_node(self, item, scope, columns=columns)
+                node = typeof_node(self, item, scope=scope, columns=columns)
                 root.items.append((TYPEOF, scope.relation((item.relationship,), item.pos).path[-1],
                                    node, None))
                 continue
             if isinstance(item, ast.SubquerySelect):
                 if scope.prefix != "t":
-                    raise malformed(self.soql, item.pos, "Child relationship subqueries cannot be "
-                                                         "nested")
+                    raise malformed(self.soql, item.pos,
+                                    text="Child relationship subqueries cannot be nested")
                 children.append(self.child_plan(item, scope.root.obj))
                 root.items.append((CHILD, children[-1].key, len(children) - 1, None))
                 continue
             if item.alias is not None:
-                raise malformed(self.soql, item.alias_pos, f"unexpected token: {item.alias}",
+                raise malformed(self.soql, item.alias_pos, text=f"unexpected token: {item.alias}",
                                 caret=item.pos)
             expr = item.expr
             if isinstance(expr, ast.FieldsFunction):
                 if expr.which != "STANDARD" and (query.limit is None or query.limit > FIELDS_LIMIT):
-                    raise malformed(self.soql, expr.pos, "The SOQL FIELDS function must have a "
-                                                         f"LIMIT of at most {FIELDS_LIMIT}")
+                    raise malformed(self.soql, expr.pos,
+                                    text="The SOQL FIELDS function must have a LIMIT of at most "
+                                         f"{FIELDS_LIMIT}")
                 for f in scope.root.obj.fields.values():
                     if expr.which == "ALL" or f.custom == (expr.which == "CUSTOM"):
                         key = f.name.lower()
@@ -299,8 +302,9 @@ class Compiler:
                                            root=root, columns=columns, flat=flat, pos=expr.pos)
                 continue
             if isinstance(expr, ast.DateFunction):
-                raise malformed(self.soql, expr.pos, "Date functions in the field list are only "
-                                                     "allowed in aggregate queries")
+                raise malformed(self.soql, expr.pos,
+                                text="Date functions in the field list are only allowed in "
+                                     "aggregate queries")
             assert isinstance(expr, ast.FieldPath)  # aggregates take the other path
             self.add_field(scope, scope.column(expr), root=root, columns=columns, flat=flat,
                            pos=expr.pos)
@@ -310,7 +314,7 @@ class Compiler:
         """Add one resolved field, creating nested parent nodes on first mention."""
         node = self._node_for(col.relation, scope, root=root, columns=columns)
         if col.field.name.lower() in node.key_set():
-            raise malformed(self.soql, pos, "duplicate field selected: "
+            raise malformed(self.soql, pos, text="duplicate field selected: "
                             + ".".join((*col.relation.path, col.field.name)))
         columns.append(col.sql)
         node.items.append((FIELD, col.field.name, len(columns) - 1, converter(col.field)))
@@ -345,16 +349,16 @@ class Compiler:
         child_obj = self.schema.object(rel.child_object) if rel else None
         if rel is None or child_obj is None:
             raise query_error(
-                self.soql, sub.object_pos, INVALID_TYPE,
-                f"Didn't understand relationship '{name}' in FROM part of query call. If you are "
-                "attempting to use a custom relationship, be sure to append the '__r' after the "
-                "custom relationship name. Please reference your WSDL or the describe call for "
-                "the appropriate names.")
+                self.soql, sub.object_pos, code=INVALID_TYPE,
+                text=f"Didn't understand relationship '{name}' in FROM part of query call. If "
+                     "you are attempting to use a custom relationship, be sure to append the "
+                     "'__r' after the custom relationship name. Please reference your WSDL or the "
+                     "describe call for the appropriate names.")
         if sub.count_only or sub.group_by or any(
                 isinstance(i, ast.SelectItem) and isinstance(i.expr, ast.Aggregate)
                 for i in sub.select):
-            raise malformed(self.soql, item.pos, "Aggregate functions are not supported in "
-                                                 "child relationship subqueries")
+            raise malformed(self.soql, item.pos, text="Aggregate functions are not supported in "
+                                                      "child relationship subqueries")
         scope = Scope(schema=self.schema, obj=child_obj, alias=sub.alias,
                       prefix=self.next_prefix("c"), soql=self.soql)
         columns = [scope.root.alias + '."Id"']
@@ -362,12 +366,12 @@ class Compiler:
         self.select_into(sub, scope, root=node, columns=columns, flat=[], children=[])
         columns.append(f"{scope.root.alias}.{quote(rel.field)}")
         where_params: list[Any] = []
-        where = self.where_sql(sub, scope, where_params)
+        where = self.where_sql(sub, scope, params=where_params)
         order_params: list[Any] = []
-        order = self.order_sql(sub, scope, order_params)
+        order = self.order_sql(sub, scope, params=order_params)
         if sub.offset is not None and sub.offset > MAX_OFFSET:
-            raise query_error(self.soql, sub.offset_pos, NUMBER_OUTSIDE_VALID_RANGE,
-                              f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            raise query_error(self.soql, sub.offset_pos, code=NUMBER_OUTSIDE_VALID_RANGE,
+                              text=f"Maximum SOQL offset allowed is {MAX_OFFSET}")
         select_sql = (f"SELECT {', '.join(columns)} {scope.from_sql()} WHERE {where} AND "
                       f"{scope.root.alias}.{quote(rel.field)}")
         return ChildPlan(key=rel.name, select_sql=select_sql, order_sql=order,
@@ -383,7 +387,7 @@ def compile_statement(schema: OrgSchema, query: ast.Query, *, soql: str, today: 
         return Compiler(schema=schema, soql=soql, today=today, include_deleted=include_deleted,
                         api_version=api_version, bulk=bulk).compile(query)
     except RecursionError:
-        raise malformed(soql, 0, "query is too deeply nested") from None
+        raise malformed(soql, 0, text="query is too deeply nested") from None
 
 
 __all__ = ["MALFORMED_QUERY", "Compiler", "compile_statement"]

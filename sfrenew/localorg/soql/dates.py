@@ -48,7 +48,7 @@ def _weeks(today: date, first: int, last: int) -> tuple[date, date]:
     return sunday + timedelta(weeks=first), sunday + timedelta(weeks=last + 1, days=-1)
 
 
-def date_range(name: str, n: int | None, today: date) -> tuple[date, date]:
+def date_range(name: str, n: int | None, *, today: date) -> tuple[date, date]:
     """The inclusive day range ``[start, end]`` a relative date literal stands for."""
     k = n or 0
     name = name.replace("_FISCAL", "")

@@ -77,7 +77,7 @@ class PreparedQuery:
             assert root is not None
             no_children: list[dict[Any, Any]] = []
             while rows := cursor.fetchmany(BATCH_SIZE):
-                children = ([_fetch_children(conn, plan, [r[0] for r in rows])
+                children = ([_fetch_children(conn, plan, parent_ids=[r[0] for r in rows])
                              for plan in c.children] if c.children else no_children)
                 for row in rows:
                     record = render(root, row, children)
@@ -110,7 +110,7 @@ class PreparedQuery:
         return list(self._c.flat)
 
 
-def _fetch_children(conn: sqlite3.Connection, plan: ChildPlan,
+def _fetch_children(conn: sqlite3.Connection, plan: ChildPlan, *,
                     parent_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Child records for a batch of parents, as ``{parent Id: subquery result}``."""
     marks = ", ".join("?" * len(parent_ids))

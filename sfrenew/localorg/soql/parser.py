@@ -32,7 +32,7 @@ def parse(soql: str) -> ast.Query:
     try:
         return _Parser(soql).statement()
     except RecursionError:
-        raise malformed(soql, 0, "Query is too complicated: too deeply nested") from None
+        raise malformed(soql, 0, text="Query is too complicated: too deeply nested") from None
 
 
 class _Parser:
@@ -59,10 +59,10 @@ class _Parser:
     def unexpected(self, tok: Token | None = None) -> SalesforceApiError:
         tok = tok or self.tok
         text = f"'{tok.text}'" if tok.kind is Tok.STRING else tok.text
-        return malformed(self.soql, tok.pos, f"unexpected token: {text}")
+        return malformed(self.soql, tok.pos, text=f"unexpected token: {text}")
 
     def unsupported(self, tok: Token, what: str) -> SalesforceApiError:
-        return malformed(self.soql, tok.pos, f"{what} is not supported by the local org")
+        return malformed(self.soql, tok.pos, text=f"{what} is not supported by the local org")
 
     def expect_kw(self, *words: str) -> Token:
         if not self.tok.is_kw(*words):
@@ -152,7 +152,7 @@ class _Parser:
     def integer(self) -> int:
         tok = self.tok
         if tok.kind is Tok.COLON:
-            raise malformed(self.soql, tok.pos, "Bind variables only allowed in Apex code")
+            raise malformed(self.soql, tok.pos, text="Bind variables only allowed in Apex code")
         if tok.kind is not Tok.NUMBER or not tok.text.isdigit():
             raise self.unexpected()
         self.advance()
@@ -193,8 +193,8 @@ class _Parser:
         if count_only and len(items) > 1:
             first = next(i for i in items if isinstance(i, ast.SelectItem)
                          and isinstance(i.expr, ast.Aggregate) and i.expr.arg is None)
-            raise malformed(self.soql, first.pos, "COUNT() must be the only element in the "
-                                                  "SELECT list.")
+            raise malformed(self.soql, first.pos, text="COUNT() must be the only element in the "
+                                                       "SELECT list.")
         return items, count_only
 
     def typeof(self) -> ast.TypeOfSelect:
@@ -220,8 +220,8 @@ class _Parser:
             func = self.function()
             if isinstance(func, ast.DateFunction):
                 return func
-            raise malformed(self.soql, func.pos, "Aggregate functions are not allowed in "
-                                                 "GROUP BY")
+            raise malformed(self.soql, func.pos, text="Aggregate functions are not allowed in "
+                                                      "GROUP BY")
         return self.field_path()
 
     def select_expr(self) -> ast.FieldPath | ast.Aggregate | ast.DateFunction | ast.FieldsFunction:
@@ -331,7 +331,8 @@ class _Parser:
         if self.tok.is_kw("IN", "INCLUDES", "EXCLUDES"):
             word = self.advance().text.upper()
             if self.tok.kind is Tok.COLON:
-                raise malformed(self.soql, self.tok.pos, "Bind variables only allowed in Apex code")
+                raise malformed(self.soql, self.tok.pos,
+                                text="Bind variables only allowed in Apex code")
             self.expect(Tok.LPAREN)
             if word == "IN" and self.tok.is_kw("SELECT"):
                 if not isinstance(left, ast.FieldPath):
@@ -372,7 +373,7 @@ class _Parser:
                 raise self.unexpected(tok) from None
             return ast.DateTimeValue(parsed.astimezone(UTC), tok.pos)
         if tok.kind is Tok.COLON:
-            raise malformed(self.soql, tok.pos, "Bind variables only allowed in Apex code")
+            raise malformed(self.soql, tok.pos, text="Bind variables only allowed in Apex code")
         if tok.kind is Tok.IDENT:
             word = tok.text.upper()
             if word in ("TRUE", "FALSE"):

@@ -39,11 +39,11 @@ TODAY = date(2024, 5, 15)  # Wednesday, Q2
     ("LAST_90_DAYS", None, date(2024, 2, 15), date(2024, 5, 15)),
 ])
 def test_date_range(name: str, n: int | None, start: date, end: date) -> None:
-    assert date_range(name, n, TODAY) == (start, end)
+    assert date_range(name, n, today=TODAY) == (start, end)
 
 
 @pytest.mark.parametrize("name", sorted(RELATIVE_WITHOUT_N | RELATIVE_WITH_N))
 @pytest.mark.parametrize("today", [date(2024, 1, 1), date(2024, 12, 31), date(2023, 2, 28)])
 def test_every_literal_is_a_nonempty_range(name: str, today: date) -> None:
-    start, end = date_range(name, 3 if name in RELATIVE_WITH_N else None, today)
+    start, end = date_range(name, 3 if name in RELATIVE_WITH_N else None, today=today)
     assert start <= end
