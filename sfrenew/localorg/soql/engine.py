@@ -80,7 +80,7 @@ class PreparedQuery:
                 children = ([_fetch_children(conn, plan, parent_ids=[r[0] for r in rows])
                              for plan in c.children] if c.children else no_children)
                 for row in rows:
-                    record = render(root, row, children)
+                    record = render(root, row, children=children)
                     assert record is not None
                     yield record
         finally:
@@ -118,7 +118,7 @@ def _fetch_children(conn: sqlite3.Connection, plan: ChildPlan, *,
     grouped: dict[str, list[dict[str, Any]]] = {}
     node: RecordNode = plan.node
     for row in conn.execute(sql, [*plan.where_params, *parent_ids, *plan.order_params]):
-        record = render(node, row, ())
+        record = render(node, row, children=())
         if record is not None:
             grouped.setdefault(row[plan.fk_index], []).append(record)
     result: dict[str, dict[str, Any]] = {}

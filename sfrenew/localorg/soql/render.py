@@ -41,8 +41,8 @@ class RecordNode:
         return None
 
 
-def render(node: RecordNode, row: Sequence[Any], children: Sequence[dict[Any, Any]]) -> dict[
-        str, Any] | None:
+def render(node: RecordNode, row: Sequence[Any], *,
+           children: Sequence[dict[Any, Any]]) -> dict[str, Any] | None:
     """The JSON record for ``row``; None for a parent whose lookup is empty."""
     record_id = row[node.id_index]
     if record_id is None:
@@ -58,7 +58,7 @@ def render(node: RecordNode, row: Sequence[Any], children: Sequence[dict[Any, An
             value = row[payload]
             record[key] = value if conv is None or value is None else conv(value)
         elif kind == PARENT:
-            record[key] = render(payload, row, children)
+            record[key] = render(payload, row, children=children)
         elif kind == TYPEOF:
             record[key] = render_typeof(payload, row)
         else:
