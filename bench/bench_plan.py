@@ -65,8 +65,9 @@ def _lines(rng: random.Random, n: int, currency: str) -> Iterator[ContractLine]:
     scale = 100 if currency == "JPY" else 1
     for i in range(rng.randint(1, 5)):
         price = None if rng.random() < 0.002 else Decimal(rng.randint(50, 5000) * scale) / 4
-        yield ContractLine(f"L{n:08d}{i}", f"P{rng.randint(1, 200):04d}", f"Product {i}",
-                           Decimal(rng.randint(1, 50)), price, rng.choice(FAMILIES),
+        yield ContractLine(id=f"L{n:08d}{i}", product_id=f"P{rng.randint(1, 200):04d}",
+                           product_name=f"Product {i}", quantity=Decimal(rng.randint(1, 50)),
+                           annual_price=price, product_family=rng.choice(FAMILIES),
                            uplift_rate=Decimal("0.03") if rng.random() < 0.05 else None)
 
 
@@ -75,9 +76,10 @@ def _contract(rng: random.Random, n: int, account_id: str, currency: str,
     end = TODAY + timedelta(days=rng.randint(-5, ends_within))
     term = rng.choice((12, 12, 12, 24, 36))
     return Contract(
-        f"800{n:015d}", account_id, f"{n:08d}",
-        "Draft" if rng.random() < 0.01 else "Activated", currency,
-        end - timedelta(days=365), end, tuple(_lines(rng, n, currency)), term_months=term,
+        id=f"800{n:015d}", account_id=account_id, number=f"{n:08d}",
+        status="Draft" if rng.random() < 0.01 else "Activated", currency=currency,
+        start_date=end - timedelta(days=365), end_date=end,
+        lines=tuple(_lines(rng, n, currency)), term_months=term,
         uplift_cap=Decimal("0.07") if rng.random() < 0.3 else None)
 
 

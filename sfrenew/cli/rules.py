@@ -69,7 +69,7 @@ def _decimals(currency: str) -> int:
     return CURRENCY_DECIMALS[code]
 
 
-def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
+def _emit(data: dict[str, Any], *, as_json: bool, text: str) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
     else:
@@ -100,7 +100,7 @@ def prorate_command(*, price: Decimal, start: date, end: date, method: str, curr
     methods = list(ProrationMethod) if method == "all" else [ProrationMethod(method)]
     results = []
     for m in methods:
-        p = prorate(start, end, m)
+        p = prorate(start, end, method=m)
         results.append({
             "method": m.value, "fraction": p.fraction_text,
             "fraction_decimal": str(p.decimal_fraction), "whole_months": p.whole_months,
@@ -113,7 +113,7 @@ def prorate_command(*, price: Decimal, start: date, end: date, method: str, curr
              f"{'method':<14} {'fraction':<22} {'amount':>14}"]
     lines += [f"{r['method']:<14} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
               for r in results]
-    _emit(data, as_json, "\n".join(lines))
+    _emit(data, as_json=as_json, text="\n".join(lines))
 
 
 prorate_command.name = "prorate"
@@ -173,8 +173,8 @@ def uplift(*, price: Decimal, rate: Decimal, cap: Decimal | None, floor: Decimal
     decision = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=cap, floor=floor,
                              policy=policy)
     if risk is not None:
-        decision = with_risk(decision, RiskLevel(risk),
-                             {RiskLevel(risk): RiskAdjustment(risk_add, risk_max_rate)})
+        decision = with_risk(decision, level=RiskLevel(risk),
+                             adjustments={RiskLevel(risk): RiskAdjustment(risk_add, risk_max_rate)})
     prices, decision = yearly_prices(prior=price, list_price=list_price, decision=decision,
                                      years=years, compound=compound, decimals=decimals)
     data = {
@@ -197,7 +197,7 @@ def uplift(*, price: Decimal, rate: Decimal, cap: Decimal | None, floor: Decimal
     lines += [f"year {i}: {p:,} {currency.upper()}" for i, p in enumerate(prices, start=1)]
     if years > 1:
         lines.append(f"total: {sum(prices, Decimal(0)):,} {currency.upper()}")
-    _emit(data, as_json, "\n".join(lines))
+    _emit(data, as_json=as_json, text="\n".join(lines))
 
 
 @rules.command()

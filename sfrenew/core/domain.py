@@ -38,7 +38,7 @@ class Account:
     region: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContractLine:
     """One subscription line of a contract.
 
@@ -58,7 +58,7 @@ class ContractLine:
     uplift_rate: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Contract:
     """A contract as mapped from the org.
 
@@ -85,7 +85,7 @@ class Contract:
     renewed_late_days: int | None = None  # how late its own renewal was signed, if known
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExistingRenewal:
     """A renewal opportunity the org already holds for some contracts.
 

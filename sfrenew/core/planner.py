@@ -69,7 +69,7 @@ def _key(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
-def renewal_key(account_id: str, contract_ids: Sequence[str], start: date) -> str:
+def renewal_key(account_id: str, *, contract_ids: Sequence[str], start: date) -> str:
     """A new renewal opportunity's key: account, its contracts (sorted) and start date.
 
     The start date tells one year's renewal of a contract from the next. An open
@@ -79,7 +79,7 @@ def renewal_key(account_id: str, contract_ids: Sequence[str], start: date) -> st
     return _key("renewal", account_id, ",".join(sorted(contract_ids)), start.isoformat())
 
 
-def line_key(renewal: str, contract_id: str, source_line_id: str) -> str:
+def line_key(renewal: str, *, contract_id: str, source_line_id: str) -> str:
     """A renewal line's key: its renewal's key and the contract line it renews."""
     return _key("line", renewal, contract_id, source_line_id)
 
@@ -228,13 +228,15 @@ def _plan_group(
     risk = assess_risk(RiskContext(signals, today, top_rate, max(late) if late else None),
                        policy.risk)
     adjustments = policy.uplift.risk_adjustments
-    decisions = {c.contract.id: tuple(with_risk(d, risk.level, adjustments) for d in c.uplifts)
+    decisions = {c.contract.id: tuple(with_risk(d, level=risk.level, adjustments=adjustments)
+                                      for d in c.uplifts)
                  if adjustments else c.uplifts for c in candidates}
 
     items = [LineToPrice(line, d, c.member.start) for c in candidates
              for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
     owners = [c for c in candidates for _line in c.contract.lines]
-    pricer = GroupPricer(items, policy.proration, policy.uplift.compound_multi_year, decimals)
+    pricer = GroupPricer(items, method=policy.proration,
+                         compound=policy.uplift.compound_multi_year, decimals=decimals)
 
     ends = anchor_ends(members, policy.coterm)
     anchor = ends[policy.coterm.anchor]
@@ -247,12 +249,13 @@ def _plan_group(
     comparison = compare_anchors(members, ends, chosen=policy.coterm.anchor,
                                  amount_for_end=amount_for_end)
     group = CotermGroup(currency, members, anchor, comparison)
-    fresh = renewal_key(account.id, group.contract_ids, group.start_date)
+    fresh = renewal_key(account.id, contract_ids=group.contract_ids, start=group.start_date)
     existing = _existing_renewal(fresh, group.contract_ids, existing_renewals)
     key = existing.key if existing is not None and existing.key else fresh
     lines = tuple(
         PlannedLine(
-            key=line_key(key, c.contract.id, line.id), contract_id=c.contract.id,
+            key=line_key(key, contract_id=c.contract.id, source_line_id=line.id),
+            contract_id=c.contract.id,
             source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
             quantity=line.quantity, start_date=c.member.start, end_date=anchor.end_date,
             prior_unit_price=line.annual_price or Decimal(0), unit_prices=p.prices,

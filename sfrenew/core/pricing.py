@@ -76,11 +76,11 @@ class GroupPricer:
         """The period's proration and its yearly segments' prorations."""
         found = self._periods.get((start, end))
         if found is None:
-            whole = prorate(start, end, self.method)
+            whole = prorate(start, end, method=self.method)
             if whole.days <= 366:  # at most 12 months: the period is its only segment
                 found = (whole, (whole,))
             else:
-                found = (whole, tuple(prorate(a, b, self.method)
+                found = (whole, tuple(prorate(a, b, method=self.method)
                                       for a, b in yearly_segments(start, end)))
             self._periods[(start, end)] = found
         return found

@@ -124,7 +124,7 @@ def _calendar_end(latest_start: date, policy: CotermPolicy) -> date:
     raise AssertionError("unreachable: the next year's date is always later")
 
 
-def anchor_end(members: tuple[CotermMember, ...], anchor: AnchorPolicy,
+def anchor_end(members: tuple[CotermMember, ...], *, anchor: AnchorPolicy,
                policy: CotermPolicy) -> AnchorEnd:
     """The group's end date under ``anchor`` (see the module docstring)."""
     latest_start = max(m.start for m in members)
@@ -159,7 +159,7 @@ def gap_and_overlap(members: tuple[CotermMember, ...], end: date) -> tuple[int, 
 def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
                 ) -> dict[AnchorPolicy, AnchorEnd]:
     """The group's end under every anchor policy, in the policies' order."""
-    return {a: anchor_end(members, a, policy) for a in AnchorPolicy}
+    return {a: anchor_end(members, anchor=a, policy=policy) for a in AnchorPolicy}
 
 
 def compare_anchors(

@@ -104,7 +104,7 @@ def split_months(start: date, end: date) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=1 << 16)
-def prorate(start: date, end: date, method: ProrationMethod) -> Proration:
+def prorate(start: date, end: date, *, method: ProrationMethod) -> Proration:
     """Prorate the inclusive period ``start``–``end`` by ``method``.
 
     Raises ValueError when ``end`` is before ``start``. Memoised: it is a pure function

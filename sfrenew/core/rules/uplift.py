@@ -149,7 +149,7 @@ def line_uplift(
                          policy=policy)
 
 
-def with_risk(decision: UpliftDecision, level: RiskLevel,
+def with_risk(decision: UpliftDecision, *, level: RiskLevel,
               adjustments: Mapping[RiskLevel, RiskAdjustment]) -> UpliftDecision:
     """``decision`` adjusted for the renewal's risk level, bounds applied again."""
     adjustment = adjustments.get(level)

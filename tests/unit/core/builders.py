@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from sfrenew.core.domain import Account, Contract, ContractLine, RiskSignals
+from sfrenew.core.domain import Account, Contract, ContractLine, ExistingRenewal, RiskSignals
 
 TODAY = date(2024, 3, 1)
 ACCOUNT = Account("001000000000001AAA", "Acme Corp", segment="Enterprise", region="EMEA")
@@ -16,8 +16,10 @@ ACCOUNT = Account("001000000000001AAA", "Acme Corp", segment="Enterprise", regio
 def line(n: int = 1, price: str | None = "1000", qty: str = "10", *,
          family: str = "Software", list_price: str | None = None) -> ContractLine:
     """A contract line with an annual unit price."""
-    return ContractLine(f"L{n}", f"P{n}", f"Product {n}", Decimal(qty),
-                        Decimal(price) if price is not None else None, family,
+    return ContractLine(id=f"L{n}", product_id=f"P{n}", product_name=f"Product {n}",
+                        quantity=Decimal(qty),
+                        annual_price=Decimal(price) if price is not None else None,
+                        product_family=family,
                         list_price=Decimal(list_price) if list_price else None)
 
 
@@ -25,9 +27,17 @@ def contract(cid: str = "800A", *, end: date | None = date(2024, 3, 31), currenc
              status: str = "Activated", lines: tuple[ContractLine, ...] | None = None,
              **extra: object) -> Contract:
     """An activated 12-month contract ending in a month, with one line by default."""
-    return Contract(cid, ACCOUNT.id, cid[-4:].rjust(8, "0"), status, currency,
-                    end - timedelta(days=365) if end else None, end,
-                    lines if lines is not None else (line(),), **extra)  # type: ignore[arg-type]
+    return Contract(id=cid, account_id=ACCOUNT.id, number=cid[-4:].rjust(8, "0"),
+                    status=status, currency=currency,
+                    start_date=end - timedelta(days=365) if end else None, end_date=end,
+                    lines=lines if lines is not None else (line(),), **extra)  # type: ignore[arg-type]
+
+
+def existing(opportunity_id: str, *contract_ids: str, by_sfrenew: bool, stage: str,
+             closed: bool = False, key: str | None = None) -> ExistingRenewal:
+    """A renewal opportunity the org already holds."""
+    return ExistingRenewal(opportunity_id=opportunity_id, contract_ids=contract_ids,
+                           created_by_sfrenew=by_sfrenew, stage=stage, is_closed=closed, key=key)
 
 
 @st.composite
@@ -37,14 +47,15 @@ def contracts(draw: st.DrawFn, n: int) -> Contract:
     end = TODAY + timedelta(days=draw(st.integers(min_value=0, max_value=170)))
     count = draw(st.integers(min_value=1, max_value=4))
     lines = tuple(
-        ContractLine(f"L{n}-{i}", f"P{i}", f"Product {i}",
-                     Decimal(draw(st.integers(min_value=1, max_value=100))),
-                     draw(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100_000),
-                                      places=2)),
-                     draw(st.sampled_from(["Software", "Hardware"])))
+        ContractLine(id=f"L{n}-{i}", product_id=f"P{i}", product_name=f"Product {i}",
+                     quantity=Decimal(draw(st.integers(min_value=1, max_value=100))),
+                     annual_price=draw(st.decimals(min_value=Decimal("0.01"),
+                                                   max_value=Decimal(100_000), places=2)),
+                     product_family=draw(st.sampled_from(["Software", "Hardware"])))
         for i in range(count))
-    return Contract(f"800{n:05d}", ACCOUNT.id, f"{n:08d}", "Activated", currency,
-                    end - timedelta(days=365), end, lines,
+    return Contract(id=f"800{n:05d}", account_id=ACCOUNT.id, number=f"{n:08d}",
+                    status="Activated", currency=currency,
+                    start_date=end - timedelta(days=365), end_date=end, lines=lines,
                     term_months=draw(st.sampled_from([None, 1, 6, 12, 24, 36])),
                     uplift_cap=draw(st.none() | st.just(Decimal("0.04"))))
 

@@ -25,6 +25,7 @@ from tests.unit.core.builders import (
     TODAY,
     accounts_contracts,
     contract,
+    existing,
     line,
     signals,
 )
@@ -68,8 +69,7 @@ def test_zero_and_negative_amounts_name_the_line() -> None:
 
 
 def test_contracts_renewed_by_a_person_are_left_alone() -> None:
-    theirs = ExistingRenewal("006PERSON", ("800A",), created_by_sfrenew=False,
-                             stage="Negotiation/Review")
+    theirs = existing("006PERSON", "800A", by_sfrenew=False, stage="Negotiation/Review")
     plan = _plan(contract("800A"), contract("800B"), existing=(theirs,))
     assert [(s.contract_id, s.reason) for s in plan.skipped] == [
         ("800A", SkipReason.ALREADY_RENEWED_BY_PERSON)]
@@ -78,9 +78,8 @@ def test_contracts_renewed_by_a_person_are_left_alone() -> None:
 
 
 def test_an_open_sfrenew_renewal_keeps_its_stage_for_the_forecast() -> None:
-    key = renewal_key(ACCOUNT.id, ["800A"], date(2024, 4, 1))
-    ours = ExistingRenewal("006OURS", ("800A",), created_by_sfrenew=True,
-                           stage="Negotiation/Review", key=key)
+    key = renewal_key(ACCOUNT.id, contract_ids=["800A"], start=date(2024, 4, 1))
+    ours = existing("006OURS", "800A", by_sfrenew=True, stage="Negotiation/Review", key=key)
     renewal = _plan(contract("800A"), existing=(ours,)).renewals[0]
     assert renewal.key == key
     assert (renewal.existing_opportunity_id, renewal.stage) == ("006OURS", "Negotiation/Review")
@@ -95,7 +94,7 @@ def test_an_open_sfrenew_renewal_keeps_its_stage_for_the_forecast() -> None:
 
 def test_an_open_renewal_keeps_its_key_when_dates_move_so_tasks_are_re_dated() -> None:
     first = _plan(contract("800A")).renewals[0]
-    ours = ExistingRenewal("006OURS", ("800A",), created_by_sfrenew=True, stage="Prospecting",
+    ours = existing("006OURS", "800A", by_sfrenew=True, stage="Prospecting",
                            key=first.key)
     moved = _plan(contract("800A", end=date(2024, 4, 30)), existing=(ours,)).renewals[0]
     assert moved.start_date == date(2024, 5, 1)
@@ -111,8 +110,8 @@ def test_an_open_renewal_keeps_its_key_when_dates_move_so_tasks_are_re_dated() -
 
 
 def test_a_closed_renewal_is_not_planned_again() -> None:
-    won = ExistingRenewal("006WON", ("800A",), created_by_sfrenew=True, stage="Closed Won",
-                          is_closed=True)
+    won = existing("006WON", "800A", by_sfrenew=True, stage="Closed Won",
+                          closed=True)
     plan = _plan(contract("800A"), existing=(won,))
     assert [s.reason for s in plan.skipped] == [SkipReason.RENEWAL_CLOSED]
 
@@ -183,7 +182,8 @@ def test_keys_do_not_depend_on_input_order() -> None:
     a, b = contract("800A"), contract("800B", end=date(2024, 4, 5))
     assert _plan(a, b) == _plan(b, a)
     renewal = _plan(a, b).renewals[0]
-    assert renewal.key == renewal_key(ACCOUNT.id, ["800B", "800A"], date(2024, 4, 1))
+    assert renewal.key == renewal_key(ACCOUNT.id, contract_ids=["800B", "800A"],
+                                      start=date(2024, 4, 1))
     assert len({ln.key for ln in renewal.lines}) == len(renewal.lines)
 
 

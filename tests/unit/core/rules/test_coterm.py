@@ -60,7 +60,7 @@ def test_disabled_means_one_group_per_contract() -> None:
     (AnchorPolicy.CALENDAR, D(2024, 12, 31), None),
 ])
 def test_anchor_policies(anchor: AnchorPolicy, end: date, anchor_id: str | None) -> None:
-    result = anchor_end((A, B, C), anchor, CotermPolicy(window_days=60))
+    result = anchor_end((A, B, C), anchor=anchor, policy=CotermPolicy(window_days=60))
     assert (result.end_date, result.anchor_contract_id, result.rolled_forward) == \
         (end, anchor_id, False)
 
@@ -68,7 +68,8 @@ def test_anchor_policies(anchor: AnchorPolicy, end: date, anchor_id: str | None)
 def test_largest_tie_breaks_by_earlier_end_then_id() -> None:
     x = _m("X", D(2024, 1, 10), annual="5000")
     y = _m("Y", D(2024, 1, 5), annual="5000")
-    assert anchor_end((y, x), AnchorPolicy.LARGEST, CotermPolicy()).anchor_contract_id == "Y"
+    assert anchor_end((y, x), anchor=AnchorPolicy.LARGEST,
+                      policy=CotermPolicy()).anchor_contract_id == "Y"
 
 
 @pytest.mark.parametrize(("month", "day", "min_days", "latest_start", "end"), [
@@ -84,13 +85,14 @@ def test_calendar_anchor(month: int, day: int, min_days: int, latest_start: date
     policy = CotermPolicy(anchor=AnchorPolicy.CALENDAR, calendar_month=month, calendar_day=day,
                           calendar_min_days=min_days)
     member = _m("A", latest_start)
-    assert anchor_end((member,), AnchorPolicy.CALENDAR, policy).end_date == end
+    assert anchor_end((member,), anchor=AnchorPolicy.CALENDAR, policy=policy).end_date == end
 
 
 def test_an_end_before_a_start_is_rolled_forward_by_the_anchor_term() -> None:
     short = _m("S", D(2024, 1, 1), months=1)  # natural end 2024-01-31
     late = _m("L", D(2024, 2, 15), months=12)
-    result = anchor_end((short, late), AnchorPolicy.EARLIEST, CotermPolicy(window_days=60))
+    result = anchor_end((short, late), anchor=AnchorPolicy.EARLIEST,
+                        policy=CotermPolicy(window_days=60))
     assert result.end_date == D(2024, 2, 29)
     assert result.rolled_forward
 

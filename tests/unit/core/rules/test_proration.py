@@ -24,7 +24,7 @@ START, END = D(2023, 10, 15), D(2024, 6, 30)
     (M.THIRTY_360, "8566.67", "(8 + 17/30)/12"),
 ])
 def test_worked_example_from_the_design(method: M, amount: str, fraction: str) -> None:
-    p = prorate(START, END, method)
+    p = prorate(START, END, method=method)
     assert prorated_amount(Decimal(12000), p, decimals=2) == Decimal(amount)
     assert p.fraction_text == fraction
     assert p.method is method
@@ -41,7 +41,7 @@ def test_worked_example_parts() -> None:
 ])
 def test_a_full_term_is_exactly_its_months(method: M, start: date, months: int) -> None:
     """A renewal term made by the term rule prorates to exactly months/12 (not `day`)."""
-    p = prorate(start, term_end(start, months), method)
+    p = prorate(start, term_end(start, months), method=method)
     if method is M.DAY:
         assert p.fraction == Fraction(p.days, 365)
     else:
@@ -63,24 +63,24 @@ def test_a_full_term_is_exactly_its_months(method: M, start: date, months: int) 
     (D(2023, 1, 31), D(2023, 2, 28), M.MONTH_DAY, "1000.00"),  # one clamped month
 ])
 def test_proration_table(start: date, end: date, method: M, amount: str) -> None:
-    assert prorated_amount(Decimal(12000), prorate(start, end, method), decimals=2) == \
+    assert prorated_amount(Decimal(12000), prorate(start, end, method=method), decimals=2) == \
         Decimal(amount)
 
 
 def test_jpy_has_no_decimals() -> None:
-    p = prorate(START, END, M.DAY)
+    p = prorate(START, END, method=M.DAY)
     assert prorated_amount(Decimal(1_200_000), p, decimals=0) == Decimal(854795)
 
 
 def test_half_cent_rounds_up() -> None:
-    # 365 × 0.01 / 365 × ... : 1.825 a year for 1 day of 365 = 0.005 -> 0.01
-    assert prorated_amount(Decimal("1.825"), prorate(D(2023, 1, 1), D(2023, 1, 1), M.DAY),
-                           decimals=2) == Decimal("0.01")
+    # 1.825 a year for 1 day of 365 is exactly 0.005, which rounds up to 0.01
+    one_day = prorate(D(2023, 1, 1), D(2023, 1, 1), method=M.DAY)
+    assert prorated_amount(Decimal("1.825"), one_day, decimals=2) == Decimal("0.01")
 
 
 def test_end_before_start_is_rejected() -> None:
     with pytest.raises(ValueError, match="before it starts"):
-        prorate(D(2023, 2, 1), D(2023, 1, 31), M.DAY)
+        prorate(D(2023, 2, 1), D(2023, 1, 31), method=M.DAY)
 
 
 dates = st.dates(min_value=D(2000, 1, 1), max_value=D(2060, 12, 31))
@@ -98,7 +98,7 @@ def _months_spanned(start: date, end: date) -> int:
 def test_amount_between_zero_and_annual_times_term(start: date, length: int, method: M,
                                                    annual: Decimal) -> None:
     end = start + timedelta(days=length)
-    p = prorate(start, end, method)
+    p = prorate(start, end, method=method)
     amount = prorated_amount(annual, p, decimals=2)
     assert amount >= 0
     assert amount.as_tuple().exponent == -2
@@ -116,8 +116,8 @@ def test_amount_between_zero_and_annual_times_term(start: date, length: int, met
 def test_never_decreases_when_the_end_moves_later(start: date, length: int, extra: int,
                                                   method: M) -> None:
     end = start + timedelta(days=length)
-    shorter = prorate(start, end, method).fraction
-    longer = prorate(start, end + timedelta(days=extra), method).fraction
+    shorter = prorate(start, end, method=method).fraction
+    longer = prorate(start, end + timedelta(days=extra), method=method).fraction
     assert longer >= shorter
 
 
@@ -126,8 +126,8 @@ def test_never_decreases_when_the_end_moves_later(start: date, length: int, extr
 def test_never_decreases_when_the_start_moves_earlier(end: date, length: int, extra: int,
                                                       method: M) -> None:
     start = end - timedelta(days=length)
-    shorter = prorate(start, end, method).fraction
-    longer = prorate(start - timedelta(days=extra), end, method).fraction
+    shorter = prorate(start, end, method=method).fraction
+    longer = prorate(start - timedelta(days=extra), end, method=method).fraction
     assert longer >= shorter
 
 

@@ -18,6 +18,7 @@ from sfrenew.core.rules.term import (
     renewal_term_months,
     term_end,
 )
+from tests.unit.core.builders import existing
 
 D = date
 
@@ -137,11 +138,11 @@ POLICY = EligibilityPolicy(frozenset({"Activated"}), 90)
     ({"end_date": None}, (), Ineligibility.MISSING_END_DATE),
     ({"status": "Draft"}, (), Ineligibility.STATUS_NOT_ELIGIBLE),
     ({"do_not_renew": True}, (), Ineligibility.DO_NOT_RENEW),
-    ({}, (ExistingRenewal("006P", ("800A",), created_by_sfrenew=False, stage="Prospecting"),),
+    ({}, (existing("006P", "800A", by_sfrenew=False, stage="Prospecting"),),
      Ineligibility.ALREADY_RENEWED_BY_PERSON),
-    ({}, (ExistingRenewal("006S", ("800A",), created_by_sfrenew=True, stage="Closed Won",
-                          is_closed=True),), Ineligibility.RENEWAL_CLOSED),
-    ({}, (ExistingRenewal("006S", ("800A",), created_by_sfrenew=True, stage="Prospecting"),),
+    ({}, (existing("006S", "800A", by_sfrenew=True, stage="Closed Won",
+                          closed=True),), Ineligibility.RENEWAL_CLOSED),
+    ({}, (existing("006S", "800A", by_sfrenew=True, stage="Prospecting"),),
      None),
 ])
 def test_eligibility(overrides: dict[str, object], renewals: tuple[ExistingRenewal, ...],

@@ -28,13 +28,15 @@ RULES = (
 
 
 def _line(rate: str | None = None, family: str = "Software") -> ContractLine:
-    return ContractLine("L1", "P1", "Widget", P(1), P(1000), family,
+    return ContractLine(id="L1", product_id="P1", product_name="Widget", quantity=P(1),
+                        annual_price=P(1000), product_family=family,
                         uplift_rate=P(rate) if rate else None)
 
 
 def _contract(rate: str | None = None, cap: str | None = None,
               floor: str | None = None) -> Contract:
-    return Contract("800A", "001A", "1", "Activated", "USD", None, None, (),
+    return Contract(id="800A", account_id="001A", number="1", status="Activated",
+                    currency="USD", start_date=None, end_date=None, lines=(),
                     uplift_rate=P(rate) if rate else None, uplift_cap=P(cap) if cap else None,
                     uplift_floor=P(floor) if floor else None)
 
@@ -93,7 +95,7 @@ def test_risk_adjustment(level: RiskLevel, floor: str | None, rate: str,
                    RiskLevel.MEDIUM: RiskAdjustment(add=P("-0.01"))}
     d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None,
                       floor=P(floor) if floor else None, policy=UpliftPolicy())
-    adjusted = with_risk(d, level, adjustments)
+    adjusted = with_risk(d, level=level, adjustments=adjustments)
     assert (adjusted.rate, adjusted.bound) == (P(rate), bound)
     if level is RiskLevel.LOW:
         assert adjusted == d  # nothing configured for Low: the decision is unchanged
@@ -152,7 +154,7 @@ def test_uplift_stays_within_floor_and_cap(rate: Decimal, bounds: tuple[Decimal,
     d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=cap, floor=floor,
                       policy=policy)
     assert floor <= d.rate <= cap
-    adjusted = with_risk(d, level, {level: RiskAdjustment(add, max_rate)})
+    adjusted = with_risk(d, level=level, adjustments={level: RiskAdjustment(add, max_rate)})
     assert floor <= adjusted.rate <= cap
 
 
