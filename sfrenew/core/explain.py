@@ -70,6 +70,8 @@ def describe_uplift(decision: UpliftDecision) -> str:
         text += f", capped at {format_rate(decision.rate)} (contractual cap)"
     elif decision.bound is UpliftBound.FLOOR:
         text += f", raised to {format_rate(decision.rate)} (contractual floor)"
+    elif decision.rate != decision.chosen_rate:
+        text += f"; {format_rate(decision.rate)} applied"
     return text
 
 
