@@ -316,8 +316,12 @@ class Compiler:
         if col.field.name.lower() in node.key_set():
             raise malformed(self.soql, pos, text="duplicate field selected: "
                             + ".".join((*col.relation.path, col.field.name)))
-        columns.append(col.sql)
-        node.items.append((FIELD, col.field.name, len(columns) - 1, converter(col.field)))
+        if col.sql in columns:  # e.g. Id, already selected for the record's url
+            index = columns.index(col.sql)
+        else:
+            columns.append(col.sql)
+            index = len(columns) - 1
+        node.items.append((FIELD, col.field.name, index, converter(col.field)))
         keys = (*col.relation.path, col.field.name)
         flat.append(FlatColumn(".".join(keys), keys, col.field.type))
 

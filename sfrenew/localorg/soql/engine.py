@@ -56,6 +56,11 @@ class PreparedQuery:
         """The main SQL statement (for debugging and tests)."""
         return self._c.sql
 
+    @property
+    def params(self) -> list[Any]:
+        """The parameters of ``sql``."""
+        return list(self._c.params)
+
     def total_size(self, conn: sqlite3.Connection) -> int:
         """What the response's ``totalSize`` reports (LIMIT and OFFSET applied)."""
         c = self._c
