@@ -227,6 +227,7 @@ def _seed_catalogue(writer: _Writer) -> Catalogue:
     def entries(pricebook: str, *, use_standard: int) -> Iterator[Row]:
         for product, product_id, currency in keys:
             yield {"Pricebook2Id": pricebook, "Product2Id": product_id,
+                   "Name": product.name, "ProductCode": product.code,
                    "UnitPrice": list_price_in(product, currency),
                    "IsActive": 1 if product.active else 0, "UseStandardPrice": use_standard,
                    "CurrencyIsoCode": currency}

@@ -28,7 +28,14 @@ from sfrenew.localorg.seed_catalog import (
     USD_RATE,
     Region,
 )
-from sfrenew.localorg.seed_plan import AccountPlan, ContractPlan, DirtyKind, add_months, money
+from sfrenew.localorg.seed_plan import (
+    AccountPlan,
+    ContractPlan,
+    DirtyKind,
+    add_months,
+    list_price_in,
+    money,
+)
 
 Row = dict[str, Any]
 # A contract with its account and the account's Id, in insertion order.
@@ -78,9 +85,9 @@ class Catalogue:
     pricebook: str  # the price book deals are quoted from
     entries: dict[tuple[str, str], str]  # (product code, currency) -> PricebookEntry Id
 
-    def entry(self, code: str, currency: str) -> str:
-        """The entry of a product in a currency; the USD one for a currency the org lacks."""
-        return self.entries.get((code, currency)) or self.entries[(code, "USD")]
+    def entry_currency(self, code: str, currency: str) -> str:
+        """The currency of the entry a line in ``currency`` uses (USD if the org lacks it)."""
+        return currency if (code, currency) in self.entries else "USD"
 
 
 def contract_refs(accounts: Sequence[AccountPlan], account_ids: Sequence[str]) -> list[ContractRef]:
@@ -224,11 +231,18 @@ def line_item_rows(refs: Sequence[ContractRef], opportunity_ids: Sequence[str], 
     for (_, _, c), opportunity_id in zip(refs, opportunity_ids, strict=True):
         discount = round(c.discount * 100, 2)
         for ln in c.lines:
-            code = ln.product.code
+            product = ln.product
+            code = product.code
+            entry_currency = catalogue.entry_currency(code, c.currency)
             yield {
                 "OpportunityId": opportunity_id,
-                "PricebookEntryId": catalogue.entry(code, c.currency),
+                "PricebookEntryId": catalogue.entries[(code, entry_currency)],
                 "Product2Id": catalogue.products[code],
+                # Looked up from parents on a normal save; the fast path takes them as given.
+                "Name": product.name,
+                "ProductCode": code,
+                "ListPrice": list_price_in(product, entry_currency),
+                "CurrencyIsoCode": c.currency,
                 "Quantity": float(ln.quantity),
                 "UnitPrice": ln.unit_price,
                 "Discount": discount,
