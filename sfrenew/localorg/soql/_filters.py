@@ -91,10 +91,13 @@ class FilterCompiler:
     def _comparison(self, cond: ast.Comparison, *, negate: bool) -> str:
         left = self.operand(cond.left)
         value = cond.value
-        if isinstance(value, ast.NullValue):
+        if self._is_null(value, left):
             if cond.op not in ("=", "!="):
                 raise self._bad_operator(cond, left)
             is_null = (cond.op == "=") != negate
+            if left.type is FieldType.BOOLEAN:
+                # Salesforce: "null matches FALSE values" for booleans.
+                return f"COALESCE({left.sql}, 0) = {0 if is_null else 1}"
             return f"{left.sql} IS NULL" if is_null else f"{left.sql} IS NOT NULL"
         if cond.op == "LIKE":
             if left.type not in NOCASE_TYPES | ID_TYPES or not isinstance(value, ast.StringValue):
@@ -145,8 +148,8 @@ class FilterCompiler:
             leaves = tuple(ast.Comparison(cond.left, op, v, cond.pos) for v in cond.values)
             combined: ast.Condition = ast.And(leaves) if cond.negated else ast.Or(leaves)
             return self.compile(combined, negate=negate)
-        has_null = any(isinstance(v, ast.NullValue) for v in cond.values)
-        values = [self.param(left, v) for v in cond.values if not isinstance(v, ast.NullValue)]
+        has_null = any(self._is_null(v, left) for v in cond.values)
+        values = [self.param(left, v) for v in cond.values if not self._is_null(v, left)]
         collate = " COLLATE NOCASE" if left.type in NOCASE_TYPES else ""
         if values:
             self.params.extend(values)
@@ -184,6 +187,13 @@ class FilterCompiler:
         return self._leaf(left.sql, core, nulls_match=False, negate=negate != cond.negated)
 
     # ---- values ----------------------------------------------------------------------
+
+    @staticmethod
+    def _is_null(value: ast.Value, left: Operand) -> bool:
+        """NULL, or '' on a text field: Salesforce stores and matches empty text as null."""
+        if isinstance(value, ast.NullValue):
+            return True
+        return isinstance(value, ast.StringValue) and value.raw == "" and left.type in NOCASE_TYPES
 
     def param(self, left: Operand, value: ast.Value) -> Any:
         """The SQL parameter for comparing ``left`` with a literal, checking its type."""

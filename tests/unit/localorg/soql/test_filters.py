@@ -23,6 +23,11 @@ CASES = [
     ("Industry IN ('Tech', null)", ["Acme", "Gamma 50% off_sale"]),
     ("Industry = null", ["Gamma 50% off_sale"]),
     ("Industry != null", ["Acme", "beta corp"]),
+    ("Industry = ''", ["Gamma 50% off_sale"]),  # empty text is null in Salesforce
+    ("Industry != ''", ["Acme", "beta corp"]),
+    ("Industry IN ('', 'Tech')", ["Acme", "Gamma 50% off_sale"]),
+    ("IsKey__c = null", ["beta corp", "Gamma 50% off_sale"]),  # null matches false
+    ("IsKey__c != null", ["Acme"]),
     # numbers
     ("AnnualRevenue > 200", ["Acme"]),
     ("AnnualRevenue >= 200", ["Acme", "beta corp"]),

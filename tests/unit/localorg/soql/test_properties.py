@@ -17,7 +17,8 @@ from tests.unit.localorg.soql.conftest import run
 _LEAVES = st.sampled_from([
     "Name = 'Acme'", "Name != 'acme'", "Name LIKE '%a%'", "Industry = 'Tech'",
     "Industry != 'Retail'", "Industry IN ('Tech', 'Banking')", "Industry NOT IN ('Retail')",
-    "Industry = null", "AnnualRevenue > 300", "AnnualRevenue <= 200", "AnnualRevenue != 200",
+    "Industry = null", "Industry != ''", "IsKey__c = null", "AnnualRevenue > 300",
+    "AnnualRevenue <= 200", "AnnualRevenue != 200",
     "NumberOfEmployees IN (5, 50)", "IsKey__c = true", "Parent.Name = 'Acme'",
     "Parent.Name != 'Acme'", "Owner.IsActive = false", "CreatedDate = TODAY",
     "CreatedDate < THIS_MONTH", "Regions__c INCLUDES ('APAC')", "Regions__c EXCLUDES ('EMEA')",
