@@ -263,6 +263,8 @@ class BookPlanner:
             if start.toordinal() > today:
                 start = add_months(date.fromordinal(end + 1), -36)
                 term = 36
+            # Salesforce's rule: the end date is the start plus the term, less a day.
+            end = add_months(start, term).toordinal() - 1
         profile = SEGMENTS[acct.segment]
         renewal_term = term if rng.random() < 0.8 else (12 if rng.random() < 0.85 else None)
         uplift = rng.choice((3.0, 5.0, 7.0, 4.5)) if rng.random() < 0.2 else None
