@@ -85,8 +85,10 @@ def task_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
     today_ord = today.toordinal()
     for index, (acct, account_id) in enumerate(zip(accounts, account_ids, strict=True)):
         owner = staff.owner(acct)
-        # Days since the last completed activity: mostly recent, a long tail of silence.
-        last_touch = today_ord - min(400, int(rng.expovariate(1 / 35)) + 1)
+        # Days since the last completed activity: mostly recent, a long tail of
+        # silence, longer for unhealthy accounts (signals agree, as in real books).
+        mean_silence = 70 if acct.health < 40 else 35
+        last_touch = today_ord - min(400, int(rng.expovariate(1 / mean_silence)) + 1)
         done = rng.randint(0, 5 if acct.segment is Segment.ENTERPRISE else 3)
         day = last_touch
         for _ in range(done):
@@ -135,7 +137,7 @@ def usage_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
             continue
         licensed = sum(ln.quantity for c in acct.contracts for ln in c.lines[:1])
         utilisation = rng.uniform(0.45, 0.95)
-        drift = rng.gauss(0.005, 0.03)
+        drift = rng.gauss(0.005 + (acct.health - 65) / 4000, 0.025)
         for months_back in range(12, 0, -1):
             period = add_months_ord(first_of_month, -months_back)
             utilisation = min(1.0, max(0.05, utilisation * (1 + drift + rng.gauss(0, 0.01))))
