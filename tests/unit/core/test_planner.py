@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from decimal import Decimal as P
 
 import pytest
 from hypothesis import given, settings
@@ -169,6 +170,29 @@ def test_multi_year_renewal_compounds_yearly() -> None:
     assert _plan(made, policy=flat).renewals[0].amount == Decimal("3150.00")
 
 
+def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() -> None:
+    """800A is stretched to 800B's 36-month end: each 12-month segment at its year's price."""
+    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.LATEST),
+                     proration=ProrationMethod.MONTH)
+    plan = _plan(contract("800A", lines=(line(1, price="1000", qty="1"),)),
+                 contract("800B", end=date(2024, 4, 30), renewal_term_months=36,
+                          lines=(line(2, price="1000", qty="1"),)),
+                 policy=policy)
+    (renewal,) = plan.renewals
+    assert renewal.end_date == date(2027, 4, 30)
+    a, b = renewal.lines
+    assert (a.start_date, a.end_date) == (date(2024, 4, 1), date(2027, 4, 30))
+    # 37 months: years of 1,050.00, 1,102.50, 1,157.63 and one month at 1,215.51
+    assert a.unit_prices == (P("1050.00"), P("1102.50"), P("1157.63"), P("1215.51"))
+    assert a.amount == P("1050.00") + P("1102.50") + P("1157.63") + (P("1215.51") / 12) \
+        .quantize(P("0.01"))
+    assert b.amount == P("3310.13")
+    by_policy = {o.policy: o for o in renewal.coterm.comparison}
+    assert by_policy[AnchorPolicy.LATEST].overlap_days == (date(2027, 4, 30)
+                                                           - date(2025, 3, 31)).days
+    assert by_policy[AnchorPolicy.EARLIEST].amount < renewal.amount
+
+
 def test_jpy_amounts_have_no_decimals() -> None:
     made = contract("800J", currency="JPY", end=date(2024, 4, 20),
                     lines=(line(1, price="123457", qty="3"),))
@@ -232,3 +256,11 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
             {renewal.currency}
         assert len(renewal.explanation) <= 32_000
         assert len({t.key for t in renewal.tasks}) == len(renewal.tasks)
+        chosen = [o for o in renewal.coterm.comparison if o.chosen]
+        assert [(o.policy, o.end_date, o.amount) for o in chosen] == [
+            (anchor, renewal.end_date, renewal.amount)]
+        by_id = {c.id: c for c in made}
+        assert len(renewal.lines) == sum(len(by_id[c].lines) for c in renewal.contract_ids)
+        starts = {m.contract_id: m.start for m in renewal.coterm.members}
+        assert all(ln.start_date == starts[ln.contract_id] for ln in renewal.lines)
+        assert renewal.start_date == min(starts.values())

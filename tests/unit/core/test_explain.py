@@ -1,0 +1,81 @@
+"""Explanation fragments: plain words, deterministic, within Salesforce field limits."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from sfrenew.core.explain import (
+    LINE_MAX,
+    describe_proration,
+    describe_uplift,
+    explain_line,
+    truncate,
+)
+from sfrenew.core.formula import parse
+from sfrenew.core.policy import PricingMethod, ProrationMethod, UpliftPolicy
+from sfrenew.core.rules.proration import prorate
+from sfrenew.core.rules.uplift import UpliftSource, decide_uplift
+
+P = Decimal
+
+
+def test_truncate_says_it_cut() -> None:
+    assert truncate("short", 10) == "short"
+    cut = truncate("x" * 500, 100)
+    assert len(cut) == 100
+    assert "cut to fit" in cut
+
+
+@pytest.mark.parametrize(("kwargs", "text"), [
+    ({"rate": P("0.05"), "source": UpliftSource.DEFAULT}, "5% from the default uplift"),
+    ({"rate": P("0.09"), "source": UpliftSource.LINE, "cap": P("0.07")},
+     "9% from the line's uplift field, capped at 7% (contractual cap)"),
+    ({"rate": P("0.01"), "source": UpliftSource.CONTRACT, "floor": P("0.02")},
+     "1% from the contract's uplift field, raised to 2% (contractual floor)"),
+    ({"rate": P("0.06"), "source": UpliftSource.RULE, "rule_name": "EMEA"},
+     'from uplift rule "EMEA"'),
+])
+def test_describe_uplift(kwargs: dict[str, object], text: str) -> None:
+    values: dict[str, object] = {"cap": None, "floor": None, "rule_name": None, **kwargs}
+    decision = decide_uplift(policy=UpliftPolicy(), **values)  # type: ignore[arg-type]
+    assert text in describe_uplift(decision)
+
+
+def test_describe_uplift_with_formula() -> None:
+    policy = UpliftPolicy(index_formula=parse("rate - 0.01"))
+    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+                             policy=policy)
+    assert describe_uplift(decision) == ("5% from the default uplift, index formula gives 4%; "
+                                         "4% applied")
+
+
+@pytest.mark.parametrize(("method", "text"), [
+    (ProrationMethod.DAY, "260 days, priced as 260/365 of a year"),
+    (ProrationMethod.MONTH, "8 months and 17 days, priced as 9/12 of a year"),
+    (ProrationMethod.ACTUAL_PERIOD, "priced as (8 + 17/31)/12 of a year (actual_period"),
+])
+def test_describe_proration(method: ProrationMethod, text: str) -> None:
+    described = describe_proration(prorate(date(2023, 10, 15), date(2024, 6, 30), method=method))
+    assert described.startswith("2023-10-15 to 2024-06-30 is ")
+    assert text in described
+
+
+@pytest.mark.parametrize(("pricing", "text"), [
+    (PricingMethod.UPLIFT, "1,000.00 USD → 1,050.00 USD a year per unit: uplift 5%"),
+    (PricingMethod.SAME, "price kept at 1,000.00 USD a year per unit"),
+    (PricingMethod.LIST, "price book price 1,100.00 USD a year per unit (was 1,000.00 USD)"),
+])
+def test_explain_line(pricing: PricingMethod, text: str) -> None:
+    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+                             policy=UpliftPolicy(pricing=pricing))
+    proration = prorate(date(2024, 1, 1), date(2024, 12, 31), method=ProrationMethod.MONTH_DAY)
+    price = {PricingMethod.UPLIFT: "1050.00", PricingMethod.SAME: "1000.00",
+             PricingMethod.LIST: "1100.00"}[pricing]
+    out = explain_line(product_name="Widget", quantity=P(2), prior=P(1000), prices=(P(price),),
+                       decision=decision, proration=proration, amount=P(price) * 2,
+                       currency="USD", decimals=2)
+    assert out.startswith("Widget × 2: ")
+    assert text in out
+    assert out.endswith(f"{P(price) * 2:,} USD.")
+    assert len(out) <= LINE_MAX
