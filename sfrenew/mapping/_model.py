@@ -2,7 +2,7 @@
 
 What pydantic can check from one value alone lives here (shapes, API-name syntax, the
 short form ``end_date: EndDate``); what needs the catalogue or several values at once
-(a field mapped twice, a written concept without a key) lives in ``_semantics``.
+(a field mapped twice, a written concept without a key) lives in ``_loader``.
 """
 
 from __future__ import annotations
