@@ -190,6 +190,17 @@ class RiskPolicy:
     medium_at: int = 30
     high_at: int = 60
 
+    def __post_init__(self) -> None:
+        """Refuse a policy whose scores would not mean "out of 100"."""
+        total = sum(s.points for s in self.signals)
+        if self.signals and total != 100:
+            raise ValueError(f"risk signal points add up to {total}; they must add up to 100")
+        if any(s.points < 0 for s in self.signals):
+            raise ValueError("risk signal points must not be negative")
+        if not 0 <= self.medium_at <= self.high_at:
+            raise ValueError(f"risk thresholds must satisfy 0 <= medium ({self.medium_at}) "
+                             f"<= high ({self.high_at})")
+
 
 @dataclass(frozen=True, slots=True)
 class CadenceStep:

@@ -129,16 +129,6 @@ class RiskAssessment:
         return tuple(r.code.value for r in self.reasons)
 
 
-def points_problem(policy: RiskPolicy) -> str | None:
-    """Why the signals' points are invalid (they must add up to 100), or None."""
-    total = sum(s.points for s in policy.signals)
-    if policy.signals and total != 100:
-        return f"signal points add up to {total}; they must add up to 100"
-    if any(s.points < 0 for s in policy.signals):
-        return "signal points must not be negative"
-    return None
-
-
 def level_for(score: int, policy: RiskPolicy) -> RiskLevel:
     """The level a score falls in: High at ``high_at``, Medium at ``medium_at``."""
     if score >= policy.high_at:

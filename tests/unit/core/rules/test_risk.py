@@ -12,7 +12,6 @@ from sfrenew.core.rules.risk import (
     RiskContext,
     assess_risk,
     level_for,
-    points_problem,
 )
 
 TODAY = date(2024, 6, 1)
@@ -84,6 +83,11 @@ def test_no_signal_is_low_with_no_reasons() -> None:
 
 
 def test_points_must_add_to_100() -> None:
-    assert points_problem(RiskPolicy()) is None
-    bad = RiskPolicy(signals=(SignalPolicy(SignalName.CHAMPION_GONE, 60),))
-    assert points_problem(bad) == "signal points add up to 60; they must add up to 100"
+    RiskPolicy()  # the defaults do
+    with pytest.raises(ValueError, match="add up to 60; they must add up to 100"):
+        RiskPolicy(signals=(SignalPolicy(SignalName.CHAMPION_GONE, 60),))
+    with pytest.raises(ValueError, match="must not be negative"):
+        RiskPolicy(signals=(SignalPolicy(SignalName.CHAMPION_GONE, 110),
+                            SignalPolicy(SignalName.PAYMENT_OVERDUE, -10)))
+    with pytest.raises(ValueError, match="medium"):
+        RiskPolicy(medium_at=70, high_at=60)
