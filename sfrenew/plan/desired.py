@@ -1,0 +1,159 @@
+"""The rules' RenewalPlan as desired Salesforce records, field dicts by API name.
+
+Values go through the mapping (concept field → API field, percent ×100, dates as ISO
+text) and are then shaped like the org stores them (numbers rounded to the field's
+scale, text cut to its length): a value the org would round differently would look
+changed on every run and be written again forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sfrenew.core.changeset import DesiredRecord, RecordRef
+from sfrenew.core.plan import PlannedRenewal, RenewalPlan
+from sfrenew.core.policy import ForecastCategory, TaskPriority
+from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.translate import write_fields, written_fields
+
+_NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """How the org stores one field: its describe type, length and scale."""
+
+    type: str
+    length: int | None = None
+    scale: int | None = None
+
+
+FieldShapes = Mapping[tuple[str, str], FieldShape]  # (object lower, field lower) -> shape
+
+
+def shapes_from_describe(sobject: str, describe: Mapping[str, Any]) -> dict[tuple[str, str],
+                                                                           FieldShape]:
+    """The field shapes of one object's describe."""
+    return {(sobject.lower(), str(f["name"]).lower()): FieldShape(
+        type=str(f.get("type")), length=f.get("length") or None, scale=f.get("scale"))
+        for f in describe.get("fields", ())}
+
+
+def shaped(sobject: str, fields: Mapping[str, Any], shapes: FieldShapes) -> dict[str, Any]:
+    """``fields`` rounded and cut the way the org would store them."""
+    out: dict[str, Any] = {}
+    for name, raw in fields.items():
+        shape = shapes.get((sobject.lower(), name.lower()))
+        value = raw
+        if shape is not None and raw is not None:
+            if shape.type in _NUMBER_TYPES and isinstance(raw, Decimal | int | float):
+                scale = 0 if shape.type == "int" else (shape.scale or 0)
+                value = Decimal(str(raw)).quantize(Decimal(1).scaleb(-scale),
+                                                   rounding=ROUND_HALF_UP)
+            elif isinstance(raw, str) and shape.length and shape.type in (
+                    "string", "textarea", "picklist", "url", "email", "phone"):
+                value = raw[:shape.length]
+        out[name] = value
+    return out
+
+
+def _forecast_value(mapping: MappingFile, category: ForecastCategory) -> str:
+    names = {ForecastCategory.OMITTED: "omitted", ForecastCategory.PIPELINE: "pipeline",
+             ForecastCategory.BEST_CASE: "best_case", ForecastCategory.COMMIT: "commit",
+             ForecastCategory.CLOSED: "closed"}
+    return str(getattr(mapping.values.forecast_category, names[category]))
+
+
+def _priority(mapping: MappingFile, priority: TaskPriority) -> str:
+    return str(getattr(mapping.values.task_priority, priority.name.lower(), priority.value))
+
+
+def _mapped(mapping: MappingFile, concept: Concept, values: Mapping[str, Any]) -> dict[str, Any]:
+    mapped = written_fields(mapping, concept)
+    return write_fields(mapping, concept, {k: v for k, v in values.items() if k in mapped})
+
+
+def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | None
+                 ) -> dict[str, Any]:
+    v = mapping.values
+    values = {
+        "name": renewal.name, "account": renewal.account_id, "owner": owner,
+        "stage": renewal.stage or v.stage.open, "close_date": renewal.close_date,
+        "amount": renewal.amount, "type": v.opportunity_type.renewal,
+        "forecast_category": _forecast_value(mapping, renewal.forecast),
+        "currency": renewal.currency, "explanation": renewal.explanation,
+        "risk_level": getattr(v.risk_level, renewal.risk.level.name.lower()),
+        "risk_score": renewal.risk.score,
+        "risk_reasons": ", ".join(renewal.risk.reason_codes),
+        "coterm_group": ", ".join(renewal.contract_ids),
+        "renewed_contract": renewal.coterm.anchor.anchor_contract_id or renewal.contract_ids[0],
+    }
+    if owner is None:
+        del values["owner"]
+    return _mapped(mapping, Concept.RENEWAL_OPPORTUNITY, values)
+
+
+def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | None,
+                    line_entries: Mapping[str, str | None], shapes: FieldShapes,
+                    account_object_id: str) -> list[DesiredRecord]:
+    """Every record the plan wants: opportunities, their lines and tasks, the account.
+
+    ``line_entries`` gives the price book entry of each contract line (by line Id),
+    which a renewal line needs in a standard org.
+    """
+    opp_obj = mapping.renewal_opportunity.object
+    line_obj, task_obj = mapping.renewal_line.object, mapping.task.object
+    opp_ref_line = written_fields(mapping, Concept.RENEWAL_LINE).get("opportunity")
+    opp_ref_task = written_fields(mapping, Concept.TASK).get("what")
+    out: list[DesiredRecord] = []
+    for renewal in plan.renewals:
+        ref = RecordRef(opp_obj, renewal.key)
+        out.append(DesiredRecord(opp_obj, renewal.key, shaped(
+            opp_obj, _opportunity(mapping, renewal, owner_id), shapes),
+            account_id=plan.account_id))
+        decimals = len(str(renewal.amount).partition(".")[2])
+        for line in renewal.lines:
+            unit = (line.amount / line.quantity) if line.quantity else line.amount
+            values = {
+                "product": line.product_id,
+                "price_book_entry": line_entries.get(line.source_line_id),
+                "quantity": line.quantity,
+                "unit_price": unit.quantize(Decimal(1).scaleb(-max(decimals, 2)),
+                                            rounding=ROUND_HALF_UP),
+                "start_date": line.start_date, "end_date": line.end_date,
+                "uplift_rate": line.uplift.rate, "uplift_source": line.uplift.source.value,
+                "uplift_bound": line.uplift.bound.value if line.uplift.bound else None,
+                "proration_method": line.proration.method.value,
+                "proration_fraction": line.proration.decimal_fraction,
+                "explanation": line.explanation, "source_line": line.source_line_id,
+            }
+            out.append(DesiredRecord(line_obj, line.key, shaped(
+                line_obj, _mapped(mapping, Concept.RENEWAL_LINE, values), shapes),
+                refs={opp_ref_line: ref} if opp_ref_line else {},
+                account_id=plan.account_id))
+        for task in renewal.tasks:
+            values = {"subject": task.subject, "due_date": task.due_date,
+                      "status": mapping.values.task_status.open,
+                      "priority": _priority(mapping, task.priority), "owner": owner_id,
+                      "description": f"sfrenew renewal cadence step '{task.step}' for "
+                                     f"{renewal.name}."}
+            if owner_id is None:
+                del values["owner"]
+            out.append(DesiredRecord(task_obj, task.key, shaped(
+                task_obj, _mapped(mapping, Concept.TASK, values), shapes),
+                refs={opp_ref_task: ref} if opp_ref_task else {},
+                account_id=plan.account_id))
+    level = plan.account_risk
+    if level is not None:
+        reasons = sorted({c for r in plan.renewals for c in r.risk.reason_codes})
+        fields = _mapped(mapping, Concept.ACCOUNT, {
+            "risk_level": getattr(mapping.values.risk_level, level.name.lower()),
+            "risk_reasons": ", ".join(reasons)})
+        if fields:
+            out.append(DesiredRecord(mapping.account.object, account_object_id,
+                                     shaped(mapping.account.object, fields, shapes),
+                                     account_id=plan.account_id))
+    return out

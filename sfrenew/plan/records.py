@@ -1,0 +1,228 @@
+"""One account's mirrored records as the rules engine's domain values.
+
+The mirror is keyed by sObject; concepts sharing an sObject are told apart by the
+sfrenew key (a record with a key is one sfrenew wrote). Values that do not fit their
+mapped type are reported per record Id and field and read as empty, so the planner
+skips the record with a reason instead of the run failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sfrenew.core.changeset import CurrentRecord
+from sfrenew.core.domain import (
+    Account,
+    Contract,
+    ContractLine,
+    ExistingRenewal,
+    ExistingTask,
+    RiskSignals,
+)
+from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.translate import (
+    CoercionProblem,
+    ConceptRecord,
+    lines_by_contract,
+    read_record,
+    written_fields,
+)
+from sfrenew.store import MirrorGroup, MirrorRecord
+
+HIGH_SEVERITIES = frozenset({"high", "critical", "urgent", "1", "sev1", "sev 1", "p1"})
+
+
+@dataclass
+class AccountRecords:
+    """Everything the planner and the diff need about one account."""
+
+    account: Account | None
+    contracts: list[Contract] = field(default_factory=list)
+    signals: RiskSignals = field(default_factory=RiskSignals)
+    existing_renewals: list[ExistingRenewal] = field(default_factory=list)
+    existing_tasks: dict[str, ExistingTask] = field(default_factory=dict)
+    current: dict[tuple[str, str], CurrentRecord] = field(default_factory=dict)
+    problems: list[CoercionProblem] = field(default_factory=list)
+    owner_id: str | None = None
+    line_records: dict[str, ConceptRecord] = field(default_factory=dict)  # by line Id
+
+
+def _read(mapping: MappingFile, concept: Concept, records: Sequence[MirrorRecord],
+          problems: list[CoercionProblem]) -> list[ConceptRecord]:
+    out = []
+    for record in records:
+        converted, found = read_record(mapping, concept, record.data)
+        out.append(converted)
+        problems.extend(found)
+    return out
+
+
+def _has_key(record: MirrorRecord, key_field: str | None) -> bool:
+    return bool(key_field and record.data.get(key_field))
+
+
+def _split(group: MirrorGroup, obj: str, key_field: str | None
+           ) -> tuple[list[MirrorRecord], list[MirrorRecord]]:
+    keyed: list[MirrorRecord] = []
+    plain: list[MirrorRecord] = []
+    for record in group.of(obj):
+        (keyed if _has_key(record, key_field) else plain).append(record)
+    return keyed, plain
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _signals(mapping: MappingFile, group: MirrorGroup, account: ConceptRecord,
+             activities: Sequence[MirrorRecord], problems: list[CoercionProblem]) -> RiskSignals:
+    values = account.values
+    overdue = values.get("payment_days_overdue")
+    if overdue is None and values.get("payment_overdue"):
+        overdue = 9_999  # overdue, but the org does not say for how long: treat as long
+    cases = 0
+    if mapping.cases is not None:
+        for case in _read(mapping, Concept.CASES, group.of(mapping.cases.object), problems):
+            severity = str(case.values.get("severity") or "").strip().lower()
+            if not case.values.get("is_closed") and severity in HIGH_SEVERITIES:
+                cases += 1
+    last: date | None = None
+    if mapping.activities is not None:
+        for act in _read(mapping, Concept.ACTIVITIES, activities, problems):
+            when = _as_date(act.values.get("date"))
+            if act.values.get("is_closed") and when is not None and (last is None or when > last):
+                last = when
+    champion_gone = False
+    if mapping.contacts is not None:
+        for contact in _read(mapping, Concept.CONTACTS, group.of(mapping.contacts.object),
+                             problems):
+            champion_gone |= bool(contact.values.get("champion") and contact.values.get("left"))
+    usage: Decimal | None = None
+    if mapping.usage is not None:
+        points = sorted((p.values["period"], p.values["value"]) for p in _read(
+            mapping, Concept.USAGE, group.of(mapping.usage.object), problems)
+            if p.values.get("period") is not None and p.values.get("value") is not None)
+        if len(points) >= 2 and points[0][1]:
+            usage = (Decimal(points[-1][1]) - Decimal(points[0][1])) * 100 / Decimal(points[0][1])
+    health = values.get("health_score")
+    return RiskSignals(health_score=None if health is None else Decimal(health),
+                       open_high_severity_cases=cases, last_completed_activity=last,
+                       usage_change_percent=usage, champion_gone=champion_gone,
+                       payment_days_overdue=None if overdue is None else int(overdue))
+
+
+def _contract(record: ConceptRecord, lines: Sequence[ConceptRecord], account_id: str) -> Contract:
+    v = record.values
+
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return Contract(
+        id=str(record.sf_id), account_id=str(v.get("account") or account_id),
+        number=str(v.get("number") or record.sf_id), status=str(v.get("status") or ""),
+        currency=str(v.get("currency") or ""), start_date=v.get("start_date"),
+        end_date=v.get("end_date"),
+        lines=tuple(ContractLine(
+            id=str(line.sf_id), product_id=str(line.values.get("product") or ""),
+            product_name=str(line.values.get("product_name") or line.values.get("product")
+                             or line.sf_id),
+            quantity=dec(line.values.get("quantity")) or Decimal(0),
+            annual_price=dec(line.values.get("unit_price")),
+            product_family=line.values.get("product_family"),
+            list_price=dec(line.values.get("list_price")),
+            uplift_rate=dec(line.values.get("uplift_rate")))
+            for line in sorted(lines, key=lambda r: str(r.sf_id))),
+        term_months=v.get("term_months"), renewal_term_months=v.get("renewal_term_months"),
+        do_not_renew=bool(v.get("do_not_renew")), uplift_rate=dec(v.get("uplift_rate")),
+        uplift_cap=dec(v.get("uplift_cap")), uplift_floor=dec(v.get("uplift_floor")))
+
+
+def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: str
+             ) -> CurrentRecord:
+    names = {f.lower(): f for f in record.data}
+    fields = {sf: record.data.get(names.get(sf.lower(), sf))
+              for sf in written_fields(mapping, concept).values()}
+    return CurrentRecord(object=record.object, key=key, sf_id=record.sf_id, fields=fields,
+                         system_modstamp=record.system_modstamp)
+
+
+def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
+    """The account's domain values, signals, existing renewals/tasks and current records."""
+    problems: list[CoercionProblem] = []
+    accounts = _read(mapping, Concept.ACCOUNT, group.of(mapping.account.object), problems)
+    if not accounts:
+        return AccountRecords(account=None, problems=problems)
+    acct = accounts[0]
+    out = AccountRecords(account=Account(
+        id=str(acct.sf_id), name=str(acct.values.get("name") or acct.sf_id),
+        segment=acct.values.get("segment"), region=acct.values.get("region")),
+        problems=problems, owner_id=acct.values.get("owner"))
+    out.current[(mapping.account.object, str(acct.sf_id))] = _current(
+        Concept.ACCOUNT, mapping, group.of(mapping.account.object)[0], str(acct.sf_id))
+
+    opp_obj, opp_key = mapping.renewal_opportunity.object, mapping.renewal_opportunity.key_field
+    line_obj, line_key = mapping.renewal_line.object, mapping.renewal_line.key_field
+    task_obj, task_key = mapping.task.object, mapping.task.key_field
+    keyed_lines, plain_lines = _split(group, line_obj, line_key)
+    keyed_tasks, plain_tasks = _split(group, task_obj, task_key)
+
+    contracts = _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object), problems)
+    line_source = plain_lines if mapping.contract_line.object == line_obj \
+        else list(group.of(mapping.contract_line.object))
+    lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems)
+    out.line_records = {str(line.sf_id): line for line in lines}
+    by_contract = lines_by_contract(contracts, lines)
+    out.contracts = [_contract(c, by_contract.get(str(c.sf_id), []), out.account.id if
+                               out.account else "") for c in contracts]
+    out.signals = _signals(mapping, group, acct, plain_tasks if mapping.activities is not None
+                           and mapping.activities.object == task_obj
+                           else list(group.of(mapping.activities.object))
+                           if mapping.activities is not None else [], problems)
+
+    for record in group.of(opp_obj):
+        opp, found = read_record(mapping, Concept.RENEWAL_OPPORTUNITY, record.data)
+        problems.extend(found)
+        renewed = opp.values.get("renewed_contract")
+        if opp.key:
+            out.current[(opp_obj, opp.key)] = _current(Concept.RENEWAL_OPPORTUNITY, mapping,
+                                                       record, opp.key)
+        if opp.key or renewed:
+            out.existing_renewals.append(ExistingRenewal(
+                opportunity_id=record.sf_id, contract_ids=(str(renewed),) if renewed else (),
+                created_by_sfrenew=bool(opp.key),
+                stage=str(opp.values.get("stage") or ""),
+                is_closed=bool(opp.values.get("is_closed")), key=opp.key))
+    by_id = {r.sf_id: r for r in group.of(opp_obj)}
+    for contract in contracts:  # CPQ: the contract's own renewal opportunity lookup
+        opp_id = contract.values.get("renewal_opportunity")
+        known = by_id.get(str(opp_id)) if opp_id else None
+        if known is not None and not _has_key(known, opp_key):
+            out.existing_renewals.append(ExistingRenewal(
+                opportunity_id=known.sf_id, contract_ids=(str(contract.sf_id),),
+                created_by_sfrenew=False, stage=str(known.data.get("StageName") or ""),
+                is_closed=bool(known.data.get("IsClosed"))))
+    for record in keyed_lines:
+        key = str(record.data[line_key or ""])
+        out.current[(line_obj, key)] = _current(Concept.RENEWAL_LINE, mapping, record, key)
+    for record in keyed_tasks:
+        task, found = read_record(mapping, Concept.TASK, record.data)
+        problems.extend(found)
+        key = str(task.key)
+        out.current[(task_obj, key)] = _current(Concept.TASK, mapping, record, key)
+        due = task.values.get("due_date")
+        if isinstance(due, date):
+            out.existing_tasks[key] = ExistingTask(key=key, due_date=due,
+                                                   is_closed=bool(task.values.get("is_closed")))
+    return out
+
+
+def current_by_key(records: Mapping[tuple[str, str], CurrentRecord], obj: str
+                   ) -> dict[str, CurrentRecord]:
+    """The current records of one object, by key."""
+    return {key: rec for (o, key), rec in records.items() if o == obj}
