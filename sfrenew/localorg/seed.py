@@ -246,6 +246,7 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
                 catalogue: Catalogue, rng: random.Random, today: date,
                 dirty: dict[str, list[str]]) -> None:
     """Write one batch of accounts and everything that hangs off them."""
+    today_ord = today.toordinal()
     # Parents first, so subsidiaries can point at them.
     heads = [i for i, a in enumerate(batch) if a.parent is None]
     subs = [i for i, a in enumerate(batch) if a.parent is not None]
@@ -253,23 +254,24 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     parent_ids: dict[int, str] = {}
     for indexes in (heads, subs):
         ids = writer.insert("Account", account_rows(
-            [batch[i] for i in indexes], staff=staff, parent_ids=parent_ids, rng=rng))
+            [batch[i] for i in indexes], staff=staff, parent_ids=parent_ids, rng=rng,
+            today=today_ord))
         for i, account_id in zip(indexes, ids, strict=True):
             account_ids[i] = parent_ids[i] = account_id
     counts: list[int] = []
     contact_ids = writer.insert("Contact", contact_rows(batch, account_ids, staff=staff,
                                                         rng=rng, counts=counts))
     refs = contract_refs(batch, account_ids)
-    contract_ids = writer.insert("Contract", contract_rows(refs, staff=staff,
-                                                           catalogue=catalogue))
+    contract_ids = writer.insert("Contract", contract_rows(
+        refs, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
     opportunity_ids = writer.insert("Opportunity", originating_opportunity_rows(
-        refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng))
+        refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
     line_ids = writer.insert("OpportunityLineItem", line_item_rows(
         refs, opportunity_ids, catalogue=catalogue))
     subscription_ids = writer.insert("SBQQ__Subscription__c", subscription_rows(
         refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng))
     writer.insert("Opportunity", renewal_opportunity_rows(
-        refs, contract_ids, staff=staff, catalogue=catalogue))
+        refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
     contacts = AccountContacts(contact_ids, counts)
     writer.insert("Case", case_rows(batch, account_ids, contacts=contacts, staff=staff,
                                     rng=rng, today=today))

@@ -19,7 +19,7 @@ from sfrenew.localorg.seed_catalog import (
     Segment,
 )
 from sfrenew.localorg.seed_plan import AccountPlan
-from sfrenew.localorg.seed_rows import Row, Staff, add_months_ord, iso, stamp
+from sfrenew.localorg.seed_rows import Row, Staff, add_months_ord, created, iso, stamp
 
 _CASES_MAX = {Segment.ENTERPRISE: 6, Segment.MID_MARKET: 3, Segment.SMB: 2}
 _SEVERITIES = ("Sev1", "Sev2", "Sev3", "Sev4")
@@ -60,6 +60,8 @@ def case_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
             closed = rng.random() < 0.7
             status = "Closed" if closed else rng.choices(
                 ("New", "Working", "Escalated"), weights=(0.3, 0.5, 0.2))[0]
+            # Open cases are recent; closed ones took days to a few weeks.
+            opened = today_ord - (rng.randint(2, 400) if closed else rng.randint(1, 90))
             yield {
                 "AccountId": account_id,
                 "ContactId": contacts.pick(index, rng),
@@ -72,9 +74,10 @@ def case_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
                                     "Billing")),
                 "Origin": rng.choice(("Phone", "Email", "Web")),
                 "IsEscalated": 1 if status == "Escalated" else 0,
-                "ClosedDate": stamp(today_ord - rng.randint(1, 400), rng.randrange(1440))
-                if closed else None,
+                "ClosedDate": stamp(min(today_ord - 1, opened + rng.randint(0, 20)),
+                                    rng.randrange(1440)) if closed else None,
                 "CurrencyIsoCode": acct.currency,
+                "CreatedDate": created(opened, today=today_ord, rng=rng),
             }
 
 
@@ -105,22 +108,25 @@ def task_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
                 "TaskSubtype": "Email" if kind == "Email" else "Call" if kind == "Call" else "Task",
                 "CompletedDateTime": stamp(day, rng.randrange(480, 1080)),
                 "Description": None,
+                "CreatedDate": created(day - rng.randint(0, 10), today=today_ord, rng=rng),
             }
             day -= rng.randint(14, 60)
         for _ in range(rng.choices((0, 1, 2), weights=(0.4, 0.4, 0.2))[0]):
+            due = today_ord + rng.randint(-20, 45)  # some are overdue, as in every org
             yield {
                 "WhoId": contacts.pick(index, rng),
                 "WhatId": account_id,
                 "OwnerId": owner,
                 "Subject": rng.choice(TASK_SUBJECTS_OPEN),
-                # Some open tasks are overdue, as in every org.
-                "ActivityDate": iso(today_ord + rng.randint(-20, 45)),
+                "ActivityDate": iso(due),
                 "Status": rng.choice(("Not Started", "Not Started", "In Progress")),
                 "Priority": "High" if rng.random() < 0.15 else "Normal",
                 "Type": rng.choice(("Call", "Email", "Other")),
                 "TaskSubtype": "Task",
                 "CompletedDateTime": None,
                 "Description": None,
+                "CreatedDate": created(min(due, today_ord) - rng.randint(1, 30),
+                                       today=today_ord, rng=rng),
             }
 
 
@@ -131,6 +137,7 @@ def usage_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
     Each tracked account has a monthly drift: most grow slowly, some shrink, which
     is the usage-decline risk signal.
     """
+    today_ord = today.toordinal()
     first_of_month = today.replace(day=1).toordinal()
     for acct, account_id in zip(accounts, account_ids, strict=True):
         if rng.random() >= 0.35:
@@ -147,4 +154,6 @@ def usage_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
                 "Period__c": iso(period),
                 "Active_Users__c": float(round(licensed * utilisation)),
                 "Licensed_Users__c": float(licensed),
+                # Loaded by the product's nightly export after the month closed.
+                "CreatedDate": created(add_months_ord(period, 1), today=today_ord, rng=rng),
             }

@@ -57,6 +57,11 @@ def stamp(ordinal: int, minute_of_day: int) -> str:
     return f"{iso(ordinal)}T{hours:02d}:{minutes:02d}:00.000+0000"
 
 
+def created(day: int, *, today: int, rng: random.Random) -> str:
+    """A historical ``CreatedDate`` on ``day`` (yesterday at the latest), in office hours."""
+    return stamp(min(day, today - 1), rng.randrange(420, 1140))
+
+
 def slug(text: str) -> str:
     """Lower-case ASCII letters and digits only (for usernames, emails, domains)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -103,10 +108,11 @@ def domain(acct: AccountPlan) -> str:
 
 
 def account_rows(accounts: Sequence[AccountPlan], *, staff: Staff,
-                 parent_ids: dict[int, str], rng: random.Random) -> Iterator[Row]:
+                 parent_ids: dict[int, str], rng: random.Random, today: int) -> Iterator[Row]:
     """Account rows; ``parent_ids`` maps a batch index to an already inserted Id."""
     for acct in accounts:
         rate = USD_RATE[acct.currency]
+        customer_since = min(c.start for c in acct.contracts) - rng.randint(20, 200)
         method = rng.choices(("Same", "Uplift", "List"), weights=(0.6, 0.3, 0.1))[0]
         no_segment = acct.dirty is DirtyKind.ACCOUNT_WITHOUT_SEGMENT
         yield {
@@ -133,6 +139,7 @@ def account_rows(accounts: Sequence[AccountPlan], *, staff: Staff,
             "SBQQ__RenewalUpliftRate__c": rng.choice((3.0, 5.0)) if method == "Uplift" else None,
             "SBQQ__CoTermedContractsCombined__c": 0,
             "SBQQ__ContractCoTermination__c": rng.choice(("Never", "Prompt", "Always")),
+            "CreatedDate": created(customer_since, today=today, rng=rng),
         }
 
 
@@ -171,8 +178,8 @@ def contact_rows(accounts: Sequence[AccountPlan], account_ids: Sequence[str], *,
 _CONTACTS_BY_SEGMENT = {"Enterprise": (4, 9), "Mid-Market": (2, 6), "SMB": (1, 4)}
 
 
-def contract_rows(refs: Sequence[ContractRef], *, staff: Staff,
-                  catalogue: Catalogue) -> Iterator[Row]:
+def contract_rows(refs: Sequence[ContractRef], *, staff: Staff, catalogue: Catalogue,
+                  rng: random.Random, today: int) -> Iterator[Row]:
     """Contract rows (the CPQ and the standard uplift fields both filled)."""
     for acct, account_id, c in refs:
         yield {
@@ -194,6 +201,7 @@ def contract_rows(refs: Sequence[ContractRef], *, staff: Staff,
             "SBQQ__RenewalUpliftRate__c": c.uplift_rate,
             "SBQQ__RenewalForecast__c": 0,
             "SBQQ__RenewalQuoted__c": 0,
+            "CreatedDate": created(c.start - rng.randint(5, 40), today=today, rng=rng),
         }
 
 
@@ -203,15 +211,16 @@ def _amount(c: ContractPlan) -> float:
 
 def originating_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
                                  staff: Staff, catalogue: Catalogue,
-                                 rng: random.Random) -> Iterator[Row]:
+                                 rng: random.Random, today: int) -> Iterator[Row]:
     """The Closed Won opportunity each contract came from (``ContractId`` set)."""
     for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        close = c.start - rng.randint(3, 25)
         yield {
             "AccountId": account_id,
             "OwnerId": staff.owner(acct),
             "Name": f"{acct.name[:70]} - {c.deal_type} {date.fromordinal(c.start).year}",
             "StageName": "Closed Won",
-            "CloseDate": iso(c.start - rng.randint(3, 25)),
+            "CloseDate": iso(close),
             "Amount": _amount(c),
             "Probability": 100.0,
             "ForecastCategoryName": "Closed",
@@ -222,6 +231,7 @@ def originating_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequ
             "Pricebook2Id": catalogue.pricebook,
             "CurrencyIsoCode": c.currency,
             "SBQQ__Renewal__c": 1 if c.deal_type == "Renewal" else 0,
+            "CreatedDate": created(close - rng.randint(20, 120), today=today, rng=rng),
         }
 
 
@@ -289,7 +299,8 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
 
 
 def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
-                             staff: Staff, catalogue: Catalogue) -> Iterator[Row]:
+                             staff: Staff, catalogue: Catalogue, rng: random.Random,
+                             today: int) -> Iterator[Row]:
     """Renewal opportunities people already opened (linked by SBQQ__RenewedContract__c).
 
     ``ContractId`` stays empty: in the standard mapping it names the contract an
@@ -312,6 +323,7 @@ def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence
             "CurrencyIsoCode": c.currency,
             "SBQQ__RenewedContract__c": contract_id,
             "SBQQ__Renewal__c": 1,
+            "CreatedDate": created(c.end - rng.randint(60, 150), today=today, rng=rng),
         }
 
 
