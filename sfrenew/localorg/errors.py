@@ -17,11 +17,15 @@ class ErrorDetail:
     error_code: str
     message: str
     fields: tuple[str, ...] = ()
+    # DML errors (a failed save) always carry ``fields``, even empty, as Salesforce's
+    # do (``ENTITY_IS_DELETED`` -> ``"fields": []``); request errors such as
+    # ``NOT_FOUND`` or ``MALFORMED_QUERY`` carry none.
+    list_fields: bool = False
 
     def rest_json(self) -> dict[str, Any]:
         """The REST error-list entry (``errorCode``)."""
         body: dict[str, Any] = {"message": self.message, "errorCode": self.error_code}
-        if self.fields:
+        if self.fields or self.list_fields:
             body["fields"] = list(self.fields)
         return body
 
@@ -39,9 +43,15 @@ class SalesforceApiError(Exception):
 
     @classmethod
     def single(cls, status: int, error_code: str, message: str,
-               fields: tuple[str, ...] = ()) -> SalesforceApiError:
-        """An error with one entry."""
-        return cls(status, [ErrorDetail(error_code, message, fields)])
+               fields: tuple[str, ...] = (), *, list_fields: bool = False) -> SalesforceApiError:
+        """An error with one entry (``list_fields``: a DML error, see ErrorDetail)."""
+        return cls(status, [ErrorDetail(error_code, message, fields, list_fields)])
+
+    @classmethod
+    def dml(cls, error_code: str, message: str, fields: tuple[str, ...] = (), *,
+            status: int = 400) -> SalesforceApiError:
+        """A failed save: one entry that always lists ``fields``."""
+        return cls.single(status, error_code, message, fields, list_fields=True)
 
     def __str__(self) -> str:
         return "; ".join(f"{e.error_code}: {e.message}" for e in self.errors)
