@@ -6,6 +6,7 @@ import click
 
 from sfrenew import __version__
 from sfrenew.cli import localorg as _localorg
+from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
 
 
@@ -18,3 +19,7 @@ def main() -> None:
 main.add_command(_localorg.localorg)
 main.add_command(_localorg.demo)
 main.add_command(_rules.rules)
+main.add_command(_ops.jobs)
+main.add_command(_ops.run)
+main.add_command(_ops.backfill)
+main.add_command(_ops.status)
