@@ -1,0 +1,204 @@
+"""Applying a plan file: exactly its changes, chunk by chunk, parents first.
+
+Accounts are read from the plan file a batch at a time (flat memory). Within a
+batch, renewal opportunities are written first, then their lines and tasks with
+lookups (``RecordRef``) resolved to Ids (this run's results, else the ledger, else
+the org by key), then the accounts' risk fields. Opportunities and lines are upserted
+by their key field; Tasks (no external-Id upsert) are inserted, which is why a resumed
+or saved-plan apply first looks their keys up in the org. A saved plan re-reads the
+records it updates and skips any changed in the org since it was planned (stale).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+
+from sfrenew.apply.writer import ApplyTotals, Target, reject_unwritable, send_chunk
+from sfrenew.core.changeset import ChangeKind, RecordChange
+from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.translate import written_fields
+from sfrenew.plan.model import AccountPlan, iter_accounts
+from sfrenew.salesforce import Gateway, format_soql
+from sfrenew.store import StateStore
+
+STALE_SKIPPED = "apply_stale_skipped"
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply: chunk size, whether the plan was saved earlier (stale checks and
+    existence checks), and which (object, key) pairs this run already wrote."""
+
+    chunk_size: int = 200
+    saved_plan: bool = False
+    done: frozenset[tuple[str, str]] = frozenset()
+
+
+def targets(mapping: MappingFile, run_id: str) -> list[Target]:
+    """Write targets in parent-first order."""
+    run_field = written_fields(mapping, Concept.RENEWAL_OPPORTUNITY).get("run_id")
+    return [
+        Target(mapping.renewal_opportunity.object, mapping.renewal_opportunity.key_field,
+               upsert=True, stamp={run_field: run_id} if run_field else {}),
+        Target(mapping.renewal_line.object, mapping.renewal_line.key_field, upsert=True),
+        Target(mapping.task.object, mapping.task.key_field, upsert=False),
+        Target(mapping.account.object, None, upsert=False),
+    ]
+
+
+def _batches(accounts: Iterable[AccountPlan], size: int) -> Iterator[list[RecordChange]]:
+    batch: list[RecordChange] = []
+    for account in accounts:
+        batch.extend(c for c in account.changes if c.writes)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _query_ids(gateway: Gateway, sobject: str, key_field: str, keys: Sequence[str]
+               ) -> dict[str, str]:
+    """``{key: Id}`` of records in the org holding those keys (crash recovery)."""
+    out: dict[str, str] = {}
+    template = "SELECT Id, {key:literal} FROM {sobject:literal} WHERE {key:literal} IN {values}"
+    for soql in gateway.in_chunks(template, list(keys), key=key_field, sobject=sobject):
+        for row in gateway.query(soql):
+            out[str(row[key_field])] = str(row["Id"])
+    return out
+
+
+def _stale(gateway: Gateway, sobject: str, changes: Sequence[RecordChange]) -> set[str]:
+    """Keys of records whose SystemModstamp moved since they were planned."""
+    expected = {c.sf_id: c for c in changes if c.sf_id and c.expected_modstamp}
+    if not expected:
+        return set()
+    ids = sorted(str(i) for i in expected)
+    where = format_soql("Id IN {}", ids)
+    stale: set[str] = set()
+    for row in gateway.read(sobject, ["Id", "SystemModstamp"], where, expected_rows=len(ids)):
+        now = row["SystemModstamp"]
+        now_text = now.isoformat() if isinstance(now, datetime) else str(now)
+        change = expected[str(row["Id"])]
+        if now_text != change.expected_modstamp:
+            stale.add(change.key)
+    return stale
+
+
+class Applier:
+    """Applies batches of changes for one run."""
+
+    def __init__(self, *, gateway: Gateway, store: StateStore, mapping: MappingFile,
+                 run_id: str, clock: Callable[[], datetime], options: ApplyOptions) -> None:
+        self.gateway, self.store, self.mapping = gateway, store, mapping
+        self.run_id, self.clock, self.options = run_id, clock, options
+        self.targets = targets(mapping, run_id)
+        self.totals = ApplyTotals()
+
+    def apply_batch(self, changes: Sequence[RecordChange]) -> None:
+        """Write one batch: each target object in order, in chunks."""
+        todo = [c for c in changes if (c.object, c.key) not in self.options.done]
+        for target in self.targets:
+            mine = [c for c in todo if c.object == target.sobject]
+            if target.key_field is None:  # updated by Id only (the account's risk fields)
+                mine = [c for c in mine if c.sf_id and c.kind is not ChangeKind.CREATE]
+            if mine:
+                self._apply_object(target, mine)
+
+    def _apply_object(self, target: Target, changes: list[RecordChange]) -> None:
+        if self.options.saved_plan:
+            changes = self._drop_stale(target, changes)
+            changes = self._drop_existing(target, changes)
+        self._resolve_refs(changes)
+        ready: list[RecordChange] = []
+        refs: list[dict[str, str]] = []
+        for change in changes:
+            resolved: dict[str, str] = {}
+            if change.kind is ChangeKind.CREATE:
+                for fname, ref in change.refs:
+                    sf_id = self.totals.ids.get((ref.object, ref.key))
+                    if sf_id is None:
+                        break
+                    resolved[fname] = sf_id
+                else:
+                    ready.append(change)
+                    refs.append(resolved)
+                    continue
+                reject_unwritable(store=self.store, run_id=self.run_id, change=change,
+                                  code="PARENT_NOT_WRITTEN",
+                                  message="its renewal opportunity was not written",
+                                  clock=self.clock, totals=self.totals)
+                continue
+            ready.append(change)
+            refs.append(resolved)
+        size = self.options.chunk_size
+        for start in range(0, len(ready), size):
+            send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
+                       target=target, changes=ready[start:start + size],
+                       refs=refs[start:start + size], clock=self.clock, totals=self.totals)
+
+    def _resolve_refs(self, changes: Sequence[RecordChange]) -> None:
+        wanted: dict[str, set[str]] = {}
+        for change in changes:
+            if change.kind is ChangeKind.CREATE:
+                for _f, ref in change.refs:
+                    if (ref.object, ref.key) not in self.totals.ids:
+                        wanted.setdefault(ref.object, set()).add(ref.key)
+        for obj, keys in wanted.items():
+            found = self.store.find_by_keys(obj, sorted(keys))
+            missing = sorted(keys - set(found))
+            key_field = next((t.key_field for t in self.targets
+                              if t.sobject == obj and t.key_field), None)
+            if missing and key_field:
+                found.update(_query_ids(self.gateway, obj, key_field, missing))
+            for key, sf_id in found.items():
+                self.totals.ids[(obj, key)] = sf_id
+
+    def _drop_stale(self, target: Target, changes: list[RecordChange]) -> list[RecordChange]:
+        stale = _stale(self.gateway, target.sobject,
+                       [c for c in changes if c.kind is not ChangeKind.CREATE])
+        for change in changes:
+            if change.key in stale:
+                self.totals.stale.append((change.object, change.key))
+                self.totals.count(change.object, skipped=1)
+                log.info(STALE_SKIPPED, object=change.object, key=change.key,
+                         sf_id=change.sf_id)
+        return [c for c in changes if c.key not in stale]
+
+    def _drop_existing(self, target: Target, changes: list[RecordChange]) -> list[RecordChange]:
+        creates = [c.key for c in changes if c.kind is ChangeKind.CREATE]
+        if not creates or target.key_field is None:
+            return changes
+        found = _query_ids(self.gateway, target.sobject, target.key_field, creates)
+        for key, sf_id in found.items():
+            self.totals.ids[(target.sobject, key)] = sf_id
+            self.totals.count(target.sobject, skipped=1)
+        return [c for c in changes if not (c.kind is ChangeKind.CREATE and c.key in found)]
+
+
+def apply_plan(*, path: Path, gateway: Gateway, store: StateStore, mapping: MappingFile,
+               run_id: str, clock: Callable[[], datetime], options: ApplyOptions,
+               stop: threading.Event | None = None,
+               advance: Callable[[int], None] | None = None) -> ApplyTotals:
+    """Apply the plan file at ``path``; stops between batches when ``stop`` is set.
+
+    Raises the gateway's BudgetExhausted/TransientError as they come: the runner
+    checkpoints (everything sent so far is in the ledger).
+    """
+    applier = Applier(gateway=gateway, store=store, mapping=mapping, run_id=run_id,
+                      clock=clock, options=options)
+    for batch in _batches(iter_accounts(path), options.chunk_size):
+        applier.apply_batch(batch)
+        if advance is not None:
+            advance(len(batch))
+        if stop is not None and stop.is_set():
+            applier.totals.stopped = True
+            break
+    return applier.totals
