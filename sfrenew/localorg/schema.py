@@ -16,7 +16,7 @@ text order is time order); multipicklist as TEXT ``a;b``. NULL is NULL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -349,6 +349,10 @@ def build_schema(data: dict[str, Any]) -> OrgSchema:
     objects: dict[str, SObjectSchema] = {}
     for obj_name, spec in data["objects"].items():
         fields = {f.name.lower(): f for f in _system_fields(owned=bool(spec.get("owned", False)))}
+        label = str(spec.get("label", obj_name))
+        if not obj_name.endswith("__c"):
+            # Standard objects label their Id "Account ID"; custom ones say "Record ID".
+            fields["id"] = replace(fields["id"], label=f"{label} ID")
         field_specs = spec.get("fields") or {}
         name_field = spec.get("name_field", "Name" if "Name" in field_specs else None)
         for fname, fspec in field_specs.items():
