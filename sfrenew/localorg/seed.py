@@ -55,7 +55,7 @@ class SeedTarget(Protocol):
         """Insert already-valid stored rows in one transaction; their new Ids in order."""
 
     def create_system_user(self, values: dict[str, Any]) -> str:
-        """Create a user without a creating user (the first user of an org)."""
+        """Create a user that is its own creator (values as a client sends them)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def _seed_staff(writer: _Writer, rng: random.Random, *, reps: dict[Region, int])
     store = writer.store
     admin = store.create_system_user({
         "Username": "admin@sfrenew-demo.example", "FirstName": "Alex", "LastName": "Admin",
-        "Alias": "aadmin", "Email": "admin@sfrenew-demo.example", "IsActive": 1,
+        "Alias": "aadmin", "Email": "admin@sfrenew-demo.example", "IsActive": True,
         "Title": "Salesforce Administrator",
     })
     writer.user_id = admin
