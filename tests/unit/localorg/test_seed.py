@@ -1,0 +1,287 @@
+"""The seed generator: deterministic, realistic, referentially sound, with its dirt."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfrenew.localorg.schema import FieldType, default_schema
+from sfrenew.localorg.seed import SeedSummary, seed_book
+from sfrenew.localorg.seed_catalog import Region
+from sfrenew.localorg.seed_plan import BookPlanner, DirtyKind, add_months, money
+from sfrenew.localorg.store import OrgStore
+
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+CONTRACTS = 400
+
+
+def _seed(path: Path, *, seed: int = 7, contracts: int = CONTRACTS) -> tuple[OrgStore, SeedSummary]:
+    store = OrgStore(path, default_schema(), clock=lambda: NOW)
+    return store, seed_book(store, contracts=contracts, seed=seed, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sqlite3.Connection,
+                                                                       SeedSummary]]:
+    store, summary = _seed(tmp_path_factory.mktemp("seed") / "org.sqlite")
+    conn = store.read_connection()
+    yield conn, summary
+    conn.close()
+    store.close()
+
+
+def _all(conn: sqlite3.Connection, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    return list(conn.execute(sql, args).fetchall())
+
+
+def _one(conn: sqlite3.Connection, sql: str, *args: Any) -> Any:
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    return {obj.name: _all(conn, f'SELECT * FROM "{obj.name}" ORDER BY "Id"')
+            for obj in default_schema().objects.values()}
+
+
+def test_same_seed_gives_the_same_rows_and_ids(tmp_path: Path) -> None:
+    first, a = _seed(tmp_path / "a.sqlite", contracts=120)
+    second, b = _seed(tmp_path / "b.sqlite", contracts=120)
+    third, _ = _seed(tmp_path / "c.sqlite", contracts=120, seed=8)
+    conns = [s.read_connection() for s in (first, second, third)]
+    try:
+        assert a == b
+        assert _dump(conns[0]) == _dump(conns[1])
+        assert _dump(conns[0])["Contract"] != _dump(conns[2])["Contract"]
+    finally:
+        for conn, store in zip(conns, (first, second, third), strict=True):
+            conn.close()
+            store.close()
+
+
+def test_counts_match_the_store_and_look_like_a_book(seeded: tuple[sqlite3.Connection,
+                                                                   SeedSummary]) -> None:
+    conn, summary = seeded
+    assert summary.contracts == CONTRACTS
+    for sobject, n in summary.counts.items():
+        assert n > 0, sobject
+        if sobject != "User":  # the store may hold its own integration user too
+            assert _one(conn, f'SELECT COUNT(*) FROM "{sobject}"') == n, sobject
+    assert _one(conn, 'SELECT COUNT(*) FROM "Contract"') == CONTRACTS
+    accounts = summary.counts["Account"]
+    assert CONTRACTS / 3.2 < accounts < CONTRACTS / 2.0
+    per_account = _all(conn, 'SELECT COUNT(*) FROM "Contract" GROUP BY "AccountId"')
+    assert {n for (n,) in per_account} <= {1, 2, 3, 4, 5}
+    lines = summary.counts["SBQQ__Subscription__c"]
+    assert 2.6 < lines / CONTRACTS < 3.6
+    assert summary.counts["OpportunityLineItem"] == lines
+    # One originating opportunity per contract plus the renewals people opened.
+    assert summary.counts["Opportunity"] > CONTRACTS
+    assert str(summary).startswith(f"{summary.total:,} records")
+
+
+def test_every_reference_points_to_a_record_of_the_right_type(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    schema = default_schema()
+    ids_by_object = {obj.name: {r[0] for r in _all(conn, f'SELECT "Id" FROM "{obj.name}"')}
+                     for obj in schema.objects.values()}
+    checked = 0
+    for obj in schema.objects.values():
+        for f in obj.fields.values():
+            if f.type is not FieldType.REFERENCE or f.name in ("CreatedById", "LastModifiedById"):
+                continue
+            values = {r[0] for r in _all(
+                conn, f'SELECT DISTINCT "{f.name}" FROM "{obj.name}" WHERE "{f.name}" IS NOT NULL')}
+            targets = set().union(*(ids_by_object[t] for t in f.reference_to))
+            assert values <= targets, f"{obj.name}.{f.name}"
+            checked += len(values)
+    assert checked > 1000
+
+
+def test_lines_exist_in_both_styles_for_every_contract(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    without_subscriptions = _one(conn, '''SELECT COUNT(*) FROM "Contract" c WHERE NOT EXISTS
+        (SELECT 1 FROM "SBQQ__Subscription__c" s WHERE s."SBQQ__Contract__c" = c."Id")''')
+    without_originating = _one(conn, '''SELECT COUNT(*) FROM "Contract" c WHERE NOT EXISTS
+        (SELECT 1 FROM "Opportunity" o WHERE o."ContractId" = c."Id"
+         AND o."StageName" = 'Closed Won')''')
+    assert (without_subscriptions, without_originating) == (0, 0)
+    renewals = _all(conn, '''SELECT "Type", "SBQQ__RenewedContract__c", "ContractId"
+        FROM "Opportunity" WHERE "SBQQ__RenewedContract__c" IS NOT NULL''')
+    assert renewals
+    assert all(t == "Renewal" and cid is None for t, _, cid in renewals)
+
+
+def test_dirty_records_are_present(seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, summary = seeded
+    assert all(summary.dirty[kind.value] for kind in DirtyKind)
+    for cid in summary.dirty[DirtyKind.CONTRACT_WITHOUT_END_DATE]:
+        assert _one(conn, 'SELECT "EndDate" FROM "Contract" WHERE "Id" = ?', cid) is None
+    zero = [i for i in summary.dirty[DirtyKind.ZERO_AMOUNT_LINE] if i.startswith("00k")]
+    assert zero
+    assert {_one(conn, 'SELECT "UnitPrice" FROM "OpportunityLineItem" WHERE "Id" = ?', i)
+            for i in zero} == {0}
+    unpriced = [i for i in summary.dirty[DirtyKind.LINE_WITHOUT_PRICE] if i.startswith("a02")]
+    assert unpriced
+    assert {_one(conn, 'SELECT "SBQQ__NetPrice__c" FROM "SBQQ__Subscription__c" '
+                       'WHERE "Id" = ?', i) for i in unpriced} == {None}
+    odd = _all(conn, '''SELECT "Id" FROM "Account"
+        WHERE "CurrencyIsoCode" NOT IN ('USD', 'EUR', 'GBP', 'JPY')''')
+    assert {r[0] for r in odd} <= set(summary.dirty[DirtyKind.UNKNOWN_CURRENCY])
+    assert odd
+    no_segment = [r[0] for r in _all(conn, 'SELECT "Id" FROM "Account" WHERE "Segment__c" IS NULL')]
+    assert no_segment
+    assert _one(conn, 'SELECT COUNT(*) FROM "Contract" WHERE "AccountId" = ?', no_segment[0]) > 0
+
+
+def test_end_dates_spread_over_the_next_two_years(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    ends = [date.fromisoformat(r[0]) for r in _all(
+        conn, '''SELECT "EndDate" FROM "Contract"
+                 WHERE "Status" = 'Activated' AND "EndDate" IS NOT NULL''')]
+    starts = [date.fromisoformat(r[0]) for r in _all(
+        conn, '''SELECT "StartDate" FROM "Contract" WHERE "Status" = 'Activated' ''')]
+    assert all(s <= TODAY for s in starts)
+    days = [(e - TODAY).days for e in ends]
+    assert 0.02 < sum(d < 0 for d in days) / len(days) < 0.2  # some already ended
+    quarters = [sum(q * 91 <= d < (q + 1) * 91 for d in days) for q in range(8)]
+    assert all(n >= 3 for n in quarters), quarters
+    assert max(days) <= 24 * 31 + 45
+    statuses = {r[0] for r in _all(conn, 'SELECT DISTINCT "Status" FROM "Contract"')}
+    assert {"Activated", "Draft"} <= statuses
+    terms = {r[0] for r in _all(conn, 'SELECT DISTINCT "ContractTerm" FROM "Contract"')}
+    assert {12, 24, 36} <= terms
+    # As Salesforce computes it: start + term months - 1 day.
+    for start, term, end in _all(conn, """SELECT "StartDate", "ContractTerm", "EndDate"
+                                         FROM "Contract" WHERE "ContractTerm" IS NOT NULL"""):
+        expected = add_months(date.fromisoformat(start), term) - timedelta(days=1)
+        assert date.fromisoformat(end) == expected
+
+
+def test_currencies_and_whole_yen(seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    currencies = {r[0] for r in _all(conn, 'SELECT DISTINCT "CurrencyIsoCode" FROM "Account"')}
+    assert {"USD", "EUR", "GBP", "JPY"} <= currencies
+    yen = [r[0] for r in _all(conn, '''
+        SELECT "UnitPrice" FROM "PricebookEntry" WHERE "CurrencyIsoCode" = 'JPY'
+        UNION ALL SELECT "UnitPrice" FROM "OpportunityLineItem" li JOIN "Opportunity" o
+            ON o."Id" = li."OpportunityId" WHERE o."CurrencyIsoCode" = 'JPY'
+        UNION ALL SELECT "SBQQ__NetPrice__c" FROM "SBQQ__Subscription__c"
+            WHERE "CurrencyIsoCode" = 'JPY' ''') if r[0] is not None]
+    assert len(yen) > 50
+    assert all(float(p).is_integer() for p in yen)
+    cents = [r[0] for r in _all(conn, '''SELECT "SBQQ__NetPrice__c" FROM "SBQQ__Subscription__c"
+        WHERE "CurrencyIsoCode" = 'USD' AND "SBQQ__NetPrice__c" IS NOT NULL''')]
+    assert all(round(p, 2) == p for p in cents)
+    assert _one(conn, '''SELECT COUNT(*) FROM "PricebookEntry" e JOIN "Pricebook2" b
+        ON b."Id" = e."Pricebook2Id" WHERE b."IsStandard" = 1''') > 0
+
+
+def test_signals_for_risk_rules_exist(seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    assert _one(conn, 'SELECT COUNT(*) FROM "Contact" WHERE "Is_Champion__c" = 1') > 0
+    assert _one(conn, 'SELECT COUNT(*) FROM "Contact" WHERE "Left_Company__c" = 1') > 0
+    severities = _all(conn, '''SELECT DISTINCT "Severity__c" FROM "Case"
+                               WHERE "Status" != 'Closed' ''')
+    assert len(severities) >= 2
+    assert _one(conn, '''SELECT COUNT(*) FROM "Task" WHERE "Status" = 'Completed'
+                         AND "CompletedDateTime" IS NOT NULL''') > 0
+    assert _one(conn, '''SELECT COUNT(*) FROM "Task" WHERE "Status" != 'Completed' ''') > 0
+    # Usage moves: some accounts end the year lower than they began it.
+    trends = _all(conn, '''SELECT "Account__c", MIN("Period__c"), MAX("Period__c")
+        FROM "Usage_Snapshot__c" GROUP BY "Account__c"''')
+    falling = 0
+    for account, first, last in trends:
+        start = _one(conn, '''SELECT "Active_Users__c" FROM "Usage_Snapshot__c"
+            WHERE "Account__c" = ? AND "Period__c" = ?''', account, first)
+        end = _one(conn, '''SELECT "Active_Users__c" FROM "Usage_Snapshot__c"
+            WHERE "Account__c" = ? AND "Period__c" = ?''', account, last)
+        falling += end < start
+    assert 0 < falling < len(trends)
+    segments = {r[0] for r in _all(conn, 'SELECT DISTINCT "Segment__c" FROM "Account"')}
+    assert {"Enterprise", "Mid-Market", "SMB"} <= segments
+    regions = {r[0] for r in _all(conn, 'SELECT DISTINCT "Sales_Territory__c" FROM "User"')}
+    assert {"AMER East", "EMEA North", "APAC"} <= regions
+
+
+def test_history_is_in_the_past_and_the_store_derived_its_fields(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    now = "2026-11-24T08:00:00.000+0000"
+    for sobject in ("Account", "Contract", "Opportunity", "Case", "Task", "Usage_Snapshot__c"):
+        oldest, newest = conn.execute(
+            f'SELECT MIN("CreatedDate"), MAX("CreatedDate") FROM "{sobject}"').fetchone()
+        assert oldest < "2026-11-24", sobject
+        assert newest < now, sobject
+    assert _one(conn, """SELECT COUNT(*) FROM "Case"
+                         WHERE "ClosedDate" < "CreatedDate" OR "IsClosed" != ("Status" = 'Closed')
+                      """) == 0
+    assert _one(conn, """SELECT COUNT(*) FROM "Opportunity"
+                         WHERE "IsWon" != ("StageName" = 'Closed Won')""") == 0
+    assert _one(conn, 'SELECT COUNT(*) FROM "Contract" WHERE "ContractNumber" IS NULL') == 0
+    assert _one(conn, """SELECT COUNT(*) FROM "OpportunityLineItem"
+                         WHERE "UnitPrice" IS NOT NULL
+                         AND ABS("TotalPrice" - "Quantity" * "UnitPrice") > 0.01""") == 0
+
+
+class _RecordingStore:
+    """Counts rows per insert call without keeping them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def insert_many(self, sobject: str, rows: Iterable[dict[str, Any]], *,
+                    user_id: str) -> list[str]:
+        assert user_id
+        n = sum(1 for _ in rows)
+        self.calls.append((sobject, n))
+        return [f"{sobject[:3]}{len(self.calls):05d}{i:010d}" for i in range(n)]
+
+    def create_system_user(self, values: dict[str, Any]) -> str:
+        return "005000000000001AAA"
+
+
+def test_batches_bound_every_insert() -> None:
+    store = _RecordingStore()
+    summary = seed_book(store, contracts=600, seed=3, today=TODAY, batch_accounts=25)
+    assert summary.contracts == 600
+    assert max(n for obj, n in store.calls if obj == "Account") <= 25
+    assert max(n for obj, n in store.calls if obj == "Contract") <= 25 * 5
+
+
+def test_planner_is_deterministic_and_pure() -> None:
+    def plan(seed: int) -> list[Any]:
+        planner = BookPlanner(random.Random(seed), today=TODAY,
+                              reps_per_region=dict.fromkeys(Region, 3))
+        return planner.accounts(limit=50, contracts_left=100)
+
+    assert plan(1) == plan(1)
+    assert plan(1) != plan(2)
+    assert sum(len(a.contracts) for a in plan(1)) == 100
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (date(2026, 1, 31), 1, date(2026, 2, 28)),
+    (date(2024, 1, 31), 1, date(2024, 2, 29)),
+    (date(2026, 3, 15), -12, date(2025, 3, 15)),
+    (date(2026, 12, 1), 1, date(2027, 1, 1)),
+])
+def test_add_months_clamps_to_month_end(day: date, months: int, expected: date) -> None:
+    assert add_months(day, months) == expected
+
+
+@pytest.mark.parametrize(("amount", "currency", "expected"), [
+    (1234.5, "JPY", 1235.0), (10.005, "USD", 10.01), (99.994, "EUR", 99.99),
+])
+def test_money_rounds_half_up_to_the_currency(amount: float, currency: str,
+                                              expected: float) -> None:
+    assert money(amount, currency) == expected
