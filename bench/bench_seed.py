@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,16 @@ class TimedStore:
 
     def create_system_user(self, values: dict[str, Any]) -> str:
         return self.store.create_system_user(values)
+
+    def update(self, sobject: str, record_id: str, values: dict[str, Any], *,
+               user_id: str) -> None:
+        started = time.perf_counter()
+        self.store.update(sobject, record_id, values, user_id=user_id)
+        self.seconds[f"{sobject} (update)"] += time.perf_counter() - started
+        self.rows[f"{sobject} (update)"] += 1
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self.store.transaction()
 
 
 def _peak_rss_mib() -> float:

@@ -13,6 +13,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from sfrenew.localorg.seed_catalog import (
 from sfrenew.localorg.seed_plan import AccountPlan, BookPlanner, DirtyKind, list_price_in
 from sfrenew.localorg.seed_rows import (
     Catalogue,
+    ContractRef,
     Row,
     Staff,
     account_rows,
@@ -56,6 +58,13 @@ class SeedTarget(Protocol):
 
     def create_system_user(self, values: dict[str, Any]) -> str:
         """Create a user that is its own creator (values as a client sends them)."""
+
+    def update(self, sobject: str, record_id: str, values: dict[str, Any], *,
+               user_id: str) -> None:
+        """Change fields of a record (values as a client sends them)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes inside commit together."""
 
 
 @dataclass(frozen=True)
@@ -270,8 +279,9 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
         refs, opportunity_ids, catalogue=catalogue))
     subscription_ids = writer.insert("SBQQ__Subscription__c", subscription_rows(
         refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng))
-    writer.insert("Opportunity", renewal_opportunity_rows(
+    renewal_ids = writer.insert("Opportunity", renewal_opportunity_rows(
         refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
+    _link_forecast_renewals(writer, refs, contract_ids, renewal_ids)
     contacts = AccountContacts(contact_ids, counts)
     writer.insert("Case", case_rows(batch, account_ids, contacts=contacts, staff=staff,
                                     rng=rng, today=today))
@@ -280,6 +290,23 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     writer.insert("Usage_Snapshot__c", usage_rows(batch, account_ids, rng=rng, today=today))
     _note_dirty(dirty, batch=batch, account_ids=account_ids, contract_ids=contract_ids,
                 line_ids=line_ids, subscription_ids=subscription_ids)
+
+
+def _link_forecast_renewals(writer: _Writer, refs: list[ContractRef], contract_ids: list[str],
+                            renewal_ids: list[str]) -> None:
+    """Point contracts at the renewal CPQ forecast for them.
+
+    The contract row is written before its renewal exists, so this is an update; it
+    touches only forecast renewals (a few percent of contracts), so it stays cheap.
+    """
+    renewed = [(c, cid) for (_, _, c), cid in zip(refs, contract_ids, strict=True)
+               if c.renewal is not None and c.end is not None]
+    with writer.store.transaction():
+        for (contract, contract_id), opportunity_id in zip(renewed, renewal_ids, strict=True):
+            if contract.renewal is not None and contract.renewal.forecast:
+                writer.store.update("Contract", contract_id,
+                                    {"SBQQ__RenewalOpportunity__c": opportunity_id},
+                                    user_id=writer.user_id)
 
 
 def _note_dirty(dirty: dict[str, list[str]], *, batch: list[AccountPlan],

@@ -81,10 +81,16 @@ class LinePlan:
 
 @dataclass(slots=True)
 class RenewalPlan:
-    """A renewal opportunity a person already created for a contract."""
+    """A renewal opportunity that exists before sfrenew runs.
+
+    ``forecast``: CPQ's renewal forecast made it, so the contract points back at it
+    (``SBQQ__RenewalOpportunity__c``); otherwise a person made it by hand and only the
+    opportunity names the contract.
+    """
 
     stage: str
     close: int  # ordinal
+    forecast: bool
 
 
 @dataclass(slots=True)
@@ -335,7 +341,8 @@ class BookPlanner:
             if rng.random() < 0.6:
                 stage = rng.choices(("Closed Won", "Closed Lost", "Negotiation/Review"),
                                     weights=(0.5, 0.2, 0.3))[0]
-                contract.renewal = RenewalPlan(stage, contract.end + rng.randint(-20, 10))
+                contract.renewal = RenewalPlan(stage, contract.end + rng.randint(-20, 10),
+                                               forecast=rng.random() < 0.5)
         elif days <= 150 and rng.random() < 0.3:
             if days < 30:
                 stage = "Negotiation/Review"
@@ -343,7 +350,7 @@ class BookPlanner:
                 stage = rng.choice(("Proposal/Price Quote", "Negotiation/Review"))
             else:
                 stage = rng.choice(("Prospecting", "Qualification"))
-            contract.renewal = RenewalPlan(stage, contract.end)
+            contract.renewal = RenewalPlan(stage, contract.end, forecast=rng.random() < 0.5)
 
 
 def list_price_in(product: Product, currency: str) -> float:

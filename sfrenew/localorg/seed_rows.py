@@ -199,7 +199,7 @@ def contract_rows(refs: Sequence[ContractRef], *, staff: Staff, catalogue: Catal
             "Uplift_Floor__c": c.uplift_floor,
             "SBQQ__RenewalTerm__c": c.renewal_term,
             "SBQQ__RenewalUpliftRate__c": c.uplift_rate,
-            "SBQQ__RenewalForecast__c": 0,
+            "SBQQ__RenewalForecast__c": 1 if c.renewal is not None and c.renewal.forecast else 0,
             "SBQQ__RenewalQuoted__c": 0,
             "CreatedDate": created(c.start - rng.randint(5, 40), today=today, rng=rng),
         }
@@ -301,7 +301,7 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
 def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
                              staff: Staff, catalogue: Catalogue, rng: random.Random,
                              today: int) -> Iterator[Row]:
-    """Renewal opportunities people already opened (linked by SBQQ__RenewedContract__c).
+    """Renewal opportunities opened before sfrenew (linked by SBQQ__RenewedContract__c).
 
     ``ContractId`` stays empty: in the standard mapping it names the contract an
     opportunity *created*, and a renewal did not create the contract it renews.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,13 @@ def test_lines_exist_in_both_styles_for_every_contract(
         FROM "Opportunity" WHERE "SBQQ__RenewedContract__c" IS NOT NULL''')
     assert renewals
     assert all(t == "Renewal" and cid is None for t, _, cid in renewals)
+    # CPQ-forecast renewals are linked both ways; hand-made ones only from the opportunity.
+    linked = _all(conn, '''SELECT c."SBQQ__RenewalForecast__c",
+            o."SBQQ__RenewedContract__c" = c."Id"
+        FROM "Contract" c JOIN "Opportunity" o ON o."Id" = c."SBQQ__RenewalOpportunity__c"''')
+    assert linked
+    assert set(linked) == {(1, 1)}
+    assert len(linked) < len(renewals)
 
 
 def test_dirty_records_are_present(seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
@@ -248,6 +256,14 @@ class _RecordingStore:
 
     def create_system_user(self, values: dict[str, Any]) -> str:
         return "005000000000001AAA"
+
+    def update(self, sobject: str, record_id: str, values: dict[str, Any], *,
+               user_id: str) -> None:
+        self.calls.append((f"update {sobject}", 1))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
 
 
 def test_batches_bound_every_insert() -> None:
