@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.seed_activity import AccountContacts, case_rows, task_rows, usage_rows
 from sfrenew.localorg.seed_catalog import (
     ACTIVE_CURRENCIES,
@@ -45,6 +46,7 @@ from sfrenew.localorg.seed_rows import (
 )
 
 DEFAULT_BATCH_ACCOUNTS = 2_000
+ADMIN_USERNAME = "admin@sfrenew-demo.example"
 _ACCOUNTS_PER_REP = 120
 _CONTRACTS_PER_ACCOUNT = 2.5  # the planner's average, used to size the sales team
 
@@ -65,6 +67,10 @@ class SeedTarget(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Writes inside commit together."""
+
+
+class AlreadySeededError(Exception):
+    """The org already holds a seeded book: seeding again would duplicate it."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
     """Write a book of ``contracts`` contracts (and everything around them) into ``store``.
 
     ``today`` anchors every date (contracts end over the two years after it), so the
-    book is the same whenever it is generated for the same day.
+    book is the same whenever it is generated for the same day. The store must not
+    hold a seeded book already (``AlreadySeededError``); an integration user is fine.
     """
     if contracts < 0:
         raise ValueError("contracts must not be negative")
@@ -173,12 +180,18 @@ def _user(first: str, last: str, n: int, *, title: str, role: str, region: Regio
 
 def _seed_staff(writer: _Writer, rng: random.Random, *, reps: dict[Region, int]) -> Staff:
     """Roles (VP > regional manager > rep), an admin, managers and reps."""
-    store = writer.store
-    admin = store.create_system_user({
-        "Username": "admin@sfrenew-demo.example", "FirstName": "Alex", "LastName": "Admin",
-        "Alias": "aadmin", "Email": "admin@sfrenew-demo.example", "IsActive": True,
-        "Title": "Salesforce Administrator",
-    })
+    try:
+        admin = writer.store.create_system_user({
+            "Username": ADMIN_USERNAME, "FirstName": "Alex", "LastName": "Admin",
+            "Alias": "aadmin", "Email": ADMIN_USERNAME, "IsActive": True,
+            "Title": "Salesforce Administrator",
+        })
+    except SalesforceApiError as exc:
+        if any(e.error_code == "DUPLICATE_VALUE" for e in exc.errors):
+            raise AlreadySeededError(
+                f"the org already holds a seeded book (user {ADMIN_USERNAME} exists); "
+                "reset it before seeding again") from exc
+        raise
     writer.user_id = admin
     writer.counts["User"] += 1
     regions = list(Region)

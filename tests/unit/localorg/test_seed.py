@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sfrenew.localorg.schema import FieldType, default_schema
-from sfrenew.localorg.seed import SeedSummary, seed_book
+from sfrenew.localorg.seed import AlreadySeededError, SeedSummary, seed_book
 from sfrenew.localorg.seed_catalog import Region
 from sfrenew.localorg.seed_plan import BookPlanner, DirtyKind, add_months, money
 from sfrenew.localorg.store import OrgStore
@@ -239,6 +239,15 @@ def test_history_is_in_the_past_and_the_store_derived_its_fields(
     assert _one(conn, """SELECT COUNT(*) FROM "OpportunityLineItem"
                          WHERE "UnitPrice" IS NOT NULL
                          AND ABS("TotalPrice" - "Quantity" * "UnitPrice") > 0.01""") == 0
+
+
+def test_seeding_twice_is_refused(tmp_path: Path) -> None:
+    store, _ = _seed(tmp_path / "org.sqlite", contracts=5)
+    try:
+        with pytest.raises(AlreadySeededError, match="reset"):
+            seed_book(store, contracts=5, seed=1, today=TODAY)
+    finally:
+        store.close()
 
 
 class _RecordingStore:
