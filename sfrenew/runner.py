@@ -15,13 +15,16 @@ outcome is unknown (an intent without a result) are looked up in the org first.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from sfrenew.config import AppConfig
+from sfrenew.store import open_store
 
 
 class Step(StrEnum):
@@ -54,6 +57,7 @@ class RunRequest:
     max_api_calls: int | None = None
     resume_run_id: str | None = None
     kind: str = "run"
+    plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
 
 
 class ProgressSink(Protocol):
@@ -86,8 +90,43 @@ class RunOutcome:
     message: str
 
 
+
+
+
+LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
+
+
+class _NoProgress:
+    def start(self, phase: str, total: int | None) -> None:
+        """Nothing to show."""
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        """Nothing to show."""
+
+    def finish(self, phase: str) -> None:
+        """Nothing to show."""
+
+
 def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datetime],
             stop: threading.Event | None = None,
             progress: ProgressSink | None = None) -> RunOutcome:
-    """Run ``request`` under ``config`` and return what happened (see module docstring)."""
-    raise NotImplementedError("the run is being wired (issue 6)")
+    """Run ``request`` under ``config`` and return what happened (see module docstring).
+
+    What the org or the data did (budget spent, transient failures after retries,
+    rejected rows, bad records, a configuration the org refuses) is the outcome's
+    status and message, and the run is recorded with it. Only bugs raise (after the
+    run is recorded as failed). :class:`RunBusy` when another run holds the state.
+    """
+    # The session module needs this module's types: imported here, not at the top.
+    from sfrenew.apply.session import RunSession, state_lock  # noqa: PLC0415
+
+    started = time.monotonic()
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(config.store_url)
+    try:
+        with state_lock(config.state_dir), store.advisory_lock(LOCK_NAME):
+            session = RunSession(config=config, request=request, store=store, clock=clock,
+                                 stop=stop, progress=progress or _NoProgress())
+            return session.run(started)
+    finally:
+        store.close()

@@ -186,14 +186,18 @@ class Applier:
 def apply_plan(*, path: Path, gateway: Gateway, store: StateStore, mapping: MappingFile,
                run_id: str, clock: Callable[[], datetime], options: ApplyOptions,
                stop: threading.Event | None = None,
-               advance: Callable[[int], None] | None = None) -> ApplyTotals:
+               advance: Callable[[int], None] | None = None,
+               totals: ApplyTotals | None = None) -> ApplyTotals:
     """Apply the plan file at ``path``; stops between batches when ``stop`` is set.
 
     Raises the gateway's BudgetExhausted/TransientError as they come: the runner
-    checkpoints (everything sent so far is in the ledger).
+    checkpoints (everything sent so far is in the ledger, and in ``totals`` when the
+    caller passes its own).
     """
     applier = Applier(gateway=gateway, store=store, mapping=mapping, run_id=run_id,
                       clock=clock, options=options)
+    if totals is not None:
+        applier.totals = totals
     for batch in _batches(iter_accounts(path), options.chunk_size):
         applier.apply_batch(batch)
         if advance is not None:

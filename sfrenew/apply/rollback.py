@@ -1,0 +1,158 @@
+"""Undoing a run: delete what it created, put back what it changed.
+
+Record by record and field by field from the ledger (``writes_of_run``), except where
+the org no longer holds what that run wrote: a person (or a later run) changed it
+since, so it is reported and left alone. Deletes go children first (tasks, lines,
+then opportunities: deleting an opportunity would take its lines with it). The
+rollback is itself a run with its own ledger entries (delete / restore).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sfrenew.core.changeset import same_value
+from sfrenew.salesforce import Gateway, format_soql
+from sfrenew.store import (
+    FieldWrite,
+    Operation,
+    RecordWrites,
+    StateStore,
+    WriteCounts,
+    WriteIntent,
+    WriteResult,
+    WriteStatus,
+)
+
+IDS_PER_QUERY = 300
+
+
+@dataclass(frozen=True)
+class RollbackItem:
+    """One record's fate in a rollback."""
+
+    object: str
+    key: str
+    sf_id: str | None
+    action: str  # delete | restore | left_alone | gone | nothing
+    fields: tuple[str, ...] = ()  # restored fields, or the fields people changed
+    detail: str = ""
+
+
+@dataclass
+class RollbackReport:
+    """What a rollback did (or, dry, would do)."""
+
+    run_id: str
+    dry_run: bool
+    items: list[RollbackItem] = field(default_factory=list)
+    written: dict[str, WriteCounts] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        """How many records got ``action``."""
+        return sum(1 for i in self.items if i.action == action)
+
+
+def _current(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequence[str]
+             ) -> dict[str, Mapping[str, Any]]:
+    names = sorted({"Id", *fields})
+    out: dict[str, Mapping[str, Any]] = {}
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        part = list(ids[start:start + IDS_PER_QUERY])
+        for row in gateway.read(sobject, names, format_soql("Id IN {}", part),
+                                expected_rows=len(part)):
+            out[str(row["Id"])] = row
+    return out
+
+
+def _decide(write: RecordWrites, row: Mapping[str, Any] | None) -> RollbackItem:
+    if write.sf_id is None or row is None:
+        return RollbackItem(write.object, write.key, write.sf_id, "gone",
+                            detail="no longer in the org")
+    changed = tuple(sorted(f for f, fw in write.fields.items()
+                           if not same_value(row.get(f), fw.after)))
+    if write.created:
+        if changed:
+            return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
+                                "created by the run, then changed by someone: not deleted")
+        return RollbackItem(write.object, write.key, write.sf_id, "delete")
+    restore = tuple(sorted(f for f in write.fields if f not in changed
+                           and not same_value(row.get(f), write.fields[f].before)))
+    if changed and not restore:
+        return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
+                            "changed by someone since the run")
+    if not restore:
+        return RollbackItem(write.object, write.key, write.sf_id, "nothing")
+    return RollbackItem(write.object, write.key, write.sf_id, "restore", restore,
+                        ("kept people's changes to " + ", ".join(changed)) if changed else "")
+
+
+def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run_id: str,
+                 child_order: Sequence[str], dry_run: bool,
+                 clock: Callable[[], datetime]) -> RollbackReport:
+    """Undo ``target_run_id`` as run ``run_id`` (``child_order``: objects to delete first)."""
+    report = RollbackReport(run_id=target_run_id, dry_run=dry_run)
+    writes = [w for w in store.writes_of_run(target_run_id) if not w.deleted]
+    by_object: dict[str, list[RecordWrites]] = {}
+    for write in writes:
+        by_object.setdefault(write.object, []).append(write)
+    order = [o for o in child_order if o in by_object] + \
+        sorted(o for o in by_object if o not in child_order)
+    for sobject in order:
+        group = by_object[sobject]
+        fields = sorted({f for w in group for f in w.fields})
+        current = _current(gateway, sobject, fields, [w.sf_id for w in group if w.sf_id])
+        items = [_decide(w, current.get(str(w.sf_id))) for w in group]
+        report.items.extend(items)
+        if dry_run:
+            continue
+        by_key = {w.key: w for w in group}
+        deletes = [i for i in items if i.action == "delete"]
+        restores = [i for i in items if i.action == "restore"]
+        if deletes:
+            _send(gateway=gateway, store=store, run_id=run_id, sobject=sobject,
+                  operation=Operation.DELETE, items=deletes, by_key=by_key,
+                  current=current, clock=clock, report=report)
+        if restores:
+            _send(gateway=gateway, store=store, run_id=run_id, sobject=sobject,
+                  operation=Operation.RESTORE, items=restores, by_key=by_key,
+                  current=current, clock=clock, report=report)
+    return report
+
+
+def _send(*, gateway: Gateway, store: StateStore, run_id: str, sobject: str,
+          operation: Operation, items: Sequence[RollbackItem],
+          by_key: Mapping[str, RecordWrites], current: Mapping[str, Mapping[str, Any]],
+          clock: Callable[[], datetime], report: RollbackReport) -> None:
+    for start in range(0, len(items), 200):
+        part = items[start:start + 200]
+        rows: list[dict[str, Any]] = []
+        intents: list[WriteIntent] = []
+        for item in part:
+            sf_id = str(item.sf_id)
+            if operation is Operation.DELETE:
+                rows.append({"Id": sf_id})
+                intents.append(WriteIntent(sobject, item.key, operation, (), sf_id))
+                continue
+            write = by_key[item.key]
+            values = {f: write.fields[f].before for f in item.fields}
+            rows.append({"Id": sf_id, **values})
+            intents.append(WriteIntent(sobject, item.key, operation, tuple(
+                FieldWrite(f, current[sf_id].get(f), v) for f, v in sorted(values.items())),
+                sf_id))
+        seqs = store.record_intents(run_id, intents, now=clock())
+        results = gateway.write("delete" if operation is Operation.DELETE else "update",
+                                sobject, rows)
+        outcomes = []
+        for seq, result, item in zip(seqs, results, part, strict=True):
+            if result.success:
+                outcomes.append(WriteResult(seq, WriteStatus.SUCCEEDED, sf_id=item.sf_id))
+            else:
+                outcomes.append(WriteResult(seq, WriteStatus.FAILED, error_code=result.error_code,
+                                            error_message=result.message))
+            counts = WriteCounts(updated=int(result.success), rejected=int(not result.success))
+            report.written[sobject] = report.written.get(sobject, WriteCounts()) + counts
+        store.record_results(run_id, outcomes, now=clock())
