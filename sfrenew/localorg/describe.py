@@ -84,8 +84,7 @@ def describe_field(field: FieldSchema) -> dict[str, Any]:
         "groupable": not (long_text or ftype in _NOT_GROUPABLE),
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": field.name == "Id" or field.external_id
-                    or (field.name_field and field.custom),
+        "idLookup": field.identifies_records or (field.name_field and field.custom),
         "inlineHelpText": None,
         "label": field.label,
         "length": 18 if ftype in (FieldType.ID, FieldType.REFERENCE) else field.length,

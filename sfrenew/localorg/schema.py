@@ -159,6 +159,12 @@ class FieldSchema:
     derived: Derivation | None = None
     case_sensitive: bool = False
     name_field: bool = False
+    id_lookup: bool = False  # usable to find a record (upsert key), like Contact.Email
+
+    @property
+    def identifies_records(self) -> bool:
+        """True when upserts may match on this field (Id, external Ids, idLookup fields)."""
+        return self.name == "Id" or self.external_id or self.id_lookup
 
     @property
     def required_on_create(self) -> bool:
@@ -329,6 +335,7 @@ def _field_from_data(name: str, spec: dict[str, Any], *, name_field: bool = Fals
         derived=_derivation(spec.get("derived")),
         case_sensitive=bool(spec.get("case_sensitive", False)),
         name_field=name_field,
+        id_lookup=bool(spec.get("id_lookup", False)),
     )
 
 

@@ -230,7 +230,7 @@ class OrgStore:
         """
         obj = self._object(sobject)
         field = obj.field(external_field)
-        if field is None or not (field.external_id or field.name == "Id"):
+        if field is None or not field.identifies_records:
             raise SalesforceApiError.single(
                 404, "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: "

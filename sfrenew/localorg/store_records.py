@@ -98,7 +98,7 @@ class RecordAccess:
                 raise SalesforceApiError.dml(
                     "INVALID_FIELD", f"Invalid foreign key relationship: {reference.name}", ())
             key_field = target.field(keys[0])
-            if key_field is None or not (key_field.external_id or key_field.name == "Id"):
+            if key_field is None or not key_field.identifies_records:
                 raise SalesforceApiError.dml(
                     "INVALID_FIELD",
                     f"Field {keys[0]} is not an external id field on {target.name}", ())

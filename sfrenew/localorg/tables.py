@@ -57,7 +57,7 @@ def _index_statements(obj: SObjectSchema) -> list[str]:
         if field.name in ("Id", "CreatedById", "LastModifiedById"):
             continue
         name = quote(f"ix_{table}_{field.name}")
-        if field.unique or field.external_id:
+        if field.unique or field.external_id or field.id_lookup:
             collate = "" if field.case_sensitive else " COLLATE NOCASE"
             # Only live records compete for a unique value (a deleted one may be reused).
             unique = "UNIQUE " if field.unique else ""
