@@ -24,6 +24,7 @@ import structlog
 
 from sfrenew.apply.execute import ApplyOptions, apply_plan
 from sfrenew.apply.recover import NOT_SENT, recover_pending
+from sfrenew.apply.rollback import RollbackReport, rollback_run
 from sfrenew.apply.writer import ApplyTotals
 from sfrenew.config import AppConfig
 from sfrenew.core.policy import RulesPolicy
@@ -40,7 +41,15 @@ from sfrenew.salesforce import (
     connect,
 )
 from sfrenew.salesforce.config import ThresholdSettings
-from sfrenew.store import RunKind, RunStats, RunStatus, StateStore, WriteStatus, make_run_id
+from sfrenew.store import (
+    RunKind,
+    RunStats,
+    RunStatus,
+    StateStore,
+    WriteStatus,
+    make_run_id,
+    open_store,
+)
 from sfrenew.sync import pull, written_objects
 
 RUN_STARTED = "run_started"
@@ -48,6 +57,7 @@ RUN_STEP_DONE = "run_step_done"
 RUN_FINISHED = "run_finished"
 PLAN_FINGERPRINT_DIFFERS = "plan_fingerprint_differs"
 LOCK_FILE = "run.lock"
+LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
 
 
 class RunBusy(Exception):
@@ -215,8 +225,10 @@ class RunSession:
 
     def _pull(self, gateway: Gateway, run_id: str) -> None:
         upper_text = self.checkpoint.get("upper")
+        # SOQL datetimes have whole seconds: round up, so nothing changed before the run
+        # started is left out (the next run re-reads from upper - overlap anyway).
         upper = datetime.fromisoformat(upper_text) if upper_text \
-            else self.clock().replace(microsecond=0)
+            else self.clock().replace(microsecond=0) + timedelta(seconds=1)
         self.checkpoint["upper"] = upper.isoformat()
         self.progress.start("pull", None)
         result = pull(gateway=gateway, store=self.store, mapping=self.config.mapping,
@@ -333,3 +345,36 @@ class RunSession:
                       message=message)
         return RunOutcome(run_id=run_id, status=status.value, stats=stats, api_calls=all_calls,
                           duration_s=duration, message=message)
+
+
+def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
+                     clock: Callable[[], datetime]) -> tuple[str | None, RollbackReport]:
+    """Undo ``target_run_id``; recorded as a ``rollback`` run unless ``dry_run``."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(config.store_url)
+    try:
+        store.get_run(target_run_id)  # UnknownRun before anything else
+        with state_lock(config.state_dir), store.advisory_lock(LOCK_NAME):
+            gateway = open_gateway(config)
+            m = config.mapping
+            order = [m.task.object, m.renewal_line.object, m.renewal_opportunity.object]
+            run_id = None
+            if not dry_run:
+                run_id = make_run_id(clock(), random.Random())  # noqa: S311 (an id)
+                store.start_run(run_id=run_id, job="rollback", kind=RunKind.ROLLBACK,
+                                now=clock(), params={"target_run_id": target_run_id})
+            try:
+                report = rollback_run(gateway=gateway, store=store, target_run_id=target_run_id,
+                                      run_id=run_id or "", child_order=order, dry_run=dry_run,
+                                      clock=clock)
+            except BaseException as exc:
+                if run_id:
+                    store.finish_run(run_id, status=RunStatus.FAILED, now=clock(),
+                                     error=f"{type(exc).__name__}: {exc}")
+                raise
+            if run_id:
+                store.finish_run(run_id, status=RunStatus.SUCCEEDED, now=clock(), stats=RunStats(
+                    written=report.written, api_calls=gateway.calls.as_dict()))
+            return run_id, report
+    finally:
+        store.close()

@@ -8,6 +8,7 @@ from sfrenew import __version__
 from sfrenew.cli import localorg as _localorg
 from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
+from sfrenew.cli import run as _run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,9 +18,13 @@ def main() -> None:
 
 
 main.add_command(_localorg.localorg)
-main.add_command(_localorg.demo)
 main.add_command(_rules.rules)
 main.add_command(_ops.jobs)
 main.add_command(_ops.run)
 main.add_command(_ops.backfill)
 main.add_command(_ops.status)
+main.add_command(_run.plan)
+main.add_command(_run.apply)
+main.add_command(_run.rollback)
+main.add_command(_run.runs)
+main.add_command(_run.demo)

@@ -1,0 +1,239 @@
+"""``sfrenew plan | apply | rollback | runs | demo``: the run from the command line.
+
+(``sfrenew run`` is the scheduler daemon, issue 7; ``sfrenew apply`` without a plan file
+is one run of pull → plan → apply.)
+
+Results go to stdout (tables, or JSON with ``--json``/``--format json``); logs go to
+stderr so a pipe stays parseable. A bad config is shown as ``file:line:col`` lines,
+without a traceback, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+from rich.console import Console
+from rich.table import Table
+
+from sfrenew.apply.session import RunBusy, rollback_session
+from sfrenew.config import AppConfig, load_config
+from sfrenew.plan import PlanFileError
+from sfrenew.plan.render import render_json, render_table
+from sfrenew.runner import RunOutcome, RunRequest, Step, execute
+from sfrenew.salesforce import GatewayError
+from sfrenew.store import Run, StoreError, UnknownRun, open_store
+from sfrenew.yamlsource import YamlSourceError
+
+DEFAULT_CONFIG = "config.example.yaml"
+ALL_STEPS = (Step.PULL, Step.PLAN, Step.APPLY, Step.REPORT)
+
+
+def utc_now() -> datetime:
+    """The real clock (the CLI is the shell: it may read it)."""
+    return datetime.now(UTC)
+
+
+def _logs_to_stderr() -> None:
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.WriteLoggerFactory(sys.stderr))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Show what the user can fix without a traceback."""
+    try:
+        yield
+    except YamlSourceError as exc:
+        raise click.ClickException("the configuration has mistakes:\n" + str(exc)) from None
+    except (RunBusy, GatewayError, StoreError, PlanFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _config(path: str) -> AppConfig:
+    _logs_to_stderr()
+    return load_config(Path(path))
+
+
+config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
+                             show_default=True, type=click.Path(dir_okay=False),
+                             help="The config file.")
+
+
+def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"run_id": outcome.run_id, "status": outcome.status,
+                               "message": outcome.message, "stats": outcome.stats,
+                               "api_calls": outcome.api_calls,
+                               "duration_s": round(outcome.duration_s, 3)}, default=str))
+        return
+    click.echo(f"run {outcome.run_id}: {outcome.status} ({outcome.message}) in "
+               f"{outcome.duration_s:.1f}s, {sum(outcome.api_calls.values())} API calls")
+    for obj, counts in sorted(outcome.stats.get("written", {}).items()):
+        click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if outcome.status not in ("succeeded",):
+        raise SystemExit(1)
+
+
+@click.command("plan")
+@config_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the plan here (apply it later with `sfrenew apply FILE`).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--account", "accounts", multiple=True, help="Only this Account Id (repeat).")
+def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]) -> None:
+    """Pull and plan; show what a run would write (writes nothing to Salesforce)."""
+    with _errors():
+        config = _config(config_path)
+        outcome = execute(config, RunRequest(job="plan", steps=(Step.PULL, Step.PLAN),
+                                             dry_run=True, accounts=accounts, kind="plan"),
+                          clock=utc_now)
+        path = outcome.stats.get("plan_file")
+        if outcome.status != "succeeded" or not path:
+            _echo_outcome(outcome, fmt == "json")
+            return
+        if out is not None:
+            out.write_bytes(Path(path).read_bytes())
+        if fmt == "json":
+            render_json(Path(path), sys.stdout)
+        else:
+            render_table(Path(path), Console())
+            click.echo(f"plan saved: {out or path}")
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False,
+                                                             path_type=Path))
+@config_option
+@click.option("--resume", "resume", default=None, help="Continue a stopped or crashed run.")
+@click.option("--max-api-calls", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def apply(plan_file: Path | None, config_path: str, resume: str | None,
+          max_api_calls: int | None, as_json: bool) -> None:
+    """Apply exactly a saved plan, or pull, plan and apply in one go."""
+    with _errors():
+        config = _config(config_path)
+        steps = (Step.APPLY, Step.REPORT) if plan_file is not None else ALL_STEPS
+        request = RunRequest(job="apply", steps=steps, plan_file=plan_file, kind="apply",
+                             resume_run_id=resume, max_api_calls=max_api_calls)
+        outcome = execute(config, request, clock=utc_now)
+    _echo_outcome(outcome, as_json)
+
+
+@click.command("rollback")
+@click.argument("run_id")
+@config_option
+@click.option("--dry-run", is_flag=True, help="Show what would be undone; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> None:
+    """Undo a run: delete what it created, restore what it changed (not people's edits)."""
+    with _errors():
+        config = _config(config_path)
+        try:
+            own_id, report = rollback_session(config, run_id, dry_run=dry_run, clock=utc_now)
+        except UnknownRun as exc:
+            raise click.ClickException(str(exc)) from None
+    items = [item.__dict__ for item in report.items]
+    if as_json:
+        click.echo(json.dumps({"rollback_run_id": own_id, "target_run_id": run_id,
+                               "dry_run": dry_run, "items": items}, default=str))
+        return
+    verb = "would" if dry_run else "did"
+    click.echo(f"rollback of {run_id} ({'dry run' if dry_run else own_id}): {verb} delete "
+               f"{report.count('delete')}, restore {report.count('restore')}; left alone "
+               f"{report.count('left_alone')} changed by people; {report.count('gone')} gone")
+    for item in report.items:
+        if item.action == "left_alone" or item.detail:
+            click.echo(f"  {item.object} {item.sf_id}: {item.action} {', '.join(item.fields)}"
+                       f" — {item.detail}")
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {"run_id": run.run_id, "job": run.job, "kind": run.kind.value,
+            "status": run.status.value, "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "error": run.error, **run.stats.to_json(),
+            "plan": (run.checkpoint or {}).get("plan"),
+            "summary": (run.checkpoint or {}).get("summary")}
+
+
+@click.group("runs", invoke_without_command=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> None:
+    """The latest runs (newest first); `runs show RUN_ID` for one."""
+    ctx.obj = config_path
+    if ctx.invoked_subcommand is not None:
+        return
+    with _errors():
+        config = _config(config_path)
+        with open_store(config.store_url) as store:
+            found = store.list_runs(limit)
+    if as_json:
+        click.echo(json.dumps([_run_json(r) for r in found], default=str))
+        return
+    table = Table(title="sfrenew runs")
+    for col in ("run", "job", "kind", "status", "started", "pulled", "written", "API calls"):
+        table.add_column(col)
+    for r in found:
+        written = sum(c.created + c.updated for c in r.stats.written.values())
+        table.add_row(r.run_id, r.job, r.kind.value, r.status.value,
+                      f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(sum(r.stats.pulled.values())),
+                      str(written), str(sum(r.stats.api_calls.values())))
+    Console().print(table)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show(config_path: str, run_id: str, as_json: bool) -> None:
+    """One run: job, times, status, rows pulled, records written per object, API calls."""
+    with _errors():
+        config = _config(config_path)
+        with open_store(config.store_url) as store:
+            try:
+                found = store.get_run(run_id)
+            except UnknownRun as exc:
+                raise click.ClickException(str(exc)) from None
+    data = _run_json(found)
+    if as_json:
+        click.echo(json.dumps(data, default=str))
+        return
+    click.echo(f"run {found.run_id} ({found.kind.value}, job {found.job}): {found.status.value}")
+    click.echo(f"  started {data['started_at']}, finished {data['finished_at']}")
+    if found.error:
+        click.echo(f"  {found.error}")
+    for title, key in (("rows pulled", "pulled"), ("API calls", "api_calls")):
+        click.echo(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
+    table = Table(title="records written")
+    for col in ("object", "created", "updated", "skipped", "rejected"):
+        table.add_column(col)
+    for obj, c in data["written"].items():
+        table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
+    Console().print(table)
+
+
+DEMO_SEED = 1
+
+
+@click.command("demo")
+@click.option("--contracts", type=click.IntRange(1), default=300, show_default=True)
+@config_option
+def demo(contracts: int, config_path: str) -> None:
+    """Start a local org, seed a book, run pull → plan → apply once, show what it did."""
+    with _errors():
+        config = _config(config_path)
+        from sfrenew.cli.demo import run_demo  # noqa: PLC0415 (imports the local org server)
+
+        run_demo(config, contracts=contracts, seed=DEMO_SEED, clock=utc_now)

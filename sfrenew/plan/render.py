@@ -1,0 +1,96 @@
+"""Showing a plan file to people (rich tables) or to programs (one JSON document).
+
+Both stream the plan file account by account; the table shows the counts, then at
+most ``limit`` accounts in detail (the JSON shows them all).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sfrenew.core.changeset import ChangeKind
+from sfrenew.plan.model import account_to_json, iter_accounts, read_header
+from sfrenew.store.codec import dumps
+
+_SHOWN_CHANGES = 12
+
+
+def render_json(path: Path, out: IO[str]) -> None:
+    """The plan as one JSON document: the header's fields plus ``accounts``."""
+    header = read_header(path)
+    out.write(dumps(header.__dict__)[:-1] + ',"accounts":[')
+    for i, account in enumerate(iter_accounts(path)):
+        out.write(("," if i else "") + dumps(account_to_json(account)))
+    out.write("]}\n")
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.loads(dumps(value)) if value is not None \
+        else "∅"
+    text = str(text)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
+    """Counts per object and kind, then the first ``limit`` accounts in detail."""
+    header = read_header(path)
+    console.print(f"[bold]Plan[/bold] {header.run_id} — created {header.created_at}, "
+                  f"today {header.today}, config {header.fingerprint}")
+    counts = Table(title="Changes by object")
+    counts.add_column("object")
+    for kind in ChangeKind:
+        counts.add_column(kind.value, justify="right")
+    for obj, per in sorted(header.counts.items()):
+        counts.add_row(obj, *(str(per.get(k.value, 0)) for k in ChangeKind))
+    console.print(counts)
+    console.print(f"{header.accounts} accounts planned; {header.kept_edits} rep edits kept; "
+                  f"{header.skipped_contracts} contracts skipped for bad or blocking data; "
+                  f"{header.problems} unreadable values")
+    shown = 0
+    for account in iter_accounts(path):
+        if shown >= limit:
+            console.print(f"… more accounts in {path} (use --format json for all)")
+            break
+        shown += 1
+        console.rule(f"{account.account_name} ({account.account_id})")
+        for renewal in account.renewals:
+            console.print(f"[bold]{renewal.name}[/bold]: {renewal.amount} {renewal.currency}, "
+                          f"{renewal.start_date} → {renewal.end_date}, risk {renewal.risk}, "
+                          f"forecast {renewal.forecast}, {renewal.lines} lines, "
+                          f"{renewal.tasks} tasks")
+            console.print(f"  [dim]{renewal.explanation[:400]}[/dim]")
+        table = Table(show_header=True, box=None)
+        for col in ("change", "object", "field", "now", "planned", "reason"):
+            table.add_column(col)
+        for change in account.changes[:_SHOWN_CHANGES]:
+            if change.kind is ChangeKind.CREATE:
+                table.add_row("create", change.object, f"{len(change.changes)} fields", "", "",
+                              change.reason)
+                continue
+            first = True
+            for fc in change.changes or ():
+                table.add_row(change.kind.value if first else "", change.object if first else "",
+                              fc.field, _value(fc.before), _value(fc.after),
+                              change.reason if first else "")
+                first = False
+            for kept in change.kept_edits:
+                table.add_row("kept rep edit", change.object, kept.field,
+                              _value(kept.person_value), _value(kept.sfrenew_value),
+                              "a person changed it; left alone")
+            if first and not change.kept_edits:
+                table.add_row(change.kind.value, change.object, "", "", "", change.reason)
+        if len(account.changes) > _SHOWN_CHANGES:
+            table.add_row("…", f"{len(account.changes) - _SHOWN_CHANGES} more records", "", "",
+                          "", "")
+        console.print(table)
+        for skip in account.skipped:
+            console.print(f"  skipped contract {skip['contract_id']}: {skip['reason']} — "
+                          f"{skip['detail']}")
+        for problem in account.problems:
+            console.print(f"  bad value: {problem['object']} {problem['record_id']} "
+                          f"{problem['field']}: {problem['message']}")
