@@ -130,7 +130,7 @@ def stats(as_json: bool, data_dir: Path) -> None:
         click.echo(f"  error {code:<30} {count:>6}")
 
 
-@click.command()
+@localorg.command("demo")
 @click.option("--contracts", type=click.IntRange(1), default=DEMO_CONTRACTS, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the demo org here (default: a temporary directory, removed after).")
@@ -150,7 +150,7 @@ def _run_demo(data_dir: Path, contracts: int) -> None:
         click.echo(f"seeded: {summary}")
         _echo_counts(org.store.counts())
         soql = ("SELECT ContractNumber, Account.Name, StartDate, EndDate, Status "
-                "FROM Contract WHERE EndDate != null ORDER BY EndDate LIMIT 5")
+                "FROM Contract WHERE EndDate >= TODAY ORDER BY EndDate LIMIT 5")
         info = org.connection_info
         with requests.Session() as http:
             http.verify = info["ca_file"]
@@ -160,7 +160,7 @@ def _run_demo(data_dir: Path, contracts: int) -> None:
                                 params={"q": soql}, timeout=30)
         if response.status_code != 200:
             raise click.ClickException(f"sample query failed: {response.text}")
-        click.echo("contracts ending soonest (queried over HTTPS):")
+        click.echo("next contracts to end (queried over HTTPS):")
         for record in response.json()["records"]:
             account = (record.get("Account") or {}).get("Name")
             click.echo(f"  {record.get('ContractNumber')}  {account!s:<40} "

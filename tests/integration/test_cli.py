@@ -85,9 +85,9 @@ def test_stats_without_an_org_explains_what_to_do(tmp_path: Path) -> None:
 
 
 def test_demo_prints_a_summary(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--contracts", "25", "--data-dir",
+    result = CliRunner().invoke(main, ["localorg", "demo", "--contracts", "25", "--data-dir",
                                        str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "local org serving at https://127.0.0.1:" in result.output
     assert "Contract" in result.output
-    assert "contracts ending soonest (queried over HTTPS):" in result.output
+    assert "next contracts to end (queried over HTTPS):" in result.output
