@@ -260,8 +260,9 @@ class OrgStore:
         """Fast bulk insert of already-valid stored values (the seed generator's path).
 
         Assigns Ids, system fields (rows may bring their own CreatedDate etc. to look
-        historical), defaults, auto numbers and derived values other than lookups; skips
-        per-value validation. One transaction, one ``executemany``.
+        historical), defaults, auto numbers and the derived values a row leaves out
+        (lookups excepted: the rows carry those); skips per-value validation. One
+        transaction, one ``executemany``.
         """
         obj = self._object(sobject)
         batch = list(rows)

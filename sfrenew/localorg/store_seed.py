@@ -1,19 +1,21 @@
 """Row building for ``OrgStore.insert_many``: the seed generator's fast path.
 
 Rows arrive as already-valid stored values keyed by field API name; this adds what the
-store owns (Id, system fields, defaults, auto numbers, derived values other than
-lookups) and flattens each row to a tuple in column order for one ``executemany``.
+store owns (Id, system fields, defaults, auto numbers, and the derived values the row
+leaves out, other than lookups) and flattens each row to a tuple in column order for one
+``executemany``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sfrenew.localorg.derive import apply_derivations, format_auto_number
-from sfrenew.localorg.ids import make_id
-from sfrenew.localorg.schema import FieldType, SObjectSchema
+from sfrenew.localorg.ids import make_ids
+from sfrenew.localorg.schema import DerivationKind, FieldSchema, FieldType, SObjectSchema
 from sfrenew.localorg.tables import columns, quote
 from sfrenew.localorg.values import format_date, format_datetime
 from sfrenew.localorg.writes import no_such_column
@@ -44,7 +46,9 @@ class SeedRows:
             f"VALUES ({', '.join('?' for _ in self.names)})")
         self._known = frozenset(self.names)
         self._canonical = {n.lower(): n for n in self.names}
-        self._base: dict[str, Any] = {
+        # Every column present, so a row flattens with one C-level itemgetter call.
+        self._base: dict[str, Any] = dict.fromkeys(self.names)
+        self._base |= {
             "CreatedDate": stamp, "CreatedById": user_id, "LastModifiedDate": stamp,
             "LastModifiedById": user_id, "SystemModstamp": stamp,
         }
@@ -59,7 +63,11 @@ class SeedRows:
                 self._base[field.name] = field.default
         self._auto = [(f.name, f.auto_number) for f in obj.fields.values()
                       if f.auto_number is not None]
-        self._derived = any(f.derived is not None for f in obj.fields.values())
+        # Lookups need the parent rows: the seed sets those values itself.
+        self._derived = [f for f in obj.fields.values()
+                         if f.derived is not None and f.derived.kind != DerivationKind.LOOKUP]
+        self._todo: dict[frozenset[str], list[FieldSchema]] = {}
+        self._flatten = itemgetter(*self.names)
         self.latest_stamp = stamp
 
     def _canonical_row(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -74,29 +82,33 @@ class SeedRows:
     def build(self, rows: list[dict[str, Any]], *, first_id: int,
               auto_first: dict[str, int]) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The new Ids and the insert tuples, in row order."""
-        prefix, names, base = self._obj.key_prefix, self.names, self._base
-        ids: list[str] = []
+        base, flatten, plain = self._base, self._flatten, _PLAIN
+        ids = make_ids(self._obj.key_prefix, first_id, len(rows))
         tuples: list[tuple[Any, ...]] = []
         latest = self.latest_stamp
         for index, raw in enumerate(rows):
             row = raw if raw.keys() <= self._known else self._canonical_row(raw)
-            if any(v.__class__ not in _PLAIN for v in row.values()):
+            if not plain.issuperset(map(type, row.values())):
                 row = {k: _plain(v) for k, v in row.items()}
             record = {**base, **row}
-            record_id = make_id(prefix, first_id + index)
-            record["Id"] = record_id
+            record["Id"] = ids[index]
             record["IsDeleted"] = 0
             for name, display_format in self._auto:
                 if record.get(name) is None:
                     record[name] = format_auto_number(str(display_format),
                                                       auto_first[name] + index)
             if self._derived:
-                apply_derivations(self._obj, record, given=row.keys(), creating=True,
-                                  lookup=None)
+                keys = frozenset(row)
+                todo = self._todo.get(keys)
+                if todo is None:
+                    # A value the row brings is kept (the seed may plant dirty data).
+                    todo = self._todo[keys] = [f for f in self._derived if f.name not in keys]
+                if todo:
+                    apply_derivations(self._obj, record, given=keys, creating=True,
+                                      lookup=None, targets=todo)
             stamp = record["SystemModstamp"]
             if isinstance(stamp, str) and stamp > latest:
                 latest = stamp
-            ids.append(record_id)
-            tuples.append(tuple([record.get(n) for n in names]))
+            tuples.append(flatten(record))
         self.latest_stamp = latest
         return ids, tuples
