@@ -2,7 +2,7 @@
 
 import pytest
 
-from sfrenew.localorg.ids import case_safe_suffix, make_id, normalize_id
+from sfrenew.localorg.ids import case_safe_suffix, make_id, make_ids, normalize_id
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,19 @@ def test_normalize_restores_case_from_suffix() -> None:
 @pytest.mark.parametrize("bad", ["", "001", "001D000000IqhS!", "001D000000IqhSLIA"])
 def test_normalize_rejects_non_ids(bad: str) -> None:
     assert normalize_id(bad) is None
+
+
+@pytest.mark.parametrize(("first", "count"), [
+    (1, 8000),  # crosses two 3,844-Id blocks
+    (3843, 3),
+    (62**9 + 17, 4000),  # upper-case digits in the leading part
+    (0, 0),
+])
+def test_make_ids_equals_make_id_one_by_one(first: int, count: int) -> None:
+    assert make_ids("a0B", first, count) == [make_id("a0B", n)
+                                             for n in range(first, first + count)]
+
+
+def test_make_ids_rejects_numbers_that_do_not_fit() -> None:
+    with pytest.raises(ValueError, match="do not fit"):
+        make_ids("001", 62**10 - 1, 2)
