@@ -148,6 +148,7 @@ class LocalOrgHttpServer(ThreadingHTTPServer):
 
     daemon_threads = False  # stop() joins every connection thread
     block_on_close = True
+    request_queue_size = 128  # the listen backlog; the stdlib's 5 drops bursts of clients
 
     def __init__(self, *, port: int, ssl_context: ssl.SSLContext, handle: Handler) -> None:
         self.ssl_context = ssl_context

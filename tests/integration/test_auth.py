@@ -151,6 +151,27 @@ def test_jwt_bearer_through_salesforce_class(local_org: LocalOrg,
     assert sf.query("SELECT Id FROM User LIMIT 1")["totalSize"] == 1
 
 
+def test_client_credentials_through_salesforce_class(local_org: LocalOrg,
+                                                     http: requests.Session) -> None:
+    # simple-salesforce posts to https://{domain}.salesforce.com/services/oauth2/token.
+    http.mount("https://localorg.salesforce.com", RouteToLocalOrg(local_org.instance_url))
+    info = local_org.connection_info
+    sf = Salesforce(consumer_key=info["client_id"], consumer_secret=info["client_secret"],
+                    domain="localorg", session=http, version=API_VERSION)
+    assert sf.sf_instance == local_org.instance_url.removeprefix("https://")
+    assert sf.limits()["DailyApiRequests"]["Max"] > 0
+
+
+def test_password_grant_through_salesforce_class(local_org: LocalOrg,
+                                                 http: requests.Session) -> None:
+    http.mount("https://login.salesforce.com", RouteToLocalOrg(local_org.instance_url))
+    info = local_org.connection_info
+    sf = Salesforce(username=info["username"], password=info["password"],
+                    consumer_key=info["client_id"], consumer_secret=info["client_secret"],
+                    session=http, version=API_VERSION)
+    assert sf.query("SELECT Id FROM User LIMIT 1")["totalSize"] == 1
+
+
 def test_soap_login_through_salesforce_login(local_org: LocalOrg,
                                              http: requests.Session) -> None:
     info = local_org.connection_info
