@@ -18,7 +18,6 @@ from typing import Any
 from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.schema import (
     ConditionOp,
-    Derivation,
     DerivationKind,
     FieldSchema,
     FieldType,
@@ -50,10 +49,17 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def _compute(obj: SObjectSchema, target: FieldSchema, derivation: Derivation,
-             record: dict[str, Any], lookup: ParentLookup | None) -> Any:
+def _compute(obj: SObjectSchema, target: FieldSchema, record: dict[str, Any], *,
+             lookup: ParentLookup | None, now: str | None) -> Any:
+    derivation = target.derived
+    assert derivation is not None  # only derived fields get here
     sources = [record.get(name) for name in derivation.of]
     kind = derivation.kind
+    if kind == DerivationKind.STAMP_WHEN:
+        # The write's time when the condition first holds, kept while it holds.
+        if sources[0] != derivation.value:
+            return None
+        return record.get(target.name) or now
     if kind == DerivationKind.CONCAT:
         parts = [str(v) for v in sources if v not in (None, "")]
         return derivation.separator.join(parts) if parts else None
@@ -89,14 +95,16 @@ def _compute(obj: SObjectSchema, target: FieldSchema, derivation: Derivation,
 
 def apply_derivations(obj: SObjectSchema, record: dict[str, Any], *, given: Collection[str],
                       creating: bool, lookup: ParentLookup | None,
-                      targets: Sequence[FieldSchema] | None = None) -> None:
+                      targets: Sequence[FieldSchema] | None = None,
+                      now: str | None = None) -> None:
     """Compute the derived fields of ``record`` in place.
 
     ``given`` are the fields the client set in this write. A derivation with
     ``when: always`` is recomputed every time; one with ``when: if_null`` fills the
     field when the client did not set it and it is empty, or (on update) when one of
     its sources changed, as Salesforce resets Probability when the stage moves.
-    ``targets`` (the object's derived fields, precomputed) saves a scan per record.
+    ``targets`` (the object's derived fields, precomputed) saves a scan per record;
+    ``now`` is the write's timestamp text, for ``stamp_when`` fields.
     """
     for target in obj.fields.values() if targets is None else targets:
         derivation = target.derived
@@ -108,7 +116,7 @@ def apply_derivations(obj: SObjectSchema, record: dict[str, Any], *, given: Coll
             sources_changed = not creating and any(s in given for s in derivation.of)
             if record.get(target.name) is not None and not sources_changed:
                 continue
-        record[target.name] = _compute(obj, target, derivation, record, lookup)
+        record[target.name] = _compute(obj, target, record, lookup=lookup, now=now)
 
 
 def _holds(rule: ValidationRule, record: dict[str, Any]) -> bool:

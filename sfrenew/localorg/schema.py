@@ -91,6 +91,7 @@ class DerivationKind(StrEnum):
     ADD_MONTHS = "add_months"
     EQUALS = "equals"
     LOOKUP = "lookup"
+    STAMP_WHEN = "stamp_when"
 
 
 @dataclass(frozen=True)

@@ -165,12 +165,12 @@ class OrgStore:
                     record[field.name] = self._default(field, writer)
             record.update(stored)
             self._assign_auto_numbers(obj, record)
+            stamp = self._stamp()
             apply_derivations(obj, record, given=stored.keys(), creating=True,
-                              lookup=self._records.parent_value)
+                              lookup=self._records.parent_value, now=stamp)
             required_missing(obj, record)
             check_validation_rules(obj, record)
             self._records.check_unique(obj, record, record_id=None)
-            stamp = self._stamp()
             record.update({"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp,
                            "CreatedById": writer, "LastModifiedDate": stamp,
                            "LastModifiedById": writer, "SystemModstamp": stamp})
@@ -203,13 +203,13 @@ class OrgStore:
             self._records.check_references(obj, stored)
             changed = dict(stored)
             record.update(stored)
+            stamp = self._stamp()
             apply_derivations(obj, record, given=stored.keys(), creating=False,
-                              lookup=self._records.parent_value)
+                              lookup=self._records.parent_value, now=stamp)
             required_missing(obj, record, checked=list(stored))
             check_validation_rules(obj, record)
             self._records.check_unique(obj, {k: record[k] for k in changed},
                                        record_id=record["Id"])
-            stamp = self._stamp()
             record.update({"LastModifiedDate": stamp, "LastModifiedById": user_id,
                            "SystemModstamp": stamp})
             self._records.rewrite(obj, record)

@@ -105,7 +105,8 @@ class SeedRows:
                     todo = self._todo[keys] = [f for f in self._derived if f.name not in keys]
                 if todo:
                     apply_derivations(self._obj, record, given=keys, creating=True,
-                                      lookup=None, targets=todo)
+                                      lookup=None, targets=todo,
+                                      now=record["LastModifiedDate"])
             stamp = record["SystemModstamp"]
             if isinstance(stamp, str) and stamp > latest:
                 latest = stamp

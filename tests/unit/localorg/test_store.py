@@ -83,11 +83,22 @@ def test_derived_fields_are_computed_on_write(org: tuple[OrgStore, str]) -> None
     assert got["ContractNumber"] == "00000001"
     assert (got["EndDate"], got["Status"], got["StatusCode"]) == ("2025-01-14", "Draft", "Draft")
 
-    task = store.create("Task", {"Subject": "Call", "Status": "Completed", "WhatId": opp},
-                        user_id=user)
-    got = store.get("Task", task, ["IsClosed", "Priority", "OwnerId"], api_version="59.0")
+    task = store.create("Task", {"Subject": "Call", "WhatId": opp}, user_id=user)
+    got = store.get("Task", task, ["IsClosed", "Priority", "CompletedDateTime"],
+                    api_version="59.0")
+    assert (got["IsClosed"], got["Priority"], got["CompletedDateTime"]) == (
+        False, "Normal", None)
+    store.update("Task", task, {"Status": "Completed"}, user_id=user)
+    got = store.get("Task", task, ["IsClosed", "CompletedDateTime", "LastModifiedDate"],
+                    api_version="59.0")
     assert got["IsClosed"] is True
-    assert got["Priority"] == "Normal"
+    assert got["CompletedDateTime"] == got["LastModifiedDate"]
+    store.update("Task", task, {"Subject": "Call back"}, user_id=user)  # stays completed
+    assert store.get("Task", task, ["CompletedDateTime"],
+                     api_version="59.0")["CompletedDateTime"] == got["CompletedDateTime"]
+    store.update("Task", task, {"Status": "In Progress"}, user_id=user)  # reopened
+    assert store.get("Task", task, ["CompletedDateTime"],
+                     api_version="59.0")["CompletedDateTime"] is None
 
 
 def test_line_item_total_and_values_from_price_book_entry(org: tuple[OrgStore, str]) -> None:
