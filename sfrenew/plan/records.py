@@ -202,7 +202,9 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     for contract in contracts:  # CPQ: the contract's own renewal opportunity lookup
         opp_id = contract.values.get("renewal_opportunity")
         known = by_id.get(str(opp_id)) if opp_id else None
-        if known is not None and not _has_key(known, opp_key):
+        if known is not None and not _has_key(known, opp_key) and not any(
+                r.opportunity_id == known.sf_id and str(contract.sf_id) in r.contract_ids
+                for r in out.existing_renewals):
             out.existing_renewals.append(ExistingRenewal(
                 opportunity_id=known.sf_id, contract_ids=(str(contract.sf_id),),
                 created_by_sfrenew=False, stage=str(known.data.get("StageName") or ""),

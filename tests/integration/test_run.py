@@ -1,0 +1,166 @@
+"""The run end to end on the local org: first run, no-change run, rep edits, bad data."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from sfrenew.core.planner import plan_account
+from sfrenew.plan import iter_accounts
+from sfrenew.plan.records import account_records
+from sfrenew.runner import Step
+from sfrenew.store import open_store
+from sfrenew.sync import pulled_objects
+from tests.integration.test_run_support import Book, book, dump, open_book, schema_with, today
+
+pytestmark = pytest.mark.integration
+__all__ = ["book"]  # the fixture, re-exported for pytest
+
+
+def _engine_keys(b: Book) -> dict[str, set[str]]:
+    """The renewal, line and task keys the rules engine plans straight from the mirror."""
+    m = b.config.mapping
+    keys: dict[str, set[str]] = {"Opportunity": set(), "OpportunityLineItem": set(), "Task": set()}
+    with open_store(b.config.store_url) as store:
+        for group in store.iter_groups([o.sobject for o in pulled_objects(m)]):
+            records = account_records(m, group)
+            if records.account is None:
+                continue
+            plan = plan_account(account=records.account, contracts=records.contracts,
+                                today=today(), policy=b.config.rules, signals=records.signals,
+                                existing_renewals=records.existing_renewals,
+                                existing_tasks=records.existing_tasks)
+            for renewal in plan.renewals:
+                keys["Opportunity"].add(renewal.key)
+                keys["OpportunityLineItem"] |= {line.key for line in renewal.lines}
+                keys["Task"] |= {task.key for task in renewal.tasks}
+    return keys
+
+
+def test_first_run_creates_what_the_rules_plan(book: Book) -> None:
+    outcome = book.run()
+    assert outcome.status == "succeeded", outcome.message
+    org = dump(book)
+    expected = _engine_keys(book)
+    for obj in ("Opportunity", "OpportunityLineItem", "Task"):
+        assert set(org[obj]) == expected[obj], obj
+        assert outcome.stats["written"][obj]["created"] == len(expected[obj])
+    assert expected["Opportunity"], "the seeded book renews something"
+    # Hand-checked properties of the seeded book's renewals.
+    opps = org["Opportunity"].values()
+    coterm = [o for o in opps if "," in (o["Sfrenew_Coterm_Group__c"] or "")]
+    assert coterm, "some account has co-termed contracts"
+    lines = org["OpportunityLineItem"]
+    for key, opp in org["Opportunity"].items():
+        assert opp["Type"] == "Renewal"
+        assert opp["StageName"] == "Prospecting"
+        if opp["Sfrenew_Risk_Level__c"] == "High":
+            assert opp["ForecastCategoryName"] != "Commit"
+        assert opp["Sfrenew_Explanation__c"], key
+    capped = [line for line in lines.values() if line["Sfrenew_Uplift_Bound__c"] == "cap"]
+    for line in capped:
+        assert line["Sfrenew_Uplift_Rate__c"] <= 10  # the config's cap, 10%
+    assert all(line["Sfrenew_Explanation__c"] for line in lines.values())
+
+
+def test_no_change_run_writes_nothing_and_reads_only_changes(book: Book) -> None:
+    first = book.run()
+    second = book.run()  # reads back what the first run wrote (changed since its bound)
+    third = book.run()
+    assert first.status == second.status == third.status == "succeeded"
+    for outcome in (second, third):
+        assert outcome.stats["written"] == {}
+        assert "collections" not in outcome.api_calls
+    assert sum(second.stats["pulled"].values()) == sum(
+        c["created"] + c["updated"] for c in first.stats["written"].values())
+    assert sum(third.stats["pulled"].values()) == 0
+    before = book.org.stats()["calls"].get("collections", 0)
+    book.run()
+    assert book.org.stats()["calls"].get("collections", 0) == before
+
+
+def test_rep_edits_survive_reruns(book: Book) -> None:
+    assert book.run().status == "succeeded"
+    org = dump(book)
+    gateway = book.gateway()
+    opp_key = next(iter(org["Opportunity"]))
+    opp_id = gateway.read("Opportunity", ["Id"], f"Sfrenew_Key__c = '{opp_key}'").__next__()["Id"]
+    line_key = next(k for k, v in org["OpportunityLineItem"].items() if v["OpportunityId"] ==
+                    opp_key)
+    task_key = next(k for k, v in org["Task"].items() if v["WhatId"] == opp_key)
+    line_id = next(gateway.read("OpportunityLineItem", ["Id"],
+                                f"Sfrenew_Key__c = '{line_key}'"))["Id"]
+    task_id = next(gateway.read("Task", ["Id"], f"Sfrenew_Key__c = '{task_key}'"))["Id"]
+    edits = [("Opportunity", {"Id": opp_id, "CloseDate": "2031-01-31",
+                              "StageName": "Negotiation/Review"}),
+             ("OpportunityLineItem", {"Id": line_id, "UnitPrice": 1.5}),
+             ("Task", {"Id": task_id, "ActivityDate": "2031-02-01"})]
+    for obj, row in edits:
+        assert gateway.write("update", obj, [row])[0].success
+    for _ in range(2):
+        outcome = book.run()
+        assert outcome.status == "succeeded"
+        assert outcome.stats["plan"]["kept_edits"] >= 3
+    after = dump(book)
+    assert str(after["Opportunity"][opp_key]["CloseDate"]) == "2031-01-31"
+    assert after["Opportunity"][opp_key]["StageName"] == "Negotiation/Review"
+    assert float(after["OpportunityLineItem"][line_key]["UnitPrice"]) == 1.5
+    assert str(after["Task"][task_key]["ActivityDate"]) == "2031-02-01"
+
+
+def test_bad_data_is_reported_per_record_and_never_stops_the_run(tmp_path: Path) -> None:
+    # A validation rule rejects some task writes; the seed holds contracts without an
+    # end date, lines without a price and contracts in a currency the rules do not know.
+    schema = schema_with({"Task": [{"name": "No_Escalation", "field": "Priority",
+                                    "condition": {"field": "Priority", "op": "eq",
+                                                  "value": "High"},
+                                    "message": "High priority tasks need a manager"}]})
+    # The CPQ mapping: its subscription lines carry the seed's line without a price.
+    b = open_book(tmp_path, contracts=400, schema=schema, mapping="mappings/cpq.yaml")
+    # The seed's odd currency is CHF, which config.example.yaml renews: take it out.
+    rules = b.config.rules
+    b.config = dataclasses.replace(b.config, rules=dataclasses.replace(
+        rules, currencies={c: d for c, d in rules.currencies.items() if c != "CHF"}))
+    try:
+        # A horizon over the whole book, so the dirty contracts are not merely too far out.
+        outcome = b.run(horizon_days=800)
+        assert outcome.status == "succeeded", outcome.message
+        assert outcome.stats["written"]["Task"]["rejected"] > 0
+        assert outcome.stats["written"]["Opportunity"]["created"] > 0
+        skipped = {s["reason"] for a in iter_accounts(Path(outcome.stats["plan_file"]))
+                   for s in a.skipped}
+        assert {"missing_end_date", "unknown_currency", "already_renewed_by_person"} <= skipped
+        with open_store(b.config.store_url) as store:
+            letters = store.open_dead_letters("Task")
+        assert letters
+        assert all(d.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+                               for d in letters)
+        again = b.run(horizon_days=800)  # rejected rows are retried (and rejected again)
+        assert set(again.stats["written"]) == {"Task"}
+        assert again.stats["written"]["Task"]["rejected"] == len(letters)
+        # A line loses its price: its contract is reported, the others carry on.
+        renewal = next(r for a in iter_accounts(Path(outcome.stats["plan_file"]))
+                       for r in a.renewals)
+        contract = renewal.contracts[0]
+        gateway = b.gateway()
+        line = next(gateway.read("SBQQ__Subscription__c", ["Id"],
+                                 f"SBQQ__Contract__c = '{contract}'"))
+        assert gateway.write("update", "SBQQ__Subscription__c",
+                             [{"Id": line["Id"], "SBQQ__NetPrice__c": None}])[0].success
+        third = b.run(horizon_days=800)
+        assert third.status == "succeeded"
+        reasons = {(s["contract_id"], s["reason"]) for a in iter_accounts(
+            Path(third.stats["plan_file"])) for s in a.skipped}
+        assert (contract, "line_without_price") in reasons
+    finally:
+        b.org.stop()
+
+
+def test_dry_run_writes_nothing(book: Book) -> None:
+    outcome = book.run(steps=(Step.PULL, Step.PLAN), dry_run=True)
+    assert outcome.status == "succeeded"
+    assert outcome.stats["written"] == {}
+    assert dump(book)["Opportunity"] == {}
+    assert outcome.stats["plan"]["counts"]["Opportunity"]["create"] > 0
