@@ -34,10 +34,26 @@ class AdminResource:
         self._sessions = sessions
         self._accounting = accounting
         self._record_counts = record_counts
+        self._extra: dict[tuple[str, str], Callable[[Request], Response]] = {}
+        self._extra_stats: dict[str, Callable[[], Any]] = {}
+
+    def register(self, method: str, path: str, handler: Callable[[Request], Response]) -> None:
+        """Serve another admin path (faults, allocation...) behind the same authentication."""
+        self._extra[(method, path.rstrip("/"))] = handler
+
+    def register_stats(self, name: str, provider: Callable[[], Any]) -> None:
+        """Add a section to ``GET /_localorg/stats``."""
+        self._extra_stats[name] = provider
 
     def handle(self, request: Request) -> Response:
         """Answer one admin request."""
         self._authenticate(request)
+        extra = self._extra.get((request.method, request.path.rstrip("/")))
+        if extra is not None:
+            return extra(request)
+        if any(path == request.path.rstrip("/") for _, path in self._extra):
+            allowed = [m for m, path in self._extra if path == request.path.rstrip("/")]
+            raise method_not_allowed(request.method, allowed)
         routes: dict[str, tuple[str, Callable[[], Response]]] = {
             "/_localorg/stats": ("GET", self._stats),
             "/_localorg/stats/reset": ("POST", self._reset),
@@ -53,7 +69,8 @@ class AdminResource:
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /_localorg/stats`` answers."""
-        return {**self._accounting.snapshot(), "records": self._record_counts()}
+        extra = {name: provider() for name, provider in self._extra_stats.items()}
+        return {**self._accounting.snapshot(), **extra, "records": self._record_counts()}
 
     def _stats(self) -> Response:
         return Response.json(200, self.stats())

@@ -40,7 +40,12 @@ ADMIN_PREFIX = "/_localorg/"
 
 
 class CallHook(Protocol):
-    """Runs before each counted REST call; may sleep or raise a ``SalesforceApiError``."""
+    """Runs before each counted REST call; may sleep or raise a ``SalesforceApiError``.
+
+    A hook may also define ``after_call(request, *, kind)``: it then runs once the
+    handler is done (whatever the outcome) for every hook whose ``before_call``
+    returned, so a hook can track requests in flight (the concurrency cap).
+    """
 
     def before_call(self, request: Request, *, kind: CallKind) -> None:
         """Inspect the call about to be served."""
@@ -132,10 +137,18 @@ class OrgApi:
             route, args = self.router.resolve(request.method, split_path(rest))
             kind = route.kind
             self.accounting.check_allocation()
-            for hook in self.hooks:
-                hook.before_call(request, kind=kind)
-            return route.handler(Call(request=request, session=session, version=version,
-                                      args=args))
+            entered: list[CallHook] = []
+            try:
+                for hook in self.hooks:
+                    hook.before_call(request, kind=kind)
+                    entered.append(hook)
+                return route.handler(Call(request=request, session=session, version=version,
+                                          args=args))
+            finally:
+                for hook in reversed(entered):
+                    after = getattr(hook, "after_call", None)
+                    if after is not None:
+                        after(request, kind=kind)
 
         response = run_handler(serve, what=f"{request.method} {request.path}")
         if response.status == 403 and response.error_code == "REQUEST_LIMIT_EXCEEDED":

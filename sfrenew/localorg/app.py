@@ -25,8 +25,12 @@ from typing import Any
 
 from sfrenew.localorg.accounting import DEFAULT_DAILY_API_REQUESTS, Accounting
 from sfrenew.localorg.admin import AdminResource
+from sfrenew.localorg.allocation import ALLOCATION_FILE, DailyAllocation
 from sfrenew.localorg.api import OrgApi
 from sfrenew.localorg.auth import Authenticator
+from sfrenew.localorg.bulk_jobs import BulkJobs
+from sfrenew.localorg.bulk_routes import add_admin_paths, add_bulk_routes
+from sfrenew.localorg.faults import FaultConfig, FaultInjector, FaultyStore
 from sfrenew.localorg.identity import OrgIdentity, load_or_create_identity
 from sfrenew.localorg.rest import build_router
 from sfrenew.localorg.rest_query import DEFAULT_CURSOR_IDLE, CursorRegistry
@@ -58,11 +62,20 @@ class LocalOrg:
                  session_lifetime: timedelta = DEFAULT_SESSION_LIFETIME,
                  daily_api_requests: int = DEFAULT_DAILY_API_REQUESTS,
                  cursor_idle: timedelta = DEFAULT_CURSOR_IDLE,
-                 schema: OrgSchema | None = None) -> None:
+                 schema: OrgSchema | None = None, licenses: int = 0,
+                 faults: FaultConfig | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.clock: Clock = clock or utc_now
         self.schema = schema or default_schema()
-        self.accounting = Accounting(daily_api_requests=daily_api_requests)
+        # Usage persists in the data dir and resets with the org clock's UTC day.
+        self.allocation = DailyAllocation(clock=self.clock, path=self.data_dir / ALLOCATION_FILE,
+                                          daily_api_requests=daily_api_requests,
+                                          licenses=licenses)
+        self.accounting = Accounting(allocation=self.allocation)
+        self.faults = FaultInjector(faults)
+        if faults is not None and faults.session_lifetime_s is not None:
+            session_lifetime = timedelta(seconds=faults.session_lifetime_s)
+        self._bulk: BulkJobs | None = None
         self._port = port
         self._session_lifetime = session_lifetime
         self._cursor_idle = cursor_idle
@@ -97,6 +110,9 @@ class LocalOrg:
                                             ssl_context=server_context(tls_files),
                                             handle=self._api.handle)
             except BaseException:
+                if self._bulk is not None:
+                    self._bulk.close()
+                    self._bulk = None
                 store.close()
                 self._store = None
                 raise
@@ -114,6 +130,9 @@ class LocalOrg:
                 server.stop()
             if self._cursors is not None:
                 self._cursors.close_all()
+            if self._bulk is not None:
+                self._bulk.close()  # workers stop at their next batch, before the store closes
+                self._bulk = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
@@ -200,8 +219,15 @@ class LocalOrg:
         self.accounting.reset()
 
     def stats(self) -> dict[str, Any]:
-        """Accounting plus record counts per object."""
-        return {**self.accounting.snapshot(), "records": self.store.counts()}
+        """Accounting plus injected faults and record counts per object."""
+        return {**self.accounting.snapshot(), "faults": self.faults.injected(),
+                "records": self.store.counts()}
+
+    def configure_faults(self, config: FaultConfig) -> None:
+        """Replace the fault settings at run time (every fault stream restarts from the seed)."""
+        self.faults.configure(config)
+        if config.session_lifetime_s is not None:
+            self.set_session_lifetime(timedelta(seconds=config.session_lifetime_s))
 
     @property
     def api(self) -> OrgApi:
@@ -226,12 +252,22 @@ class LocalOrg:
             # bound below, before any request can arrive).
             return api.subrequest(session, request)
 
-        router = build_router(store=self.store, schema=self.schema,
-                              engine=QueryEngine(self.schema), cursors=cursors,
+        # Every REST write goes through the faulty store (UNABLE_TO_LOCK_ROW on rows).
+        store = FaultyStore(self.store, self.faults)
+        engine = QueryEngine(self.schema)
+        router = build_router(store=store, schema=self.schema,
+                              engine=engine, cursors=cursors,
                               accounting=self.accounting, clock=self.clock,
                               subrequest=subrequest)
+        self._bulk = BulkJobs(data_dir=self.data_dir, clock=self.clock)
+        add_bulk_routes(router, jobs=self._bulk, store=store, schema=self.schema, engine=engine,
+                        accounting=self.accounting, allocation=self.allocation,
+                        faults=self.faults, clock=self.clock)
+        add_admin_paths(admin, faults=self.faults, allocation=self.allocation,
+                        set_session_lifetime=self.set_session_lifetime)
         api = OrgApi(router=router, authenticator=authenticator, sessions=sessions,
                      accounting=self.accounting, admin=admin.handle)
+        api.hooks.append(self.faults)
         return api
 
     def _resolve_user(self, username: str) -> str | None:

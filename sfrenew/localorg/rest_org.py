@@ -8,8 +8,8 @@ from sfrenew.localorg.accounting import Accounting
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.wire import Response
 
-# Limits a client may read besides DailyApiRequests, at a typical Enterprise org's
-# maximum. Issue 3 replaces the bulk ones with live counters.
+# Limits a client may read besides the live ones (DailyApiRequests and the Bulk
+# counters, from the accounting's allocation), at a typical Enterprise org's maximum.
 _STATIC_LIMITS: dict[str, int] = {
     "ConcurrentAsyncGetReportInstances": 200,
     "ConcurrentSyncReportRuns": 20,
@@ -46,4 +46,5 @@ class OrgResource:
         }
         for name, maximum in _STATIC_LIMITS.items():
             body[name] = {"Max": maximum, "Remaining": maximum}
+        body.update(self._accounting.allocation.limits())
         return Response.json(200, dict(sorted(body.items())))
