@@ -1,0 +1,88 @@
+"""kill -9 during apply, then run again: the org ends as after an uninterrupted run.
+
+The apply loop has a test hook (``SFRENEW_TEST_KILL_AFTER_CHUNKS``) that SIGKILLs its
+own process after N chunks were sent, before or after their results are recorded.
+The run is started in a subprocess against an org served by this test process, killed
+there, then run again (a new run, or ``--resume`` of the killed one) and the org is
+compared with an identically seeded org that ran once without interruption.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfrenew.apply import KILL_AFTER_CHUNKS_ENV, KILL_POINT_ENV
+from sfrenew.store import RunStatus, open_store
+from tests.integration.test_run_support import ROOT, Book, dump, open_book
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+CONTRACTS = 200
+CHUNK = 40  # small chunks: many places to die in
+
+_CHILD = """
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.integration.test_run_support import make_config, now, ALL_STEPS
+from sfrenew.runner import RunRequest, execute
+config = make_config(Path({base!r}), Path({org!r}), write_chunk_size={chunk})
+execute(config, RunRequest(job="main", steps=ALL_STEPS), clock=now)
+"""
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The org after one uninterrupted run."""
+    b = open_book(tmp_path_factory.mktemp("reference"), contracts=CONTRACTS,
+                  write_chunk_size=CHUNK)
+    try:
+        assert b.run().status == "succeeded"
+        yield dump(b)
+    finally:
+        b.org.stop()
+
+
+def _killed_run(b: Book, *, after_chunks: int, point: str) -> str:
+    env = {**os.environ, KILL_AFTER_CHUNKS_ENV: str(after_chunks), KILL_POINT_ENV: point}
+    code = _CHILD.format(root=str(ROOT), base=str(b.base), org=str(b.base / "org"), chunk=CHUNK)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          timeout=300, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+    with open_store(b.config.store_url) as store:
+        (killed,) = store.unfinished_runs()
+        assert store.pending_intents(killed.run_id) or point == "after_results"
+    return killed.run_id
+
+
+@pytest.mark.parametrize(("after_chunks", "point", "resume"), [
+    (1, "before_results", False),   # the first opportunities sent, nothing recorded
+    (3, "after_results", False),    # between two chunks
+    (6, "before_results", True),    # tasks in flight (no upsert for tasks), resumed
+    (9, "before_results", False),
+])
+def test_killed_apply_then_rerun_matches_uninterrupted(
+        tmp_path: Path, reference: dict[str, Any], after_chunks: int, point: str,
+        resume: bool) -> None:
+    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK)
+    try:
+        killed = _killed_run(b, after_chunks=after_chunks, point=point)
+        outcome = b.run(resume_run_id=killed) if resume else b.run()
+        assert outcome.status == "succeeded", outcome.message
+        after = dump(b)
+        assert after == reference
+        with open_store(b.config.store_url) as store:
+            assert not store.pending_intents(killed)
+            assert store.get_run(killed).status in (
+                RunStatus.INTERRUPTED, RunStatus.SUCCEEDED)
+        again = b.run()  # and nothing left to do
+        assert again.stats["written"] == {}
+    finally:
+        b.org.stop()
