@@ -9,28 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from sfrenew.cli import mappings as cli
-from tests.unit.mapping._describes import local_describes
 
 ROOT = Path(__file__).parents[3]
 HERE = Path(__file__).parent
 STANDARD = str(ROOT / "mappings" / "standard.yaml")
 CPQ = str(ROOT / "mappings" / "cpq.yaml")
-
-
-class _LocalDescribes:
-    """The local org's describes (the same the CLI's --org uses without a config)."""
-
-    def describe(self, sobject: str) -> dict[str, Any]:
-        found = {k.lower(): v for k, v in local_describes().items()}.get(sobject.lower())
-        if found is None:
-            raise LookupError(sobject)
-        return found
-
-
-@pytest.fixture(autouse=True)
-def _local(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Until sfrenew.localorg.describe lands, the test helper builds the same JSON.
-    monkeypatch.setattr(cli, "LocalSchemaDescribes", _LocalDescribes)
 
 
 def _run(*args: str) -> Any:
