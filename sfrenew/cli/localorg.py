@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 import requests
 
+from sfrenew.cli.localorg_options import fault_config, org_options
+
 if TYPE_CHECKING:
     from sfrenew.localorg.app import LocalOrg
 
@@ -40,7 +42,8 @@ def localorg() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1; 0 picks a free one.")
 @data_dir_option
-def serve(port: int, data_dir: Path) -> None:
+@org_options
+def serve(port: int, data_dir: Path, **settings: Any) -> None:
     """Serve until Ctrl-C or SIGTERM; print the connection JSON when ready."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     running = _running_server(data_dir)
@@ -48,7 +51,8 @@ def serve(port: int, data_dir: Path) -> None:
         raise click.ClickException(
             f"a local org already serves {data_dir} at {running['instance_url']} "
             f"(pid {running.get('pid')}); stop it first or use another --data-dir")
-    org = _open(data_dir, port=port)
+    org = _open(data_dir, port=port, daily_api_requests=settings["daily_api_requests"],
+                licenses=settings["licenses"], faults=fault_config(settings))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
@@ -128,6 +132,8 @@ def stats(as_json: bool, data_dir: Path) -> None:
         click.echo(f"  {kind:<14} {count:>8}")
     for code, count in result["errors"].items():
         click.echo(f"  error {code:<30} {count:>6}")
+    for name, count in (result.get("faults") or {}).items():
+        click.echo(f"  injected {name:<27} {count:>6}")
 
 
 @localorg.command("demo")
@@ -175,11 +181,14 @@ def _seed(org: LocalOrg, *, contracts: int, seed_value: int) -> Any:
                      today=org.clock().astimezone(UTC).date())
 
 
-def _open(data_dir: Path, *, port: int = 0) -> LocalOrg:
-    """Start a local org on ``data_dir``, or explain why it cannot start."""
+def _open(data_dir: Path, *, port: int = 0, **settings: Any) -> LocalOrg:
+    """Start a local org on ``data_dir``, or explain why it cannot start.
+
+    ``settings`` are further ``LocalOrg`` arguments (allocation, faults).
+    """
     from sfrenew.localorg.app import LocalOrg  # noqa: PLC0415 (keeps `sfrenew --help` fast)
 
-    org = LocalOrg(data_dir, port=port)
+    org = LocalOrg(data_dir, port=port, **settings)
     try:
         return org.start()
     except OSError as exc:
