@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sfrenew.salesforce.budget import CallKind
 from sfrenew.salesforce.errors import BulkJobFailed, UnexpectedResponse
 from sfrenew.salesforce.results import Operation, RowResult, parse_bulk_error
+from sfrenew.salesforce.retry import Sleep
 from sfrenew.salesforce.transport import Transport, decode_json
 from sfrenew.salesforce.values import to_csv_text
 
@@ -31,10 +33,13 @@ class BulkApi:
     """Bulk API 2.0 through the gateway's transport (counted, budgeted, refreshed)."""
 
     def __init__(self, transport: Transport, *, poll_seconds: float,
-                 max_wait_seconds: float = 3600.0) -> None:
+                 max_wait_seconds: float = 3600.0, sleep: Sleep = time.sleep) -> None:
         self._t = transport
         self._poll_seconds = poll_seconds
         self._max_wait = max_wait_seconds
+        # Polls wait for Salesforce to work, so they sleep for real even when the
+        # retry policy's backoff is switched off (tests set poll_seconds to 0 instead).
+        self._sleep = sleep
 
     # --- ingest -------------------------------------------------------------------
 
@@ -138,7 +143,7 @@ class BulkApi:
             if waited >= self._max_wait:
                 raise BulkJobFailed(f"{path} still {info['state']} after {waited:.0f}s",
                                     job_id=path.rsplit("/", 1)[-1], state=str(info["state"]))
-            self._t.retry.sleep(interval)
+            self._sleep(interval)
             waited += interval
             interval = min(interval * 1.5, 30.0) if interval else 0.0
 
