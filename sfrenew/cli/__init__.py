@@ -6,6 +6,7 @@ import click
 
 from sfrenew import __version__
 from sfrenew.cli import localorg as _localorg
+from sfrenew.cli import mappings as _mappings
 from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
 from sfrenew.cli import run as _run
@@ -19,6 +20,7 @@ def main() -> None:
 
 main.add_command(_localorg.localorg)
 main.add_command(_rules.rules)
+main.add_command(_mappings.mappings)
 main.add_command(_ops.jobs)
 main.add_command(_ops.run)
 main.add_command(_ops.backfill)
