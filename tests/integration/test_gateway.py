@@ -1,8 +1,7 @@
 """The gateway against the local org over HTTPS: logins, reads, writes, refresh, faults, budget.
 
-Bulk API 2.0 is not served by the local org yet (issue 3), so the Bulk read and write
-paths are covered by the contract tests only; when it lands, the same-data
-comparisons below get their Bulk halves (``test_gateway_bulk.py``).
+REST and Collections paths here; the same data through Bulk API 2.0, and the local
+org's fault rates, are in ``test_gateway_bulk.py``.
 """
 
 from __future__ import annotations

@@ -70,14 +70,16 @@ def test_both_write_paths_give_the_same_row_results(local_org: LocalOrg, tag: st
         gateway.thresholds = thresholds
         rows = tasks(f"{tag}{name}", 30)
         rows[4]["Subject"] = "x" * 300  # STRING_TOO_LONG
-        rows[9]["Priority"] = None  # REQUIRED_FIELD_MISSING... or the default; same either way
+        rows[9]["Priority"] = None  # explicitly null: REQUIRED_FIELD_MISSING
+        rows[12]["WhatId"] = "001000000000000AAA"  # no such record: INVALID_CROSS_REFERENCE_KEY
         first = gateway.write("upsert", "Task", rows, external_id_field="Sfrenew_Key__c")
         again = gateway.write("upsert", "Task", rows[:3], external_id_field="Sfrenew_Key__c")
         gone = gateway.write("delete", "Task", [{"Id": r.id} for r in first[:2]])
         by_path[name] = (outcome(first), outcome(again), outcome(gone))
     assert by_path["rest"] == by_path["bulk"]
-    first_outcome = by_path["rest"][0]
-    assert first_outcome[4][3] == "STRING_TOO_LONG"
+    errors = {o[0]: o[3] for o in by_path["rest"][0] if not o[1]}
+    assert errors == {4: "STRING_TOO_LONG", 9: "REQUIRED_FIELD_MISSING",
+                      12: "INVALID_CROSS_REFERENCE_KEY"}
     assert [o[2] for o in by_path["rest"][1]] == [False, False, False]
     assert gateway.calls.get(CallKind.BULK_JOB) >= 6  # the Bulk half really ran Bulk jobs
 
