@@ -70,6 +70,8 @@ class OrgStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
+        # 64 MB of page cache: index maintenance during large seeds stays in memory.
+        self._conn.execute("PRAGMA cache_size=-65536")
         with self.transaction():
             ensure_tables(self._conn, schema)
         self._records = RecordAccess(self._conn, schema)

@@ -35,6 +35,10 @@ class RecordAccess:
         self._conn = conn
         self._schema = schema
         self._by_prefix = {obj.key_prefix: obj for obj in schema.objects.values()}
+        # Statement text per object, built once (names come from the schema).
+        self._select: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._insert: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._update: dict[str, tuple[list[str], str]] = {}
         # parent object name -> [(child object, master-detail field)]
         self._cascades: dict[str, list[tuple[SObjectSchema, FieldSchema]]] = {}
         for child in schema.objects.values():
@@ -52,10 +56,13 @@ class RecordAccess:
             id_field = obj.field("Id")
             label = id_field.label if id_field is not None else "Record ID"
             raise _incorrect_type(label, "Id", raw_id, code="MALFORMED_ID")
-        names = columns(obj)
-        row = self._conn.execute(
-            f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(obj.name)} "  # noqa: S608
-            'WHERE "Id" = ?', (record_id,)).fetchone()
+        if obj.name not in self._select:
+            names = columns(obj)
+            self._select[obj.name] = (names, (
+                f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(obj.name)} "  # noqa: S608
+                'WHERE "Id" = ?'))
+        names, sql = self._select[obj.name]
+        row = self._conn.execute(sql, (record_id,)).fetchone()
         if row is None:
             raise not_found()
         record = dict(zip(names, row, strict=True))
@@ -153,17 +160,23 @@ class RecordAccess:
 
     def insert(self, obj: SObjectSchema, record: dict[str, Any]) -> None:
         """Insert a complete row."""
-        names = columns(obj)
-        self._conn.execute(
-            f"INSERT INTO {quote(obj.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
-            f"VALUES ({', '.join('?' for _ in names)})", [record.get(n) for n in names])
+        if obj.name not in self._insert:
+            names = columns(obj)
+            self._insert[obj.name] = (names, (
+                f"INSERT INTO {quote(obj.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' for _ in names)})"))
+        names, sql = self._insert[obj.name]
+        self._conn.execute(sql, [record.get(n) for n in names])
 
     def rewrite(self, obj: SObjectSchema, record: dict[str, Any]) -> None:
         """Write every column of an existing row."""
-        names = [n for n in columns(obj) if n != "Id"]
-        self._conn.execute(
-            f"UPDATE {quote(obj.name)} SET {', '.join(f'{quote(n)} = ?' for n in names)} "  # noqa: S608
-            'WHERE "Id" = ?', [*(record.get(n) for n in names), record["Id"]])
+        if obj.name not in self._update:
+            names = [n for n in columns(obj) if n != "Id"]
+            self._update[obj.name] = (names, (
+                f"UPDATE {quote(obj.name)} SET {', '.join(f'{quote(n)} = ?' for n in names)} "  # noqa: S608
+                'WHERE "Id" = ?'))
+        names, sql = self._update[obj.name]
+        self._conn.execute(sql, [*(record.get(n) for n in names), record["Id"]])
 
     def soft_delete(self, obj: SObjectSchema, ids: list[str], *, stamp: str,
                     user_id: str) -> None:
