@@ -68,19 +68,21 @@ def _current(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequenc
     return out
 
 
-def _decide(write: RecordWrites, row: Mapping[str, Any] | None) -> RollbackItem:
+def _decide(write: RecordWrites, row: Mapping[str, Any] | None,
+            stamps: frozenset[str]) -> RollbackItem:
     if write.sf_id is None or row is None:
         return RollbackItem(write.object, write.key, write.sf_id, "gone",
                             detail="no longer in the org")
-    changed = tuple(sorted(f for f, fw in write.fields.items()
+    fields = {f: fw for f, fw in write.fields.items() if f not in stamps}
+    changed = tuple(sorted(f for f, fw in fields.items()
                            if not same_value(row.get(f), fw.after)))
     if write.created:
         if changed:
             return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
                                 "created by the run, then changed by someone: not deleted")
         return RollbackItem(write.object, write.key, write.sf_id, "delete")
-    restore = tuple(sorted(f for f in write.fields if f not in changed
-                           and not same_value(row.get(f), write.fields[f].before)))
+    restore = tuple(sorted(f for f in fields if f not in changed
+                           and not same_value(row.get(f), fields[f].before)))
     if changed and not restore:
         return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
                             "changed by someone since the run")
@@ -92,8 +94,13 @@ def _decide(write: RecordWrites, row: Mapping[str, Any] | None) -> RollbackItem:
 
 def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run_id: str,
                  child_order: Sequence[str], dry_run: bool,
-                 clock: Callable[[], datetime]) -> RollbackReport:
-    """Undo ``target_run_id`` as run ``run_id`` (``child_order``: objects to delete first)."""
+                 clock: Callable[[], datetime],
+                 stamps: frozenset[str] = frozenset()) -> RollbackReport:
+    """Undo ``target_run_id`` as run ``run_id`` (``child_order``: objects to delete first).
+
+    ``stamps`` are bookkeeping fields (the run id written on each opportunity): not
+    restored, and not a sign that a person changed the record.
+    """
     report = RollbackReport(run_id=target_run_id, dry_run=dry_run)
     writes = [w for w in store.writes_of_run(target_run_id) if not w.deleted]
     by_object: dict[str, list[RecordWrites]] = {}
@@ -105,7 +112,7 @@ def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run
         group = by_object[sobject]
         fields = sorted({f for w in group for f in w.fields})
         current = _current(gateway, sobject, fields, [w.sf_id for w in group if w.sf_id])
-        items = [_decide(w, current.get(str(w.sf_id))) for w in group]
+        items = [_decide(w, current.get(str(w.sf_id)), stamps) for w in group]
         report.items.extend(items)
         if dry_run:
             continue

@@ -28,6 +28,8 @@ from sfrenew.apply.rollback import RollbackReport, rollback_run
 from sfrenew.apply.writer import ApplyTotals
 from sfrenew.config import AppConfig
 from sfrenew.core.policy import RulesPolicy
+from sfrenew.mapping import Concept
+from sfrenew.mapping.translate import written_fields
 from sfrenew.plan import PlanHeader, PlanScope, build_plan, read_header, shapes_from_describe
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
@@ -364,9 +366,11 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
                 store.start_run(run_id=run_id, job="rollback", kind=RunKind.ROLLBACK,
                                 now=clock(), params={"target_run_id": target_run_id})
             try:
+                stamp = written_fields(m, Concept.RENEWAL_OPPORTUNITY).get("run_id")
                 report = rollback_run(gateway=gateway, store=store, target_run_id=target_run_id,
                                       run_id=run_id or "", child_order=order, dry_run=dry_run,
-                                      clock=clock)
+                                      clock=clock,
+                                      stamps=frozenset({stamp} if stamp else set()))
             except BaseException as exc:
                 if run_id:
                     store.finish_run(run_id, status=RunStatus.FAILED, now=clock(),
