@@ -119,15 +119,23 @@ class BudgetGuard:
             percent = math.ceil(self._usage.max * self.reserve_percent / 100)
         return max(self.reserve_calls, percent)
 
-    def check(self) -> None:
-        """Raise :class:`BudgetExhausted` if one more counted call would cross a limit."""
-        if self.max_calls_per_run is not None and self._used + 1 > self.max_calls_per_run:
-            raise self.exhausted(f"run cap {self.max_calls_per_run:,} reached")
+    def check(self, calls: int = 1) -> None:
+        """Raise :class:`BudgetExhausted` if ``calls`` more counted calls would cross a limit.
+
+        The transport asks for one call before each request; a write asks for all the
+        calls it needs before its first one, so it is either sent whole or not at all.
+        """
+        if self.max_calls_per_run is not None and self._used + calls > self.max_calls_per_run:
+            left = self.max_calls_per_run - self._used
+            raise self.exhausted(f"run cap {self.max_calls_per_run:,} reached" if calls == 1
+                                 else f"run cap {self.max_calls_per_run:,} leaves {left:,} "
+                                      f"calls, {calls:,} needed")
         remaining = self.daily_remaining()
         floor = self.floor()
-        if remaining is not None and remaining - 1 < floor:
-            raise self.exhausted(f"reserve of {floor:,} daily calls reached" if floor
-                                 else "daily allocation spent")
+        if remaining is not None and remaining - calls < floor:
+            reason = f"reserve of {floor:,} daily calls reached" if floor \
+                else "daily allocation spent"
+            raise self.exhausted(reason if calls == 1 else f"{reason} ({calls:,} calls needed)")
 
     def record_call(self) -> None:
         """Count one call that was sent."""

@@ -25,6 +25,9 @@ from sfrenew.salesforce.transport import Transport, decode_json
 from sfrenew.salesforce.values import to_csv_text
 
 MAX_UPLOAD_BYTES = 100_000_000  # Salesforce allows 150 MB base64-encoded per job
+# Calls a write reserves before starting an ingest job: create, upload, close, two
+# results files, and a few status polls. A job the budget cannot finish is not started.
+BULK_INGEST_CALLS = 10
 _DONE = frozenset({"JobComplete", "Failed", "Aborted"})
 NOT_PROCESSED = "NOT_PROCESSED"  # our code for rows a failed or aborted job never reached
 

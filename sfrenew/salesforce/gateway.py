@@ -13,20 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import structlog
 
 from sfrenew.salesforce.auth import login_for
 from sfrenew.salesforce.budget import BudgetGuard, CallCounter, CallKind
-from sfrenew.salesforce.bulk import BulkApi
+from sfrenew.salesforce.bulk import BULK_INGEST_CALLS, BulkApi
 from sfrenew.salesforce.collections_api import MAX_RECORDS, CollectionsApi
 from sfrenew.salesforce.config import SalesforceConfig
-from sfrenew.salesforce.errors import ApiUsage, ConfigurationError
+from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, ConfigurationError, TransientError
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
 from sfrenew.salesforce.soql import check_name, count_query, in_chunks, select
 from sfrenew.salesforce.transport import Transport
 from sfrenew.salesforce.values import lookup, strip_attributes, typed
 
+log = structlog.get_logger(__name__)
+
 _BATCH_SIZES = range(200, 2001)  # what Sforce-Query-Options batchSize accepts
+EVENT_LOCK_RETRY_STOPPED = "salesforce.write.lock_retry_stopped"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,11 @@ class Gateway:
         check_name(sobject)
         if op is Operation.UPSERT and external_id_field is None:
             raise ConfigurationError(f"upsert into {sobject} needs an external_id_field")
+        if not records:
+            return []
+        # All or nothing: a write the budget cannot finish is not started, so no rows
+        # are saved whose results the caller would never see.
+        self._t.budget.check(calls=self._calls_needed(len(records)))
         results = self._write_once(op, sobject, records, external_id_field=external_id_field,
                                    batch_size=MAX_RECORDS)
         policy = self._t.retry
@@ -147,13 +156,26 @@ class Gateway:
             again = [r.index for r in results if r.retriable]
             if not again:
                 break
-            policy.pause_before_round(round_number)
-            retried = self._write_once(op, sobject, [records[i] for i in again],
-                                       external_id_field=external_id_field,
-                                       batch_size=max(1, MAX_RECORDS >> round_number))
+            try:
+                self._t.budget.check(calls=self._calls_needed(len(again)))
+                policy.pause_before_round(round_number)
+                retried = self._write_once(op, sobject, [records[i] for i in again],
+                                           external_id_field=external_id_field,
+                                           batch_size=max(1, MAX_RECORDS >> round_number))
+            except (BudgetExhausted, TransientError) as exc:
+                # The first pass is done and its results are the caller's; rows still
+                # locked stay as retriable failures rather than losing every result.
+                log.warning(EVENT_LOCK_RETRY_STOPPED, sobject=sobject, rows=len(again),
+                            reason=type(exc).__name__)
+                break
             for i, result in zip(again, retried, strict=True):
                 results[i] = _at(result, i)
         return results
+
+    def _calls_needed(self, rows: int) -> int:
+        if rows >= self.thresholds.write_bulk_rows:
+            return BULK_INGEST_CALLS
+        return -(-rows // MAX_RECORDS)
 
     def _write_once(self, op: Operation, sobject: str, records: Sequence[Mapping[str, Any]], *,
                     external_id_field: str | None, batch_size: int) -> list[RowResult]:

@@ -12,7 +12,15 @@ import requests
 import responses
 from responses import matchers
 
-from sfrenew.salesforce import CallKind, ConfigurationError, RowResult, Thresholds, TransientError
+from sfrenew.salesforce import (
+    BudgetExhausted,
+    BudgetGuard,
+    CallKind,
+    ConfigurationError,
+    RowResult,
+    Thresholds,
+    TransientError,
+)
 from tests.contract.salesforce.conftest import API, TOKEN_URL, GatewayFactory, token_body
 
 OK = {"success": True, "errors": []}
@@ -267,3 +275,21 @@ def test_upsert_is_repeated_after_an_ambiguous_failure(rsps: responses.RequestsM
                             external_id_field="Sfrenew_Key__c")
     assert results[0].created
     assert gateway.calls.get(CallKind.COLLECTIONS) == 2
+
+
+def test_a_write_the_budget_cannot_finish_is_not_started(rsps: responses.RequestsMock,
+                                                         make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(budget=BudgetGuard(max_calls_per_run=2))
+    insert = rsps.post(f"{API}/composite/sobjects", json=[])
+    with pytest.raises(BudgetExhausted, match="run cap 2 leaves 2 calls, 3 needed"):
+        gateway.write("insert", "Task", [{"Subject": str(i)} for i in range(401)])
+    assert insert.call_count == 0
+
+
+def test_budget_stops_lock_retries_but_keeps_first_pass_results(
+        rsps: responses.RequestsMock, make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(budget=BudgetGuard(max_calls_per_run=1))
+    rsps.post(f"{API}/composite/sobjects", json=[{"id": "00TA", **OK}, LOCK])
+    results = gateway.write("insert", "Task", [{"Subject": "a"}, {"Subject": "b"}])
+    assert [(r.success, r.retriable) for r in results] == [(True, False), (False, True)]
+    assert gateway.calls.get(CallKind.COLLECTIONS) == 1
