@@ -74,6 +74,21 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+RUN_STARTED = "run_started"  # the runner's first line of a run, the one with its new id
+
+
+def adopt_run_id(logger: WrappedLogger, method: str,  # noqa: ARG001 (processor API)
+                 event: EventDict) -> EventDict:
+    """Bind the run id to this context when the runner announces it.
+
+    The runner makes the id inside ``execute``; the caller cannot bind it beforehand.
+    Binding it on the ``run_started`` line tags every later line of the run, in every
+    module (pull, plan, apply, the gateway), with it. :func:`bound` unbinds it after.
+    """
+    if event.get("event") == RUN_STARTED and isinstance(event.get("run_id"), str):
+        structlog.contextvars.bind_contextvars(run_id=event["run_id"])
+    return event
+
 
 
 def secrets_from_environment(environ: Mapping[str, str] | None = None) -> set[str]:
@@ -116,6 +131,7 @@ def configure(*, json_logs: bool | None = None, level: str = "INFO",
     REDACTOR.add(secrets)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        adopt_run_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -135,8 +151,9 @@ def configure(*, json_logs: bool | None = None, level: str = "INFO",
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler logs every fire at INFO; our job lines say the same with more detail.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler logs every fire, and each skipped one, itself; the scheduler module
+    # says the same with the job's name (fire_skipped), so only its errors pass.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -153,6 +170,8 @@ def bound(**values: Any) -> Iterator[None]:
     try:
         yield
     finally:
+        if "run_id" not in values:  # adopted from run_started inside the block
+            structlog.contextvars.unbind_contextvars("run_id")
         structlog.contextvars.reset_contextvars(**tokens)
 
 

@@ -35,6 +35,7 @@ from sfrenew.cli._ops_common import (
 )
 from sfrenew.config import AppConfig
 from sfrenew.daemon import outcome_fields, stop_on_signals
+from sfrenew.logs import bound
 from sfrenew.progress import progress_for
 from sfrenew.runner import RunOutcome, RunRequest, Step, execute
 from sfrenew.store import RunKind, StoreError, StoreMissing, open_store
@@ -156,7 +157,8 @@ def backfill(*, start: Any, end: Any, accounts: tuple[str, ...], dry_run: bool,
                             dry_run=dry_run, max_api_calls=max_api_calls, resume=resume)
     stop = threading.Event()
     try:
-        with stop_on_signals(stop), progress_for(clock=time.monotonic) as progress:
+        with stop_on_signals(stop), bound(job=BACKFILL_JOB), \
+                progress_for(clock=time.monotonic) as progress:
             outcome = execute(config, request, clock=utc_now, stop=stop, progress=progress)
     except RunBusy as exc:
         fail(f"{exc}: a daemon job or another backfill is running; try again when it ends",

@@ -37,6 +37,7 @@ from sfrenew.cli.backfill import backfill
 from sfrenew.config import AppConfig
 from sfrenew.daemon import LockHeld, outcome_fields, serve
 from sfrenew.jobs import JobSpec, find_job
+from sfrenew.logs import bound
 from sfrenew.progress import progress_for
 from sfrenew.runner import execute
 from sfrenew.salesforce import connect
@@ -124,7 +125,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
     if spec is None:
         fail(f"no job named {name!r} in {jobs_dir}", EXIT_CONFIG)
     try:
-        with progress_for(clock=time.monotonic) as progress:
+        with bound(job=name), progress_for(clock=time.monotonic) as progress:
             outcome = execute(config, spec.request(dry_run=dry_run), clock=utc_now,
                               progress=progress)
     except RunBusy as exc:

@@ -1,0 +1,149 @@
+"""The scheduler: APScheduler 3 lives here and nowhere else.
+
+Jobs are loaded from ``jobs/`` when the daemon starts and kept in memory (no job
+store): the YAML files are the truth, so there is no saved schedule to drift from
+them. Every job is added with ``coalesce=True`` (a backlog of missed fires runs
+once), ``max_instances=1`` (a slow run is never overlapped by its next fire) and
+the job's own misfire grace.
+
+Catch-up: without a saved schedule a daemon restarted at 03:00 would silently skip
+the 02:00 nightly run. The daemon passes each job's last run start from the state
+store; if a fire was due since then, the job's first run time is set to that past
+instant and APScheduler's coalescing turns the whole backlog into one run (or none,
+when the newest missed fire is older than the misfire grace).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+if TYPE_CHECKING:  # jobs.py imports cron_problem from here; types only, no cycle
+    from sfrenew.jobs import JobSpec, TriggerSpec
+
+log = structlog.get_logger(__name__)
+
+FIRE_SKIPPED = "fire_skipped"
+JOB_SCHEDULED = "job_scheduled"
+
+
+def cron_problem(expression: str, timezone: str) -> str | None:
+    """Why ``expression`` is not a valid 5-field crontab expression, or None."""
+    try:
+        CronTrigger.from_crontab(expression, timezone=timezone)
+    except (ValueError, KeyError, LookupError) as exc:
+        return str(exc).strip("'\"") or "not a crontab expression"
+    return None
+
+
+def build_trigger(spec: TriggerSpec) -> Any:
+    """The APScheduler trigger for a validated TriggerSpec."""
+    if spec.cron is not None:
+        return CronTrigger.from_crontab(spec.cron, timezone=spec.timezone)
+    if spec.interval is not None:
+        return IntervalTrigger(seconds=spec.interval.total_seconds(), timezone=spec.timezone)
+    return DateTrigger(run_date=spec.date, timezone=spec.timezone)
+
+
+def next_fire_time(spec: TriggerSpec, *, now: datetime) -> datetime | None:
+    """When the trigger fires next after ``now`` (None: never again)."""
+    if spec.date is not None:
+        return spec.date if spec.date > now else None
+    if spec.interval is not None:
+        # An interval trigger starts counting when the daemon starts.
+        return now + timedelta(seconds=spec.interval.total_seconds())
+    fire: datetime | None = build_trigger(spec).get_next_fire_time(None, now)
+    return fire
+
+
+def catch_up_time(spec: TriggerSpec, *, last_run_at: datetime | None,
+                  now: datetime) -> datetime | None:
+    """The first fire missed since the job's last run, when it is in the past.
+
+    A date trigger counts as missed when no run started at or after its date.
+    """
+    if spec.date is not None:
+        missed = last_run_at is None or last_run_at < spec.date
+        return spec.date if missed and spec.date <= now else None
+    if last_run_at is None:
+        return None  # never ran: start on the schedule, not with a surprise run
+    trigger = build_trigger(spec)
+    if spec.interval is not None:
+        due: datetime = last_run_at + timedelta(seconds=spec.interval.total_seconds())
+    else:
+        due = trigger.get_next_fire_time(last_run_at, last_run_at)
+    return due if due is not None and due <= now else None
+
+
+class JobScheduler:
+    """A background APScheduler running ``fire(job)`` for each enabled job.
+
+    One worker thread per job at most (``max_instances=1``); jobs of different names
+    may overlap in time, and the run lock serialises what they do to the org.
+    """
+
+    def __init__(self, fire: Callable[[JobSpec], None], *, workers: int = 4) -> None:
+        self._fire = fire
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC")
+        self._scheduler.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+
+    def add(self, spec: JobSpec, *, now: datetime, last_run_at: datetime | None = None) -> None:
+        """Schedule an enabled job (a disabled one is left out, with a log line)."""
+        if not spec.enabled:
+            log.info(JOB_SCHEDULED, job=spec.name, enabled=False)
+            return
+        first = catch_up_time(spec.trigger, last_run_at=last_run_at, now=now)
+        options: dict[str, Any] = {}
+        if first is not None:
+            options["next_run_time"] = first
+        elif spec.trigger.date is not None and spec.trigger.date <= now:
+            log.info(JOB_SCHEDULED, job=spec.name, next_fire=None, reason="date passed, ran")
+            return
+        self._scheduler.add_job(self._fire, trigger=build_trigger(spec.trigger), args=(spec,),
+                                id=spec.name, name=spec.name, replace_existing=True,
+                                misfire_grace_time=spec.params.misfire_grace_seconds,
+                                coalesce=True, max_instances=1, **options)
+        log.info(JOB_SCHEDULED, job=spec.name, trigger=spec.trigger.describe(),
+                 catch_up=first.isoformat() if first else None)
+
+    def add_all(self, specs: list[JobSpec], *, now: datetime,
+                last_runs: Mapping[str, datetime]) -> None:
+        """Schedule every job, with catch-up from each job's last run."""
+        for spec in specs:
+            self.add(spec, now=now, last_run_at=last_runs.get(spec.name))
+
+    def next_fire_times(self) -> dict[str, datetime | None]:
+        """Scheduled jobs and when each fires next."""
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+
+    def start(self) -> None:
+        """Start firing in background threads."""
+        self._scheduler.start()
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop firing; with ``wait``, return once runs in flight are over."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+
+    @staticmethod
+    def _on_skipped(event: JobEvent) -> None:
+        # EVENT_JOB_MISSED carries one run time, EVENT_JOB_MAX_INSTANCES a list of them.
+        times = getattr(event, "scheduled_run_times", None) \
+            or [getattr(event, "scheduled_run_time", None)]
+        if event.code == EVENT_JOB_MISSED:
+            log.warning(FIRE_SKIPPED, job=event.job_id, reason="missed by more than the grace",
+                        scheduled=[t.isoformat() for t in times if t is not None])
+        else:  # routine for a frequent job behind a long run: not a warning
+            log.info(FIRE_SKIPPED, job=event.job_id, reason="previous run still running",
+                     scheduled=[t.isoformat() for t in times if t is not None])

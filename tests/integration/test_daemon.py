@@ -1,0 +1,104 @@
+"""The daemon in a subprocess against a local org: fires, refuses a twin, stops cleanly,
+coalesces missed fires."""
+
+from __future__ import annotations
+
+import signal
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sfrenew.localorg.app import LocalOrg
+from sfrenew.store import RunKind, RunStatus, open_store
+from tests.integration.ops_support import (
+    Process,
+    named,
+    run_sfrenew,
+    seeded_org,
+    write_config,
+    write_job,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalOrg]:
+    with seeded_org(tmp_path_factory.mktemp("daemon-org"), contracts=40) as started:
+        yield started
+
+
+def test_fires_on_interval_refuses_a_twin_and_stops_on_sigterm(org: LocalOrg,
+                                                               tmp_path: Path) -> None:
+    config = write_config(tmp_path, org)
+    jobs = tmp_path / "jobs"
+    write_job(jobs, "tick", "trigger: {interval: {seconds: 1}}\nsteps: [pull]\n")
+    daemon = Process(["run", "--config", str(config), "--jobs-dir", str(jobs),
+                      "--metrics-port", "0"], cwd=tmp_path)
+    try:
+        events = daemon.wait_for(lambda ev: len(named(ev, "job_finished")) >= 2)
+        started = named(events, "daemon_started")[0]
+
+        twin = run_sfrenew(["run", "--config", str(config), "--jobs-dir", str(jobs)],
+                           cwd=tmp_path, timeout=60)
+        assert twin.returncode == 1
+        assert f"process {daemon.pid} holds {tmp_path / 'state' / 'daemon.lock'}" in twin.stderr
+
+        url = f"http://127.0.0.1:{started['metrics_port']}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            metrics = response.read().decode()
+        assert 'sfrenew_runs_total{job="tick",outcome="succeeded"}' in metrics
+        assert 'sfrenew_last_success_timestamp_seconds{job="tick"}' in metrics
+        assert 'sfrenew_api_calls_total{job="tick",kind="query_page"}' in metrics
+
+        daemon.signal(signal.SIGTERM)
+        assert daemon.finish(timeout=120) == 0
+    finally:
+        daemon.kill()
+    events = daemon.events()
+    assert events[-1]["event"] == "daemon_stopped"
+    finished = named(events, "job_finished")
+    assert all(e["status"] in ("succeeded", "stopped") for e in finished), finished
+    # Every line of a run carries the job and the run id, whichever module wrote it.
+    in_runs = [e for e in events if e.get("logger", "").startswith("sfrenew.sync")]
+    assert in_runs
+    assert all(e.get("job") == "tick" and e.get("run_id", "").startswith("r-") for e in in_runs)
+    assert len(named(events, "run_finished")) == len(finished)
+    with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
+        runs = store.list_runs(100, job="tick")
+    assert len(runs) == len(finished)
+    assert not [r for r in runs if r.status is RunStatus.RUNNING]
+
+
+def test_missed_fires_are_coalesced_into_one_run(org: LocalOrg, tmp_path: Path) -> None:
+    """Down for three nights: the daemon runs the nightly job once when it starts."""
+    config = write_config(tmp_path, org)
+    jobs = tmp_path / "jobs"
+    write_job(jobs, "nightly", "trigger: {cron: '0 0 * * *'}\nsteps: [pull]\n"
+                               "params: {misfire_grace_seconds: 172800}\n")
+    write_job(jobs, "idle", "trigger: {cron: '0 0 1 1 *'}\nsteps: [pull]\n")
+    now = datetime.now(UTC)
+    with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
+        old = now - timedelta(days=3, hours=1)
+        store.start_run(run_id="r-old", job="nightly", kind=RunKind.RUN, now=old)
+        store.finish_run("r-old", status=RunStatus.SUCCEEDED, now=old + timedelta(minutes=5))
+    daemon = Process(["run", "--config", str(config), "--jobs-dir", str(jobs)], cwd=tmp_path)
+    try:
+        daemon.wait_for(lambda ev: bool(named(ev, "job_finished")))
+        time.sleep(3)  # room for (wrongly) repeated fires of the backlog
+        daemon.signal(signal.SIGTERM)
+        assert daemon.finish() == 0
+    finally:
+        daemon.kill()
+    events = daemon.events()
+    scheduled = {e["job"]: e for e in named(events, "job_scheduled")}
+    assert scheduled["nightly"]["catch_up"] is not None
+    assert scheduled["idle"]["catch_up"] is None
+    assert [e["job"] for e in named(events, "job_finished")] == ["nightly"]
+    with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
+        assert [r.run_id == "r-old" for r in store.list_runs(10, job="nightly")] == \
+            [False, True]
