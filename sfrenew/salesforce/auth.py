@@ -163,8 +163,6 @@ def login_for(config: SalesforceConfig, *,
     timeout = config.timeout_seconds
     if config.target == "local":
         data_dir = config.local_data_dir
-        if data_dir is None:
-            raise ConfigurationError("salesforce.local_data_dir is required for target: local")
         conn = LocalConnection.read(data_dir if base_dir is None or data_dir.is_absolute()
                                     else base_dir / data_dir)
         flow = config.auth or AuthFlow.CLIENT_CREDENTIALS

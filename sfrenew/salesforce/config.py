@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sfrenew.salesforce.errors import ConfigurationError
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+# Where ``sfrenew localorg serve`` keeps its data by default (relative to the config).
+DEFAULT_LOCAL_DATA_DIR = Path(".state/localorg")
 _MASK = "**********"
 # Keys someone might use to paste a secret straight into the YAML.
 _LITERAL_SECRET_KEYS = {
@@ -94,7 +96,7 @@ class SalesforceConfig(_Strict):
 
     target: Literal["local", "org"] = "org"
     auth: AuthFlow | None = None
-    local_data_dir: Path | None = None
+    local_data_dir: Path = DEFAULT_LOCAL_DATA_DIR
     login_url: str = DEFAULT_LOGIN_URL
     my_domain_url: str | None = None
     instance_url: str | None = None
