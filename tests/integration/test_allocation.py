@@ -14,7 +14,7 @@ from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, classify
-from tests.integration.conftest import API_VERSION, new_http_session
+from tests.integration.conftest import API_VERSION, content, new_http_session
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_refused_after_exactly_n_calls_and_still_after_a_restart(
         assert sf.api_usage["api-usage"].used == 5
         with pytest.raises(SalesforceRefusedRequest) as caught:
             sf.query("SELECT Id FROM User")
-        assert caught.value.content == SPENT
+        assert content(caught.value) == SPENT
         raw = http_for(org).get(limits_url(org),
                                 headers={"Authorization": f"Bearer {org.issue_session()}"})
         assert raw.status_code == 403
@@ -88,7 +88,7 @@ def test_the_allocation_runs_out_in_the_middle_of_a_bulk_job(
         sf = client(org, http_for(org))
         with pytest.raises(SalesforceRefusedRequest) as caught:
             sf.bulk2.Account.insert(records=[{"Name": "Late"}], wait=0.3)
-        assert caught.value.content == SPENT
+        assert content(caught.value) == SPENT
         # The client polls once more after the refusal (to abort); that is refused too.
         stats = org.stats()
         assert stats["bulk"] == {"ingest_create": 1, "ingest_poll": 3, "ingest_state": 1,
