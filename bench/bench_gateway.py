@@ -2,14 +2,14 @@
 
     python bench/bench_gateway.py [--read N] [--write M] [--data-dir DIR]
 
-Starts a local org in a temporary data dir (or DIR), upserts M Tasks by their
-``Sfrenew_Key__c`` and reads N Tasks back, once through REST (sObject Collections,
-query pages) and once through Bulk API 2.0, and prints the calls each used next to
-the minimum: ``⌈M/200⌉`` Collections calls and ``⌈N/2000⌉`` query pages for REST, a
-constant per job for Bulk (create, upload, close, one results file; plus status
-polls). The read overhead (one ``COUNT()`` to choose the path, one describe to type
-the values) is shown separately; a run that knows the volume from its mirror passes
-``expected_rows`` and skips the ``COUNT()``.
+Starts a local org in a temporary data dir (or DIR), upserts M renewal
+Opportunities by their ``Sfrenew_Key__c`` and reads N Opportunities back, once
+through REST (sObject Collections, query pages) and once through Bulk API 2.0, and
+prints the calls each used next to the minimum: ``⌈M/200⌉`` Collections calls and
+``⌈N/2000⌉`` query pages for REST, a constant per job for Bulk (create, upload,
+close, one results file; plus status polls). The read overhead (one ``COUNT()`` to
+choose the path, one describe to type the values) is shown separately; a run that
+knows the volume from its mirror passes ``expected_rows`` and skips the ``COUNT()``.
 
 When the local org does not serve Bulk API 2.0 yet, its rows say so instead of a figure.
 """
@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +36,17 @@ from sfrenew.salesforce import (
     connect,
 )
 
-FIELDS = ["Id", "Subject", "ActivityDate", "Status", "Priority", "IsClosed", "Sfrenew_Key__c"]
+FIELDS = ["Id", "Name", "StageName", "CloseDate", "Amount", "Probability", "IsClosed",
+          "Sfrenew_Key__c"]
 BULK_JOB_MINIMUM = 4  # ingest: create, upload, close, results; query: create, results (+ polls)
 
 
-def tasks(start: int, count: int, tag: str) -> list[dict[str, Any]]:
-    """Task rows keyed by ``Sfrenew_Key__c``, as the apply step writes them."""
+def renewals(start: int, count: int, tag: str) -> list[dict[str, Any]]:
+    """Renewal opportunities keyed by ``Sfrenew_Key__c``, as the apply step writes them."""
     base = date(2026, 3, 1)
-    return [{"Sfrenew_Key__c": f"bench-{tag}-{i}", "Subject": f"Renewal step {i % 7}",
-             "ActivityDate": base + timedelta(days=i % 120), "Status": "Not Started",
-             "Priority": "High" if i % 5 == 0 else "Normal"} for i in range(start, start + count)]
+    return [{"Sfrenew_Key__c": f"bench-{tag}-{i}", "Name": f"Renewal {i}",
+             "StageName": "Prospecting", "CloseDate": base + timedelta(days=i % 120),
+             "Amount": Decimal(1200 + i)} for i in range(start, start + count)]
 
 
 def measure(gateway: Gateway, action: Callable[[], int]) -> tuple[dict[str, int], float, int]:
@@ -84,10 +86,10 @@ def run(read_rows: int, write_rows: int, data_dir: Path) -> None:
             ("Bulk 2.0", bulk, BULK_JOB_MINIMUM),
         ):
             gateway.thresholds = thresholds
-            rows = tasks(0, write_rows, path)
+            rows = renewals(0, write_rows, path)
 
             def write(rows: list[dict[str, Any]] = rows) -> int:
-                return len(gateway.write("upsert", "Task", rows,
+                return len(gateway.write("upsert", "Opportunity", rows,
                                          external_id_field="Sfrenew_Key__c"))
 
             try:
@@ -97,17 +99,17 @@ def run(read_rows: int, write_rows: int, data_dir: Path) -> None:
                 continue
             report(f"write {write_rows:,} ({path})", spent, elapsed, minimum=minimum)
 
-        have = gateway.count("Task")
+        have = gateway.count("Opportunity")
         if have < read_rows:
             gateway.thresholds = rest
-            gateway.write("upsert", "Task", tasks(0, read_rows - have, "fill"),
+            gateway.write("upsert", "Opportunity", renewals(0, read_rows - have, "fill"),
                           external_id_field="Sfrenew_Key__c")
-        # Read every Task, whatever the seed holds; the minimum is for the rows read.
+        # Read every Opportunity; the minimum is for the rows read.
         for path, thresholds in (("REST", rest), ("Bulk 2.0", bulk)):
             gateway.thresholds = thresholds
             try:
                 spent, elapsed, got = measure(
-                    gateway, lambda: sum(1 for _ in gateway.read("Task", FIELDS)))
+                    gateway, lambda: sum(1 for _ in gateway.read("Opportunity", FIELDS)))
             except ConfigurationError as exc:
                 print(f"{'read ' + path:<28} not measured: the local org refused it ({exc})")
                 continue

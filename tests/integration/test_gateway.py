@@ -56,14 +56,25 @@ def tag() -> str:
     return f"gw{next(_tags)}x"
 
 
+def renewals(tag: str, count: int) -> list[dict[str, Any]]:
+    """Renewal opportunities keyed by ``Sfrenew_Key__c`` (an External ID on Opportunity;
+    activities cannot have one in Salesforce, so Tasks are written by Id)."""
+    return [{"Sfrenew_Key__c": f"{tag}-{i}", "Name": f"{tag} renewal {i}",
+             "StageName": "Prospecting", "CloseDate": date(2026, 3, 1 + i % 28),
+             "Amount": Decimal(1000 + i)} for i in range(count)]
+
+
 def task_rows(tag: str, count: int) -> list[dict[str, Any]]:
-    return [{"Sfrenew_Key__c": f"{tag}-{i}", "Subject": f"{tag} step {i}",
-             "ActivityDate": date(2026, 3, 1 + i % 28), "Priority": "High" if i % 3 else "Normal"}
-            for i in range(count)]
+    return [{"Subject": f"{tag} step {i}", "ActivityDate": date(2026, 3, 1 + i % 28),
+             "Priority": "High" if i % 3 else "Normal"} for i in range(count)]
 
 
 def mine(tag: str) -> str:
     return format_soql("Sfrenew_Key__c LIKE {}", f"{tag}-%")
+
+
+def my_tasks(tag: str) -> str:
+    return format_soql("Subject LIKE {}", f"{tag} step %")
 
 
 @pytest.mark.parametrize("flow", [None, AuthFlow.JWT, AuthFlow.PASSWORD])
@@ -77,27 +88,41 @@ def test_every_local_login_flow(local_org: LocalOrg, flow: AuthFlow | None) -> N
 
 
 def test_collections_upsert_then_rest_read(gateway: Gateway, tag: str) -> None:
-    rows = task_rows(tag, 450)
-    rows[7]["Subject"] = "x" * 300  # too long: rejected, as data
+    rows = renewals(tag, 450)
+    rows[7]["Name"] = "x" * 300  # too long: rejected, as data
 
-    first = gateway.write("upsert", "Task", rows, external_id_field="Sfrenew_Key__c")
-    again = gateway.write("upsert", "Task", rows[:5], external_id_field="Sfrenew_Key__c")
+    first = gateway.write("upsert", "Opportunity", rows, external_id_field="Sfrenew_Key__c")
+    again = gateway.write("upsert", "Opportunity", rows[:5], external_id_field="Sfrenew_Key__c")
 
     assert [r.index for r in first] == list(range(450))
     assert first[7].error_code == "STRING_TOO_LONG"
-    assert first[7].fields == ("Subject",)
+    assert first[7].fields == ("Name",)
     assert sum(r.success and r.created for r in first) == 449
     assert [r.created for r in again] == [False] * 5
     assert [r.id for r in again] == [r.id for r in first[:5]]
     assert gateway.calls.get(CallKind.COLLECTIONS) == 3 + 1
 
-    fields = ["Id", "Sfrenew_Key__c", "ActivityDate", "IsClosed", "Priority", "Owner.Name"]
-    records = {r["Sfrenew_Key__c"]: r for r in gateway.read("Task", fields, mine(tag))}
+    fields = ["Id", "Sfrenew_Key__c", "CloseDate", "IsClosed", "Amount", "Probability",
+              "Owner.Name"]
+    records = {r["Sfrenew_Key__c"]: r for r in gateway.read("Opportunity", fields, mine(tag))}
     assert len(records) == 449
-    assert records[f"{tag}-1"]["ActivityDate"] == date(2026, 3, 2)
+    assert records[f"{tag}-1"]["CloseDate"] == date(2026, 3, 2)
     assert records[f"{tag}-1"]["IsClosed"] is False
+    assert records[f"{tag}-1"]["Amount"] == Decimal(1001)
+    assert records[f"{tag}-1"]["Probability"] == Decimal(10)
     assert records[f"{tag}-0"]["Id"] == first[0].id
     assert f"{tag}-7" not in records
+
+
+def test_tasks_insert_update_delete_by_id(gateway: Gateway, tag: str) -> None:
+    made = gateway.write("insert", "Task", task_rows(tag, 250))
+    moved = gateway.write("update", "Task", [{"Id": r.id, "ActivityDate": date(2026, 5, 1)}
+                                             for r in made])
+    gone = gateway.write("delete", "Task", [{"Id": r.id} for r in made[:50]])
+    assert all(r.success and r.created for r in made)
+    assert all(r.success and not r.created for r in moved + gone)
+    assert gateway.count("Task", my_tasks(tag)) == 200
+    assert gateway.count("Task", my_tasks(tag), include_deleted=True) == 250
 
 
 def test_read_types_match_query_values(gateway: Gateway, tag: str) -> None:
@@ -118,8 +143,8 @@ def test_read_types_match_query_values(gateway: Gateway, tag: str) -> None:
 
 def test_expired_session_is_refreshed_mid_paging(local_org: LocalOrg, gateway: Gateway,
                                                  tag: str) -> None:
-    gateway.write("upsert", "Task", task_rows(tag, 450), external_id_field="Sfrenew_Key__c")
-    soql = format_soql("SELECT Id FROM Task WHERE {:literal}", mine(tag))
+    gateway.write("insert", "Task", task_rows(tag, 450))
+    soql = format_soql("SELECT Id FROM Task WHERE {:literal}", my_tasks(tag))
     stream = gateway.query(soql, batch_size=200)
     got = [next(stream)]
     local_org.expire_sessions()  # the next page request meets 401 INVALID_SESSION_ID
@@ -168,12 +193,12 @@ def test_injected_503s_are_survived_without_loss_or_duplicates(
     inject(FailFirst(OrgCallKind.COLLECTIONS, 2))
     inject(FailFirst(OrgCallKind.QUERY_PAGE, 1, status=400, code="QUERY_TIMEOUT"))
 
-    results = gateway.write("upsert", "Task", task_rows(tag, 300),
+    results = gateway.write("upsert", "Opportunity", renewals(tag, 300),
                             external_id_field="Sfrenew_Key__c")
 
     assert all(r.success for r in results)
     assert gateway.calls.get(CallKind.COLLECTIONS) == 2 + 2  # two 503s, then two calls
-    assert gateway.count("Task", mine(tag)) == 300
+    assert gateway.count("Opportunity", mine(tag)) == 300
     assert len({r.id for r in results}) == 300
 
 

@@ -51,9 +51,11 @@ def accounts(tag: str, count: int) -> list[dict[str, Any]]:
             for i in range(count)]
 
 
-def tasks(tag: str, count: int) -> list[dict[str, Any]]:
-    return [{"Sfrenew_Key__c": f"{tag}-{i}", "Subject": f"Renewal kickoff {i}",
-             "ActivityDate": date(2026, 4, 1 + i % 30), "Priority": ("High", "Normal")[i % 2]}
+def renewals(tag: str, count: int) -> list[dict[str, Any]]:
+    """Renewal opportunities keyed by ``Sfrenew_Key__c`` (External ID on Opportunity)."""
+    return [{"Sfrenew_Key__c": f"{tag}-{i}", "Name": f"{tag} renewal {i}",
+             "StageName": ("Prospecting", "Qualification")[i % 2],
+             "CloseDate": date(2026, 4, 1 + i % 30), "Amount": Decimal(100 * i) / 3}
             for i in range(count)]
 
 
@@ -68,13 +70,14 @@ def test_both_write_paths_give_the_same_row_results(local_org: LocalOrg, tag: st
     by_path = {}
     for name, thresholds in (("rest", REST), ("bulk", BULK)):
         gateway.thresholds = thresholds
-        rows = tasks(f"{tag}{name}", 30)
-        rows[4]["Subject"] = "x" * 300  # STRING_TOO_LONG
-        rows[9]["Priority"] = None  # explicitly null: REQUIRED_FIELD_MISSING
-        rows[12]["WhatId"] = "001000000000000AAA"  # no such record: INVALID_CROSS_REFERENCE_KEY
-        first = gateway.write("upsert", "Task", rows, external_id_field="Sfrenew_Key__c")
-        again = gateway.write("upsert", "Task", rows[:3], external_id_field="Sfrenew_Key__c")
-        gone = gateway.write("delete", "Task", [{"Id": r.id} for r in first[:2]])
+        rows = renewals(f"{tag}{name}", 30)
+        rows[4]["Name"] = "x" * 300  # STRING_TOO_LONG
+        rows[9]["StageName"] = None  # explicitly null: REQUIRED_FIELD_MISSING
+        rows[12]["AccountId"] = "001000000000000AAA"  # no such record
+        first = gateway.write("upsert", "Opportunity", rows, external_id_field="Sfrenew_Key__c")
+        again = gateway.write("upsert", "Opportunity", rows[:3],
+                              external_id_field="Sfrenew_Key__c")
+        gone = gateway.write("delete", "Opportunity", [{"Id": r.id} for r in first[:2]])
         by_path[name] = (outcome(first), outcome(again), outcome(gone))
     assert by_path["rest"] == by_path["bulk"]
     errors = {o[0]: o[3] for o in by_path["rest"][0] if not o[1]}
@@ -117,13 +120,13 @@ def test_faults_survived_with_nothing_lost_or_duplicated(tmp_path: Path) -> None
         for name, thresholds, count in (("rest", REST, 600), ("bulk", BULK, 2500)):
             gateway.thresholds = thresholds
             key = f"faulty{name}"
-            results = gateway.write("upsert", "Task", tasks(key, count),
+            results = gateway.write("upsert", "Opportunity", renewals(key, count),
                                     external_id_field="Sfrenew_Key__c")
             assert [r.index for r in results] == list(range(count))
             assert all(r.success for r in results), {r.error_code for r in results}
             assert len({r.id for r in results}) == count
-            assert gateway.count("Task", format_soql("Sfrenew_Key__c LIKE {}",
-                                                     f"{key}-%")) == count
+            assert gateway.count("Opportunity", format_soql("Sfrenew_Key__c LIKE {}",
+                                                            f"{key}-%")) == count
         injected = org.stats()["faults"]
     assert sum(injected.values()) > 0  # the faults really happened
 
@@ -133,9 +136,9 @@ def test_session_expiring_during_bulk_polls_is_refreshed(tmp_path: Path) -> None
     with LocalOrg(tmp_path / "org", faults=faults) as org:
         gateway = gateway_for(org)
         gateway.thresholds = BULK
-        results = gateway.write("upsert", "Task", tasks("expiring", 50),
+        results = gateway.write("upsert", "Opportunity", renewals("expiring", 50),
                                 external_id_field="Sfrenew_Key__c")
-        rows = list(gateway.read("Task", ["Id", "Sfrenew_Key__c"]))
+        rows = list(gateway.read("Opportunity", ["Id", "Sfrenew_Key__c"]))
     assert all(r.success for r in results)
     assert len(rows) == 50
     assert gateway.calls.get(CallKind.AUTH) >= 2
