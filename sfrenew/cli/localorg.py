@@ -80,8 +80,14 @@ def serve(port: int, data_dir: Path, **settings: Any) -> None:
 def seed(contracts: int, seed_value: int, data_dir: Path) -> None:
     """Fill the org with a deterministic, realistic book of business."""
     _refuse_if_running(data_dir, "seed")
+    from sfrenew.localorg.seed import AlreadySeededError  # noqa: PLC0415
+
     with _open(data_dir) as org:
-        summary = _seed(org, contracts=contracts, seed_value=seed_value)
+        try:
+            summary = _seed(org, contracts=contracts, seed_value=seed_value)
+        except AlreadySeededError as exc:
+            raise click.ClickException(
+                f"{exc} (`sfrenew localorg reset --data-dir {data_dir}`)") from None
         click.echo(f"seeded {data_dir}: {summary}")
         _echo_counts(org.store.counts())
 

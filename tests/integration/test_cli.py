@@ -71,6 +71,9 @@ def test_seed_stats_and_reset_without_a_server(tmp_path: Path) -> None:
     assert stats.exit_code == 0, stats.output
     counts = json.loads(stats.output)["records"]
     assert counts["Contract"] == 30
+    again = runner.invoke(main, ["localorg", "seed", "--contracts", "30", "--data-dir", data_dir])
+    assert again.exit_code == 1
+    assert "sfrenew localorg reset" in again.output
     reset = runner.invoke(main, ["localorg", "reset", "--yes", "--data-dir", data_dir])
     assert reset.exit_code == 0, reset.output
     stats = runner.invoke(main, ["localorg", "stats", "--json", "--data-dir", data_dir])
