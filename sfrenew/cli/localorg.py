@@ -48,9 +48,10 @@ def serve(port: int, data_dir: Path, **settings: Any) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     running = _running_server(data_dir)
     if running is not None:
+        info = running[0]
         raise click.ClickException(
-            f"a local org already serves {data_dir} at {running['instance_url']} "
-            f"(pid {running.get('pid')}); stop it first or use another --data-dir")
+            f"a local org already serves {data_dir} at {info['instance_url']} "
+            f"(pid {info.get('pid')}); stop it first or use another --data-dir")
     org = _open(data_dir, port=port, daily_api_requests=settings["daily_api_requests"],
                 licenses=settings["licenses"], faults=fault_config(settings))
     stop = threading.Event()
@@ -114,8 +115,8 @@ def stats(as_json: bool, data_dir: Path) -> None:
     """Record counts per object and API calls by kind (from the running server if any)."""
     running = _running_server(data_dir)
     if running is not None:
-        result: dict[str, Any] = _fetch_stats(running)
-        result["source"] = running["instance_url"]
+        info, result = running
+        result["source"] = info["instance_url"]
     else:
         if not (data_dir / DATABASE_FILE).exists():
             raise click.ClickException(
@@ -211,8 +212,8 @@ def _echo_counts(counts: dict[str, int]) -> None:
         click.echo(f"  {name:<28} {count:>9,}")
 
 
-def _running_server(data_dir: Path) -> dict[str, Any] | None:
-    """connection.json of a server that answers, or None."""
+def _running_server(data_dir: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """connection.json and current stats of a server that answers, or None."""
     path = data_dir / CONNECTION_FILE
     if not path.exists():
         return None
@@ -225,10 +226,9 @@ def _running_server(data_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     try:
-        _fetch_stats(info)
+        return info, _fetch_stats(info)
     except click.ClickException:
         return None
-    return info
 
 
 def _fetch_stats(info: dict[str, Any]) -> dict[str, Any]:
@@ -251,5 +251,5 @@ def _refuse_if_running(data_dir: Path, what: str) -> None:
     running = _running_server(data_dir)
     if running is not None:
         raise click.ClickException(
-            f"a local org is serving {data_dir} (pid {running.get('pid')}); stop it before "
+            f"a local org is serving {data_dir} (pid {running[0].get('pid')}); stop it before "
             f"`sfrenew localorg {what}`")
