@@ -35,6 +35,7 @@ CONFIGURATION_CODES = frozenset({
     "INVALID_FIELD_FOR_INSERT_UPDATE", "INVALID_QUERY_FILTER_OPERATOR", "INVALID_QUERY_LOCATOR",
     "API_DISABLED_FOR_ORG", "FUNCTIONALITY_NOT_ENABLED", "UNSUPPORTED_API_VERSION",
     "INVALIDENTITY", "INVALID_EXTERNAL_ID_FIELD", "METHOD_NOT_ALLOWED", "JSON_PARSER_ERROR",
+    "INVALIDJOB",  # Bulk API 2.0: the job names an object, field or key that is not usable
 })
 # Row-level codes retried for the failed rows only (in smaller batches).
 TRANSIENT_ROW_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})

@@ -41,6 +41,7 @@ TABLE: list[tuple[int, str | None, str | None, type[GatewayError], int]] = [
     (400, "INVALID_TYPE", None, ConfigurationError, 1),
     (400, "MALFORMED_QUERY", None, ConfigurationError, 1),
     (404, "NOT_FOUND", None, ConfigurationError, 1),
+    (400, "INVALIDJOB", None, ConfigurationError, 1),
     (400, "DUPLICATE_VALUE", None, RecordRejected, 1),
     (400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", None, RecordRejected, 1),
     (400, "STRING_TOO_LONG", None, RecordRejected, 1),
