@@ -39,6 +39,10 @@ _FITS: dict[Coercion, frozenset[str]] = {
 }
 
 
+
+# Objects on which Salesforce forbids External ID fields (activities).
+_NO_EXTERNAL_ID_OBJECTS = frozenset({"task", "event"})
+
 class Level(StrEnum):
     """How bad a finding is: errors fail ``mappings check``, warnings do not."""
 
@@ -202,7 +206,13 @@ class _Checker:
         if resolved is None:
             return
         entry = resolved.entry
-        if not entry.get("externalId"):
+        if obj["name"].lower() in _NO_EXTERNAL_ID_OBJECTS:
+            # Salesforce does not allow External ID fields on activities: sfrenew creates
+            # Tasks and finds them again by querying the key (the ledger makes it crash-safe).
+            if entry.get("type") not in ("string", "textarea") or not entry.get("filterable", True):
+                self.add(Level.ERROR, path, f"{entry['name']} must be a filterable text field: "
+                         "sfrenew finds its tasks by querying it")
+        elif not entry.get("externalId"):
             self.add(Level.ERROR, path, f"{entry['name']} is not an External ID field; "
                      "sfrenew upserts by it")
         elif not entry.get("unique"):

@@ -176,16 +176,16 @@ def test_create_errors(org: tuple[OrgStore, str], case: str, sobject: str,
 
 def test_duplicate_unique_value_names_the_existing_record(org: tuple[OrgStore, str]) -> None:
     store, user = org
-    first = store.create("Task", {"Subject": "a", "Sfrenew_Key__c": "k-1"}, user_id=user)
+    first = store.create("Product2", {"Name": "a", "External_Id__c": "k-1"}, user_id=user)
     with pytest.raises(SalesforceApiError) as caught:
-        store.create("Task", {"Subject": "b", "Sfrenew_Key__c": "K-1"}, user_id=user)
+        store.create("Product2", {"Name": "b", "External_Id__c": "K-1"}, user_id=user)
     assert caught.value.rest_json() == [{
-        "message": f"duplicate value found: Sfrenew_Key__c duplicates value on record with id: "
+        "message": f"duplicate value found: External_Id__c duplicates value on record with id: "
                    f"{first}", "errorCode": "DUPLICATE_VALUE", "fields": []}]
-    other = store.create("Task", {"Subject": "b", "Sfrenew_Key__c": "k-2"}, user_id=user)
+    other = store.create("Product2", {"Name": "b", "External_Id__c": "k-2"}, user_id=user)
     with pytest.raises(SalesforceApiError, match="DUPLICATE_VALUE"):
-        store.update("Task", other, {"Sfrenew_Key__c": "k-1"}, user_id=user)
-    store.update("Task", first, {"Sfrenew_Key__c": "k-1"}, user_id=user)  # itself: fine
+        store.update("Product2", other, {"External_Id__c": "k-1"}, user_id=user)
+    store.update("Product2", first, {"External_Id__c": "k-1"}, user_id=user)  # itself: fine
 
 
 UPDATE_ERRORS = [

@@ -40,16 +40,16 @@ def _opp(store: OrgStore, user: str, account: str, **extra: Any) -> str:
 
 def test_upsert_creates_then_updates_case_insensitively(org: tuple[OrgStore, str]) -> None:
     store, user = org
-    record_id, created = store.upsert("Task", "Sfrenew_Key__c", "cadence:1:T-90",
-                                      {"Subject": "Kick-off"}, user_id=user)
+    record_id, created = store.upsert("Product2", "External_Id__c", "cadence:1:T-90",
+                                      {"Name": "Kick-off"}, user_id=user)
     assert created is True
-    assert store.get("Task", record_id, ["Sfrenew_Key__c"],
-                     api_version="59.0")["Sfrenew_Key__c"] == "cadence:1:T-90"
-    again, created = store.upsert("Task", "sfrenew_key__c", "CADENCE:1:t-90",
-                                  {"Subject": "Quote"}, user_id=user)
+    assert store.get("Product2", record_id, ["External_Id__c"],
+                     api_version="59.0")["External_Id__c"] == "cadence:1:T-90"
+    again, created = store.upsert("Product2", "external_id__c", "CADENCE:1:t-90",
+                                  {"Name": "Quote"}, user_id=user)
     assert (again, created) == (record_id, False)
-    assert store.get("Task", record_id, ["Subject"], api_version="59.0")["Subject"] == "Quote"
-    assert store.counts()["Task"] == 1
+    assert store.get("Product2", record_id, ["Name"], api_version="59.0")["Name"] == "Quote"
+    assert store.counts()["Product2"] == 1
 
 
 def test_upsert_on_id(org: tuple[OrgStore, str]) -> None:
@@ -137,9 +137,9 @@ def test_delete_is_soft_and_cascades_through_master_detail(org: tuple[OrgStore, 
 
 def test_deleted_record_frees_its_unique_value(org: tuple[OrgStore, str]) -> None:
     store, user = org
-    first = store.create("Task", {"Subject": "a", "Sfrenew_Key__c": "k"}, user_id=user)
-    store.delete("Task", first, user_id=user)
-    second, created = store.upsert("Task", "Sfrenew_Key__c", "k", {"Subject": "b"}, user_id=user)
+    first = store.create("Product2", {"Name": "a", "External_Id__c": "k"}, user_id=user)
+    store.delete("Product2", first, user_id=user)
+    second, created = store.upsert("Product2", "External_Id__c", "k", {"Name": "b"}, user_id=user)
     assert created is True
     assert second != first
 
@@ -251,9 +251,9 @@ def test_insert_many_rejects_unknown_fields_and_duplicates(org: tuple[OrgStore, 
     with pytest.raises(SalesforceApiError, match="No such column 'Nope'"):
         store.insert_many("Account", [{"Name": "a", "Nope": 1}], user_id=user)
     with pytest.raises(SalesforceApiError, match="DUPLICATE_VALUE"):
-        store.insert_many("Task", [{"Sfrenew_Key__c": "x"}, {"Sfrenew_Key__c": "X"}],
-                          user_id=user)
-    assert store.counts()["Task"] == 0
+        store.insert_many("Product2", [{"Name": "a", "External_Id__c": "x"},
+                                       {"Name": "b", "External_Id__c": "X"}], user_id=user)
+    assert store.counts()["Product2"] == 0
     assert store.insert_many("Account", [], user_id=user) == []
 
 
@@ -276,8 +276,8 @@ def test_concurrent_writers_and_a_reader(org: tuple[OrgStore, str]) -> None:
     def write(worker: int) -> None:
         try:
             for n in range(25):
-                store.upsert("Task", "Sfrenew_Key__c", f"{worker}:{n % 5}",
-                             {"Subject": str(n)}, user_id=user)
+                store.upsert("Product2", "External_Id__c", f"{worker}:{n % 5}",
+                             {"Name": str(n)}, user_id=user)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -288,7 +288,7 @@ def test_concurrent_writers_and_a_reader(org: tuple[OrgStore, str]) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert reader.execute('SELECT COUNT(*) FROM "Task"').fetchone()[0] == 30
+    assert reader.execute('SELECT COUNT(*) FROM "Product2"').fetchone()[0] == 30
     with pytest.raises(Exception, match="readonly"):
-        reader.execute('DELETE FROM "Task"')
+        reader.execute('DELETE FROM "Product2"')
     reader.close()

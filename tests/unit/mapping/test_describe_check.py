@@ -155,13 +155,25 @@ def test_create_only_needs_createable_only() -> None:
 
 def test_key_not_external_id() -> None:
     describes = org()
-    _field(describes, "Task", "Sfrenew_Key__c").update(externalId=False, idLookup=False)
+    _field(describes, "OpportunityLineItem", "Sfrenew_Key__c").update(externalId=False,
+                                                                       idLookup=False)
     _field(describes, "Opportunity", "Sfrenew_Key__c")["unique"] = False
     assert _messages(_check(describes)) == [
         "warning: renewal_opportunity.key_field: Sfrenew_Key__c is not unique: two records "
         "with one key make an upsert fail (300 multiple matches)",
-        "error: task.key_field: Sfrenew_Key__c is not an External ID field; sfrenew upserts "
-        "by it",
+        "error: renewal_line.key_field: Sfrenew_Key__c is not an External ID field; sfrenew "
+        "upserts by it",
+    ]
+
+
+def test_task_key_needs_no_external_id_but_must_be_queryable_text() -> None:
+    describes = org()
+    _field(describes, "Task", "Sfrenew_Key__c").update(externalId=False, idLookup=False)
+    assert _messages(_check(describes)) == []
+    _field(describes, "Task", "Sfrenew_Key__c").update(type="double")
+    assert _messages(_check(describes)) == [
+        "error: task.key_field: Sfrenew_Key__c must be a filterable text field: sfrenew finds "
+        "its tasks by querying it",
     ]
 
 
