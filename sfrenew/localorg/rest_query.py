@@ -270,6 +270,11 @@ class QueryResource:
             if done:
                 _close_iterator(cursor.rows)
                 return Response.json(200, self._page_body(call, total=total, page=page, done=True))
+            if page and page[0].get("attributes", {}).get("type") == "AggregateResult":
+                _close_iterator(cursor.rows)
+                raise SalesforceApiError.single(
+                    400, "EXCEEDED_ID_LIMIT", "Aggregate query does not support queryMore(), "
+                    "use LIMIT to restrict the results to a single batch")
             cursor.locator = self._cursors.new_locator()
             body = self._page_body(call, total=total, page=page, done=False,
                                    locator=cursor.locator, position=cursor.position)

@@ -139,3 +139,15 @@ def test_cursor_count_is_capped_per_user(local_org: LocalOrg, sf: SalesforceClie
     # Opening the eleventh cursor released the user's oldest, as Salesforce does.
     with pytest.raises(SalesforceMalformedRequest):
         sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+
+
+def test_aggregate_beyond_one_page_is_refused(sf: SalesforceClient, big_tag: str) -> None:
+    soql = (f"SELECT Name, COUNT(Id) FROM Account WHERE AccountNumber = '{big_tag}' "
+            "GROUP BY Name")
+    with pytest.raises(SalesforceMalformedRequest) as failure:
+        sf.query(soql)
+    assert content(failure.value)[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    small = sf.query(soql + " LIMIT 3")
+    assert small["done"] is True
+    assert small["records"][0]["attributes"] == {"type": "AggregateResult"}
+    assert small["records"][0]["expr0"] == 1
