@@ -97,10 +97,13 @@ def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
     out: dict[tuple[str, str], CustomFieldSpec] = {}
     for section in mapping.mapped():
         if section.key_field and is_unmanaged_custom(section.key_field):
+            # Salesforce refuses External ID fields on activities: a Task key is plain text.
+            activity = section.object.lower() in ("task", "event")
             out.setdefault((section.object.lower(), section.key_field.lower()), CustomFieldSpec(
                 object=section.object, name=section.key_field, type="Text", length=80,
-                label=_label(section.key_field), external_id=True, writable=True,
-                description=f"sfrenew's key for {section.concept.value} records (upserts)"))
+                label=_label(section.key_field), external_id=not activity, writable=True,
+                description=f"sfrenew's key for {section.concept.value} records "
+                            + ("(queried to find them)" if activity else "(upserts)")))
         for name, spec in section.fields.items():
             if "." in spec.field or not is_unmanaged_custom(spec.field):
                 continue
