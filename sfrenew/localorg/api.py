@@ -101,6 +101,8 @@ class OrgApi:
             return self._uncounted(CallKind.AUTH, request,
                                    lambda: self.authenticator.soap_login(request,
                                                                          api_version=version))
+        if path.startswith("/id/") or path == "/services/oauth2/userinfo":
+            return self._uncounted(CallKind.AUTH, request, lambda: self._identity(request))
         if path in ("/services/data", "/services/data/"):
             return self._uncounted(CallKind.VERSIONS, request,
                                    lambda: Response.json(200, version_list()))
@@ -111,6 +113,10 @@ class OrgApi:
         if data is None:
             return self._uncounted(CallKind.OTHER, request, lambda: _raise(not_found()))
         return self._rest(request, data.group(1), data.group(2) or "")
+
+    def _identity(self, request: Request) -> Response:
+        session = self.sessions.lookup(bearer_token(request.header("authorization")))
+        return self.authenticator.identity_endpoint(request, session)
 
     def _uncounted(self, kind: CallKind, request: Request,
                    handler: Callable[[], Response]) -> Response:

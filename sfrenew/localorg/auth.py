@@ -157,6 +157,35 @@ class Authenticator:
             "scope": "api",
         }
 
+    def identity_endpoint(self, request: Request, session: Session) -> Response:
+        """``GET /id/{orgId}/{userId}`` (a token's ``id`` URL) or ``/services/oauth2/userinfo``."""
+        instance_url = self.instance_url()
+        user_id, org_id = session.user_id, self.identity.org_id
+        if request.path.startswith("/id/"):
+            parts = request.path.strip("/").split("/")
+            if len(parts) != 3 or parts[1] != org_id or parts[2] != user_id:
+                return Response.json(403, "Bad_Id")
+        return Response.json(200, {
+            "id": f"{instance_url}/id/{org_id}/{user_id}",
+            "user_id": user_id,
+            "organization_id": org_id,
+            "username": session.username,
+            "preferred_username": session.username,
+            "email": session.username,
+            "display_name": "sfrenew Integration",
+            "active": True,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "utcOffset": 0,
+            "urls": {
+                "rest": f"{instance_url}/services/data/v{{version}}/",
+                "sobjects": f"{instance_url}/services/data/v{{version}}/sobjects/",
+                "query": f"{instance_url}/services/data/v{{version}}/query/",
+                "limits": f"{instance_url}/services/data/v{{version}}/limits/",
+            },
+        })
+
     # --- SOAP login ----------------------------------------------------------------
 
     def soap_login(self, request: Request, *, api_version: str) -> Response:

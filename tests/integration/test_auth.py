@@ -248,3 +248,18 @@ def test_oauth_authorization_scheme_is_accepted(local_org: LocalOrg,
     response = http.get(f"{local_org.instance_url}/services/data/v{API_VERSION}/limits",
                         headers={"Authorization": f"OAuth {token}"})
     assert response.status_code == 200
+
+
+def test_identity_url_of_the_token(local_org: LocalOrg, http: requests.Session) -> None:
+    info = local_org.connection_info
+    body = http.post(_token_url(local_org), data={
+        "grant_type": "client_credentials", "client_id": info["client_id"],
+        "client_secret": info["client_secret"]}).json()
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    identity = http.get(body["id"], headers=headers)
+    assert identity.status_code == 200
+    assert identity.json()["user_id"] == local_org.integration_user_id
+    assert identity.json()["username"] == info["username"]
+    userinfo = http.get(f"{local_org.instance_url}/services/oauth2/userinfo", headers=headers)
+    assert userinfo.json()["organization_id"] == local_org.identity.org_id
+    assert http.get(body["id"]).status_code == 401
