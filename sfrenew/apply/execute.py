@@ -34,9 +34,16 @@ log = structlog.get_logger()
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply: chunk size, whether the plan was saved earlier (stale checks and
-    existence checks), and which (object, key) pairs this run already wrote."""
+    existence checks), and which (object, key) pairs this run already wrote.
+
+    Accounts are gathered until their changes reach ``batch_rows``, then each object's
+    share is sent in chunks of ``chunk_size`` (sObject Collections: 200 a call), or in
+    one chunk for the ``bulk_objects`` (a Bulk API 2.0 job when it is big enough).
+    """
 
     chunk_size: int = 200
+    batch_rows: int = 2_000
+    bulk_objects: frozenset[str] = frozenset()
     saved_plan: bool = False
     done: frozenset[tuple[str, str]] = frozenset()
 
@@ -138,7 +145,8 @@ class Applier:
                 continue
             ready.append(change)
             refs.append(resolved)
-        size = self.options.chunk_size
+        size = max(len(ready), 1) if target.sobject in self.options.bulk_objects \
+            else self.options.chunk_size
         for start in range(0, len(ready), size):
             send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
                        target=target, changes=ready[start:start + size],
@@ -198,7 +206,7 @@ def apply_plan(*, path: Path, gateway: Gateway, store: StateStore, mapping: Mapp
                       clock=clock, options=options)
     if totals is not None:
         applier.totals = totals
-    for batch in _batches(iter_accounts(path), options.chunk_size):
+    for batch in _batches(iter_accounts(path), options.batch_rows):
         applier.apply_batch(batch)
         if advance is not None:
             advance(len(batch))

@@ -59,6 +59,8 @@ RUN_STEP_DONE = "run_step_done"
 RUN_FINISHED = "run_finished"
 PLAN_FINGERPRINT_DIFFERS = "plan_fingerprint_differs"
 LOCK_FILE = "run.lock"
+BATCH_CHUNKS = 10  # accounts are applied in batches of this many chunks' worth of changes
+BULK_BATCH_ROWS = 20_000  # ... or this many when an object goes through Bulk API 2.0
 LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
 
 
@@ -299,8 +301,13 @@ class RunSession:
         writes = sum(n for per in header.counts.values() for k, n in per.items()
                      if k != "leave")
         self.progress.start("apply", writes)
-        options = ApplyOptions(chunk_size=self.config.run.write_chunk_size,
-                               saved_plan=saved is not None or resumed, done=done)
+        chunk = self.config.run.write_chunk_size
+        bulk_from = gateway.thresholds.write_bulk_rows
+        bulk = frozenset(obj for obj, per in header.counts.items()
+                         if sum(n for k, n in per.items() if k != "leave") >= bulk_from)
+        options = ApplyOptions(chunk_size=chunk, batch_rows=max(
+            BATCH_CHUNKS * chunk, BULK_BATCH_ROWS if bulk else 0), bulk_objects=bulk,
+            saved_plan=saved is not None or resumed, done=done)
         try:
             apply_plan(path=path, gateway=gateway, store=self.store,
                        mapping=self.config.mapping, run_id=run_id, clock=self.clock,

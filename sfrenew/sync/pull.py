@@ -152,7 +152,11 @@ def pull(*, gateway: Gateway, store: StateStore, mapping: MappingFile, upper: da
         incremental = watermark is not None
         if incremental:
             fields.append(IS_DELETED)
-        rows = gateway.read(obj.sobject, fields, where, include_deleted=incremental)
+        # A first pull lets the gateway COUNT() and choose REST or Bulk; an incremental
+        # one reads what changed over REST straight away (no COUNT call: a run with no
+        # change then costs one query call per object).
+        rows = gateway.read(obj.sobject, fields, where, include_deleted=incremental,
+                            expected_rows=0 if incremental else None)
         resolve = _resolver(store, parents[:-1]) if obj.polymorphic else None
         live = gone = 0
         for batch in _batches(rows, BATCH_ROWS):

@@ -1,0 +1,151 @@
+"""API calls, wall time and peak RSS of a run, first and with no change, on the local org.
+
+    python bench/bench_run.py [--contracts 10000 100000] [--work DIR] [--keep]
+
+Per book size: seeds a local org (``sfrenew localorg seed``), serves it in its own
+process (so the run's RSS is the run's alone), then runs the main job three times,
+each in a fresh child process: the first run, the run after it (it reads back what
+the first one wrote: those records changed since its upper bound) and a no-change
+run. Prints, per run, API calls by kind next to the formula minimum of DESIGN.md
+(REST ``Σ⌈N_i/2000⌉ + Σ⌈M_j/200⌉`` for N_i rows read and M_j rows written per object;
+a Bulk API 2.0 job is a constant number of calls however many rows), wall time and
+the child's peak RSS. The pull overlap is 0 here (a benchmark has no clock skew).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+_CHILD = """
+import json, resource, sys, time
+from datetime import UTC, datetime
+from sfrenew.config import load_config
+from sfrenew.runner import RunRequest, Step, execute
+import structlog, logging
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+config = load_config(sys.argv[1])
+t = time.monotonic()
+out = execute(config, RunRequest(job="bench", steps=(Step.PULL, Step.PLAN, Step.APPLY,
+              Step.REPORT)), clock=lambda: datetime.now(UTC))
+print(json.dumps({"status": out.status, "message": out.message, "stats": out.stats,
+                  "api_calls": out.api_calls, "wall_s": time.monotonic() - t,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _sfrenew(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sfrenew", *args]
+
+
+def _config(work: Path) -> Path:
+    document = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
+    document["state_dir"] = str(work / "state")
+    document["mappings"] = str(ROOT / "mappings/standard.yaml")
+    document["salesforce"] = {**document.get("salesforce", {}), "target": "local",
+                              "local_data_dir": str(work / "org")}
+    document["run"] = {**(document.get("run") or {}), "pull_overlap_seconds": 0}
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _serve(org: Path) -> subprocess.Popen[bytes]:
+    conn = org / "connection.json"
+    conn.unlink(missing_ok=True)
+    server = subprocess.Popen(_sfrenew("localorg", "serve", "--data-dir", str(org)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if conn.exists():
+            return server
+        time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the local org did not start")
+
+
+def minimum(stats: dict[str, Any]) -> int:
+    """DESIGN.md's REST formula for the rows this run read and wrote."""
+    reads = sum(math.ceil(int(n) / 2000) for n in stats["pulled"].values())
+    writes = sum(math.ceil((int(c["created"]) + int(c["updated"])) / 200)
+                 for c in stats["written"].values())
+    return reads + writes
+
+
+def bench(contracts: int, work: Path) -> list[dict[str, Any]]:
+    """Seed, serve and run three times; the three runs' figures."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    t = time.monotonic()
+    subprocess.run(_sfrenew("localorg", "seed", "--contracts", str(contracts), "--seed", "1",
+                            "--data-dir", str(work / "org")), check=True,
+                   stdout=subprocess.DEVNULL)
+    print(f"\n{contracts:,} contracts seeded in {time.monotonic() - t:.0f}s", flush=True)
+    config = _config(work)
+    server = _serve(work / "org")
+    results = []
+    try:
+        for label in ("first run", "reads back its writes", "no-change run"):
+            done = subprocess.run([sys.executable, "-c", _CHILD, str(config)],
+                                  capture_output=True, check=True, cwd=ROOT)
+            data = json.loads(done.stdout.decode().strip().splitlines()[-1])
+            data["label"] = label
+            results.append(data)
+            _print(contracts, data)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    return results
+
+
+def _print(contracts: int, data: dict[str, Any]) -> None:
+    stats = data["stats"]
+    calls = data["api_calls"]
+    counted = sum(n for k, n in calls.items() if k != "auth")
+    written = sum(c["created"] + c["updated"] for c in stats["written"].values())
+    print(f"{contracts:>8,} {data['label']:<22} {data['status']:<9} "
+          f"pulled {sum(stats['pulled'].values()):>9,}  written {written:>8,}  "
+          f"API calls {counted:>5} (REST formula minimum {minimum(stats):>5})  "
+          f"wall {data['wall_s']:>7.1f}s  peak RSS {data['peak_rss_mb']:>6.0f} MB", flush=True)
+    print("         calls by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())),
+          flush=True)
+
+
+def main() -> None:
+    """Run the benchmark for each size and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contracts", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="sfrenew-bench-run-"))
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    peaks = {}
+    try:
+        for n in args.contracts:
+            runs = bench(n, work / str(n))
+            peaks[n] = max(r["peak_rss_mb"] for r in runs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    sizes = sorted(peaks)
+    if len(sizes) > 1:
+        print(f"\npeak RSS {sizes[-1]:,} / {sizes[0]:,} contracts: "
+              f"{peaks[sizes[-1]] / peaks[sizes[0]]:.2f}× (goal ≤ 1.5×)")
+
+
+if __name__ == "__main__":
+    main()
