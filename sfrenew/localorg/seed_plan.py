@@ -258,7 +258,8 @@ class BookPlanner:
         else:
             if roll < 0.08:
                 end = today - rng.randint(1, 120)  # ended, not (yet) renewed
-            elif first is not None and first.end is not None and rng.random() < 0.35:
+            elif (first is not None and first.end is not None and first.end <= today + 730
+                  and rng.random() < 0.35):
                 # Bought later but lined up with the first contract: co-term material.
                 end = first.end + rng.randint(-45, 45)
             else:

@@ -294,6 +294,16 @@ def test_planner_is_deterministic_and_pure() -> None:
     assert sum(len(a.contracts) for a in plan(1)) == 100
 
 
+def test_live_contracts_started_and_end_within_the_horizon() -> None:
+    planner = BookPlanner(random.Random(11), today=TODAY,
+                          reps_per_region=dict.fromkeys(Region, 3))
+    contracts = [c for a in planner.accounts(limit=10_000, contracts_left=8_000)
+                 for c in a.contracts if c.status == "Activated" and c.end is not None]
+    today = TODAY.toordinal()
+    assert all(c.start <= today for c in contracts)
+    assert max(c.end for c in contracts if c.end is not None) <= today + 24 * 31 + 45
+
+
 @pytest.mark.parametrize(("day", "months", "expected"), [
     (date(2026, 1, 31), 1, date(2026, 2, 28)),
     (date(2024, 1, 31), 1, date(2024, 2, 29)),
