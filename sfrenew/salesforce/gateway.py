@@ -152,30 +152,38 @@ class Gateway:
         results = self._write_once(op, sobject, records, external_id_field=external_id_field,
                                    batch_size=MAX_RECORDS)
         policy = self._t.retry
-        for round_number in range(1, policy.lock_retry_rounds + 1):
-            again = [r.index for r in results if r.retriable]
-            if not again:
-                break
-            try:
-                self._t.budget.check(calls=self._calls_needed(len(again)))
+        try:
+            for round_number in range(1, policy.lock_retry_rounds + 1):
+                again = [r.index for r in results if r.retriable]
+                if not again:
+                    break
                 policy.pause_before_round(round_number)
-                retried = self._write_once(op, sobject, [records[i] for i in again],
-                                           external_id_field=external_id_field,
-                                           batch_size=max(1, MAX_RECORDS >> round_number))
-            except (BudgetExhausted, TransientError) as exc:
-                # The first pass is done and its results are the caller's; rows still
-                # locked stay as retriable failures rather than losing every result.
-                log.warning(EVENT_LOCK_RETRY_STOPPED, sobject=sobject, rows=len(again),
-                            reason=type(exc).__name__)
-                break
-            for i, result in zip(again, retried, strict=True):
-                results[i] = _at(result, i)
+                size = max(1, MAX_RECORDS >> round_number)
+                for chunk in self._retry_chunks(again, size):
+                    # One call (or one Bulk job) at a time, results kept as they come,
+                    # so a stop half-way never loses a row that was saved.
+                    self._t.budget.check(calls=self._calls_needed(len(chunk), size))
+                    retried = self._write_once(op, sobject, [records[i] for i in chunk],
+                                               external_id_field=external_id_field,
+                                               batch_size=size)
+                    for i, result in zip(chunk, retried, strict=True):
+                        results[i] = _at(result, i)
+        except (BudgetExhausted, TransientError) as exc:
+            # The first pass is done and its results are the caller's; rows still
+            # locked stay as retriable failures rather than losing every result.
+            log.warning(EVENT_LOCK_RETRY_STOPPED, sobject=sobject,
+                        rows=sum(r.retriable for r in results), reason=type(exc).__name__)
         return results
 
-    def _calls_needed(self, rows: int) -> int:
+    def _retry_chunks(self, indexes: list[int], size: int) -> list[list[int]]:
+        if len(indexes) >= self.thresholds.write_bulk_rows:
+            return [indexes]  # one Bulk job
+        return [indexes[i:i + size] for i in range(0, len(indexes), size)]
+
+    def _calls_needed(self, rows: int, batch_size: int = MAX_RECORDS) -> int:
         if rows >= self.thresholds.write_bulk_rows:
             return BULK_INGEST_CALLS
-        return -(-rows // MAX_RECORDS)
+        return -(-rows // batch_size)
 
     def _write_once(self, op: Operation, sobject: str, records: Sequence[Mapping[str, Any]], *,
                     external_id_field: str | None, batch_size: int) -> list[RowResult]:

@@ -293,3 +293,27 @@ def test_budget_stops_lock_retries_but_keeps_first_pass_results(
     results = gateway.write("insert", "Task", [{"Subject": "a"}, {"Subject": "b"}])
     assert [(r.success, r.retriable) for r in results] == [(True, False), (False, True)]
     assert gateway.calls.get(CallKind.COLLECTIONS) == 1
+
+
+def test_a_failed_retry_round_keeps_what_earlier_calls_saved(rsps: responses.RequestsMock,
+                                                             make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(attempts=2)
+    calls: list[int] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        records = json.loads(request.body)["records"]
+        calls.append(len(records))
+        if len(calls) <= 2:  # first pass (200 + 100): every other row locked
+            return 200, {}, json.dumps([LOCK if int(r["Subject"]) % 2 else
+                                        {"id": f"00T{r['Subject']}", **OK} for r in records])
+        if len(calls) == 3:  # round 1, first call of 100: saved
+            return 200, {}, json.dumps([{"id": f"00T{r['Subject']}", **OK} for r in records])
+        return 503, {}, json.dumps([{"message": "m", "errorCode": "SERVER_UNAVAILABLE"}])
+
+    rsps.add_callback(responses.POST, f"{API}/composite/sobjects", callback=answer)
+    results = gateway.write("insert", "Task", [{"Subject": str(i)} for i in range(300)])
+
+    assert calls == [200, 100, 100, 50, 50]  # the 50-row call failed twice, then we stopped
+    assert sum(r.success for r in results) == 150 + 100
+    assert sum(r.retriable for r in results) == 50
+    assert all(r.id == f"00T{r.index}" for r in results if r.success)
