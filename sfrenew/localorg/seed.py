@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -95,12 +95,15 @@ class SeedSummary:
 
 
 def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
-              batch_accounts: int = DEFAULT_BATCH_ACCOUNTS) -> SeedSummary:
+              batch_accounts: int = DEFAULT_BATCH_ACCOUNTS,
+              progress: Callable[[int, int], None] | None = None) -> SeedSummary:
     """Write a book of ``contracts`` contracts (and everything around them) into ``store``.
 
     ``today`` anchors every date (contracts end over the two years after it), so the
     book is the same whenever it is generated for the same day. The store must not
     hold a seeded book already (``AlreadySeededError``); an integration user is fine.
+    Each batch of accounts commits as a whole; ``progress(done, total)`` is called
+    after each one with the contracts written so far.
     """
     if contracts < 0:
         raise ValueError("contracts must not be negative")
@@ -115,8 +118,11 @@ def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
     while planner.next_contract < contracts:
         batch = planner.accounts(limit=batch_accounts,
                                  contracts_left=contracts - planner.next_contract)
-        _seed_batch(writer, batch, staff=staff, catalogue=catalogue, rng=rng, today=today,
-                    dirty=dirty)
+        with store.transaction():
+            _seed_batch(writer, batch, staff=staff, catalogue=catalogue, rng=rng,
+                        today=today, dirty=dirty)
+        if progress is not None:
+            progress(planner.next_contract, contracts)
     return SeedSummary(seed=seed, today=today, contracts=planner.next_contract,
                        admin_id=staff.admin, counts=dict(writer.counts),
                        dirty={kind: tuple(ids) for kind, ids in dirty.items()})

@@ -277,8 +277,13 @@ class _RecordingStore:
 
 def test_batches_bound_every_insert() -> None:
     store = _RecordingStore()
-    summary = seed_book(store, contracts=600, seed=3, today=TODAY, batch_accounts=25)
+    done: list[int] = []
+    summary = seed_book(store, contracts=600, seed=3, today=TODAY, batch_accounts=25,
+                        progress=lambda n, total: done.append(n))
     assert summary.contracts == 600
+    assert done == sorted(done)
+    assert done[-1] == 600
+    assert len(done) > 5
     assert max(n for obj, n in store.calls if obj == "Account") <= 25
     assert max(n for obj, n in store.calls if obj == "Contract") <= 25 * 5
 
