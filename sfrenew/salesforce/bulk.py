@@ -19,7 +19,7 @@ from typing import Any
 
 from sfrenew.salesforce.budget import CallKind
 from sfrenew.salesforce.errors import BulkJobFailed, UnexpectedResponse
-from sfrenew.salesforce.results import Operation, RowResult, parse_bulk_error
+from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult, parse_bulk_error
 from sfrenew.salesforce.retry import Sleep
 from sfrenew.salesforce.transport import Transport, decode_json
 from sfrenew.salesforce.values import to_csv_text
@@ -29,7 +29,6 @@ MAX_UPLOAD_BYTES = 100_000_000  # Salesforce allows 150 MB base64-encoded per jo
 # results files, and a few status polls. A job the budget cannot finish is not started.
 BULK_INGEST_CALLS = 10
 _DONE = frozenset({"JobComplete", "Failed", "Aborted"})
-NOT_PROCESSED = "NOT_PROCESSED"  # our code for rows a failed or aborted job never reached
 
 
 class BulkApi:

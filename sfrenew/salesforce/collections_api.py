@@ -11,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import structlog
+
 from sfrenew.salesforce.budget import CallKind
-from sfrenew.salesforce.errors import ConfigurationError, UnexpectedResponse
-from sfrenew.salesforce.results import Operation, RowResult, from_save_result
+from sfrenew.salesforce.errors import (
+    BudgetExhausted,
+    ConfigurationError,
+    TransientError,
+    UnexpectedResponse,
+)
+from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult, from_save_result
 from sfrenew.salesforce.soql import check_name
 from sfrenew.salesforce.transport import Transport
 
+log = structlog.get_logger(__name__)
+
 MAX_RECORDS = 200
+EVENT_WRITE_INTERRUPTED = "salesforce.write.interrupted"
 
 
 class CollectionsApi:
@@ -29,12 +39,28 @@ class CollectionsApi:
     def write(self, operation: Operation, sobject: str, records: Sequence[Mapping[str, Any]],
               *, external_id_field: str | None = None,
               batch_size: int = MAX_RECORDS) -> list[RowResult]:
-        """Write ``records`` in calls of ``batch_size``; one RowResult per record, in order."""
+        """Write ``records`` in calls of ``batch_size``; one RowResult per record, in order.
+
+        When a call fails for good after earlier calls saved rows, those results are
+        returned and the rows not sent get ``NOT_PROCESSED``: raising would hide rows
+        that were saved, and a later run would insert them again.
+        """
         size = max(1, min(batch_size, MAX_RECORDS))
         results: list[RowResult] = []
         for start in range(0, len(records), size):
             batch = records[start:start + size]
-            answers = self._call(operation, sobject, batch, external_id_field=external_id_field)
+            try:
+                answers = self._call(operation, sobject, batch,
+                                     external_id_field=external_id_field)
+            except (TransientError, BudgetExhausted) as exc:
+                if not results:
+                    raise  # nothing saved yet: the caller checkpoints on the error itself
+                log.warning(EVENT_WRITE_INTERRUPTED, sobject=sobject, saved_calls=start // size,
+                            not_sent=len(records) - start, reason=type(exc).__name__)
+                results.extend(RowResult(index=i, id=None, created=False, success=False,
+                                         error_code=NOT_PROCESSED, message=f"not sent: {exc}")
+                               for i in range(start, len(records)))
+                return results
             if not isinstance(answers, list) or len(answers) != len(batch):
                 got = len(answers) if isinstance(answers, list) else "no"
                 raise UnexpectedResponse(

@@ -9,6 +9,10 @@ from typing import Any
 
 from sfrenew.salesforce.errors import is_transient_row_error
 
+# Our code for rows never sent (a call failed for good before them) or never reached
+# (a Bulk job failed or was aborted first): not a Salesforce code, never retried here.
+NOT_PROCESSED = "NOT_PROCESSED"
+
 
 class Operation(StrEnum):
     """A write operation (Collections and Bulk API 2.0 use the same names)."""

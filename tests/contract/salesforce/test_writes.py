@@ -317,3 +317,27 @@ def test_a_failed_retry_round_keeps_what_earlier_calls_saved(rsps: responses.Req
     assert sum(r.success for r in results) == 150 + 100
     assert sum(r.retriable for r in results) == 50
     assert all(r.id == f"00T{r.index}" for r in results if r.success)
+
+
+def test_a_call_failing_for_good_after_saved_calls_returns_their_results(
+        rsps: responses.RequestsMock, make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(attempts=2)
+    url = f"{API}/composite/sobjects"
+    rsps.post(url, json=[{"id": f"00T{i}", **OK} for i in range(200)])
+    rsps.post(url, status=503, json=[{"message": "m", "errorCode": "SERVER_UNAVAILABLE"}])
+
+    results = gateway.write("insert", "Task", [{"Subject": str(i)} for i in range(450)])
+
+    assert [r.success for r in results] == [True] * 200 + [False] * 250
+    assert {r.error_code for r in results[200:]} == {"NOT_PROCESSED"}
+    assert not any(r.retriable for r in results)
+    assert gateway.calls.get(CallKind.COLLECTIONS) == 1 + 2
+
+
+def test_a_first_call_failing_for_good_raises(rsps: responses.RequestsMock,
+                                              make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway(attempts=2)
+    rsps.post(f"{API}/composite/sobjects", status=503,
+              json=[{"message": "m", "errorCode": "SERVER_UNAVAILABLE"}])
+    with pytest.raises(TransientError):
+        gateway.write("insert", "Task", [{"Subject": str(i)} for i in range(450)])
