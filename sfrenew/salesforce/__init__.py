@@ -2,12 +2,13 @@
 
 Public API (everything else in this package is private to it)::
 
-    gateway = connect(config)                       # SalesforceConfig -> Gateway
+    gateway = connect(config)                       # SalesforceConfig -> Gateway (closeable,
+                                                    # a context manager)
     gateway.query(soql, include_deleted=False, batch_size=None)   # Iterator[dict], REST pages
     gateway.count("Contract", where)                # int, one COUNT() call
     gateway.read("Contract", ["Id", "EndDate"], where, include_deleted=False)
                                                     # Iterator[dict]; REST or Bulk by COUNT()
-    gateway.write("upsert", "Opportunity", rows, external_id_field="Renewal_Key__c")
+    gateway.write("upsert", "Opportunity", rows, external_id_field="Sfrenew_Key__c")
                                                     # list[RowResult], input order
     gateway.describe("Contract"); gateway.describe_global(); gateway.limits()
     gateway.in_chunks("SELECT Id FROM Contract WHERE AccountId IN {values}", ids)
@@ -17,7 +18,9 @@ SOQL values go through :func:`format_soql` (never f-strings). Errors are typed b
 what the caller can do (see :mod:`sfrenew.salesforce.errors`): the run retries
 nothing itself (the gateway already did), checkpoints on :class:`BudgetExhausted`
 and :class:`TransientError`, shows :class:`ConfigurationError` and :class:`AuthError`
-without a traceback, and reports failed rows from their :class:`RowResult`.
+without a traceback, and reports failed rows from their :class:`RowResult`
+(``NOT_PROCESSED``: a row never sent because the write was interrupted for good
+after earlier calls saved rows; a later run sends it again).
 """
 
 from sfrenew.salesforce.budget import BudgetGuard, CallCounter, CallKind
@@ -36,12 +39,13 @@ from sfrenew.salesforce.errors import (
     UnexpectedResponse,
 )
 from sfrenew.salesforce.gateway import Gateway, Thresholds, connect
-from sfrenew.salesforce.results import Operation, RowResult
+from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
 from sfrenew.salesforce.soql import MAX_URL_BYTES, format_soql
 
 __all__ = [
     "MAX_URL_BYTES",
+    "NOT_PROCESSED",
     "ApiUsage",
     "AuthError",
     "AuthFlow",

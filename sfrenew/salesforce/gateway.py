@@ -52,6 +52,16 @@ class Gateway:
         self._collections = CollectionsApi(transport)
         self._describes: dict[str, dict[str, Any]] = {}
 
+    def close(self) -> None:
+        """Close the gateway's HTTP connections."""
+        self._t.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- accounting ---------------------------------------------------------------
 
     @property

@@ -55,6 +55,10 @@ class Transport:
 
     # --- session ------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the HTTP connections (the session cannot be used afterwards)."""
+        self._session.close()
+
     def authenticate(self) -> None:
         """Log in (retrying transient failures) and rebuild the simple-salesforce client."""
         for attempt in self.retry.retrying():
