@@ -46,8 +46,9 @@ def gateway_for(org: LocalOrg, *, auth: AuthFlow | None = None, attempts: int = 
 
 
 @pytest.fixture
-def gateway(local_org: LocalOrg) -> Gateway:
-    return gateway_for(local_org)
+def gateway(local_org: LocalOrg) -> Iterator[Gateway]:
+    with gateway_for(local_org) as gateway:
+        yield gateway
 
 
 @pytest.fixture
