@@ -152,9 +152,9 @@ class IngestResource:
         with job.lock:
             state = job.state
         if wanted == JobState.UPLOAD_COMPLETE.value:
-            if state is not JobState.OPEN:
+            if not self._jobs.advance(job, expected=JobState.OPEN,
+                                      state=JobState.UPLOAD_COMPLETE):
                 raise refused_transition("Closing", state)
-            self._jobs.set_state(job, JobState.UPLOAD_COMPLETE)
             self._jobs.submit(job, self._worker)
         elif wanted == JobState.ABORTED.value:
             if state.terminal:

@@ -80,7 +80,9 @@ class IngestWorker:
     def __call__(self, job: BulkJob) -> None:
         """Process one job from UploadComplete to JobComplete, Failed or Aborted."""
         started = time.monotonic()
-        self._jobs.set_state(job, JobState.IN_PROGRESS)
+        if not self._jobs.advance(job, expected=JobState.UPLOAD_COMPLETE,
+                                  state=JobState.IN_PROGRESS):
+            return  # aborted while it waited for a worker
         try:
             self._jobs.pause(job, self._delay())
             self._process(job, started=started)
@@ -93,9 +95,8 @@ class IngestWorker:
                 error: str | None = None) -> None:
         with job.lock:
             job.processing_ms = int((time.monotonic() - started) * 1000)
-            aborted = job.state is JobState.ABORTED
-        if not aborted:  # an abort that raced the last batch keeps the job Aborted
-            self._jobs.set_state(job, state, error=error)
+        # An abort that raced the last batch keeps the job Aborted.
+        self._jobs.advance(job, expected=JobState.IN_PROGRESS, state=state, error=error)
         self._usage.record_bulk_batches(max(1, math.ceil(job.processed /
                                                          RECORDS_PER_BULK_BATCH)))
 

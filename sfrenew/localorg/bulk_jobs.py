@@ -232,6 +232,23 @@ class BulkJobs:
             if error is not None:
                 job.error_message = error
 
+    def advance(self, job: BulkJob, *, expected: JobState, state: JobState,
+                error: str | None = None) -> bool:
+        """Move a job from ``expected`` to ``state`` atomically; False if it was elsewhere.
+
+        Keeps an abort that arrives while a job waits for a worker from being
+        overwritten when the worker picks the job up, and two closes from both
+        queueing it.
+        """
+        with job.lock:
+            if job.state is not expected:
+                return False
+            job.state = state
+            job.modstamp = self._clock()
+            if error is not None:
+                job.error_message = error
+            return True
+
     def delete(self, job: BulkJob) -> None:
         """Forget a job and remove its files."""
         with self._lock:

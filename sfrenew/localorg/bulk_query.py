@@ -187,7 +187,9 @@ class QueryJobResource:
 
     def _spool(self, job: BulkJob) -> None:
         started = time.monotonic()
-        self._jobs.set_state(job, JobState.IN_PROGRESS)
+        if not self._jobs.advance(job, expected=JobState.UPLOAD_COMPLETE,
+                                  state=JobState.IN_PROGRESS):
+            return  # aborted while it waited for a worker
         self._jobs.pause(job, self._delay())
         assert job.query is not None  # a query job always has one
         try:
@@ -195,7 +197,8 @@ class QueryJobResource:
                                             now=job.created, api_version=job.api_version,
                                             bulk=True)
         except SalesforceApiError as exc:
-            self._jobs.set_state(job, JobState.FAILED, error=str(exc))
+            self._jobs.advance(job, expected=JobState.IN_PROGRESS, state=JobState.FAILED,
+                               error=str(exc))
             return
         fmt = job.csv_format
         conn = self._store.read_connection()
@@ -231,9 +234,7 @@ class QueryJobResource:
         with job.lock:
             job.processed = written
             job.processing_ms = int((time.monotonic() - started) * 1000)
-            aborted = job.state is JobState.ABORTED
-        if not aborted:
-            self._jobs.set_state(job, JobState.JOB_COMPLETE)
+        self._jobs.advance(job, expected=JobState.IN_PROGRESS, state=JobState.JOB_COMPLETE)
 
 
 def _max_records(text: str | None) -> int:

@@ -196,3 +196,19 @@ def test_admin_path_sets_faults_and_stats_count_them(org: LocalOrg,
     refused = http.post(f"{admin}/faults", auth=basic, json={"nonsense": 1})
     assert refused.status_code == 400
     assert http.post(f"{admin}/faults", auth=basic, json={"lock_row_rate": 2}).status_code == 400
+
+
+def test_an_abort_while_a_job_runs_keeps_it_aborted(org: LocalOrg, sf: Any) -> None:
+    org.configure_faults(FaultConfig(bulk_job_ms=400))
+    bulk = sf.bulk2.Account._client
+    job = bulk.create_job("insert")
+    bulk.upload_job_data(job["id"], "Name\nOne\nTwo\nThree\n")
+    bulk.close_job(job["id"])
+    assert bulk.abort_job(job["id"], False)["state"] == "Aborted"
+    time.sleep(0.6)  # longer than the processing time: the worker must not finish it
+    info = bulk.get_job(job["id"], False)
+    assert info["state"] == "Aborted"
+    assert info["numberRecordsProcessed"] == 0
+    assert sf.bulk2.Account.get_unprocessed_records(job["id"]) == "Name\nOne\nTwo\nThree\n"
+    with pytest.raises(SalesforceMalformedRequest):
+        bulk.abort_job(job["id"], False)
