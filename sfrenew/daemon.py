@@ -171,7 +171,9 @@ def outcome_fields(outcome: RunOutcome) -> dict[str, Any]:
             "created": sum(int(c.get("created", 0)) for c in written.values()),
             "updated": sum(int(c.get("updated", 0)) for c in written.values()),
             "rejected": sum(int(c.get("rejected", 0)) for c in written.values()),
-            "api_calls": sum(outcome.api_calls.values()),
+            # OAuth logins are not API calls: Salesforce does not count them, nor do caps.
+            "api_calls": sum(n for kind, n in outcome.api_calls.items() if kind != "auth"),
+            "logins": outcome.api_calls.get("auth", 0),
             "api_calls_by_kind": dict(outcome.api_calls),
             "duration_s": round(outcome.duration_s, 3), "message": outcome.message}
 
