@@ -183,7 +183,8 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
         click.echo(json.dumps([_run_json(r) for r in found], default=str))
         return
     table = Table(title="sfrenew runs")
-    for col in ("run", "job", "kind", "status", "started", "pulled", "written", "API calls"):
+    table.add_column("run", no_wrap=True)
+    for col in ("job", "kind", "status", "started", "pulled", "written", "API calls"):
         table.add_column(col)
     for r in found:
         written = sum(c.created + c.updated for c in r.stats.written.values())
