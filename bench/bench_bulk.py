@@ -15,9 +15,11 @@ import argparse
 import csv
 import json
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,23 +144,58 @@ def bench_ingest(org: ServerProcess, rows: int, workdir: Path) -> None:
           f"(by endpoint {stats['bulk']})")
 
 
-def bench_query(org: ServerProcess, rows: int, *, max_records: int) -> None:
+class Pinger:
+    """Times ``GET /limits`` every half second while a benchmark runs (responsiveness)."""
+
+    def __init__(self, org: ServerProcess) -> None:
+        self._org = org
+        self._stop = threading.Event()
+        self.millis: list[float] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Pinger:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        sf = self._org.client()
+        while not self._stop.wait(0.5):
+            started = time.perf_counter()
+            sf.limits()
+            self.millis.append((time.perf_counter() - started) * 1000)
+
+    def summary(self) -> str:
+        """Median and worst latency of the pings."""
+        if not self.millis:
+            return "no pings"
+        return (f"GET /limits during the job: median {statistics.median(self.millis):.0f} ms, "
+                f"max {max(self.millis):.0f} ms over {len(self.millis)} calls")
+
+
+def bench_query(org: ServerProcess, rows: int, *, max_records: int, soql: str = QUERY) -> None:
     """Run a Bulk query job over the accounts; print rows/s, pages and calls."""
     sf = org.client()
     before = org.admin("POST", "stats/reset")["api_usage"]["used"]
     started = time.perf_counter()
     pages = 0
     records = 0
-    for page in sf.bulk2.Account.query(f"{QUERY} LIMIT {rows}", max_records=max_records,
-                                       wait=0.2):
-        pages += 1
-        records += page.count("\n") - 1  # no value of this data has a line break
+    with Pinger(org) as pinger:
+        for page in sf.bulk2.Account.query(f"{soql} LIMIT {rows}", max_records=max_records,
+                                           wait=0.2):
+            pages += 1
+            records += page.count("\n") - 1  # no value of this data has a line break
     elapsed = time.perf_counter() - started
     stats = org.admin("GET", "stats")
+    limits_calls = len(pinger.millis)  # the pinger's calls are counted too (logins are not)
     print(f"bulk query: {records:,} rows in {elapsed:.1f} s = {records / elapsed:,.0f} rows/s; "
           f"{pages} pages of up to {max_records:,}; API calls used "
-          f"{stats['api_usage']['used'] - before} (by endpoint {stats['bulk']}); "
-          f"server peak RSS {org.peak_rss_mb():.0f} MiB")
+          f"{stats['api_usage']['used'] - before - limits_calls} "
+          f"(by endpoint {stats['bulk']}); server peak RSS {org.peak_rss_mb():.0f} MiB; "
+          f"{pinger.summary()}")
 
 
 def main() -> None:
@@ -168,7 +205,9 @@ def main() -> None:
     parser.add_argument("--query-rows", type=int, default=1_000_000)
     parser.add_argument("--max-records", type=int, default=50_000)
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="reuse an org that already holds --query-rows Accounts")
+                        help="reuse an org that already holds --query-rows records")
+    parser.add_argument("--soql", default=QUERY,
+                        help="the query job's SOQL, without LIMIT (default: Accounts)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
         workdir = Path(tmp)
@@ -180,7 +219,7 @@ def main() -> None:
             print(f"prepared {args.query_rows:,} accounts in "
                   f"{time.perf_counter() - started:.1f} s (store fast path)")
         with server(data_dir) as org:
-            bench_query(org, args.query_rows, max_records=args.max_records)
+            bench_query(org, args.query_rows, max_records=args.max_records, soql=args.soql)
             bench_ingest(org, args.ingest_rows, workdir)
 
 

@@ -21,24 +21,24 @@ from pathlib import Path
 from bench.bench_bulk import QUERY, fill_accounts, server
 
 
-def rest_rows(data_dir: Path, rows: int) -> tuple[float, float, float, int]:
+def rest_rows(data_dir: Path, rows: int, soql: str) -> tuple[float, float, float, int]:
     """(start MiB, peak MiB, seconds, rows) for a REST query of ``rows`` rows."""
     with server(data_dir) as org:
         start = org.peak_rss_mb()
         sf = org.client()
         began = time.perf_counter()
-        count = sum(1 for _ in sf.query_all_iter(f"{QUERY} LIMIT {rows}"))
+        count = sum(1 for _ in sf.query_all_iter(f"{soql} LIMIT {rows}"))
         return start, org.peak_rss_mb(), time.perf_counter() - began, count
 
 
-def bulk_rows(data_dir: Path, rows: int) -> tuple[float, float, float, int]:
+def bulk_rows(data_dir: Path, rows: int, soql: str) -> tuple[float, float, float, int]:
     """(start MiB, peak MiB, seconds, rows) for a Bulk query job of ``rows`` rows."""
     with server(data_dir) as org:
         start = org.peak_rss_mb()
         sf = org.client()
         began = time.perf_counter()
         count = 0
-        for page in sf.bulk2.Account.query(f"{QUERY} LIMIT {rows}", max_records=50_000,
+        for page in sf.bulk2.Account.query(f"{soql} LIMIT {rows}", max_records=50_000,
                                            wait=0.2):
             count += page.count("\n") - 1
         return start, org.peak_rss_mb(), time.perf_counter() - began, count
@@ -49,7 +49,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="reuse an org that already holds --large records")
+    parser.add_argument("--soql", default=QUERY, help="the query, without LIMIT")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as tmp:
         data_dir = args.data_dir
@@ -58,7 +60,7 @@ def main() -> None:
             fill_accounts(data_dir, args.large)
         for name, run in (("REST", rest_rows), ("Bulk", bulk_rows)):
             for size in (args.small, args.large):
-                start, peak, seconds, count = run(data_dir, size)
+                start, peak, seconds, count = run(data_dir, size, args.soql)
                 print(f"{name} query of {count:>9,} rows: server peak RSS {peak:6.0f} MiB "
                       f"(after start {start:.0f} MiB, +{peak - start:.0f}); "
                       f"{count / seconds:,.0f} rows/s")
