@@ -73,6 +73,8 @@ def delete_job(jobs: BulkJobs, job: BulkJob) -> Response:
     """``DELETE`` a job that is no longer open or running (204)."""
     with job.lock:
         state = job.state
+        if state not in (JobState.OPEN, JobState.IN_PROGRESS):
+            job.stop_requested = True  # a worker that picks it up now leaves it alone
     if state in (JobState.OPEN, JobState.IN_PROGRESS):
         raise invalid_job_state(f"Deleting a job in state {state.value} is not allowed; "
                                 "close or abort it first")
