@@ -188,6 +188,11 @@ class JobFiring:
     stop: threading.Event
     metrics: Metrics = field(default_factory=Metrics)
     busy_poll_s: float = 5.0
+    # The org's remaining daily calls for the metrics gauge: one /limits call at most
+    # every ``allocation_every_s`` (a run's own outcome does not carry it).
+    allocation: Callable[[], int | None] | None = None
+    allocation_every_s: float = 900.0
+    _allocation_at: float | None = field(default=None, init=False, repr=False)
 
     def __call__(self, spec: JobSpec) -> None:
         with bound(job=spec.name):
@@ -204,6 +209,17 @@ class JobFiring:
                                      api_calls=outcome.api_calls,
                                      duration_s=outcome.duration_s, finished_at=self.clock())
             log.info(JOB_FINISHED, **outcome_fields(outcome))
+            self._refresh_allocation()
+
+    def _refresh_allocation(self) -> None:
+        now = time.monotonic()
+        if self.allocation is None or (self._allocation_at is not None
+                                       and now - self._allocation_at < self.allocation_every_s):
+            return
+        self._allocation_at = now
+        remaining = self.allocation()
+        if remaining is not None:
+            self.metrics.set_remaining(remaining)
 
     def _execute(self, spec: JobSpec) -> RunOutcome | None:
         told = False
@@ -221,10 +237,13 @@ class JobFiring:
 
 def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
           clock: Callable[[], datetime], stop: threading.Event,
-          metrics_port: int | None = None) -> None:
+          metrics_port: int | None = None,
+          allocation: Callable[[], int | None] | None = None) -> None:
     """Hold the daemon lock and fire ``specs`` until ``stop`` is set.
 
-    Raises :class:`LockHeld` when another daemon serves the same state dir.
+    ``allocation`` reads the org's remaining daily API calls (for the metrics, only
+    with a metrics port). Raises :class:`LockHeld` when another daemon serves the same
+    state dir.
     """
     with daemon_lock(config):
         with open_store(config.store_url) as store:
@@ -234,7 +253,8 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
         server = MetricsServer(metrics, port=metrics_port).start() \
             if metrics_port is not None else None
         scheduler = JobScheduler(JobFiring(config=config, executor=executor, clock=clock,
-                                           stop=stop, metrics=metrics))
+                                           stop=stop, metrics=metrics,
+                                           allocation=allocation if server else None))
         try:
             scheduler.add_all(specs, now=clock(), last_runs=last_runs)
             scheduler.start()

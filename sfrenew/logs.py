@@ -158,7 +158,7 @@ def configure(*, json_logs: bool | None = None, level: str = "INFO",
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # tests and reconfiguration see new processors
     )
     return REDACTOR
 

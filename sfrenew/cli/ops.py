@@ -156,7 +156,8 @@ def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
     try:
         with stop_on_signals(stop):
             serve(config, specs, executor=execute, clock=utc_now, stop=stop,
-                  metrics_port=metrics_port)
+                  metrics_port=metrics_port,
+                  allocation=lambda: remaining_allocation(config).get("remaining"))
     except LockHeld as exc:
         fail(f"sfrenew is already running on this state: {exc}", EXIT_FAILED)
 
