@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.localorg.faults import FaultConfig
 from sfrenew.store import RunKind, RunStatus, open_store
 from tests.integration.ops_support import (
     Process,
@@ -102,3 +103,32 @@ def test_missed_fires_are_coalesced_into_one_run(org: LocalOrg, tmp_path: Path) 
     with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
         assert [r.run_id == "r-old" for r in store.list_runs(10, job="nightly")] == \
             [False, True]
+
+
+def test_sigterm_mid_run_checkpoints_the_run_and_exits_0(org: LocalOrg, tmp_path: Path) -> None:
+    """The run in flight finishes its chunk, saves a checkpoint and ends stopped."""
+    config = write_config(tmp_path, org)
+    jobs = tmp_path / "jobs"
+    write_job(jobs, "slow", "trigger: {interval: {seconds: 1}}\nsteps: [pull, plan, apply]\n")
+    org.configure_faults(FaultConfig(latency_ms=300))  # every call slow: a long pull
+    try:
+        daemon = Process(["run", "--config", str(config), "--jobs-dir", str(jobs)],
+                         cwd=tmp_path)
+        try:
+            daemon.wait_for(lambda ev: bool(named(ev, "pull_object_done")))
+            daemon.signal(signal.SIGTERM)
+            assert daemon.finish() == 0
+        finally:
+            daemon.kill()
+    finally:
+        org.configure_faults(FaultConfig())
+    events = daemon.events()
+    [finished] = named(events, "job_finished")
+    assert finished["status"] == "stopped"
+    assert f"--resume {finished['run_id']}" in finished["message"]
+    assert events[-1]["event"] == "daemon_stopped"
+    with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
+        run = store.get_run(finished["run_id"])
+    assert run.status is RunStatus.STOPPED
+    assert run.checkpoint is not None
+    assert run.checkpoint.get("pulled_objects") or run.checkpoint.get("upper")
