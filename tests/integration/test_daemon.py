@@ -132,3 +132,21 @@ def test_sigterm_mid_run_checkpoints_the_run_and_exits_0(org: LocalOrg, tmp_path
     assert run.status is RunStatus.STOPPED
     assert run.checkpoint is not None
     assert run.checkpoint.get("pulled_objects") or run.checkpoint.get("upper")
+
+
+def test_job_files_with_mistakes_are_refused_with_every_location(org: LocalOrg,
+                                                                 tmp_path: Path) -> None:
+    config = write_config(tmp_path, org)
+    jobs = tmp_path / "jobs"
+    write_job(jobs, "a", "trigger: {cron: '0 2 * * 1'}\nsteps: [pull]\n")
+    write_job(jobs, "b", "trigger:\n  interval: {minutes: 15}\n  timezone: Atlantis/Main\n"
+                         "steps: [apply]\nparams: {max_api_calls: -1, colour: red}\n")
+    done = run_sfrenew(["run", "--config", str(config), "--jobs-dir", str(jobs)], cwd=tmp_path,
+                       timeout=60)
+    assert done.returncode == 2
+    located = [line.split(": ", 1)[0] for line in done.stderr.splitlines()
+               if line.startswith(str(jobs))]
+    assert located == [f"{jobs / 'a.yaml'}:1:11", f"{jobs / 'b.yaml'}:3:3",
+                       f"{jobs / 'b.yaml'}:4:1", f"{jobs / 'b.yaml'}:5:10",
+                       f"{jobs / 'b.yaml'}:5:29"]
+    assert not (tmp_path / "state" / "daemon.lock").exists()  # refused before starting
