@@ -175,3 +175,24 @@ def test_in_chunks_rejects_a_value_that_cannot_fit() -> None:
     with pytest.raises(ValueError, match="one value alone"):
         in_chunks("SELECT Id FROM X WHERE K IN {values}", ["x" * 500], url_prefix="https://h/q",
                   limit=300)
+
+
+@pytest.mark.parametrize(("method", "step"), [
+    ("POST", ""), ("GET", "/750R0000000zlh9IAA"), ("GET", "/750R0000000zlh9IAA/results")])
+def test_expired_session_at_every_bulk_query_step(rsps: responses.RequestsMock,
+                                                  make_gateway: GatewayFactory, method: str,
+                                                  step: str) -> None:
+    gateway = make_gateway(thresholds=Thresholds(read_bulk_rows=1))
+    register_describes(rsps)
+    register_count(rsps, 1)
+    job = "750R0000000zlh9IAA"
+    rsps.add(method, f"{API}/jobs/query{step}", status=401,
+             json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+    rsps.post(TOKEN_URL, json=token_body("00Dxx!second"))
+    rsps.post(f"{API}/jobs/query", json={"id": job, "state": "UploadComplete"})
+    rsps.get(f"{API}/jobs/query/{job}", json={"id": job, "state": "JobComplete"})
+    rsps.get(f"{API}/jobs/query/{job}/results", body=csv_text(["Id", *FIELDS[1:]], BULK_ROWS[:1]),
+             headers={"Sforce-Locator": "null"})
+
+    assert list(gateway.read("Contract", FIELDS, WHERE)) == EXPECTED[:1]
+    assert gateway.calls.get(CallKind.AUTH) == 2

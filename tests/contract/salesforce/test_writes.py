@@ -341,3 +341,27 @@ def test_a_first_call_failing_for_good_raises(rsps: responses.RequestsMock,
               json=[{"message": "m", "errorCode": "SERVER_UNAVAILABLE"}])
     with pytest.raises(TransientError):
         gateway.write("insert", "Task", [{"Subject": str(i)} for i in range(450)])
+
+
+@pytest.mark.parametrize(("method", "step"), [
+    ("POST", ""),                       # job create
+    ("PUT", f"/{JOB}/batches"),         # upload
+    ("PATCH", f"/{JOB}"),               # close
+    ("GET", f"/{JOB}"),                 # poll
+    ("GET", f"/{JOB}/successfulResults"),  # results download
+])
+def test_expired_session_at_every_bulk_ingest_step(rsps: responses.RequestsMock,
+                                                   make_gateway: GatewayFactory, method: str,
+                                                   step: str) -> None:
+    gateway = make_gateway(thresholds=Thresholds(write_bulk_rows=1))
+    expired = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+    rsps.add(method, f"{INGEST}{step}", status=401, json=expired)  # first answer: 401
+    rsps.post(TOKEN_URL, json=token_body("00Dxx!second"))
+    register_ingest_job(rsps, processed=1, failed=0, poll_states=("JobComplete",))
+    rsps.get(f"{INGEST}/{JOB}/successfulResults",
+             body=csv_text(["sf__Id", "sf__Created", "Subject"], [["00TA", "true", "a"]]))
+
+    results = gateway.write("insert", "Task", [{"Subject": "a"}])
+
+    assert results == [RowResult(0, "00TA", created=True, success=True)]
+    assert gateway.calls.get(CallKind.AUTH) == 2  # the login and exactly one refresh
