@@ -180,6 +180,8 @@ class Planner:
         t.skipped += len(skipped)
         problems = [{"object": p.object, "record_id": str(p.record_id), "field": p.field,
                      "message": p.message} for p in records.problems]
+        problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
+                      "message": p.message} for p in records.record_problems]
         t.problems += len(problems)
         kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits]
         if kept or skipped or problems:

@@ -9,7 +9,7 @@ skips the record with a reason instead of the run failing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,12 +18,12 @@ from sfrenew.core.changeset import CurrentRecord
 from sfrenew.core.domain import (
     Account,
     Contract,
-    ContractLine,
     ExistingRenewal,
     ExistingTask,
     RiskSignals,
 )
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.domain import RecordProblem, account_from, contract_from
 from sfrenew.mapping.translate import (
     CoercionProblem,
     ConceptRecord,
@@ -47,6 +47,7 @@ class AccountRecords:
     existing_tasks: dict[str, ExistingTask] = field(default_factory=dict)
     current: dict[tuple[str, str], CurrentRecord] = field(default_factory=dict)
     problems: list[CoercionProblem] = field(default_factory=list)
+    record_problems: list[RecordProblem] = field(default_factory=list)
     owner_id: str | None = None
     line_records: dict[str, ConceptRecord] = field(default_factory=dict)  # by line Id
 
@@ -117,32 +118,6 @@ def _signals(mapping: MappingFile, group: MirrorGroup, account: ConceptRecord,
                        payment_days_overdue=None if overdue is None else int(overdue))
 
 
-def _contract(record: ConceptRecord, lines: Sequence[ConceptRecord], account_id: str) -> Contract:
-    v = record.values
-
-    def dec(value: Any) -> Decimal | None:
-        return None if value is None else Decimal(value)
-
-    return Contract(
-        id=str(record.sf_id), account_id=str(v.get("account") or account_id),
-        number=str(v.get("number") or record.sf_id), status=str(v.get("status") or ""),
-        currency=str(v.get("currency") or ""), start_date=v.get("start_date"),
-        end_date=v.get("end_date"),
-        lines=tuple(ContractLine(
-            id=str(line.sf_id), product_id=str(line.values.get("product") or ""),
-            product_name=str(line.values.get("product_name") or line.values.get("product")
-                             or line.sf_id),
-            quantity=dec(line.values.get("quantity")) or Decimal(0),
-            annual_price=dec(line.values.get("unit_price")),
-            product_family=line.values.get("product_family"),
-            list_price=dec(line.values.get("list_price")),
-            uplift_rate=dec(line.values.get("uplift_rate")))
-            for line in sorted(lines, key=lambda r: str(r.sf_id))),
-        term_months=v.get("term_months"), renewal_term_months=v.get("renewal_term_months"),
-        do_not_renew=bool(v.get("do_not_renew")), uplift_rate=dec(v.get("uplift_rate")),
-        uplift_cap=dec(v.get("uplift_cap")), uplift_floor=dec(v.get("uplift_floor")))
-
-
 def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: str
              ) -> CurrentRecord:
     names = {f.lower(): f for f in record.data}
@@ -159,10 +134,9 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     if not accounts:
         return AccountRecords(account=None, problems=problems)
     acct = accounts[0]
-    out = AccountRecords(account=Account(
-        id=str(acct.sf_id), name=str(acct.values.get("name") or acct.sf_id),
-        segment=acct.values.get("segment"), region=acct.values.get("region")),
-        problems=problems, owner_id=acct.values.get("owner"))
+    account = account_from(acct)
+    out = AccountRecords(account=replace(account, name=account.name or account.id),
+                         problems=problems, owner_id=acct.values.get("owner"))
     out.current[(mapping.account.object, str(acct.sf_id))] = _current(
         Concept.ACCOUNT, mapping, group.of(mapping.account.object)[0], str(acct.sf_id))
 
@@ -178,8 +152,11 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems)
     out.line_records = {str(line.sf_id): line for line in lines}
     by_contract = lines_by_contract(contracts, lines)
-    out.contracts = [_contract(c, by_contract.get(str(c.sf_id), []), out.account.id if
-                               out.account else "") for c in contracts]
+    for read in contracts:
+        contract, line_problems = contract_from(read, by_contract.get(str(read.sf_id), []),
+                                                default_currency="")
+        out.contracts.append(contract)
+        out.record_problems.extend(line_problems)
     out.signals = _signals(mapping, group, acct, plain_tasks if mapping.activities is not None
                            and mapping.activities.object == task_obj
                            else list(group.of(mapping.activities.object))
@@ -199,14 +176,14 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
                 stage=str(opp.values.get("stage") or ""),
                 is_closed=bool(opp.values.get("is_closed")), key=opp.key))
     by_id = {r.sf_id: r for r in group.of(opp_obj)}
-    for contract in contracts:  # CPQ: the contract's own renewal opportunity lookup
-        opp_id = contract.values.get("renewal_opportunity")
+    for c_read in contracts:  # CPQ: the contract's own renewal opportunity lookup
+        opp_id = c_read.values.get("renewal_opportunity")
         known = by_id.get(str(opp_id)) if opp_id else None
         if known is not None and not _has_key(known, opp_key) and not any(
-                r.opportunity_id == known.sf_id and str(contract.sf_id) in r.contract_ids
+                r.opportunity_id == known.sf_id and str(c_read.sf_id) in r.contract_ids
                 for r in out.existing_renewals):
             out.existing_renewals.append(ExistingRenewal(
-                opportunity_id=known.sf_id, contract_ids=(str(contract.sf_id),),
+                opportunity_id=known.sf_id, contract_ids=(str(c_read.sf_id),),
                 created_by_sfrenew=False, stage=str(known.data.get("StageName") or ""),
                 is_closed=bool(known.data.get("IsClosed"))))
     for record in keyed_lines:
