@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Concept(StrEnum):
@@ -208,5 +209,10 @@ def write_mode(concept: Concept) -> WriteMode:
 
 
 def concept_fields(concept: Concept) -> Mapping[str, ConceptField]:
-    """The fields of a concept, by name, in catalogue order."""
-    return {f.name: f for f in _CATALOGUE[concept]}
+    """The fields of a concept, by name, in catalogue order (read-only)."""
+    return _BY_NAME[concept]
+
+
+# Built once: the run asks for these for every field of every record it reads.
+_BY_NAME: Mapping[Concept, Mapping[str, ConceptField]] = {
+    c: MappingProxyType({f.name: f for f in fields}) for c, fields in _CATALOGUE.items()}
