@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,18 @@ import pytest
 from sfrenew.core.planner import plan_account
 from sfrenew.plan import iter_accounts
 from sfrenew.plan.records import account_records
-from sfrenew.runner import Step
+from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.store import open_store
 from sfrenew.sync import pulled_objects
-from tests.integration.test_run_support import Book, book, dump, open_book, schema_with, today
+from tests.integration.test_run_support import (
+    Book,
+    book,
+    dump,
+    now,
+    open_book,
+    schema_with,
+    today,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["book"]  # the fixture, re-exported for pytest
@@ -164,3 +173,30 @@ def test_dry_run_writes_nothing(book: Book) -> None:
     assert outcome.stats["written"] == {}
     assert dump(book)["Opportunity"] == {}
     assert outcome.stats["plan"]["counts"]["Opportunity"]["create"] > 0
+
+
+def test_budget_stops_with_a_checkpoint_and_resume_finishes(book: Book) -> None:
+    stopped = book.run(max_api_calls=28)  # enough to pull and plan, not to apply
+    assert stopped.status == "stopped"
+    assert "API budget" in stopped.message
+    assert f"--resume {stopped.run_id}" in stopped.message
+    assert stopped.stats["plan"]["counts"]  # it got as far as applying
+    resumed = book.run(resume_run_id=stopped.run_id)
+    assert resumed.status == "succeeded", resumed.message
+    assert resumed.run_id == stopped.run_id
+    org = dump(book)
+    expected = _engine_keys(book)
+    for obj in ("Opportunity", "OpportunityLineItem", "Task"):
+        assert set(org[obj]) == expected[obj], obj
+    assert book.run().stats["written"] == {}
+
+
+def test_stop_event_ends_the_run_between_chunks(book: Book) -> None:
+    stop = threading.Event()
+    stop.set()
+    outcome = execute(book.config, RunRequest(job="main", steps=(
+        Step.PULL, Step.PLAN, Step.APPLY)), clock=now, stop=stop)
+    assert outcome.status == "stopped"
+    finished = book.run(resume_run_id=outcome.run_id)
+    assert finished.status == "succeeded"
+    assert sum(c["created"] for c in finished.stats["written"].values()) > 0
