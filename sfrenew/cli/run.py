@@ -11,6 +11,7 @@ without a traceback, before anything is read or written.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +234,9 @@ DEMO_SEED = 1
 @config_option
 def demo(contracts: int, config_path: str) -> None:
     """Start a local org, seed a book, run pull → plan → apply once, show what it did."""
+    if not structlog.is_configured():  # the summary tells the story; logs only for problems
+        structlog.configure(logger_factory=structlog.WriteLoggerFactory(sys.stderr),
+                            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with _errors():
         config = _config(config_path)
         from sfrenew.cli.demo import run_demo  # noqa: PLC0415 (imports the local org server)
