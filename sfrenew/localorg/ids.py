@@ -90,7 +90,10 @@ def normalize_id(value: str) -> str | None:
             for i, ch in enumerate(base[chunk : chunk + 5]):
                 restored.append(ch.upper() if pos & (1 << i) else ch.lower())
         id15 = "".join(restored)
-        return id15 + case_safe_suffix(id15)
+        # A suffix bit set for a digit cannot be restored: Salesforce answers MALFORMED_ID.
+        if case_safe_suffix(id15) != suffix:
+            return None
+        return id15 + suffix
     return None
 
 

@@ -68,9 +68,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "heroku/create-invalid-api-version":
         "a version segment that is not vNN.0 (viAmABadVersion): 400 UNSUPPORTED_API_VERSION, "
         "recorded 404 NOT_FOUND 'The requested resource does not exist'",
-    "heroku/update-malformed-id":
-        "an 18-character Id whose case-safe suffix does not fit (a00B000000FSjVUIB1): "
-        "404 NOT_FOUND, recorded 400 MALFORMED_ID 'Record ID: id value of incorrect type'",
 }
 CASES = [pytest.param(item, id=item.key, marks=[pytest.mark.xfail(
             strict=True, reason=KNOWN_DIFFERENCES[item.key])]

@@ -34,7 +34,8 @@ def test_normalize_restores_case_from_suffix() -> None:
     assert normalize_id(record_id.lower()) == record_id
 
 
-@pytest.mark.parametrize("bad", ["", "001", "001D000000IqhS!", "001D000000IqhSLIA"])
+@pytest.mark.parametrize("bad", ["", "001", "001D000000IqhS!", "001D000000IqhSLIA",
+                                 "a00B000000FSjVUIB1"])  # suffix marks a digit upper-case
 def test_normalize_rejects_non_ids(bad: str) -> None:
     assert normalize_id(bad) is None
 
