@@ -19,7 +19,7 @@ from sfrenew.localorg.accounting import Accounting
 from sfrenew.localorg.errors import ErrorDetail, SalesforceApiError
 from sfrenew.localorg.ids import normalize_id
 from sfrenew.localorg.ports import StorePort
-from sfrenew.localorg.rest_sobjects import SObjectResource, record_values
+from sfrenew.localorg.rest_sobjects import SObjectResource, external_id_not_found, record_values
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.schema import OrgSchema, SObjectSchema
 from sfrenew.localorg.wire import Response
@@ -127,7 +127,10 @@ class CollectionsResource:
     def upsert(self, call: Call) -> Response:
         """``PATCH /composite/sobjects/{Type}/{ExtField}``."""
         obj = self._sobjects.sobject(call.args["type"])
-        field = self._sobjects.external_id_field(obj, call.args["field"])
+        # Collections upsert also matches on idLookup fields (Contact.Email), as recorded.
+        field = obj.field(call.args["field"])
+        if field is None or not field.identifies_records:
+            raise external_id_not_found(call.args["field"])
         records, all_or_none = self._records(call.request.json())
         user = call.session.user_id
         keys = [record.get(field.name) if isinstance(record, dict) else None

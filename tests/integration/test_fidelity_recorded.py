@@ -42,22 +42,11 @@ pytestmark = [pytest.mark.integration,
 ROWS = classification() if RECORDED.exists() else []
 COMPARED_ITEMS = [item for item, verdict in ROWS if verdict.category == COMPARED]
 
-_UPSERT_ON_ID_LOOKUP = ("Collections upsert on an idLookup field (Contact.Email): 404 "
-                        "NOT_FOUND 'Provided external ID field does not exist', recorded 200 "
-                        "with row results")
 _UPSERT_NULL_ID = ("Collections upsert on Id with \"Id\": null: row error INVALID_FIELD "
                    "'cannot specify Id in an insert call', recorded created: true")
 # Shape differences found by the replay and not fixed yet: each is a strict xfail, so a
 # fix shows up as an XPASS to remove from here.
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.test_simple_upsert__rest#9":
-        _UPSERT_ON_ID_LOOKUP,
-    "cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.test_simple_upsert__rest#21":
-        _UPSERT_ON_ID_LOOKUP,
-    "cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.test_upsert__rest#10":
-        _UPSERT_ON_ID_LOOKUP,
-    "cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.test_upsert__rest#23":
-        _UPSERT_ON_ID_LOOKUP,
     **{f"cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.{case}": _UPSERT_NULL_ID
        for case in ("test_upsert_complex_external_id_field__rest#9",
                     "test_upsert_complex_external_id_field__rest#13",
