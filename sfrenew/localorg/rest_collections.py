@@ -223,6 +223,9 @@ class CollectionsResource:
         def run() -> tuple[str, bool | None]:
             target = obj or self._type_of(record)
             values = record_values(record)
+            if upsert:  # an upsert on Id sends "Id": null for the rows to create
+                values = {k: v for k, v in values.items()
+                          if k.lower() != "id" or v not in (None, "")}
             if "Id" in values or "id" in values:
                 raise row_error("INVALID_FIELD", "cannot specify Id in an insert call", ("Id",))
             return self._store.create(target.name, values, user_id=user), (True if upsert

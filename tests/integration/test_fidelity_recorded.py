@@ -42,18 +42,9 @@ pytestmark = [pytest.mark.integration,
 ROWS = classification() if RECORDED.exists() else []
 COMPARED_ITEMS = [item for item, verdict in ROWS if verdict.category == COMPARED]
 
-_UPSERT_NULL_ID = ("Collections upsert on Id with \"Id\": null: row error INVALID_FIELD "
-                   "'cannot specify Id in an insert call', recorded created: true")
 # Shape differences found by the replay and not fixed yet: each is a strict xfail, so a
 # fix shows up as an XPASS to remove from here.
 KNOWN_DIFFERENCES: dict[str, str] = {
-    **{f"cumulusci/tasks__bulkdata__tests__cassettes__TestUpsert.{case}": _UPSERT_NULL_ID
-       for case in ("test_upsert_complex_external_id_field__rest#9",
-                    "test_upsert_complex_external_id_field__rest#13",
-                    "test_upsert_complex_external_id_field__rest#36",
-                    "test_upsert_complex_external_id_field__rest#40",
-                    "test_upsert_complex_external_id_field_rest__duplicate_error#9",
-                    "test_upsert_complex_external_id_field_rest__duplicate_error#13")},
     "heroku/create-invalid-api-version":
         "a version segment that is not vNN.0 (viAmABadVersion): 400 UNSUPPORTED_API_VERSION, "
         "recorded 404 NOT_FOUND 'The requested resource does not exist'",
