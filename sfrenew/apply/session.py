@@ -10,6 +10,7 @@ outcome is unknown (killed mid-chunk) are looked up in the org first.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import random
 import threading
@@ -30,7 +31,14 @@ from sfrenew.config import AppConfig
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import Concept
 from sfrenew.mapping.translate import written_fields
-from sfrenew.plan import PlanHeader, PlanScope, build_plan, read_header, shapes_from_describe
+from sfrenew.plan import (
+    PlanHeader,
+    PlanScope,
+    PlanTotals,
+    build_plan,
+    read_header,
+    shapes_from_describe,
+)
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest, Step
@@ -262,21 +270,27 @@ class RunSession:
         header = PlanHeader(run_id=run_id, created_at=now.isoformat(),
                             fingerprint=self.config.fingerprint, today=now.date().isoformat())
         r = self.request
+        progress = self.checkpoint.get("plan_progress")  # a run stopped while planning
         scope = PlanScope(accounts=frozenset(r.accounts), contract_end_from=r.contract_end_from,
-                          contract_end_to=r.contract_end_to)
+                          contract_end_to=r.contract_end_to,
+                          after_account=progress["after"] if progress else None)
         self.progress.start("plan", self.store.count_groups(plan_objects(self.config.mapping)))
         totals = build_plan(store=self.store, mapping=self.config.mapping,
                             policy=effective_policy(self.config, r), today=now.date(),
                             shapes=self._shapes(gateway), header=header, path=path, scope=scope,
-                            stop=self.stop, advance=lambda n: self.progress.advance("plan", n))
+                            stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
+                            resume=PlanTotals(**progress["totals"]) if progress else None)
         self.progress.finish("plan")
         self.checkpoint["plan"] = {"counts": totals.counts, "accounts": totals.accounts,
                                    "kept_edits": totals.kept_edits,
                                    "skipped_contracts": totals.skipped_by_reason,
                                    "problems": totals.problems}
-        if totals.stopped:
-            self.stopped = True  # planning is redone from the start on resume: it writes nothing
+        if totals.stopped:  # resumed after the last account planned
+            self.stopped = True
+            self.checkpoint["plan_progress"] = {"after": totals.last_account,
+                                                "totals": dataclasses.asdict(totals)}
         else:
+            self.checkpoint.pop("plan_progress", None)
             self.checkpoint.update(phase="planned", plan_file=str(path))
         self._save(run_id)
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -194,14 +194,23 @@ class Planner:
 def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, today: date,
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
-               advance: Callable[[int], None] | None = None) -> PlanTotals:
-    """Plan every account of the mirror into the plan file at ``path``."""
+               advance: Callable[[int], None] | None = None,
+               resume: PlanTotals | None = None) -> PlanTotals:
+    """Plan every account of the mirror into the plan file at ``path``.
+
+    Stopped (``stop`` set), it returns with ``stopped`` and ``last_account`` and leaves
+    the accounts planned so far in ``<path>.part``; called again with those totals as
+    ``resume`` and ``scope.after_account = last_account`` it carries on from there.
+    """
     objects = [o.sobject for o in pulled_objects(mapping)]
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with part.open("w", encoding="utf-8") as out:
+    carry_on = resume is not None and scope.after_account is not None and part.exists()
+    with part.open("a" if carry_on else "w", encoding="utf-8") as out:
         planner = Planner(store=store, mapping=mapping, policy=policy, today=today,
                           shapes=shapes, scope=scope, out=out)
+        if carry_on and resume is not None:
+            planner.totals = replace(resume, stopped=False)
         batch: list[_Pending] = []
         for group in store.iter_groups(objects, after_group=scope.after_account):
             try:
@@ -220,9 +229,12 @@ def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, 
                 batch = []
                 if stop is not None and stop.is_set():
                     planner.totals.stopped = True
+                    planner.totals.last_account = group.group_key
                     break
         planner.flush(batch)
     totals = planner.totals
+    if totals.stopped:
+        return totals
     header.counts, header.accounts = totals.counts, totals.accounts
     header.kept_edits, header.skipped_contracts = totals.kept_edits, totals.skipped
     header.problems = totals.problems

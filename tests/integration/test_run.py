@@ -200,3 +200,47 @@ def test_stop_event_ends_the_run_between_chunks(book: Book) -> None:
     finished = book.run(resume_run_id=outcome.run_id)
     assert finished.status == "succeeded"
     assert sum(c["created"] for c in finished.stats["written"].values()) > 0
+
+
+class _StopWhile:
+    """A progress sink that asks the run to stop once a phase has advanced ``after``."""
+
+    def __init__(self, phase: str, after: int, stop: threading.Event) -> None:
+        self.phase, self.after, self.stop, self.seen = phase, after, stop, 0
+
+    def start(self, phase: str, total: int | None) -> None:
+        """Nothing to do."""
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        """Count, and stop past the mark."""
+        if phase == self.phase:
+            self.seen += n
+            if self.seen >= self.after:
+                self.stop.set()
+
+    def finish(self, phase: str) -> None:
+        """Nothing to do."""
+
+
+def test_a_run_stopped_while_planning_resumes_after_the_last_planned_account(
+        tmp_path: Path) -> None:
+    b = open_book(tmp_path, contracts=700)
+    try:
+        stop = threading.Event()
+        first = execute(b.config, RunRequest(job="main", steps=(
+            Step.PULL, Step.PLAN, Step.APPLY)), clock=now, stop=stop,
+            progress=_StopWhile("plan", 10, stop))
+        assert first.status == "stopped"
+        assert first.stats["written"] == {}
+        resumed = b.run(resume_run_id=first.run_id)
+        assert resumed.status == "succeeded", resumed.message
+        org = dump(b)
+        expected = _engine_keys(b)
+        for obj in ("Opportunity", "OpportunityLineItem", "Task"):
+            assert set(org[obj]) == expected[obj], obj
+        with open_store(b.config.store_url) as store:
+            accounts = sum(1 for _ in store.iter_groups(["Account"]))
+        assert 0 < first.stats["plan"]["accounts"] < accounts  # stopped half-way
+        assert resumed.stats["plan"]["accounts"] == accounts
+    finally:
+        b.org.stop()
