@@ -190,6 +190,9 @@ def describe_sobject(obj: SObjectSchema, *, api_version: str,
         "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
         "uiNewRecord": f"{instance_url}/{obj.key_prefix}/e",
     })
+    if obj.name == "Case":  # Knowledge article suggestions, listed in every Case describe
+        urls["caseArticleSuggestions"] = f"{base}/suggestedArticles"
+        urls["caseRowArticleSuggestions"] = f"{base}/{{ID}}/suggestedArticles"
     owned = obj.field("OwnerId") is not None
     scopes = [{"label": f"All {obj.label_plural.lower()}", "name": "everything"}]
     if owned:
