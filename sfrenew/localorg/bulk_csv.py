@@ -109,15 +109,17 @@ def row_error_text(error: SalesforceApiError) -> str:
     return f"{detail.error_code}:{detail.message}:{fields + ' ' if fields else ''}--"
 
 
-def read_records(stream: IO[bytes], *, limit: int, max_bytes: int) -> tuple[bytes, int]:
+def read_records(stream: IO[bytes], *, limit: int, max_bytes: int,
+                 prefix: bytes = b"") -> tuple[bytes, int]:
     """Up to ``limit`` whole records of a fully quoted CSV from ``stream``'s position.
 
     Every field of a query result is quoted and inner quotes are doubled, so a record
     ends at the first line break where the count of quote characters read so far is
     even; values may contain line breaks. Stops early (after at least one record) once
-    ``max_bytes`` are read. Returns the bytes and the number of records.
+    ``max_bytes`` are read. Returns ``prefix`` (a page's header, joined here to save
+    a copy of the page) with the bytes, and the number of records.
     """
-    chunks: list[bytes] = []
+    chunks: list[bytes] = [prefix]
     size = 0
     records = 0
     quotes = 0

@@ -170,7 +170,8 @@ class QueryJobResource:
         with job.file(RESULT_FILE).open("rb") as stream:
             header = stream.read(header_size)
             stream.seek(offset)
-            page, count = read_records(stream, limit=max_records, max_bytes=MAX_PAGE_BYTES)
+            page, count = read_records(stream, limit=max_records, max_bytes=MAX_PAGE_BYTES,
+                                       prefix=header)
             next_offset = stream.tell()
         next_row = row + count
         if next_row >= total:
@@ -179,7 +180,7 @@ class QueryJobResource:
             next_locator = _encode_locator(next_row, next_offset)
             with job.lock:
                 issued.add(next_locator)
-        return Response(status=200, body=header + page, content_type="text/csv",
+        return Response(status=200, body=page, content_type="text/csv",
                         headers=[("Sforce-Locator", next_locator),
                                  ("Sforce-NumberOfRecords", str(count))])
 
