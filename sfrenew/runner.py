@@ -90,12 +90,6 @@ class RunOutcome:
     message: str
 
 
-
-
-
-LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
-
-
 class _NoProgress:
     def start(self, phase: str, total: int | None) -> None:
         """Nothing to show."""
@@ -118,7 +112,7 @@ def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datet
     run is recorded as failed). :class:`RunBusy` when another run holds the state.
     """
     # The session module needs this module's types: imported here, not at the top.
-    from sfrenew.apply.session import RunSession, state_lock  # noqa: PLC0415
+    from sfrenew.apply.session import LOCK_NAME, RunSession, state_lock  # noqa: PLC0415
 
     started = time.monotonic()
     config.state_dir.mkdir(parents=True, exist_ok=True)
