@@ -85,6 +85,22 @@ class CsvFormat:
         return head + self.delimiter.char + self.minimal(original)
 
 
+    def result_rows(self, rows: list[tuple[list[str], list[str]]]) -> str:
+        """Many result rows at once (one CSV writer for a whole batch)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=self.delimiter.char,
+                            lineterminator=self.line_ending.chars, quoting=csv.QUOTE_MINIMAL)
+        delimiter = self.delimiter.char
+        for sf_cells, original in rows:
+            buffer.write(delimiter.join(_quote(cell) for cell in sf_cells))
+            if original:
+                buffer.write(delimiter)
+                writer.writerow(original)
+            else:
+                buffer.write(self.line_ending.chars)
+        return buffer.getvalue()
+
+
 def _quote(cell: str) -> str:
     return '"' + cell.replace('"', '""') + '"'
 

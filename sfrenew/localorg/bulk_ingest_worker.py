@@ -158,9 +158,8 @@ class IngestWorker:
 
     def _save_chunk(self, job: BulkJob, obj: SObjectSchema, *, columns: list[Column],
                     rows: list[list[str]], ok: IO[str], bad: IO[str]) -> None:
-        fmt = job.csv_format
-        ok_lines: list[str] = []
-        bad_lines: list[str] = []
+        ok_lines: list[tuple[list[str], list[str]]] = []
+        bad_lines: list[tuple[list[str], list[str]]] = []
         codes: list[str] = []
         with self._store.transaction():
             for cells in rows:
@@ -171,19 +170,19 @@ class IngestWorker:
                     record_id, created = self._save(job, obj, values)
                 except SalesforceApiError as exc:
                     codes.append(exc.errors[0].error_code if exc.errors else "UNKNOWN_EXCEPTION")
-                    bad_lines.append(fmt.result_row([record_id, row_error_text(exc)], cells))
+                    bad_lines.append(([record_id, row_error_text(exc)], cells))
                     continue
                 except Exception:
                     log.exception("bulk job %s: unexpected error on a row", job.id)
                     codes.append("UNKNOWN_EXCEPTION")
-                    bad_lines.append(fmt.result_row(
-                        [record_id, "UNKNOWN_EXCEPTION:An unexpected error occurred.:--"],
-                        cells))
+                    bad_lines.append(
+                        ([record_id, "UNKNOWN_EXCEPTION:An unexpected error occurred.:--"],
+                         cells))
                     continue
-                ok_lines.append(fmt.result_row([record_id, "true" if created else "false"],
-                                               cells))
-        self._write(job, ok, "".join(ok_lines), "ok")
-        self._write(job, bad, "".join(bad_lines), "bad")
+                ok_lines.append(([record_id, "true" if created else "false"], cells))
+        fmt = job.csv_format
+        self._write(job, ok, fmt.result_rows(ok_lines), "ok")
+        self._write(job, bad, fmt.result_rows(bad_lines), "bad")
         self._row_errors.record_row_errors(codes)
         with job.lock:
             job.processed += len(rows)

@@ -63,3 +63,8 @@ def test_read_records_stops_at_the_byte_cap_after_a_whole_record() -> None:
     stream = io.BytesIO(b'"aaaa"\n"bbbb"\n"cccc"\n')
     page, count = read_records(stream, limit=10, max_bytes=8)
     assert (page, count) == (b'"aaaa"\n"bbbb"\n', 2)
+
+
+def test_result_rows_of_a_batch_equal_row_by_row() -> None:
+    rows = [(["001", "true"], ["Acme, Inc", "7"]), (["", "X:y:--"], []), (["2", "false"], ["q"])]
+    assert LF.result_rows(rows) == "".join(LF.result_row(s, o) for s, o in rows)
