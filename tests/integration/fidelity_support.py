@@ -368,7 +368,7 @@ def differences(recorded: Shape, value: Any, path: str = "$") -> list[str]:
         if len(recorded.patterns) == 1 and "text" not in recorded.patterns:
             (pattern,) = recorded.patterns
             if _pattern(value) != pattern:
-                return [f"{path}: {value!r} is not a {pattern}"]
+                return [f"{path}: {value!r} does not match the recorded {pattern} pattern"]
     return []
 
 

@@ -217,3 +217,40 @@ def test_answer_has_the_recorded_shape(item: Interaction, org_under_test: OrgUnd
             problems += differences(DESCRIBE_SHAPE, answer)
     assert not problems, (f"{item.method} {urlsplit(replay.url).path}\n" + "\n".join(problems)
                           + f"\nanswer: {json.dumps(answer)[:600]}")
+
+
+_URL = "/services/data/vxx.0/sobjects"
+_RECORDED_PAGE: dict[str, Any] = {"totalSize": 1, "done": True, "records": [{
+    "attributes": {"type": "Account", "url": f"{_URL}/Account/001B000001LntWlIAJ"},
+    "Id": "001B000001LntWlIAJ", "Name": "Acme", "Contacts": None,
+    "Owner": {"attributes": {"type": "User", "url": f"{_URL}/User/005B0000008UC2PIAW"},
+              "Name": "Guy"}}]}
+
+
+def _page(**changes: Any) -> dict[str, Any]:
+    record = {**_RECORDED_PAGE["records"][0], **changes}
+    return {**_RECORDED_PAGE, "records": [{k: v for k, v in record.items() if v != "DROP"}]}
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    (_page(), []),
+    (_page(Name=None, Owner=None), []),  # empty values and lookups are org data
+    (_page(Id="0015g000000000IAAB"), []),
+    (_page(Name="DROP"), ["$.records[0]: missing keys ['Name']"]),
+    (_page(Extra=1), ["$.records[0]: extra keys ['Extra']"]),
+    (_page(Name=5), ["$.records[0].Name: number, recorded ['string']"]),
+    (_page(Id="not an id"),
+     ["$.records[0].Id: 'not an id' does not match the recorded id pattern"]),
+    (_page(Contacts={"totalSize": 0, "done": True, "records": []}),
+     ["$.records[0].Contacts: an empty child subquery must be null"]),
+    ({**_RECORDED_PAGE, "records": {}}, ["$.records: object, recorded ['list']"]),
+])
+def test_shape_comparison(answer: dict[str, Any], expected: list[str]) -> None:
+    assert differences(shape_of(_RECORDED_PAGE), answer) == expected
+
+
+def test_error_codes_are_compared_exactly() -> None:
+    recorded = [{"message": "x", "errorCode": "MALFORMED_ID", "fields": ["Id"]}]
+    answer = [{"message": "y", "errorCode": "NOT_FOUND", "fields": ["Id"]}]
+    assert differences(shape_of(recorded), answer) == [
+        "$[0].errorCode: 'NOT_FOUND', recorded ['MALFORMED_ID']"]
