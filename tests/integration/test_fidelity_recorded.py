@@ -28,6 +28,7 @@ from tests.integration.fidelity_support import (
     PAGED_QUERY,
     RECORDED,
     Interaction,
+    answer_differences,
     build_replay,
     classification,
     differences,
@@ -203,7 +204,7 @@ def test_answer_has_the_recorded_shape(item: Interaction, org_under_test: OrgUnd
         if answer is not None:
             problems.append(f"a body where the recording has none: {answer}")
     else:
-        problems += differences(shape_of(replay.expected), answer)
+        problems += answer_differences(replay.expected, answer)
         if urlsplit(replay.url).path.endswith("/describe"):
             # Across API versions: the keys of all recorded describes; the object's own
             # recording still decides which keys it must have (Case's article URLs).
