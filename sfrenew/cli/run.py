@@ -58,6 +58,11 @@ def _errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
+def _console() -> Console:
+    """Rich output; 120 columns when stdout is not a terminal (pipes, files, CI)."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
 def _config(path: str) -> AppConfig:
     _logs_to_stderr()
     return load_config(Path(path))
@@ -106,7 +111,7 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
         if fmt == "json":
             render_json(Path(path), sys.stdout)
         else:
-            render_table(Path(path), Console())
+            render_table(Path(path), _console())
             click.echo(f"plan saved: {out or path}")
 
 
@@ -192,7 +197,7 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
         table.add_row(r.run_id, r.job, r.kind.value, r.status.value,
                       f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(sum(r.stats.pulled.values())),
                       str(written), str(sum(r.stats.api_calls.values())))
-    Console().print(table)
+    _console().print(table)
 
 
 @runs.command("show")
@@ -223,7 +228,7 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
         table.add_column(col)
     for obj, c in data["written"].items():
         table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
-    Console().print(table)
+    _console().print(table)
 
 
 DEMO_SEED = 1
