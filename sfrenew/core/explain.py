@@ -93,19 +93,8 @@ def describe_proration(proration: Proration) -> str:
             f"({proration.method.value}: {_METHOD_WORDS[proration.method]})")
 
 
-def explain_line(
-    *,
-    product_name: str,
-    quantity: Decimal,
-    prior: Decimal,
-    prices: tuple[Decimal, ...],
-    decision: UpliftDecision,
-    proration: Proration,
-    amount: Decimal,
-    currency: str,
-    decimals: int,
-) -> str:
-    """A line's short explanation (at most 1,000 characters)."""
+def _price_words(prior: Decimal, prices: tuple[Decimal, ...], decision: UpliftDecision,
+                 currency: str, decimals: int) -> str:
     prior = round_money(prior, decimals)
     if decision.pricing is PricingMethod.SAME:
         price = f"price kept at {format_money(prior, currency)} a year per unit"
@@ -119,9 +108,59 @@ def explain_line(
         price += f" ({decision.pricing_note})"
     if len(prices) > 1:
         price += "; later years " + ", ".join(format_money(p, currency) for p in prices[1:])
+    return price
+
+
+def explain_line(
+    *,
+    product_name: str,
+    quantity: Decimal,
+    prior: Decimal,
+    prices: tuple[Decimal, ...],
+    decision: UpliftDecision,
+    proration: Proration,
+    amount: Decimal,
+    currency: str,
+    decimals: int,
+) -> str:
+    """A line's short explanation (at most 1,000 characters)."""
+    price = _price_words(prior, prices, decision, currency, decimals)
     text = (f"{product_name} × {quantity}: {price}. "
             f"{describe_proration(proration)}: {format_money(amount, currency)}.")
     return truncate(text, LINE_MAX)
+
+
+# Identity memos for the planner's lines: the key holds the object's id and the value
+# the object itself, so the id cannot be reused while the entry lives. Bounded.
+_MEMO_MAX = 1 << 14
+_PRICE_WORDS: dict[tuple[int, Decimal, tuple[Decimal, ...], str, int],
+                   tuple[UpliftDecision, str]] = {}
+_PERIOD_WORDS: dict[int, tuple[Proration, str]] = {}
+
+
+def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
+                        prices: tuple[Decimal, ...], decision: UpliftDecision,
+                        proration: Proration, amount: Decimal, currency: str,
+                        decimals: int) -> str:
+    """:func:`explain_line` for prices already rounded to ``decimals`` places.
+
+    The planner's prices always are (the pricer rounds them), so equal prices have
+    equal text and the price and period words can be memoised across lines.
+    """
+    key = (id(decision), prior, prices, currency, decimals)
+    found = _PRICE_WORDS.get(key)
+    if found is None or found[0] is not decision:
+        if len(_PRICE_WORDS) > _MEMO_MAX:
+            _PRICE_WORDS.clear()
+        found = _PRICE_WORDS[key] = (
+            decision, _price_words(prior, prices, decision, currency, decimals))
+    period = _PERIOD_WORDS.get(id(proration))
+    if period is None or period[0] is not proration:
+        if len(_PERIOD_WORDS) > _MEMO_MAX:
+            _PERIOD_WORDS.clear()
+        period = _PERIOD_WORDS[id(proration)] = (proration, describe_proration(proration))
+    text = f"{product_name} × {quantity}: {found[1]}. {period[1]}: {amount:,} {currency}."
+    return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 
 
 def explain_renewal(renewal: PlannedRenewal, *, account: Account,

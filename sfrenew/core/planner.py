@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sfrenew.core.decisions import UpliftTable, table_for
 from sfrenew.core.domain import (
     Account,
     Contract,
@@ -26,7 +27,7 @@ from sfrenew.core.domain import (
     ExistingTask,
     RiskSignals,
 )
-from sfrenew.core.explain import explain_line, explain_renewal
+from sfrenew.core.explain import explain_priced_line, explain_renewal
 from sfrenew.core.money import format_money
 from sfrenew.core.plan import (
     PlannedLine,
@@ -36,7 +37,7 @@ from sfrenew.core.plan import (
     SkipReason,
 )
 from sfrenew.core.policy import RulesPolicy
-from sfrenew.core.pricing import GroupPricer, LineToPrice
+from sfrenew.core.pricing import GroupPricer, LineToPrice, PricedLine
 from sfrenew.core.rules.cadence import plan_cadence, render
 from sfrenew.core.rules.coterm import (
     CotermGroup,
@@ -46,23 +47,18 @@ from sfrenew.core.rules.coterm import (
     group_members,
 )
 from sfrenew.core.rules.forecast import forecast_category
-from sfrenew.core.rules.risk import RiskContext, assess_risk
+from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
 from sfrenew.core.rules.term import (
     ONE_DAY,
     eligibility,
     natural_renewal,
     renewal_term_months,
 )
-from sfrenew.core.rules.uplift import (
-    UpliftDecision,
-    UpliftSource,
-    choose_rate,
-    decide_uplift,
-    with_risk,
-)
+from sfrenew.core.rules.uplift import UpliftDecision, with_risk
 
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
+_ZERO = Decimal(0)
 
 
 def _key(*parts: str) -> str:
@@ -115,19 +111,22 @@ def plan_account(
     skipped: list[SkippedContract] = []
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
+    table = table_for(policy.uplift)
     for contract in sorted(contracts, key=lambda c: c.id):
         problem = _check(contract, today=today, policy=policy,
                          renewals=tuple(renewals_of.get(contract.id, ())))
         if problem is not None:
             skipped.append(SkippedContract(contract.id, problem[0], problem[1]))
             continue
-        candidates.append(_candidate(contract, account=account, policy=policy, memo=memo))
+        candidates.append(_candidate(contract, account=account, policy=policy, table=table,
+                                     memo=memo))
     by_id = {c.contract.id: c for c in candidates}
+    risks: _RiskMemo = {}
     groups = group_members((c.member for c in candidates), policy.coterm)
     planned = tuple(
         _plan_group(members, by_id=by_id, account=account, today=today, policy=policy,
                     signals=signals or RiskSignals(), existing_renewals=existing_renewals,
-                    existing_tasks=existing_tasks)
+                    existing_tasks=existing_tasks, risks=risks)
         for members in groups)
     return RenewalPlan(account.id, planned, tuple(skipped))
 
@@ -178,12 +177,12 @@ def _skip_detail(reason: SkipReason, contract: Contract, policy: RulesPolicy,
     return "the contract is marked do-not-renew"
 
 
-_DecisionMemo = dict[tuple[Decimal, UpliftSource, str | None, Decimal | None, Decimal | None],
+_DecisionMemo = dict[tuple[Decimal, int, str | None, Decimal | None, Decimal | None],
                      UpliftDecision]
 
 
 def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
-               memo: _DecisionMemo) -> _Candidate:
+               table: UpliftTable, memo: _DecisionMemo) -> _Candidate:
     assert contract.end_date is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
     term = natural_renewal(contract.end_date, months)
@@ -195,17 +194,18 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
     floor = contract.uplift_floor if contract.uplift_floor is not None else uplift.floor
     decisions = []
     for line in contract.lines:
-        rate, source, rule_name = choose_rate(line=line, contract=contract, account=account,
-                                              policy=uplift)
-        # Lines mostly share a handful of decisions: reuse the (immutable) value.
+        rate, source, rule_name = table.choose(line=line, contract=contract, account=account)
+        # Lines mostly share a handful of decisions: reuse the (immutable) value. The
+        # first one met in the account wins among equal keys (0.05 and 0.050).
         memo_key = (rate, source, rule_name, cap, floor)
         decision = memo.get(memo_key)
         if decision is None:
-            decision = decide_uplift(rate=rate, source=source, rule_name=rule_name, cap=cap,
-                                     floor=floor, policy=uplift)
-            memo[memo_key] = decision
+            decision = memo[memo_key] = table.decide(rate, source, rule_name, cap, floor)
         decisions.append(decision)
     return _Candidate(contract, member, tuple(decisions))
+
+
+_RiskMemo = dict[tuple[Decimal, int | None], RiskAssessment]
 
 
 def _plan_group(
@@ -218,6 +218,7 @@ def _plan_group(
     signals: RiskSignals,
     existing_renewals: Sequence[ExistingRenewal],
     existing_tasks: Mapping[str, ExistingTask],
+    risks: _RiskMemo,
 ) -> PlannedRenewal:
     candidates = [by_id[m.contract_id] for m in members]
     currency = members[0].currency
@@ -225,73 +226,87 @@ def _plan_group(
     late = [c.contract.renewed_late_days for c in candidates
             if c.contract.renewed_late_days is not None]
     top_rate = max(d.rate for c in candidates for d in c.uplifts)
-    risk = assess_risk(RiskContext(signals, today, top_rate, max(late) if late else None),
-                       policy.risk)
+    latest = max(late) if late else None
+    # Same account, same signals: groups with the same inputs share one assessment.
+    risk = risks.get((top_rate, latest))
+    if risk is None:
+        risk = risks[(top_rate, latest)] = assess_risk(
+            RiskContext(signals, today, top_rate, latest), policy.risk)
     adjustments = policy.uplift.risk_adjustments
-    decisions = {c.contract.id: tuple(with_risk(d, level=risk.level, adjustments=adjustments)
-                                      for d in c.uplifts)
-                 if adjustments else c.uplifts for c in candidates}
-
-    items = [LineToPrice(line, d, c.member.start) for c in candidates
-             for line, d in zip(c.contract.lines, decisions[c.contract.id], strict=True)]
-    owners = [c for c in candidates for _line in c.contract.lines]
+    items = []
+    for c in candidates:
+        uplifts = (tuple(with_risk(d, level=risk.level, adjustments=adjustments)
+                         for d in c.uplifts) if adjustments else c.uplifts)
+        start = c.member.start
+        items += [LineToPrice(line, d, start, c.contract.id)
+                  for line, d in zip(c.contract.lines, uplifts, strict=True)]
     pricer = GroupPricer(items, method=policy.proration,
                          compound=policy.uplift.compound_multi_year, decimals=decimals)
 
     ends = anchor_ends(members, policy.coterm)
     anchor = ends[policy.coterm.anchor]
-    priced = pricer.price(anchor.end_date)
+    end_date = anchor.end_date
+    priced = pricer.price(end_date)
     chosen_amount = sum((p.amount for p in priced), Decimal(0))
 
     def amount_for_end(end: date) -> Decimal:
-        return chosen_amount if end == anchor.end_date else pricer.estimate(end)
+        return chosen_amount if end == end_date else pricer.estimate(end)
 
     comparison = compare_anchors(members, ends, chosen=policy.coterm.anchor,
                                  amount_for_end=amount_for_end)
     group = CotermGroup(currency, members, anchor, comparison)
-    fresh = renewal_key(account.id, contract_ids=group.contract_ids, start=group.start_date)
-    existing = _existing_renewal(fresh, group.contract_ids, existing_renewals)
+    contract_ids = group.contract_ids
+    start_date = members[0].start
+    fresh = renewal_key(account.id, contract_ids=contract_ids, start=start_date)
+    existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
+                if existing_renewals else None)
     key = existing.key if existing is not None and existing.key else fresh
-    lines = tuple(
-        PlannedLine(
-            key=line_key(key, contract_id=c.contract.id, source_line_id=line.id),
-            contract_id=c.contract.id,
-            source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
-            quantity=line.quantity, start_date=c.member.start, end_date=anchor.end_date,
-            prior_unit_price=line.annual_price or Decimal(0), unit_prices=p.prices,
-            amount=p.amount, uplift=p.decision, proration=p.proration,
-            explanation=explain_line(
-                product_name=line.product_name, quantity=line.quantity,
-                prior=line.annual_price or Decimal(0), prices=p.prices, decision=p.decision,
-                proration=p.proration, amount=p.amount, currency=currency,
-                decimals=decimals))
-        for c, line, p in zip(owners, (i.line for i in items), priced,
-                              strict=True))
+    lines = tuple(_planned_line(key, item, p, end_date=end_date, currency=currency,
+                                decimals=decimals)
+                  for item, p in zip(items, priced, strict=True))
     amount = sum((line.amount for line in lines), Decimal(0))
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
     values = {
-        "account": account.name, "start_date": group.start_date.isoformat(),
-        "end_date": anchor.end_date.isoformat(), "currency": currency,
+        "account": account.name, "start_date": start_date.isoformat(),
+        "end_date": end_date.isoformat(), "currency": currency,
         "amount": format_money(amount, currency).rsplit(" ", 1)[0], "risk": risk.level.value,
         "contracts": ", ".join(c.contract.number for c in candidates),
     }
     name = render(policy.opportunity_name, values)[:OPPORTUNITY_NAME_MAX]
+    values["opportunity"] = name
     tasks, unplanned = plan_cadence(
-        renewal_key=key, renewal_start=group.start_date, today=today, risk=risk.level,
-        values={**values, "opportunity": name}, policy=policy.cadence, existing=existing_tasks)
+        renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
+        values=values, policy=policy.cadence, existing=existing_tasks)
     renewal = PlannedRenewal(
-        key=key, account_id=account.id, name=name, currency=currency,
-        start_date=group.start_date, end_date=anchor.end_date,
-        close_date=group.start_date - ONE_DAY, stage=stage, amount=amount, coterm=group,
-        lines=lines, tasks=tasks, unplanned_steps=unplanned, risk=risk, forecast=forecast,
-        forecast_capped=capped,
-        existing_opportunity_id=existing.opportunity_id if existing is not None else None,
-        explanation="")
+        key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
+        amount, group, lines, tasks, unplanned, risk, forecast, capped,
+        existing.opportunity_id if existing is not None else None, "")
     text = explain_renewal(renewal, account=account,
                            contracts={c.contract.id: c.contract for c in candidates},
                            window_days=policy.coterm.window_days)
-    return replace(renewal, explanation=text)
+    # Built again rather than dataclasses.replace (field introspection per call).
+    return PlannedRenewal(
+        key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
+        amount, group, lines, tasks, unplanned, risk, forecast, capped,
+        existing.opportunity_id if existing is not None else None, text)
+
+
+def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, *, end_date: date,
+                  currency: str, decimals: int) -> PlannedLine:
+    line = item.line
+    prior = line.annual_price or _ZERO
+    return PlannedLine(
+        key=line_key(renewal, contract_id=item.contract_id, source_line_id=line.id),
+        contract_id=item.contract_id,
+        source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
+        quantity=line.quantity, start_date=item.start, end_date=end_date,
+        prior_unit_price=prior, unit_prices=priced.prices,
+        amount=priced.amount, uplift=priced.decision, proration=priced.proration,
+        explanation=explain_priced_line(
+            product_name=line.product_name, quantity=line.quantity, prior=prior,
+            prices=priced.prices, decision=priced.decision, proration=priced.proration,
+            amount=priced.amount, currency=currency, decimals=decimals))
 
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],

@@ -7,22 +7,36 @@ they do when multi-year uplift compounds.
 
 The planner prices every group once per distinct candidate end date (for the
 anchor comparison), so :class:`GroupPricer` remembers what does not depend on the
-end: periods by (start, end) and each line's yearly prices by number of years.
+end: each line's yearly prices and, per start date, the lines' annual amounts.
+
+Two module-level memos make the work shared across groups and accounts: periods
+by (method, start, end) and yearly prices by the values they are computed from.
+Both memoise pure functions of immutable values (dates, Decimals, flags), so they
+cannot change an answer; both are bounded (emptied when full).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from sfrenew.core.domain import ContractLine
 from sfrenew.core.money import round_money
-from sfrenew.core.policy import ProrationMethod
+from sfrenew.core.policy import PricingMethod, ProrationMethod
 from sfrenew.core.rules.proration import Proration, prorate
 from sfrenew.core.rules.term import ONE_DAY, term_end
 from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
+
+_ZERO = Decimal(0)
+_MEMO_MAX = 1 << 16  # entries per memo before it is emptied
+_LIST_FALLBACK_NOTE = "no price book entry; priced by uplift instead"
+
+Period = tuple[Proration, tuple[Proration, ...]]
+_PERIODS: dict[ProrationMethod, dict[tuple[date, date], Period]] = {}
+_PriceKey = tuple[Decimal, Decimal | None, Decimal, int, int, bool, int]
+_PRICES: dict[_PriceKey, tuple[Decimal, ...]] = {}
 
 
 @dataclass(slots=True)
@@ -42,6 +56,7 @@ class LineToPrice:
     line: ContractLine
     decision: UpliftDecision
     start: date
+    contract_id: str
 
 
 def yearly_segments(start: date, end: date) -> list[tuple[date, date]]:
@@ -57,74 +72,106 @@ def yearly_segments(start: date, end: date) -> list[tuple[date, date]]:
         begin, year = year_end + ONE_DAY, year + 1
 
 
-@dataclass
+def _new_period(start: date, end: date, method: ProrationMethod) -> Period:
+    whole = prorate(start, end, method=method)
+    if whole.days <= 366:  # at most 12 months: the period is its only segment
+        return whole, (whole,)
+    return whole, tuple(prorate(a, b, method=method) for a, b in yearly_segments(start, end))
+
+
+def _periods_for(method: ProrationMethod) -> dict[tuple[date, date], Period]:
+    found = _PERIODS.get(method)
+    if found is None or len(found) > _MEMO_MAX:
+        found = _PERIODS[method] = {}
+    return found
+
+
+def _applied(decision: UpliftDecision, list_price: Decimal | None) -> UpliftDecision:
+    """The decision as pricing applies it: ``list`` without a price book entry → uplift."""
+    if decision.pricing is PricingMethod.LIST and list_price is None:
+        return replace(decision, pricing=PricingMethod.UPLIFT, pricing_note=_LIST_FALLBACK_NOTE)
+    return decision
+
+
 class GroupPricer:
     """Prices one group's lines to any end date, reusing end-independent work."""
 
-    items: Sequence[LineToPrice]
-    method: ProrationMethod
-    compound: bool
-    decimals: int
-    _periods: dict[tuple[date, date], tuple[Proration, tuple[Proration, ...]]] = field(
-        default_factory=dict)
-    _prices: dict[int, tuple[tuple[Decimal, ...], UpliftDecision]] = field(
-        default_factory=dict)  # longest yearly prices so far, by line index
-    _starts: dict[date, list[int]] = field(default_factory=dict)  # line indices by start
-    _sums: dict[date, list[Decimal]] = field(default_factory=dict)  # annual by year, by start
+    __slots__ = ("_applied", "_compound", "_decimals", "_items", "_method", "_periods",
+                 "_prices", "_starts", "_sums")
 
-    def period(self, start: date, end: date) -> tuple[Proration, tuple[Proration, ...]]:
+    def __init__(self, items: Sequence[LineToPrice], *, method: ProrationMethod,
+                 compound: bool, decimals: int) -> None:
+        """Price ``items`` by ``method``, rounded to ``decimals`` places."""
+        self._items = items
+        self._method = method
+        self._compound = compound
+        self._decimals = decimals
+        self._periods = _periods_for(method)
+        self._applied = [_applied(i.decision, i.line.list_price) for i in items]
+        self._prices: list[tuple[Decimal, ...]] = [()] * len(items)  # longest so far
+        self._starts: dict[date, list[int]] = {}  # line indices by start, first seen first
+        for index, item in enumerate(items):
+            self._starts.setdefault(item.start, []).append(index)
+        self._sums: dict[date, list[Decimal]] = {}  # annual amounts by year, by start
+
+    def period(self, start: date, end: date) -> Period:
         """The period's proration and its yearly segments' prorations."""
         found = self._periods.get((start, end))
         if found is None:
-            whole = prorate(start, end, method=self.method)
-            if whole.days <= 366:  # at most 12 months: the period is its only segment
-                found = (whole, (whole,))
-            else:
-                found = (whole, tuple(prorate(a, b, method=self.method)
-                                      for a, b in yearly_segments(start, end)))
-            self._periods[(start, end)] = found
+            if len(self._periods) > _MEMO_MAX:
+                self._periods.clear()
+            found = self._periods[(start, end)] = _new_period(start, end, self._method)
         return found
 
-    def _yearly(self, index: int, years: int) -> tuple[tuple[Decimal, ...], UpliftDecision]:
-        """The line's first ``years`` yearly prices.
-
-        Year y's price does not depend on how many years follow it, so the longest
-        list computed so far serves every shorter request.
-        """
-        cached = self._prices.get(index)
-        if cached is None or len(cached[0]) < years:
-            item = self.items[index]
-            cached = yearly_prices(
-                prior=item.line.annual_price or Decimal(0), list_price=item.line.list_price,
-                decision=item.decision, years=years, compound=self.compound,
-                decimals=self.decimals)
-            self._prices[index] = cached
-        prices, decision = cached
-        return (prices if len(prices) == years else prices[:years]), decision
+    def _yearly(self, index: int, years: int) -> tuple[Decimal, ...]:
+        """The line's first ``years`` yearly prices (year y's price ignores later years)."""
+        prices = self._prices[index]
+        if len(prices) < years:
+            item = self._items[index]
+            decision = self._applied[index]
+            prior = item.line.annual_price or _ZERO
+            list_price = item.line.list_price
+            method = decision.pricing
+            tag = 0 if method is PricingMethod.SAME else 1 if method is PricingMethod.LIST else 2
+            key = (prior, list_price, decision.rate, tag, years, self._compound, self._decimals)
+            found = _PRICES.get(key)
+            if found is None:
+                found = yearly_prices(prior=prior, list_price=list_price, decision=decision,
+                                      years=years, compound=self._compound,
+                                      decimals=self._decimals)[0]
+                if len(_PRICES) > _MEMO_MAX:
+                    _PRICES.clear()
+                _PRICES[key] = found
+            self._prices[index] = prices = found
+        return prices if len(prices) == years else prices[:years]
 
     def price(self, end: date) -> list[PricedLine]:
         """Every line priced from its own start to ``end``."""
         out = []
-        for index, item in enumerate(self.items):
-            whole, segments = self.period(item.start, end)
-            prices, decision = self._yearly(index, len(segments))
+        periods = self._periods
+        decimals = self._decimals
+        for index, item in enumerate(self._items):
+            found = periods.get((item.start, end)) or self.period(item.start, end)
+            whole, segments = found
+            prices = self._yearly(index, len(segments))
             quantity = item.line.quantity
             if len(segments) == 1 or len(set(prices)) == 1:
                 total = quantity * prices[0] * whole.numerator / whole.denominator
             else:
                 total = sum((quantity * p * s.numerator / s.denominator
-                             for p, s in zip(prices, segments, strict=True)), Decimal(0))
-            out.append(PricedLine(prices, decision, whole, round_money(total, self.decimals)))
+                             for p, s in zip(prices, segments, strict=True)), _ZERO)
+            out.append(PricedLine(prices, self._applied[index], whole,
+                                  round_money(total, decimals)))
         return out
 
     def _annual_by_year(self, start: date, years: int) -> list[Decimal]:
         """Σ quantity × yearly price over the lines starting on ``start``, per year."""
         sums = self._sums.get(start)
         if sums is None or len(sums) < years:
-            sums = [Decimal(0)] * years
+            sums = [_ZERO] * years
             for index in self._starts[start]:
-                quantity = self.items[index].line.quantity
-                for year, price in enumerate(self._yearly(index, years)[0]):
+                quantity = self._items[index].line.quantity
+                for year, price in enumerate(self._yearly(index, years)):
                     sums[year] += quantity * price
             self._sums[start] = sums
         return sums
@@ -136,10 +183,7 @@ class GroupPricer:
         (its lines' annual amounts summed, year by year) costs a fraction of pricing
         every line, and differs from the line-by-line total by rounding cents at most.
         """
-        if not self._starts:
-            for index, item in enumerate(self.items):
-                self._starts.setdefault(item.start, []).append(index)
-        total = Decimal(0)
+        total = _ZERO
         for start in self._starts:
             whole, segments = self.period(start, end)
             yearly = self._annual_by_year(start, len(segments))
@@ -147,6 +191,6 @@ class GroupPricer:
                 amount = yearly[0] * whole.numerator / whole.denominator
             else:
                 amount = sum((a * s.numerator / s.denominator
-                              for a, s in zip(yearly, segments, strict=False)), Decimal(0))
-            total += round_money(amount, self.decimals)
+                              for a, s in zip(yearly, segments, strict=False)), _ZERO)
+            total += round_money(amount, self._decimals)
         return total
