@@ -237,10 +237,15 @@ class RunSession:
 
     def _pull(self, gateway: Gateway, run_id: str) -> None:
         upper_text = self.checkpoint.get("upper")
-        # SOQL datetimes have whole seconds: round up, so nothing changed before the run
-        # started is left out (the next run re-reads from upper - overlap anyway).
-        upper = datetime.fromisoformat(upper_text) if upper_text \
-            else self.clock().replace(microsecond=0) + timedelta(seconds=1)
+        if upper_text:
+            upper = datetime.fromisoformat(upper_text)
+        else:
+            # SOQL datetimes have whole seconds: the bound is the next whole second, and
+            # the pull waits for it, so everything changed before it is read now and
+            # everything after (this run's own writes included) by the next run.
+            now = self.clock()
+            upper = now.replace(microsecond=0) + timedelta(seconds=1)
+            time.sleep((upper - now).total_seconds())
         self.checkpoint["upper"] = upper.isoformat()
         self.progress.start("pull", None)
         result = pull(gateway=gateway, store=self.store, mapping=self.config.mapping,

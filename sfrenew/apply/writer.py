@@ -133,7 +133,8 @@ def send_chunk(*, gateway: Gateway, store: StateStore, run_id: str, target: Targ
             if sf_id:
                 totals.ids[(change.object, change.key)] = sf_id
             done_keys.append(change.key)
-            created = change.kind is ChangeKind.CREATE
+            # An upsert says whether it created; a create found existing is an update.
+            created = result.created if target.upsert else change.kind is ChangeKind.CREATE
             totals.count(change.object, created=int(created), updated=int(not created))
         else:
             outcomes.append(WriteResult(seq, WriteStatus.FAILED, error_code=result.error_code,
