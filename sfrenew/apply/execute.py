@@ -208,6 +208,9 @@ def apply_plan(*, path: Path, gateway: Gateway, store: StateStore, mapping: Mapp
         applier.totals = totals
     for batch in _batches(iter_accounts(path), options.batch_rows):
         applier.apply_batch(batch)
+        # Lookups point inside an account, and a batch holds whole accounts: the Ids
+        # learnt here are not needed again (memory stays flat however big the plan).
+        applier.totals.ids.clear()
         if advance is not None:
             advance(len(batch))
         if stop is not None and stop.is_set():
