@@ -1,6 +1,6 @@
 """API calls, wall time and peak RSS of a run, first and with no change, on the local org.
 
-    python bench/bench_run.py [--contracts 10000 100000] [--work DIR] [--keep]
+    python bench/bench_run.py [--contracts 10000 100000] [--work DIR] [--keep] [--runs 1|2|3]
 
 Per book size: seeds a local org (``sfrenew localorg seed``), serves it in its own
 process (so the run's RSS is the run's alone), then runs the main job three times,
@@ -84,8 +84,8 @@ def minimum(stats: dict[str, Any]) -> int:
     return reads + writes
 
 
-def bench(contracts: int, work: Path) -> list[dict[str, Any]]:
-    """Seed, serve and run three times; the three runs' figures."""
+def bench(contracts: int, work: Path, *, runs: int = 3) -> list[dict[str, Any]]:
+    """Seed, serve and run (up to three times); the runs' figures."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -98,7 +98,7 @@ def bench(contracts: int, work: Path) -> list[dict[str, Any]]:
     server = _serve(work / "org")
     results = []
     try:
-        for label in ("first run", "reads back its writes", "no-change run"):
+        for label in ("first run", "reads back its writes", "no-change run")[:runs]:
             done = subprocess.run([sys.executable, "-c", _CHILD, str(config)],
                                   capture_output=True, check=True, cwd=ROOT)
             data = json.loads(done.stdout.decode().strip().splitlines()[-1])
@@ -130,13 +130,15 @@ def main() -> None:
     parser.add_argument("--contracts", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--runs", type=int, choices=(1, 2, 3), default=3,
+                        help="1: first run only; 2: and the run after it; 3: and a no-change run")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="sfrenew-bench-run-"))
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     peaks = {}
     try:
         for n in args.contracts:
-            runs = bench(n, work / str(n))
+            runs = bench(n, work / str(n), runs=args.runs)
             peaks[n] = max(r["peak_rss_mb"] for r in runs)
     finally:
         if not args.keep:
