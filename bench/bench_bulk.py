@@ -6,7 +6,10 @@ The org runs as ``sfrenew localorg serve`` in a subprocess (so client and server
 not share a GIL); the client is the unmodified simple-salesforce ``bulk2``.
 Prints, for an insert of ``--ingest-rows`` Accounts: rows/s and the API calls it
 used (by Bulk endpoint); for a query job over ``--query-rows`` Accounts (inserted
-beforehand through the store's fast path): rows/s, result pages and calls.
+beforehand through the store's fast path): rows/s, result pages and calls, and how
+long ``GET /limits`` takes while the job runs. Server memory is measured by
+``bench_query_rss.py`` (the stats calls here count records, which costs memory on a
+large org and would blur the figure).
 """
 
 from __future__ import annotations
@@ -194,8 +197,7 @@ def bench_query(org: ServerProcess, rows: int, *, max_records: int, soql: str = 
     print(f"bulk query: {records:,} rows in {elapsed:.1f} s = {records / elapsed:,.0f} rows/s; "
           f"{pages} pages of up to {max_records:,}; API calls used "
           f"{stats['api_usage']['used'] - before - limits_calls} "
-          f"(by endpoint {stats['bulk']}); server peak RSS {org.peak_rss_mb():.0f} MiB; "
-          f"{pinger.summary()}")
+          f"(by endpoint {stats['bulk']}); {pinger.summary()}")
 
 
 def main() -> None:
