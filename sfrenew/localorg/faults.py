@@ -123,6 +123,11 @@ class FaultInjector:
             self._random = {name: random.Random(f"{config.seed}:{name}")  # noqa: S311
                             for name in _STREAMS}
 
+    def in_flight(self) -> int:
+        """Counted calls being served right now (those the concurrency cap looks at)."""
+        with self._lock:
+            return len(self._in_flight)
+
     def injected(self) -> dict[str, int]:
         """How many faults of each kind were injected (for stats)."""
         with self._lock:

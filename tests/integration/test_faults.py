@@ -119,7 +119,7 @@ def test_latency_is_added_to_each_call(org: LocalOrg, sf: Any) -> None:
 
 def test_concurrency_cap_is_told_apart_from_the_daily_limit(
         org: LocalOrg, http: requests.Session) -> None:
-    org.configure_faults(FaultConfig(latency_ms=400, max_long_running=1))
+    org.configure_faults(FaultConfig(latency_ms=1_500, max_long_running=1))
     token = org.issue_session()
     headers = {"Authorization": f"Bearer {token}"}
     slow: list[int] = []
@@ -127,7 +127,9 @@ def test_concurrency_cap_is_told_apart_from_the_daily_limit(
         first = threading.Thread(target=lambda: slow.append(
             other.get(limits_url(org), headers=headers).status_code))
         first.start()
-        time.sleep(0.15)
+        deadline = time.monotonic() + 5
+        while org.faults.in_flight() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait until the first request is being served, however slow
         refused = http.get(limits_url(org), headers=headers)
         first.join()
     assert slow == [200]
@@ -154,11 +156,11 @@ def test_session_expires_while_polling_a_bulk_job(org: LocalOrg, sf: Any) -> Non
 
 
 def test_session_lifetime_is_a_fault_setting(org: LocalOrg, http: requests.Session) -> None:
-    org.configure_faults(FaultConfig(session_lifetime_s=0.3))
+    org.configure_faults(FaultConfig(session_lifetime_s=1.0))
     try:
         headers = {"Authorization": f"Bearer {org.issue_session()}"}
         assert http.get(limits_url(org), headers=headers).status_code == 200
-        time.sleep(0.35)
+        time.sleep(1.1)
         assert http.get(limits_url(org), headers=headers).status_code == 401
     finally:
         org.set_session_lifetime(DEFAULT_SESSION_LIFETIME)
@@ -199,13 +201,13 @@ def test_admin_path_sets_faults_and_stats_count_them(org: LocalOrg,
 
 
 def test_an_abort_while_a_job_runs_keeps_it_aborted(org: LocalOrg, sf: Any) -> None:
-    org.configure_faults(FaultConfig(bulk_job_ms=400))
+    org.configure_faults(FaultConfig(bulk_job_ms=1_000))
     bulk = sf.bulk2.Account._client
     job = bulk.create_job("insert")
     bulk.upload_job_data(job["id"], "Name\nOne\nTwo\nThree\n")
     bulk.close_job(job["id"])
     assert bulk.abort_job(job["id"], False)["state"] == "Aborted"
-    time.sleep(0.6)  # longer than the processing time: the worker must not finish it
+    time.sleep(1.2)  # longer than the processing time: the worker must not finish it
     info = bulk.get_job(job["id"], False)
     assert info["state"] == "Aborted"
     assert info["numberRecordsProcessed"] == 0
