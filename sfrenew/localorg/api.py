@@ -57,6 +57,21 @@ def unsupported_version() -> SalesforceApiError:
                                      "Invalid Api version specified on URL")
 
 
+_NUMERIC_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+def version_error(segment: str) -> SalesforceApiError:
+    """The error for a version segment this org does not serve.
+
+    A numeric version outside the supported range is 400 UNSUPPORTED_API_VERSION; a
+    segment that is not a version at all is a path Salesforce does not know (404, as
+    recorded for ``viAmABadVersion``).
+    """
+    if _NUMERIC_VERSION.match(segment):
+        return unsupported_version()
+    return SalesforceApiError.single(404, "NOT_FOUND", "The requested resource does not exist")
+
+
 def unknown_exception() -> SalesforceApiError:
     """The 500 answer when something really broke (details go to the log, not the client)."""
     return SalesforceApiError.single(
@@ -130,7 +145,7 @@ class OrgApi:
         version = parse_version(version_text)
         if version is None:
             return self._uncounted(CallKind.OTHER, request,
-                                   lambda: _raise(unsupported_version()))
+                                   lambda: _raise(version_error(version_text)))
         try:
             session = self.sessions.lookup(bearer_token(request.header("authorization")))
         except SalesforceApiError as exc:
@@ -177,7 +192,7 @@ class OrgApi:
                 raise not_found()
             version = parse_version(data.group(1))
             if version is None:
-                raise unsupported_version()
+                raise version_error(data.group(1))
             segments = split_path(data.group(2) or "")
             if segments[:1] == ["composite"] and len(segments) == 1:
                 # Salesforce refuses composite inside composite.

@@ -94,11 +94,7 @@ PAGED_QUERY = "SELECT Subject, Description FROM Case"
 
 # Shape differences the replay found and that are not fixed: the test marks each as a
 # strict xfail, so a fix shows up as an XPASS to remove from here.
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "heroku/create-invalid-api-version":
-        "a version segment that is not vNN.0 (viAmABadVersion): 400 UNSUPPORTED_API_VERSION, "
-        "recorded 404 NOT_FOUND 'The requested resource does not exist'",
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 # --- loading -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ def test_version_list_needs_no_session(local_org: LocalOrg, http: requests.Sessi
     assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
 
 
-@pytest.mark.parametrize("version", ["v49.0", "v20.0", "v59.5", "vx"])
+@pytest.mark.parametrize("version", ["v49.0", "v20.0", "v59.5", "v67.0"])
 def test_unsupported_version_is_400(local_org: LocalOrg, sf: SalesforceClient,
                                     http: requests.Session, version: str) -> None:
     response = http.get(f"{local_org.instance_url}/services/data/{version}/limits",
@@ -33,6 +33,16 @@ def test_unsupported_version_is_400(local_org: LocalOrg, sf: SalesforceClient,
     assert response.status_code == 400
     assert response.json() == [{"message": "Invalid Api version specified on URL",
                                 "errorCode": "UNSUPPORTED_API_VERSION"}]
+
+
+@pytest.mark.parametrize("version", ["vx", "viAmABadVersion", "latest"])
+def test_a_segment_that_is_no_version_is_404(local_org: LocalOrg, sf: SalesforceClient,
+                                             http: requests.Session, version: str) -> None:
+    response = http.get(f"{local_org.instance_url}/services/data/{version}/limits",
+                        headers=sf.headers)
+    assert response.status_code == 404
+    assert response.json() == [{"message": "The requested resource does not exist",
+                                "errorCode": "NOT_FOUND"}]
 
 
 @pytest.mark.parametrize("version", ["50.0", "59.0", "62.0"])
