@@ -11,7 +11,6 @@ without a traceback, before anything is read or written.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,16 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-import structlog
 from rich.console import Console
 from rich.table import Table
 
 from sfrenew.apply.session import RunBusy, rollback_session
 from sfrenew.config import AppConfig, load_config
+from sfrenew.logs import configure as configure_logs
 from sfrenew.plan import PlanFileError
 from sfrenew.plan.render import render_json, render_table
 from sfrenew.runner import RunOutcome, RunRequest, Step, execute
-from sfrenew.salesforce import GatewayError
+from sfrenew.salesforce import GatewayError, Secret
 from sfrenew.store import Run, StoreError, UnknownRun, open_store
 from sfrenew.yamlsource import YamlSourceError
 
@@ -42,9 +41,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _logs_to_stderr() -> None:
-    if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.WriteLoggerFactory(sys.stderr))
+def _logs_to_stderr(level: str = "INFO") -> None:
+    # The shared set-up (sfrenew.logs): stderr, JSON off a terminal, secrets redacted.
+    configure_logs(level=level)
 
 
 @contextmanager
@@ -63,9 +62,21 @@ def _console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=120)
 
 
-def _config(path: str) -> AppConfig:
-    _logs_to_stderr()
-    return load_config(Path(path))
+def _config(path: str, *, level: str = "INFO") -> AppConfig:
+    _logs_to_stderr(level)
+    config = load_config(Path(path))
+    secrets = [s.reveal() for name in ("consumer_secret", "password", "security_token",
+                                       "access_token")
+               if (s := _secret(config, name)) is not None]
+    configure_logs(level=level, secrets=secrets)
+    return config
+
+
+def _secret(config: AppConfig, name: str) -> Secret | None:
+    try:
+        return config.salesforce.secret(name, base_dir=config.base_dir)
+    except GatewayError:
+        return None  # not set: the gateway says so when it connects
 
 
 config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
@@ -239,11 +250,8 @@ DEMO_SEED = 1
 @config_option
 def demo(contracts: int, config_path: str) -> None:
     """Start a local org, seed a book, run pull → plan → apply once, show what it did."""
-    if not structlog.is_configured():  # the summary tells the story; logs only for problems
-        structlog.configure(logger_factory=structlog.WriteLoggerFactory(sys.stderr),
-                            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with _errors():
-        config = _config(config_path)
+        config = _config(config_path, level="WARNING")  # the summary tells the story
         from sfrenew.cli.demo import run_demo  # noqa: PLC0415 (imports the local org server)
 
         run_demo(config, contracts=contracts, seed=DEMO_SEED, clock=utc_now)

@@ -45,7 +45,7 @@ def test_plan_then_apply_the_saved_plan_skipping_stale_records(book: Book) -> No
     assert "Changes by object" in shown.output
     as_json = cli.invoke(main, ["plan", "--config", config, "--format", "json"])
     assert as_json.exit_code == 0, as_json.output
-    document = json.loads(as_json.output)
+    document = json.loads(as_json.stdout)
     assert document["format"] == "sfrenew-plan"
     assert document["counts"]["Opportunity"]["update"] >= 2
     assert dump(book) == org | {"Account": dump(book)["Account"]}  # plan wrote nothing
@@ -56,7 +56,7 @@ def test_plan_then_apply_the_saved_plan_skipping_stale_records(book: Book) -> No
                                                     "NextStep": "call"}])[0].success
     applied = cli.invoke(main, ["apply", str(saved), "--config", config, "--json"])
     assert applied.exit_code == 0, applied.output
-    outcome = json.loads(applied.output)
+    outcome = json.loads(applied.stdout)
     assert outcome["status"] == "succeeded"
     assert ["Opportunity", first] in outcome["stats"]["summary"]["stale"]
     after = dump(book)
@@ -64,16 +64,16 @@ def test_plan_then_apply_the_saved_plan_skipping_stale_records(book: Book) -> No
     assert after["Opportunity"][second]["Name"].startswith("Renamed 1")
 
     listed = cli.invoke(main, ["runs", "--config", config, "--json"])
-    runs = json.loads(listed.output)
+    runs = json.loads(listed.stdout)
     assert [r["kind"] for r in runs][:3] == ["apply", "plan", "plan"]
     shown_run = cli.invoke(main, ["runs", "--config", config, "show", outcome["run_id"],
                                   "--json"])
-    detail = json.loads(shown_run.output)
+    detail = json.loads(shown_run.stdout)
     assert detail["written"]["Opportunity"]["updated"] >= 1
     assert detail["written"]["Opportunity"]["skipped"] == 1
     assert detail["api_calls"]
     table = cli.invoke(main, ["runs", "--config", config])
-    assert outcome["run_id"] in table.output
+    assert outcome["run_id"] in table.stdout
 
 
 def test_a_bad_config_stops_before_anything_runs(tmp_path: Path) -> None:
