@@ -130,39 +130,52 @@ def explain_line(
     return truncate(text, LINE_MAX)
 
 
-# Identity memos for the planner's lines: the key holds the object's id and the value
-# the object itself, so the id cannot be reused while the entry lives. Bounded.
-_MEMO_MAX = 1 << 14
-_PRICE_WORDS: dict[tuple[int, Decimal, tuple[Decimal, ...], str, int],
-                   tuple[UpliftDecision, str]] = {}
-_PERIOD_WORDS: dict[int, tuple[Proration, str]] = {}
+# An identity memo for the planner's lines: the key is the decision's id and the value
+# holds the decision itself, so the id cannot be reused while the entry lives. Bounded.
+_MEMO_MAX = 1 << 12
+_DECISION_WORDS: dict[int, tuple[UpliftDecision, int, str, str]] = {}
+
+
+def _decision_words(decision: UpliftDecision) -> tuple[UpliftDecision, int, str, str]:
+    """(decision, pricing as 0 same / 1 list / 2 uplift, uplift words, note words)."""
+    found = _DECISION_WORDS.get(id(decision))
+    if found is None or found[0] is not decision:
+        pricing = decision.pricing
+        kind = 0 if pricing is PricingMethod.SAME else 1 if pricing is PricingMethod.LIST else 2
+        note = f" ({decision.pricing_note})" if decision.pricing_note else ""
+        if len(_DECISION_WORDS) > _MEMO_MAX:
+            _DECISION_WORDS.clear()
+        found = _DECISION_WORDS[id(decision)] = (
+            decision, kind, describe_uplift(decision) if kind == 2 else "", note)
+    return found
 
 
 def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
                         prices: tuple[Decimal, ...], decision: UpliftDecision,
                         proration: Proration, amount: Decimal, currency: str,
                         decimals: int) -> str:
-    """:func:`explain_line` for prices already rounded to ``decimals`` places.
+    """:func:`explain_line`, word for word, with the per-decision words memoised.
 
-    The planner's prices always are (the pricer rounds them), so equal prices have
-    equal text and the price and period words can be memoised across lines.
+    The planner calls it once per line; ``format_money`` is written inline.
     """
-    key = (id(decision), prior, prices, currency, decimals)
-    found = _PRICE_WORDS.get(key)
-    if found is None or found[0] is not decision:
-        if len(_PRICE_WORDS) > _MEMO_MAX:
-            _PRICE_WORDS.clear()
-        found = _PRICE_WORDS[key] = (
-            decision, _price_words(prior, prices, decision, currency, decimals))
-    period = _PERIOD_WORDS.get(id(proration))
-    if period is None or period[0] is not proration:
-        if len(_PERIOD_WORDS) > _MEMO_MAX:
-            _PERIOD_WORDS.clear()
-        period = _PERIOD_WORDS[id(proration)] = (proration, describe_proration(proration))
-    text = f"{product_name} × {quantity}: {found[1]}. {period[1]}: {amount:,} {currency}."
+    _decision, kind, uplift, note = _decision_words(decision)
+    prior = round_money(prior, decimals)
+    if kind == 2:
+        price = (f"{prior:,} {currency} → {prices[0]:,} {currency} a year per unit: "
+                 f"uplift {uplift}{note}")
+    elif kind == 0:
+        price = f"price kept at {prior:,} {currency} a year per unit{note}"
+    else:
+        price = (f"price book price {prices[0]:,} {currency} a year per unit "
+                 f"(was {prior:,} {currency}){note}")
+    if len(prices) > 1:
+        price += "; later years " + ", ".join(f"{p:,} {currency}" for p in prices[1:])
+    text = (f"{product_name} × {quantity}: {price}. "
+            f"{describe_proration(proration)}: {amount:,} {currency}.")
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 
 
+# Enum members below are formatted directly: a StrEnum formats as its value.
 def explain_renewal(renewal: PlannedRenewal, *, account: Account,
                     contracts: Mapping[str, Contract], window_days: int) -> str:
     """The opportunity's plain-language summary (at most 32,000 characters)."""
@@ -183,7 +196,7 @@ def explain_renewal(renewal: PlannedRenewal, *, account: Account,
                    f"day (co-terming).")
     out.append(f"Lines end on {renewal.end_date.isoformat()}: "
                f"{_ANCHOR_WORDS[group.anchor.policy]} "
-               f"(co-terming policy \"{group.anchor.policy.value}\").")
+               f"(co-terming policy \"{group.anchor.policy}\").")
     if group.anchor.rolled_forward:
         out.append("That date fell before a line's start, so it was moved on by one term.")
     out.append("A term ends the day before the same day of the month it started on; when "
@@ -191,7 +204,7 @@ def explain_renewal(renewal: PlannedRenewal, *, account: Account,
     out.append("Other policies, for comparison:")
     for o in group.comparison:
         mark = " (chosen)" if o.chosen else ""
-        out.append(f"- {o.policy.value}{mark}: ends {o.end_date.isoformat()}, "
+        out.append(f"- {o.policy}{mark}: ends {o.end_date.isoformat()}, "
                    f"gap {o.gap_days} days (lines ending before their normal renewal end), "
                    f"overlap {o.overlap_days} days (lines running past it), "
                    f"{format_money(o.amount, renewal.currency)}.")
@@ -200,7 +213,7 @@ def explain_renewal(renewal: PlannedRenewal, *, account: Account,
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:
-        out += [f"- {r.text} ({r.points} points, {r.code.value})" for r in risk.reasons]
+        out += [f"- {r.text} ({r.points} points, {r.code})" for r in risk.reasons]
     else:
         out.append("- no risk signal fired")
     forecast = f"Forecast: {renewal.forecast} (stage \"{renewal.stage}\")"

@@ -7,6 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 _QUANTA = {d: Decimal(1).scaleb(-d) for d in range(7)}
 
 
+def quantum_for(decimals: int) -> Decimal:
+    """The quantum ``round_money`` rounds to: 0.01 for 2 decimals."""
+    return _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
+
+
 def round_money(amount: Decimal, decimals: int) -> Decimal:
     """``amount`` rounded half-up to ``decimals`` places (JPY 0, most currencies 2)."""
     quantum = _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)

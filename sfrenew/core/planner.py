@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from hashlib import blake2b
 
 from sfrenew.core.decisions import UpliftTable, table_for
 from sfrenew.core.domain import (
@@ -297,7 +298,8 @@ def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, *, end_da
     line = item.line
     prior = line.annual_price or _ZERO
     return PlannedLine(
-        key=line_key(renewal, contract_id=item.contract_id, source_line_id=line.id),
+        key=blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
+                    digest_size=12).hexdigest(),  # line_key, inline: once per line
         contract_id=item.contract_id,
         source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
         quantity=line.quantity, start_date=item.start, end_date=end_date,

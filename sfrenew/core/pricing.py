@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sfrenew.core.domain import ContractLine
-from sfrenew.core.money import round_money
+from sfrenew.core.money import quantum_for, round_money
 from sfrenew.core.policy import PricingMethod, ProrationMethod
 from sfrenew.core.rules.proration import Proration, prorate
 from sfrenew.core.rules.term import ONE_DAY, term_end
@@ -149,11 +149,13 @@ class GroupPricer:
         """Every line priced from its own start to ``end``."""
         out = []
         periods = self._periods
-        decimals = self._decimals
+        quantum = quantum_for(self._decimals)  # round_money, inline
         for index, item in enumerate(self._items):
             found = periods.get((item.start, end)) or self.period(item.start, end)
             whole, segments = found
-            prices = self._yearly(index, len(segments))
+            prices = self._prices[index]  # the common case inline: computed, same length
+            if len(prices) != len(segments):
+                prices = self._yearly(index, len(segments))
             quantity = item.line.quantity
             if len(segments) == 1 or len(set(prices)) == 1:
                 total = quantity * prices[0] * whole.numerator / whole.denominator
@@ -161,7 +163,7 @@ class GroupPricer:
                 total = sum((quantity * p * s.numerator / s.denominator
                              for p, s in zip(prices, segments, strict=True)), _ZERO)
             out.append(PricedLine(prices, self._applied[index], whole,
-                                  round_money(total, decimals)))
+                                  total.quantize(quantum, rounding=ROUND_HALF_UP)))
         return out
 
     def _annual_by_year(self, start: date, years: int) -> list[Decimal]:
@@ -171,7 +173,10 @@ class GroupPricer:
             sums = [_ZERO] * years
             for index in self._starts[start]:
                 quantity = self._items[index].line.quantity
-                for year, price in enumerate(self._yearly(index, years)):
+                prices = self._prices[index]
+                if len(prices) != years:
+                    prices = self._yearly(index, years)
+                for year, price in enumerate(prices):
                     sums[year] += quantity * price
             self._sums[start] = sums
         return sums

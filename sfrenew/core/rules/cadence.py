@@ -106,6 +106,7 @@ def plan_cadence(
     """The renewal's tasks (by due date, then step) and the steps that have none."""
     tasks: list[PlannedTask] = []
     unplanned: list[UnplannedStep] = []
+    subject_values = dict(values)  # one copy, its "step" set per task
     for step in policy.steps:
         scheduled = renewal_start - timedelta(days=step.days_before)
         if step.high_risk_only and risk is not RiskLevel.HIGH:
@@ -126,14 +127,16 @@ def plan_cadence(
                 continue
             else:
                 due = today
-        tasks.append(_task(step, key=key, due=due, scheduled=scheduled, values=values))
+        subject_values["step"] = step.name
+        tasks.append(_task(step, key=key, due=due, scheduled=scheduled, values=subject_values))
     tasks.sort(key=lambda t: (t.due_date, t.step))
     return tuple(tasks), tuple(unplanned)
 
 
 def _task(step: CadenceStep, *, key: str, due: date, scheduled: date,
           values: Mapping[str, str]) -> PlannedTask:
-    subject = render(step.subject, {**values, "step": step.name})
+    # ``values`` already holds this step's name under "step" (see plan_cadence).
+    subject = render(step.subject, values)
     if len(subject) > SUBJECT_MAX:
         subject = subject[:SUBJECT_MAX - 1] + "…"
     return PlannedTask(key=key, step=step.name, subject=subject, due_date=due,

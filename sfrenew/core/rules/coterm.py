@@ -159,7 +159,22 @@ def gap_and_overlap(members: tuple[CotermMember, ...], end: date) -> tuple[int, 
 def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
                 ) -> dict[AnchorPolicy, AnchorEnd]:
     """The group's end under every anchor policy, in the policies' order."""
+    if len(members) == 1:  # the common case: every contract anchor is the contract itself
+        only = members[0]
+        return {a: (AnchorEnd(a, _calendar_end(only.start, policy), None, False)
+                    if a is AnchorPolicy.CALENDAR
+                    else _own_end(only, a)) for a in AnchorPolicy}
     return {a: anchor_end(members, anchor=a, policy=policy) for a in AnchorPolicy}
+
+
+def _own_end(member: CotermMember, anchor: AnchorPolicy) -> AnchorEnd:
+    """A lone member's end: its natural end, rolled forward as ``anchor_end`` does."""
+    end = member.natural_end
+    rolled = False
+    while end < member.start:
+        end = term_end(end + ONE_DAY, max(member.term_months, 1))
+        rolled = True
+    return AnchorEnd(anchor, end, member.contract_id, rolled)
 
 
 def compare_anchors(
