@@ -166,6 +166,9 @@ class RunSession:
             self._finish(run_id, gateway, RunStatus.FAILED, f"{type(exc).__name__}: {exc}",
                          started)
             raise
+        finally:
+            if gateway is not None:
+                gateway.close()
         return self._finish(run_id, gateway, status, message, started)
 
     def _open_run(self) -> str:
@@ -382,8 +385,8 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
     store = open_store(config.store_url)
     try:
         store.get_run(target_run_id)  # UnknownRun before anything else
-        with state_lock(config.state_dir), store.advisory_lock(LOCK_NAME):
-            gateway = open_gateway(config)
+        with state_lock(config.state_dir), store.advisory_lock(LOCK_NAME), \
+                open_gateway(config) as gateway:
             m = config.mapping
             order = [m.task.object, m.renewal_line.object, m.renewal_opportunity.object]
             run_id = None
