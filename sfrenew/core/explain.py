@@ -9,14 +9,19 @@ renewal has these dates, prices, risk, forecast and tasks. Text is deterministic
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
 from sfrenew.core.money import format_money, format_rate, round_money
-from sfrenew.core.plan import PlannedRenewal
-from sfrenew.core.policy import AnchorPolicy, PricingMethod, ProrationMethod
+from sfrenew.core.plan import PlannedLine, PlannedRenewal
+from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
+from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
+from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
+from sfrenew.core.rules.risk import RiskAssessment
 from sfrenew.core.rules.term import ONE_DAY
 from sfrenew.core.rules.uplift import UpliftBound, UpliftDecision, UpliftSource
 
@@ -175,10 +180,37 @@ def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 
 
-# Enum members below are formatted directly: a StrEnum formats as its value.
 def explain_renewal(renewal: PlannedRenewal, *, account: Account,
                     contracts: Mapping[str, Contract], window_days: int) -> str:
     """The opportunity's plain-language summary (at most 32,000 characters)."""
+    return explain_parts(RenewalParts(
+        renewal.coterm, renewal.start_date, renewal.end_date, renewal.amount,
+        renewal.currency, renewal.lines, renewal.risk, renewal.forecast, renewal.stage,
+        renewal.forecast_capped, renewal.tasks, renewal.unplanned_steps),
+        account=account, contracts=contracts, window_days=window_days)
+
+
+class RenewalParts(NamedTuple):
+    """What :func:`explain_parts` reads of a renewal (the planner has them before it)."""
+
+    coterm: CotermGroup
+    start_date: date
+    end_date: date
+    amount: Decimal
+    currency: str
+    lines: tuple[PlannedLine, ...]
+    risk: RiskAssessment
+    forecast: ForecastCategory
+    stage: str
+    forecast_capped: bool
+    tasks: tuple[PlannedTask, ...]
+    unplanned_steps: tuple[UnplannedStep, ...]
+
+
+# Enum members below are formatted directly: a StrEnum formats as its value.
+def explain_parts(renewal: RenewalParts, *, account: Account,
+                  contracts: Mapping[str, Contract], window_days: int) -> str:
+    """:func:`explain_renewal` of a renewal not built yet."""
     group = renewal.coterm
     n = len(group.members)
     out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "

@@ -28,7 +28,7 @@ from sfrenew.core.domain import (
     ExistingTask,
     RiskSignals,
 )
-from sfrenew.core.explain import explain_priced_line, explain_renewal
+from sfrenew.core.explain import RenewalParts, explain_parts, explain_priced_line
 from sfrenew.core.money import format_money
 from sfrenew.core.plan import (
     PlannedLine,
@@ -279,14 +279,11 @@ def _plan_group(
     tasks, unplanned = plan_cadence(
         renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
         values=values, policy=policy.cadence, existing=existing_tasks)
-    renewal = PlannedRenewal(
-        key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
-        amount, group, lines, tasks, unplanned, risk, forecast, capped,
-        existing.opportunity_id if existing is not None else None, "")
-    text = explain_renewal(renewal, account=account,
-                           contracts={c.contract.id: c.contract for c in candidates},
-                           window_days=policy.coterm.window_days)
-    # Built again rather than dataclasses.replace (field introspection per call).
+    text = explain_parts(
+        RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
+                     stage, capped, tasks, unplanned),
+        account=account, contracts={c.contract.id: c.contract for c in candidates},
+        window_days=policy.coterm.window_days)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,

@@ -30,6 +30,7 @@ from sfrenew.core.rules.term import ONE_DAY, term_end
 from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _MEMO_MAX = 1 << 16  # entries per memo before it is emptied
 _LIST_FALLBACK_NOTE = "no price book entry; priced by uplift instead"
 
@@ -132,6 +133,10 @@ class GroupPricer:
             prior = item.line.annual_price or _ZERO
             list_price = item.line.list_price
             method = decision.pricing
+            if years == 1 and method is PricingMethod.UPLIFT:  # yearly_prices' first case
+                prices = (round_money(prior * (_ONE + decision.rate), self._decimals),)
+                self._prices[index] = prices
+                return prices
             tag = 0 if method is PricingMethod.SAME else 1 if method is PricingMethod.LIST else 2
             key = (prior, list_price, decision.rate, tag, years, self._compound, self._decimals)
             found = _PRICES.get(key)
