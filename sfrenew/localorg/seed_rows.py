@@ -301,7 +301,8 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
 def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
                              staff: Staff, catalogue: Catalogue, rng: random.Random,
                              today: int) -> Iterator[Row]:
-    """Renewal opportunities opened before sfrenew (linked by SBQQ__RenewedContract__c).
+    """Renewal opportunities opened before sfrenew (linked by SBQQ__RenewedContract__c and
+    Renewed_Contract__c).
 
     ``ContractId`` stays empty: in the standard mapping it names the contract an
     opportunity *created*, and a renewal did not create the contract it renews.
@@ -322,6 +323,7 @@ def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence
             "Pricebook2Id": catalogue.pricebook,
             "CurrencyIsoCode": c.currency,
             "SBQQ__RenewedContract__c": contract_id,
+            "Renewed_Contract__c": contract_id,  # the same link for standard-mapping orgs
             "SBQQ__Renewal__c": 1,
             "CreatedDate": created(c.end - rng.randint(60, 150), today=today, rng=rng),
         }
