@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -151,6 +151,10 @@ class JobParams(_Strict):
     dry_run: StrictBool = Field(default=False, description="plan and report, write nothing")
     max_api_calls: StrictInt | None = Field(default=None, ge=1,
                                             description="hard cap for one run")
+    rules: list[Literal["renewals", "risk", "cadence"]] = Field(
+        default_factory=list, description="write only these rule sets (empty: all): "
+        "renewals (opportunities, lines), risk (risk fields, forecast category), cadence "
+        "(tasks)")
     misfire_grace_seconds: StrictInt = Field(default=DEFAULT_MISFIRE_GRACE_SECONDS, ge=1,
         description="a fire missed by more than this (daemon down, busy) is skipped")
 
@@ -205,7 +209,8 @@ class JobSpec:
                           accounts=tuple(self.params.accounts),
                           horizon_days=self.params.horizon_days,
                           max_api_calls=self.params.max_api_calls,
-                          resume_run_id=resume_run_id)
+                          resume_run_id=resume_run_id,
+                          rules=tuple(self.params.rules))
 
 
 def _duration(seconds: int) -> str:

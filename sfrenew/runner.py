@@ -44,7 +44,8 @@ class RunRequest:
     ``contract_end_from``/``contract_end_to`` limit it to contracts ending in that
     window (a backfill chunk); ``horizon_days`` overrides the rules' horizon;
     ``max_api_calls`` caps this run's calls below the config's cap; ``dry_run``
-    plans (and reports) but writes nothing to Salesforce.
+    plans (and reports) but writes nothing to Salesforce; ``rules`` limits what is
+    written to some rule sets (see :mod:`sfrenew.plan.rulesets`).
     """
 
     job: str
@@ -58,6 +59,7 @@ class RunRequest:
     resume_run_id: str | None = None
     kind: str = "run"
     plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
+    rules: tuple[str, ...] = ()  # rule sets to write: renewals, risk, cadence (empty: all)
 
 
 class ProgressSink(Protocol):

@@ -41,6 +41,7 @@ from sfrenew.plan import (
 )
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
+from sfrenew.plan.rulesets import RuleSet
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.salesforce import (
     BudgetExhausted,
@@ -281,7 +282,8 @@ class RunSession:
         progress = self.checkpoint.get("plan_progress")  # a run stopped while planning
         scope = PlanScope(accounts=frozenset(r.accounts), contract_end_from=r.contract_end_from,
                           contract_end_to=r.contract_end_to,
-                          after_account=progress["after"] if progress else None)
+                          after_account=progress["after"] if progress else None,
+                          rules=frozenset(RuleSet(name) for name in r.rules))
         self.progress.start("plan", self.store.count_groups(plan_objects(self.config.mapping)))
         totals = build_plan(store=self.store, mapping=self.config.mapping,
                             policy=effective_policy(self.config, r), today=now.date(),

@@ -33,6 +33,7 @@ from sfrenew.plan.model import (
     write_header,
 )
 from sfrenew.plan.records import AccountRecords, account_records
+from sfrenew.plan.rulesets import RuleSet, select_changes
 from sfrenew.store import StateStore
 from sfrenew.sync.objects import pulled_objects
 
@@ -53,6 +54,7 @@ class PlanScope:
     contract_end_from: date | None = None
     contract_end_to: date | None = None
     after_account: str | None = None
+    rules: frozenset[RuleSet] = frozenset()  # the rule sets written (empty: all)
 
     @property
     def partial(self) -> bool:
@@ -160,9 +162,10 @@ class Planner:
     def _write(self, item: _Pending, last: Mapping[tuple[str, str, str], Any]) -> None:
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
-        changes = diff_records(desired=item.desired, current=records.current,
-                               last_written=last, ownership=self.ownership,
-                               close_policies=self.close)
+        changes = select_changes(
+            diff_records(desired=item.desired, current=records.current, last_written=last,
+                         ownership=self.ownership, close_policies=self.close),
+            rules=self.scope.rules, mapping=self.mapping, current=records.current)
         t = self.totals
         t.accounts += 1
         t.last_account = records.account.id

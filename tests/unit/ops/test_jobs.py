@@ -41,6 +41,9 @@ def test_shipped_jobs_load() -> None:
     assert jobs["renewals"].trigger.cron == "0 2 * * *"
     assert jobs["backfill-example"].enabled is False
     assert jobs["backfill-example"].trigger.date is not None
+    assert jobs["risk"].request().rules == ("risk",)
+    assert jobs["cadence"].request().rules == ("cadence",)
+    assert jobs["renewals"].request().rules == ()
 
 
 def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
@@ -78,6 +81,8 @@ MISTAKES = [
      "5:3: params.horizon_days: Input should be a valid integer"),
     ("trigger:\n  interval: {minutes: 5}\nsteps: [pull]\nparams:\n  max_api_calls: 0\n",
      "5:3: params.max_api_calls: Input should be greater than or equal to 1"),
+    ("trigger:\n  interval: {minutes: 5}\nsteps: [pull]\nparams:\n  rules: [risk, pricing]\n",
+     "5:17: params.rules[1]: Input should be 'renewals', 'risk' or 'cadence'"),
     ("name: Nightly Run\ntrigger:\n  interval: {minutes: 5}\nsteps: [pull]\n",
      "1:1: name: 'Nightly Run' is not a job name"),
     ("steps: [pull]\n", "1:1: trigger: Field required"),
