@@ -92,6 +92,18 @@ def _decide(write: RecordWrites, row: Mapping[str, Any] | None,
                         ("kept people's changes to " + ", ".join(changed)) if changed else "")
 
 
+def _keep_under_kept_parent(item: RollbackItem, write: RecordWrites,
+                            kept: set[str]) -> RollbackItem:
+    if item.action != "delete":
+        return item
+    parents = [f for f, fw in write.fields.items() if fw.after in kept]
+    if not parents:
+        return item
+    return RollbackItem(item.object, item.key, item.sf_id, "left_alone", tuple(parents),
+                        "created under a record someone changed since, which is kept: "
+                        "kept with it")
+
+
 def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run_id: str,
                  child_order: Sequence[str], dry_run: bool,
                  clock: Callable[[], datetime],
@@ -108,15 +120,24 @@ def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run
         by_object.setdefault(write.object, []).append(write)
     order = [o for o in child_order if o in by_object] + \
         sorted(o for o in by_object if o not in child_order)
+    decided: dict[str, tuple[list[RollbackItem], dict[str, Mapping[str, Any]]]] = {}
     for sobject in order:
         group = by_object[sobject]
         fields = sorted({f for w in group for f in w.fields})
         current = _current(gateway, sobject, fields, [w.sf_id for w in group if w.sf_id])
-        items = [_decide(w, current.get(str(w.sf_id)), stamps) for w in group]
+        decided[sobject] = ([_decide(w, current.get(str(w.sf_id)), stamps) for w in group],
+                            current)
+    # A created record someone changed is kept: so are the lines and tasks the run
+    # created under it (deleting them would strip a renewal a person is working on).
+    kept = {i.sf_id for items, _ in decided.values() for i in items
+            if i.action == "left_alone" and i.sf_id}
+    for sobject in order:
+        items, current = decided[sobject]
+        by_key = {w.key: w for w in by_object[sobject]}
+        items = [_keep_under_kept_parent(i, by_key[i.key], kept) for i in items]
         report.items.extend(items)
         if dry_run:
             continue
-        by_key = {w.key: w for w in group}
         deletes = [i for i in items if i.action == "delete"]
         restores = [i for i in items if i.action == "restore"]
         if deletes:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from sfrenew.apply.session import rollback_session
+from sfrenew.salesforce import format_soql
 from sfrenew.store import RunKind, open_store
 from tests.integration.test_run_support import Book, book, dump, now
 
@@ -35,7 +36,7 @@ def test_rollback_restores_fields_and_deletes_creations_but_not_peoples_changes(
     assert changed["Opportunity"][opp_key] != before_second["Opportunity"][opp_key]
 
     # A person edits one field the second run wrote: that field stays as they set it.
-    rolled = _one(book, "Opportunity", f"Sfrenew_Key__c = '{opp_key}'")
+    rolled = _one(book, "Opportunity", format_soql("Sfrenew_Key__c = {}", opp_key))
     assert gateway.write("update", "Opportunity", [{"Id": rolled["Id"],
                                                     "Sfrenew_Risk_Score__c": 1}])[0].success
     changed = dump(book)
@@ -58,7 +59,7 @@ def test_rollback_restores_fields_and_deletes_creations_but_not_peoples_changes(
 
     # Undo the first run, after a person edited one opportunity it created.
     keep_key = max(before_second["Opportunity"])
-    keep = _one(book, "Opportunity", f"Sfrenew_Key__c = '{keep_key}'")
+    keep = _one(book, "Opportunity", format_soql("Sfrenew_Key__c = {}", keep_key))
     assert gateway.write("update", "Opportunity", [{"Id": keep["Id"],
                                                     "CloseDate": "2031-03-31"}])[0].success
     _, undo = rollback_session(book.config, first.run_id, dry_run=False, clock=now)
@@ -72,6 +73,12 @@ def test_rollback_restores_fields_and_deletes_creations_but_not_peoples_changes(
     assert str(final["Opportunity"][keep_key]["CloseDate"]) == "2031-03-31"
     assert all(line["OpportunityId"] in (keep_key, opp_key)
                for line in final["OpportunityLineItem"].values())
+    # The lines and tasks the run created under a kept opportunity are kept with it.
+    for child in ("OpportunityLineItem", "Task"):
+        parent = "OpportunityId" if child == "OpportunityLineItem" else "WhatId"
+        assert {k for k, v in final[child].items() if v[parent] == keep_key} == {
+            k for k, v in before_second[child].items() if v[parent] == keep_key}, child
+    assert any(v["OpportunityId"] == keep_key for v in final["OpportunityLineItem"].values())
     assert final["Account"] == {}  # every risk field written by the run is empty again
     with open_store(book.config.store_url) as store:
         kinds = [r.kind for r in store.list_runs(10)]
