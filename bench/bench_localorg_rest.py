@@ -30,6 +30,7 @@ from typing import Any
 import requests
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.salesforce import format_soql
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -116,7 +117,8 @@ def main() -> None:
                 fields = "Id, Name, AccountNumber, Industry, BillingCity, AnnualRevenue, " \
                          "CreatedDate, SystemModstamp"
                 for tag in ("small", "big"):
-                    soql = f"SELECT {fields} FROM Account WHERE AccountNumber = '{tag}'"
+                    soql = format_soql("SELECT {:literal} FROM Account WHERE AccountNumber = {}",
+                                       fields, tag)
                     rows, pages, seconds = _page_all(http, info, soql)
                     print(f"query {rows:>9,} rows: {pages:>4} pages, {seconds:6.2f}s, "
                           f"{rows / seconds:>9,.0f} rows/s; server peak RSS "

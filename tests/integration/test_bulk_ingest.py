@@ -13,6 +13,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceOperationError
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import API_VERSION, SalesforceClient
 
 pytestmark = pytest.mark.integration
@@ -107,7 +108,7 @@ def test_upsert_update_and_delete_round_trip(sf: SalesforceClient) -> None:
 
     [deleted] = sf.bulk2.Opportunity.delete(records=[{"Id": first["sf__Id"]}], wait=WAIT)
     assert deleted["numberRecordsFailed"] == 0
-    found = sf.query(f"SELECT Id FROM Opportunity WHERE Id = '{first['sf__Id']}'")
+    found = sf.query(format_soql("SELECT Id FROM Opportunity WHERE Id = {}", first["sf__Id"]))
     assert found["totalSize"] == 0
 
 

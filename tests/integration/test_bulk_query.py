@@ -12,6 +12,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import API_VERSION, SalesforceClient
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,8 @@ def finished_job(http: requests.Session, org: LocalOrg, sf: SalesforceClient,
 
 def test_simple_salesforce_pages_through_every_record(
         sf: SalesforceClient, accounts: list[str]) -> None:
-    soql = f"SELECT Id, Name, Description FROM Account WHERE Name LIKE '{PREFIX}%' ORDER BY Name"
+    soql = format_soql("SELECT Id, Name, Description FROM Account WHERE Name LIKE '{:like}%' "
+                       "ORDER BY Name", PREFIX)
     pages = list(sf.bulk2.Account.query(soql, max_records=50, wait=WAIT))
 
     assert len(pages) == 3
@@ -75,8 +77,8 @@ def test_results_headers_locator_and_quoting(
         accounts: list[str]) -> None:
     assert accounts
     job_id = finished_job(http, local_org, sf,
-                          f"SELECT Name, Owner.Name, Phone FROM Account "
-                          f"WHERE Name LIKE '{PREFIX}0%' ORDER BY Name")
+                          format_soql("SELECT Name, Owner.Name, Phone FROM Account "
+                                      "WHERE Name LIKE '{:like}0%' ORDER BY Name", PREFIX))
     url = f"{query_url(local_org)}/{job_id}/results"
     first = http.get(url, params={"maxRecords": 60}, headers=auth(sf))
     assert first.status_code == 200

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import SalesforceClient, content
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def _save(sf: SalesforceClient, method: str, records: list[dict[str, Any]], *,
 
 
 def _count(sf: SalesforceClient, name_prefix: str) -> int:
-    soql = f"SELECT COUNT() FROM Account WHERE Name LIKE '{name_prefix}%'"
+    soql = format_soql("SELECT COUNT() FROM Account WHERE Name LIKE '{:like}%'", name_prefix)
     return int(sf.query(soql)["totalSize"])
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import API_VERSION, SalesforceClient
 
 pytestmark = pytest.mark.integration
@@ -82,7 +83,8 @@ def test_all_or_none_rolls_back_and_halts(sf: SalesforceClient) -> None:
     assert answers[0]["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert answers[1]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     assert answers[2]["body"][0]["errorCode"] == "PROCESSING_HALTED"
-    assert sf.query(f"SELECT COUNT() FROM Account WHERE Name = '{name}'")["totalSize"] == 0
+    soql = format_soql("SELECT COUNT() FROM Account WHERE Name = {}", name)
+    assert sf.query(soql)["totalSize"] == 0
 
 
 def test_more_than_25_subrequests_is_refused(sf: SalesforceClient) -> None:

@@ -11,6 +11,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import API_VERSION, client_credentials_token, new_http_session
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,7 @@ def _client_work(org: LocalOrg, index: int, tag: str) -> dict[str, Any]:
     try:
         sf: Any = Salesforce(instance_url=org.instance_url, session_id=client_credentials_token(
             org, http), session=http, version=API_VERSION)
-        rows = sf.query_all(f"SELECT Id FROM Account WHERE AccountNumber = '{tag}'")
+        rows = sf.query_all(format_soql("SELECT Id FROM Account WHERE AccountNumber = {}", tag))
         records = [{"attributes": {"type": "Account"}, "Name": f"{tag} w{index} {i}"}
                    for i in range(50)]
         saved = sf.restful("composite/sobjects", method="POST",

@@ -10,6 +10,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.salesforce import format_soql
 from tests.integration.conftest import API_VERSION, SalesforceClient, content
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ def big_tag(local_org: LocalOrg) -> str:
 
 
 def _soql(tag: str) -> str:
-    return f"SELECT Id, Name FROM Account WHERE AccountNumber = '{tag}' ORDER BY Name"
+    return format_soql("SELECT Id, Name FROM Account WHERE AccountNumber = {} ORDER BY Name", tag)
 
 
 def test_first_page_shape(sf: SalesforceClient, big_tag: str) -> None:
@@ -103,7 +104,7 @@ def test_small_query_is_done_without_next_url(sf: SalesforceClient, big_tag: str
 
 
 def test_count_query(sf: SalesforceClient, big_tag: str) -> None:
-    page = sf.query(f"SELECT COUNT() FROM Account WHERE AccountNumber = '{big_tag}'")
+    page = sf.query(format_soql("SELECT COUNT() FROM Account WHERE AccountNumber = {}", big_tag))
     assert page == {"totalSize": BIG, "done": True, "records": []}
 
 
@@ -111,7 +112,7 @@ def test_query_all_includes_deleted_rows(sf: SalesforceClient) -> None:
     name = f"Deleted {uuid.uuid4().hex[:8]}"
     account_id = sf.Account.create({"Name": name})["id"]
     sf.Account.delete(account_id)
-    soql = f"SELECT Id, IsDeleted FROM Account WHERE Name = '{name}'"
+    soql = format_soql("SELECT Id, IsDeleted FROM Account WHERE Name = {}", name)
     assert sf.query(soql)["totalSize"] == 0
     deleted = sf.query(soql, include_deleted=True)
     assert deleted["records"][0]["IsDeleted"] is True
@@ -142,8 +143,8 @@ def test_cursor_count_is_capped_per_user(local_org: LocalOrg, sf: SalesforceClie
 
 
 def test_aggregate_beyond_one_page_is_refused(sf: SalesforceClient, big_tag: str) -> None:
-    soql = (f"SELECT Name, COUNT(Id) FROM Account WHERE AccountNumber = '{big_tag}' "
-            "GROUP BY Name")
+    soql = format_soql("SELECT Name, COUNT(Id) FROM Account WHERE AccountNumber = {} "
+                       "GROUP BY Name", big_tag)
     with pytest.raises(SalesforceMalformedRequest) as failure:
         sf.query(soql)
     assert content(failure.value)[0]["errorCode"] == "EXCEEDED_ID_LIMIT"

@@ -12,6 +12,7 @@ from sfrenew.core.planner import plan_account
 from sfrenew.plan import iter_accounts
 from sfrenew.plan.records import account_records
 from sfrenew.runner import RunRequest, Step, execute
+from sfrenew.salesforce import format_soql
 from sfrenew.store import open_store
 from sfrenew.sync import pulled_objects
 from tests.integration.test_run_support import (
@@ -95,13 +96,15 @@ def test_rep_edits_survive_reruns(book: Book) -> None:
     org = dump(book)
     gateway = book.gateway()
     opp_key = next(iter(org["Opportunity"]))
-    opp_id = gateway.read("Opportunity", ["Id"], f"Sfrenew_Key__c = '{opp_key}'").__next__()["Id"]
+    opp_id = gateway.read("Opportunity", ["Id"],
+                          format_soql("Sfrenew_Key__c = {}", opp_key)).__next__()["Id"]
     line_key = next(k for k, v in org["OpportunityLineItem"].items() if v["OpportunityId"] ==
                     opp_key)
     task_key = next(k for k, v in org["Task"].items() if v["WhatId"] == opp_key)
     line_id = next(gateway.read("OpportunityLineItem", ["Id"],
-                                f"Sfrenew_Key__c = '{line_key}'"))["Id"]
-    task_id = next(gateway.read("Task", ["Id"], f"Sfrenew_Key__c = '{task_key}'"))["Id"]
+                                format_soql("Sfrenew_Key__c = {}", line_key)))["Id"]
+    task_id = next(gateway.read("Task", ["Id"],
+                                format_soql("Sfrenew_Key__c = {}", task_key)))["Id"]
     edits = [("Opportunity", {"Id": opp_id, "CloseDate": "2031-01-31",
                               "StageName": "Negotiation/Review"}),
              ("OpportunityLineItem", {"Id": line_id, "UnitPrice": 1.5}),
@@ -155,7 +158,7 @@ def test_bad_data_is_reported_per_record_and_never_stops_the_run(tmp_path: Path)
         contract = renewal.contracts[0]
         gateway = b.gateway()
         line = next(gateway.read("SBQQ__Subscription__c", ["Id"],
-                                 f"SBQQ__Contract__c = '{contract}'"))
+                                 format_soql("SBQQ__Contract__c = {}", contract)))
         assert gateway.write("update", "SBQQ__Subscription__c",
                              [{"Id": line["Id"], "SBQQ__NetPrice__c": None}])[0].success
         third = b.run(horizon_days=800)

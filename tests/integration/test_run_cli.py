@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from sfrenew.cli import main
+from sfrenew.salesforce import format_soql
 from tests.integration.test_run_support import ROOT, Book, book, dump
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,8 @@ def test_plan_then_apply_the_saved_plan_skipping_stale_records(book: Book) -> No
     assert dump(book) == org | {"Account": dump(book)["Account"]}  # plan wrote nothing
 
     # Someone edits one of the opportunities after the plan was made: it is stale.
-    stale_id = next(gateway.read("Opportunity", ["Id"], f"Sfrenew_Key__c = '{first}'"))["Id"]
+    stale_id = next(gateway.read("Opportunity", ["Id"],
+                                 format_soql("Sfrenew_Key__c = {}", first)))["Id"]
     assert gateway.write("update", "Opportunity", [{"Id": stale_id,
                                                     "NextStep": "call"}])[0].success
     applied = cli.invoke(main, ["apply", str(saved), "--config", config, "--json"])

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from sfrenew.localorg.soql import QueryEngine
+from sfrenew.salesforce import format_soql
 from tests.unit.localorg.soql.conftest import A1, A2, U1, run
 
 CASES = [
@@ -54,10 +55,11 @@ CASES = [
     ("Parent.Name != 'Acme'", ["Acme", "Gamma 50% off_sale"]),
     ("Parent.Owner.IsActive = true", ["beta corp"]),
     # Ids: 15- and 18-character forms
-    ("Id = '{A1}'", ["Acme"]),
-    ("Id = '{A1_15}'", ["Acme"]),
-    ("Id IN ('{A1}', '{A2}')", ["Acme", "beta corp"]),
-    ("OwnerId != '{U1}'", ["beta corp"]),
+    # (values filled in by format_soql, as every query sfrenew sends)
+    ("Id = {A1}", ["Acme"]),
+    ("Id = {A1_15}", ["Acme"]),
+    ("Id IN ({A1}, {A2})", ["Acme", "beta corp"]),
+    ("OwnerId != {U1}", ["beta corp"]),
     # multi-select picklists
     ("Regions__c INCLUDES ('emea')", ["Acme"]),
     ("Regions__c INCLUDES ('EMEA;AMER', 'APAC')", ["Acme", "beta corp"]),
@@ -90,7 +92,8 @@ CASES = [
 @pytest.mark.parametrize(("where", "expected"), CASES)
 def test_where_selects_the_records_salesforce_would(
         engine: QueryEngine, conn: sqlite3.Connection, where: str, expected: list[str]) -> None:
-    soql = "SELECT Name FROM Account WHERE " + where.format(A1=A1, A2=A2, A1_15=A1[:15], U1=U1)
+    soql = format_soql("SELECT Name FROM Account WHERE {where:literal}",
+                       where=format_soql(where, A1=A1, A2=A2, A1_15=A1[:15], U1=U1))
     records = run(engine, conn, soql + " ORDER BY Name")
     assert sorted(r["Name"] for r in records) == sorted(expected)
 

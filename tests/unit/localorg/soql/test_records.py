@@ -8,12 +8,14 @@ import sqlite3
 import pytest
 
 from sfrenew.localorg.soql import QueryEngine
+from sfrenew.salesforce import format_soql
 from tests.unit.localorg.soql.conftest import A1, A2, API, C1, C2, NOW, O1, O2, U1, run
 
 
 def test_record_has_attributes_and_schema_casing(engine: QueryEngine,
                                                  conn: sqlite3.Connection) -> None:
-    records = run(engine, conn, f"select id, NAME, iskey__c from account where id = '{A1}'")
+    records = run(engine, conn, format_soql("select id, NAME, iskey__c from account where id = {}",
+                                               A1))
     assert records == [{
         "attributes": {"type": "Account", "url": f"/services/data/v{API}/sobjects/Account/{A1}"},
         "Id": A1, "Name": "Acme", "IsKey__c": True,
@@ -53,9 +55,9 @@ def test_child_subquery_shape_and_empty_is_null(engine: QueryEngine,
 
 def test_child_subquery_filter_limit_and_prefixed_relationship(
         engine: QueryEngine, conn: sqlite3.Connection) -> None:
-    records = run(engine, conn, "SELECT Account.Name, (SELECT Contact.LastName FROM "
-                                "Account.Contacts WHERE Email != null LIMIT 1) FROM Account "
-                                f"WHERE Id = '{A1}'")
+    records = run(engine, conn, format_soql("SELECT Account.Name, (SELECT Contact.LastName FROM "
+                                            "Account.Contacts WHERE Email != null LIMIT 1) "
+                                            "FROM Account WHERE Id = {}", A1))
     assert records[0]["Contacts"]["records"][0]["LastName"] == "O'Brien"
     assert records[0]["Contacts"]["totalSize"] == 1
 
@@ -144,13 +146,15 @@ def test_semi_join_ignores_deleted_rows_and_escapes(engine: QueryEngine,
     records = run(engine, conn, r"SELECT Id FROM Contact WHERE LastName = 'O\'Brien'")
     assert [r["Id"] for r in records] == [C1]
     assert run(engine, conn, "SELECT Id FROM Contact WHERE LastName = 'O\\\\Brien'") == []
-    records = run(engine, conn, f"SELECT Id FROM Opportunity WHERE Id = '{O1}' AND AccountId IN "
-                                f"(SELECT Id FROM Account WHERE Id = '{A1}')")
+    records = run(engine, conn, format_soql("SELECT Id FROM Opportunity WHERE Id = {} AND "
+                                            "AccountId IN (SELECT Id FROM Account WHERE Id = {})",
+                                            O1, A1))
     assert len(records) == 1
 
 
 def test_fields_standard_and_all(engine: QueryEngine, conn: sqlite3.Connection) -> None:
-    record = run(engine, conn, f"SELECT FIELDS(ALL) FROM Contact WHERE Id = '{C2}' LIMIT 200")[0]
+    record = run(engine, conn,
+                 format_soql("SELECT FIELDS(ALL) FROM Contact WHERE Id = {} LIMIT 200", C2))[0]
     assert record["LastName"] == "Smith"
     assert record["Email"] is None
     assert "IsDeleted" in record
@@ -165,7 +169,7 @@ def test_bulk_flat_columns_and_rows(engine: QueryEngine, conn: sqlite3.Connectio
     (record,) = prepared.records(conn)
     assert prepared.flat_row(record) == [A2, "beta corp", "Acme", "false", "200.0",
                                          "2024-05-14T23:59:59.999Z"]
-    acme = engine.prepare(f"SELECT Parent.Name FROM Account WHERE Id = '{A1}'",
+    acme = engine.prepare(format_soql("SELECT Parent.Name FROM Account WHERE Id = {}", A1),
                           include_deleted=False, now=NOW, api_version=API, bulk=True)
     assert [acme.flat_row(r) for r in acme.records(conn)] == [[""]]
 
@@ -188,8 +192,8 @@ def test_polymorphic_lookup_in_filters_and_child_relationship(
         engine: QueryEngine, conn: sqlite3.Connection) -> None:
     assert [r["Subject"] for r in run(engine, conn, "SELECT Subject FROM Task WHERE "
                                                     "What.Type = 'opportunity'")] == ["Quote"]
-    accounts = run(engine, conn, f"SELECT Id, (SELECT Subject FROM Tasks) FROM Account "
-                                 f"WHERE Id = '{A1}'")
+    accounts = run(engine, conn, format_soql("SELECT Id, (SELECT Subject FROM Tasks) FROM "
+                                             "Account WHERE Id = {}", A1))
     assert accounts[0]["Tasks"]["records"][0]["Subject"] == "Call"
 
 

@@ -13,6 +13,7 @@ from sfrenew.localorg.ids import make_id
 from sfrenew.localorg.schema import default_schema
 from sfrenew.localorg.soql import PreparedQuery, QueryEngine
 from sfrenew.localorg.tables import ensure_tables
+from sfrenew.salesforce import format_soql
 from tests.unit.localorg.soql.conftest import API, NOW, insert
 
 ACCOUNT = make_id("001", 1)
@@ -54,8 +55,10 @@ def test_renewal_pull_query_on_the_real_tables(org: sqlite3.Connection) -> None:
 @pytest.mark.parametrize(("soql", "index"), [
     ("SELECT Id FROM Contract WHERE SystemModstamp >= 2024-05-01T00:00:00Z "
      "ORDER BY SystemModstamp", "ix_Contract_SystemModstamp"),
-    ("SELECT Id FROM Contract WHERE AccountId IN ('" + ACCOUNT + "')", "ix_Contract_AccountId"),
-    ("SELECT Id FROM Contract WHERE Id = '" + CONTRACT + "'", "sqlite_autoindex_Contract_1"),
+    (format_soql("SELECT Id FROM Contract WHERE AccountId IN {}", [ACCOUNT]),
+     "ix_Contract_AccountId"),
+    (format_soql("SELECT Id FROM Contract WHERE Id = {}", CONTRACT),
+     "sqlite_autoindex_Contract_1"),
 ])
 def test_pull_queries_use_indexes(org: sqlite3.Connection, soql: str, index: str) -> None:
     prepared = prepare(soql, include_deleted=True)
