@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sfrenew.apply.session import RunBusy, rollback_session
+from sfrenew.cli.plan_view import render_json, render_table
 from sfrenew.config import AppConfig, load_config
 from sfrenew.logs import configure as configure_logs
 from sfrenew.plan import PlanFileError
-from sfrenew.plan.render import render_json, render_table
 from sfrenew.runner import RunOutcome, RunRequest, Step, execute
 from sfrenew.salesforce import GatewayError, Secret
 from sfrenew.store import Run, StoreError, UnknownRun, open_store

@@ -1,4 +1,4 @@
-"""Showing a plan file to people (rich tables) or to programs (one JSON document).
+"""Showing a plan file to people (rich tables, so it lives with the CLI) or to programs (JSON).
 
 Both stream the plan file account by account; the table shows the counts, then at
 most ``limit`` accounts in detail (the JSON shows them all).
