@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sfrenew.core.changeset import ChangeKind
@@ -33,7 +34,7 @@ def _value(value: Any) -> str:
     text = value if isinstance(value, str) else json.loads(dumps(value)) if value is not None \
         else "∅"
     text = str(text)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return escape(text if len(text) <= 40 else text[:39] + "…")
 
 
 def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
@@ -54,43 +55,46 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
     shown = 0
     for account in iter_accounts(path):
         if shown >= limit:
-            console.print(f"… more accounts in {path} (use --format json for all)")
+            console.print(f"… more accounts in {escape(str(path))} (use --format json for all)")
             break
         shown += 1
-        console.rule(f"{account.account_name} ({account.account_id})")
+        # Names, values and reasons are org data: escaped, so "[/x]" in a name neither
+        # crashes the table (MarkupError) nor vanishes as a style tag.
+        console.rule(escape(f"{account.account_name} ({account.account_id})"))
         for renewal in account.renewals:
-            console.print(f"[bold]{renewal.name}[/bold]: {renewal.amount} {renewal.currency}, "
-                          f"{renewal.start_date} → {renewal.end_date}, risk {renewal.risk}, "
-                          f"forecast {renewal.forecast}, {renewal.lines} lines, "
-                          f"{renewal.tasks} tasks")
-            console.print(f"  [dim]{renewal.explanation[:400]}[/dim]")
+            console.print(f"[bold]{escape(renewal.name)}[/bold]: {renewal.amount} "
+                          f"{renewal.currency}, {renewal.start_date} → {renewal.end_date}, "
+                          f"risk {renewal.risk}, forecast {renewal.forecast}, "
+                          f"{renewal.lines} lines, {renewal.tasks} tasks")
+            console.print(f"  [dim]{escape(renewal.explanation[:400])}[/dim]")
         table = Table(show_header=True, box=None)
         for col in ("change", "object", "field", "now", "planned", "reason"):
             table.add_column(col)
         for change in account.changes[:_SHOWN_CHANGES]:
             if change.kind is ChangeKind.CREATE:
                 table.add_row("create", change.object, f"{len(change.changes)} fields", "", "",
-                              change.reason)
+                              escape(change.reason))
                 continue
             first = True
             for fc in change.changes or ():
                 table.add_row(change.kind.value if first else "", change.object if first else "",
                               fc.field, _value(fc.before), _value(fc.after),
-                              change.reason if first else "")
+                              escape(change.reason) if first else "")
                 first = False
             for kept in change.kept_edits:
                 table.add_row("kept rep edit", change.object, kept.field,
                               _value(kept.person_value), _value(kept.sfrenew_value),
                               "a person changed it; left alone")
             if first and not change.kept_edits:
-                table.add_row(change.kind.value, change.object, "", "", "", change.reason)
+                table.add_row(change.kind.value, change.object, "", "", "",
+                              escape(change.reason))
         if len(account.changes) > _SHOWN_CHANGES:
             table.add_row("…", f"{len(account.changes) - _SHOWN_CHANGES} more records", "", "",
                           "", "")
         console.print(table)
         for skip in account.skipped:
-            console.print(f"  skipped contract {skip['contract_id']}: {skip['reason']} — "
-                          f"{skip['detail']}")
+            console.print(escape(f"  skipped contract {skip['contract_id']}: {skip['reason']} — "
+                                 f"{skip['detail']}"))
         for problem in account.problems:
-            console.print(f"  bad value: {problem['object']} {problem['record_id']} "
-                          f"{problem['field']}: {problem['message']}")
+            console.print(escape(f"  bad value: {problem['object']} {problem['record_id']} "
+                                 f"{problem['field']}: {problem['message']}"))

@@ -1,0 +1,45 @@
+"""The plan's table view shows org data as text, never as rich markup."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+
+from sfrenew.cli.plan_view import render_table
+from sfrenew.core.changeset import ChangeKind, FieldChange, RecordChange
+from sfrenew.plan import AccountPlan, PlanHeader, RenewalSummary
+from sfrenew.plan.model import write_account, write_header
+
+
+def _plan(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.jsonl"
+    account = AccountPlan(
+        account_id="001A", account_name="Acme [/EMEA]",
+        renewals=(RenewalSummary(key="k1", name="Acme [bold] renewal",
+                                 start_date="2027-01-01", end_date="2027-12-31",
+                                 amount="1200.00", currency="USD", risk="Low",
+                                 forecast="Pipeline", contracts=("800A",), lines=1, tasks=0,
+                                 explanation="uplift [red]5%[/red]"),),
+        changes=(RecordChange(kind=ChangeKind.UPDATE, object="Opportunity", key="k1",
+                              sf_id="006A", reason="price [/x] changed",
+                              changes=(FieldChange("Description", "[i]old", "new [/i]"),
+                                       FieldChange("Amount", Decimal("1"), Decimal("2")))),),
+        skipped=({"contract_id": "800B", "reason": "missing_end_date",
+                  "detail": "[/s] no end"},))
+    with path.open("w", encoding="utf-8") as out:
+        write_header(out, PlanHeader(run_id="r-1", created_at="2026-11-24T08:00:00+00:00",
+                                     fingerprint="abc", today="2026-11-24", accounts=1))
+        write_account(out, account)
+    return path
+
+
+def test_names_values_and_reasons_with_brackets_are_shown_as_written(tmp_path: Path) -> None:
+    out = io.StringIO()
+    render_table(_plan(tmp_path), Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    for shown in ("Acme [/EMEA]", "Acme [bold] renewal", "uplift [red]5%[/red]",
+                  "price [/x] changed", "[i]old", "new [/i]", "[/s] no end"):
+        assert shown in text, shown
