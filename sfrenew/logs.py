@@ -139,10 +139,11 @@ def configure(*, json_logs: bool | None = None, level: str = "INFO",
     as_json = _use_json(out, json_logs)
     renderer: Processor = (structlog.processors.JSONRenderer(sort_keys=False) if as_json
                            else structlog.dev.ConsoleRenderer(colors=False))
-    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if as_json:
-        final.append(structlog.processors.format_exc_info)
-    final += [REDACTOR, renderer]
+    # Tracebacks become text before the redactor, on a terminal too: the console
+    # renderer would otherwise format exc_info itself, after redaction, and print the
+    # secrets an exception message carries.
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                              structlog.processors.format_exc_info, REDACTOR, renderer]
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
     handler: logging.Handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)

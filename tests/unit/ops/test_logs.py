@@ -93,3 +93,17 @@ def test_console_renderer_when_forced(restore_logging: None) -> None:
     assert "hello" in text
     assert SECRET not in text
     assert not text.startswith("{")
+
+
+def test_console_tracebacks_are_redacted(restore_logging: None) -> None:
+    out = io.StringIO()
+    configure(stream=out, json_logs=False, secrets=[SECRET])
+    try:
+        raise RuntimeError(f"login failed with {SECRET}")
+    except RuntimeError:
+        structlog.get_logger("t").exception("job_failed")
+        logging.getLogger("urllib3").exception("boom")
+    text = out.getvalue()
+    assert "RuntimeError" in text
+    assert "job_failed" in text
+    assert SECRET not in text
