@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sfrenew.apply.session import RunBusy
@@ -226,7 +227,8 @@ def _print_status(report: Mapping[str, Any]) -> None:
     elif api["reachable"]:
         console.print(f"daily API allocation: {api['remaining']:,} of {api['max']:,} remaining")
     else:
-        console.print(f"daily API allocation: org unreachable ({api['error']})")
+        # The error is an exception's text: shown as written, never read as rich markup.
+        console.print(f"daily API allocation: org unreachable ({escape(api['error'])})")
 
 
 @click.command("status")

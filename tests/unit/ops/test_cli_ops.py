@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sfrenew.cli import main
 from sfrenew.cli._ops_common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_RESUMABLE, exit_code
 from sfrenew.cli.backfill import _accounts, resume_command
+from sfrenew.cli.ops import _print_status
 from sfrenew.runner import RunRequest, Step
 
 
@@ -48,3 +50,11 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["status", "--config", str(config), "--no-org"])
     assert result.exit_code == EXIT_CONFIG
     assert f"{config}:2:1: bogus: unknown section" in result.output
+
+
+def test_status_shows_an_unreachable_org_error_as_written(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _print_status({"store": "empty (no run yet)", "watermarks": {}, "last_runs": {},
+                   "dead_letters": {},
+                   "api_allocation": {"reachable": False, "error": "AuthError: [/x] refused"}})
+    assert "org unreachable (AuthError: [/x] refused)" in capsys.readouterr().out
