@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
-from sfrenew.core.money import format_money, format_rate, round_money
+from sfrenew.core.money import format_money, format_rate, quantum_for, round_money
 from sfrenew.core.plan import PlannedLine, PlannedRenewal
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
@@ -139,6 +139,7 @@ def explain_line(
 # holds the decision itself, so the id cannot be reused while the entry lives. Bounded.
 _MEMO_MAX = 1 << 12
 _DECISION_WORDS: dict[int, tuple[UpliftDecision, int, str, str]] = {}
+_QUANTA = {d: quantum_for(d) for d in range(7)}
 
 
 def _decision_words(decision: UpliftDecision) -> tuple[UpliftDecision, int, str, str]:
@@ -163,8 +164,12 @@ def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
 
     The planner calls it once per line; ``format_money`` is written inline.
     """
-    _decision, kind, uplift, note = _decision_words(decision)
-    prior = round_money(prior, decimals)
+    found = _DECISION_WORDS.get(id(decision))  # _decision_words' hit, inline
+    if found is None or found[0] is not decision:
+        found = _decision_words(decision)
+    _decision, kind, uplift, note = found
+    quantum = _QUANTA.get(decimals) or quantum_for(decimals)
+    prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)  # round_money, inline
     if kind == 2:
         price = (f"{prior:,} {currency} → {prices[0]:,} {currency} a year per unit: "
                  f"uplift {uplift}{note}")
@@ -234,13 +239,13 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     out.append("A term ends the day before the same day of the month it started on; when "
                "that month is too short, it ends on the month's last day.")
     out.append("Other policies, for comparison:")
-    for o in group.comparison:
-        mark = " (chosen)" if o.chosen else ""
-        out.append(f"- {o.policy}{mark}: ends {o.end_date.isoformat()}, "
-                   f"gap {o.gap_days} days (lines ending before their normal renewal end), "
-                   f"overlap {o.overlap_days} days (lines running past it), "
-                   f"{format_money(o.amount, renewal.currency)}.")
-    out += ["", f"Price (total {format_money(renewal.amount, renewal.currency)})"]
+    currency = renewal.currency
+    out += [f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {o.end_date.isoformat()}, "
+            f"gap {o.gap_days} days (lines ending before their normal renewal end), "
+            f"overlap {o.overlap_days} days (lines running past it), "
+            f"{o.amount:,} {currency}."  # format_money, inline
+            for o in group.comparison]
+    out += ["", f"Price (total {renewal.amount:,} {currency})"]
     out += [f"- {line.explanation}" for line in renewal.lines]
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]

@@ -262,10 +262,10 @@ def _plan_group(
     existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
                 if existing_renewals else None)
     key = existing.key if existing is not None and existing.key else fresh
-    lines = tuple(_planned_line(key, item, p, end_date=end_date, currency=currency,
-                                decimals=decimals)
-                  for item, p in zip(items, priced, strict=True))
-    amount = sum((line.amount for line in lines), Decimal(0))
+    lines = tuple([_planned_line(key, item, p, end_date, currency=currency,
+                                 decimals=decimals)
+                   for item, p in zip(items, priced, strict=True)])
+    amount = chosen_amount  # the same sum: each line's amount is its priced amount
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
     values = {
@@ -290,22 +290,22 @@ def _plan_group(
         existing.opportunity_id if existing is not None else None, text)
 
 
-def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, *, end_date: date,
+def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, end_date: date, *,
                   currency: str, decimals: int) -> PlannedLine:
     line = item.line
     prior = line.annual_price or _ZERO
+    prices, decision, proration, amount = (priced.prices, priced.decision, priced.proration,
+                                           priced.amount)
+    # Positional, in PlannedLine's field order: once per line, keywords cost.
     return PlannedLine(
-        key=blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
-                    digest_size=12).hexdigest(),  # line_key, inline: once per line
-        contract_id=item.contract_id,
-        source_line_id=line.id, product_id=line.product_id, product_name=line.product_name,
-        quantity=line.quantity, start_date=item.start, end_date=end_date,
-        prior_unit_price=prior, unit_prices=priced.prices,
-        amount=priced.amount, uplift=priced.decision, proration=priced.proration,
-        explanation=explain_priced_line(
+        blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
+                digest_size=12).hexdigest(),  # line_key, inline
+        item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
+        item.start, end_date, prior, prices, amount, decision, proration,
+        explain_priced_line(
             product_name=line.product_name, quantity=line.quantity, prior=prior,
-            prices=priced.prices, decision=priced.decision, proration=priced.proration,
-            amount=priced.amount, currency=currency, decimals=decimals))
+            prices=prices, decision=decision, proration=proration,
+            amount=amount, currency=currency, decimals=decimals))
 
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],

@@ -98,7 +98,7 @@ class GroupPricer:
     """Prices one group's lines to any end date, reusing end-independent work."""
 
     __slots__ = ("_applied", "_compound", "_decimals", "_items", "_method", "_periods",
-                 "_prices", "_starts", "_sums")
+                 "_prices", "_quantum", "_starts", "_sums")
 
     def __init__(self, items: Sequence[LineToPrice], *, method: ProrationMethod,
                  compound: bool, decimals: int) -> None:
@@ -107,6 +107,7 @@ class GroupPricer:
         self._method = method
         self._compound = compound
         self._decimals = decimals
+        self._quantum = quantum_for(decimals)  # round_money's, for the inline roundings
         self._periods = _periods_for(method)
         self._applied = [_applied(i.decision, i.line.list_price) for i in items]
         self._prices: list[tuple[Decimal, ...]] = [()] * len(items)  # longest so far
@@ -133,8 +134,18 @@ class GroupPricer:
             prior = item.line.annual_price or _ZERO
             list_price = item.line.list_price
             method = decision.pricing
-            if years == 1 and method is PricingMethod.UPLIFT:  # yearly_prices' first case
-                prices = (round_money(prior * (_ONE + decision.rate), self._decimals),)
+            if method is PricingMethod.UPLIFT:  # yearly_prices' uplift cases, inline
+                quantum = self._quantum
+                factor = _ONE + decision.rate
+                if years == 1:
+                    prices = (prior * factor).quantize(quantum, rounding=ROUND_HALF_UP),
+                elif self._compound:
+                    prices = tuple([(prior * factor ** year).quantize(quantum,
+                                                                      rounding=ROUND_HALF_UP)
+                                    for year in range(1, years + 1)])
+                else:
+                    prices = ((prior * factor).quantize(quantum, rounding=ROUND_HALF_UP),
+                              ) * years
                 self._prices[index] = prices
                 return prices
             tag = 0 if method is PricingMethod.SAME else 1 if method is PricingMethod.LIST else 2
@@ -154,20 +165,29 @@ class GroupPricer:
         """Every line priced from its own start to ``end``."""
         out = []
         periods = self._periods
-        quantum = quantum_for(self._decimals)  # round_money, inline
+        all_prices = self._prices
+        applied = self._applied
+        quantum = self._quantum  # round_money, inline
+        last_start = None
+        whole: Proration  # set by the first line (lines of one start follow each other)
+        segments: tuple[Proration, ...]
+        years = numerator = denominator = 0
         for index, item in enumerate(self._items):
-            found = periods.get((item.start, end)) or self.period(item.start, end)
-            whole, segments = found
-            prices = self._prices[index]  # the common case inline: computed, same length
-            if len(prices) != len(segments):
-                prices = self._yearly(index, len(segments))
+            start = item.start
+            if start != last_start:  # a contract's lines are together and share their start
+                whole, segments = periods.get((start, end)) or self.period(start, end)
+                years, numerator, denominator = len(segments), whole.numerator, whole.denominator
+                last_start = start
+            prices = all_prices[index]  # the common case inline: computed, same length
+            if len(prices) != years:
+                prices = self._yearly(index, years)
             quantity = item.line.quantity
-            if len(segments) == 1 or len(set(prices)) == 1:
-                total = quantity * prices[0] * whole.numerator / whole.denominator
+            if years == 1 or len(set(prices)) == 1:
+                total = quantity * prices[0] * numerator / denominator
             else:
                 total = sum((quantity * p * s.numerator / s.denominator
                              for p, s in zip(prices, segments, strict=True)), _ZERO)
-            out.append(PricedLine(prices, self._applied[index], whole,
+            out.append(PricedLine(prices, applied[index], whole,
                                   total.quantize(quantum, rounding=ROUND_HALF_UP)))
         return out
 

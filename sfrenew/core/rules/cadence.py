@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from hashlib import blake2b
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
-from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
+from sfrenew.core.policy import CadencePolicy, PastDuePolicy, TaskPriority
 
 NAME_PLACEHOLDERS = frozenset({"account", "start_date", "end_date", "amount", "currency",
                                "risk", "contracts"})
@@ -112,7 +113,8 @@ def plan_cadence(
         if step.high_risk_only and risk is not RiskLevel.HIGH:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.NOT_HIGH_RISK))
             continue
-        key = task_key(renewal_key, step.name)
+        key = blake2b(f"task\x1f{renewal_key}\x1f{step.name}".encode(),
+                      digest_size=12).hexdigest()  # task_key, inline
         current = existing.get(key)
         if current is not None and current.is_closed:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.COMPLETED))
@@ -128,17 +130,10 @@ def plan_cadence(
             else:
                 due = today
         subject_values["step"] = step.name
-        tasks.append(_task(step, key=key, due=due, scheduled=scheduled, values=subject_values))
+        subject = step.subject.format_map(subject_values)  # render, inline
+        if len(subject) > SUBJECT_MAX:
+            subject = subject[:SUBJECT_MAX - 1] + "…"
+        tasks.append(PlannedTask(key, step.name, subject, due, step.priority,
+                                 step.assignee_role, scheduled))
     tasks.sort(key=lambda t: (t.due_date, t.step))
     return tuple(tasks), tuple(unplanned)
-
-
-def _task(step: CadenceStep, *, key: str, due: date, scheduled: date,
-          values: Mapping[str, str]) -> PlannedTask:
-    # ``values`` already holds this step's name under "step" (see plan_cadence).
-    subject = render(step.subject, values)
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[:SUBJECT_MAX - 1] + "…"
-    return PlannedTask(key=key, step=step.name, subject=subject, due_date=due,
-                       priority=step.priority, assignee_role=step.assignee_role,
-                       scheduled_date=scheduled)
