@@ -9,8 +9,6 @@ retried by the next run (the diff still sees the difference).
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +29,6 @@ from sfrenew.store import (
 
 # Test hook for crash-safety tests: SIGKILL this process after that many chunks were
 # sent (before their results are recorded, the worst moment), or after recording them.
-KILL_AFTER_CHUNKS_ENV = "SFRENEW_TEST_KILL_AFTER_CHUNKS"
-KILL_POINT_ENV = "SFRENEW_TEST_KILL_POINT"  # "before_results" (default) | "after_results"
 
 _OPERATION = {ChangeKind.CREATE: Operation.CREATE, ChangeKind.UPDATE: Operation.UPDATE,
               ChangeKind.CLOSE: Operation.CLOSE}
@@ -64,11 +60,10 @@ class ApplyTotals:
         self.written[obj] = self.written.get(obj, WriteCounts()) + WriteCounts(**kw)
 
 
-def _maybe_kill(chunks: int, point: str) -> None:
-    after = os.environ.get(KILL_AFTER_CHUNKS_ENV)
-    if after and chunks >= int(after) and os.environ.get(KILL_POINT_ENV,
-                                                         "before_results") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+def chunk_checkpoint(chunks: int, point: str) -> None:
+    """Called after a chunk was sent (``point`` "before_results") and after its results
+    were recorded ("after_results"). Does nothing: it is the seam the crash tests patch
+    in their own process to die at exactly these places."""
 
 
 def _payload(change: RecordChange, target: Target, refs: Mapping[str, str]) -> dict[str, Any]:
@@ -122,7 +117,7 @@ def send_chunk(*, gateway: Gateway, store: StateStore, run_id: str, target: Targ
                 for i, answer in zip(idx, answers, strict=True):
                     results[i] = answer
     totals.chunks += 1
-    _maybe_kill(totals.chunks, "before_results")
+    chunk_checkpoint(totals.chunks, "before_results")
     outcomes: list[WriteResult] = []
     done_keys: list[str] = []
     bad: list[Rejection] = []
@@ -148,7 +143,7 @@ def send_chunk(*, gateway: Gateway, store: StateStore, run_id: str, target: Targ
         store.add_dead_letters(run_id, bad, now=clock())
     if done_keys:
         store.resolve_dead_letters(target.sobject, done_keys, now=clock())
-    _maybe_kill(totals.chunks, "after_results")
+    chunk_checkpoint(totals.chunks, "after_results")
 
 
 def reject_unwritable(*, store: StateStore, run_id: str, change: RecordChange, code: str,

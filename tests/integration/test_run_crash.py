@@ -1,15 +1,15 @@
 """kill -9 during apply, then run again: the org ends as after an uninterrupted run.
 
-The apply loop has a test hook (``SFRENEW_TEST_KILL_AFTER_CHUNKS``) that SIGKILLs its
-own process after N chunks were sent, before or after their results are recorded.
-The run is started in a subprocess against an org served by this test process, killed
-there, then run again (a new run, or ``--resume`` of the killed one) and the org is
-compared with an identically seeded org that ran once without interruption.
+The run is started in a subprocess against an org served by this test process; the
+child patches the writer's ``chunk_checkpoint`` seam to SIGKILL itself after N chunks
+were sent, before or after their results were recorded (product code has no kill
+switch). Then the run is started again (a new run, or ``--resume`` of the killed one)
+and the org is compared with an identically seeded org that ran once without
+interruption.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from sfrenew.apply import KILL_AFTER_CHUNKS_ENV, KILL_POINT_ENV
 from sfrenew.store import RunStatus, open_store
 from tests.integration.test_run_support import ROOT, Book, dump, open_book
 
@@ -31,8 +30,16 @@ _CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
+import os, signal
 from tests.integration.test_run_support import make_config, now, ALL_STEPS
+from sfrenew.apply import writer
 from sfrenew.runner import RunRequest, execute
+
+def die(chunks, point):
+    if chunks >= {after} and point == {point!r}:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+writer.chunk_checkpoint = die
 config = make_config(Path({base!r}), Path({org!r}), write_chunk_size={chunk})
 execute(config, RunRequest(job="main", steps=ALL_STEPS), clock=now)
 """
@@ -51,9 +58,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
 
 
 def _killed_run(b: Book, *, after_chunks: int, point: str) -> str:
-    env = {**os.environ, KILL_AFTER_CHUNKS_ENV: str(after_chunks), KILL_POINT_ENV: point}
-    code = _CHILD.format(root=str(ROOT), base=str(b.base), org=str(b.base / "org"), chunk=CHUNK)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+    code = _CHILD.format(root=str(ROOT), base=str(b.base), org=str(b.base / "org"), chunk=CHUNK,
+                         after=after_chunks, point=point)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           timeout=300, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
     with open_store(b.config.store_url) as store:
