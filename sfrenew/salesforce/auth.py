@@ -69,6 +69,10 @@ def _token_call(session: requests.Session, *, url: str, data: dict[str, str],
         description = body.get("error_description", "") if isinstance(body, dict) else ""
         raise AuthError(f"login refused: {error}: {description}",
                         status=response.status_code, error_code=str(error))
+    if not body.get("instance_url"):
+        raise AuthError("login answered a token but no instance_url: check the login URL "
+                        "(it must be the org's token endpoint)", status=response.status_code,
+                        error_code="missing_instance_url")
     return SessionGrant(Secret(str(body["access_token"])), str(body["instance_url"]).rstrip("/"))
 
 

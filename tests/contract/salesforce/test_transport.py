@@ -151,6 +151,13 @@ def test_refused_login_is_an_auth_error(rsps: responses.RequestsMock,
         make_gateway()
 
 
+def test_token_without_instance_url_is_an_auth_error(rsps: responses.RequestsMock,
+                                                     make_gateway: GatewayFactory) -> None:
+    rsps.post(TOKEN_URL, json={"access_token": "00Dxx!t", "token_type": "Bearer"})
+    with pytest.raises(AuthError, match="no instance_url"):
+        make_gateway()
+
+
 def test_budget_cap_stops_before_the_call(rsps: responses.RequestsMock,
                                           make_gateway: GatewayFactory) -> None:
     gateway = make_gateway(budget=BudgetGuard(max_calls_per_run=2))
