@@ -259,7 +259,7 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     out += ["", forecast + ".", "", "Tasks"]
     out += [f"- {t.due_date.isoformat()}: {t.subject} ({t.priority}, {t.assignee_role})"
             + (f" — scheduled for {t.scheduled_date.isoformat()}, which had passed"
-               if t.moved else "")
+               if t.due_date != t.scheduled_date else "")  # t.moved, inline
             for t in renewal.tasks]
     out += [f"- no task for step \"{s.step}\" ({s.scheduled_date.isoformat()}): "
             f"{_STEP_WORDS[s.outcome.value]}" for s in renewal.unplanned_steps]

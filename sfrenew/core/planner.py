@@ -248,7 +248,7 @@ def _plan_group(
     anchor = ends[policy.coterm.anchor]
     end_date = anchor.end_date
     priced = pricer.price(end_date)
-    chosen_amount = sum((p.amount for p in priced), Decimal(0))
+    chosen_amount = sum((p[3] for p in priced), Decimal(0))  # each line's amount
 
     def amount_for_end(end: date) -> Decimal:
         return chosen_amount if end == end_date else pricer.estimate(end)
@@ -294,8 +294,7 @@ def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, end_date:
                   currency: str, decimals: int) -> PlannedLine:
     line = item.line
     prior = line.annual_price or _ZERO
-    prices, decision, proration, amount = (priced.prices, priced.decision, priced.proration,
-                                           priced.amount)
+    prices, decision, proration, amount = priced
     # Positional, in PlannedLine's field order: once per line, keywords cost.
     return PlannedLine(
         blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sfrenew.core.domain import ContractLine
-from sfrenew.core.money import quantum_for, round_money
+from sfrenew.core.money import quantum_for
 from sfrenew.core.policy import PricingMethod, ProrationMethod
 from sfrenew.core.rules.proration import Proration, prorate
 from sfrenew.core.rules.term import ONE_DAY, term_end
@@ -40,14 +40,11 @@ _PriceKey = tuple[Decimal, Decimal | None, Decimal, int, int, bool, int]
 _PRICES: dict[_PriceKey, tuple[Decimal, ...]] = {}
 
 
-@dataclass(slots=True)
-class PricedLine:
-    """One line priced to an end date (working value: the planner copies it into the plan)."""
-
-    prices: tuple[Decimal, ...]  # annual unit price per year of the period
-    decision: UpliftDecision  # as applied (pricing may have fallen back from list)
-    proration: Proration
-    amount: Decimal
+# One line priced to an end date: (annual unit price per year of the period, the
+# decision as applied — pricing may have fallen back from list —, the period's
+# proration, the amount). A plain tuple: a working value made once per line, which
+# the planner unpacks straight into the plan.
+PricedLine = tuple[tuple[Decimal, ...], UpliftDecision, Proration, Decimal]
 
 
 @dataclass(slots=True)
@@ -187,8 +184,8 @@ class GroupPricer:
             else:
                 total = sum((quantity * p * s.numerator / s.denominator
                              for p, s in zip(prices, segments, strict=True)), _ZERO)
-            out.append(PricedLine(prices, applied[index], whole,
-                                  total.quantize(quantum, rounding=ROUND_HALF_UP)))
+            out.append((prices, applied[index], whole,
+                        total.quantize(quantum, rounding=ROUND_HALF_UP)))
         return out
 
     def _annual_by_year(self, start: date, years: int) -> list[Decimal]:
@@ -196,13 +193,17 @@ class GroupPricer:
         sums = self._sums.get(start)
         if sums is None or len(sums) < years:
             sums = [_ZERO] * years
+            items, all_prices = self._items, self._prices
             for index in self._starts[start]:
-                quantity = self._items[index].line.quantity
-                prices = self._prices[index]
+                quantity = items[index].line.quantity
+                prices = all_prices[index]
                 if len(prices) != years:
                     prices = self._yearly(index, years)
-                for year, price in enumerate(prices):
-                    sums[year] += quantity * price
+                if years == 1:  # the common case, without the inner loop
+                    sums[0] += quantity * prices[0]
+                else:
+                    for year, price in enumerate(prices):
+                        sums[year] += quantity * price
             self._sums[start] = sums
         return sums
 
@@ -214,13 +215,17 @@ class GroupPricer:
         every line, and differs from the line-by-line total by rounding cents at most.
         """
         total = _ZERO
+        periods, quantum = self._periods, self._quantum
         for start in self._starts:
-            whole, segments = self.period(start, end)
-            yearly = self._annual_by_year(start, len(segments))
-            if len(segments) == 1:
+            whole, segments = periods.get((start, end)) or self.period(start, end)
+            years = len(segments)
+            sums = self._sums.get(start)  # _annual_by_year's hit, inline
+            yearly = (sums if sums is not None and len(sums) >= years
+                      else self._annual_by_year(start, years))
+            if years == 1:
                 amount = yearly[0] * whole.numerator / whole.denominator
             else:
                 amount = sum((a * s.numerator / s.denominator
                               for a, s in zip(yearly, segments, strict=False)), _ZERO)
-            total += round_money(amount, self._decimals)
+            total += amount.quantize(quantum, rounding=ROUND_HALF_UP)  # round_money, inline
         return total

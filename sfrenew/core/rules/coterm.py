@@ -161,9 +161,12 @@ def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
     """The group's end under every anchor policy, in the policies' order."""
     if len(members) == 1:  # the common case: every contract anchor is the contract itself
         only = members[0]
+        own = _own_end(only, AnchorPolicy.EARLIEST)  # the same end for each contract anchor
         return {a: (AnchorEnd(a, _calendar_end(only.start, policy), None, False)
                     if a is AnchorPolicy.CALENDAR
-                    else _own_end(only, a)) for a in AnchorPolicy}
+                    else own if a is AnchorPolicy.EARLIEST
+                    else AnchorEnd(a, own.end_date, own.anchor_contract_id, own.rolled_forward))
+                for a in AnchorPolicy}
     return {a: anchor_end(members, anchor=a, policy=policy) for a in AnchorPolicy}
 
 
@@ -188,12 +191,13 @@ def compare_anchors(
 
     Policies landing on the same end date share one pricing.
     """
-    amounts: dict[date, Decimal] = {}
+    by_end: dict[date, tuple[int, int, Decimal]] = {}  # gap, overlap and amount by end
     outcomes = []
     for policy, end in ends.items():
-        if end.end_date not in amounts:
-            amounts[end.end_date] = amount_for_end(end.end_date)
-        gap, overlap = gap_and_overlap(members, end.end_date)
-        outcomes.append(AnchorOutcome(policy, end.end_date, gap, overlap,
-                                      amounts[end.end_date], policy is chosen))
+        end_date = end.end_date
+        found = by_end.get(end_date)
+        if found is None:
+            gap, overlap = gap_and_overlap(members, end_date)
+            found = by_end[end_date] = (gap, overlap, amount_for_end(end_date))
+        outcomes.append(AnchorOutcome(policy, end_date, *found, policy is chosen))
     return tuple(outcomes)
