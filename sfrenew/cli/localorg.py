@@ -1,4 +1,7 @@
-"""``sfrenew localorg ...`` and ``sfrenew demo``: run, seed, reset and inspect the local org."""
+"""``sfrenew localorg ...``: serve, seed, reset, inspect and demo the local org.
+
+The renewal demo (``sfrenew demo``) lives in ``cli/demo.py``.
+"""
 
 from __future__ import annotations
 
