@@ -119,6 +119,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() the generated book before planning")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="plan the book this many times and report the best (a shared "
+                             "machine's noise only ever slows a run down)")
     args = parser.parse_args()
     book = generate(args.contracts, args.seed, args.ends_within)
     n_lines = sum(len(c.lines) for _a, items, _s in book for c in items)
@@ -133,13 +136,18 @@ def main() -> None:
     if args.gc_freeze:
         gc.collect()
         gc.freeze()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    contracts, renewals, lines = run(book, rules)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    # CPU time too: on a shared machine the wall clock also counts other processes.
-    print(f"planned {contracts:,} contracts into {renewals:,} renewals with {lines:,} lines "
-          f"in {elapsed:.2f} s on one core: {contracts / elapsed:,.0f} contracts/s "
-          f"(CPU {cpu:.2f} s: {contracts / cpu:,.0f} contracts/s)")
+    best = float("inf")
+    for _ in range(max(args.repeat, 1)):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        contracts, renewals, lines = run(book, rules)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        best = min(best, cpu)
+        # CPU time too: on a shared machine the wall clock also counts other processes.
+        print(f"planned {contracts:,} contracts into {renewals:,} renewals with {lines:,} "
+              f"lines in {elapsed:.2f} s on one core: {contracts / elapsed:,.0f} contracts/s "
+              f"(CPU {cpu:.2f} s: {contracts / cpu:,.0f} contracts/s)")
+    if args.repeat > 1:
+        print(f"best of {args.repeat}: CPU {best:.2f} s, {contracts / best:,.0f} contracts/s")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sfrenew.core.domain import RiskLevel
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import ForecastCategory
 from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
 from sfrenew.core.rules.coterm import CotermGroup
@@ -33,6 +34,7 @@ class SkipReason(StrEnum):
     INVALID_TERM = "invalid_term"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SkippedContract:
     """A contract left without a renewal, with a reason code and a sentence."""
@@ -42,6 +44,7 @@ class SkippedContract:
     detail: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlannedLine:
     """One renewal line: the product, its period, price and every decision behind it.
@@ -72,6 +75,7 @@ class PlannedLine:
         return self.unit_prices[0]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlannedRenewal:
     """One renewal opportunity: a co-term group of contracts renewed together."""

@@ -23,6 +23,7 @@ from enum import StrEnum
 from hashlib import blake2b
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import CadencePolicy, PastDuePolicy, TaskPriority
 
 NAME_PLACEHOLDERS = frozenset({"account", "start_date", "end_date", "amount", "currency",
@@ -39,6 +40,7 @@ class StepOutcome(StrEnum):
     NOT_HIGH_RISK = "not_high_risk"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlannedTask:
     """A task the renewal should have, keyed for idempotent writes."""
@@ -57,6 +59,7 @@ class PlannedTask:
         return self.due_date != self.scheduled_date
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UnplannedStep:
     """A step with no task, and why."""

@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import AnchorPolicy, CotermPolicy
 from sfrenew.core.rules.term import ONE_DAY, days_in_month, term_end
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CotermMember:
     """One contract's natural renewal, as co-terming sees it."""
@@ -46,6 +48,7 @@ class CotermMember:
     annual_amount: Decimal  # the contract's current annual amount (for ``largest``)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AnchorEnd:
     """Where a policy puts the group's end date, and on which contract."""
@@ -56,6 +59,7 @@ class AnchorEnd:
     rolled_forward: bool  # the policy's end was before a line's start
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AnchorOutcome:
     """One policy's result for a group, for the side-by-side comparison."""
@@ -68,6 +72,7 @@ class AnchorOutcome:
     chosen: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CotermGroup:
     """Renewals that become one opportunity, the chosen end and the comparison."""

@@ -30,11 +30,13 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import ProrationMethod
 from sfrenew.core.rules.term import ONE_DAY, add_months
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Proration:
     """How a period was prorated: the method, its parts and the exact year fraction."""

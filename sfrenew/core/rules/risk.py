@@ -14,10 +14,12 @@ from datetime import date
 from decimal import Decimal
 
 from sfrenew.core.domain import RiskLevel, RiskSignals
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.money import format_rate
 from sfrenew.core.policy import RiskPolicy, SignalName
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskContext:
     """Everything a signal may read for one renewal."""
@@ -106,6 +108,7 @@ SIGNALS: dict[SignalName, Signal] = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskReason:
     """One signal that fired: its reason code, points and a sentence for the rep."""
@@ -115,6 +118,7 @@ class RiskReason:
     text: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskAssessment:
     """The renewal's risk: level, score out of 100, reasons by points (largest first)."""

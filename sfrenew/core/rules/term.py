@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from sfrenew.core.domain import Contract, ExistingRenewal
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import EligibilityPolicy
 
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -73,6 +74,7 @@ def renewal_term_months(contract: Contract, *, default_months: int) -> int:
     return default_months
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RenewalTerm:
     """The natural renewal of one contract, before co-terming."""

@@ -27,6 +27,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sfrenew.core.domain import Account, Contract, ContractLine, RiskLevel
+from sfrenew.core.frozen import fast_init
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import PricingMethod, RiskAdjustment, UpliftPolicy, UpliftRule
 
@@ -50,6 +51,7 @@ class UpliftBound(StrEnum):
     FLOOR = "floor"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UpliftDecision:
     """The uplift applied to one line and every step that led to it."""
