@@ -46,7 +46,8 @@ class UpliftTable:
         self._rules: dict[tuple[str | None, str | None, str | None], _Found] = {}
         self._decisions: dict[_DecisionKey, UpliftDecision] = {}
 
-    def _rule_rate(self, account: Account, line: ContractLine) -> _Found:
+    def rule_rate(self, account: Account, line: ContractLine) -> _Found:
+        """The first matching rule's rate (or the default) for a line without its own."""
         key = (account.segment, account.region, line.product_family)
         found = self._rules.get(key)
         if found is None:
@@ -67,7 +68,7 @@ class UpliftTable:
             return line.uplift_rate, 0, None
         if contract.uplift_rate is not None:
             return contract.uplift_rate, 1, None
-        return self._rule_rate(account, line)
+        return self.rule_rate(account, line)
 
     def decide(self, rate: Decimal, source: int, rule_name: str | None, cap: Decimal | None,
                floor: Decimal | None) -> UpliftDecision:

@@ -15,14 +15,14 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
-from sfrenew.core.money import format_money, format_rate, quantum_for, round_money
+from sfrenew.core.money import format_money, format_rate, round_money
 from sfrenew.core.plan import PlannedLine, PlannedRenewal
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
 from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
-from sfrenew.core.rules.term import ONE_DAY
+from sfrenew.core.rules.term import ONE_DAY, iso
 from sfrenew.core.rules.uplift import UpliftBound, UpliftDecision, UpliftSource
 
 LINE_MAX = 1_000
@@ -139,7 +139,25 @@ def explain_line(
 # holds the decision itself, so the id cannot be reused while the entry lives. Bounded.
 _MEMO_MAX = 1 << 12
 _DECISION_WORDS: dict[int, tuple[UpliftDecision, int, str, str]] = {}
-_QUANTA = {d: quantum_for(d) for d in range(7)}
+
+
+_PRORATION_MEMO_MAX = 1 << 16  # as many as pricing's period memo holds
+_PRORATION_WORDS: dict[int, tuple[Proration, str]] = {}
+
+
+def proration_words(proration: Proration) -> str:
+    """:func:`describe_proration`, memoised by identity for the planner's lines.
+
+    The planner's periods are shared values (see ``pricing``), so the same object
+    comes back for every line of a contract and every group with that period;
+    hashing a Proration's nine fields per lookup cost more than the words.
+    """
+    found = _PRORATION_WORDS.get(id(proration))
+    if found is None or found[0] is not proration:
+        if len(_PRORATION_WORDS) > _PRORATION_MEMO_MAX:
+            _PRORATION_WORDS.clear()
+        found = _PRORATION_WORDS[id(proration)] = (proration, describe_proration(proration))
+    return found[1]
 
 
 def _decision_words(decision: UpliftDecision) -> tuple[UpliftDecision, int, str, str]:
@@ -156,19 +174,22 @@ def _decision_words(decision: UpliftDecision) -> tuple[UpliftDecision, int, str,
     return found
 
 
-def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
+def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is cheaper
+                        product_name: str, quantity: Decimal, prior: Decimal,
                         prices: tuple[Decimal, ...], decision: UpliftDecision,
-                        proration: Proration, amount: Decimal, currency: str,
-                        decimals: int) -> str:
-    """:func:`explain_line`, word for word, with the per-decision words memoised.
+                        period_words: str, amount: Decimal, currency: str,
+                        quantum: Decimal) -> str:
+    """:func:`explain_line`, word for word, for the planner's hot loop.
 
-    The planner calls it once per line; ``format_money`` is written inline.
+    Positional; ``period_words`` is ``describe_proration(proration)`` (the planner
+    describes each contract's period once, not once per line), ``quantum`` the
+    currency's (``quantum_for(decimals)``); the per-decision words are memoised and
+    ``format_money`` is written inline.
     """
     found = _DECISION_WORDS.get(id(decision))  # _decision_words' hit, inline
     if found is None or found[0] is not decision:
         found = _decision_words(decision)
     _decision, kind, uplift, note = found
-    quantum = _QUANTA.get(decimals) or quantum_for(decimals)
     prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)  # round_money, inline
     if kind == 2:
         price = (f"{prior:,} {currency} → {prices[0]:,} {currency} a year per unit: "
@@ -179,9 +200,8 @@ def explain_priced_line(*, product_name: str, quantity: Decimal, prior: Decimal,
         price = (f"price book price {prices[0]:,} {currency} a year per unit "
                  f"(was {prior:,} {currency}){note}")
     if len(prices) > 1:
-        price += "; later years " + ", ".join(f"{p:,} {currency}" for p in prices[1:])
-    text = (f"{product_name} × {quantity}: {price}. "
-            f"{describe_proration(proration)}: {amount:,} {currency}.")
+        price += "; later years " + ", ".join([f"{p:,} {currency}" for p in prices[1:]])
+    text = f"{product_name} × {quantity}: {price}. {period_words}: {amount:,} {currency}."
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 
 
@@ -219,19 +239,19 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     group = renewal.coterm
     n = len(group.members)
     out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "
-           f"{renewal.start_date.isoformat()} to {renewal.end_date.isoformat()}, "
+           f"{iso(renewal.start_date)} to {iso(renewal.end_date)}, "
            f"{format_money(renewal.amount, renewal.currency)}.", "", "Contracts renewed"]
     for m in group.members:
         number = contracts[m.contract_id].number if m.contract_id in contracts else m.contract_id
-        out.append(f"- Contract {number} ends {(m.start - ONE_DAY).isoformat()}; "
-                   f"its renewal starts {m.start.isoformat()} "
-                   f"(a {m.term_months}-month term would end {m.natural_end.isoformat()}).")
+        out.append(f"- Contract {number} ends {iso(m.start - ONE_DAY)}; "
+                   f"its renewal starts {iso(m.start)} "
+                   f"(a {m.term_months}-month term would end {iso(m.natural_end)}).")
     out += ["", "Why these dates"]
     if n > 1:
         out.append(f"These contracts renew within {window_days} days of each other, so they "
                    f"are renewed together on one opportunity and all lines end on the same "
                    f"day (co-terming).")
-    out.append(f"Lines end on {renewal.end_date.isoformat()}: "
+    out.append(f"Lines end on {iso(renewal.end_date)}: "
                f"{_ANCHOR_WORDS[group.anchor.policy]} "
                f"(co-terming policy \"{group.anchor.policy}\").")
     if group.anchor.rolled_forward:
@@ -240,7 +260,7 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                "that month is too short, it ends on the month's last day.")
     out.append("Other policies, for comparison:")
     currency = renewal.currency
-    out += [f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {o.end_date.isoformat()}, "
+    out += [f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {iso(o.end_date)}, "
             f"gap {o.gap_days} days (lines ending before their normal renewal end), "
             f"overlap {o.overlap_days} days (lines running past it), "
             f"{o.amount:,} {currency}."  # format_money, inline
@@ -257,11 +277,11 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     if renewal.forecast_capped:
         forecast += f"; lowered because the risk is {risk.level}"
     out += ["", forecast + ".", "", "Tasks"]
-    out += [f"- {t.due_date.isoformat()}: {t.subject} ({t.priority}, {t.assignee_role})"
-            + (f" — scheduled for {t.scheduled_date.isoformat()}, which had passed"
+    out += [f"- {iso(t.due_date)}: {t.subject} ({t.priority}, {t.assignee_role})"
+            + (f" — scheduled for {iso(t.scheduled_date)}, which had passed"
                if t.due_date != t.scheduled_date else "")  # t.moved, inline
             for t in renewal.tasks]
-    out += [f"- no task for step \"{s.step}\" ({s.scheduled_date.isoformat()}): "
+    out += [f"- no task for step \"{s.step}\" ({iso(s.scheduled_date)}): "
             f"{_STEP_WORDS[s.outcome.value]}" for s in renewal.unplanned_steps]
     return truncate("\n".join(out), RENEWAL_MAX)
 

@@ -28,8 +28,13 @@ from sfrenew.core.domain import (
     ExistingTask,
     RiskSignals,
 )
-from sfrenew.core.explain import RenewalParts, explain_parts, explain_priced_line
-from sfrenew.core.money import format_money
+from sfrenew.core.explain import (
+    RenewalParts,
+    explain_parts,
+    explain_priced_line,
+    proration_words,
+)
+from sfrenew.core.money import format_money, quantum_for
 from sfrenew.core.plan import (
     PlannedLine,
     PlannedRenewal,
@@ -48,12 +53,14 @@ from sfrenew.core.rules.coterm import (
     group_members,
 )
 from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
 from sfrenew.core.rules.term import (
     ONE_DAY,
     eligibility,
-    natural_renewal,
+    iso,
     renewal_term_months,
+    term_end,
 )
 from sfrenew.core.rules.uplift import UpliftDecision, with_risk
 
@@ -73,7 +80,7 @@ def renewal_key(account_id: str, *, contract_ids: Sequence[str], start: date) ->
     renewal sfrenew already made keeps its key (see ``plan_account``), so moving a
     date or adding a contract to the group updates it instead of replacing it.
     """
-    return _key("renewal", account_id, ",".join(sorted(contract_ids)), start.isoformat())
+    return _key("renewal", account_id, ",".join(sorted(contract_ids)), iso(start))
 
 
 def line_key(renewal: str, *, contract_id: str, source_line_id: str) -> str:
@@ -184,18 +191,26 @@ _DecisionMemo = dict[tuple[Decimal, int, str | None, Decimal | None, Decimal | N
 
 def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
                table: UpliftTable, memo: _DecisionMemo) -> _Candidate:
-    assert contract.end_date is not None  # _check rejected contracts without one
+    end = contract.end_date
+    assert end is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
-    term = natural_renewal(contract.end_date, months)
-    annual = sum((line.quantity * (line.annual_price or 0) for line in contract.lines),
-                 Decimal(0))
-    member = CotermMember(contract.id, contract.currency, term.start, term.end, months, annual)
+    start = end + ONE_DAY  # natural_renewal, inline
+    annual = _ZERO
+    for line in contract.lines:
+        annual += line.quantity * (line.annual_price or 0)
+    member = CotermMember(contract.id, contract.currency, start, term_end(start, months),
+                          months, annual)
     uplift = policy.uplift
     cap = contract.uplift_cap if contract.uplift_cap is not None else uplift.cap
     floor = contract.uplift_floor if contract.uplift_floor is not None else uplift.floor
     decisions = []
+    contract_rate = contract.uplift_rate
     for line in contract.lines:
-        rate, source, rule_name = table.choose(line=line, contract=contract, account=account)
+        if line.uplift_rate is None and contract_rate is None:  # table.choose, inline
+            rate, source, rule_name = table.rule_rate(account, line)
+        else:
+            rate, source, rule_name = table.choose(line=line, contract=contract,
+                                                   account=account)
         # Lines mostly share a handful of decisions: reuse the (immutable) value. The
         # first one met in the account wins among equal keys (0.05 and 0.050).
         memo_key = (rate, source, rule_name, cap, floor)
@@ -262,15 +277,14 @@ def _plan_group(
     existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
                 if existing_renewals else None)
     key = existing.key if existing is not None and existing.key else fresh
-    lines = tuple([_planned_line(key, item, p, end_date, currency=currency,
-                                 decimals=decimals)
-                   for item, p in zip(items, priced, strict=True)])
+    lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
+                           quantum=quantum_for(decimals))
     amount = chosen_amount  # the same sum: each line's amount is its priced amount
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
     values = {
-        "account": account.name, "start_date": start_date.isoformat(),
-        "end_date": end_date.isoformat(), "currency": currency,
+        "account": account.name, "start_date": iso(start_date),
+        "end_date": iso(end_date), "currency": currency,
         "amount": format_money(amount, currency).rsplit(" ", 1)[0], "risk": risk.level.value,
         "contracts": ", ".join(c.contract.number for c in candidates),
     }
@@ -290,21 +304,25 @@ def _plan_group(
         existing.opportunity_id if existing is not None else None, text)
 
 
-def _planned_line(renewal: str, item: LineToPrice, priced: PricedLine, end_date: date, *,
-                  currency: str, decimals: int) -> PlannedLine:
-    line = item.line
-    prior = line.annual_price or _ZERO
-    prices, decision, proration, amount = priced
-    # Positional, in PlannedLine's field order: once per line, keywords cost.
-    return PlannedLine(
-        blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
-                digest_size=12).hexdigest(),  # line_key, inline
-        item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
-        item.start, end_date, prior, prices, amount, decision, proration,
-        explain_priced_line(
-            product_name=line.product_name, quantity=line.quantity, prior=prior,
-            prices=prices, decision=decision, proration=proration,
-            amount=amount, currency=currency, decimals=decimals))
+def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLine], *,
+                   end_date: date, currency: str, quantum: Decimal) -> tuple[PlannedLine, ...]:
+    out = []
+    last: Proration | None = None
+    words = ""
+    for item, (prices, decision, proration, amount) in zip(items, priced, strict=True):
+        line = item.line
+        prior = line.annual_price or _ZERO
+        if proration is not last:  # a contract's lines share one period: describe it once
+            words, last = proration_words(proration), proration
+        # Positional, in PlannedLine's field order: once per line, keywords cost.
+        out.append(PlannedLine(
+            blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
+                    digest_size=12).hexdigest(),  # line_key, inline
+            item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
+            item.start, end_date, prior, prices, amount, decision, proration,
+            explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
+                                words, amount, currency, quantum)))
+    return tuple(out)
 
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],

@@ -106,7 +106,10 @@ class GroupPricer:
         self._decimals = decimals
         self._quantum = quantum_for(decimals)  # round_money's, for the inline roundings
         self._periods = _periods_for(method)
-        self._applied = [_applied(i.decision, i.line.list_price) for i in items]
+        self._applied = [i.decision if i.decision.pricing is not PricingMethod.LIST
+                         or i.line.list_price is not None
+                         else _applied(i.decision, i.line.list_price)  # the fallback
+                         for i in items]
         self._prices: list[tuple[Decimal, ...]] = [()] * len(items)  # longest so far
         self._starts: dict[date, list[int]] = {}  # line indices by start, first seen first
         for index, item in enumerate(items):
@@ -177,7 +180,13 @@ class GroupPricer:
                 last_start = start
             prices = all_prices[index]  # the common case inline: computed, same length
             if len(prices) != years:
-                prices = self._yearly(index, years)
+                decision = applied[index]
+                if years == 1 and decision.pricing is PricingMethod.UPLIFT:  # _yearly's, inline
+                    prices = all_prices[index] = ((item.line.annual_price or _ZERO)
+                                                  * (_ONE + decision.rate)).quantize(
+                        quantum, rounding=ROUND_HALF_UP),
+                else:
+                    prices = self._yearly(index, years)
             quantity = item.line.quantity
             if years == 1 or len(set(prices)) == 1:
                 total = quantity * prices[0] * numerator / denominator

@@ -24,7 +24,7 @@ from hashlib import blake2b
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
 from sfrenew.core.frozen import fast_init
-from sfrenew.core.policy import CadencePolicy, PastDuePolicy, TaskPriority
+from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
 
 NAME_PLACEHOLDERS = frozenset({"account", "start_date", "end_date", "amount", "currency",
                                "risk", "contracts"})
@@ -97,6 +97,20 @@ def render(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(values)
 
 
+_OFFSETS: dict[int, tuple[CadencePolicy, tuple[tuple[CadenceStep, timedelta], ...]]] = {}
+
+
+def _offsets(policy: CadencePolicy) -> tuple[tuple[CadenceStep, timedelta], ...]:
+    """The policy's steps with their ``days_before`` as timedeltas (memoised by identity)."""
+    found = _OFFSETS.get(id(policy))
+    if found is None or found[0] is not policy:
+        if len(_OFFSETS) >= 8:
+            _OFFSETS.clear()
+        found = _OFFSETS[id(policy)] = (
+            policy, tuple((step, timedelta(days=step.days_before)) for step in policy.steps))
+    return found[1]
+
+
 def plan_cadence(
     *,
     renewal_key: str,
@@ -111,8 +125,8 @@ def plan_cadence(
     tasks: list[PlannedTask] = []
     unplanned: list[UnplannedStep] = []
     subject_values = dict(values)  # one copy, its "step" set per task
-    for step in policy.steps:
-        scheduled = renewal_start - timedelta(days=step.days_before)
+    for step, before in _offsets(policy):
+        scheduled = renewal_start - before
         if step.high_risk_only and risk is not RiskLevel.HIGH:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.NOT_HIGH_RISK))
             continue

@@ -132,7 +132,11 @@ def _calendar_end(latest_start: date, policy: CotermPolicy) -> date:
 def anchor_end(members: tuple[CotermMember, ...], *, anchor: AnchorPolicy,
                policy: CotermPolicy) -> AnchorEnd:
     """The group's end date under ``anchor`` (see the module docstring)."""
-    latest_start = max(m.start for m in members)
+    return _anchor_end(members, anchor, policy, max(m.start for m in members))
+
+
+def _anchor_end(members: tuple[CotermMember, ...], anchor: AnchorPolicy,
+                policy: CotermPolicy, latest_start: date) -> AnchorEnd:
     if anchor is AnchorPolicy.CALENDAR:
         return AnchorEnd(anchor, _calendar_end(latest_start, policy), None, False)
     if anchor is AnchorPolicy.EARLIEST:
@@ -161,6 +165,9 @@ def gap_and_overlap(members: tuple[CotermMember, ...], end: date) -> tuple[int, 
     return gap, overlap
 
 
+_ANCHORS = tuple(AnchorPolicy)  # iterating an Enum class costs a generator each time
+
+
 def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
                 ) -> dict[AnchorPolicy, AnchorEnd]:
     """The group's end under every anchor policy, in the policies' order."""
@@ -171,8 +178,9 @@ def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
                     if a is AnchorPolicy.CALENDAR
                     else own if a is AnchorPolicy.EARLIEST
                     else AnchorEnd(a, own.end_date, own.anchor_contract_id, own.rolled_forward))
-                for a in AnchorPolicy}
-    return {a: anchor_end(members, anchor=a, policy=policy) for a in AnchorPolicy}
+                for a in _ANCHORS}
+    latest_start = max(m.start for m in members)
+    return {a: _anchor_end(members, a, policy, latest_start) for a in _ANCHORS}
 
 
 def _own_end(member: CotermMember, anchor: AnchorPolicy) -> AnchorEnd:

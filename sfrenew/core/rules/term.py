@@ -34,6 +34,21 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 ONE_DAY = timedelta(days=1)
 
 
+_ISO: dict[date, str] = {}
+_ISO_MAX = 1 << 16
+
+
+def iso(day: date) -> str:
+    """``day.isoformat()``, memoised: explanations write the same few hundred dates over and
+    over, and ``isoformat`` goes through printf-style formatting each time."""
+    text = _ISO.get(day)
+    if text is None:
+        if len(_ISO) > _ISO_MAX:
+            _ISO.clear()
+        text = _ISO[day] = day.isoformat()
+    return text
+
+
 def days_in_month(year: int, month: int) -> int:
     """The number of days of ``month`` (1–12) in ``year``."""
     if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
