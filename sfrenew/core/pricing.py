@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sfrenew.core.domain import ContractLine
 from sfrenew.core.money import quantum_for
 from sfrenew.core.policy import PricingMethod, ProrationMethod
-from sfrenew.core.rules.proration import Proration, prorate
+from sfrenew.core.rules.proration import Proration, prorate, prorate_uncached
 from sfrenew.core.rules.term import ONE_DAY, term_end
 from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
 
@@ -71,10 +71,13 @@ def yearly_segments(start: date, end: date) -> list[tuple[date, date]]:
 
 
 def _new_period(start: date, end: date, method: ProrationMethod) -> Period:
-    whole = prorate(start, end, method=method)
+    # The period memo is the cache for whole periods; a long period's yearly segments
+    # recur (every end shares the first years from one start), so they go through
+    # prorate's own memo.
+    whole = prorate_uncached(start, end, method)
     if whole.days <= 366:  # at most 12 months: the period is its only segment
         return whole, (whole,)
-    return whole, tuple(prorate(a, b, method=method) for a, b in yearly_segments(start, end))
+    return whole, tuple([prorate(a, b, method=method) for a, b in yearly_segments(start, end)])
 
 
 def _periods_for(method: ProrationMethod) -> dict[tuple[date, date], Period]:

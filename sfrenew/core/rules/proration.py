@@ -113,6 +113,11 @@ def prorate(start: date, end: date, *, method: ProrationMethod) -> Proration:
     of three values and a run prorates the same few thousand periods again and again;
     the cache holds immutable results only, so it cannot change an answer.
     """
+    return prorate_uncached(start, end, method)
+
+
+def prorate_uncached(start: date, end: date, method: ProrationMethod) -> Proration:
+    """:func:`prorate` without its memo, for callers that memoise periods themselves."""
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
     days = (end - start).days + 1
