@@ -18,7 +18,7 @@ from sfrenew.core.domain import Account, Contract
 from sfrenew.core.money import format_money, format_rate, round_money
 from sfrenew.core.plan import PlannedLine, PlannedRenewal
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
-from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
+from sfrenew.core.rules.cadence import PlannedTask, StepOutcome, UnplannedStep
 from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
@@ -242,7 +242,8 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
            f"{iso(renewal.start_date)} to {iso(renewal.end_date)}, "
            f"{format_money(renewal.amount, renewal.currency)}.", "", "Contracts renewed"]
     for m in group.members:
-        number = contracts[m.contract_id].number if m.contract_id in contracts else m.contract_id
+        contract = contracts.get(m.contract_id)
+        number = contract.number if contract is not None else m.contract_id
         out.append(f"- Contract {number} ends {iso(m.start - ONE_DAY)}; "
                    f"its renewal starts {iso(m.start)} "
                    f"(a {m.term_months}-month term would end {iso(m.natural_end)}).")
@@ -282,13 +283,14 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                if t.due_date != t.scheduled_date else "")  # t.moved, inline
             for t in renewal.tasks]
     out += [f"- no task for step \"{s.step}\" ({iso(s.scheduled_date)}): "
-            f"{_STEP_WORDS[s.outcome.value]}" for s in renewal.unplanned_steps]
-    return truncate("\n".join(out), RENEWAL_MAX)
+            f"{_STEP_WORDS[s.outcome]}" for s in renewal.unplanned_steps]
+    text = "\n".join(out)
+    return text if len(text) <= RENEWAL_MAX else truncate(text, RENEWAL_MAX)
 
 
 _STEP_WORDS = {
-    "past_due_skipped": "its date had passed when the renewal was first planned",
-    "completed": "already completed",
-    "not_high_risk": "only for High-risk renewals",
+    StepOutcome.PAST_DUE_SKIPPED: "its date had passed when the renewal was first planned",
+    StepOutcome.COMPLETED: "already completed",
+    StepOutcome.NOT_HIGH_RISK: "only for High-risk renewals",
 }
 

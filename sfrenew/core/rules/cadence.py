@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from hashlib import blake2b
+from operator import attrgetter
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
 from sfrenew.core.frozen import fast_init
@@ -111,6 +112,9 @@ def _offsets(policy: CadencePolicy) -> tuple[tuple[CadenceStep, timedelta], ...]
     return found[1]
 
 
+_BY_DUE_DATE_AND_STEP = attrgetter("due_date", "step")
+
+
 def plan_cadence(
     *,
     renewal_key: str,
@@ -152,5 +156,5 @@ def plan_cadence(
             subject = subject[:SUBJECT_MAX - 1] + "…"
         tasks.append(PlannedTask(key, step.name, subject, due, step.priority,
                                  step.assignee_role, scheduled))
-    tasks.sort(key=lambda t: (t.due_date, t.step))
+    tasks.sort(key=_BY_DUE_DATE_AND_STEP)
     return tuple(tasks), tuple(unplanned)

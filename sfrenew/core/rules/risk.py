@@ -149,6 +149,6 @@ def assess_risk(ctx: RiskContext, policy: RiskPolicy) -> RiskAssessment:
         text = SIGNALS[signal.name](ctx, signal.threshold)
         if text is not None:
             reasons.append(RiskReason(signal.name, signal.points, text))
-    reasons.sort(key=lambda r: (-r.points, r.code.value))
+    reasons.sort(key=lambda r: (-r.points, r.code))  # a StrEnum member sorts as its value
     score = sum(r.points for r in reasons)
     return RiskAssessment(level_for(score, policy), score, tuple(reasons))
