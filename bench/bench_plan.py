@@ -109,6 +109,22 @@ def run(book: Book, rules: RulesPolicy) -> tuple[int, int, int]:
     return contracts, renewals, lines
 
 
+def reference_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop (best of 3): how fast this machine is today.
+
+    Shared machines differ (the same planner ran 10,500 and 5,400 contracts/s on two of
+    them); figures from two machines compare after dividing by this.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.process_time() - started)
+    return best
+
+
 def main() -> None:
     """Generate, plan, print the figure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -133,6 +149,7 @@ def main() -> None:
         profiler.runcall(run, book, rules)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return
+    print(f"machine reference: a 3,000,000-step Python loop takes {reference_seconds():.3f} s CPU")
     if args.gc_freeze:
         gc.collect()
         gc.freeze()
