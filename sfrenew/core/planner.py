@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from hashlib import blake2b
+from operator import attrgetter
 
 from sfrenew.core.decisions import UpliftTable, table_for
 from sfrenew.core.domain import (
@@ -64,6 +65,7 @@ from sfrenew.core.rules.term import (
 )
 from sfrenew.core.rules.uplift import UpliftDecision, with_risk
 
+_BY_ID = attrgetter("id")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
 _ZERO = Decimal(0)
@@ -120,7 +122,7 @@ def plan_account(
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
     table = table_for(policy.uplift)
-    for contract in sorted(contracts, key=lambda c: c.id):
+    for contract in sorted(contracts, key=_BY_ID):
         problem = _check(contract, today=today, policy=policy,
                          renewals=tuple(renewals_of.get(contract.id, ())))
         if problem is not None:

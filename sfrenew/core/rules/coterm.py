@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import AnchorPolicy, CotermPolicy
@@ -98,6 +99,10 @@ class CotermGroup:
         return tuple(sorted(m.contract_id for m in self.members))
 
 
+_BY_CURRENCY_START_ID = attrgetter("currency", "start", "contract_id")
+_BY_NATURAL_END_ID = attrgetter("natural_end", "contract_id")
+
+
 def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
                   ) -> list[tuple[CotermMember, ...]]:
     """Partition renewals into co-term groups: same currency, starts within the window.
@@ -106,7 +111,7 @@ def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
     a group by (start date, contract id). With co-terming disabled every renewal is
     its own group.
     """
-    ordered = sorted(members, key=lambda m: (m.currency, m.start, m.contract_id))
+    ordered = sorted(members, key=_BY_CURRENCY_START_ID)
     groups: list[list[CotermMember]] = []
     for member in ordered:
         current = groups[-1] if groups else None
@@ -140,7 +145,7 @@ def _anchor_end(members: tuple[CotermMember, ...], anchor: AnchorPolicy,
     if anchor is AnchorPolicy.CALENDAR:
         return AnchorEnd(anchor, _calendar_end(latest_start, policy), None, False)
     if anchor is AnchorPolicy.EARLIEST:
-        chosen = min(members, key=lambda m: (m.natural_end, m.contract_id))
+        chosen = min(members, key=_BY_NATURAL_END_ID)
     elif anchor is AnchorPolicy.LATEST:
         chosen = min(members, key=lambda m: (-m.natural_end.toordinal(), m.contract_id))
     else:
