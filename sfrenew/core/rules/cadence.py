@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from hashlib import blake2b
 from operator import attrgetter
+from typing import NamedTuple
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
-from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
 
 NAME_PLACEHOLDERS = frozenset({"account", "start_date", "end_date", "amount", "currency",
@@ -41,9 +40,7 @@ class StepOutcome(StrEnum):
     NOT_HIGH_RISK = "not_high_risk"
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class PlannedTask:
+class PlannedTask(NamedTuple):
     """A task the renewal should have, keyed for idempotent writes."""
 
     key: str
@@ -60,9 +57,7 @@ class PlannedTask:
         return self.due_date != self.scheduled_date
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class UnplannedStep:
+class UnplannedStep(NamedTuple):
     """A step with no task, and why."""
 
     step: str

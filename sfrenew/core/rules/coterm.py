@@ -26,19 +26,16 @@ which lines run *past* their natural renewal end), and the prorated amount.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
-from sfrenew.core.frozen import fast_init
 from sfrenew.core.policy import AnchorPolicy, CotermPolicy
 from sfrenew.core.rules.term import ONE_DAY, days_in_month, term_end
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class CotermMember:
+class CotermMember(NamedTuple):
     """One contract's natural renewal, as co-terming sees it."""
 
     contract_id: str
@@ -49,9 +46,7 @@ class CotermMember:
     annual_amount: Decimal  # the contract's current annual amount (for ``largest``)
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class AnchorEnd:
+class AnchorEnd(NamedTuple):
     """Where a policy puts the group's end date, and on which contract."""
 
     policy: AnchorPolicy
@@ -60,9 +55,7 @@ class AnchorEnd:
     rolled_forward: bool  # the policy's end was before a line's start
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class AnchorOutcome:
+class AnchorOutcome(NamedTuple):
     """One policy's result for a group, for the side-by-side comparison."""
 
     policy: AnchorPolicy
@@ -73,9 +66,7 @@ class AnchorOutcome:
     chosen: bool
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class CotermGroup:
+class CotermGroup(NamedTuple):
     """Renewals that become one opportunity, the chosen end and the comparison."""
 
     currency: str

@@ -24,21 +24,18 @@ split into *whole months* and a *stub* of leftover days:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
-from sfrenew.core.frozen import fast_init
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import ProrationMethod
 from sfrenew.core.rules.term import ONE_DAY, add_months
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Proration:
+class Proration(NamedTuple):
     """How a period was prorated: the method, its parts and the exact year fraction."""
 
     method: ProrationMethod

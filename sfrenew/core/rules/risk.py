@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from sfrenew.core.domain import RiskLevel, RiskSignals
 from sfrenew.core.frozen import fast_init
@@ -108,9 +109,7 @@ SIGNALS: dict[SignalName, Signal] = {
 }
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class RiskReason:
+class RiskReason(NamedTuple):
     """One signal that fired: its reason code, points and a sentence for the rep."""
 
     code: SignalName
@@ -118,9 +117,7 @@ class RiskReason:
     text: str
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class RiskAssessment:
+class RiskAssessment(NamedTuple):
     """The renewal's risk: level, score out of 100, reasons by points (largest first)."""
 
     level: RiskLevel

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sfrenew.core.frozen import fast_init
-from sfrenew.core.plan import PlannedLine
+from sfrenew.core.rules.uplift import UpliftDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,8 @@ def test_argument_errors_as_usual() -> None:
 
 
 def test_planner_values_use_it() -> None:
-    assert PlannedLine.__init__.__qualname__ == "PlannedLine.__init__"
-    assert PlannedLine.__init__.__code__.co_filename == "<string>"
+    assert UpliftDecision.__init__.__qualname__ == "UpliftDecision.__init__"
+    assert UpliftDecision.__init__.__code__.co_filename == "<string>"
 
 
 def test_refuses_what_it_cannot_do_exactly() -> None:
