@@ -238,8 +238,9 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     """:func:`explain_renewal` of a renewal not built yet."""
     group = renewal.coterm
     n = len(group.members)
+    end_text = iso(renewal.end_date)
     out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "
-           f"{iso(renewal.start_date)} to {iso(renewal.end_date)}, "
+           f"{iso(renewal.start_date)} to {end_text}, "
            f"{format_money(renewal.amount, renewal.currency)}.", "", "Contracts renewed"]
     for m in group.members:
         contract = contracts.get(m.contract_id)
@@ -252,7 +253,7 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
         out.append(f"These contracts renew within {window_days} days of each other, so they "
                    f"are renewed together on one opportunity and all lines end on the same "
                    f"day (co-terming).")
-    out.append(f"Lines end on {iso(renewal.end_date)}: "
+    out.append(f"Lines end on {end_text}: "
                f"{_ANCHOR_WORDS[group.anchor.policy]} "
                f"(co-terming policy \"{group.anchor.policy}\").")
     if group.anchor.rolled_forward:
@@ -261,29 +262,35 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                "that month is too short, it ends on the month's last day.")
     out.append("Other policies, for comparison:")
     currency = renewal.currency
-    out += [f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {iso(o.end_date)}, "
-            f"gap {o.gap_days} days (lines ending before their normal renewal end), "
-            f"overlap {o.overlap_days} days (lines running past it), "
-            f"{o.amount:,} {currency}."  # format_money, inline
-            for o in group.comparison]
+    # Loops rather than comprehensions: a comprehension is a call, and this runs per renewal.
+    for o in group.comparison:
+        out.append(f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {iso(o.end_date)}, "
+                   f"gap {o.gap_days} days (lines ending before their normal renewal end), "
+                   f"overlap {o.overlap_days} days (lines running past it), "
+                   f"{o.amount:,} {currency}.")  # format_money, inline
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
-    out += [f"- {line.explanation}" for line in renewal.lines]
+    for line in renewal.lines:
+        out.append(f"- {line.explanation}")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:
-        out += [f"- {r.text} ({r.points} points, {r.code})" for r in risk.reasons]
+        for r in risk.reasons:
+            out.append(f"- {r.text} ({r.points} points, {r.code})")
     else:
         out.append("- no risk signal fired")
     forecast = f"Forecast: {renewal.forecast} (stage \"{renewal.stage}\")"
     if renewal.forecast_capped:
         forecast += f"; lowered because the risk is {risk.level}"
     out += ["", forecast + ".", "", "Tasks"]
-    out += [f"- {iso(t.due_date)}: {t.subject} ({t.priority}, {t.assignee_role})"
-            + (f" — scheduled for {iso(t.scheduled_date)}, which had passed"
-               if t.due_date != t.scheduled_date else "")  # t.moved, inline
-            for t in renewal.tasks]
-    out += [f"- no task for step \"{s.step}\" ({iso(s.scheduled_date)}): "
-            f"{_STEP_WORDS[s.outcome]}" for s in renewal.unplanned_steps]
+    for t in renewal.tasks:
+        if t.due_date != t.scheduled_date:  # t.moved, inline
+            out.append(f"- {iso(t.due_date)}: {t.subject} ({t.priority}, {t.assignee_role})"
+                       f" — scheduled for {iso(t.scheduled_date)}, which had passed")
+        else:
+            out.append(f"- {iso(t.due_date)}: {t.subject} ({t.priority}, {t.assignee_role})")
+    for s in renewal.unplanned_steps:
+        out.append(f"- no task for step \"{s.step}\" ({iso(s.scheduled_date)}): "
+                   f"{_STEP_WORDS[s.outcome]}")
     text = "\n".join(out)
     return text if len(text) <= RENEWAL_MAX else truncate(text, RENEWAL_MAX)
 

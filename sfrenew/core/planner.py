@@ -132,13 +132,14 @@ def plan_account(
                                      memo=memo))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
-    groups = group_members((c.member for c in candidates), policy.coterm)
-    planned = tuple(
-        _plan_group(members, by_id=by_id, account=account, today=today, policy=policy,
-                    signals=signals or RiskSignals(), existing_renewals=existing_renewals,
-                    existing_tasks=existing_tasks, risks=risks)
-        for members in groups)
-    return RenewalPlan(account.id, planned, tuple(skipped))
+    groups = group_members([c.member for c in candidates], policy.coterm)
+    planned = []
+    for members in groups:
+        planned.append(_plan_group(
+            members, by_id=by_id, account=account, today=today, policy=policy,
+            signals=signals or RiskSignals(), existing_renewals=existing_renewals,
+            existing_tasks=existing_tasks, risks=risks))
+    return RenewalPlan(account.id, tuple(planned), tuple(skipped))
 
 
 def _check(contract: Contract, *, today: date, policy: RulesPolicy,
@@ -238,13 +239,29 @@ def _plan_group(
     existing_tasks: Mapping[str, ExistingTask],
     risks: _RiskMemo,
 ) -> PlannedRenewal:
-    candidates = [by_id[m.contract_id] for m in members]
+    # One pass over the members (comprehensions are calls): the candidates, their
+    # contracts by id and numbers, the largest uplift (the first of equals, as max()
+    # keeps) and the latest previous renewal.
+    candidates = []
+    by_contract: dict[str, Contract] = {}
+    numbers = []
+    top_rate: Decimal | None = None
+    latest: int | None = None
+    for m in members:
+        c = by_id[m.contract_id]
+        candidates.append(c)
+        contract = c.contract
+        by_contract[contract.id] = contract
+        numbers.append(contract.number)
+        late_days = contract.renewed_late_days
+        if late_days is not None and (latest is None or late_days > latest):
+            latest = late_days
+        for d in c.uplifts:
+            if top_rate is None or d.rate > top_rate:
+                top_rate = d.rate
+    assert top_rate is not None  # every candidate has at least one line (_check)
     currency = members[0].currency
     decimals = policy.currencies[currency]
-    late = [c.contract.renewed_late_days for c in candidates
-            if c.contract.renewed_late_days is not None]
-    top_rate = max(d.rate for c in candidates for d in c.uplifts)
-    latest = max(late) if late else None
     # Same account, same signals: groups with the same inputs share one assessment.
     risk = risks.get((top_rate, latest))
     if risk is None:
@@ -256,8 +273,9 @@ def _plan_group(
         uplifts = (tuple(with_risk(d, level=risk.level, adjustments=adjustments)
                          for d in c.uplifts) if adjustments else c.uplifts)
         start = c.member.start
-        items += [LineToPrice(line, d, start, c.contract.id)
-                  for line, d in zip(c.contract.lines, uplifts, strict=True)]
+        contract_id = c.contract.id
+        for line, d in zip(c.contract.lines, uplifts, strict=True):
+            items.append(LineToPrice(line, d, start, contract_id))
     pricer = GroupPricer(items, method=policy.proration,
                          compound=policy.uplift.compound_multi_year, decimals=decimals)
 
@@ -288,7 +306,7 @@ def _plan_group(
         "account": account.name, "start_date": iso(start_date),
         "end_date": iso(end_date), "currency": currency,
         "amount": format_money(amount, currency).rsplit(" ", 1)[0], "risk": risk.level.value,
-        "contracts": ", ".join(c.contract.number for c in candidates),
+        "contracts": ", ".join(numbers),
     }
     name = render(policy.opportunity_name, values)[:OPPORTUNITY_NAME_MAX]
     values["opportunity"] = name
@@ -298,7 +316,7 @@ def _plan_group(
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
                      stage, capped, tasks, unplanned),
-        account=account, contracts={c.contract.id: c.contract for c in candidates},
+        account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,

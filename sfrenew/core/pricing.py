@@ -109,14 +109,16 @@ class GroupPricer:
         self._decimals = decimals
         self._quantum = quantum_for(decimals)  # round_money's, for the inline roundings
         self._periods = _periods_for(method)
-        self._applied = [i.decision if i.decision.pricing is not PricingMethod.LIST
-                         or i.line.list_price is not None
-                         else _applied(i.decision, i.line.list_price)  # the fallback
-                         for i in items]
+        self._applied: list[UpliftDecision] = []  # the decisions as pricing applies them
         self._prices: list[tuple[Decimal, ...]] = [()] * len(items)  # longest so far
         self._starts: dict[date, list[int]] = {}  # line indices by start, first seen first
         for index, item in enumerate(items):
             self._starts.setdefault(item.start, []).append(index)
+            decision = item.decision
+            self._applied.append(
+                decision if decision.pricing is not PricingMethod.LIST
+                or item.line.list_price is not None
+                else _applied(decision, item.line.list_price))  # the fallback
         self._sums: dict[date, list[Decimal]] = {}  # annual amounts by year, by start
 
     def period(self, start: date, end: date) -> Period:
@@ -143,9 +145,11 @@ class GroupPricer:
                 if years == 1:
                     prices = (prior * factor).quantize(quantum, rounding=ROUND_HALF_UP),
                 elif self._compound:
-                    prices = tuple([(prior * factor ** year).quantize(quantum,
-                                                                      rounding=ROUND_HALF_UP)
-                                    for year in range(1, years + 1)])
+                    compounded = []
+                    for year in range(1, years + 1):  # a loop: a comprehension is a call
+                        compounded.append((prior * factor ** year).quantize(
+                            quantum, rounding=ROUND_HALF_UP))
+                    prices = tuple(compounded)
                 else:
                     prices = ((prior * factor).quantize(quantum, rounding=ROUND_HALF_UP),
                               ) * years
@@ -194,8 +198,9 @@ class GroupPricer:
             if years == 1 or len(set(prices)) == 1:
                 total = quantity * prices[0] * numerator / denominator
             else:
-                total = sum((quantity * p * s.numerator / s.denominator
-                             for p, s in zip(prices, segments, strict=True)), _ZERO)
+                total = _ZERO
+                for p, s in zip(prices, segments, strict=True):
+                    total += quantity * p * s.numerator / s.denominator
             out.append((prices, applied[index], whole,
                         total.quantize(quantum, rounding=ROUND_HALF_UP)))
         return out
@@ -237,7 +242,8 @@ class GroupPricer:
             if years == 1:
                 amount = yearly[0] * whole.numerator / whole.denominator
             else:
-                amount = sum((a * s.numerator / s.denominator
-                              for a, s in zip(yearly, segments, strict=False)), _ZERO)
+                amount = _ZERO
+                for a, s in zip(yearly, segments, strict=False):
+                    amount += a * s.numerator / s.denominator
             total += amount.quantize(quantum, rounding=ROUND_HALF_UP)  # round_money, inline
         return total

@@ -34,6 +34,11 @@ from typing import NamedTuple
 from sfrenew.core.policy import AnchorPolicy, CotermPolicy
 from sfrenew.core.rules.term import ONE_DAY, days_in_month, term_end
 
+_START = attrgetter("start")
+_CONTRACT_ID = attrgetter("contract_id")
+_BY_CURRENCY_START_ID = attrgetter("currency", "start", "contract_id")
+_BY_NATURAL_END_ID = attrgetter("natural_end", "contract_id")
+
 
 class CotermMember(NamedTuple):
     """One contract's natural renewal, as co-terming sees it."""
@@ -87,11 +92,7 @@ class CotermGroup(NamedTuple):
     @property
     def contract_ids(self) -> tuple[str, ...]:
         """The group's contracts, sorted."""
-        return tuple(sorted(m.contract_id for m in self.members))
-
-
-_BY_CURRENCY_START_ID = attrgetter("currency", "start", "contract_id")
-_BY_NATURAL_END_ID = attrgetter("natural_end", "contract_id")
+        return tuple(sorted(map(_CONTRACT_ID, self.members)))
 
 
 def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
@@ -111,8 +112,12 @@ def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
             current.append(member)
         else:
             groups.append([member])
-    groups.sort(key=lambda g: (g[0].start, g[0].currency, g[0].contract_id))
-    return [tuple(g) for g in groups]
+    if len(groups) > 1:
+        groups.sort(key=lambda g: (g[0].start, g[0].currency, g[0].contract_id))
+    out = []
+    for g in groups:  # a loop: a comprehension is a call
+        out.append(tuple(g))
+    return out
 
 
 def _calendar_end(latest_start: date, policy: CotermPolicy) -> date:
@@ -170,13 +175,19 @@ def anchor_ends(members: tuple[CotermMember, ...], policy: CotermPolicy,
     if len(members) == 1:  # the common case: every contract anchor is the contract itself
         only = members[0]
         own = _own_end(only, AnchorPolicy.EARLIEST)  # the same end for each contract anchor
-        return {a: (AnchorEnd(a, _calendar_end(only.start, policy), None, False)
-                    if a is AnchorPolicy.CALENDAR
-                    else own if a is AnchorPolicy.EARLIEST
-                    else AnchorEnd(a, own.end_date, own.anchor_contract_id, own.rolled_forward))
-                for a in _ANCHORS}
-    latest_start = max(m.start for m in members)
-    return {a: _anchor_end(members, a, policy, latest_start) for a in _ANCHORS}
+        ends = {}
+        for a in _ANCHORS:  # loops: a comprehension is a call
+            ends[a] = (AnchorEnd(a, _calendar_end(only.start, policy), None, False)
+                       if a is AnchorPolicy.CALENDAR
+                       else own if a is AnchorPolicy.EARLIEST
+                       else AnchorEnd(a, own.end_date, own.anchor_contract_id,
+                                      own.rolled_forward))
+        return ends
+    latest_start = max(map(_START, members))
+    ends = {}
+    for a in _ANCHORS:
+        ends[a] = _anchor_end(members, a, policy, latest_start)
+    return ends
 
 
 def _own_end(member: CotermMember, anchor: AnchorPolicy) -> AnchorEnd:

@@ -147,5 +147,7 @@ def assess_risk(ctx: RiskContext, policy: RiskPolicy) -> RiskAssessment:
         if text is not None:
             reasons.append(RiskReason(signal.name, signal.points, text))
     reasons.sort(key=lambda r: (-r.points, r.code))  # a StrEnum member sorts as its value
-    score = sum(r.points for r in reasons)
+    score = 0
+    for reason in reasons:  # a loop: a generator is a call
+        score += reason.points
     return RiskAssessment(level_for(score, policy), score, tuple(reasons))
