@@ -79,35 +79,35 @@ def variants() -> dict[str, RulesPolicy]:
     return out
 
 
-def fingerprints(contracts: int) -> dict[str, str]:
-    """Per variant and book, the digest of every plan's repr (and per account, on demand)."""
-    out: dict[str, str] = {}
+def _plan_reprs(book: Book, rules: RulesPolicy) -> list[str]:
+    """The ``repr`` of every account's plan, in book order."""
+    return [repr(plan_account(account=account, contracts=items, today=TODAY, policy=rules,
+                              signals=signals))
+            for account, items, signals in book]
+
+
+def fingerprints(contracts: int) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Per variant and book, the digest of every plan's repr, and the reprs themselves."""
+    digests: dict[str, str] = {}
+    reprs: dict[str, list[str]] = {}
     for ends_within in (200, 1095):
         book = generate(contracts, 11, ends_within)
         for name, rules in variants().items():
-            digest = hashlib.sha256()
-            for account, items, signals in book:
-                plan = plan_account(account=account, contracts=items, today=TODAY,
-                                    policy=rules, signals=signals)
-                digest.update(repr(plan).encode())
-            out[f"{ends_within}/{name}"] = digest.hexdigest()
-    return out
+            key = f"{ends_within}/{name}"
+            reprs[key] = _plan_reprs(book, rules)
+            digests[key] = hashlib.sha256("".join(reprs[key]).encode()).hexdigest()
+    return digests, reprs
 
 
-def _first_difference(key: str, contracts: int, reference: Path) -> str:
-    ends_within, name = key.split("/", 1)
-    rules = variants()[name]
-    book = generate(contracts, 11, int(ends_within))
-    stored = json.loads(reference.read_text()).get("reprs", {}).get(key)
-    if stored is None:
+def _first_difference(new_reprs: list[str], old_reprs: list[str] | None, book: Book) -> str:
+    if old_reprs is None:
         return "(write with --keep-reprs to see the first differing plan)"
-    for (account, items, signals), old in zip(book, stored, strict=True):
-        new = repr(plan_account(account=account, contracts=items, today=TODAY,
-                                policy=rules, signals=signals))
+    for (account, _items, _signals), new, old in zip(book, new_reprs, old_reprs, strict=True):
         if new != old:
             at = next(i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b)
-            return (f"account {account.id}: at character {at}\n  was {old[at - 80:at + 80]!r}"
-                    f"\n  now {new[at - 80:at + 80]!r}")
+            begin = max(at - 80, 0)
+            return (f"account {account.id}: at character {at}\n  was {old[begin:at + 80]!r}"
+                    f"\n  now {new[begin:at + 80]!r}")
     return "(no account differs)"
 
 
@@ -121,17 +121,10 @@ def main() -> None:
     parser.add_argument("--keep-reprs", action="store_true",
                         help="with --write: keep every plan's repr, to locate a difference")
     args = parser.parse_args()
-    found = fingerprints(args.contracts)
+    found, reprs = fingerprints(args.contracts)
     if args.write:
         data: dict[str, object] = {"contracts": args.contracts, "digests": found}
         if args.keep_reprs:
-            reprs = {}
-            for key in found:
-                ends_within, name = key.split("/", 1)
-                rules = variants()[name]
-                reprs[key] = [repr(plan_account(account=a, contracts=i, today=TODAY,
-                                                policy=rules, signals=s))
-                              for a, i, s in generate(args.contracts, 11, int(ends_within))]
             data["reprs"] = reprs
         args.write.write_text(json.dumps(data))
         print(f"wrote {len(found)} fingerprints to {args.write}")
@@ -142,7 +135,9 @@ def main() -> None:
     differ = [k for k, v in found.items() if reference["digests"].get(k) != v]
     print(f"{len(found) - len(differ)} of {len(found)} variants give identical plans")
     for key in differ:
-        print(f"DIFFERS {key}: {_first_difference(key, args.contracts, args.check)}")
+        book = generate(args.contracts, 11, int(key.split("/", 1)[0]))
+        where = _first_difference(reprs[key], reference.get("reprs", {}).get(key), book)
+        print(f"DIFFERS {key}: {where}")
     sys.exit(1 if differ else 0)
 
 

@@ -114,11 +114,7 @@ class GroupPricer:
         self._starts: dict[date, list[int]] = {}  # line indices by start, first seen first
         for index, item in enumerate(items):
             self._starts.setdefault(item.start, []).append(index)
-            decision = item.decision
-            self._applied.append(
-                decision if decision.pricing is not PricingMethod.LIST
-                or item.line.list_price is not None
-                else _applied(decision, item.line.list_price))  # the fallback
+            self._applied.append(_applied(item.decision, item.line.list_price))
         self._sums: dict[date, list[Decimal]] = {}  # annual amounts by year, by start
 
     def period(self, start: date, end: date) -> Period:
