@@ -11,6 +11,11 @@ the 02:00 nightly run. The daemon passes each job's last run start from the stat
 store; if a fire was due since then, the job's first run time is set to that past
 instant and APScheduler's coalescing turns the whole backlog into one run (or none,
 when the newest missed fire is older than the misfire grace).
+
+APScheduler 3.x reads the real clock itself. The daemon's clock is
+:func:`sfrenew.clock.utc_now`, which a rehearsal or the test suite may shift
+(``SFRENEW_CLOCK_SHIFT_SECONDS``); times handed to APScheduler are moved back into
+its real-clock frame, and times read from it are moved forward, so the two agree.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from sfrenew.clock import clock_shift
 
 if TYPE_CHECKING:  # jobs.py imports cron_problem from here; types only, no cycle
     from sfrenew.jobs import JobSpec, TriggerSpec
@@ -106,7 +113,7 @@ class JobScheduler:
         first = catch_up_time(spec.trigger, last_run_at=last_run_at, now=now)
         options: dict[str, Any] = {}
         if first is not None:
-            options["next_run_time"] = first
+            options["next_run_time"] = first - clock_shift()  # into APScheduler's frame
         elif spec.trigger.date is not None and spec.trigger.date <= now:
             log.info(JOB_SCHEDULED, job=spec.name, next_fire=None, reason="date passed, ran")
             return
@@ -125,7 +132,9 @@ class JobScheduler:
 
     def next_fire_times(self) -> dict[str, datetime | None]:
         """Scheduled jobs and when each fires next."""
-        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+        shift = clock_shift()  # out of APScheduler's real-clock frame
+        return {job.id: job.next_run_time + shift if job.next_run_time is not None else None
+                for job in self._scheduler.get_jobs()}
 
     def start(self) -> None:
         """Start firing in background threads."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from sfrenew import __version__
@@ -10,12 +12,18 @@ from sfrenew.cli import mappings as _mappings
 from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
 from sfrenew.cli import run as _run
+from sfrenew.clock import ClockShiftError, clock_shift
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sfrenew")
 def main() -> None:
     """sfrenew: renewal automation for Salesforce."""
+    try:  # a mistyped shift is a configuration error, reported before anything runs
+        clock_shift()
+    except ClockShiftError as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
 
 
 main.add_command(_localorg.localorg)

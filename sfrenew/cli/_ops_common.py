@@ -37,9 +37,6 @@ jobs_dir_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
-def utc_now() -> datetime:
-    """The real clock; the CLI is the shell and injects it everywhere below."""
-    return datetime.now(UTC)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -31,8 +31,8 @@ from sfrenew.cli._ops_common import (
     json_option,
     jsonable,
     open_config,
-    utc_now,
 )
+from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import outcome_fields, stop_on_signals
 from sfrenew.logs import bound

@@ -31,10 +31,10 @@ from sfrenew.cli._ops_common import (
     jsonable,
     open_config,
     open_jobs,
-    utc_now,
     when,
 )
 from sfrenew.cli.backfill import backfill
+from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import LockHeld, outcome_fields, serve
 from sfrenew.jobs import JobSpec, find_job

@@ -14,7 +14,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from sfrenew.apply.session import RunBusy, rollback_session
 from sfrenew.cli.plan_view import render_json, render_table
+from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig, load_config
 from sfrenew.logs import configure as configure_logs
 from sfrenew.plan import PlanFileError
@@ -36,9 +36,6 @@ DEFAULT_CONFIG = "config.example.yaml"
 ALL_STEPS = (Step.PULL, Step.PLAN, Step.APPLY, Step.REPORT)
 
 
-def utc_now() -> datetime:
-    """The real clock (the CLI is the shell: it may read it)."""
-    return datetime.now(UTC)
 
 
 def _logs_to_stderr(level: str = "INFO") -> None:

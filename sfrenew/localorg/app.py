@@ -18,11 +18,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sfrenew.clock import utc_now
 from sfrenew.localorg.accounting import DEFAULT_DAILY_API_REQUESTS, Accounting
 from sfrenew.localorg.admin import AdminResource
 from sfrenew.localorg.allocation import ALLOCATION_FILE, DailyAllocation
@@ -50,9 +51,6 @@ DEFAULT_API_VERSION = "59.0"  # simple-salesforce's default; any version >= 50.0
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    """The real clock (UTC, timezone-aware)."""
-    return datetime.now(UTC)
 
 
 class LocalOrg:
@@ -96,7 +94,8 @@ class LocalOrg:
             if self._server is not None:
                 return self
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            tls_files = ensure_certificates(self.data_dir, now=self.clock())
+            # TLS clients check validity against their own (real) clock, never a shifted one.
+            tls_files = ensure_certificates(self.data_dir)
             identity = load_or_create_identity(self.data_dir)
             store = OrgStore(self.data_dir / DATABASE_FILE, self.schema, clock=self.clock)
             try:

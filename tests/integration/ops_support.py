@@ -16,12 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.seed import seed_book
+from tests.clock import today
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPING = REPO / "mappings" / "standard.yaml"
@@ -34,7 +34,7 @@ def seeded_org(data_dir: Path, *, contracts: int, **options: Any) -> Iterator[Lo
     org.start()
     try:
         if not org.store.counts().get("Contract"):
-            seed_book(org.store, contracts=contracts, seed=7, today=datetime.now(UTC).date())
+            seed_book(org.store, contracts=contracts, seed=7, today=today())
         yield org
     finally:
         org.stop()

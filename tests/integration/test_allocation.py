@@ -14,6 +14,7 @@ from simple_salesforce.exceptions import SalesforceRefusedRequest
 
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, classify
+from tests.clock import now
 from tests.integration.conftest import API_VERSION, content, new_http_session
 
 pytestmark = pytest.mark.integration
@@ -25,8 +26,7 @@ class FakeClock:
     """A settable org clock."""
 
     def __init__(self) -> None:
-        # Real time: the org's TLS certificate is issued "now" by this clock.
-        self.now = datetime.now(UTC)
+        self.now = now()  # the suite's pinned clock
 
     def __call__(self) -> datetime:
         return self.now

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 
 from sfrenew.localorg.app import DATABASE_FILE, LocalOrg
 from sfrenew.store import open_store
+from tests.clock import today
 from tests.integration.ops_support import Process, named, run_sfrenew, seeded_org, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,8 +31,8 @@ RUN_ID = re.compile(r"r-\d{8}-\d{6}-[0-9a-f]{4}")
 
 
 def window() -> list[str]:
-    today = datetime.now(UTC).date()
-    return ["--from", today.isoformat(), "--to", (today + timedelta(days=400)).isoformat()]
+    day = today()
+    return ["--from", day.isoformat(), "--to", (day + timedelta(days=400)).isoformat()]
 
 
 def org_state(org: LocalOrg) -> dict[str, list[tuple[tuple[str, Any], ...]]]:

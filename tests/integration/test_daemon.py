@@ -7,7 +7,7 @@ import signal
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ import pytest
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.faults import FaultConfig
 from sfrenew.store import RunKind, RunStatus, open_store
+from tests.clock import now as pinned_now
 from tests.integration.ops_support import (
     Process,
     named,
@@ -82,7 +83,7 @@ def test_missed_fires_are_coalesced_into_one_run(org: LocalOrg, tmp_path: Path) 
     write_job(jobs, "nightly", "trigger: {cron: '0 0 * * *'}\nsteps: [pull]\n"
                                "params: {misfire_grace_seconds: 172800}\n")
     write_job(jobs, "idle", "trigger: {cron: '0 0 1 1 *'}\nsteps: [pull]\n")
-    now = datetime.now(UTC)
+    now = pinned_now()  # the daemon's clock (the suite's pinned clock)
     with open_store(f"sqlite:///{tmp_path / 'state' / 'sfrenew.sqlite3'}") as store:
         old = now - timedelta(days=3, hours=1)
         store.start_run(run_id="r-old", job="nightly", kind=RunKind.RUN, now=old)

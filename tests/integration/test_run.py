@@ -15,14 +15,13 @@ from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.salesforce import format_soql
 from sfrenew.store import open_store
 from sfrenew.sync import pulled_objects
+from tests.clock import now, today
 from tests.integration.test_run_support import (
     Book,
     book,
     dump,
-    now,
     open_book,
     schema_with,
-    today,
 )
 
 pytestmark = pytest.mark.integration

@@ -31,7 +31,8 @@ import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
 import os, signal
-from tests.integration.test_run_support import make_config, now, ALL_STEPS
+from tests.clock import now
+from tests.integration.test_run_support import make_config, ALL_STEPS
 from sfrenew.apply import writer
 from sfrenew.runner import RunRequest, execute
 

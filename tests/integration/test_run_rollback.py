@@ -9,7 +9,8 @@ import pytest
 from sfrenew.apply.session import rollback_session
 from sfrenew.salesforce import format_soql
 from sfrenew.store import RunKind, open_store
-from tests.integration.test_run_support import Book, book, dump, now
+from tests.clock import now
+from tests.integration.test_run_support import Book, book, dump
 
 pytestmark = pytest.mark.integration
 __all__ = ["book"]

@@ -22,7 +22,8 @@ import pytest
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.plan import iter_accounts
 from sfrenew.salesforce import Gateway
-from tests.integration.test_run_support import Book, dump, make_config, today
+from tests.clock import today
+from tests.integration.test_run_support import Book, dump, make_config
 
 pytestmark = pytest.mark.integration
 

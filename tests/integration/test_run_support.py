@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +25,12 @@ from sfrenew.mapping import Concept, load_mapping
 from sfrenew.mapping.translate import written_fields
 from sfrenew.runner import RunOutcome, RunRequest, Step, execute
 from sfrenew.salesforce import Gateway
+from tests.clock import now, today
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_STEPS = (Step.PULL, Step.PLAN, Step.APPLY, Step.REPORT)
 SEED = 11
 SKIP_FIELDS = {"Id", "SystemModstamp", "Sfrenew_Run_Id__c"}
-
-
-def now() -> datetime:
-    """The real clock: the org stamps records with it, so the run must use it too."""
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    """Today (UTC), the seed's anchor."""
-    return now().date()
 
 
 def schema_with(rules: dict[str, list[dict[str, Any]]]) -> OrgSchema:

@@ -16,6 +16,7 @@ from sfrenew.scheduler import (
     cron_problem,
     next_fire_time,
 )
+from tests.clock import now as pinned_now
 
 NOW = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
 
@@ -99,7 +100,7 @@ def test_missed_fires_are_coalesced_into_one_run(tmp_path: Path) -> None:
         done.set()
 
     scheduler = JobScheduler(fire)
-    now = datetime.now(UTC)
+    now = pinned_now()  # the daemon's (shifted) clock, as the daemon passes it
     scheduler.add(spec, now=now, last_run_at=now - timedelta(days=3, hours=1))
     scheduler.start()
     try:
@@ -115,9 +116,7 @@ def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
                            "params: {misfire_grace_seconds: 1}\n")
     fired: list[str] = []
     scheduler = JobScheduler(lambda job: fired.append(job.name))
-    now = datetime.now(UTC)
-    if now.hour == 0 and now.minute == 0:
-        pytest.skip("the missed midnight fire is inside the grace right now")
+    now = pinned_now()  # 09:00 on the pinned date: the missed midnight fire is 9 h old
     scheduler.add(spec, now=now, last_run_at=now - timedelta(days=2))
     scheduler.start()
     try:
