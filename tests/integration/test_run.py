@@ -94,12 +94,15 @@ def test_rep_edits_survive_reruns(book: Book) -> None:
     assert book.run().status == "succeeded"
     org = dump(book)
     gateway = book.gateway()
-    opp_key = next(iter(org["Opportunity"]))
+    # A rep re-dates an open task that is still ahead (one due today would be a step
+    # the run treats as past due), on that task's renewal.
+    task_key = next(k for k, v in sorted(org["Task"].items())
+                    if v["Status"] != "Completed" and str(v["ActivityDate"]) > today().isoformat())
+    opp_key = org["Task"][task_key]["WhatId"]
     opp_id = gateway.read("Opportunity", ["Id"],
                           format_soql("Sfrenew_Key__c = {}", opp_key)).__next__()["Id"]
     line_key = next(k for k, v in org["OpportunityLineItem"].items() if v["OpportunityId"] ==
                     opp_key)
-    task_key = next(k for k, v in org["Task"].items() if v["WhatId"] == opp_key)
     line_id = next(gateway.read("OpportunityLineItem", ["Id"],
                                 format_soql("Sfrenew_Key__c = {}", line_key)))["Id"]
     task_id = next(gateway.read("Task", ["Id"],
