@@ -23,7 +23,7 @@ from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
 from sfrenew.core.rules.term import ONE_DAY, iso
-from sfrenew.core.rules.uplift import UpliftBound, UpliftDecision, UpliftSource
+from sfrenew.core.rules.uplift import CONTRACTUAL, UpliftBound, UpliftDecision, UpliftSource
 
 LINE_MAX = 1_000
 RENEWAL_MAX = 32_000
@@ -67,16 +67,22 @@ def describe_uplift(decision: UpliftDecision) -> str:
     else:
         where = "the default uplift"
     text = f"{format_rate(decision.chosen_rate)} from {where}"
+    if decision.source in CONTRACTUAL:
+        text += " (contractual)"
     if decision.index_rate is not None:
         text += f", index formula gives {format_rate(decision.index_rate)}"
     if decision.risk_rate is not None and decision.risk_level is not None:
         text += f", {decision.risk_level} risk adjusts it to {format_rate(decision.risk_rate)}"
+    owner = "contractual" if decision.bound_by_contract else "policy"
     if decision.bound is UpliftBound.CAP:
-        text += f", capped at {format_rate(decision.rate)} (contractual cap)"
+        text += f", capped at {format_rate(decision.rate)} ({owner} cap)"
     elif decision.bound is UpliftBound.FLOOR:
-        text += f", raised to {format_rate(decision.rate)} (contractual floor)"
+        text += f", raised to {format_rate(decision.rate)} ({owner} floor)"
     elif decision.rate != decision.chosen_rate:
         text += f"; {format_rate(decision.rate)} applied"
+    committed = decision.contract_rate
+    if committed is not None and committed != decision.rate:  # overrides_contract
+        text += f"; the policy changed the contractual {format_rate(committed)} (needs approval)"
     return text
 
 
@@ -269,8 +275,14 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                    f"overlap {o.overlap_days} days (lines running past it), "
                    f"{o.amount:,} {currency}.")  # format_money, inline
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
+    overridden = 0
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
+        if line.uplift.overrides_contract:
+            overridden += 1
+    if overridden:
+        out.append(f"Needs approval: the uplift policy changed the contractual uplift rate of "
+                   f"{overridden} line{'s' if overridden != 1 else ''} (see above).")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:

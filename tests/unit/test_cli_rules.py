@@ -98,7 +98,8 @@ def test_uplift_table(args: tuple[str, ...], rate: str, bound: str | None,
 def test_uplift_text_output() -> None:
     code, out = _run("uplift", "--price", "1000", "--rate", "0.09", "--cap", "0.07")
     assert code == 0, out
-    assert "rate: 7% (given 9%)" in out
+    assert "rate: 7% (given 9%, from default)" in out
+    assert "how: 9% from the default uplift, capped at 7% (policy cap)" in out
     assert "bound fired: cap" in out
     assert "year 1: 1,070.00 USD" in out
 
@@ -135,3 +136,53 @@ def test_schema_is_json() -> None:
     code, out = _run("schema")
     assert code == 0
     assert json.loads(out)["title"] == "RulesModel"
+
+
+@pytest.mark.parametrize(("args", "rate", "overrides"), [
+    # config.example.yaml: a contract's 7% is a commitment (no index formula, policy cap
+    # or risk adjustment): 7% → 1,070.00
+    (("--rate", "0.07", "--source", "contract"), "0.07", False),
+    (("--rate", "0.07", "--source", "contract", "--risk", "High"), "0.07", False),
+    (("--rate", "0.12", "--source", "line"), "0.12", False),  # above the 10% policy cap
+    (("--rate", "0.12", "--source", "line", "--contract-cap", "0.08"), "0.08", False),
+    # a rule's 6%: max(0, min(6%, 3.1% + 1%)) = 4.1% → 1,041.00; High risk: 0%
+    (("--rate", "0.06", "--source", "rule"), "0.041", False),
+    (("--rate", "0.06", "--source", "rule", "--risk", "High"), "0.0", False),
+    # the policy lets a step change contractual rates: it does, and asks approval
+    (("--rate", "0.07", "--source", "contract", "--contractual", "index"), "0.041", True),
+    (("--rate", "0.12", "--source", "contract", "--contractual", "policy_bounds"), "0.1",
+     True),
+    (("--rate", "0.07", "--source", "contract", "--contractual", "risk", "--risk", "High"),
+     "0.0", True),
+])
+def test_uplift_precedence_with_the_example_config(args: tuple[str, ...], rate: str,
+                                                   overrides: bool) -> None:
+    code, out = _run("uplift", "--config", str(EXAMPLE), "--price", "1000", *args, "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["rate"], data["overrides_contract"]) == (rate, overrides)
+
+
+@pytest.mark.parametrize(("method", "prices", "note"), [
+    # the account's CPQ Renewal Pricing Method, 3 years at 5%: CPQ uplifts once (auto)
+    ("same", ["1000.00", "1000.00", "1000.00"], "Same"),
+    ("uplift", ["1050.00", "1050.00", "1050.00"], "Uplift"),
+    ("list", ["1200.00", "1200.00", "1200.00"], "List"),
+])
+def test_uplift_account_method(method: str, prices: list[str], note: str) -> None:
+    code, out = _run("uplift", "--config", str(EXAMPLE), "--price", "1000", "--rate", "0.05",
+                     "--source", "contract", "--account-method", method, "--list-price",
+                     "1200", "--years", "3", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["pricing"], data["yearly_prices"], data["compound"]) == (method, prices, False)
+    assert data["pricing_note"] == f"priced by the account's Renewal Pricing Method: {note}"
+
+
+def test_uplift_bad_config_names_the_option(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("rules:\n  uplift: {contractual: {indx: true}}\n", encoding="utf-8")
+    code, out = _run("uplift", "--config", str(bad), "--price", "1000", "--rate", "0.05")
+    assert code == 2
+    assert "'--config'" in out
+    assert f"{bad}:2:" in out

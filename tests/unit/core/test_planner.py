@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from sfrenew.core.domain import Contract, ExistingRenewal, RiskLevel, RiskSignals
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account, renewal_key
+from sfrenew.core.formula import parse
 from sfrenew.core.policy import (
     AnchorPolicy,
+    ContractualUplift,
     CotermPolicy,
     ForecastCategory,
     PricingMethod,
     ProrationMethod,
+    RiskAdjustment,
     RulesPolicy,
     UpliftPolicy,
 )
@@ -264,3 +267,38 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         starts = {m.contract_id: m.start for m in renewal.coterm.members}
         assert all(ln.start_date == starts[ln.contract_id] for ln in renewal.lines)
         assert renewal.start_date == min(starts.values())
+
+
+def _example_uplift(contractual: ContractualUplift = ContractualUplift()) -> UpliftPolicy:
+    """config.example.yaml's uplift: index min(rate, 3.1% + 1%), cap 10%, High risk 0%."""
+    return UpliftPolicy(cap=P("0.10"), floor=P("0"),
+                        index_formula=parse("max(floor, min(rate, cpi + spread))"),
+                        index_values={"cpi": P("0.031"), "spread": P("0.01")},
+                        risk_adjustments={RiskLevel.HIGH: RiskAdjustment(max_rate=P("0"))},
+                        contractual=contractual)
+
+
+@pytest.mark.parametrize(("contractual", "high_risk", "rate", "approval"), [
+    (ContractualUplift(), False, "0.07", False),  # 7% contractual: kept (was 4.1%)
+    (ContractualUplift(), True, "0.07", False),  # High risk does not touch it (was 0%)
+    (ContractualUplift(index=True), False, "0.041", True),  # the policy says so: approval
+    (ContractualUplift(risk=True), True, "0", True),
+])
+def test_contractual_rate_through_the_planner(contractual: ContractualUplift, high_risk: bool,
+                                              rate: str, approval: bool) -> None:
+    made = contract("800C", uplift_rate=P("0.07"), lines=(line(1, price="1000", qty="1"),))
+    ruled = contract("800R", end=date(2024, 4, 5), lines=(line(2, price="1000", qty="1"),))
+    risky = RiskSignals(health_score=P(10), champion_gone=True, payment_days_overdue=90,
+                        open_high_severity_cases=1) if high_risk else None
+    policy = replace(POLICY, uplift=_example_uplift(contractual))
+    (renewal,) = _plan(made, ruled, policy=policy, risk=risky).renewals
+    by_contract = {li.contract_id: li for li in renewal.lines}
+    contractual_line, rule_line = by_contract["800C"], by_contract["800R"]
+    assert contractual_line.uplift.rate == P(rate)
+    assert contractual_line.uplift.overrides_contract is approval
+    # 1,000 × (1 + rate), a full 12-month term
+    assert contractual_line.amount == (P(1000) * (1 + P(rate))).quantize(P("0.01"))
+    assert rule_line.uplift.rate == (P(0) if high_risk else P("0.041"))  # 5% → 4.1% / 0%
+    assert ("Needs approval: the uplift policy changed the contractual uplift rate of 1 line"
+            in renewal.explanation) is approval
+    assert ("(contractual)" in contractual_line.explanation)
