@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfrenew.core.domain import Contract, ExistingRenewal, RiskLevel, RiskSignals
+from sfrenew.core.formula import parse
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account, renewal_key
-from sfrenew.core.formula import parse
 from sfrenew.core.policy import (
     AnchorPolicy,
     ContractualUplift,
@@ -269,7 +269,7 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         assert renewal.start_date == min(starts.values())
 
 
-def _example_uplift(contractual: ContractualUplift = ContractualUplift()) -> UpliftPolicy:
+def _example_uplift(contractual: ContractualUplift) -> UpliftPolicy:
     """config.example.yaml's uplift: index min(rate, 3.1% + 1%), cap 10%, High risk 0%."""
     return UpliftPolicy(cap=P("0.10"), floor=P("0"),
                         index_formula=parse("max(floor, min(rate, cpi + spread))"),
