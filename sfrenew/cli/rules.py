@@ -124,8 +124,8 @@ def prorate_command(*, price: Decimal, start: date, end: date, method: str, curr
     data = {"price": str(price), "currency": currency.upper(), "start": start.isoformat(),
             "end": end.isoformat(), "days": days, "results": results}
     lines = [f"{price:,} {currency.upper()} a year, {start} to {end} ({days} days)",
-             f"{'method':<14} {'fraction':<22} {'amount':>14}"]
-    lines += [f"{r['method']:<14} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
+             f"{'method':<18} {'fraction':<22} {'amount':>14}"]
+    lines += [f"{r['method']:<18} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
               for r in results]
     _emit(data, as_json=as_json, text="\n".join(lines))
 

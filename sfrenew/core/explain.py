@@ -40,6 +40,8 @@ _METHOD_WORDS = {
     ProrationMethod.MONTH_DAY: "whole months + leftover days / 365",
     ProrationMethod.ACTUAL_PERIOD: "whole months + leftover days / days of that month",
     ProrationMethod.THIRTY_360: "whole months + leftover days / 30",
+    ProrationMethod.CPQ_MONTHLY_DAILY: ("whole months from the start + leftover days / 365, "
+                                        "as CPQ's Monthly + Daily"),
 }
 
 

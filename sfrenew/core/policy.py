@@ -37,6 +37,7 @@ class ProrationMethod(StrEnum):
     MONTH_DAY = "month_day"
     ACTUAL_PERIOD = "actual_period"
     THIRTY_360 = "30_360"
+    CPQ_MONTHLY_DAILY = "cpq_monthly_daily"  # CPQ's "Monthly + Daily" prorate precision
 
 
 class PastDuePolicy(StrEnum):

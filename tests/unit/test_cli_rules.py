@@ -22,7 +22,7 @@ WORKED = ("prorate", "--price", "12000", "--start", "2023-10-15", "--end", "2024
 def test_prorate_shows_every_method_of_the_worked_example() -> None:
     code, out = _run(*WORKED)
     assert code == 0, out
-    for amount in ["8,547.95", "9,000.00", "8,558.90", "8,548.39", "8,566.67"]:
+    for amount in ["8,547.95", "9,000.00", "8,558.90", "8,548.39", "8,566.67", "8,526.03"]:
         assert amount in out
 
 
@@ -30,6 +30,7 @@ def test_prorate_shows_every_method_of_the_worked_example() -> None:
     ("day", "8547.95", "260/365"), ("month", "9000.00", "9/12"),
     ("month_day", "8558.90", "8/12 + 17/365"), ("actual_period", "8548.39", "(8 + 17/31)/12"),
     ("30_360", "8566.67", "(8 + 17/30)/12"),
+    ("cpq_monthly_daily", "8526.03", "8/12 + 16/365"),  # months from the start (CPQ)
 ])
 def test_prorate_json(method: str, amount: str, fraction: str) -> None:
     code, out = _run(*WORKED, "--method", method, "--json")
