@@ -302,3 +302,44 @@ def test_contractual_rate_through_the_planner(contractual: ContractualUplift, hi
     assert ("Needs approval: the uplift policy changed the contractual uplift rate of 1 line"
             in renewal.explanation) is approval
     assert ("(contractual)" in contractual_line.explanation)
+
+
+@pytest.mark.parametrize(("method", "prices", "amount", "note"), [
+    # 1 unit, prior 1,000 a year, list 1,200, contract uplift 5%, a 36-month renewal;
+    # CPQ applies the uplift once to the term (compound_multi_year auto):
+    (PricingMethod.SAME, ("1000.00",) * 3, "3000.00", "Same"),  # 3 × 1,000
+    (PricingMethod.UPLIFT, ("1050.00",) * 3, "3150.00", "Uplift"),  # 3 × 1,000 × 1.05
+    (PricingMethod.LIST, ("1200.00",) * 3, "3600.00", "List"),  # 3 × 1,200
+    # without an account method the policy's pricing (uplift) compounds: 1,050.00,
+    # 1,102.50, 1,157.63 = 3,310.13 (unchanged)
+    (None, ("1050.00", "1102.50", "1157.63"), "3310.13", None),
+])
+def test_the_accounts_renewal_pricing_method(method: PricingMethod | None,
+                                             prices: tuple[str, ...], amount: str,
+                                             note: str | None) -> None:
+    made = contract("800P", uplift_rate=P("0.05"), renewal_term_months=36,
+                    lines=(line(1, price="1000", qty="1", list_price="1200"),))
+    account = replace(ACCOUNT, renewal_pricing=method)
+    (renewal,) = plan_account(account=account, contracts=[made], today=TODAY,
+                              policy=POLICY).renewals
+    (planned,) = renewal.lines
+    assert planned.unit_prices == tuple(P(p) for p in prices)
+    assert renewal.amount == P(amount)
+    if note is None:
+        assert planned.uplift.pricing_note is None
+    else:
+        words = f"priced by the account's Renewal Pricing Method: {note}"
+        assert planned.uplift.pricing_note == words
+        assert words in planned.explanation
+
+
+def test_account_list_method_without_a_price_book_entry_says_both() -> None:
+    made = contract("800Q", lines=(line(1, price="1000", qty="1"),))
+    account = replace(ACCOUNT, renewal_pricing=PricingMethod.LIST)
+    (renewal,) = plan_account(account=account, contracts=[made], today=TODAY,
+                              policy=POLICY).renewals
+    (planned,) = renewal.lines
+    assert planned.unit_price == P("1050.00")  # 1,000 × 1.05 (default rate)
+    assert planned.uplift.pricing_note == (
+        "priced by the account's Renewal Pricing Method: List; no price book entry; "
+        "priced by uplift instead")
