@@ -126,7 +126,8 @@ def test_uplift_mistakes(uplift: str, message: str) -> None:
     ("cadence: {steps: [{name: Kick Off, days_before: 1, subject: x}]}", "should match pattern"),
     ("cadence: {past_due: later}", "'skip' or 'due_today'"),
     ("opportunity: {name: '{account} {step}'}", "unknown placeholder {step}"),
-    ("proration: {method: weekly}", "'day', 'month', 'month_day', 'actual_period', '30_360' or 'cpq_monthly_daily'"),
+    ("proration: {method: weekly}",
+     "'day', 'month', 'month_day', 'actual_period', '30_360' or 'cpq_monthly_daily'"),
     ("eligibility: {statuses: []}", "at least 1 item"),
     ("currencies: {}", "at least 1 item"),
 ])
