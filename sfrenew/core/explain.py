@@ -23,7 +23,12 @@ from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
 from sfrenew.core.rules.term import ONE_DAY, iso
-from sfrenew.core.rules.uplift import CONTRACTUAL, UpliftBound, UpliftDecision, UpliftSource
+from sfrenew.core.rules.uplift import (
+    UpliftBound,
+    UpliftDecision,
+    UpliftSource,
+    is_contractual,
+)
 
 LINE_MAX = 1_000
 RENEWAL_MAX = 32_000
@@ -69,7 +74,7 @@ def describe_uplift(decision: UpliftDecision) -> str:
     else:
         where = "the default uplift"
     text = f"{format_rate(decision.chosen_rate)} from {where}"
-    if decision.source in CONTRACTUAL:
+    if is_contractual(decision.source):
         text += " (contractual)"
     if decision.index_rate is not None:
         text += f", index formula gives {format_rate(decision.index_rate)}"
@@ -280,7 +285,8 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     overridden = 0
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
-        if line.uplift.overrides_contract:
+        uplift = line.uplift
+        if is_contractual(uplift.source) and uplift.overrides_contract:
             overridden += 1
     if overridden:
         out.append(f"Needs approval: the uplift policy changed the contractual uplift rate of "

@@ -52,6 +52,15 @@ class UpliftSource(StrEnum):
 CONTRACTUAL = frozenset({UpliftSource.LINE, UpliftSource.CONTRACT})
 """The sources whose rate is a commitment written on the line or contract."""
 
+
+def is_contractual(source: UpliftSource) -> bool:
+    """True for a rate written on the line or contract (``source in CONTRACTUAL``).
+
+    By identity: hashing an enum member is a Python-level call, and the explanation
+    asks this once per planned line.
+    """
+    return source is UpliftSource.LINE or source is UpliftSource.CONTRACT
+
 LIST_FALLBACK_NOTE = "no price book entry; priced by uplift instead"
 
 
@@ -92,7 +101,7 @@ class UpliftDecision:
     @property
     def contract_rate(self) -> Decimal | None:
         """The rate the contract commits to (its rate within its own bounds), or None."""
-        if self.source not in CONTRACTUAL:
+        if not is_contractual(self.source):
             return None
         return clamp(self.chosen_rate, cap=self.contract_cap, floor=self.contract_floor)[0]
 
@@ -156,7 +165,7 @@ def bounds_for(*, source: UpliftSource, contract_cap: Decimal | None,
     A contractual rate gets the policy's cap and floor only when
     ``policy.contractual.policy_bounds`` is set; otherwise only the contract's own.
     """
-    if source in CONTRACTUAL and not policy.contractual.policy_bounds:
+    if is_contractual(source) and not policy.contractual.policy_bounds:
         return contract_cap, contract_floor
     return (contract_cap if contract_cap is not None else policy.cap,
             contract_floor if contract_floor is not None else policy.floor)
@@ -196,7 +205,7 @@ def decide_uplift(
     ``account_pricing`` is the account's own pricing method, which replaces the
     policy's ``pricing`` (and says so on the decision).
     """
-    contractual = source in CONTRACTUAL
+    contractual = is_contractual(source)
     cap, floor = bounds_for(source=source, contract_cap=contract_cap,
                             contract_floor=contract_floor, policy=policy)
     indexed = (index_rate(rate=rate, cap=cap, floor=floor, policy=policy)
