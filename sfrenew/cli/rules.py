@@ -11,12 +11,26 @@ from typing import Any
 import click
 
 from sfrenew.config.rules import RulesModel, load_rules
-from sfrenew.core.domain import RiskLevel
-from sfrenew.core.formula import FormulaError, parse
+from sfrenew.core.domain import Account, RiskLevel
+from sfrenew.core.explain import describe_uplift
+from sfrenew.core.formula import Formula, FormulaError, parse
 from sfrenew.core.money import format_rate
-from sfrenew.core.policy import PricingMethod, ProrationMethod, RiskAdjustment, UpliftPolicy
+from sfrenew.core.policy import (
+    ContractualUplift,
+    PricingMethod,
+    ProrationMethod,
+    RiskAdjustment,
+    UpliftPolicy,
+)
 from sfrenew.core.rules.proration import prorate, prorated_amount
-from sfrenew.core.rules.uplift import UpliftSource, decide_uplift, with_risk, yearly_prices
+from sfrenew.core.rules.uplift import (
+    CONTRACTUAL,
+    UpliftSource,
+    compounds,
+    decide_uplift,
+    with_risk,
+    yearly_prices,
+)
 from sfrenew.yamlsource import YamlSourceError
 
 CURRENCY_DECIMALS = {"USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "CHF": 2, "JPY": 0,
@@ -110,8 +124,8 @@ def prorate_command(*, price: Decimal, start: date, end: date, method: str, curr
     data = {"price": str(price), "currency": currency.upper(), "start": start.isoformat(),
             "end": end.isoformat(), "days": days, "results": results}
     lines = [f"{price:,} {currency.upper()} a year, {start} to {end} ({days} days)",
-             f"{'method':<14} {'fraction':<22} {'amount':>14}"]
-    lines += [f"{r['method']:<14} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
+             f"{'method':<18} {'fraction':<22} {'amount':>14}"]
+    lines += [f"{r['method']:<18} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
               for r in results]
     _emit(data, as_json=as_json, text="\n".join(lines))
 
@@ -119,81 +133,151 @@ def prorate_command(*, price: Decimal, start: date, end: date, method: str, curr
 prorate_command.name = "prorate"
 
 
+def _uplift_policy(config_path: Path | None) -> UpliftPolicy:
+    """The config's uplift policy (``--config``), else every default with no bounds."""
+    if config_path is None:
+        return UpliftPolicy()
+    try:
+        return load_rules(config_path).uplift
+    except YamlSourceError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--config'") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {config_path}: {exc.strerror}",
+                                 param_hint="'--config'") from None
+
+
+def _formula(formula: str, values: dict[str, Decimal], cap: Decimal | None,
+             ) -> Formula:
+    try:
+        parsed = parse(formula)
+    except FormulaError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--index'") from None
+    missing = parsed.variables - {"rate", "floor", *values} - ({"cap"} if cap else set())
+    if missing:
+        raise click.BadParameter(f"the formula needs {', '.join(sorted(missing))} "
+                                 f"(give --cpi, --spread, --cap)", param_hint="'--index'")
+    return parsed
+
+
 @rules.command()
 @click.option("--price", type=DECIMAL, required=True, help="Prior annual unit price.")
 @click.option("--rate", type=DECIMAL, required=True,
               help="The uplift rate found for the line (0.05 = 5%).")
-@click.option("--cap", type=DECIMAL, help="Contractual cap on the rate.")
-@click.option("--floor", type=DECIMAL, help="Contractual floor on the rate.")
+@click.option("--source", type=click.Choice([s.value for s in UpliftSource]),
+              default=UpliftSource.DEFAULT.value, show_default=True,
+              help="Where the rate was found: line and contract rates are contractual.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the uplift policy (formula, cap, floor, risk adjustment, "
+                   "contractual, pricing) from this config file; options below override it.")
+@click.option("--cap", type=DECIMAL, help="The policy's cap (uplift.cap).")
+@click.option("--floor", type=DECIMAL, help="The policy's floor (uplift.floor).")
+@click.option("--contract-cap", type=DECIMAL, help="The contract's own cap.")
+@click.option("--contract-floor", type=DECIMAL, help="The contract's own floor.")
+@click.option("--contractual", "contractual_steps", multiple=True,
+              type=click.Choice(["index", "policy_bounds", "risk"]),
+              help="A policy step allowed to change a contractual rate (repeatable).")
 @click.option("--index", "formula", help="Index formula, e.g. 'max(floor, cpi + spread)'.")
 @click.option("--cpi", type=DECIMAL, help="Value of cpi in the index formula.")
 @click.option("--spread", type=DECIMAL, help="Value of spread in the index formula.")
 @click.option("--risk", type=click.Choice([r.value for r in RiskLevel]),
-              help="The renewal's risk level (applies --risk-add / --risk-max-rate).")
-@click.option("--risk-add", type=DECIMAL, default=Decimal(0), show_default=True,
-              help="Risk adjustment added to the rate at --risk.")
+              help="The renewal's risk level (applies --risk-add / --risk-max-rate, or the "
+                   "config's risk adjustment).")
+@click.option("--risk-add", type=DECIMAL, help="Risk adjustment added to the rate at --risk.")
 @click.option("--risk-max-rate", type=DECIMAL, help="Highest rate at --risk (e.g. 0).")
 @click.option("--method", type=click.Choice([m.value for m in PricingMethod]),
-              default="uplift", show_default=True, help="Pricing method.")
+              help="Pricing method (default: the config's, else uplift).")
+@click.option("--account-method", type=click.Choice([m.value for m in PricingMethod]),
+              help="The account's own Renewal Pricing Method (CPQ): replaces --method.")
 @click.option("--list-price", type=DECIMAL, help="Price book price (for --method list).")
 @click.option("--years", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Years of the renewal term.")
-@click.option("--compound/--no-compound", default=True, show_default=True,
-              help="Raise the price again each further year.")
+@click.option("--compound/--no-compound", default=None,
+              help="Raise the price again each further year (default: the config's; auto "
+                   "compounds unless --account-method is given).")
 @click.option("--currency", default="USD", show_default=True, help="Currency (sets rounding).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def uplift(*, price: Decimal, rate: Decimal, cap: Decimal | None, floor: Decimal | None,
+def uplift(*, price: Decimal, rate: Decimal, source: str, config_path: Path | None,
+           cap: Decimal | None, floor: Decimal | None, contract_cap: Decimal | None,
+           contract_floor: Decimal | None, contractual_steps: tuple[str, ...],
            formula: str | None, cpi: Decimal | None, spread: Decimal | None,
-           risk: str | None, risk_add: Decimal, risk_max_rate: Decimal | None, method: str,
-           list_price: Decimal | None, years: int, compound: bool, currency: str,
-           as_json: bool) -> None:
-    """Apply formula, risk adjustment and bounds to a rate, and price each year."""
+           risk: str | None, risk_add: Decimal | None, risk_max_rate: Decimal | None,
+           method: str | None, account_method: str | None, list_price: Decimal | None,
+           years: int, compound: bool | None, currency: str, as_json: bool) -> None:
+    """Apply formula, risk adjustment and bounds to a rate, and price each year.
+
+    A rate from the line or contract (--source line|contract) is contractual: only the
+    contract's own cap and floor bound it, unless --contractual (or the config's
+    uplift.contractual) lets a policy step change it, which then needs approval.
+    """
     decimals = _decimals(currency)
     if price < 0:
         raise click.BadParameter("must not be negative", param_hint="'--price'")
+    policy = _uplift_policy(config_path)
+    cap = cap if cap is not None else policy.cap
+    floor = floor if floor is not None else policy.floor
     if cap is not None and floor is not None and floor > cap:
         raise click.BadParameter(f"{floor} is above --cap {cap}", param_hint="'--floor'")
-    if method == PricingMethod.LIST and list_price is None:
+    if (contract_cap is not None and contract_floor is not None
+            and contract_floor > contract_cap):
+        raise click.BadParameter(f"{contract_floor} is above --contract-cap {contract_cap}",
+                                 param_hint="'--contract-floor'")
+    pricing = PricingMethod(method) if method is not None else policy.pricing
+    account_pricing = PricingMethod(account_method) if account_method is not None else None
+    if (account_pricing or pricing) is PricingMethod.LIST and list_price is None:
         raise click.BadParameter("--method list needs the price book price",
                                  param_hint="'--list-price'")
-    values = {name: v for name, v in (("cpi", cpi), ("spread", spread)) if v is not None}
-    parsed = None
+    values = dict(policy.index_values)
+    values.update({name: v for name, v in (("cpi", cpi), ("spread", spread)) if v is not None})
+    parsed = policy.index_formula
     if formula is not None:
-        try:
-            parsed = parse(formula)
-        except FormulaError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--index'") from None
-        missing = parsed.variables - {"rate", "floor", *values} - ({"cap"} if cap else set())
-        if missing:
-            raise click.BadParameter(f"the formula needs {', '.join(sorted(missing))} "
-                                     f"(give --cpi, --spread, --cap)", param_hint="'--index'")
-    policy = UpliftPolicy(default_rate=rate, pricing=PricingMethod(method), cap=cap, floor=floor,
-                          compound_multi_year=compound, index_formula=parsed,
-                          index_values=values)
-    decision = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=cap, floor=floor,
-                             policy=policy)
+        parsed = _formula(formula, values, cap)
+    contractual = policy.contractual
+    if contractual_steps:
+        contractual = ContractualUplift(
+            index=contractual.index or "index" in contractual_steps,
+            policy_bounds=contractual.policy_bounds or "policy_bounds" in contractual_steps,
+            risk=contractual.risk or "risk" in contractual_steps)
+    adjustments = dict(policy.risk_adjustments)
+    if risk is not None and (risk_add is not None or risk_max_rate is not None
+                             or RiskLevel(risk) not in adjustments):
+        adjustments[RiskLevel(risk)] = RiskAdjustment(risk_add or Decimal(0), risk_max_rate)
+    policy = UpliftPolicy(default_rate=rate, pricing=pricing, cap=cap, floor=floor,
+                          compound_multi_year=(compound if compound is not None
+                                               else policy.compound_multi_year),
+                          index_formula=parsed, index_values=values,
+                          risk_adjustments=adjustments, contractual=contractual)
+    decision = decide_uplift(rate=rate, source=UpliftSource(source), contract_cap=contract_cap,
+                             contract_floor=contract_floor, policy=policy,
+                             account_pricing=account_pricing)
     if risk is not None:
-        decision = with_risk(decision, level=RiskLevel(risk),
-                             adjustments={RiskLevel(risk): RiskAdjustment(risk_add, risk_max_rate)})
+        decision = with_risk(decision, level=RiskLevel(risk), adjustments=adjustments)
+    compound_years = compounds(policy, Account("", "", renewal_pricing=account_pricing))
     prices, decision = yearly_prices(prior=price, list_price=list_price, decision=decision,
-                                     years=years, compound=compound, decimals=decimals)
+                                     years=years, compound=compound_years, decimals=decimals)
     data = {
-        "rate": str(decision.rate), "given_rate": str(rate),
+        "rate": str(decision.rate), "given_rate": str(rate), "source": decision.source.value,
+        "contractual": decision.source in CONTRACTUAL,
         "index_rate": None if decision.index_rate is None else str(decision.index_rate),
         "risk_rate": None if decision.risk_rate is None else str(decision.risk_rate),
         "bound": decision.bound.value if decision.bound else None,
-        "pricing": decision.pricing.value, "currency": currency.upper(),
+        "overrides_contract": decision.overrides_contract,
+        "pricing": decision.pricing.value, "pricing_note": decision.pricing_note,
+        "compound": compound_years, "currency": currency.upper(),
         "prior_price": str(price), "yearly_prices": [str(p) for p in prices],
         "total": str(sum(prices, Decimal(0))),
     }
-    lines = [f"rate: {format_rate(decision.rate)} (given {format_rate(rate)})"]
+    lines = [f"rate: {format_rate(decision.rate)} (given {format_rate(rate)}, "
+             f"from {decision.source.value})", f"how: {describe_uplift(decision)}"]
     if decision.index_rate is not None:
         lines.append(f"index formula: {format_rate(decision.index_rate)}")
     if decision.risk_rate is not None:
         lines.append(f"after {risk} risk adjustment: {format_rate(decision.risk_rate)}")
     if decision.bound is not None:
         lines.append(f"bound fired: {decision.bound.value}")
-    lines.append(f"pricing: {decision.pricing.value}")
+    if decision.overrides_contract:
+        lines.append("needs approval: the policy changed a contractual rate")
+    lines.append(f"pricing: {decision.pricing.value}"
+                 + (f" ({decision.pricing_note})" if decision.pricing_note else ""))
     lines += [f"year {i}: {p:,} {currency.upper()}" for i, p in enumerate(prices, start=1)]
     if years > 1:
         lines.append(f"total: {sum(prices, Decimal(0)):,} {currency.upper()}")

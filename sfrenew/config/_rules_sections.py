@@ -8,7 +8,7 @@ Commit); :mod:`sfrenew.config.rules` assembles them and converts to the core pol
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -125,6 +125,19 @@ class RiskAdjustmentModel(_Strict):
     max_rate: Rate | None = None
 
 
+class ContractualModel(_Strict):
+    """Which policy steps may change a rate written on the line or contract.
+
+    Off by default: a contractual rate is a commitment, bounded only by the contract's
+    own cap and floor. A step switched on here applies to contractual rates too, and
+    a renewal whose contractual rate it changes is flagged for approval.
+    """
+
+    index: bool = False
+    policy_bounds: bool = False
+    risk: bool = False
+
+
 class UpliftModel(_Strict):
     """Uplift precedence, bounds, formula, risk adjustment and pricing."""
 
@@ -132,7 +145,8 @@ class UpliftModel(_Strict):
     pricing: PricingMethod = PricingMethod.UPLIFT
     cap: Rate | None = None
     floor: Rate | None = None
-    compound_multi_year: bool = True
+    compound_multi_year: bool | Literal["auto"] = "auto"
+    contractual: ContractualModel = ContractualModel()
     rules: list[UpliftRuleModel] = Field(default_factory=list)
     index: IndexModel | None = None
     risk_adjustment: dict[RiskLevel, RiskAdjustmentModel] = Field(default_factory=dict)

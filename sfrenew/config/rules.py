@@ -30,6 +30,7 @@ from sfrenew.core.formula import Formula, parse
 from sfrenew.core.policy import (
     CadencePolicy,
     CadenceStep,
+    ContractualUplift,
     CotermPolicy,
     EligibilityPolicy,
     ForecastPolicy,
@@ -78,7 +79,10 @@ class RulesModel(_Strict):
             proration=self.proration.method,
             uplift=UpliftPolicy(
                 default_rate=u.default_rate, pricing=u.pricing, cap=u.cap, floor=u.floor,
-                compound_multi_year=u.compound_multi_year,
+                compound_multi_year=(None if u.compound_multi_year == "auto"
+                                     else u.compound_multi_year),
+                contractual=ContractualUplift(u.contractual.index, u.contractual.policy_bounds,
+                                              u.contractual.risk),
                 rules=tuple(UpliftRule(r.name, r.rate, r.when.segment, r.when.product_family,
                                        r.when.region) for r in u.rules),
                 index_formula=formula,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sfrenew.core.domain import Account, Contract, ContractLine
-from sfrenew.core.policy import UpliftPolicy
+from sfrenew.core.policy import PricingMethod, UpliftPolicy
 from sfrenew.core.rules.uplift import (
     UpliftDecision,
     UpliftSource,
@@ -32,7 +32,7 @@ _ENTRIES_MAX = 1 << 14
 _Found = tuple[Decimal, int, str | None]
 SOURCES = (UpliftSource.LINE, UpliftSource.CONTRACT, UpliftSource.RULE, UpliftSource.DEFAULT)
 # Decimals by their text: 0.05 and 0.050 are equal but show differently.
-_DecisionKey = tuple[str, int, str | None, str, str]
+_DecisionKey = tuple[str, int, str | None, str, str, PricingMethod | None]
 
 
 class UpliftTable:
@@ -70,14 +70,18 @@ class UpliftTable:
             return contract.uplift_rate, 1, None
         return self.rule_rate(account, line)
 
-    def decide(self, rate: Decimal, source: int, rule_name: str | None, cap: Decimal | None,
-               floor: Decimal | None) -> UpliftDecision:
-        """``decide_uplift`` for a rate found by :meth:`choose`."""
-        key = (str(rate), source, rule_name, str(cap), str(floor))
+    def decide(self, rate: Decimal, source: int, rule_name: str | None,  # noqa: PLR0917 - per line: positional is cheaper
+               contract_cap: Decimal | None, contract_floor: Decimal | None,
+               account_pricing: PricingMethod | None) -> UpliftDecision:
+        """``decide_uplift`` for a rate found by :meth:`choose`, the contract's own bounds
+        and the account's own pricing method (None: the policy's)."""
+        key = (str(rate), source, rule_name, str(contract_cap), str(contract_floor),
+               account_pricing)
         found = self._decisions.get(key)
         if found is None:
             found = decide_uplift(rate=rate, source=SOURCES[source], rule_name=rule_name,
-                                  cap=cap, floor=floor, policy=self.policy)
+                                  contract_cap=contract_cap, contract_floor=contract_floor,
+                                  policy=self.policy, account_pricing=account_pricing)
             if len(self._decisions) > _ENTRIES_MAX:
                 self._decisions.clear()
             self._decisions[key] = found

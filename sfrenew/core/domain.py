@@ -25,17 +25,28 @@ class RiskLevel(StrEnum):
 RISK_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 
 
+class PricingMethod(StrEnum):
+    """Where a renewal line's price comes from (also ``sfrenew.core.policy``'s)."""
+
+    SAME = "same"  # the prior price
+    UPLIFT = "uplift"  # the prior price × (1 + rate)
+    LIST = "list"  # the current price book entry
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """The customer whose contracts renew.
 
-    ``segment`` and ``region`` drive the uplift rule list.
+    ``segment`` and ``region`` drive the uplift rule list. ``renewal_pricing`` is the
+    account's own pricing method (CPQ's Renewal Pricing Method) when the mapping maps
+    one; it then replaces the policy's ``uplift.pricing`` for the account's lines.
     """
 
     id: str
     name: str
     segment: str | None = None
     region: str | None = None
+    renewal_pricing: PricingMethod | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

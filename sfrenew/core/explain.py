@@ -23,7 +23,12 @@ from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
 from sfrenew.core.rules.term import ONE_DAY, iso
-from sfrenew.core.rules.uplift import UpliftBound, UpliftDecision, UpliftSource
+from sfrenew.core.rules.uplift import (
+    UpliftBound,
+    UpliftDecision,
+    UpliftSource,
+    is_contractual,
+)
 
 LINE_MAX = 1_000
 RENEWAL_MAX = 32_000
@@ -40,6 +45,8 @@ _METHOD_WORDS = {
     ProrationMethod.MONTH_DAY: "whole months + leftover days / 365",
     ProrationMethod.ACTUAL_PERIOD: "whole months + leftover days / days of that month",
     ProrationMethod.THIRTY_360: "whole months + leftover days / 30",
+    ProrationMethod.CPQ_MONTHLY_DAILY: ("whole months from the start + leftover days / 365, "
+                                        "as CPQ's Monthly + Daily"),
 }
 
 
@@ -67,16 +74,22 @@ def describe_uplift(decision: UpliftDecision) -> str:
     else:
         where = "the default uplift"
     text = f"{format_rate(decision.chosen_rate)} from {where}"
+    if is_contractual(decision.source):
+        text += " (contractual)"
     if decision.index_rate is not None:
         text += f", index formula gives {format_rate(decision.index_rate)}"
     if decision.risk_rate is not None and decision.risk_level is not None:
         text += f", {decision.risk_level} risk adjusts it to {format_rate(decision.risk_rate)}"
+    owner = "contractual" if decision.bound_by_contract else "policy"
     if decision.bound is UpliftBound.CAP:
-        text += f", capped at {format_rate(decision.rate)} (contractual cap)"
+        text += f", capped at {format_rate(decision.rate)} ({owner} cap)"
     elif decision.bound is UpliftBound.FLOOR:
-        text += f", raised to {format_rate(decision.rate)} (contractual floor)"
+        text += f", raised to {format_rate(decision.rate)} ({owner} floor)"
     elif decision.rate != decision.chosen_rate:
         text += f"; {format_rate(decision.rate)} applied"
+    committed = decision.contract_rate
+    if committed is not None and committed != decision.rate:  # overrides_contract
+        text += f"; the policy changed the contractual {format_rate(committed)} (needs approval)"
     return text
 
 
@@ -269,8 +282,15 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                    f"overlap {o.overlap_days} days (lines running past it), "
                    f"{o.amount:,} {currency}.")  # format_money, inline
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
+    overridden = 0
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
+        uplift = line.uplift
+        if is_contractual(uplift.source) and uplift.overrides_contract:
+            overridden += 1
+    if overridden:
+        out.append(f"Needs approval: the uplift policy changed the contractual uplift rate of "
+                   f"{overridden} line{'s' if overridden != 1 else ''} (see above).")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:

@@ -63,7 +63,7 @@ from sfrenew.core.rules.term import (
     renewal_term_months,
     term_end,
 )
-from sfrenew.core.rules.uplift import UpliftDecision, with_risk
+from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 
 _BY_ID = attrgetter("id")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
@@ -203,9 +203,10 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
         annual += line.quantity * (line.annual_price or 0)
     member = CotermMember(contract.id, contract.currency, start, term_end(start, months),
                           months, annual)
-    uplift = policy.uplift
-    cap = contract.uplift_cap if contract.uplift_cap is not None else uplift.cap
-    floor = contract.uplift_floor if contract.uplift_floor is not None else uplift.floor
+    # The contract's own bounds: which bounds apply depends on where the rate came from
+    # (decide_uplift's bounds_for), so the decision is keyed by these.
+    cap, floor = contract.uplift_cap, contract.uplift_floor
+    pricing = account.renewal_pricing  # the memo is per account: not part of its key
     decisions = []
     contract_rate = contract.uplift_rate
     for line in contract.lines:
@@ -219,7 +220,8 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
         memo_key = (rate, source, rule_name, cap, floor)
         decision = memo.get(memo_key)
         if decision is None:
-            decision = memo[memo_key] = table.decide(rate, source, rule_name, cap, floor)
+            decision = memo[memo_key] = table.decide(rate, source, rule_name, cap, floor,
+                                                     pricing)
         decisions.append(decision)
     return _Candidate(contract, member, tuple(decisions))
 
@@ -277,7 +279,7 @@ def _plan_group(
         for line, d in zip(c.contract.lines, uplifts, strict=True):
             items.append(LineToPrice(line, d, start, contract_id))
     pricer = GroupPricer(items, method=policy.proration,
-                         compound=policy.uplift.compound_multi_year, decimals=decimals)
+                         compound=compounds(policy.uplift, account), decimals=decimals)
 
     ends = anchor_ends(members, policy.coterm)
     anchor = ends[policy.coterm.anchor]

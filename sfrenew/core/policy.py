@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+# PricingMethod is policy vocabulary, defined in domain (Account uses it) and re-exported.
+from sfrenew.core.domain import PricingMethod as PricingMethod  # noqa: PLC0414
 from sfrenew.core.domain import RiskLevel
 from sfrenew.core.formula import Formula
 
@@ -35,14 +37,7 @@ class ProrationMethod(StrEnum):
     MONTH_DAY = "month_day"
     ACTUAL_PERIOD = "actual_period"
     THIRTY_360 = "30_360"
-
-
-class PricingMethod(StrEnum):
-    """Where a renewal line's price comes from."""
-
-    SAME = "same"  # the prior price
-    UPLIFT = "uplift"  # the prior price × (1 + rate)
-    LIST = "list"  # the current price book entry
+    CPQ_MONTHLY_DAILY = "cpq_monthly_daily"  # CPQ's "Monthly + Daily" prorate precision
 
 
 class PastDuePolicy(StrEnum):
@@ -126,14 +121,35 @@ class RiskAdjustment:
 
 
 @dataclass(frozen=True, slots=True)
+class ContractualUplift:
+    """Which policy steps may change a contractual rate (the line's or contract's field).
+
+    A rate written on the line or contract is a commitment: by default only the
+    contract's own cap and floor bound it. Each flag lets one policy step change it
+    too; a rate changed that way is flagged for approval
+    (:attr:`~sfrenew.core.rules.uplift.UpliftDecision.overrides_contract`).
+    """
+
+    index: bool = False  # the index formula
+    policy_bounds: bool = False  # uplift.cap / uplift.floor where the contract has none
+    risk: bool = False  # the risk adjustments
+
+
+@dataclass(frozen=True, slots=True)
 class UpliftPolicy:
-    """Uplift precedence, bounds and pricing."""
+    """Uplift precedence, bounds and pricing.
+
+    ``compound_multi_year`` None means "auto": compound, except for an account whose
+    own pricing method decides its renewals (CPQ's Renewal Pricing Method applies the
+    uplift once to the renewal term).
+    """
 
     default_rate: Decimal = Decimal("0.05")
     pricing: PricingMethod = PricingMethod.UPLIFT
     cap: Decimal | None = None
     floor: Decimal | None = None
-    compound_multi_year: bool = True
+    compound_multi_year: bool | None = None
+    contractual: ContractualUplift = field(default_factory=ContractualUplift)
     rules: tuple[UpliftRule, ...] = ()
     index_formula: Formula | None = None
     index_values: Mapping[str, Decimal] = field(default_factory=_no_values)

@@ -18,7 +18,7 @@ cannot change an answer; both are bounded (emptied when full).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -27,12 +27,11 @@ from sfrenew.core.money import quantum_for
 from sfrenew.core.policy import PricingMethod, ProrationMethod
 from sfrenew.core.rules.proration import Proration, prorate, prorate_uncached
 from sfrenew.core.rules.term import ONE_DAY, term_end
-from sfrenew.core.rules.uplift import UpliftDecision, yearly_prices
+from sfrenew.core.rules.uplift import UpliftDecision, as_priced, yearly_prices
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _MEMO_MAX = 1 << 16  # entries per memo before it is emptied
-_LIST_FALLBACK_NOTE = "no price book entry; priced by uplift instead"
 
 Period = tuple[Proration, tuple[Proration, ...]]
 _PERIODS: dict[ProrationMethod, dict[tuple[date, date], Period]] = {}
@@ -87,13 +86,6 @@ def _periods_for(method: ProrationMethod) -> dict[tuple[date, date], Period]:
     return found
 
 
-def _applied(decision: UpliftDecision, list_price: Decimal | None) -> UpliftDecision:
-    """The decision as pricing applies it: ``list`` without a price book entry → uplift."""
-    if decision.pricing is PricingMethod.LIST and list_price is None:
-        return replace(decision, pricing=PricingMethod.UPLIFT, pricing_note=_LIST_FALLBACK_NOTE)
-    return decision
-
-
 class GroupPricer:
     """Prices one group's lines to any end date, reusing end-independent work."""
 
@@ -114,7 +106,7 @@ class GroupPricer:
         self._starts: dict[date, list[int]] = {}  # line indices by start, first seen first
         for index, item in enumerate(items):
             self._starts.setdefault(item.start, []).append(index)
-            self._applied.append(_applied(item.decision, item.line.list_price))
+            self._applied.append(as_priced(item.decision, item.line.list_price))
         self._sums: dict[date, list[Decimal]] = {}  # annual amounts by year, by start
 
     def period(self, start: date, end: date) -> Period:

@@ -79,7 +79,9 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("health_score", N, "customer health score (risk signal)"),
         _f("payment_overdue", B, "payments are overdue (risk signal)"),
         _f("payment_days_overdue", INT, "days the oldest invoice is overdue (risk signal)"),
-        _f("renewal_pricing_method", PL, "CPQ renewal pricing method (same, uplift, list)"),
+        _f("renewal_pricing_method", PL,
+           "the account's own renewal pricing method (CPQ: Same, List, Uplift; blank is "
+           "Same); replaces uplift.pricing for its lines"),
         _f("risk_level", PL, "risk level written back to the account", written=True),
         _f("risk_reasons", S, "risk reason codes written back to the account", written=True,
            long_text=True),

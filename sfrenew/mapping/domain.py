@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sfrenew.core.domain import Account, Contract, ContractLine, ExistingRenewal, ExistingTask
+from sfrenew.core.domain import (
+    Account,
+    Contract,
+    ContractLine,
+    ExistingRenewal,
+    ExistingTask,
+    PricingMethod,
+)
 from sfrenew.mapping._concepts import Concept
 from sfrenew.mapping.translate import ConceptRecord
 
@@ -36,10 +43,38 @@ def _text(record: ConceptRecord, name: str, default: str = "") -> str:
     return default if value is None else str(value)
 
 
+# CPQ's Renewal Pricing Method picklist (Account.SBQQ__RenewalPricingMethod__c), by
+# its values in lower case; blank and "--None--" behave as Same (help article 000382486).
+RENEWAL_PRICING_METHODS = {"same": PricingMethod.SAME, "list": PricingMethod.LIST,
+                           "uplift": PricingMethod.UPLIFT}
+_BLANK_METHODS = frozenset({"", "--none--"})
+
+
+def renewal_pricing_of(record: ConceptRecord) -> tuple[PricingMethod | None, str | None]:
+    """The account's own pricing method and, for a value it cannot read, the problem.
+
+    ``(None, None)`` when the mapping does not map ``renewal_pricing_method`` (the
+    rules' ``uplift.pricing`` applies); blank is Same, as in CPQ. An unknown value
+    gives ``(None, message)``: the policy's pricing applies and the run reports it.
+    """
+    if "renewal_pricing_method" not in record.values:
+        return None, None
+    raw = record.values["renewal_pricing_method"]
+    text = "" if raw is None else str(raw).strip().lower()
+    if text in _BLANK_METHODS:
+        return PricingMethod.SAME, None
+    found = RENEWAL_PRICING_METHODS.get(text)
+    if found is None:
+        return None, (f"unknown Renewal Pricing Method {raw!r}: use Same, List or Uplift "
+                      f"(blank means Same); until then the rules' uplift.pricing applies")
+    return found, None
+
+
 def account_from(record: ConceptRecord) -> Account:
-    """The account of an ``account`` record."""
+    """The account of an ``account`` record (see :func:`renewal_pricing_of`)."""
     return Account(id=record.sf_id or "", name=_text(record, "name"),
-                   segment=record.values.get("segment"), region=record.values.get("region"))
+                   segment=record.values.get("segment"), region=record.values.get("region"),
+                   renewal_pricing=renewal_pricing_of(record)[0])
 
 
 def line_from(record: ConceptRecord) -> ContractLine | RecordProblem:

@@ -23,7 +23,12 @@ from sfrenew.core.domain import (
     RiskSignals,
 )
 from sfrenew.mapping import Concept, MappingFile
-from sfrenew.mapping.domain import RecordProblem, account_from, contract_from
+from sfrenew.mapping.domain import (
+    RecordProblem,
+    account_from,
+    contract_from,
+    renewal_pricing_of,
+)
 from sfrenew.mapping.translate import (
     CoercionProblem,
     ConceptRecord,
@@ -135,6 +140,12 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
         return AccountRecords(account=None, problems=problems)
     acct = accounts[0]
     account = account_from(acct)
+    unreadable = renewal_pricing_of(acct)[1]
+    if unreadable is not None:  # reported with the record Id and field; policy pricing
+        problems.append(CoercionProblem(
+            mapping.account.object, acct.sf_id,
+            mapping.account.fields["renewal_pricing_method"].field, "renewal_pricing_method",
+            unreadable))
     out = AccountRecords(account=replace(account, name=account.name or account.id),
                          problems=problems, owner_id=acct.values.get("owner"))
     out.current[(mapping.account.object, str(acct.sf_id))] = _current(

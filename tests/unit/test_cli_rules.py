@@ -22,7 +22,7 @@ WORKED = ("prorate", "--price", "12000", "--start", "2023-10-15", "--end", "2024
 def test_prorate_shows_every_method_of_the_worked_example() -> None:
     code, out = _run(*WORKED)
     assert code == 0, out
-    for amount in ["8,547.95", "9,000.00", "8,558.90", "8,548.39", "8,566.67"]:
+    for amount in ["8,547.95", "9,000.00", "8,558.90", "8,548.39", "8,566.67", "8,526.03"]:
         assert amount in out
 
 
@@ -30,6 +30,7 @@ def test_prorate_shows_every_method_of_the_worked_example() -> None:
     ("day", "8547.95", "260/365"), ("month", "9000.00", "9/12"),
     ("month_day", "8558.90", "8/12 + 17/365"), ("actual_period", "8548.39", "(8 + 17/31)/12"),
     ("30_360", "8566.67", "(8 + 17/30)/12"),
+    ("cpq_monthly_daily", "8526.03", "8/12 + 16/365"),  # months from the start (CPQ)
 ])
 def test_prorate_json(method: str, amount: str, fraction: str) -> None:
     code, out = _run(*WORKED, "--method", method, "--json")
@@ -98,7 +99,8 @@ def test_uplift_table(args: tuple[str, ...], rate: str, bound: str | None,
 def test_uplift_text_output() -> None:
     code, out = _run("uplift", "--price", "1000", "--rate", "0.09", "--cap", "0.07")
     assert code == 0, out
-    assert "rate: 7% (given 9%)" in out
+    assert "rate: 7% (given 9%, from default)" in out
+    assert "how: 9% from the default uplift, capped at 7% (policy cap)" in out
     assert "bound fired: cap" in out
     assert "year 1: 1,070.00 USD" in out
 
@@ -135,3 +137,53 @@ def test_schema_is_json() -> None:
     code, out = _run("schema")
     assert code == 0
     assert json.loads(out)["title"] == "RulesModel"
+
+
+@pytest.mark.parametrize(("args", "rate", "overrides"), [
+    # config.example.yaml: a contract's 7% is a commitment (no index formula, policy cap
+    # or risk adjustment): 7% → 1,070.00
+    (("--rate", "0.07", "--source", "contract"), "0.07", False),
+    (("--rate", "0.07", "--source", "contract", "--risk", "High"), "0.07", False),
+    (("--rate", "0.12", "--source", "line"), "0.12", False),  # above the 10% policy cap
+    (("--rate", "0.12", "--source", "line", "--contract-cap", "0.08"), "0.08", False),
+    # a rule's 6%: max(0, min(6%, 3.1% + 1%)) = 4.1% → 1,041.00; High risk: 0%
+    (("--rate", "0.06", "--source", "rule"), "0.041", False),
+    (("--rate", "0.06", "--source", "rule", "--risk", "High"), "0.0", False),
+    # the policy lets a step change contractual rates: it does, and asks approval
+    (("--rate", "0.07", "--source", "contract", "--contractual", "index"), "0.041", True),
+    (("--rate", "0.12", "--source", "contract", "--contractual", "policy_bounds"), "0.1",
+     True),
+    (("--rate", "0.07", "--source", "contract", "--contractual", "risk", "--risk", "High"),
+     "0.0", True),
+])
+def test_uplift_precedence_with_the_example_config(args: tuple[str, ...], rate: str,
+                                                   overrides: bool) -> None:
+    code, out = _run("uplift", "--config", str(EXAMPLE), "--price", "1000", *args, "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["rate"], data["overrides_contract"]) == (rate, overrides)
+
+
+@pytest.mark.parametrize(("method", "prices", "note"), [
+    # the account's CPQ Renewal Pricing Method, 3 years at 5%: CPQ uplifts once (auto)
+    ("same", ["1000.00", "1000.00", "1000.00"], "Same"),
+    ("uplift", ["1050.00", "1050.00", "1050.00"], "Uplift"),
+    ("list", ["1200.00", "1200.00", "1200.00"], "List"),
+])
+def test_uplift_account_method(method: str, prices: list[str], note: str) -> None:
+    code, out = _run("uplift", "--config", str(EXAMPLE), "--price", "1000", "--rate", "0.05",
+                     "--source", "contract", "--account-method", method, "--list-price",
+                     "1200", "--years", "3", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["pricing"], data["yearly_prices"], data["compound"]) == (method, prices, False)
+    assert data["pricing_note"] == f"priced by the account's Renewal Pricing Method: {note}"
+
+
+def test_uplift_bad_config_names_the_option(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text("rules:\n  uplift: {contractual: {indx: true}}\n", encoding="utf-8")
+    code, out = _run("uplift", "--config", str(bad), "--price", "1000", "--rate", "0.05")
+    assert code == 2
+    assert "'--config'" in out
+    assert f"{bad}:2:" in out

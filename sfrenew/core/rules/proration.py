@@ -10,16 +10,24 @@ split into *whole months* and a *stub* of leftover days:
 2. Otherwise whole months are counted back from the day after the end, and the
    days before them, at the start of the period, are the (leading) stub.
 
-=================  ==========================================================
-``day``            days / 365
-``month``          whole months / 12, a stub counts as a whole month
-``month_day``      whole months / 12 + stub days / 365
-``actual_period``  (whole months + stub days / days of the stub's month) / 12
-``30_360``         (whole months + stub days / 30) / 12
-=================  ==========================================================
+=====================  ======================================================
+``day``                days / 365
+``month``              whole months / 12, a stub counts as a whole month
+``month_day``          whole months / 12 + stub days / 365
+``actual_period``      (whole months + stub days / days of the stub's month) / 12
+``30_360``             (whole months + stub days / 30) / 12
+``cpq_monthly_daily``  whole months counted *forward from the start* / 12 +
+                       the days left at the end / 365 (CPQ's "Monthly + Daily")
+=====================  ======================================================
 
 "The stub's month" is the month-long span that ends where the whole months begin
 (Oct 1 → Oct 31 for a stub Oct 15 → Oct 31), so a stub is always less than one.
+
+``cpq_monthly_daily`` differs from ``month_day`` only in where the whole months are
+counted from: CPQ counts the effective subscription term's whole months from its
+start (as it computes end dates), so the leftover days sit at the end, and a month
+of 31 days before or after changes their count (2023-10-15 → 2024-06-30: 8 months
+from Oct 15 to Jun 14 and 16 days, against ``month_day``'s 17-day October stub).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import NamedTuple
 
 from sfrenew.core.money import round_money
 from sfrenew.core.policy import ProrationMethod
-from sfrenew.core.rules.term import ONE_DAY, add_months
+from sfrenew.core.rules.term import ONE_DAY, add_months, term_end
 
 
 class Proration(NamedTuple):
@@ -43,7 +51,7 @@ class Proration(NamedTuple):
     end: date
     days: int
     whole_months: int
-    stub_days: int
+    stub_days: int  # leftover days (at the start; at the end for cpq_monthly_daily)
     stub_basis: int  # what the stub is divided by: 365, 30 or the stub month's days
     numerator: int
     denominator: int
@@ -69,7 +77,7 @@ def _fraction_text(p: Proration) -> str:
         return f"{p.days}/365"
     if p.method is ProrationMethod.MONTH:
         return f"{p.numerator}/12"
-    if p.method is ProrationMethod.MONTH_DAY:
+    if p.method is ProrationMethod.MONTH_DAY or p.method is ProrationMethod.CPQ_MONTHLY_DAILY:
         return f"{p.whole_months}/12 + {p.stub_days}/365" if p.stub_days else \
             f"{p.whole_months}/12"
     if not p.stub_days:
@@ -102,6 +110,19 @@ def split_months(start: date, end: date) -> tuple[int, int, int]:
     return months, stub, month_days
 
 
+def months_from_start(start: date, end: date) -> tuple[int, int]:
+    """``(whole months counted from the start, days left after them)`` of a period.
+
+    The whole months end where a term of that many months would (the term rule,
+    month ends clamped); ``end`` must not be before ``start``.
+    """
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    while months > 0 and term_end(start, months) > end:
+        months -= 1
+    covered = term_end(start, months) if months else start - ONE_DAY
+    return months, (end - covered).days
+
+
 @lru_cache(maxsize=1 << 16)
 def prorate(start: date, end: date, *, method: ProrationMethod) -> Proration:
     """Prorate the inclusive period ``start``–``end`` by ``method``.
@@ -120,6 +141,10 @@ def prorate_uncached(start: date, end: date, method: ProrationMethod) -> Prorati
     days = (end - start).days + 1
     if method is ProrationMethod.DAY:
         return Proration(method, start, end, days, 0, 0, 365, days, 365)
+    if method is ProrationMethod.CPQ_MONTHLY_DAILY:
+        months, left = months_from_start(start, end)
+        return Proration(method, start, end, days, months, left, 365,
+                         months * 365 + left * 12, 12 * 365)
     months, stub, month_days = split_months(start, end)
     if method is ProrationMethod.MONTH:
         whole = months + (1 if stub else 0)

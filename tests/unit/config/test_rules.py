@@ -9,6 +9,7 @@ from sfrenew.config.rules import RulesModel, load_rules, loads_rules
 from sfrenew.core.domain import RiskLevel
 from sfrenew.core.policy import (
     AnchorPolicy,
+    ContractualUplift,
     ForecastCategory,
     PastDuePolicy,
     PricingMethod,
@@ -125,7 +126,8 @@ def test_uplift_mistakes(uplift: str, message: str) -> None:
     ("cadence: {steps: [{name: Kick Off, days_before: 1, subject: x}]}", "should match pattern"),
     ("cadence: {past_due: later}", "'skip' or 'due_today'"),
     ("opportunity: {name: '{account} {step}'}", "unknown placeholder {step}"),
-    ("proration: {method: weekly}", "'day', 'month', 'month_day', 'actual_period' or '30_360'"),
+    ("proration: {method: weekly}",
+     "'day', 'month', 'month_day', 'actual_period', '30_360' or 'cpq_monthly_daily'"),
     ("eligibility: {statuses: []}", "at least 1 item"),
     ("currencies: {}", "at least 1 item"),
 ])
@@ -145,3 +147,25 @@ def test_json_schema_is_available_for_editors() -> None:
     schema = RulesModel.model_json_schema()
     assert schema["additionalProperties"] is False
     assert "uplift" in schema["properties"]
+
+
+def test_contractual_uplift_and_compounding_knobs() -> None:
+    example = load_rules(EXAMPLE).uplift
+    assert example.contractual == ContractualUplift()  # a contractual rate is a commitment
+    assert example.compound_multi_year is None  # auto
+    policy = loads_rules("rules:\n  uplift:\n    compound_multi_year: false\n"
+                         "    contractual: {index: true, risk: true}\n").uplift
+    assert policy.contractual == ContractualUplift(index=True, policy_bounds=False, risk=True)
+    assert policy.compound_multi_year is False
+    assert loads_rules("rules: {uplift: {compound_multi_year: true}}").uplift \
+        .compound_multi_year is True
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("rules:\n  uplift:\n    contractual: {indx: true}\n", "<config>:3:"),
+    ("rules:\n  uplift:\n    compound_multi_year: sometimes\n", "<config>:3:"),
+])
+def test_uplift_knob_mistakes_point_at_the_line(text: str, where: str) -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules(text)
+    assert where in str(caught.value)

@@ -29,22 +29,27 @@ def test_truncate_says_it_cut() -> None:
 
 @pytest.mark.parametrize(("kwargs", "text"), [
     ({"rate": P("0.05"), "source": UpliftSource.DEFAULT}, "5% from the default uplift"),
-    ({"rate": P("0.09"), "source": UpliftSource.LINE, "cap": P("0.07")},
-     "9% from the line's uplift field, capped at 7% (contractual cap)"),
-    ({"rate": P("0.01"), "source": UpliftSource.CONTRACT, "floor": P("0.02")},
-     "1% from the contract's uplift field, raised to 2% (contractual floor)"),
+    ({"rate": P("0.09"), "source": UpliftSource.LINE, "contract_cap": P("0.07")},
+     "9% from the line's uplift field (contractual), capped at 7% (contractual cap)"),
+    ({"rate": P("0.01"), "source": UpliftSource.CONTRACT, "contract_floor": P("0.02")},
+     "1% from the contract's uplift field (contractual), raised to 2% (contractual floor)"),
+    ({"rate": P("0.09"), "source": UpliftSource.RULE, "rule_name": "EMEA",
+      "policy": UpliftPolicy(cap=P("0.07"))},
+     'from uplift rule "EMEA", capped at 7% (policy cap)'),
     ({"rate": P("0.06"), "source": UpliftSource.RULE, "rule_name": "EMEA"},
      'from uplift rule "EMEA"'),
 ])
 def test_describe_uplift(kwargs: dict[str, object], text: str) -> None:
-    values: dict[str, object] = {"cap": None, "floor": None, "rule_name": None, **kwargs}
-    decision = decide_uplift(policy=UpliftPolicy(), **values)  # type: ignore[arg-type]
+    values: dict[str, object] = {"contract_cap": None, "contract_floor": None,
+                                 "rule_name": None, "policy": UpliftPolicy(), **kwargs}
+    decision = decide_uplift(**values)  # type: ignore[arg-type]
     assert text in describe_uplift(decision)
 
 
 def test_describe_uplift_with_formula() -> None:
     policy = UpliftPolicy(index_formula=parse("rate - 0.01"))
-    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                             contract_floor=None,
                              policy=policy)
     assert describe_uplift(decision) == ("5% from the default uplift, index formula gives 4%; "
                                          "4% applied")
@@ -67,7 +72,8 @@ def test_describe_proration(method: ProrationMethod, text: str) -> None:
     (PricingMethod.LIST, "price book price 1,100.00 USD a year per unit (was 1,000.00 USD)"),
 ])
 def test_explain_line(pricing: PricingMethod, text: str) -> None:
-    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                             contract_floor=None,
                              policy=UpliftPolicy(pricing=pricing))
     proration = prorate(date(2024, 1, 1), date(2024, 12, 31), method=ProrationMethod.MONTH_DAY)
     price = {PricingMethod.UPLIFT: "1050.00", PricingMethod.SAME: "1000.00",

@@ -10,14 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfrenew.core.domain import Contract, ExistingRenewal, RiskLevel, RiskSignals
+from sfrenew.core.formula import parse
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account, renewal_key
 from sfrenew.core.policy import (
     AnchorPolicy,
+    ContractualUplift,
     CotermPolicy,
     ForecastCategory,
     PricingMethod,
     ProrationMethod,
+    RiskAdjustment,
     RulesPolicy,
     UpliftPolicy,
 )
@@ -264,3 +267,79 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         starts = {m.contract_id: m.start for m in renewal.coterm.members}
         assert all(ln.start_date == starts[ln.contract_id] for ln in renewal.lines)
         assert renewal.start_date == min(starts.values())
+
+
+def _example_uplift(contractual: ContractualUplift) -> UpliftPolicy:
+    """config.example.yaml's uplift: index min(rate, 3.1% + 1%), cap 10%, High risk 0%."""
+    return UpliftPolicy(cap=P("0.10"), floor=P("0"),
+                        index_formula=parse("max(floor, min(rate, cpi + spread))"),
+                        index_values={"cpi": P("0.031"), "spread": P("0.01")},
+                        risk_adjustments={RiskLevel.HIGH: RiskAdjustment(max_rate=P("0"))},
+                        contractual=contractual)
+
+
+@pytest.mark.parametrize(("contractual", "high_risk", "rate", "approval"), [
+    (ContractualUplift(), False, "0.07", False),  # 7% contractual: kept (was 4.1%)
+    (ContractualUplift(), True, "0.07", False),  # High risk does not touch it (was 0%)
+    (ContractualUplift(index=True), False, "0.041", True),  # the policy says so: approval
+    (ContractualUplift(risk=True), True, "0", True),
+])
+def test_contractual_rate_through_the_planner(contractual: ContractualUplift, high_risk: bool,
+                                              rate: str, approval: bool) -> None:
+    made = contract("800C", uplift_rate=P("0.07"), lines=(line(1, price="1000", qty="1"),))
+    ruled = contract("800R", end=date(2024, 4, 5), lines=(line(2, price="1000", qty="1"),))
+    risky = RiskSignals(health_score=P(10), champion_gone=True, payment_days_overdue=90,
+                        open_high_severity_cases=1) if high_risk else None
+    policy = replace(POLICY, uplift=_example_uplift(contractual))
+    (renewal,) = _plan(made, ruled, policy=policy, risk=risky).renewals
+    by_contract = {li.contract_id: li for li in renewal.lines}
+    contractual_line, rule_line = by_contract["800C"], by_contract["800R"]
+    assert contractual_line.uplift.rate == P(rate)
+    assert contractual_line.uplift.overrides_contract is approval
+    # 1,000 × (1 + rate), a full 12-month term
+    assert contractual_line.amount == (P(1000) * (1 + P(rate))).quantize(P("0.01"))
+    assert rule_line.uplift.rate == (P(0) if high_risk else P("0.041"))  # 5% → 4.1% / 0%
+    assert ("Needs approval: the uplift policy changed the contractual uplift rate of 1 line"
+            in renewal.explanation) is approval
+    assert ("(contractual)" in contractual_line.explanation)
+
+
+@pytest.mark.parametrize(("method", "prices", "amount", "note"), [
+    # 1 unit, prior 1,000 a year, list 1,200, contract uplift 5%, a 36-month renewal;
+    # CPQ applies the uplift once to the term (compound_multi_year auto):
+    (PricingMethod.SAME, ("1000.00",) * 3, "3000.00", "Same"),  # 3 × 1,000
+    (PricingMethod.UPLIFT, ("1050.00",) * 3, "3150.00", "Uplift"),  # 3 × 1,000 × 1.05
+    (PricingMethod.LIST, ("1200.00",) * 3, "3600.00", "List"),  # 3 × 1,200
+    # without an account method the policy's pricing (uplift) compounds: 1,050.00,
+    # 1,102.50, 1,157.63 = 3,310.13 (unchanged)
+    (None, ("1050.00", "1102.50", "1157.63"), "3310.13", None),
+])
+def test_the_accounts_renewal_pricing_method(method: PricingMethod | None,
+                                             prices: tuple[str, ...], amount: str,
+                                             note: str | None) -> None:
+    made = contract("800P", uplift_rate=P("0.05"), renewal_term_months=36,
+                    lines=(line(1, price="1000", qty="1", list_price="1200"),))
+    account = replace(ACCOUNT, renewal_pricing=method)
+    (renewal,) = plan_account(account=account, contracts=[made], today=TODAY,
+                              policy=POLICY).renewals
+    (planned,) = renewal.lines
+    assert planned.unit_prices == tuple(P(p) for p in prices)
+    assert renewal.amount == P(amount)
+    if note is None:
+        assert planned.uplift.pricing_note is None
+    else:
+        words = f"priced by the account's Renewal Pricing Method: {note}"
+        assert planned.uplift.pricing_note == words
+        assert words in planned.explanation
+
+
+def test_account_list_method_without_a_price_book_entry_says_both() -> None:
+    made = contract("800Q", lines=(line(1, price="1000", qty="1"),))
+    account = replace(ACCOUNT, renewal_pricing=PricingMethod.LIST)
+    (renewal,) = plan_account(account=account, contracts=[made], today=TODAY,
+                              policy=POLICY).renewals
+    (planned,) = renewal.lines
+    assert planned.unit_price == P("1050.00")  # 1,000 × 1.05 (default rate)
+    assert planned.uplift.pricing_note == (
+        "priced by the account's Renewal Pricing Method: List; no price book entry; "
+        "priced by uplift instead")

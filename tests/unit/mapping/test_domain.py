@@ -4,6 +4,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from sfrenew.core.domain import PricingMethod
 from sfrenew.mapping import Concept, load_mapping
 from sfrenew.mapping.domain import (
     RecordProblem,
@@ -12,10 +15,12 @@ from sfrenew.mapping.domain import (
     existing_renewal_from,
     existing_task_from,
     line_from,
+    renewal_pricing_of,
 )
 from sfrenew.mapping.translate import lines_by_contract, read_record, read_records
 
 CPQ = load_mapping(Path(__file__).parents[3] / "mappings" / "cpq.yaml").model
+STANDARD = load_mapping(Path(__file__).parents[3] / "mappings" / "standard.yaml").model
 
 
 def test_contract_with_lines_from_cpq_records() -> None:
@@ -69,3 +74,31 @@ def test_account_renewal_and_task() -> None:
     assert built.is_closed
     keyless, _ = read_record(CPQ, Concept.TASK, {"Id": "00TB", "ActivityDate": "2025-01-02"})
     assert str(existing_task_from(keyless)) == "task 00TB: the task has no sfrenew key"
+
+
+@pytest.mark.parametrize(("value", "method", "problem"), [
+    ("Same", PricingMethod.SAME, False),
+    ("List", PricingMethod.LIST, False),
+    ("Uplift", PricingMethod.UPLIFT, False),
+    ("uplift ", PricingMethod.UPLIFT, False),
+    (None, PricingMethod.SAME, False),  # blank behaves as Same in CPQ
+    ("", PricingMethod.SAME, False),
+    ("--None--", PricingMethod.SAME, False),
+    ("Cost Plus", None, True),  # unknown: reported, the policy's pricing applies
+])
+def test_cpq_renewal_pricing_method(value: str | None, method: PricingMethod | None,
+                                    problem: bool) -> None:
+    record, _ = read_record(CPQ, Concept.ACCOUNT, {"Id": "001A", "Name": "Acme",
+                                                   "SBQQ__RenewalPricingMethod__c": value})
+    assert account_from(record).renewal_pricing is method
+    found, message = renewal_pricing_of(record)
+    assert found is method
+    assert (message is not None) is problem
+    if message is not None:
+        assert "Same, List or Uplift" in message
+
+
+def test_standard_mapping_has_no_account_pricing_method() -> None:
+    record, _ = read_record(STANDARD, Concept.ACCOUNT, {"Id": "001A", "Name": "Acme"})
+    assert account_from(record).renewal_pricing is None
+    assert renewal_pricing_of(record) == (None, None)

@@ -136,3 +136,34 @@ def test_stub_is_less_than_its_month(start: date, length: int) -> None:
     months, stub, month_days = split_months(start, start + timedelta(days=length))
     assert months >= 0
     assert 0 <= stub < max(month_days, 1)
+
+
+# CPQ's "Monthly + Daily": whole months from the start, then the days left / 365.
+@pytest.mark.parametrize(("start", "end", "parts", "amount"), [
+    # the worked example: Oct 15 → Jun 14 is 8 months, Jun 15 → Jun 30 16 days:
+    # 12,000 × (8/12 + 16/365) = 8,000 + 526.03 (month_day: 17-day stub, 8,558.90)
+    (D(2023, 10, 15), D(2024, 6, 30), (8, 16), "8526.03"),
+    # CPQ's own example dates, Jan 1 2017 → Jan 10 2018: 12 months + 10 days
+    # 12,000 × (12/12 + 10/365) = 12,000 + 328.77
+    (D(2017, 1, 1), D(2018, 1, 10), (12, 10), "12328.77"),
+    # Jan 31 → Feb 28 is one (clamped) month, Mar 1 → Mar 15 15 days: 1,000 + 493.15
+    # (month_day counts back from the end: Feb 16 → Mar 15 + a 16-day stub = 1,526.03)
+    (D(2023, 1, 31), D(2023, 3, 15), (1, 15), "1493.15"),
+    (D(2023, 1, 1), D(2023, 1, 10), (0, 10), "328.77"),  # 12,000 × 10/365
+    (D(2023, 3, 1), D(2024, 2, 29), (12, 0), "12000.00"),  # a full term, leap day included
+    (D(2024, 2, 29), D(2025, 2, 28), (12, 0), "12000.00"),
+])
+def test_cpq_monthly_daily(start: date, end: date, parts: tuple[int, int],
+                           amount: str) -> None:
+    p = prorate(start, end, method=M.CPQ_MONTHLY_DAILY)
+    assert (p.whole_months, p.stub_days) == parts
+    assert prorated_amount(Decimal(12000), p, decimals=2) == Decimal(amount)
+    assert p.fraction_text == (f"{parts[0]}/12 + {parts[1]}/365" if parts[1]
+                               else f"{parts[0]}/12")
+
+
+def test_month_day_keeps_its_leading_stub() -> None:
+    """month_day stays as documented (8,558.90); CPQ's method is its own (8,526.03)."""
+    p = prorate(START, END, method=M.MONTH_DAY)
+    assert (p.whole_months, p.stub_days, prorated_amount(Decimal(12000), p, decimals=2)) == (
+        8, 17, Decimal("8558.90"))

@@ -1,14 +1,22 @@
 """Uplift: precedence, formula, risk adjustment, bounds, pricing, compounding, rounding."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sfrenew.core.decisions import UpliftTable
 from sfrenew.core.domain import Account, Contract, ContractLine, RiskLevel
 from sfrenew.core.formula import parse
-from sfrenew.core.policy import PricingMethod, RiskAdjustment, UpliftPolicy, UpliftRule
+from sfrenew.core.policy import (
+    ContractualUplift,
+    PricingMethod,
+    RiskAdjustment,
+    UpliftPolicy,
+    UpliftRule,
+)
 from sfrenew.core.rules.uplift import (
     UpliftBound,
     UpliftSource,
@@ -59,25 +67,109 @@ def test_precedence(line: ContractLine, contract: Contract, rules: tuple[UpliftR
     assert (d.rate, d.source, d.rule_name) == (P(rate), source, rule)
 
 
-@pytest.mark.parametrize(("contract", "policy", "rate", "bound"), [
-    (_contract("0.09"), UpliftPolicy(cap=P("0.07")), "0.07", UpliftBound.CAP),
-    (_contract("0.01"), UpliftPolicy(floor=P("0.02")), "0.02", UpliftBound.FLOOR),
-    (_contract("0.09", cap="0.08"), UpliftPolicy(cap=P("0.07")), "0.08", UpliftBound.CAP),
-    (_contract("0.01", floor="0"), UpliftPolicy(floor=P("0.02")), "0.01", None),
-    (_contract("0.05"), UpliftPolicy(cap=P("0.05"), floor=P("0.05")), "0.05", None),
+@pytest.mark.parametrize(("contract", "policy", "rate", "bound", "overrides"), [
+    # A contractual rate: the policy's cap and floor do not bind it (issue 13, item 3)...
+    (_contract("0.09"), UpliftPolicy(cap=P("0.07")), "0.09", None, False),
+    (_contract("0.01"), UpliftPolicy(floor=P("0.02")), "0.01", None, False),
+    # ... the contract's own always do, and win over the policy's
+    (_contract("0.09", cap="0.08"), UpliftPolicy(cap=P("0.07")), "0.08", UpliftBound.CAP, False),
+    (_contract("0.01", floor="0"), UpliftPolicy(floor=P("0.02")), "0.01", None, False),
+    (_contract("0.01", floor="0.015"), UpliftPolicy(), "0.015", UpliftBound.FLOOR, False),
+    (_contract("0.05"), UpliftPolicy(cap=P("0.05"), floor=P("0.05")), "0.05", None, False),
+    # policy bounds switched on for contractual rates: they bind, and say so
+    (_contract("0.09"), UpliftPolicy(cap=P("0.07"), contractual=ContractualUplift(
+        policy_bounds=True)), "0.07", UpliftBound.CAP, True),
+    (_contract("0.01"), UpliftPolicy(floor=P("0.02"), contractual=ContractualUplift(
+        policy_bounds=True)), "0.02", UpliftBound.FLOOR, True),
+    # a rule or default rate: the contract's bounds, else the policy's
+    (_contract(), UpliftPolicy(cap=P("0.04"), rules=RULES), "0.04", UpliftBound.CAP, False),
+    (_contract(cap="0.05"), UpliftPolicy(cap=P("0.04"), rules=RULES), "0.05", UpliftBound.CAP,
+     False),
+    (_contract(), UpliftPolicy(floor=P("0.07")), "0.07", UpliftBound.FLOOR, False),
 ])
 def test_contractual_bounds(contract: Contract, policy: UpliftPolicy, rate: str,
-                            bound: UpliftBound | None) -> None:
+                            bound: UpliftBound | None, overrides: bool) -> None:
     d = line_uplift(line=_line(), contract=contract, account=ACCOUNT, policy=policy)
-    assert (d.rate, d.bound) == (P(rate), bound)
+    assert (d.rate, d.bound, d.overrides_contract) == (P(rate), bound, overrides)
+
+
+# config.example.yaml's uplift section: index max(floor, min(rate, cpi + spread)) with
+# cpi 3.1% and spread 1% (so at most 4.1%), cap 10%, floor 0%, High risk at most 0%,
+# Medium risk -1%.
+EXAMPLE = UpliftPolicy(
+    default_rate=P("0.05"), cap=P("0.10"), floor=P("0.0"), rules=RULES,
+    index_formula=parse("max(floor, min(rate, cpi + spread))"),
+    index_values={"cpi": P("0.031"), "spread": P("0.01")},
+    risk_adjustments={RiskLevel.HIGH: RiskAdjustment(max_rate=P("0.0")),
+                      RiskLevel.MEDIUM: RiskAdjustment(add=P("-0.01"))})
+INDEX, BOUNDS, RISK = (ContractualUplift(index=True), ContractualUplift(policy_bounds=True),
+                       ContractualUplift(risk=True))
+
+
+@pytest.mark.parametrize(("line_rate", "contract_rate", "cap", "contractual", "level",
+                          "rate", "source", "overrides"), [
+    # contractual 7%: a commitment, none of index / policy cap / risk touch it
+    (None, "0.07", None, ContractualUplift(), RiskLevel.LOW, "0.07", UpliftSource.CONTRACT,
+     False),
+    (None, "0.07", None, ContractualUplift(), RiskLevel.HIGH, "0.07", UpliftSource.CONTRACT,
+     False),
+    (None, "0.07", None, ContractualUplift(), RiskLevel.MEDIUM, "0.07", UpliftSource.CONTRACT,
+     False),
+    (None, "0.12", None, ContractualUplift(), RiskLevel.LOW, "0.12", UpliftSource.CONTRACT,
+     False),  # above the policy cap of 10%: still 12%
+    ("0.09", "0.07", "0.08", ContractualUplift(), RiskLevel.LOW, "0.08", UpliftSource.LINE,
+     False),  # the line's 9%, the contract's own cap 8%
+    # rule 6% (Enterprise software): max(0, min(6%, 3.1% + 1%)) = 4.1%
+    (None, None, None, ContractualUplift(), RiskLevel.LOW, "0.041", UpliftSource.RULE, False),
+    # ... High risk: at most 0%, floor 0% → 0%; Medium: 4.1% − 1% = 3.1%
+    (None, None, None, ContractualUplift(), RiskLevel.HIGH, "0.0", UpliftSource.RULE, False),
+    (None, None, None, ContractualUplift(), RiskLevel.MEDIUM, "0.031", UpliftSource.RULE,
+     False),
+    # the policy switches a step on for contractual rates: it applies, and asks approval
+    (None, "0.07", None, INDEX, RiskLevel.LOW, "0.041", UpliftSource.CONTRACT, True),
+    (None, "0.07", None, RISK, RiskLevel.HIGH, "0.0", UpliftSource.CONTRACT, True),
+    (None, "0.07", None, RISK, RiskLevel.MEDIUM, "0.06", UpliftSource.CONTRACT, True),
+    (None, "0.12", None, BOUNDS, RiskLevel.LOW, "0.10", UpliftSource.CONTRACT, True),
+    (None, "0.07", None, BOUNDS, RiskLevel.LOW, "0.07", UpliftSource.CONTRACT, False),  # inside
+    (None, "0.03", None, INDEX, RiskLevel.LOW, "0.03", UpliftSource.CONTRACT, False),  # min()
+])
+def test_precedence_with_the_example_config(
+        line_rate: str | None, contract_rate: str | None, cap: str | None,
+        contractual: ContractualUplift, level: RiskLevel, rate: str, source: UpliftSource,
+        overrides: bool) -> None:
+    policy = replace(EXAMPLE, contractual=contractual)
+    d = line_uplift(line=_line(line_rate), contract=_contract(contract_rate, cap=cap),
+                    account=ACCOUNT, policy=policy)
+    d = with_risk(d, level=level, adjustments=policy.risk_adjustments)
+    assert (d.rate, d.source, d.overrides_contract) == (P(rate), source, overrides)
+
+
+@pytest.mark.parametrize("contractual", [ContractualUplift(), INDEX, BOUNDS, RISK])
+@pytest.mark.parametrize(("line_rate", "contract_rate", "cap", "floor"), [
+    (None, "0.07", None, None), ("0.09", "0.07", "0.08", None), (None, "0.12", None, "0.02"),
+    (None, None, None, None), (None, None, "0.03", None), (None, "-0.02", None, None),
+])
+def test_the_planners_table_decides_as_line_uplift(
+        contractual: ContractualUplift, line_rate: str | None, contract_rate: str | None,
+        cap: str | None, floor: str | None) -> None:
+    """The memo table the planner uses gives line_uplift's decision (one rule, not two)."""
+    policy = replace(EXAMPLE, contractual=contractual)
+    line, contract = _line(line_rate), _contract(contract_rate, cap=cap, floor=floor)
+    table = UpliftTable(policy)
+    rate, source, rule_name = table.choose(line=line, contract=contract, account=ACCOUNT)
+    for pricing in (None, PricingMethod.SAME):
+        account = replace(ACCOUNT, renewal_pricing=pricing)
+        assert table.decide(rate, source, rule_name, contract.uplift_cap, contract.uplift_floor,
+                            pricing) == line_uplift(line=line, contract=contract,
+                                                    account=account, policy=policy)
 
 
 def test_index_formula_replaces_the_rate_then_bounds_apply() -> None:
     policy = UpliftPolicy(index_formula=parse("max(floor, cpi + spread)"),
                           index_values={"cpi": P("0.031"), "spread": P("0.01")},
                           floor=P("0.02"), cap=P("0.04"))
-    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=policy.cap,
-                      floor=policy.floor, policy=policy)
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                      contract_floor=None, policy=policy)
     assert d.index_rate == P("0.041")
     assert (d.rate, d.bound) == (P("0.04"), UpliftBound.CAP)
     assert d.chosen_rate == P("0.05")
@@ -93,8 +185,8 @@ def test_risk_adjustment(level: RiskLevel, floor: str | None, rate: str,
                          bound: UpliftBound | None) -> None:
     adjustments = {RiskLevel.HIGH: RiskAdjustment(max_rate=P("0.0")),
                    RiskLevel.MEDIUM: RiskAdjustment(add=P("-0.01"))}
-    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None,
-                      floor=P(floor) if floor else None, policy=UpliftPolicy())
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                      contract_floor=P(floor) if floor else None, policy=UpliftPolicy())
     adjusted = with_risk(d, level=level, adjustments=adjustments)
     assert (adjusted.rate, adjusted.bound) == (P(rate), bound)
     if level is RiskLevel.LOW:
@@ -104,7 +196,8 @@ def test_risk_adjustment(level: RiskLevel, floor: str | None, rate: str,
 def _prices(method: PricingMethod, *, years: int = 1, compound: bool = True,
             list_price: str | None = None, decimals: int = 2,
             prior: str = "1000") -> tuple[tuple[Decimal, ...], str | None, PricingMethod]:
-    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, cap=None, floor=None,
+    d = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                      contract_floor=None,
                       policy=UpliftPolicy(pricing=method))
     prices, applied = yearly_prices(prior=P(prior), list_price=P(list_price) if list_price
                                     else None, decision=d, years=years, compound=compound,
@@ -151,8 +244,8 @@ def test_uplift_stays_within_floor_and_cap(rate: Decimal, bounds: tuple[Decimal,
     floor, cap = sorted(bounds)
     policy = UpliftPolicy(index_formula=parse("max(floor, rate * 2 - 0.01)"), floor=floor,
                           cap=cap)
-    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=cap, floor=floor,
-                      policy=policy)
+    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, contract_cap=cap,
+                      contract_floor=floor, policy=policy)
     assert floor <= d.rate <= cap
     adjusted = with_risk(d, level=level, adjustments={level: RiskAdjustment(add, max_rate)})
     assert floor <= adjusted.rate <= cap
@@ -163,7 +256,8 @@ def test_uplift_stays_within_floor_and_cap(rate: Decimal, bounds: tuple[Decimal,
        decimals=st.sampled_from([0, 2, 3]), years=st.integers(min_value=1, max_value=5))
 def test_prices_have_the_currency_decimals(prior: Decimal, rate: Decimal, decimals: int,
                                            years: int) -> None:
-    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, cap=None, floor=None,
+    d = decide_uplift(rate=rate, source=UpliftSource.DEFAULT, contract_cap=None,
+                      contract_floor=None,
                       policy=UpliftPolicy())
     prices, _ = yearly_prices(prior=prior, list_price=None, decision=d, years=years,
                               compound=True, decimals=decimals)
