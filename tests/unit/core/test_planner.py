@@ -19,6 +19,7 @@ from sfrenew.core.policy import (
     PricingMethod,
     ProrationMethod,
     RulesPolicy,
+    TermCompatibility,
     UpliftPolicy,
 )
 from tests.unit.core.builders import (
@@ -171,8 +172,13 @@ def test_multi_year_renewal_compounds_yearly() -> None:
 
 
 def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() -> None:
-    """800A is stretched to 800B's 36-month end: each 12-month segment at its year's price."""
-    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.LATEST),
+    """800A is stretched to 800B's 36-month end: each 12-month segment at its year's price.
+
+    Only a policy that mixes terms and allows a change of term does this (and flags it).
+    """
+    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.LATEST,
+                                                 term_compatibility=TermCompatibility.ANY,
+                                                 allow_term_change=True),
                      proration=ProrationMethod.MONTH)
     plan = _plan(contract("800A", lines=(line(1, price="1000", qty="1"),)),
                  contract("800B", end=date(2024, 4, 30), renewal_term_months=36,
@@ -191,6 +197,10 @@ def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() ->
     assert by_policy[AnchorPolicy.LATEST].overlap_days == (date(2027, 4, 30)
                                                            - date(2025, 3, 31)).days
     assert by_policy[AnchorPolicy.EARLIEST].amount < renewal.amount
+    # 800A's 12-month term (2024-04-01 → 2025-03-31) now ends 2027-04-30: 37 months
+    assert renewal.approval_reasons == (
+        "the 12-month term of contract 0000800A is extended to 37 months (2024-04-01 to "
+        "2027-04-30 instead of 2025-03-31) to co-term with contract 0000800B",)
 
 
 def test_jpy_amounts_have_no_decimals() -> None:
