@@ -307,7 +307,7 @@ def coterm(*, members: tuple[CotermMember, ...], window_days: int, anchor: str,
     renewing = [m for m in members if m.term_months >= minimum]
     not_renewed = [{"contract": m.contract_id, "term_months": m.term_months,
                     "reason": "below_min_term"} for m in members if m.term_months < minimum]
-    groups = []
+    groups: list[dict[str, Any]] = []
     for group in group_members(renewing, policy):
         end = anchor_end(group, anchor=policy.anchor, policy=policy)
         changes = term_changes(group, end.end_date, window_days=window_days)
