@@ -15,14 +15,26 @@ from sfrenew.core.domain import Account, RiskLevel
 from sfrenew.core.explain import describe_uplift
 from sfrenew.core.formula import Formula, FormulaError, parse
 from sfrenew.core.money import format_rate
+from sfrenew.core.planner import approval_reasons
 from sfrenew.core.policy import (
+    AnchorPolicy,
     ContractualUplift,
+    CotermPolicy,
     PricingMethod,
     ProrationMethod,
     RiskAdjustment,
+    TermCompatibility,
     UpliftPolicy,
 )
+from sfrenew.core.rules.coterm import (
+    CotermGroup,
+    CotermMember,
+    anchor_end,
+    group_members,
+    term_changes,
+)
 from sfrenew.core.rules.proration import prorate, prorated_amount
+from sfrenew.core.rules.term import ONE_DAY, describe_length, months_and_days, term_end
 from sfrenew.core.rules.uplift import (
     CONTRACTUAL,
     UpliftSource,
@@ -70,8 +82,42 @@ class DateType(click.ParamType[date]):
             self.fail(f"{value!r} is not a date as YYYY-MM-DD", param, ctx)
 
 
+class ContractSpecType(click.ParamType[CotermMember]):
+    """A contract for ``rules coterm``: ``ID:END_DATE:TERM_MONTHS[:ANNUAL_AMOUNT]``."""
+
+    name = "id:end:months[:annual]"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> CotermMember:
+        if isinstance(value, CotermMember):
+            return value
+        parts = str(value).split(":")
+        if len(parts) not in (3, 4) or not parts[0].strip():
+            self.fail(f"{value!r} is not ID:END_DATE:TERM_MONTHS[:ANNUAL_AMOUNT], "
+                      f"e.g. C1:2027-03-31:12 or C1:2027-03-31:12:24000", param, ctx)
+        cid = parts[0].strip()
+        try:
+            end = date.fromisoformat(parts[1].strip())
+        except ValueError:
+            self.fail(f"{value!r}: {parts[1]!r} is not an end date as YYYY-MM-DD", param, ctx)
+        try:
+            months = int(parts[2].strip())
+        except ValueError:
+            months = 0
+        if months < 1:
+            self.fail(f"{value!r}: {parts[2]!r} is not a term of 1 or more months", param, ctx)
+        annual = Decimal(0)
+        if len(parts) == 4:
+            annual = DECIMAL.convert(parts[3].strip(), param, ctx)
+            if annual < 0:
+                self.fail(f"{value!r}: the annual amount must not be negative", param, ctx)
+        start = end + ONE_DAY
+        return CotermMember(cid, "USD", start, term_end(start, months), months, annual)
+
+
 DECIMAL = DecimalType()
 DATE = DateType()
+CONTRACT_SPEC = ContractSpecType()
 
 
 def _decimals(currency: str) -> int:
@@ -281,6 +327,95 @@ def uplift(*, price: Decimal, rate: Decimal, source: str, config_path: Path | No
     lines += [f"year {i}: {p:,} {currency.upper()}" for i, p in enumerate(prices, start=1)]
     if years > 1:
         lines.append(f"total: {sum(prices, Decimal(0)):,} {currency.upper()}")
+    _emit(data, as_json=as_json, text="\n".join(lines))
+
+
+def _line_words(member: CotermMember, end: date, window_days: int) -> dict[str, Any]:
+    shift = (end - member.natural_end).days
+    months, days = months_and_days(member.start, end)
+    if shift == 0:
+        effect = "full term"
+    elif abs(shift) > window_days:
+        effect = (f"term change: {'shortened' if shift < 0 else 'extended'} by "
+                  f"{abs(shift)} days")
+    else:
+        effect = f"stub: {abs(shift)} days {'shorter' if shift < 0 else 'longer'}"
+    return {"contract": member.contract_id, "start": member.start.isoformat(),
+            "end": end.isoformat(), "term_months": member.term_months,
+            "natural_end": member.natural_end.isoformat(), "shift_days": shift,
+            "length": describe_length(months, days), "effect": effect}
+
+
+@rules.command()
+@click.option("--contract", "members", type=CONTRACT_SPEC, multiple=True, required=True,
+              help="A contract as ID:END_DATE:TERM_MONTHS[:ANNUAL_AMOUNT] (repeat it).")
+@click.option("--window", "window_days", type=click.IntRange(0, 366), default=60,
+              show_default=True, help="Co-term window in days.")
+@click.option("--anchor", type=click.Choice([a.value for a in AnchorPolicy]),
+              default="earliest", show_default=True, help="Anchor policy.")
+@click.option("--terms", "compatibility", type=click.Choice([t.value for t in TermCompatibility]),
+              default="same_term", show_default=True,
+              help="Which renewal terms may share a group.")
+@click.option("--allow-term-change", is_flag=True,
+              help="Let the anchor move a line's end by more than the window (approval).")
+@click.option("--calendar", "calendar_day", default="12-31", show_default=True,
+              help="The calendar anchor's month and day, MM-DD.")
+@click.option("--min-term", "min_term", type=click.IntRange(1, 120), default=3,
+              show_default=True, help="Shortest renewal term that gets a renewal (months).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def coterm(*, members: tuple[CotermMember, ...], window_days: int, anchor: str,
+           compatibility: str, allow_term_change: bool, calendar_day: str, min_term: int,
+           as_json: bool) -> None:
+    """Group contracts of one account into renewals and show each line's term."""
+    ids = [m.contract_id for m in members]
+    duplicate = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicate:
+        raise click.BadParameter(f"contract {', '.join(duplicate)} given more than once",
+                                 param_hint="'--contract'")
+    try:
+        month, day = (int(p) for p in calendar_day.split("-"))
+        date(2024, month, day)  # 2024: Feb 29 is allowed (clamped in common years)
+    except ValueError:
+        raise click.BadParameter(f"{calendar_day!r} is not a month and day as MM-DD",
+                                 param_hint="'--calendar'") from None
+    policy = CotermPolicy(window_days=window_days, anchor=AnchorPolicy(anchor),
+                          calendar_month=month, calendar_day=day,
+                          term_compatibility=TermCompatibility(compatibility),
+                          allow_term_change=allow_term_change)
+    minimum = min_term
+    renewing = [m for m in members if m.term_months >= minimum]
+    not_renewed = [{"contract": m.contract_id, "term_months": m.term_months,
+                    "reason": "below_min_term"} for m in members if m.term_months < minimum]
+    groups: list[dict[str, Any]] = []
+    for group in group_members(renewing, policy):
+        end = anchor_end(group, anchor=policy.anchor, policy=policy)
+        changes = term_changes(group, end.end_date, window_days=window_days)
+        reasons = approval_reasons(group=CotermGroup("USD", group, end, (), changes),
+                                   contracts={})
+        months, days = months_and_days(group[0].start, end.end_date)
+        groups.append({
+            "start": group[0].start.isoformat(), "end": end.end_date.isoformat(),
+            "length": describe_length(months, days),
+            "anchor_contract": end.anchor_contract_id, "rolled_forward": end.rolled_forward,
+            "lines": [_line_words(m, end.end_date, window_days) for m in group],
+            "needs_approval": bool(reasons), "approval_reasons": list(reasons)})
+    data = {"window_days": window_days, "anchor": anchor, "terms": compatibility,
+            "allow_term_change": allow_term_change, "min_term_months": minimum,
+            "renewals": groups, "not_renewed": not_renewed}
+    lines = []
+    for n, g in enumerate(groups, start=1):
+        lines.append(f"renewal {n}: {g['start']} to {g['end']} ({g['length']}), "
+                     f"anchor {g['anchor_contract'] or 'calendar ' + calendar_day}"
+                     + (", needs approval" if g["needs_approval"] else ""))
+        for ln in g["lines"]:
+            lines.append(f"  {ln['contract']}: {ln['start']} to {ln['end']} = {ln['length']} "
+                         f"({ln['term_months']}-month term would end {ln['natural_end']}; "
+                         f"{ln['effect']})")
+        for reason in g["approval_reasons"]:
+            lines.append(f"  approval: {reason}")
+    for skip in not_renewed:
+        lines.append(f"not renewed: {skip['contract']} ({skip['term_months']}-month term is "
+                     f"below --min-term {minimum}: it renews by itself)")
     _emit(data, as_json=as_json, text="\n".join(lines))
 
 

@@ -24,6 +24,7 @@ from sfrenew.core.policy import (
     SignalName,
     SignalPolicy,
     TaskPriority,
+    TermCompatibility,
 )
 from sfrenew.core.rules.cadence import NAME_PLACEHOLDERS, SUBJECT_PLACEHOLDERS, template_problems
 from sfrenew.core.rules.term import days_in_month
@@ -41,6 +42,13 @@ class EligibilityModel(_Strict):
 
     statuses: list[str] = Field(default_factory=lambda: ["Activated"], min_length=1)
     horizon_days: int = Field(default=180, ge=0, le=3660)
+    min_term_months: int = Field(
+        default=3, ge=1, le=120,
+        description="renewal terms shorter than this (month-to-month) get no renewal "
+                    "opportunity; 1 renews every term")
+    renew_evergreen: bool = Field(
+        default=False, description="give evergreen (auto-renewing) contracts a renewal "
+                                   "opportunity too")
 
 
 class TermModel(_Strict):
@@ -70,6 +78,14 @@ class CotermModel(_Strict):
     anchor: AnchorPolicy = AnchorPolicy.EARLIEST
     calendar: CalendarModel = CalendarModel()
     calendar_min_days: int = Field(default=30, ge=1, le=366)
+    term_compatibility: TermCompatibility = Field(
+        default=TermCompatibility.SAME_TERM,
+        description="same_term: only renewals with the same term length share a group; "
+                    "any: any terms may")
+    allow_term_change: bool = Field(
+        default=False,
+        description="let the anchor move a line's end by more than window_days (the "
+                    "renewal is then explained and flagged for approval)")
 
 
 class ProrationModel(_Strict):

@@ -70,12 +70,16 @@ class RulesModel(_Strict):
         formula: Formula | None = parse(u.index.formula) if u.index is not None else None
         return RulesPolicy(
             eligibility=EligibilityPolicy(frozenset(self.eligibility.statuses),
-                                          self.eligibility.horizon_days),
+                                          self.eligibility.horizon_days,
+                                          self.eligibility.min_term_months,
+                                          self.eligibility.renew_evergreen),
             default_term_months=self.term.default_months,
             currencies=MappingProxyType(dict(self.currencies)),
             coterm=CotermPolicy(self.coterm.enabled, self.coterm.window_days, self.coterm.anchor,
                                 self.coterm.calendar.month, self.coterm.calendar.day,
-                                self.coterm.calendar_min_days),
+                                self.coterm.calendar_min_days,
+                                self.coterm.term_compatibility,
+                                self.coterm.allow_term_change),
             proration=self.proration.method,
             uplift=UpliftPolicy(
                 default_rate=u.default_rate, pricing=u.pricing, cap=u.cap, floor=u.floor,

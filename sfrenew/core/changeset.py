@@ -196,13 +196,16 @@ def diff_records(*, desired: Iterable[DesiredRecord],
                  current: Mapping[tuple[str, str], CurrentRecord],
                  last_written: Mapping[tuple[str, str, str], Any],
                  ownership: OwnershipLookup,
-                 close_policies: Mapping[str, ClosePolicy] | None = None) -> list[RecordChange]:
+                 close_policies: Mapping[str, ClosePolicy] | None = None,
+                 leave: Mapping[tuple[str, str], str] | None = None) -> list[RecordChange]:
     """The changes that turn the org's current records into the desired ones.
 
     ``current`` holds the sfrenew-keyed records of the accounts being planned, keyed by
     ``(object, key)``; ``last_written`` the ledger's last successful value per
     ``(object, key, field)``. A current record with no desired counterpart is closed
-    when its object has a close policy and it is still open, else left alone.
+    when its object has a close policy and it is still open, else left alone;
+    ``leave`` names records to leave alone whatever their close policy, with the
+    reason (e.g. the open tasks of a month-to-month contract's earlier renewal).
     Output order is deterministic: by object then key.
     """
     out: list[RecordChange] = []
@@ -219,8 +222,14 @@ def diff_records(*, desired: Iterable[DesiredRecord],
         else:
             out.append(_update(want, have, last_written=last_written, ownership=ownership))
     policies = close_policies or {}
+    kept = leave or {}
     for (obj, key), have in current.items():
         if (obj, key) in wanted:
+            continue
+        why = kept.get((obj, key))
+        if why is not None:
+            out.append(RecordChange(kind=ChangeKind.LEAVE, object=obj, key=key, sf_id=have.sf_id,
+                                    reason=why))
             continue
         policy = policies.get(obj)
         if policy is None or not policy.is_open(have.fields):

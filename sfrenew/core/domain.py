@@ -56,7 +56,8 @@ class ContractLine:
     ``annual_price`` is the annual price per unit the customer pays today (the
     prior price); ``list_price`` is the current price book entry, used by the
     ``list`` pricing method; ``uplift_rate`` is the line's own uplift field, which
-    wins over every other source.
+    wins over every other source. ``evergreen`` marks an evergreen (auto-renewing,
+    no end date) subscription, e.g. CPQ's Subscription Type ``Evergreen``.
     """
 
     id: str
@@ -67,6 +68,7 @@ class ContractLine:
     product_family: str | None = None
     list_price: Decimal | None = None
     uplift_rate: Decimal | None = None
+    evergreen: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +96,16 @@ class Contract:
     uplift_cap: Decimal | None = None
     uplift_floor: Decimal | None = None
     renewed_late_days: int | None = None  # how late its own renewal was signed, if known
+    evergreen: bool = False
+
+    @property
+    def is_evergreen(self) -> bool:
+        """True when the contract or any of its lines is evergreen.
+
+        CPQ never puts evergreen and renewable subscriptions on one contract and marks
+        a contract holding an evergreen subscription as evergreen; so does sfrenew.
+        """
+        return self.evergreen or any(line.evergreen for line in self.lines)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,10 +19,10 @@ from sfrenew.core.money import format_money, format_rate, round_money
 from sfrenew.core.plan import PlannedLine, PlannedRenewal
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, StepOutcome, UnplannedStep
-from sfrenew.core.rules.coterm import CotermGroup
+from sfrenew.core.rules.coterm import AnchorEnd, CotermGroup, CotermMember, TermChange
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment
-from sfrenew.core.rules.term import ONE_DAY, iso
+from sfrenew.core.rules.term import ONE_DAY, describe_length, iso, months_and_days
 from sfrenew.core.rules.uplift import (
     UpliftBound,
     UpliftDecision,
@@ -224,8 +224,9 @@ def explain_renewal(renewal: PlannedRenewal, *, account: Account,
     return explain_parts(RenewalParts(
         renewal.coterm, renewal.start_date, renewal.end_date, renewal.amount,
         renewal.currency, renewal.lines, renewal.risk, renewal.forecast, renewal.stage,
-        renewal.forecast_capped, renewal.tasks, renewal.unplanned_steps),
-        account=account, contracts=contracts, window_days=window_days)
+        renewal.forecast_capped, renewal.tasks, renewal.unplanned_steps,
+        renewal.approval_reasons), account=account, contracts=contracts,
+        window_days=window_days)
 
 
 class RenewalParts(NamedTuple):
@@ -243,6 +244,49 @@ class RenewalParts(NamedTuple):
     forecast_capped: bool
     tasks: tuple[PlannedTask, ...]
     unplanned_steps: tuple[UnplannedStep, ...]
+    approval_reasons: tuple[str, ...] = ()
+
+
+def _number(contract_id: str, contracts: Mapping[str, Contract]) -> str:
+    contract = contracts.get(contract_id)
+    return contract.number if contract is not None and contract.number else contract_id
+
+
+def term_change_words(change: TermChange, *, anchor: AnchorEnd,
+                      contracts: Mapping[str, Contract]) -> str:
+    """A term change in plain words, e.g. "the 36-month term of contract 00000005 is
+    shortened to 11 months and 9 days (2027-03-03 to 2028-02-11 instead of 2030-03-02)
+    to co-term with contract 00000001"."""
+    length = describe_length(*months_and_days(change.start, change.end_date))
+    verb = "shortened" if change.shift_days < 0 else "extended"
+    if anchor.anchor_contract_id is None:
+        target = f"the fixed calendar date {iso(anchor.end_date)}"
+    elif anchor.anchor_contract_id == change.contract_id:
+        target = "the other contracts of this renewal"
+    else:
+        target = f"contract {_number(anchor.anchor_contract_id, contracts)}"
+    return (f"the {change.term_months}-month term of contract "
+            f"{_number(change.contract_id, contracts)} is {verb} to {length} "
+            f"({iso(change.start)} to {iso(change.end_date)} instead of "
+            f"{iso(change.natural_end)}) to co-term with {target}")
+
+
+def _member_words(m: CotermMember, end: date, number: str, changed: bool) -> str:
+    """One contract of the renewal: its dates, its term and what co-terming did to it."""
+    text = f"- Contract {number} ends {iso(m.start - ONE_DAY)}; its renewal starts {iso(m.start)}"
+    shift = (end - m.natural_end).days
+    if shift == 0:
+        return f"{text} and runs its full {m.term_months}-month term to {iso(end)}."
+    length = describe_length(*months_and_days(m.start, end))
+    if shift < 0:
+        moved = f"{-shift} day{'s' if shift != -1 else ''} sooner"
+    else:
+        moved = f"{shift} day{'s' if shift != 1 else ''} later"
+    text += (f". Its {m.term_months}-month term would end {iso(m.natural_end)}; co-terming "
+             f"ends it on {iso(end)}, {moved}: {length}")
+    if changed:
+        return text + ". That changes the contract's term, so the renewal needs approval."
+    return text + " (a stub within the co-term window, not a change of term)."
 
 
 # Enum members below are formatted directly: a StrEnum formats as its value.
@@ -252,20 +296,32 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     group = renewal.coterm
     n = len(group.members)
     end_text = iso(renewal.end_date)
+    months, days = months_and_days(renewal.start_date, renewal.end_date)
     out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "
-           f"{iso(renewal.start_date)} to {end_text}, "
-           f"{format_money(renewal.amount, renewal.currency)}.", "", "Contracts renewed"]
+           f"{iso(renewal.start_date)} to {end_text} ({describe_length(months, days)}), "
+           f"{format_money(renewal.amount, renewal.currency)}."]
+    if renewal.approval_reasons:
+        out += ["", "Needs approval"]
+        for reason in renewal.approval_reasons:
+            out.append(f"- {reason[:1].upper()}{reason[1:]}.")
+    out += ["", "Contracts renewed"]
+    changed = set()
+    for change in group.term_changes:
+        changed.add(change.contract_id)
     for m in group.members:
-        contract = contracts.get(m.contract_id)
-        number = contract.number if contract is not None else m.contract_id
-        out.append(f"- Contract {number} ends {iso(m.start - ONE_DAY)}; "
-                   f"its renewal starts {iso(m.start)} "
-                   f"(a {m.term_months}-month term would end {iso(m.natural_end)}).")
+        out.append(_member_words(m, renewal.end_date, _number(m.contract_id, contracts),
+                                 m.contract_id in changed))
     out += ["", "Why these dates"]
     if n > 1:
-        out.append(f"These contracts renew within {window_days} days of each other, so they "
-                   f"are renewed together on one opportunity and all lines end on the same "
-                   f"day (co-terming).")
+        terms = set()
+        for m in group.members:
+            terms.add(m.term_months)
+        same = (f"have the same {group.members[0].term_months}-month term"
+                if len(terms) == 1 else "have terms the co-terming policy lets share a renewal")
+        out.append(f"These contracts renew within {window_days} days of each other and {same}, "
+                   f"so they are renewed together on one opportunity and all lines end on the "
+                   f"same day (co-terming). Co-terming moves a line's end by at most "
+                   f"{window_days} days unless the policy allows a change of term.")
     out.append(f"Lines end on {end_text}: "
                f"{_ANCHOR_WORDS[group.anchor.policy]} "
                f"(co-terming policy \"{group.anchor.policy}\").")
@@ -282,15 +338,8 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
                    f"overlap {o.overlap_days} days (lines running past it), "
                    f"{o.amount:,} {currency}.")  # format_money, inline
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
-    overridden = 0
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
-        uplift = line.uplift
-        if is_contractual(uplift.source) and uplift.overrides_contract:
-            overridden += 1
-    if overridden:
-        out.append(f"Needs approval: the uplift policy changed the contractual uplift rate of "
-                   f"{overridden} line{'s' if overridden != 1 else ''} (see above).")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:

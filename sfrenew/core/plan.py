@@ -33,6 +33,8 @@ class SkipReason(StrEnum):
     DO_NOT_RENEW = "do_not_renew"
     ALREADY_RENEWED_BY_PERSON = "already_renewed_by_person"
     RENEWAL_CLOSED = "renewal_closed"
+    EVERGREEN = "evergreen"
+    BELOW_MIN_TERM = "below_min_term"
     MISSING_END_DATE = "missing_end_date"
     ALREADY_ENDED = "already_ended"
     BEYOND_HORIZON = "beyond_horizon"
@@ -49,6 +51,20 @@ class SkippedContract(NamedTuple):
     contract_id: str
     reason: SkipReason
     detail: str
+
+
+class LeftAloneRenewal(NamedTuple):
+    """An open renewal sfrenew made earlier for a contract it no longer renews.
+
+    A month-to-month or evergreen contract may have one from an earlier version or
+    policy: it is neither updated nor closed (its lines and open tasks stay as they
+    are), and the run reports it so a person can decide.
+    """
+
+    opportunity_id: str
+    key: str | None
+    contract_id: str
+    reason: SkipReason
 
 
 class PlannedLine(NamedTuple):
@@ -101,11 +117,19 @@ class PlannedRenewal(NamedTuple):
     forecast_capped: bool
     existing_opportunity_id: str | None
     explanation: str
+    # Why a person must approve the renewal before it goes to the customer, in plain
+    # words (empty: no approval needed); see ``planner.approval_reasons``.
+    approval_reasons: tuple[str, ...] = ()
 
     @property
     def contract_ids(self) -> tuple[str, ...]:
         """The renewed contracts, sorted."""
         return self.coterm.contract_ids
+
+    @property
+    def needs_approval(self) -> bool:
+        """True when the renewal must be approved (see ``approval_reasons``)."""
+        return bool(self.approval_reasons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +139,7 @@ class RenewalPlan:
     account_id: str
     renewals: tuple[PlannedRenewal, ...]
     skipped: tuple[SkippedContract, ...]
+    left_alone: tuple[LeftAloneRenewal, ...] = ()
 
     @property
     def account_risk(self) -> RiskLevel | None:

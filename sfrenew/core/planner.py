@@ -34,9 +34,11 @@ from sfrenew.core.explain import (
     explain_parts,
     explain_priced_line,
     proration_words,
+    term_change_words,
 )
-from sfrenew.core.money import format_money, quantum_for
+from sfrenew.core.money import format_money, format_rate, quantum_for
 from sfrenew.core.plan import (
+    LeftAloneRenewal,
     PlannedLine,
     PlannedRenewal,
     RenewalPlan,
@@ -52,6 +54,7 @@ from sfrenew.core.rules.coterm import (
     anchor_ends,
     compare_anchors,
     group_members,
+    term_changes,
 )
 from sfrenew.core.rules.forecast import forecast_category
 from sfrenew.core.rules.proration import Proration
@@ -139,13 +142,43 @@ def plan_account(
             members, by_id=by_id, account=account, today=today, policy=policy,
             signals=signals or RiskSignals(), existing_renewals=existing_renewals,
             existing_tasks=existing_tasks, risks=risks))
-    return RenewalPlan(account.id, tuple(planned), tuple(skipped))
+    left = _left_alone(skipped, renewals_of, planned) if existing_renewals else ()
+    return RenewalPlan(account.id, tuple(planned), tuple(skipped), left)
+
+
+# Contracts that renew by themselves: an open renewal sfrenew made for one earlier is
+# left as it is (not updated, not closed) and reported.
+_SELF_RENEWING = frozenset({SkipReason.EVERGREEN, SkipReason.BELOW_MIN_TERM})
+
+
+def _left_alone(skipped: Sequence[SkippedContract],
+                renewals_of: Mapping[str, list[ExistingRenewal]],
+                planned: Sequence[PlannedRenewal]) -> tuple[LeftAloneRenewal, ...]:
+    """sfrenew's open renewals of month-to-month and evergreen contracts, to leave alone.
+
+    One that a planned renewal continues (it also names a contract that renews) is
+    that renewal's, not left alone.
+    """
+    continued = {r.existing_opportunity_id for r in planned}
+    out: list[LeftAloneRenewal] = []
+    seen: set[str] = set()
+    for skip in skipped:
+        if skip.reason not in _SELF_RENEWING:
+            continue
+        for r in renewals_of.get(skip.contract_id, ()):
+            if (r.created_by_sfrenew and not r.is_closed and r.opportunity_id not in continued
+                    and r.opportunity_id not in seen):
+                seen.add(r.opportunity_id)
+                out.append(LeftAloneRenewal(r.opportunity_id, r.key, skip.contract_id,
+                                            skip.reason))
+    return tuple(out)
 
 
 def _check(contract: Contract, *, today: date, policy: RulesPolicy,
            renewals: tuple[ExistingRenewal, ...]) -> tuple[SkipReason, str] | None:
     """Why the contract gets no renewal now, in a fixed order, or None."""
-    why = eligibility(contract, today=today, policy=policy.eligibility, renewals=renewals)
+    why = eligibility(contract, today=today, policy=policy.eligibility, renewals=renewals,
+                      default_term_months=policy.default_term_months)
     if why is not None:
         reason = SkipReason(why.value)
         return reason, _skip_detail(reason, contract, policy, renewals)
@@ -185,7 +218,26 @@ def _skip_detail(reason: SkipReason, contract: Contract, policy: RulesPolicy,
         return f"ended {contract.end_date}, before today"
     if reason is SkipReason.MISSING_END_DATE:
         return "the contract has no end date"
+    if reason is SkipReason.EVERGREEN:
+        return ("the contract is evergreen (it renews by itself until cancelled), so it gets "
+                "no renewal opportunity; to renew it on an opportunity anyway, set "
+                "rules.eligibility.renew_evergreen: true" + _kept_words(renewals))
+    if reason is SkipReason.BELOW_MIN_TERM:
+        months = renewal_term_months(contract, default_months=policy.default_term_months)
+        minimum = policy.eligibility.min_term_months
+        return (f"its renewal term is {months} month{'s' if months != 1 else ''}, below "
+                f"rules.eligibility.min_term_months ({minimum}): a month-to-month contract "
+                f"renews by itself, so it gets no renewal opportunity; to renew it on one, "
+                f"lower min_term_months to {months}" + _kept_words(renewals))
     return "the contract is marked do-not-renew"
+
+
+def _kept_words(renewals: tuple[ExistingRenewal, ...]) -> str:
+    ids = [r.opportunity_id for r in renewals if r.created_by_sfrenew and not r.is_closed]
+    if not ids:
+        return ""
+    return (f"; its open renewal opportunity {', '.join(ids)} (made by sfrenew earlier) is "
+            f"left as it is: close it or keep it by hand")
 
 
 _DecisionMemo = dict[tuple[Decimal, int, str | None, Decimal | None, Decimal | None],
@@ -292,7 +344,10 @@ def _plan_group(
 
     comparison = compare_anchors(members, ends, chosen=policy.coterm.anchor,
                                  amount_for_end=amount_for_end)
-    group = CotermGroup(currency, members, anchor, comparison)
+    changes = (term_changes(members, end_date, window_days=policy.coterm.window_days)
+               if len(members) > 1 or anchor.anchor_contract_id is None or anchor.rolled_forward
+               else ())
+    group = CotermGroup(currency, members, anchor, comparison, changes)
     contract_ids = group.contract_ids
     start_date = members[0].start
     fresh = renewal_key(account.id, contract_ids=contract_ids, start=start_date)
@@ -315,15 +370,50 @@ def _plan_group(
     tasks, unplanned = plan_cadence(
         renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
         values=values, policy=policy.cadence, existing=existing_tasks)
+    approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
-                     stage, capped, tasks, unplanned),
+                     stage, capped, tasks, unplanned, approvals),
         account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
-        existing.opportunity_id if existing is not None else None, text)
+        existing.opportunity_id if existing is not None else None, text, approvals)
+
+
+def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],
+                     lines: Sequence[PlannedLine] = ()) -> tuple[str, ...]:
+    """Why a person must approve this renewal before it reaches the customer (empty: no need).
+
+    The one home of the approval rules; each reason is a plain sentence, written on the
+    opportunity (``approval_reason``) with the ``needs_approval`` flag set:
+
+    * a co-term **term change** — the chosen anchor moves a line's end by more than the
+      co-term window (only when the policy allows it: ``allow_term_change`` or the
+      ``calendar`` anchor), e.g. "the 36-month term of contract 00000005 is shortened
+      to 11 months and 9 days (...) to co-term with contract 00000001";
+    * a **contractual uplift changed by policy** — a rate written on the contract or
+      line that the index formula, the policy's bounds or a risk adjustment changed
+      (only when ``uplift.contractual`` allows it), e.g. "the uplift policy changed the
+      contractual 7% of contract 00000042 to 4.1% on 2 lines".
+    """
+    reasons = []
+    for change in group.term_changes:
+        reasons.append(term_change_words(change, anchor=group.anchor, contracts=contracts))
+    overridden: dict[tuple[str, Decimal, Decimal], int] = {}
+    for line in lines:
+        decision = line.uplift
+        if decision.overrides_contract:
+            at = (line.contract_id, decision.chosen_rate, decision.rate)
+            overridden[at] = overridden.get(at, 0) + 1
+    for (contract_id, chosen, rate), count in overridden.items():
+        contract = contracts.get(contract_id)
+        number = contract.number if contract is not None else contract_id
+        reasons.append(f"the uplift policy changed the contractual {format_rate(chosen)} of "
+                       f"contract {number} to {format_rate(rate)} on {count} "
+                       f"line{'s' if count != 1 else ''}")
+    return tuple(reasons)
 
 
 def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLine], *,

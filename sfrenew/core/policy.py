@@ -29,6 +29,13 @@ class AnchorPolicy(StrEnum):
     CALENDAR = "calendar"
 
 
+class TermCompatibility(StrEnum):
+    """Which renewal terms may share a co-term group."""
+
+    SAME_TERM = "same_term"  # only renewals with the same term length (the default)
+    ANY = "any"  # any terms (a line may still move by at most the window, see CotermPolicy)
+
+
 class ProrationMethod(StrEnum):
     """How a period shorter or longer than a year is priced against an annual price."""
 
@@ -82,6 +89,9 @@ class EligibilityPolicy:
 
     statuses: frozenset[str] = frozenset({"Activated"})
     horizon_days: int = 180  # contracts ending within [today, today + horizon] renew
+    # Month-to-month and evergreen contracts renew by themselves: no opportunity by default.
+    min_term_months: int = 3  # renewal terms shorter than this get no renewal opportunity
+    renew_evergreen: bool = False  # evergreen (auto-renewing) contracts get one only if set
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +104,11 @@ class CotermPolicy:
     calendar_month: int = 12
     calendar_day: int = 31
     calendar_min_days: int = 30  # shortest stub the calendar anchor may create
+    term_compatibility: TermCompatibility = TermCompatibility.SAME_TERM
+    # False: a contract anchor never moves a line's end by more than window_days (a line
+    # that would move further renews on its own). True: it may, and such renewals are
+    # explained and flagged for approval (as every calendar-anchor move beyond the window).
+    allow_term_change: bool = False
 
 
 @dataclass(frozen=True, slots=True)

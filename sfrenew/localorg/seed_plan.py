@@ -60,6 +60,22 @@ _DIRTY_CONTRACT_AT = {
 _DIRTY_CONTRACT_EVERY = 10_000
 _DIRTY_ACCOUNT_AT = {3: DirtyKind.UNKNOWN_CURRENCY, 5: DirtyKind.ACCOUNT_WITHOUT_SEGMENT}
 _DIRTY_ACCOUNT_EVERY = 4_000
+
+
+class TermKind(StrEnum):
+    """Contracts that renew by themselves, seeded on purpose (sfrenew skips them)."""
+
+    MONTHLY = "monthly"  # month-to-month: a 1-month term ending within four weeks
+    EVERGREEN = "evergreen"  # auto-renewing until cancelled (CPQ: Evergreen subscriptions)
+
+
+# From these positions on, the next contract that can take the kind without changing any
+# other contract of the book becomes one (about two of each per 100 contracts): not an
+# account's first contract (later ones are drawn from its end date), not one with a
+# person's renewal or a dirty record, live and not ended. Applied after every draw,
+# so the rest of the book is the same as without them.
+_TERM_KIND_AT = {13: TermKind.MONTHLY, 37: TermKind.EVERGREEN}
+_TERM_KIND_EVERY = 50
 _TERMS = (12, 24, 36)
 _TERM_WEIGHTS = (0.60, 0.25, 0.15)
 PRODUCTS_BY_CODE = {p.code: p for p in PRODUCTS}
@@ -113,6 +129,7 @@ class ContractPlan:
     lines: list[LinePlan] = field(default_factory=list)
     renewal: RenewalPlan | None = None
     dirty: DirtyKind | None = None
+    evergreen: bool = False
 
     @property
     def arr(self) -> float:
@@ -191,6 +208,7 @@ class BookPlanner:
         self._region_weights = [REGION_SHARE[r] for r in self._regions]
         self.next_account = 0
         self.next_contract = 0
+        self._term_kinds: list[TermKind] = []  # kinds due, waiting for a contract to take
 
     def accounts(self, *, limit: int, contracts_left: int) -> list[AccountPlan]:
         """Up to ``limit`` accounts holding at most ``contracts_left`` contracts."""
@@ -297,7 +315,28 @@ class BookPlanner:
             contract.lines[0].dirty = contract.dirty
             contract.lines[0].unit_price = (
                 0.0 if contract.dirty is DirtyKind.ZERO_AMOUNT_LINE else None)
+        self._term_kind(contract, first_of_account=first is None)
         return contract
+
+    def _term_kind(self, contract: ContractPlan, *, first_of_account: bool) -> None:
+        """Make ``contract`` month-to-month or evergreen when one is due (no draws)."""
+        kind = _TERM_KIND_AT.get(contract.number % _TERM_KIND_EVERY)
+        if kind is not None:
+            self._term_kinds.append(kind)
+        today = self._today_ord
+        if (not self._term_kinds or first_of_account or contract.dirty is not None
+                or contract.renewal is not None or contract.status != "Activated"
+                or contract.end is None or contract.end < today):
+            return
+        kind = self._term_kinds.pop(0)
+        if kind is TermKind.EVERGREEN:
+            contract.evergreen = True
+            return
+        contract.end = today + (contract.end - today) % 28
+        contract.start = add_months(date.fromordinal(contract.end + 1), -1).toordinal()
+        contract.term = contract.renewal_term = 1
+        for line in contract.lines:
+            line.start = contract.start
 
     def _lines(self, acct: AccountPlan, contract: ContractPlan) -> None:
         rng = self._rng

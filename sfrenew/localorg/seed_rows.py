@@ -26,6 +26,7 @@ from sfrenew.localorg.seed_catalog import (
     INDUSTRIES,
     LAST_NAMES,
     USD_RATE,
+    Product,
     Region,
 )
 from sfrenew.localorg.seed_plan import (
@@ -194,6 +195,7 @@ def contract_rows(refs: Sequence[ContractRef], *, staff: Staff, catalogue: Catal
             "CurrencyIsoCode": c.currency,
             "Pricebook2Id": catalogue.pricebook,
             "Do_Not_Renew__c": 1 if c.do_not_renew else 0,
+            "Evergreen__c": 1 if c.evergreen else 0,
             "Uplift_Rate__c": c.uplift_rate,
             "Uplift_Cap__c": c.uplift_cap,
             "Uplift_Floor__c": c.uplift_floor,
@@ -203,6 +205,13 @@ def contract_rows(refs: Sequence[ContractRef], *, staff: Staff, catalogue: Catal
             "SBQQ__RenewalQuoted__c": 0,
             "CreatedDate": created(c.start - rng.randint(5, 40), today=today, rng=rng),
         }
+
+
+def subscription_type(c: ContractPlan, product: Product) -> str:
+    """CPQ's Subscription Type of a line: One-time, Renewable, or Evergreen."""
+    if not product.renewable:
+        return "One-time"
+    return "Evergreen" if c.evergreen else "Renewable"
 
 
 def _amount(c: ContractPlan) -> float:
@@ -257,7 +266,7 @@ def line_item_rows(refs: Sequence[ContractRef], opportunity_ids: Sequence[str], 
                 "UnitPrice": ln.unit_price,
                 "Discount": discount,
                 "ServiceDate": iso(ln.start),
-                "SBQQ__SubscriptionType__c": "Renewable" if ln.product.renewable else "One-time",
+                "SBQQ__SubscriptionType__c": subscription_type(c, ln.product),
             }
 
 
@@ -292,7 +301,7 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
                 "SBQQ__SubscriptionEndDate__c": end,
                 "SBQQ__StartDate__c": start,
                 "SBQQ__EndDate__c": end,
-                "SBQQ__SubscriptionType__c": "Renewable" if product.renewable else "One-time",
+                "SBQQ__SubscriptionType__c": subscription_type(c, product),
                 "SBQQ__Bundled__c": 0,
                 "CurrencyIsoCode": c.currency,
             }

@@ -97,6 +97,8 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("status", PL, "contract status; only configured statuses are renewed", required=True),
         _f("currency", S, "ISO currency code (multi-currency orgs: CurrencyIsoCode)"),
         _f("do_not_renew", B, "marked not to be renewed"),
+        _f("evergreen", B, "evergreen (auto-renewing until cancelled): no renewal opportunity "
+           "unless rules.eligibility.renew_evergreen"),
         _f("uplift_rate", P, "contractual uplift rate (a fraction: 0.05 is 5%)"),
         _f("uplift_cap", P, "contractual uplift cap"),
         _f("uplift_floor", P, "contractual uplift floor"),
@@ -115,6 +117,9 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("end_date", D, "last day of the line (else the contract's)"),
         _f("uplift_rate", P, "line-level uplift rate (wins over every other source)"),
         _f("currency", S, "ISO currency code of the line"),
+        _f("subscription_type", PL, "subscription type (CPQ SBQQ__SubscriptionType__c); the "
+           "value values.subscription_type.evergreen marks an evergreen line, and a contract "
+           "with one is evergreen"),
     ),
     Concept.RENEWAL_OPPORTUNITY: (
         _f("name", S, "opportunity name", required=True, written=True),
@@ -136,6 +141,11 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("risk_reasons", S, "risk reason codes, by points", written=True, long_text=True),
         _f("coterm_group", S, "co-term group key", written=True),
         _f("run_id", S, "the run that last wrote the opportunity", written=True),
+        _f("needs_approval", B, "the renewal departs from the contract (e.g. a co-term "
+           "changes a term) and needs approval; for an approval process or list view",
+           written=True),
+        _f("approval_reason", S, "why the renewal needs approval, in plain words (empty: "
+           "none)", written=True, long_text=True),
         _f("renewed_contract", ID, "the (anchor) contract being renewed", written=True,
            references=Concept.CONTRACT),
         _f("is_closed", B, "closed (won or lost): open sfrenew tasks get closed"),

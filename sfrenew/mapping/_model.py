@@ -284,6 +284,12 @@ class RiskLevelValues(_Strict):
     high: str = "High"
 
 
+class SubscriptionTypeValues(_Strict):
+    """Subscription types sfrenew reads on contract lines."""
+
+    evergreen: str = "Evergreen"
+
+
 class PicklistValues(_Strict):
     """The org's picklist values for what the rules write, by sfrenew's own names."""
 
@@ -293,9 +299,11 @@ class PicklistValues(_Strict):
     task_status: TaskStatusValues = TaskStatusValues()
     task_priority: TaskPriorityValues = TaskPriorityValues()
     risk_level: RiskLevelValues = RiskLevelValues()
+    subscription_type: SubscriptionTypeValues = SubscriptionTypeValues()
 
 
-# Which concept fields each values section is written to (checked against picklists).
+# Which concept fields each values section is written to or read from (checked against
+# picklists).
 VALUE_TARGETS: dict[str, tuple[tuple[Concept, str], ...]] = {
     "stage": ((Concept.RENEWAL_OPPORTUNITY, "stage"),),
     "forecast_category": ((Concept.RENEWAL_OPPORTUNITY, "forecast_category"),),
@@ -303,6 +311,7 @@ VALUE_TARGETS: dict[str, tuple[tuple[Concept, str], ...]] = {
     "task_status": ((Concept.TASK, "status"),),
     "task_priority": ((Concept.TASK, "priority"),),
     "risk_level": ((Concept.RENEWAL_OPPORTUNITY, "risk_level"), (Concept.ACCOUNT, "risk_level")),
+    "subscription_type": ((Concept.CONTRACT_LINE, "subscription_type"),),
 }
 
 

@@ -77,8 +77,13 @@ def account_from(record: ConceptRecord) -> Account:
                    renewal_pricing=renewal_pricing_of(record)[0])
 
 
-def line_from(record: ConceptRecord) -> ContractLine | RecordProblem:
-    """A contract line, or the problem that keeps it out (no product, no quantity)."""
+def line_from(record: ConceptRecord, *, evergreen_type: str = "Evergreen",
+              ) -> ContractLine | RecordProblem:
+    """A contract line, or the problem that keeps it out (no product, no quantity).
+
+    A line whose ``subscription_type`` is ``evergreen_type`` (the mapping's
+    ``values.subscription_type.evergreen``) is evergreen.
+    """
     values = record.values
     product = values.get("product")
     quantity = values.get("quantity")
@@ -91,20 +96,23 @@ def line_from(record: ConceptRecord) -> ContractLine | RecordProblem:
         product_name=_text(record, "product_name", str(product)),
         quantity=Decimal(quantity), annual_price=values.get("unit_price"),
         product_family=values.get("product_family"), list_price=values.get("list_price"),
-        uplift_rate=values.get("uplift_rate"))
+        uplift_rate=values.get("uplift_rate"),
+        evergreen=values.get("subscription_type") == evergreen_type)
 
 
 def contract_from(record: ConceptRecord, lines: Iterable[ConceptRecord], *,
-                  default_currency: str) -> tuple[Contract, list[RecordProblem]]:
+                  default_currency: str, evergreen_type: str = "Evergreen",
+                  ) -> tuple[Contract, list[RecordProblem]]:
     """A contract with its lines (see :func:`translate.lines_by_contract`).
 
     ``default_currency`` is the org's corporate currency, for orgs without
-    multi-currency (no ``CurrencyIsoCode`` to map).
+    multi-currency (no ``CurrencyIsoCode`` to map); ``evergreen_type`` the line
+    subscription type that means evergreen (see :func:`line_from`).
     """
     built: list[ContractLine] = []
     problems: list[RecordProblem] = []
     for line in sorted(lines, key=lambda r: r.sf_id or ""):  # stable plans, any read order
-        result = line_from(line)
+        result = line_from(line, evergreen_type=evergreen_type)
         if isinstance(result, RecordProblem):
             problems.append(result)
         else:
@@ -117,7 +125,8 @@ def contract_from(record: ConceptRecord, lines: Iterable[ConceptRecord], *,
         start_date=v.get("start_date"), end_date=v.get("end_date"), lines=tuple(built),
         term_months=v.get("term_months"), renewal_term_months=v.get("renewal_term_months"),
         do_not_renew=bool(v.get("do_not_renew")), uplift_rate=v.get("uplift_rate"),
-        uplift_cap=v.get("uplift_cap"), uplift_floor=v.get("uplift_floor"))
+        uplift_cap=v.get("uplift_cap"), uplift_floor=v.get("uplift_floor"),
+        evergreen=bool(v.get("evergreen")))
     return contract, problems
 
 

@@ -18,7 +18,13 @@ from typing import Any
 
 import structlog
 
-from sfrenew.core.changeset import ChangeKind, ClosePolicy, DesiredRecord, diff_records
+from sfrenew.core.changeset import (
+    ChangeKind,
+    ClosePolicy,
+    CurrentRecord,
+    DesiredRecord,
+    diff_records,
+)
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
@@ -89,6 +95,30 @@ def task_close_policy(mapping: MappingFile) -> ClosePolicy:
 
     return ClosePolicy(values={status: done}, is_open=is_open,
                        reason="renewal no longer planned: open task completed")
+
+
+def left_alone_records(mapping: MappingFile, plan: RenewalPlan,
+                       current: Mapping[tuple[str, str], CurrentRecord],
+                       ) -> dict[tuple[str, str], str]:
+    """The records of renewals the plan leaves alone (opportunity, lines, tasks), with why.
+
+    They belong to open renewals sfrenew made earlier for contracts it no longer renews
+    (month-to-month, evergreen): neither updated nor closed, so a person decides.
+    """
+    if not plan.left_alone:
+        return {}
+    opp_obj = mapping.renewal_opportunity.object
+    why = {r.opportunity_id: (f"renewal of a contract sfrenew no longer renews "
+                              f"({r.reason.value}); left as is") for r in plan.left_alone}
+    out = {(opp_obj, r.key): why[r.opportunity_id] for r in plan.left_alone if r.key}
+    parents = {mapping.renewal_line.object: mapping.renewal_line.fields.get("opportunity"),
+               mapping.task.object: mapping.task.fields.get("what")}
+    for (obj, key), have in current.items():
+        spec = parents.get(obj)
+        parent = have.fields.get(spec.field) if spec is not None else None
+        if parent in why:
+            out[(obj, key)] = why[str(parent)]
+    return out
 
 
 def _in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
@@ -162,9 +192,10 @@ class Planner:
     def _write(self, item: _Pending, last: Mapping[tuple[str, str, str], Any]) -> None:
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
+        leave = left_alone_records(self.mapping, plan, records.current)
         changes = select_changes(
             diff_records(desired=item.desired, current=records.current, last_written=last,
-                         ownership=self.ownership, close_policies=self.close),
+                         ownership=self.ownership, close_policies=self.close, leave=leave),
             rules=self.scope.rules, mapping=self.mapping, current=records.current)
         t = self.totals
         t.accounts += 1

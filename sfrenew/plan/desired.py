@@ -89,6 +89,8 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
         "risk_score": renewal.risk.score,
         "risk_reasons": ", ".join(renewal.risk.reason_codes),
         "coterm_group": ", ".join(renewal.contract_ids),
+        "needs_approval": renewal.needs_approval,
+        "approval_reason": "\n".join(renewal.approval_reasons) or None,
         "renewed_contract": renewal.coterm.anchor.anchor_contract_id or renewal.contract_ids[0],
     }
     if owner is None:

@@ -164,8 +164,9 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     out.line_records = {str(line.sf_id): line for line in lines}
     by_contract = lines_by_contract(contracts, lines)
     for read in contracts:
-        contract, line_problems = contract_from(read, by_contract.get(str(read.sf_id), []),
-                                                default_currency="")
+        contract, line_problems = contract_from(
+            read, by_contract.get(str(read.sf_id), []), default_currency="",
+            evergreen_type=mapping.values.subscription_type.evergreen)
         out.contracts.append(contract)
         out.record_problems.extend(line_problems)
     out.signals = _signals(mapping, group, acct, plain_tasks if mapping.activities is not None

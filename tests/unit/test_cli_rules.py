@@ -187,3 +187,55 @@ def test_uplift_bad_config_names_the_option(tmp_path: Path) -> None:
     assert code == 2
     assert "'--config'" in out
     assert f"{bad}:2:" in out
+
+
+def test_coterm_keeps_a_multi_year_and_an_annual_contract_apart() -> None:
+    code, out = _run("coterm", "--contract", "C1:2027-03-31:12", "--contract",
+                     "C2:2027-05-10:36", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    # two renewals, each its full term: 2027-04-01 + 12 months - 1 day, 2027-05-11 + 36 - 1
+    assert [(g["start"], g["end"], g["length"], g["needs_approval"]) for g in data["renewals"]] \
+        == [("2027-04-01", "2028-03-31", "12 months", False),
+            ("2027-05-11", "2030-05-10", "36 months", False)]
+
+
+def test_coterm_shows_the_stub_of_a_later_annual_contract_and_skips_a_monthly_one() -> None:
+    code, out = _run("coterm", "--contract", "C1:2027-03-31:12", "--contract",
+                     "C2:2027-05-10:12", "--contract", "M:2027-04-10:1")
+    assert code == 0, out
+    # C2 starts 2027-05-11 and ends with C1 on 2028-03-31, 40 days before 2028-05-10
+    assert "C2: 2027-05-11 to 2028-03-31 = 10 months and 21 days" in out
+    assert "stub: 40 days shorter" in out
+    assert "not renewed: M (1-month term is below --min-term 3" in out
+
+
+def test_coterm_term_change_needs_approval() -> None:
+    code, out = _run("coterm", "--contract", "C1:2027-03-31:12", "--contract",
+                     "C2:2027-05-10:36", "--terms", "any", "--allow-term-change", "--json")
+    assert code == 0, out
+    (group,) = json.loads(out)["renewals"]
+    assert group["needs_approval"] is True
+    # 2030-05-10 → 2028-03-31: 770 days shorter
+    assert group["lines"][1]["shift_days"] == -770
+    assert group["approval_reasons"] == [
+        "the 36-month term of contract C2 is shortened to 10 months and 21 days (2027-05-11 "
+        "to 2028-03-31 instead of 2030-05-10) to co-term with contract C1"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--contract", "C1:2027-03-31"), "is not ID:END_DATE:TERM_MONTHS"),
+    (("--contract", ":2027-03-31:12"), "is not ID:END_DATE:TERM_MONTHS"),
+    (("--contract", "C1:2027-02-30:12"), "is not an end date as YYYY-MM-DD"),
+    (("--contract", "C1:2027-03-31:0"), "is not a term of 1 or more months"),
+    (("--contract", "C1:2027-03-31:12:-5"), "must not be negative"),
+    (("--contract", "C1:2027-03-31:12:abc"), "is not a number"),
+    (("--contract", "C1:2027-03-31:12", "--contract", "C1:2027-04-30:12"),
+     "given more than once"),
+    (("--contract", "C1:2027-03-31:12", "--calendar", "02-30"), "is not a month and day"),
+    ((), "Missing option '--contract'"),
+])
+def test_coterm_usage_errors(args: tuple[str, ...], message: str) -> None:
+    code, out = _run("coterm", *args)
+    assert code == 2
+    assert message in out

@@ -1,10 +1,13 @@
 """Co-terming: which renewals of an account become one opportunity, and its end date.
 
 Renewals of one account whose start dates fall within ``window_days`` of the group's
-first start (so within the window of each other) form one group; currencies are
-never mixed. Every line of a group keeps its own start — the day after its contract
-ends, so no day is left uncovered or billed twice — and ends on the group's end
-date, which the anchor policy chooses:
+first start (so within the window of each other) *and whose renewal terms are
+compatible* form one group; currencies are never mixed. By default
+(``term_compatibility: same_term``) only renewals with the same term length share a
+group: a 36-month and a 12-month contract renew on two opportunities, each its full
+term. Every line of a group keeps its own start — the day after its contract ends,
+so no day is left uncovered or billed twice — and ends on the group's end date,
+which the anchor policy chooses:
 
 * ``earliest`` — the natural renewal end of the earliest-ending contract (later
   contracts get a shorter, prorated stub; CPQ's "master = earliest");
@@ -14,8 +17,17 @@ date, which the anchor policy chooses:
 * ``calendar`` — the first configured month and day (e.g. the fiscal year end)
   that leaves the latest-starting line at least ``calendar_min_days`` days.
 
+**A term is never changed silently.** Co-terming moves a line's end by at most
+``window_days`` (a stub, as CPQ's master contract gives). Under a contract anchor, a
+line the anchor would move further leaves the group and renews on its own (with
+the others it fits), unless ``allow_term_change`` is set. A move beyond the window
+that a policy does make (``allow_term_change``, or the ``calendar`` anchor, whose
+fixed date is the point) is a :class:`TermChange`: the planner writes it in plain
+words on the opportunity and flags the renewal for approval.
+
 An end that falls before a line's start (possible when the window is longer than a
-term) is rolled forward by the anchor's term until it covers every line.
+term) is rolled forward by the anchor's term until it covers every line; that is a
+term change of the anchor contract too.
 
 For a person to see why one policy was chosen, every group carries all four policies
 side by side: the end date, **gap days** (days by which lines end *before* their
@@ -31,12 +43,13 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import NamedTuple
 
-from sfrenew.core.policy import AnchorPolicy, CotermPolicy
+from sfrenew.core.policy import AnchorPolicy, CotermPolicy, TermCompatibility
 from sfrenew.core.rules.term import ONE_DAY, days_in_month, term_end
 
 _START = attrgetter("start")
 _CONTRACT_ID = attrgetter("contract_id")
 _BY_CURRENCY_START_ID = attrgetter("currency", "start", "contract_id")
+_BY_CURRENCY_TERM_START_ID = attrgetter("currency", "term_months", "start", "contract_id")
 _BY_NATURAL_END_ID = attrgetter("natural_end", "contract_id")
 
 
@@ -71,13 +84,33 @@ class AnchorOutcome(NamedTuple):
     chosen: bool
 
 
+class TermChange(NamedTuple):
+    """A line whose end co-terming moves by more than the window: its term changes."""
+
+    contract_id: str
+    term_months: int  # the contract's renewal term
+    start: date  # the line's start (the day after its contract ends)
+    natural_end: date  # where its own term would end
+    end_date: date  # where co-terming ends it
+
+    @property
+    def shift_days(self) -> int:
+        """Days the end moves: negative when the term is shortened, positive when extended."""
+        return (self.end_date - self.natural_end).days
+
+
 class CotermGroup(NamedTuple):
-    """Renewals that become one opportunity, the chosen end and the comparison."""
+    """Renewals that become one opportunity, the chosen end and the comparison.
+
+    ``term_changes`` lists the lines whose end the chosen anchor moves by more than
+    the co-term window (empty under the default policy, see the module docstring).
+    """
 
     currency: str
     members: tuple[CotermMember, ...]
     anchor: AnchorEnd
     comparison: tuple[AnchorOutcome, ...]
+    term_changes: tuple[TermChange, ...] = ()
 
     @property
     def start_date(self) -> date:
@@ -97,27 +130,80 @@ class CotermGroup(NamedTuple):
 
 def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
                   ) -> list[tuple[CotermMember, ...]]:
-    """Partition renewals into co-term groups: same currency, starts within the window.
+    """Partition renewals into co-term groups (see the module docstring).
 
+    Same currency, compatible terms (``policy.term_compatibility``), starts within the
+    window; then, unless ``allow_term_change`` (or under the ``calendar`` anchor, which
+    moves every line to its date by design), a line the anchor would move by more than
+    the window leaves the group and is grouped again with the lines left over.
     Groups come out sorted by (start date, currency, first contract id); members of
     a group by (start date, contract id). With co-terming disabled every renewal is
     its own group.
     """
-    ordered = sorted(members, key=_BY_CURRENCY_START_ID)
+    same_term = policy.term_compatibility is TermCompatibility.SAME_TERM
+    ordered = sorted(members, key=_BY_CURRENCY_TERM_START_ID if same_term
+                     else _BY_CURRENCY_START_ID)
+    window = policy.window_days
     groups: list[list[CotermMember]] = []
     for member in ordered:
         current = groups[-1] if groups else None
         if (policy.enabled and current is not None and current[0].currency == member.currency
-                and (member.start - current[0].start).days <= policy.window_days):
+                and (not same_term or current[0].term_months == member.term_months)
+                and (member.start - current[0].start).days <= window):
             current.append(member)
         else:
             groups.append([member])
+    if (policy.enabled and not policy.allow_term_change
+            and policy.anchor is not AnchorPolicy.CALENDAR):
+        limited: list[list[CotermMember]] = []
+        for g in groups:
+            if len(g) == 1:
+                limited.append(g)
+            else:
+                limited.extend(_within_window(g, policy))
+        groups = limited
     if len(groups) > 1:
         groups.sort(key=lambda g: (g[0].start, g[0].currency, g[0].contract_id))
     out = []
     for g in groups:  # a loop: a comprehension is a call
         out.append(tuple(g))
     return out
+
+
+def _within_window(group: list[CotermMember], policy: CotermPolicy,
+                   ) -> list[list[CotermMember]]:
+    """``group`` split so that the anchor moves no line's end by more than the window.
+
+    The anchor's own line never moves (unless its end had to roll forward), so every
+    round keeps at least one line: the lines that move too far are grouped again,
+    from the earliest start, until none is left.
+    """
+    window = policy.window_days
+    out: list[list[CotermMember]] = []
+    rest = group  # sorted by start
+    while rest:
+        first = rest[0].start
+        head = [m for m in rest if (m.start - first).days <= window]
+        if len(head) > 1:
+            end = _anchor_end(tuple(head), policy.anchor, policy,
+                              max(m.start for m in head)).end_date
+            kept = [m for m in head if abs((end - m.natural_end).days) <= window]
+            head = kept or head[:1]
+        out.append(head)
+        taken = {m.contract_id for m in head}
+        rest = [m for m in rest if m.contract_id not in taken]
+    return out
+
+
+def term_changes(members: tuple[CotermMember, ...], end: date, *, window_days: int,
+                 ) -> tuple[TermChange, ...]:
+    """The lines whose end moves by more than ``window_days`` when the group ends on ``end``."""
+    out = []
+    for m in members:  # a loop: a comprehension is a call
+        shift = (end - m.natural_end).days
+        if shift > window_days or -shift > window_days:
+            out.append(TermChange(m.contract_id, m.term_months, m.start, m.natural_end, end))
+    return tuple(out)
 
 
 def _calendar_end(latest_start: date, policy: CotermPolicy) -> date:

@@ -80,6 +80,28 @@ def term_end(start: date, months: int) -> date:
     return date(year, month, start.day) - ONE_DAY
 
 
+def months_and_days(start: date, end: date) -> tuple[int, int]:
+    """The period ``start``..``end`` (both included) as whole months from ``start`` plus
+    leftover days, by the month-end rule: 2027-03-03 → 2028-02-11 is (11, 9), a full
+    12-month term is (12, 0), an empty period (end the day before start) is (0, 0)."""
+    months = max((end.year - start.year) * 12 + end.month - start.month - 1, 0)
+    while term_end(start, months + 1) <= end:
+        months += 1
+    while months > 0 and term_end(start, months) > end:
+        months -= 1
+    return months, (end - term_end(start, months)).days
+
+
+def describe_length(months: int, days: int) -> str:
+    """``11 months and 9 days``, ``12 months``, ``1 month``, ``20 days``."""
+    parts = []
+    if months:
+        parts.append(f"{months} month{'s' if months != 1 else ''}")
+    if days or not months:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    return " and ".join(parts)
+
+
 def renewal_term_months(contract: Contract, *, default_months: int) -> int:
     """The renewal's term: the renewal-term field, else the contract term, else the default."""
     if contract.renewal_term_months is not None:
@@ -115,6 +137,8 @@ class Ineligibility(StrEnum):
     DO_NOT_RENEW = "do_not_renew"
     ALREADY_RENEWED_BY_PERSON = "already_renewed_by_person"
     RENEWAL_CLOSED = "renewal_closed"
+    EVERGREEN = "evergreen"
+    BELOW_MIN_TERM = "below_min_term"
 
 
 def eligibility(
@@ -123,11 +147,16 @@ def eligibility(
     today: date,
     policy: EligibilityPolicy,
     renewals: tuple[ExistingRenewal, ...] = (),
+    default_term_months: int = 12,
 ) -> Ineligibility | None:
     """Why ``contract`` is not renewed now, or None when it is eligible.
 
     ``renewals`` are the existing renewal opportunities that name this contract.
     Checks run in a fixed order so a contract always reports the same reason.
+    Evergreen and month-to-month contracts are told before the end-date checks: an
+    evergreen contract often has no end date, and either kind should be reported as
+    what it is, whenever it ends. A term of zero or less is not "short" but invalid
+    (the planner reports it as ``invalid_term``).
     """
     if contract.status not in policy.statuses:
         return Ineligibility.STATUS_NOT_ELIGIBLE
@@ -139,6 +168,11 @@ def eligibility(
     for renewal in renewals:
         if renewal.is_closed:
             return Ineligibility.RENEWAL_CLOSED
+    if not policy.renew_evergreen and contract.is_evergreen:
+        return Ineligibility.EVERGREEN
+    if 0 < renewal_term_months(contract, default_months=default_term_months) \
+            < policy.min_term_months:
+        return Ineligibility.BELOW_MIN_TERM
     if contract.end_date is None:
         return Ineligibility.MISSING_END_DATE
     if contract.end_date < today:

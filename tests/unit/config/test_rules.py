@@ -16,6 +16,7 @@ from sfrenew.core.policy import (
     ProrationMethod,
     RulesPolicy,
     SignalName,
+    TermCompatibility,
 )
 from sfrenew.yamlsource import YamlSourceError
 
@@ -169,3 +170,34 @@ def test_uplift_knob_mistakes_point_at_the_line(text: str, where: str) -> None:
     with pytest.raises(YamlSourceError) as caught:
         loads_rules(text)
     assert where in str(caught.value)
+
+
+def test_co_term_and_self_renewing_knobs_load_and_default() -> None:
+    default = load_rules(EXAMPLE)
+    assert (default.eligibility.min_term_months, default.eligibility.renew_evergreen) == (3, False)
+    assert default.coterm.term_compatibility is TermCompatibility.SAME_TERM
+    assert default.coterm.allow_term_change is False
+    policy = loads_rules("""
+rules:
+  eligibility: {min_term_months: 1, renew_evergreen: true}
+  coterm: {term_compatibility: any, allow_term_change: true}
+""")
+    assert (policy.eligibility.min_term_months, policy.eligibility.renew_evergreen) == (1, True)
+    assert policy.coterm.term_compatibility is TermCompatibility.ANY
+    assert policy.coterm.allow_term_change is True
+
+
+def test_co_term_and_self_renewing_knob_mistakes_say_where() -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules("""
+rules:
+  eligibility:
+    min_term_months: 0
+  coterm:
+    term_compatibility: similar
+""", file="config.yaml")
+    messages = str(caught.value).splitlines()
+    assert any(m.startswith("config.yaml:4:5: rules.eligibility.min_term_months:")
+               and "greater than or equal to 1" in m for m in messages), messages
+    assert any(m.startswith("config.yaml:6:5: rules.coterm.term_compatibility:")
+               and "'same_term' or 'any'" in m for m in messages), messages

@@ -130,6 +130,22 @@ def test_no_longer_planned_open_task_is_closed_closed_one_left() -> None:
     assert changes[0].changes[0].after == "Completed"
 
 
+def test_records_to_leave_are_left_with_their_reason_even_when_open() -> None:
+    policy = ClosePolicy(values={"Status": "Completed"},
+                         is_open=lambda f: f.get("Status") != "Completed",
+                         reason="renewal closed: open sfrenew task closed")
+    current = {
+        ("Task", "t1"): CurrentRecord("Task", "t1", "00T1", {"Status": "Not Started"}, "m"),
+        ("Task", "t2"): CurrentRecord("Task", "t2", "00T2", {"Status": "Not Started"}, "m"),
+    }
+    why = "renewal of a contract sfrenew no longer renews (below_min_term); left as is"
+    changes = diff_records(desired=[], current=current, last_written={}, ownership=_owner(),
+                           close_policies={"Task": policy}, leave={("Task", "t1"): why})
+    assert [(c.key, c.kind, c.reason) for c in changes] == [
+        ("t1", ChangeKind.LEAVE, why), ("t2", ChangeKind.CLOSE, policy.reason)]
+    assert not changes[0].writes
+
+
 def test_output_is_deterministic_whatever_the_input_order() -> None:
     wants = [DesiredRecord(OPP, k, {"Amount": 1}) for k in ("b", "a", "c")]
     first = diff_records(desired=wants, current={}, last_written={}, ownership=_owner())

@@ -22,6 +22,7 @@ from sfrenew.core.policy import (
     ProrationMethod,
     RiskAdjustment,
     RulesPolicy,
+    TermCompatibility,
     UpliftPolicy,
 )
 from tests.unit.core.builders import (
@@ -174,8 +175,13 @@ def test_multi_year_renewal_compounds_yearly() -> None:
 
 
 def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() -> None:
-    """800A is stretched to 800B's 36-month end: each 12-month segment at its year's price."""
-    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.LATEST),
+    """800A is stretched to 800B's 36-month end: each 12-month segment at its year's price.
+
+    Only a policy that mixes terms and allows a change of term does this (and flags it).
+    """
+    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.LATEST,
+                                                 term_compatibility=TermCompatibility.ANY,
+                                                 allow_term_change=True),
                      proration=ProrationMethod.MONTH)
     plan = _plan(contract("800A", lines=(line(1, price="1000", qty="1"),)),
                  contract("800B", end=date(2024, 4, 30), renewal_term_months=36,
@@ -194,6 +200,10 @@ def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() ->
     assert by_policy[AnchorPolicy.LATEST].overlap_days == (date(2027, 4, 30)
                                                            - date(2025, 3, 31)).days
     assert by_policy[AnchorPolicy.EARLIEST].amount < renewal.amount
+    # 800A's 12-month term (2024-04-01 → 2025-03-31) now ends 2027-04-30: 37 months
+    assert renewal.approval_reasons == (
+        "the 12-month term of contract 0000800A is extended to 37 months (2024-04-01 to "
+        "2027-04-30 instead of 2025-03-31) to co-term with contract 0000800B",)
 
 
 def test_jpy_amounts_have_no_decimals() -> None:
@@ -299,8 +309,11 @@ def test_contractual_rate_through_the_planner(contractual: ContractualUplift, hi
     # 1,000 × (1 + rate), a full 12-month term
     assert contractual_line.amount == (P(1000) * (1 + P(rate))).quantize(P("0.01"))
     assert rule_line.uplift.rate == (P(0) if high_risk else P("0.041"))  # 5% → 4.1% / 0%
-    assert ("Needs approval: the uplift policy changed the contractual uplift rate of 1 line"
-            in renewal.explanation) is approval
+    # 7% → 4.1% (index) or 0% (High risk), said at the top of the opportunity
+    words = {"0.07": "7%", "0.041": "4.1%", "0": "0%"}[rate]
+    reason = f"the uplift policy changed the contractual 7% of contract 0000800C to {words} on 1 line"
+    assert renewal.approval_reasons == ((reason,) if approval else ())
+    assert (f"- {reason[:1].upper()}{reason[1:]}." in renewal.explanation) is approval
     assert ("(contractual)" in contractual_line.explanation)
 
 
@@ -343,3 +356,115 @@ def test_account_list_method_without_a_price_book_entry_says_both() -> None:
     assert planned.uplift.pricing_note == (
         "priced by the account's Renewal Pricing Method: List; no price book entry; "
         "priced by uplift instead")
+
+
+# The issue's worked defaults, on TODAY = 2024-03-01.
+def test_two_annual_contracts_40_days_apart_co_term_the_later_one_40_days_short() -> None:
+    plan = _plan(contract("800A", end=date(2024, 3, 31)),
+                 contract("800B", end=date(2024, 5, 10)))
+    (renewal,) = plan.renewals
+    a, b = renewal.lines
+    # 800B: 2024-05-11 → 2025-03-31 (its own term would end 2025-05-10: 40 days later)
+    assert (b.start_date, b.end_date) == (date(2024, 5, 11), date(2025, 3, 31))
+    assert (a.start_date, a.end_date) == (date(2024, 4, 1), date(2025, 3, 31))
+    assert renewal.coterm.term_changes == ()
+    assert renewal.approval_reasons == ()
+    assert not renewal.needs_approval
+    assert ("Contract 0000800B ends 2024-05-10; its renewal starts 2024-05-11. Its 12-month "
+            "term would end 2025-05-10; co-terming ends it on 2025-03-31, 40 days sooner: "
+            "10 months and 21 days (a stub within the co-term window, not a change of term)."
+            ) in renewal.explanation
+    assert "2024-04-01 to 2025-03-31 (12 months)" in renewal.explanation
+
+
+def test_a_36_month_and_a_12_month_contract_renew_separately_each_its_full_term() -> None:
+    plan = _plan(contract("800A", end=date(2024, 3, 31)),
+                 contract("800B", end=date(2024, 4, 20), renewal_term_months=36))
+    assert [(r.contract_ids, r.start_date, r.end_date) for r in plan.renewals] == [
+        (("800A",), date(2024, 4, 1), date(2025, 3, 31)),  # + 12 months - 1 day
+        (("800B",), date(2024, 4, 21), date(2027, 4, 20))]  # + 36 months - 1 day
+    assert all(not r.needs_approval for r in plan.renewals)
+    assert ("its renewal starts 2024-04-21 and runs its full 36-month term to 2027-04-20"
+            in plan.renewals[1].explanation)
+
+
+def test_an_annual_and_a_monthly_contract_only_the_annual_renews_12_months() -> None:
+    plan = _plan(contract("800A", end=date(2024, 3, 31)),
+                 contract("800M", end=date(2024, 3, 20), term_months=1))
+    (renewal,) = plan.renewals
+    assert (renewal.contract_ids, renewal.end_date) == (("800A",), date(2025, 3, 31))
+    # 10 × 1,000 a year, +5% for the full 12 months: 10,500.00 (not a one-month 875.00)
+    assert renewal.amount == Decimal("10500.00")
+    (skip,) = plan.skipped
+    assert (skip.contract_id, skip.reason) == ("800M", SkipReason.BELOW_MIN_TERM)
+    assert skip.detail == (
+        "its renewal term is 1 month, below rules.eligibility.min_term_months (3): a "
+        "month-to-month contract renews by itself, so it gets no renewal opportunity; to "
+        "renew it on one, lower min_term_months to 1")
+
+
+def test_a_policy_that_shortens_a_multi_year_term_says_so_and_needs_approval() -> None:
+    policy = replace(POLICY, coterm=CotermPolicy(term_compatibility=TermCompatibility.ANY,
+                                                 allow_term_change=True))
+    plan = _plan(contract("800A", end=date(2024, 3, 31)),
+                 contract("800B", end=date(2024, 4, 20), renewal_term_months=36),
+                 policy=policy)
+    (renewal,) = plan.renewals
+    # 800B: 2024-04-21 → 2025-03-31 is 11 months (to 2025-03-20) and 11 days
+    reason = ("the 36-month term of contract 0000800B is shortened to 11 months and 11 days "
+              "(2024-04-21 to 2025-03-31 instead of 2027-04-20) to co-term with contract "
+              "0000800A")
+    assert renewal.approval_reasons == (reason,)
+    assert renewal.needs_approval
+    assert [(c.contract_id, c.shift_days) for c in renewal.coterm.term_changes] == [
+        ("800B", -750)]  # 2027-04-20 - 2025-03-31
+    text = renewal.explanation
+    assert "Needs approval\n- The 36-month term of contract 0000800B is shortened" in text
+    assert "That changes the contract's term, so the renewal needs approval." in text
+
+
+def test_the_calendar_anchor_flags_a_move_beyond_the_window() -> None:
+    policy = replace(POLICY, coterm=CotermPolicy(anchor=AnchorPolicy.CALENDAR))
+    (renewal,) = _plan(contract("800A", end=date(2024, 3, 31)), policy=policy).renewals
+    # 2024-04-01 → 2024-12-31 instead of 2025-03-31: 90 days sooner, beyond 60
+    assert renewal.end_date == date(2024, 12, 31)
+    assert renewal.approval_reasons == (
+        "the 12-month term of contract 0000800A is shortened to 9 months (2024-04-01 to "
+        "2024-12-31 instead of 2025-03-31) to co-term with the fixed calendar date "
+        "2024-12-31",)
+
+
+@pytest.mark.parametrize(("made", "reason", "advice"), [
+    (contract("800E", evergreen=True), SkipReason.EVERGREEN,
+     "set rules.eligibility.renew_evergreen: true"),
+    (contract("800E", end=None, evergreen=True), SkipReason.EVERGREEN,
+     "renews by itself until cancelled"),
+    (contract("800M", term_months=2), SkipReason.BELOW_MIN_TERM,
+     "lower min_term_months to 2"),
+])
+def test_self_renewing_contracts_are_skipped_with_their_own_reason(
+        made: Contract, reason: SkipReason, advice: str) -> None:
+    plan = _plan(made)
+    assert plan.renewals == ()
+    ((contract_id, found, detail),) = plan.skipped
+    assert (contract_id, found) == (made.id, reason)
+    assert advice in detail
+
+
+def test_an_earlier_renewal_of_a_monthly_contract_is_left_alone_and_said() -> None:
+    key = renewal_key(ACCOUNT.id, contract_ids=["800M"], start=date(2024, 3, 21))
+    ours = existing("006OLD", "800M", by_sfrenew=True, stage="Prospecting", key=key)
+    plan = _plan(contract("800M", end=date(2024, 3, 20), term_months=1), existing=(ours,))
+    assert plan.renewals == ()
+    assert [(r.opportunity_id, r.key, r.contract_id, r.reason) for r in plan.left_alone] == [
+        ("006OLD", key, "800M", SkipReason.BELOW_MIN_TERM)]
+    assert ("its open renewal opportunity 006OLD (made by sfrenew earlier) is left as it is"
+            in plan.skipped[0].detail)
+    # a closed one is history, not left alone; one that also names a renewing contract
+    # is continued by that contract's renewal
+    closed = existing("006WON", "800M", by_sfrenew=True, stage="Closed Won", closed=True)
+    assert _plan(contract("800M", term_months=1), existing=(closed,)).left_alone == ()
+    shared = existing("006BOTH", "800M", "800A", by_sfrenew=True, stage="Prospecting")
+    both = _plan(contract("800M", term_months=1), contract("800A"), existing=(shared,))
+    assert both.renewals[0].existing_opportunity_id == "006BOTH"
+    assert both.left_alone == ()

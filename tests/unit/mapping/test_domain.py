@@ -102,3 +102,25 @@ def test_standard_mapping_has_no_account_pricing_method() -> None:
     record, _ = read_record(STANDARD, Concept.ACCOUNT, {"Id": "001A", "Name": "Acme"})
     assert account_from(record).renewal_pricing is None
     assert renewal_pricing_of(record) == (None, None)
+
+
+def test_an_evergreen_subscription_makes_an_evergreen_contract() -> None:
+    contract_rec, _ = read_record(CPQ, Concept.CONTRACT, {
+        "Id": "800000000000001AAA", "AccountId": "001000000000001AAA", "Status": "Activated",
+        "StartDate": "2024-01-01"})
+    lines, _ = read_records(CPQ, Concept.CONTRACT_LINE, [
+        {"Id": "a02000000000002AAA", "SBQQ__Contract__c": "800000000000001AAA",
+         "SBQQ__Product__c": "01t000000000001AAA", "SBQQ__Quantity__c": 1,
+         "SBQQ__NetPrice__c": 100, "SBQQ__SubscriptionType__c": kind}
+        for kind in ("Evergreen",)])
+    evergreen_type = CPQ.values.subscription_type.evergreen
+    contract, _ = contract_from(contract_rec, lines, default_currency="USD",
+                                evergreen_type=evergreen_type)
+    assert [ln.evergreen for ln in contract.lines] == [True]
+    assert contract.is_evergreen
+    renewable, _ = read_records(CPQ, Concept.CONTRACT_LINE, [
+        {"Id": "a02000000000003AAA", "SBQQ__Product__c": "01t000000000001AAA",
+         "SBQQ__Quantity__c": 1, "SBQQ__SubscriptionType__c": "Renewable"}])
+    line = line_from(renewable[0], evergreen_type=evergreen_type)
+    assert not isinstance(line, RecordProblem)
+    assert not line.evergreen

@@ -92,3 +92,14 @@ def test_custom_fields_needed_are_unique_per_object() -> None:
     pairs = [(s.object, s.name) for s in specs]
     assert len(pairs) == len(set(pairs))
     assert ("OpportunityLineItem", "Sfrenew_Key__c") in pairs
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_metadata_has_the_approval_and_evergreen_fields(path: Path) -> None:
+    specs = {(s.object, s.name): s for s in custom_fields_needed(load_mapping(path).model)}
+    flag = specs[("Opportunity", "Sfrenew_Needs_Approval__c")]
+    reason = specs[("Opportunity", "Sfrenew_Approval_Reason__c")]
+    assert (flag.type, flag.writable) == ("Checkbox", True)
+    assert (reason.type, reason.writable) == ("LongTextArea", True)
+    if path.stem == "standard":
+        assert specs[("Contract", "Evergreen__c")].type == "Checkbox"

@@ -4,15 +4,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sfrenew.core.policy import AnchorPolicy, CotermPolicy
+from sfrenew.core.policy import AnchorPolicy, CotermPolicy, TermCompatibility
 from sfrenew.core.rules.coterm import (
     CotermMember,
+    TermChange,
     anchor_end,
     anchor_ends,
     compare_anchors,
     gap_and_overlap,
     group_members,
+    term_changes,
 )
 from sfrenew.core.rules.term import term_end
 
@@ -127,3 +131,83 @@ def test_members_start_sorted() -> None:
     groups = group_members([B, A], CotermPolicy())
     assert groups[0][0].start == A.start
     assert groups[0][0].start + timedelta(days=20) == B.start
+
+
+ANY = TermCompatibility.ANY
+SAME = TermCompatibility.SAME_TERM
+Y12 = _m("Y12", D(2027, 4, 1))  # natural end 2028-03-31
+L12 = _m("L12", D(2027, 5, 11))  # 40 days later; natural end 2028-05-10
+Y36 = _m("Y36", D(2027, 5, 11), months=36)  # natural end 2030-05-10
+B36 = _m("B36", D(2027, 4, 21), months=36)  # natural end 2030-04-20
+
+
+def _ids(groups: list[tuple[CotermMember, ...]]) -> list[list[str]]:
+    return [[m.contract_id for m in g] for g in groups]
+
+
+@pytest.mark.parametrize(("members", "policy", "expected"), [
+    # the same term, 40 days apart: one group (the later line ends 40 days short)
+    ((Y12, L12), CotermPolicy(), [["Y12", "L12"]]),
+    # a 36-month and a 12-month term: never one group by default
+    ((Y12, Y36), CotermPolicy(), [["Y12"], ["Y36"]]),
+    ((Y12, Y36, B36), CotermPolicy(), [["Y12"], ["B36", "Y36"]]),
+    # any terms, but no term change: the 36 would end 2028-03-31, 770 days short → alone
+    ((Y12, Y36), CotermPolicy(term_compatibility=ANY), [["Y12"], ["Y36"]]),
+    # ... and the two 36s left over still co-term with each other (20 days apart)
+    ((Y12, Y36, B36), CotermPolicy(term_compatibility=ANY), [["Y12"], ["B36", "Y36"]]),
+    # latest anchor: Y12 would run to 2030-05-10 (770 days more) → alone
+    ((Y12, Y36), CotermPolicy(term_compatibility=ANY, anchor=AnchorPolicy.LATEST),
+     [["Y12"], ["Y36"]]),
+    # a policy that allows the change
+    ((Y12, Y36), CotermPolicy(term_compatibility=ANY, allow_term_change=True),
+     [["Y12", "Y36"]]),
+    # the calendar anchor is a term change by design: grouped as before, then flagged
+    ((Y12, L12), CotermPolicy(anchor=AnchorPolicy.CALENDAR), [["Y12", "L12"]]),
+])
+def test_groups_by_term_and_never_move_an_end_beyond_the_window(
+        members: tuple[CotermMember, ...], policy: CotermPolicy,
+        expected: list[list[str]]) -> None:
+    assert _ids(group_members(members, policy)) == expected
+
+
+def test_same_term_ends_drifting_past_the_window_by_month_lengths_split() -> None:
+    """Starts 30 days apart, but 12-month ends 31 days apart (Feb 2028 has 29 days)."""
+    a = _m("A", D(2027, 2, 1))  # natural end 2028-01-31
+    b = _m("B", D(2027, 3, 3))  # natural end 2028-03-02: 31 days after A's
+    assert _ids(group_members((a, b), CotermPolicy(window_days=30))) == [["A"], ["B"]]
+    assert _ids(group_members((a, b), CotermPolicy(window_days=31))) == [["A", "B"]]
+
+
+@pytest.mark.parametrize(("end", "window", "expected"), [
+    (D(2028, 3, 31), 60, [("Y36", -770)]),  # 2030-05-10 → 2028-03-31
+    (D(2028, 3, 31), 800, []),
+    (D(2030, 5, 10), 60, [("Y12", 770)]),  # 2028-03-31 → 2030-05-10
+    (D(2028, 5, 10), 60, [("Y36", -730)]),  # Y12's +40 days is within the window
+])
+def test_term_changes_are_moves_beyond_the_window(end: date, window: int,
+                                                  expected: list[tuple[str, int]]) -> None:
+    found = term_changes((Y12, Y36), end, window_days=window)
+    assert [(c.contract_id, c.shift_days) for c in found] == expected
+    assert all(isinstance(c, TermChange) and c.end_date == end for c in found)
+
+
+@settings(max_examples=80, deadline=None)
+@given(spec=st.lists(st.tuples(st.integers(0, 400), st.sampled_from([3, 6, 12, 24, 36])),
+                     min_size=1, max_size=8),
+       anchor=st.sampled_from([AnchorPolicy.EARLIEST, AnchorPolicy.LATEST,
+                               AnchorPolicy.LARGEST]),
+       terms=st.sampled_from(list(TermCompatibility)), window=st.integers(0, 120))
+def test_no_group_changes_a_term_unless_the_policy_allows_it(
+        spec: list[tuple[int, int]], anchor: AnchorPolicy, terms: TermCompatibility,
+        window: int) -> None:
+    members = [_m(f"M{i}", D(2027, 1, 31) + timedelta(days=d), months=m,
+                  annual=str(1000 + 7 * i)) for i, (d, m) in enumerate(spec)]
+    policy = CotermPolicy(anchor=anchor, term_compatibility=terms, window_days=window)
+    groups = group_members(members, policy)
+    assert sorted(m.contract_id for g in groups for m in g) == sorted(
+        m.contract_id for m in members)
+    for group in groups:
+        end = anchor_end(group, anchor=anchor, policy=policy).end_date
+        assert term_changes(group, end, window_days=window) == ()
+        if terms is SAME:
+            assert len({m.term_months for m in group}) == 1

@@ -1,19 +1,22 @@
 """The renewal term and the month-end rule; eligibility."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfrenew.core.domain import Contract, ExistingRenewal
+from sfrenew.core.domain import Contract, ContractLine, ExistingRenewal
 from sfrenew.core.policy import EligibilityPolicy
 from sfrenew.core.rules.term import (
     Ineligibility,
     add_months,
     days_in_month,
+    describe_length,
     eligibility,
     is_month_end,
+    months_and_days,
     natural_renewal,
     renewal_term_months,
     term_end,
@@ -144,11 +147,57 @@ POLICY = EligibilityPolicy(frozenset({"Activated"}), 90)
                           closed=True),), Ineligibility.RENEWAL_CLOSED),
     ({}, (existing("006S", "800A", by_sfrenew=True, stage="Prospecting"),),
      None),
+    # month-to-month: a renewal term below min_term_months (3); 3 itself renews
+    ({"term_months": 1}, (), Ineligibility.BELOW_MIN_TERM),
+    ({"term_months": 2}, (), Ineligibility.BELOW_MIN_TERM),
+    ({"term_months": 3}, (), None),
+    ({"term_months": 12, "renewal_term_months": 1}, (), Ineligibility.BELOW_MIN_TERM),
+    ({"term_months": 1, "renewal_term_months": 12}, (), None),
+    ({"term_months": 0}, (), None),  # not short but invalid: the planner says invalid_term
+    # told whatever the end date: an evergreen contract often has none
+    ({"term_months": 1, "end_date": TODAY + timedelta(days=400)}, (),
+     Ineligibility.BELOW_MIN_TERM),
+    ({"evergreen": True, "end_date": None}, (), Ineligibility.EVERGREEN),
+    ({"lines": (ContractLine(id="L1", product_id="P", product_name="P", quantity=Decimal(1),
+                             annual_price=Decimal(1), evergreen=True),)}, (),
+     Ineligibility.EVERGREEN),
+    ({"evergreen": True, "do_not_renew": True}, (), Ineligibility.DO_NOT_RENEW),
 ])
 def test_eligibility(overrides: dict[str, object], renewals: tuple[ExistingRenewal, ...],
                      expected: Ineligibility | None) -> None:
     assert eligibility(_contract(**overrides), today=TODAY, policy=POLICY,
                        renewals=renewals) is expected
+
+
+@pytest.mark.parametrize(("policy", "overrides", "expected"), [
+    (EligibilityPolicy(min_term_months=1), {"term_months": 1}, None),
+    (EligibilityPolicy(renew_evergreen=True), {"evergreen": True}, None),
+])
+def test_knobs_renew_self_renewing_contracts(policy: EligibilityPolicy,
+                                             overrides: dict[str, object],
+                                             expected: Ineligibility | None) -> None:
+    assert eligibility(_contract(**overrides), today=TODAY, policy=policy) is expected
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), [
+    (D(2027, 3, 3), D(2028, 2, 11), (11, 9)),  # 2028-02-02 is 11 months; +9 days
+    (D(2027, 4, 1), D(2028, 3, 31), (12, 0)),
+    (D(2027, 5, 11), D(2028, 3, 31), (10, 21)),  # 10 months to 2028-03-10, +21 days
+    (D(2024, 1, 31), D(2024, 2, 29), (1, 0)),  # the month-end rule: Jan 31 + 1 month
+    (D(2024, 1, 31), D(2024, 2, 28), (0, 29)),
+    (D(2024, 1, 1), D(2023, 12, 31), (0, 0)),  # empty: the day before the start
+    (D(2027, 3, 3), D(2030, 3, 2), (36, 0)),
+])
+def test_months_and_days(start: date, end: date, expected: tuple[int, int]) -> None:
+    assert months_and_days(start, end) == expected
+
+
+@pytest.mark.parametrize(("months", "days", "text"), [
+    (11, 9, "11 months and 9 days"), (12, 0, "12 months"), (1, 0, "1 month"),
+    (0, 20, "20 days"), (0, 1, "1 day"), (1, 1, "1 month and 1 day"), (0, 0, "0 days"),
+])
+def test_describe_length(months: int, days: int, text: str) -> None:
+    assert describe_length(months, days) == text
 
 
 @pytest.mark.parametrize(("renewal_term", "term", "expected"), [
