@@ -176,8 +176,13 @@ def test_policy_may_change_contractual_uplift_with_approval(standard: Org) -> No
     (line,) = _lines_of(org_dump, risky)
     assert float(line["Sfrenew_Uplift_Rate__c"]) == 0.0
     for account in (healthy, risky):
-        assert ("Needs approval: the uplift policy changed the contractual uplift rate of "
-                "1 line") in _explanations(org_dump, account)
+        # flagged at the top of the opportunity, and in the fields an approval process reads
+        assert ("Needs approval\n- The uplift policy changed the contractual 7% of contract"
+                in _explanations(org_dump, account))
+        flagged = [o for o in org_dump["Opportunity"].values() if o["AccountId"] == account
+                   and "contractual 7%" in (o["Sfrenew_Approval_Reason__c"] or "")]
+        assert flagged
+        assert all(o["Sfrenew_Needs_Approval__c"] is True for o in flagged)
 
 
 # -- the CPQ preset ------------------------------------------------------------------
