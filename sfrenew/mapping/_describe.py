@@ -20,6 +20,7 @@ from sfrenew.mapping._model import (
     ConceptMapping,
     LookupLines,
     OriginatingOpportunityLines,
+    rolled_up,
 )
 
 Describe = Mapping[str, Any]
@@ -166,6 +167,11 @@ class _Checker:
             elif ctype is Coercion.INT and ftype == "double" and entry.get("scale", 0):
                 self.add(Level.WARNING, path, f"{entry['name']} has decimals; type int "
                          "rejects values that are not whole")
+            if written and rolled_up(self.loaded.model, c, name):
+                self.add(Level.WARNING, path, f"{entry['name']} is rolled up by Salesforce "
+                         "from the line items (Σ TotalPrice) and API writes to it are "
+                         "ignored: sfrenew does not write it; remove the mapping")
+                written = False
             if written:
                 self.writable(section, name, entry)
             self.reference(section, name, entry)

@@ -22,6 +22,7 @@ from sfrenew.mapping._model import (
     LookupLines,
     MappingFile,
     OriginatingOpportunityLines,
+    rolled_up,
 )
 from sfrenew.mapping.coerce import CoercionError, coerce, to_salesforce
 
@@ -199,13 +200,16 @@ def lines_by_contract(contracts: Iterable[ConceptRecord], lines: Iterable[Concep
 
 
 def written_fields(mapping: MappingFile, concept: Concept) -> dict[str, str]:
-    """Concept field → Salesforce field, for the mapped fields sfrenew writes."""
+    """Concept field → Salesforce field, for the mapped fields sfrenew writes.
+
+    Fields the org rolls up itself (see :func:`rolled_up`) are left out.
+    """
     section = _section(mapping, concept)
     if write_mode(concept) is WriteMode.READ:
         return {}
     catalogue = concept_fields(concept)
     return {name: spec.field for name, spec in section.fields.items()
-            if catalogue[name].written}
+            if catalogue[name].written and not rolled_up(mapping, concept, name)}
 
 
 def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, Any],
@@ -223,7 +227,7 @@ def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, An
         if known is None or not known.written or write_mode(concept) is WriteMode.READ:
             raise KeyError(f"{name!r} is not a field sfrenew writes on {concept.value}")
         spec = section.fields.get(name)
-        if spec is not None:
+        if spec is not None and not rolled_up(mapping, concept, name):
             out[spec.field] = to_salesforce(value, section.field_type(name))
     return out
 

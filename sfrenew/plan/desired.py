@@ -89,6 +89,9 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
         "risk_score": renewal.risk.score,
         "risk_reasons": ", ".join(renewal.risk.reason_codes),
         "coterm_group": ", ".join(renewal.contract_ids),
+        "prior_arr": renewal.figures.prior_arr, "renewal_arr": renewal.figures.renewal_arr,
+        "uplift_amount": renewal.figures.uplift_amount,
+        "term_months": renewal.figures.term_months,
         "renewed_contract": renewal.coterm.anchor.anchor_contract_id or renewal.contract_ids[0],
     }
     if owner is None:
@@ -114,15 +117,14 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
         out.append(DesiredRecord(opp_obj, renewal.key, shaped(
             opp_obj, _opportunity(mapping, renewal, owner_id), shapes),
             account_id=plan.account_id))
-        decimals = len(str(renewal.amount).partition(".")[2])
         for line in renewal.lines:
-            unit = (line.amount / line.quantity) if line.quantity else line.amount
             values = {
                 "product": line.product_id,
                 "price_book_entry": line_entries.get(line.source_line_id),
                 "quantity": line.quantity,
-                "unit_price": unit.quantize(Decimal(1).scaleb(-max(decimals, 2)),
-                                            rounding=ROUND_HALF_UP),
+                # The price for the line's period: Quantity × UnitPrice is the line's amount.
+                "unit_price": line.term_unit_price,
+                "annual_unit_price": line.unit_price,
                 "start_date": line.start_date, "end_date": line.end_date,
                 "uplift_rate": line.uplift.rate, "uplift_source": line.uplift.source.value,
                 "uplift_bound": line.uplift.bound.value if line.uplift.bound else None,
