@@ -23,6 +23,7 @@ from sfrenew.core.domain import (
     RiskSignals,
 )
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.domain import RecordProblem, account_from, contract_from
 from sfrenew.mapping.translate import (
     CoercionProblem,
@@ -53,10 +54,11 @@ class AccountRecords:
 
 
 def _read(mapping: MappingFile, concept: Concept, records: Sequence[MirrorRecord],
-          problems: list[CoercionProblem]) -> list[ConceptRecord]:
+          problems: list[CoercionProblem], shapes: FieldShapes | None = None,
+          ) -> list[ConceptRecord]:
     out = []
     for record in records:
-        converted, found = read_record(mapping, concept, record.data)
+        converted, found = read_record(mapping, concept, record.data, shapes)
         out.append(converted)
         problems.extend(found)
     return out
@@ -127,8 +129,13 @@ def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: 
                          system_modstamp=record.system_modstamp)
 
 
-def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
-    """The account's domain values, signals, existing renewals/tasks and current records."""
+def account_records(mapping: MappingFile, group: MirrorGroup,
+                    shapes: FieldShapes | None = None) -> AccountRecords:
+    """The account's domain values, signals, existing renewals/tasks and current records.
+
+    ``shapes`` are the org's field types (describes): they decide how rates are read
+    (see ``sfrenew.mapping.coerce.rate_factor``).
+    """
     problems: list[CoercionProblem] = []
     accounts = _read(mapping, Concept.ACCOUNT, group.of(mapping.account.object), problems)
     if not accounts:
@@ -146,10 +153,11 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     keyed_lines, plain_lines = _split(group, line_obj, line_key)
     keyed_tasks, plain_tasks = _split(group, task_obj, task_key)
 
-    contracts = _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object), problems)
+    contracts = _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object), problems,
+                      shapes)
     line_source = plain_lines if mapping.contract_line.object == line_obj \
         else list(group.of(mapping.contract_line.object))
-    lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems)
+    lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems, shapes)
     out.line_records = {str(line.sf_id): line for line in lines}
     by_contract = lines_by_contract(contracts, lines)
     for read in contracts:
