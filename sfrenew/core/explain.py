@@ -117,7 +117,7 @@ def _unit_words(  # noqa: PLR0917 - once per line: positional is cheaper
     Says which price is which: Salesforce's UnitPrice (Sales Price) is for the line's
     whole period; the annual price is a field of its own.
     """
-    year = " in year one" if len(prices) > 1 else ""
+    year = " in year one" if len(prices) > 1 and prices[-1] != prices[0] else ""
     return (f"UnitPrice {unit:,} {currency} for the {term} ({prices[0]:,} {currency} a "
             f"year{year}) × {quantity} = {amount:,} {currency}.")
 
