@@ -112,11 +112,12 @@ def _signals(mapping: MappingFile, group: MirrorGroup, account: ConceptRecord,
             mapping, Concept.USAGE, group.of(mapping.usage.object), problems)
             if p.values.get("period") is not None and p.values.get("value") is not None)
         if len(points) >= 2 and points[0][1]:
-            usage = (Decimal(points[-1][1]) - Decimal(points[0][1])) * 100 / Decimal(points[0][1])
+            # A fraction, like every rate: 80 → 60 active users is −0.25.
+            usage = (Decimal(points[-1][1]) - Decimal(points[0][1])) / Decimal(points[0][1])
     health = values.get("health_score")
     return RiskSignals(health_score=None if health is None else Decimal(health),
                        open_high_severity_cases=cases, last_completed_activity=last,
-                       usage_change_percent=usage, champion_gone=champion_gone,
+                       usage_change=usage, champion_gone=champion_gone,
                        payment_days_overdue=None if overdue is None else int(overdue))
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from decimal import Decimal as P
 
 import pytest
@@ -303,11 +303,12 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         # Salesforce's rollup: Amount = Σ TotalPrice = Σ Quantity × UnitPrice, to the cent
         quantum = Decimal(1).scaleb(-decimals)
         assert all(ln.term_unit_price.as_tuple().exponent == -decimals for ln in renewal.lines)
-        assert renewal.amount == sum((ln.quantity * ln.term_unit_price).quantize(quantum)
-                                     for ln in renewal.lines)
+        assert renewal.amount == sum((ln.quantity * ln.term_unit_price).quantize(
+            quantum, rounding=ROUND_HALF_UP) for ln in renewal.lines)
         figures = renewal.figures
         assert figures.prior_arr == sum((ln.quantity * ln.prior_unit_price
-                                         for ln in renewal.lines), Decimal(0)).quantize(quantum)
+                                         for ln in renewal.lines), Decimal(0)).quantize(
+            quantum, rounding=ROUND_HALF_UP)
         assert figures.uplift_amount == figures.renewal_arr - figures.prior_arr
         assert figures.term_months >= 1
         assert len(set(renewal.contract_ids)) == len(renewal.coterm.members)
