@@ -58,7 +58,7 @@ def generate(contracts: int, seed: int, ends_within: int = 200) -> Book:
             health_score=Decimal(rng.randint(20, 100)),
             open_high_severity_cases=rng.choice((0, 0, 0, 1, 2)),
             last_completed_activity=TODAY - timedelta(days=rng.randint(0, 120)),
-            usage_change_percent=Decimal(rng.randint(-40, 30)),
+            usage_change=Decimal(rng.randint(-40, 30)) / 100,
             champion_gone=rng.random() < 0.1,
             payment_days_overdue=rng.choice((None, 0, 10, 45)))
         book.append((account, items, signals))

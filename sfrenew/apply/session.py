@@ -268,8 +268,13 @@ class RunSession:
         self.log.info(RUN_STEP_DONE, step="pull", pulled=result.pulled)
 
     def _shapes(self, gateway: Gateway) -> dict[tuple[str, str], FieldShape]:
+        """The field types of every mapped object: how values are written (scale,
+        length) and how rates are read and written (percent fields hold 5 for 5%).
+        The pull described these objects already: the gateway's cache answers."""
         shapes: dict[tuple[str, str], FieldShape] = {}
-        for sobject in sorted(set(written_objects(self.config.mapping).values())):
+        mapping = self.config.mapping
+        objects = {*written_objects(mapping).values(), *(s.object for s in mapping.mapped())}
+        for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
 

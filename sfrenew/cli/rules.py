@@ -14,7 +14,7 @@ from sfrenew.config.rules import RulesModel, load_rules
 from sfrenew.core.domain import Account, RiskLevel
 from sfrenew.core.explain import describe_uplift
 from sfrenew.core.formula import Formula, FormulaError, parse
-from sfrenew.core.money import format_rate
+from sfrenew.core.money import format_rate, quantum_for
 from sfrenew.core.planner import approval_reasons
 from sfrenew.core.policy import (
     AnchorPolicy,
@@ -26,6 +26,7 @@ from sfrenew.core.policy import (
     TermCompatibility,
     UpliftPolicy,
 )
+from sfrenew.core.pricing import line_total
 from sfrenew.core.rules.coterm import (
     CotermGroup,
     CotermMember,
@@ -148,30 +149,43 @@ def rules() -> None:
 @click.option("--method", type=click.Choice([*(m.value for m in ProrationMethod), "all"]),
               default="all", show_default=True, help="Proration method.")
 @click.option("--currency", default="USD", show_default=True, help="Currency (sets rounding).")
+@click.option("--quantity", type=DECIMAL, default=Decimal(1), show_default=True,
+              help="Units on the line: the total is quantity × the period's unit price, "
+                   "as Salesforce's TotalPrice = Quantity × UnitPrice.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def prorate_command(*, price: Decimal, start: date, end: date, method: str, currency: str,
-                    as_json: bool) -> None:
-    """Prorate an annual price over START..END (inclusive), by one or every method."""
+                    quantity: Decimal, as_json: bool) -> None:
+    """Prorate an annual price over START..END (inclusive), by one or every method.
+
+    With --price as an annual unit price, the amount is the line's UnitPrice for the
+    period (rounded to the currency) and the total is quantity × that UnitPrice.
+    """
     decimals = _decimals(currency)
     if price < 0:
         raise click.BadParameter("must not be negative", param_hint="'--price'")
+    if quantity <= 0:
+        raise click.BadParameter("must be above zero", param_hint="'--quantity'")
     if end < start:
         raise click.BadParameter(f"{end} is before --start {start}", param_hint="'--end'")
     methods = list(ProrationMethod) if method == "all" else [ProrationMethod(method)]
     results = []
     for m in methods:
         p = prorate(start, end, method=m)
+        unit = prorated_amount(price, p, decimals=decimals)
         results.append({
             "method": m.value, "fraction": p.fraction_text,
             "fraction_decimal": str(p.decimal_fraction), "whole_months": p.whole_months,
-            "stub_days": p.stub_days,
-            "amount": str(prorated_amount(price, p, decimals=decimals))})
+            "stub_days": p.stub_days, "amount": str(unit),
+            "total": str(line_total(quantity, unit, quantum_for(decimals)))})
     days = (end - start).days + 1
     data = {"price": str(price), "currency": currency.upper(), "start": start.isoformat(),
             "end": end.isoformat(), "days": days, "results": results}
+    data["quantity"] = str(quantity)
     lines = [f"{price:,} {currency.upper()} a year, {start} to {end} ({days} days)",
-             f"{'method':<18} {'fraction':<22} {'amount':>14}"]
+             f"{'method':<18} {'fraction':<22} {'amount':>14}"
+             + (f" {f'total (× {quantity})':>18}" if quantity != 1 else "")]
     lines += [f"{r['method']:<18} {r['fraction']:<22} {Decimal(r['amount']):>14,}"
+              + (f" {Decimal(r['total']):>18,}" if quantity != 1 else "")
               for r in results]
     _emit(data, as_json=as_json, text="\n".join(lines))
 

@@ -211,9 +211,9 @@ class DaysSignal(_Signal):
 
 
 class UsageSignal(_Signal):
-    """Fires when usage fell by at least ``percent`` percent."""
+    """Fires when usage fell by at least ``decline`` (a fraction: 0.20 is 20%)."""
 
-    percent: Decimal = Field(default=Decimal(20), ge=0, le=100)
+    decline: Decimal = Field(default=Decimal("0.20"), ge=0, le=1)
 
 
 class FlagSignal(_Signal):
@@ -254,7 +254,7 @@ class SignalsModel(_Strict):
         out = []
         for name, signal in self._configured().items():
             threshold: Decimal = Decimal(0)
-            for attr in ("below", "at_least", "days", "percent", "rate"):
+            for attr in ("below", "at_least", "days", "decline", "rate"):
                 if hasattr(signal, attr):
                     threshold = Decimal(getattr(signal, attr))
             out.append(SignalPolicy(SignalName(name), signal.points, threshold))

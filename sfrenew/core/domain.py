@@ -137,13 +137,13 @@ class ExistingTask:
 class RiskSignals:
     """The account's risk inputs; ``None`` means the org does not know.
 
-    ``usage_change_percent`` is the change in usage over the configured period
-    (−25 means usage fell by a quarter).
+    ``usage_change`` is the change in usage over the configured period, a fraction
+    like every rate in sfrenew (−0.25 means usage fell by a quarter).
     """
 
     health_score: Decimal | None = None
     open_high_severity_cases: int = 0
     last_completed_activity: date | None = None
-    usage_change_percent: Decimal | None = None
+    usage_change: Decimal | None = None
     champion_gone: bool = False
     payment_days_overdue: int | None = None

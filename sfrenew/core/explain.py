@@ -16,11 +16,11 @@ from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
 from sfrenew.core.money import format_money, format_rate, round_money
-from sfrenew.core.plan import PlannedLine, PlannedRenewal
+from sfrenew.core.plan import PlannedLine, PlannedRenewal, RenewalFigures
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, StepOutcome, UnplannedStep
 from sfrenew.core.rules.coterm import AnchorEnd, CotermGroup, CotermMember, TermChange
-from sfrenew.core.rules.proration import Proration
+from sfrenew.core.rules.proration import Proration, split_months
 from sfrenew.core.rules.risk import RiskAssessment
 from sfrenew.core.rules.term import ONE_DAY, describe_length, iso, months_and_days
 from sfrenew.core.rules.uplift import (
@@ -111,6 +111,30 @@ def describe_proration(proration: Proration) -> str:
             f"({proration.method.value}: {_METHOD_WORDS[proration.method]})")
 
 
+@lru_cache(maxsize=1 << 14)
+def describe_term(proration: Proration) -> str:
+    """The line's period as a term: ``36-month term``, ``term of 11 months and 10 days``."""
+    months, stub, _basis = split_months(proration.start, proration.end)
+    if not stub:
+        return f"{months}-month term"
+    parts = [f"{months} month{'s' if months != 1 else ''}"] if months else []
+    parts.append(f"{stub} day{'s' if stub != 1 else ''}")
+    return "term of " + " and ".join(parts)
+
+
+def _unit_words(  # noqa: PLR0917 - once per line: positional is cheaper
+        term: str, unit: Decimal, prices: tuple[Decimal, ...], quantity: Decimal,
+        amount: Decimal, currency: str) -> str:
+    """``UnitPrice 3,150.00 USD for the 36-month term (1,050.00 USD a year) × 10 = …``.
+
+    Says which price is which: Salesforce's UnitPrice (Sales Price) is for the line's
+    whole period; the annual price is a field of its own.
+    """
+    year = " in year one" if len(prices) > 1 and prices[-1] != prices[0] else ""
+    return (f"UnitPrice {unit:,} {currency} for the {term} ({prices[0]:,} {currency} a "
+            f"year{year}) × {quantity} = {amount:,} {currency}.")
+
+
 def _price_words(prior: Decimal, prices: tuple[Decimal, ...], decision: UpliftDecision,
                  currency: str, decimals: int) -> str:
     prior = round_money(prior, decimals)
@@ -137,14 +161,16 @@ def explain_line(
     prices: tuple[Decimal, ...],
     decision: UpliftDecision,
     proration: Proration,
+    term_unit_price: Decimal,
     amount: Decimal,
     currency: str,
     decimals: int,
 ) -> str:
     """A line's short explanation (at most 1,000 characters)."""
     price = _price_words(prior, prices, decision, currency, decimals)
-    text = (f"{product_name} × {quantity}: {price}. "
-            f"{describe_proration(proration)}: {format_money(amount, currency)}.")
+    text = (f"{product_name} × {quantity}: {price}. {describe_proration(proration)}. "
+            + _unit_words(describe_term(proration), term_unit_price, prices, quantity,
+                          amount, currency))
     return truncate(text, LINE_MAX)
 
 
@@ -155,11 +181,11 @@ _DECISION_WORDS: dict[int, tuple[UpliftDecision, int, str, str]] = {}
 
 
 _PRORATION_MEMO_MAX = 1 << 16  # as many as pricing's period memo holds
-_PRORATION_WORDS: dict[int, tuple[Proration, str]] = {}
+_PRORATION_WORDS: dict[int, tuple[Proration, tuple[str, str]]] = {}
 
 
-def proration_words(proration: Proration) -> str:
-    """:func:`describe_proration`, memoised by identity for the planner's lines.
+def proration_words(proration: Proration) -> tuple[str, str]:
+    """(:func:`describe_proration`, :func:`describe_term`), memoised by identity.
 
     The planner's periods are shared values (see ``pricing``), so the same object
     comes back for every line of a contract and every group with that period;
@@ -169,7 +195,8 @@ def proration_words(proration: Proration) -> str:
     if found is None or found[0] is not proration:
         if len(_PRORATION_WORDS) > _PRORATION_MEMO_MAX:
             _PRORATION_WORDS.clear()
-        found = _PRORATION_WORDS[id(proration)] = (proration, describe_proration(proration))
+        found = _PRORATION_WORDS[id(proration)] = (
+            proration, (describe_proration(proration), describe_term(proration)))
     return found[1]
 
 
@@ -190,11 +217,11 @@ def _decision_words(decision: UpliftDecision) -> tuple[UpliftDecision, int, str,
 def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is cheaper
                         product_name: str, quantity: Decimal, prior: Decimal,
                         prices: tuple[Decimal, ...], decision: UpliftDecision,
-                        period_words: str, amount: Decimal, currency: str,
-                        quantum: Decimal) -> str:
+                        period_words: tuple[str, str], unit: Decimal, amount: Decimal,
+                        currency: str, quantum: Decimal) -> str:
     """:func:`explain_line`, word for word, for the planner's hot loop.
 
-    Positional; ``period_words`` is ``describe_proration(proration)`` (the planner
+    Positional; ``period_words`` is ``proration_words(proration)`` (the planner
     describes each contract's period once, not once per line), ``quantum`` the
     currency's (``quantum_for(decimals)``); the per-decision words are memoised and
     ``format_money`` is written inline.
@@ -214,7 +241,8 @@ def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is 
                  f"(was {prior:,} {currency}){note}")
     if len(prices) > 1:
         price += "; later years " + ", ".join([f"{p:,} {currency}" for p in prices[1:]])
-    text = f"{product_name} × {quantity}: {price}. {period_words}: {amount:,} {currency}."
+    text = (f"{product_name} × {quantity}: {price}. {period_words[0]}. "
+            + _unit_words(period_words[1], unit, prices, quantity, amount, currency))
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 
 
@@ -224,7 +252,7 @@ def explain_renewal(renewal: PlannedRenewal, *, account: Account,
     return explain_parts(RenewalParts(
         renewal.coterm, renewal.start_date, renewal.end_date, renewal.amount,
         renewal.currency, renewal.lines, renewal.risk, renewal.forecast, renewal.stage,
-        renewal.forecast_capped, renewal.tasks, renewal.unplanned_steps,
+        renewal.forecast_capped, renewal.tasks, renewal.unplanned_steps, renewal.figures,
         renewal.approval_reasons), account=account, contracts=contracts,
         window_days=window_days)
 
@@ -244,7 +272,17 @@ class RenewalParts(NamedTuple):
     forecast_capped: bool
     tasks: tuple[PlannedTask, ...]
     unplanned_steps: tuple[UnplannedStep, ...]
+    figures: RenewalFigures
     approval_reasons: tuple[str, ...] = ()
+
+
+def figures_words(figures: RenewalFigures, currency: str) -> str:
+    """``Annual value: 10,000.00 USD before, 10,500.00 USD in year one (+500.00 USD); …``."""
+    change = figures.uplift_amount
+    sign = "+" if change >= 0 else "−"
+    return (f"Annual value (ARR): {figures.prior_arr:,} {currency} before, "
+            f"{figures.renewal_arr:,} {currency} in the renewal's first year "
+            f"({sign}{abs(change):,} {currency}); term {figures.term_months} months.")
 
 
 def _number(contract_id: str, contracts: Mapping[str, Contract]) -> str:
@@ -299,7 +337,8 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     months, days = months_and_days(renewal.start_date, renewal.end_date)
     out = [f"Renewal of {n} contract{'s' if n != 1 else ''} for {account.name}, "
            f"{iso(renewal.start_date)} to {end_text} ({describe_length(months, days)}), "
-           f"{format_money(renewal.amount, renewal.currency)}."]
+           f"{format_money(renewal.amount, renewal.currency)} for the term.",
+           figures_words(renewal.figures, renewal.currency)]
     if renewal.approval_reasons:
         out += ["", "Needs approval"]
         for reason in renewal.approval_reasons:

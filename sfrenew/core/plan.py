@@ -72,7 +72,9 @@ class PlannedLine(NamedTuple):
 
     ``unit_prices`` holds the annual unit price for each year of the line (one entry
     unless the line runs longer than a year); ``unit_price`` is the first year's.
-    ``amount`` is the line total for the whole period, rounded to the currency.
+    ``term_unit_price`` is the price of one unit for the line's whole period (what
+    Salesforce's ``UnitPrice`` holds), rounded to the currency; ``amount`` is the
+    line total, ``quantity × term_unit_price`` (Salesforce's ``TotalPrice``).
     """
 
     key: str
@@ -85,6 +87,7 @@ class PlannedLine(NamedTuple):
     end_date: date
     prior_unit_price: Decimal
     unit_prices: tuple[Decimal, ...]
+    term_unit_price: Decimal
     amount: Decimal
     uplift: UpliftDecision
     proration: Proration
@@ -96,8 +99,28 @@ class PlannedLine(NamedTuple):
         return self.unit_prices[0]
 
 
+class RenewalFigures(NamedTuple):
+    """The numbers a desk forecasts with, written on the renewal opportunity.
+
+    Made by :func:`sfrenew.core.figures.renewal_figures` (their one definition):
+    ``prior_arr`` is the annual value of the renewed lines at their prior prices,
+    ``renewal_arr`` their annual value at the renewal's first-year prices,
+    ``uplift_amount`` the difference, ``term_months`` the renewal's length in months
+    (a part month counted as a whole one). Money is rounded to the currency.
+    """
+
+    prior_arr: Decimal
+    renewal_arr: Decimal
+    uplift_amount: Decimal
+    term_months: int
+
+
 class PlannedRenewal(NamedTuple):
-    """One renewal opportunity: a co-term group of contracts renewed together."""
+    """One renewal opportunity: a co-term group of contracts renewed together.
+
+    ``amount`` is the total contract value of the renewal term, the sum of the lines'
+    amounts (what Salesforce rolls up into Opportunity.Amount).
+    """
 
     key: str
     account_id: str
@@ -117,6 +140,7 @@ class PlannedRenewal(NamedTuple):
     forecast_capped: bool
     existing_opportunity_id: str | None
     explanation: str
+    figures: RenewalFigures
     # Why a person must approve the renewal before it goes to the customer, in plain
     # words (empty: no approval needed); see ``planner.approval_reasons``.
     approval_reasons: tuple[str, ...] = ()

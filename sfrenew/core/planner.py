@@ -36,6 +36,7 @@ from sfrenew.core.explain import (
     proration_words,
     term_change_words,
 )
+from sfrenew.core.figures import renewal_figures
 from sfrenew.core.money import format_money, format_rate, quantum_for
 from sfrenew.core.plan import (
     LeftAloneRenewal,
@@ -337,7 +338,7 @@ def _plan_group(
     anchor = ends[policy.coterm.anchor]
     end_date = anchor.end_date
     priced = pricer.price(end_date)
-    chosen_amount = sum((p[3] for p in priced), Decimal(0))  # each line's amount
+    chosen_amount = sum((p[4] for p in priced), Decimal(0))  # each line's amount
 
     def amount_for_end(end: date) -> Decimal:
         return chosen_amount if end == end_date else pricer.estimate(end)
@@ -354,9 +355,11 @@ def _plan_group(
     existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
                 if existing_renewals else None)
     key = existing.key if existing is not None and existing.key else fresh
+    quantum = quantum_for(decimals)
     lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
-                           quantum=quantum_for(decimals))
+                           quantum=quantum)
     amount = chosen_amount  # the same sum: each line's amount is its priced amount
+    figures = renewal_figures(lines, start=start_date, end=end_date, quantum=quantum)
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
     values = {
@@ -373,13 +376,13 @@ def _plan_group(
     approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
-                     stage, capped, tasks, unplanned, approvals),
+                     stage, capped, tasks, unplanned, figures, approvals),
         account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
-        existing.opportunity_id if existing is not None else None, text, approvals)
+        existing.opportunity_id if existing is not None else None, text, figures, approvals)
 
 
 def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],
@@ -420,8 +423,8 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
                    end_date: date, currency: str, quantum: Decimal) -> tuple[PlannedLine, ...]:
     out = []
     last: Proration | None = None
-    words = ""
-    for item, (prices, decision, proration, amount) in zip(items, priced, strict=True):
+    words = ("", "")
+    for item, (prices, decision, proration, unit, amount) in zip(items, priced, strict=True):
         line = item.line
         prior = line.annual_price or _ZERO
         if proration is not last:  # a contract's lines share one period: describe it once
@@ -431,9 +434,9 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
             blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
                     digest_size=12).hexdigest(),  # line_key, inline
             item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
-            item.start, end_date, prior, prices, amount, decision, proration,
+            item.start, end_date, prior, prices, unit, amount, decision, proration,
             explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
-                                words, amount, currency, quantum)))
+                                words, unit, amount, currency, quantum)))
     return tuple(out)
 
 

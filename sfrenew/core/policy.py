@@ -190,7 +190,7 @@ class SignalPolicy:
 
     ``threshold`` means, per signal: health score below it; at least that many
     open high-severity cases; at least that many days since the last completed
-    activity; usage fell by at least that many percent; the previous renewal was
+    activity; usage fell by at least that fraction (0.20: 20%); the previous renewal was
     signed at least that many days late; payment at least that many days overdue;
     an uplift rate of at least it. ``champion_gone`` ignores it.
     """
@@ -205,7 +205,7 @@ def _default_signals() -> tuple[SignalPolicy, ...]:
         SignalPolicy(SignalName.LOW_HEALTH_SCORE, 20, Decimal(60)),
         SignalPolicy(SignalName.OPEN_HIGH_SEVERITY_CASES, 15, Decimal(1)),
         SignalPolicy(SignalName.NO_RECENT_ACTIVITY, 10, Decimal(60)),
-        SignalPolicy(SignalName.USAGE_DECLINE, 15, Decimal(20)),
+        SignalPolicy(SignalName.USAGE_DECLINE, 15, Decimal("0.20")),
         SignalPolicy(SignalName.CHAMPION_GONE, 15),
         SignalPolicy(SignalName.LATE_PREVIOUS_RENEWAL, 5, Decimal(1)),
         SignalPolicy(SignalName.PAYMENT_OVERDUE, 10, Decimal(30)),

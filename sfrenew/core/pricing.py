@@ -1,9 +1,15 @@
 """Pricing a co-term group's lines to an end date: yearly prices × prorated periods.
 
-A line's total is ``quantity × annual unit price × year fraction``, rounded once
-at the total. A line longer than a year is priced year by year (each 12-month
-segment from its start with that year's price) when its yearly prices differ, as
-they do when multi-year uplift compounds.
+A line's *term unit price* is ``annual unit price × year fraction`` for the line's
+period, rounded half-up to the currency; its total is ``quantity × term unit
+price`` (rounded again only when the quantity has decimals). That is what
+Salesforce stores: an OpportunityLineItem's ``UnitPrice`` is the price for the
+line's term and ``TotalPrice = Quantity × UnitPrice``, and the Opportunity's
+``Amount`` is the sum of the ``TotalPrice``s, so sfrenew's amount equals what the
+org rolls up to the cent (see :func:`term_unit_price` and :func:`line_total`).
+A line longer than a year is priced year by year (each 12-month segment from its
+start with that year's price) when its yearly prices differ, as they do when
+multi-year uplift compounds.
 
 The planner prices every group once per distinct candidate end date (for the
 anchor comparison), so :class:`GroupPricer` remembers what does not depend on the
@@ -41,9 +47,39 @@ _PRICES: dict[_PriceKey, tuple[Decimal, ...]] = {}
 
 # One line priced to an end date: (annual unit price per year of the period, the
 # decision as applied — pricing may have fallen back from list —, the period's
-# proration, the amount). A plain tuple: a working value made once per line, which
-# the planner unpacks straight into the plan.
-PricedLine = tuple[tuple[Decimal, ...], UpliftDecision, Proration, Decimal]
+# proration, the term unit price, the amount). A plain tuple: a working value made
+# once per line, which the planner unpacks straight into the plan.
+PricedLine = tuple[tuple[Decimal, ...], UpliftDecision, Proration, Decimal, Decimal]
+
+
+def term_unit_price(prices: Sequence[Decimal], whole: Proration,
+                    segments: Sequence[Proration], quantum: Decimal) -> Decimal:
+    """The price of one unit for the whole period, rounded half-up once to ``quantum``.
+
+    ``whole`` is the period's proration, ``segments`` its 12-month segments (just
+    ``whole`` for a period of a year or less) and ``prices`` the annual unit price of
+    each segment. One price for every year: price × the period's fraction; else
+    Σ yearly price × its segment's fraction. Worked examples: 1,050.00 a year for 36
+    months is 1,050.00 × 36/12 = 3,150.00; with yearly compounding 1,050.00 +
+    1,102.50 + 1,157.63 = 3,310.13; 1,260.00 a year for 11 months and 10 days
+    (month_day) is 1,260.00 × (11/12 + 10/365) = 1,189.5205… → 1,189.52.
+    """
+    if len(segments) == 1 or len(set(prices)) == 1:
+        return (prices[0] * whole.numerator / whole.denominator).quantize(
+            quantum, rounding=ROUND_HALF_UP)
+    total = _ZERO
+    for p, s in zip(prices, segments, strict=True):
+        total += p * s.numerator / s.denominator
+    return total.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def line_total(quantity: Decimal, unit: Decimal, quantum: Decimal) -> Decimal:
+    """A line's total: ``quantity × term unit price``, as Salesforce's TotalPrice.
+
+    Exact for whole quantities; a fractional quantity rounds half-up to ``quantum``
+    (10 × 1,189.52 = 11,895.20; 2.5 × 0.33 = 0.825 → 0.83).
+    """
+    return (quantity * unit).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 @dataclass(slots=True)
@@ -182,15 +218,14 @@ class GroupPricer:
                         quantum, rounding=ROUND_HALF_UP),
                 else:
                     prices = self._yearly(index, years)
-            quantity = item.line.quantity
+            # term_unit_price and line_total, the one-segment case inline (tested equal).
             if years == 1 or len(set(prices)) == 1:
-                total = quantity * prices[0] * numerator / denominator
+                unit = (prices[0] * numerator / denominator).quantize(
+                    quantum, rounding=ROUND_HALF_UP)
             else:
-                total = _ZERO
-                for p, s in zip(prices, segments, strict=True):
-                    total += quantity * p * s.numerator / s.denominator
-            out.append((prices, applied[index], whole,
-                        total.quantize(quantum, rounding=ROUND_HALF_UP)))
+                unit = term_unit_price(prices, whole, segments, quantum)
+            out.append((prices, applied[index], whole, unit,
+                        (item.line.quantity * unit).quantize(quantum, rounding=ROUND_HALF_UP)))
         return out
 
     def _annual_by_year(self, start: date, years: int) -> list[Decimal]:
@@ -217,7 +252,8 @@ class GroupPricer:
 
         Used for the anchor comparison's alternatives: pricing each contract as one
         (its lines' annual amounts summed, year by year) costs a fraction of pricing
-        every line, and differs from the line-by-line total by rounding cents at most.
+        every line, and differs from the line-by-line total (each line's term unit
+        price rounded, then × quantity) by at most half a cent per unit.
         """
         total = _ZERO
         periods, quantum = self._periods, self._quantum

@@ -25,6 +25,7 @@ from sfrenew.localorg.derive import (
 )
 from sfrenew.localorg.errors import ErrorDetail, SalesforceApiError
 from sfrenew.localorg.ids import make_id, normalize_id
+from sfrenew.localorg.rollup import Rollups
 from sfrenew.localorg.schema import FieldSchema, FieldType, OrgSchema, SObjectSchema
 from sfrenew.localorg.store_records import RecordAccess, not_found
 from sfrenew.localorg.store_seed import SeedRows
@@ -75,6 +76,7 @@ class OrgStore:
         with self.transaction():
             ensure_tables(self._conn, schema)
         self._records = RecordAccess(self._conn, schema)
+        self._rollups = Rollups(self._conn, schema)
         self._last_stamp = self._latest_stamp()
 
     # --- connections and transactions ---------------------------------------------------
@@ -177,7 +179,15 @@ class OrgStore:
                            "CreatedById": writer, "LastModifiedDate": stamp,
                            "LastModifiedById": writer, "SystemModstamp": stamp})
             self._records.insert(obj, record)
+            self._refresh_rollups(obj.name, [record], stamp=stamp, user_id=writer)
         return record_id
+
+    def _refresh_rollups(self, sobject: str, records: Sequence[dict[str, Any]], *,
+                         stamp: str | None, user_id: str | None) -> None:
+        """Recompute the parents' rolled-up fields these child records feed."""
+        for rollup in self._rollups.of_child(sobject):
+            self._rollups.refresh(sobject, [r.get(rollup.lookup) for r in records],
+                                  stamp=stamp, user_id=user_id)
 
     @staticmethod
     def _default(field: FieldSchema, user_id: str) -> Any:
@@ -204,7 +214,11 @@ class OrgStore:
             stored.update(self._records.resolve_parents(parents))
             self._records.check_references(obj, stored)
             changed = dict(stored)
+            before = dict(record)
             record.update(stored)
+            # A rolled-up field (Opportunity.Amount with line items) ignores the write.
+            self._rollups.keep_rolled_up(obj.name, record["Id"], record, before,
+                                         given=stored.keys())
             stamp = self._stamp()
             apply_derivations(obj, record, given=stored.keys(), creating=False,
                               lookup=self._records.parent_value, now=stamp)
@@ -215,13 +229,16 @@ class OrgStore:
             record.update({"LastModifiedDate": stamp, "LastModifiedById": user_id,
                            "SystemModstamp": stamp})
             self._records.rewrite(obj, record)
+            self._refresh_rollups(obj.name, [record], stamp=stamp, user_id=user_id)
 
     def delete(self, sobject: str, record_id: str, *, user_id: str) -> None:
         """Soft-delete a record and, through master-detail, its children."""
         obj = self._object(sobject)
         with self.transaction():
             record = self._records.live_record(obj, record_id)
-            self._records.soft_delete(obj, [record["Id"]], stamp=self._stamp(), user_id=user_id)
+            stamp = self._stamp()
+            self._records.soft_delete(obj, [record["Id"]], stamp=stamp, user_id=user_id)
+            self._refresh_rollups(obj.name, [record], stamp=stamp, user_id=user_id)
 
     def upsert(self, sobject: str, external_field: str, external_value: Any,
                values: dict[str, Any], *, user_id: str) -> tuple[str, bool]:
@@ -282,6 +299,9 @@ class OrgStore:
             except sqlite3.IntegrityError as exc:
                 raise SalesforceApiError.dml(
                     "DUPLICATE_VALUE", f"duplicate value found: {exc}") from exc
+            # Seeded line items roll up into their parents (values only: rows are history).
+            if self._rollups.of_child(obj.name):
+                self._refresh_rollups(obj.name, batch, stamp=None, user_id=None)
             # Rows may carry their own (historical or later) SystemModstamp.
             latest = parse_datetime(seed.latest_stamp)
             if self._last_stamp is None or latest > self._last_stamp:

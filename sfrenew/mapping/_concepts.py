@@ -61,6 +61,7 @@ class ConceptField:
     written: bool = False  # sfrenew writes it (so it has an ownership)
     references: Concept | None = None  # an Id of a record of this concept
     long_text: bool = False  # generated metadata: a long text area, not a 255-char text
+    money: bool = False  # generated metadata: a Currency field, not a Number
 
 
 def _f(name: str, coercion: Coercion, doc: str, **kw: object) -> ConceptField:
@@ -128,7 +129,15 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("owner", ID, "opportunity owner (User Id)", written=True),
         _f("stage", PL, "stage name", required=True, written=True),
         _f("close_date", D, "expected close date", required=True, written=True),
-        _f("amount", N, "renewal amount (leave unmapped when line items roll it up)",
+        _f("amount", N, "renewal amount, the total of the renewal term; not written where "
+           "Salesforce rolls it up from the line items (Opportunity.Amount)", written=True,
+           money=True),
+        _f("prior_arr", N, "annual value (ARR) of the renewed lines at their prior prices",
+           written=True, money=True),
+        _f("renewal_arr", N, "annual value (ARR) of the renewal lines in their first year",
+           written=True, money=True),
+        _f("uplift_amount", N, "renewal ARR minus prior ARR", written=True, money=True),
+        _f("term_months", INT, "renewal term in months (a part month counts as one)",
            written=True),
         _f("type", PL, "opportunity type (e.g. Renewal)", written=True),
         _f("forecast_category", PL, "forecast category", written=True),
@@ -156,8 +165,10 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("product", ID, "the product (Product2 Id)", written=True),
         _f("price_book_entry", ID, "price book entry of the product", written=True),
         _f("quantity", N, "quantity", required=True, written=True),
-        _f("unit_price", N, "renewal unit price for the line's period", required=True,
-           written=True),
+        _f("unit_price", N, "renewal unit price for the line's whole period (UnitPrice: "
+           "TotalPrice = Quantity × UnitPrice)", required=True, written=True, money=True),
+        _f("annual_unit_price", N, "renewal unit price per year (the first year's)",
+           written=True, money=True),
         _f("start_date", D, "first day of the renewed line", written=True),
         _f("end_date", D, "last day of the renewed line", written=True),
         _f("uplift_rate", P, "uplift rate applied", written=True),

@@ -20,6 +20,7 @@ from sfrenew.mapping._model import (
     ConceptMapping,
     LookupLines,
     OriginatingOpportunityLines,
+    rolled_up,
 )
 
 Describe = Mapping[str, Any]
@@ -162,10 +163,16 @@ class _Checker:
                          "5%); use type: percent to read it as 0.05")
             elif ctype is Coercion.PERCENT and ftype == "double":
                 self.add(Level.WARNING, path, f"{entry['name']} is a number, not a percent "
-                         "field: with type percent, 5 is read as 0.05")
+                         "field: sfrenew reads and writes the rate itself there (0.05 for "
+                         "5%, not 5)")
             elif ctype is Coercion.INT and ftype == "double" and entry.get("scale", 0):
                 self.add(Level.WARNING, path, f"{entry['name']} has decimals; type int "
                          "rejects values that are not whole")
+            if written and rolled_up(self.loaded.model, c, name):
+                self.add(Level.WARNING, path, f"{entry['name']} is rolled up by Salesforce "
+                         "from the line items (Σ TotalPrice) and API writes to it are "
+                         "ignored: sfrenew does not write it; remove the mapping")
+                written = False
             if written:
                 self.writable(section, name, entry)
             self.reference(section, name, entry)

@@ -342,3 +342,20 @@ class MappingFile(_Strict):
     def mapped(self) -> list[ConceptMapping]:
         """Every mapped concept, in catalogue order."""
         return [m for c in Concept if (m := self.concept(c)) is not None]
+
+
+def rolled_up(mapping: MappingFile, concept: Concept, name: str) -> bool:
+    """True for a concept field the org computes itself, which sfrenew must not write.
+
+    Salesforce rolls ``Opportunity.Amount`` up from the line items (Σ TotalPrice) and
+    ignores an API write to it while the opportunity has lines; writing it anyway
+    would make every rollup look like a person's edit. So a renewal ``amount`` mapped
+    to ``Opportunity.Amount`` while the renewal lines are OpportunityLineItems is read
+    but never written (``mappings check`` warns about it).
+    """
+    if concept is not Concept.RENEWAL_OPPORTUNITY or name != "amount":
+        return False
+    spec = mapping.renewal_opportunity.fields.get(name)
+    return (spec is not None and spec.field.lower() == "amount"
+            and mapping.renewal_opportunity.object.lower() == "opportunity"
+            and mapping.renewal_line.object.lower() == "opportunitylineitem")

@@ -5,10 +5,21 @@ Salesforce answers dates as ``YYYY-MM-DD`` text, datetimes as
 as 5 for 5%. sfrenew's rules want ``date``, ``Decimal`` (money is never a float) and
 rates as fractions. Bulk API CSV results give everything as text, so every coercion
 also accepts text.
+
+**One convention for rates.** A rate (coercion ``percent``) is a fraction in sfrenew:
+0.05 is 5%, in config, on the command line and in the rules. How the org stores it
+depends on the field's type in the org's describe, and :func:`rate_factor` is the one
+place that says so: a field of type ``percent`` holds 5 for 5% (Salesforce's
+convention), so reads divide by 100 and writes multiply by 100; a plain number field
+(``double``) holds the fraction itself and is read and written as it is. Without a
+describe (offline tools) a rate field is taken to be a percent field, as in both
+presets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,6 +27,7 @@ from typing import Any
 from sfrenew.mapping._concepts import Coercion
 
 _HUNDRED = Decimal(100)
+_ONE = Decimal(1)
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 
@@ -84,10 +96,41 @@ def _id(value: Any) -> str:
     return value
 
 
-def coerce(value: Any, coercion: Coercion) -> Any:
+@dataclass(frozen=True)
+class FieldShape:
+    """How the org stores one field: its describe type, length and scale."""
+
+    type: str
+    length: int | None = None
+    scale: int | None = None
+
+
+FieldShapes = Mapping[tuple[str, str], FieldShape]  # (object lower, field lower) -> shape
+
+
+def shapes_from_describe(sobject: str, describe: Mapping[str, Any]) -> dict[tuple[str, str],
+                                                                           FieldShape]:
+    """The field shapes of one object's describe."""
+    return {(sobject.lower(), str(f["name"]).lower()): FieldShape(
+        type=str(f.get("type")), length=f.get("length") or None, scale=f.get("scale"))
+        for f in describe.get("fields", ())}
+
+
+def rate_factor(sf_type: str | None) -> Decimal:
+    """What a rate (a fraction) is multiplied by to give the org's value of a field.
+
+    100 for a Salesforce ``percent`` field (5 means 5%), and when the type is not
+    known; 1 for any other number type, which holds the fraction itself.
+    """
+    return _ONE if sf_type is not None and sf_type != "percent" else _HUNDRED
+
+
+def coerce(value: Any, coercion: Coercion, *, sf_type: str | None = None) -> Any:
     """A Salesforce value as a plain value; None and '' stay None.
 
-    Raises CoercionError when the value does not fit, e.g. ``'soon' is not a date``.
+    ``sf_type`` is the field's type in the org's describe; it decides how a rate is
+    stored (see :func:`rate_factor`). Raises CoercionError when the value does not
+    fit, e.g. ``'soon' is not a date``.
     """
     if value is None or value == "":
         return None
@@ -97,7 +140,8 @@ def coerce(value: Any, coercion: Coercion) -> Any:
         case Coercion.DECIMAL:
             return _decimal(value)
         case Coercion.PERCENT:
-            return _decimal(value) / _HUNDRED
+            factor = rate_factor(sf_type)
+            return _decimal(value) / factor if factor is not _ONE else _decimal(value)
         case Coercion.INT:
             return _int(value)
         case Coercion.BOOL:
@@ -110,16 +154,17 @@ def coerce(value: Any, coercion: Coercion) -> Any:
             return _text(value, "text")
 
 
-def to_salesforce(value: Any, coercion: Coercion) -> Any:
+def to_salesforce(value: Any, coercion: Coercion, *, sf_type: str | None = None) -> Any:
     """A plain value as the value to write to Salesforce (None clears the field).
 
-    Dates become ISO text and percents are multiplied by 100; numbers stay ``Decimal``
-    so no money is rounded through a float (the gateway serialises them).
+    Dates become ISO text and a rate is multiplied by :func:`rate_factor` (100 for a
+    percent field); numbers stay ``Decimal`` so no money is rounded through a float
+    (the gateway serialises them).
     """
     if value is None:
         return None
     if coercion is Coercion.PERCENT:
-        return _decimal(value) * _HUNDRED
+        return _decimal(value) * rate_factor(sf_type)
     if coercion is Coercion.DATE:
         return _date(value).isoformat()
     return coerce(value, coercion)

@@ -78,6 +78,8 @@ def _spec(mapping: MappingFile, section: ConceptMapping, field: str) -> CustomFi
     target = mapping.concept(known.references) if known.references else None
     if coercion is Coercion.PICKLIST and values:
         return replace(text, type="Picklist", length=None, values=values)
+    if coercion is Coercion.DECIMAL and known.money:
+        return replace(text, type="Currency", length=None, precision=18, scale=2)
     if coercion in _NUMBERS:
         precision, scale, kind = _NUMBERS[coercion]
         return replace(text, type=kind, length=None, precision=precision, scale=scale)

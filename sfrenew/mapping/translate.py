@@ -22,8 +22,9 @@ from sfrenew.mapping._model import (
     LookupLines,
     MappingFile,
     OriginatingOpportunityLines,
+    rolled_up,
 )
-from sfrenew.mapping.coerce import CoercionError, coerce, to_salesforce
+from sfrenew.mapping.coerce import CoercionError, FieldShapes, coerce, to_salesforce
 
 _MISSING = object()
 
@@ -131,9 +132,26 @@ def field_value(record: Mapping[str, Any], path: str) -> Any:
     return current
 
 
+def sf_type(shapes: FieldShapes | None, sobject: str, path: str) -> str | None:
+    """The describe type of a mapped field (None when not described).
+
+    A relationship path (``Product2.Family``) is not resolved: only direct fields of
+    the object carry their type here.
+    """
+    if shapes is None or "." in path:
+        return None
+    shape = shapes.get((sobject.lower(), path.lower()))
+    return shape.type if shape is not None else None
+
+
 def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any],
+                shapes: FieldShapes | None = None,
                 ) -> tuple[ConceptRecord, list[CoercionProblem]]:
-    """One Salesforce record as a ConceptRecord, and the values that did not fit."""
+    """One Salesforce record as a ConceptRecord, and the values that did not fit.
+
+    ``shapes`` (the org's describes) give each field's type: a rate read from a
+    percent field is divided by 100, one read from a number field is not.
+    """
     section = _section(mapping, concept)
     sf_id = field_value(record, "Id")
     values: dict[str, Any] = {}
@@ -144,7 +162,8 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
         if raw is None or raw == "":
             raw = spec.default
         try:
-            values[name] = coerce(raw, coercion)
+            values[name] = coerce(raw, coercion,
+                                  sf_type=sf_type(shapes, section.object, spec.field))
         except CoercionError as exc:
             values[name] = None
             problems.append(CoercionProblem(section.object, sf_id, spec.field, name, str(exc)))
@@ -167,13 +186,13 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
 
 
 def read_records(mapping: MappingFile, concept: Concept,
-                 records: Iterable[Mapping[str, Any]],
+                 records: Iterable[Mapping[str, Any]], shapes: FieldShapes | None = None,
                  ) -> tuple[list[ConceptRecord], list[CoercionProblem]]:
     """Many records (see :func:`read_record`); problems of all of them together."""
     out: list[ConceptRecord] = []
     problems: list[CoercionProblem] = []
     for record in records:
-        converted, found = read_record(mapping, concept, record)
+        converted, found = read_record(mapping, concept, record, shapes)
         out.append(converted)
         problems.extend(found)
     return out, problems
@@ -199,18 +218,23 @@ def lines_by_contract(contracts: Iterable[ConceptRecord], lines: Iterable[Concep
 
 
 def written_fields(mapping: MappingFile, concept: Concept) -> dict[str, str]:
-    """Concept field → Salesforce field, for the mapped fields sfrenew writes."""
+    """Concept field → Salesforce field, for the mapped fields sfrenew writes.
+
+    Fields the org rolls up itself (see :func:`rolled_up`) are left out.
+    """
     section = _section(mapping, concept)
     if write_mode(concept) is WriteMode.READ:
         return {}
     catalogue = concept_fields(concept)
     return {name: spec.field for name, spec in section.fields.items()
-            if catalogue[name].written}
+            if catalogue[name].written and not rolled_up(mapping, concept, name)}
 
 
-def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, Any],
-                 ) -> dict[str, Any]:
+def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, Any], *,
+                 shapes: FieldShapes | None = None) -> dict[str, Any]:
     """Desired concept values as a Salesforce field dict (unmapped fields are dropped).
+
+    ``shapes`` (the org's describes) say how each rate is stored (see ``read_record``).
 
     Raises KeyError for a name that is not a written field of the concept: that is a
     programming error in the caller, not an org difference.
@@ -223,8 +247,9 @@ def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, An
         if known is None or not known.written or write_mode(concept) is WriteMode.READ:
             raise KeyError(f"{name!r} is not a field sfrenew writes on {concept.value}")
         spec = section.fields.get(name)
-        if spec is not None:
-            out[spec.field] = to_salesforce(value, section.field_type(name))
+        if spec is not None and not rolled_up(mapping, concept, name):
+            out[spec.field] = to_salesforce(value, section.field_type(name),
+                                            sf_type=sf_type(shapes, section.object, spec.field))
     return out
 
 

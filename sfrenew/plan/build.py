@@ -248,7 +248,7 @@ def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, 
         batch: list[_Pending] = []
         for group in store.iter_groups(objects, after_group=scope.after_account):
             try:
-                pending = planner.plan_one(account_records(mapping, group))
+                pending = planner.plan_one(account_records(mapping, group, shapes))
             except (ValueError, TypeError, ArithmeticError) as exc:
                 # A record the rules cannot read: reported, the run goes on.
                 log.warning(PLAN_ACCOUNT_FAILED, account=group.group_key, error=str(exc))

@@ -9,7 +9,6 @@ changed on every run and be written again forever.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,29 +16,12 @@ from sfrenew.core.changeset import DesiredRecord, RecordRef
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan
 from sfrenew.core.policy import ForecastCategory, TaskPriority
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.coerce import FieldShape, FieldShapes, shapes_from_describe
 from sfrenew.mapping.translate import write_fields, written_fields
 
+__all__ = ["FieldShape", "FieldShapes", "desired_records", "shaped", "shapes_from_describe"]
+
 _NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
-
-
-@dataclass(frozen=True)
-class FieldShape:
-    """How the org stores one field: its describe type, length and scale."""
-
-    type: str
-    length: int | None = None
-    scale: int | None = None
-
-
-FieldShapes = Mapping[tuple[str, str], FieldShape]  # (object lower, field lower) -> shape
-
-
-def shapes_from_describe(sobject: str, describe: Mapping[str, Any]) -> dict[tuple[str, str],
-                                                                           FieldShape]:
-    """The field shapes of one object's describe."""
-    return {(sobject.lower(), str(f["name"]).lower()): FieldShape(
-        type=str(f.get("type")), length=f.get("length") or None, scale=f.get("scale"))
-        for f in describe.get("fields", ())}
 
 
 def shaped(sobject: str, fields: Mapping[str, Any], shapes: FieldShapes) -> dict[str, Any]:
@@ -71,13 +53,15 @@ def _priority(mapping: MappingFile, priority: TaskPriority) -> str:
     return str(getattr(mapping.values.task_priority, priority.name.lower(), priority.value))
 
 
-def _mapped(mapping: MappingFile, concept: Concept, values: Mapping[str, Any]) -> dict[str, Any]:
+def _mapped(mapping: MappingFile, concept: Concept, values: Mapping[str, Any],
+            shapes: FieldShapes) -> dict[str, Any]:
     mapped = written_fields(mapping, concept)
-    return write_fields(mapping, concept, {k: v for k, v in values.items() if k in mapped})
+    return write_fields(mapping, concept, {k: v for k, v in values.items() if k in mapped},
+                        shapes=shapes)
 
 
-def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | None
-                 ) -> dict[str, Any]:
+def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | None,
+                 shapes: FieldShapes) -> dict[str, Any]:
     v = mapping.values
     values = {
         "name": renewal.name, "account": renewal.account_id, "owner": owner,
@@ -91,11 +75,14 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
         "coterm_group": ", ".join(renewal.contract_ids),
         "needs_approval": renewal.needs_approval,
         "approval_reason": "\n".join(renewal.approval_reasons) or None,
+        "prior_arr": renewal.figures.prior_arr, "renewal_arr": renewal.figures.renewal_arr,
+        "uplift_amount": renewal.figures.uplift_amount,
+        "term_months": renewal.figures.term_months,
         "renewed_contract": renewal.coterm.anchor.anchor_contract_id or renewal.contract_ids[0],
     }
     if owner is None:
         del values["owner"]
-    return _mapped(mapping, Concept.RENEWAL_OPPORTUNITY, values)
+    return _mapped(mapping, Concept.RENEWAL_OPPORTUNITY, values, shapes)
 
 
 def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | None,
@@ -114,17 +101,16 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
     for renewal in plan.renewals:
         ref = RecordRef(opp_obj, renewal.key)
         out.append(DesiredRecord(opp_obj, renewal.key, shaped(
-            opp_obj, _opportunity(mapping, renewal, owner_id), shapes),
+            opp_obj, _opportunity(mapping, renewal, owner_id, shapes), shapes),
             account_id=plan.account_id))
-        decimals = len(str(renewal.amount).partition(".")[2])
         for line in renewal.lines:
-            unit = (line.amount / line.quantity) if line.quantity else line.amount
             values = {
                 "product": line.product_id,
                 "price_book_entry": line_entries.get(line.source_line_id),
                 "quantity": line.quantity,
-                "unit_price": unit.quantize(Decimal(1).scaleb(-max(decimals, 2)),
-                                            rounding=ROUND_HALF_UP),
+                # The price for the line's period: Quantity × UnitPrice is the line's amount.
+                "unit_price": line.term_unit_price,
+                "annual_unit_price": line.unit_price,
                 "start_date": line.start_date, "end_date": line.end_date,
                 "uplift_rate": line.uplift.rate, "uplift_source": line.uplift.source.value,
                 "uplift_bound": line.uplift.bound.value if line.uplift.bound else None,
@@ -133,7 +119,7 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
                 "explanation": line.explanation, "source_line": line.source_line_id,
             }
             out.append(DesiredRecord(line_obj, line.key, shaped(
-                line_obj, _mapped(mapping, Concept.RENEWAL_LINE, values), shapes),
+                line_obj, _mapped(mapping, Concept.RENEWAL_LINE, values, shapes), shapes),
                 refs={opp_ref_line: ref} if opp_ref_line else {},
                 account_id=plan.account_id))
         for task in renewal.tasks:
@@ -145,7 +131,7 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
             if owner_id is None:
                 del values["owner"]
             out.append(DesiredRecord(task_obj, task.key, shaped(
-                task_obj, _mapped(mapping, Concept.TASK, values), shapes),
+                task_obj, _mapped(mapping, Concept.TASK, values, shapes), shapes),
                 refs={opp_ref_task: ref} if opp_ref_task else {},
                 account_id=plan.account_id))
     level = plan.account_risk
@@ -153,7 +139,7 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
         reasons = sorted({c for r in plan.renewals for c in r.risk.reason_codes})
         fields = _mapped(mapping, Concept.ACCOUNT, {
             "risk_level": getattr(mapping.values.risk_level, level.name.lower()),
-            "risk_reasons": ", ".join(reasons)})
+            "risk_reasons": ", ".join(reasons)}, shapes)
         if fields:
             out.append(DesiredRecord(mapping.account.object, account_object_id,
                                      shaped(mapping.account.object, fields, shapes),

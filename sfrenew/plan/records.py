@@ -23,6 +23,7 @@ from sfrenew.core.domain import (
     RiskSignals,
 )
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.domain import (
     RecordProblem,
     account_from,
@@ -58,10 +59,11 @@ class AccountRecords:
 
 
 def _read(mapping: MappingFile, concept: Concept, records: Sequence[MirrorRecord],
-          problems: list[CoercionProblem]) -> list[ConceptRecord]:
+          problems: list[CoercionProblem], shapes: FieldShapes | None = None,
+          ) -> list[ConceptRecord]:
     out = []
     for record in records:
-        converted, found = read_record(mapping, concept, record.data)
+        converted, found = read_record(mapping, concept, record.data, shapes)
         out.append(converted)
         problems.extend(found)
     return out
@@ -115,11 +117,12 @@ def _signals(mapping: MappingFile, group: MirrorGroup, account: ConceptRecord,
             mapping, Concept.USAGE, group.of(mapping.usage.object), problems)
             if p.values.get("period") is not None and p.values.get("value") is not None)
         if len(points) >= 2 and points[0][1]:
-            usage = (Decimal(points[-1][1]) - Decimal(points[0][1])) * 100 / Decimal(points[0][1])
+            # A fraction, like every rate: 80 → 60 active users is −0.25.
+            usage = (Decimal(points[-1][1]) - Decimal(points[0][1])) / Decimal(points[0][1])
     health = values.get("health_score")
     return RiskSignals(health_score=None if health is None else Decimal(health),
                        open_high_severity_cases=cases, last_completed_activity=last,
-                       usage_change_percent=usage, champion_gone=champion_gone,
+                       usage_change=usage, champion_gone=champion_gone,
                        payment_days_overdue=None if overdue is None else int(overdue))
 
 
@@ -132,8 +135,13 @@ def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: 
                          system_modstamp=record.system_modstamp)
 
 
-def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
-    """The account's domain values, signals, existing renewals/tasks and current records."""
+def account_records(mapping: MappingFile, group: MirrorGroup,
+                    shapes: FieldShapes | None = None) -> AccountRecords:
+    """The account's domain values, signals, existing renewals/tasks and current records.
+
+    ``shapes`` are the org's field types (describes): they decide how rates are read
+    (see ``sfrenew.mapping.coerce.rate_factor``).
+    """
     problems: list[CoercionProblem] = []
     accounts = _read(mapping, Concept.ACCOUNT, group.of(mapping.account.object), problems)
     if not accounts:
@@ -157,10 +165,11 @@ def account_records(mapping: MappingFile, group: MirrorGroup) -> AccountRecords:
     keyed_lines, plain_lines = _split(group, line_obj, line_key)
     keyed_tasks, plain_tasks = _split(group, task_obj, task_key)
 
-    contracts = _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object), problems)
+    contracts = _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object), problems,
+                      shapes)
     line_source = plain_lines if mapping.contract_line.object == line_obj \
         else list(group.of(mapping.contract_line.object))
-    lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems)
+    lines = _read(mapping, Concept.CONTRACT_LINE, line_source, problems, shapes)
     out.line_records = {str(line.sf_id): line for line in lines}
     by_contract = lines_by_contract(contracts, lines)
     for read in contracts:

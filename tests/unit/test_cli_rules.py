@@ -40,7 +40,8 @@ def test_prorate_json(method: str, amount: str, fraction: str) -> None:
     assert data["results"] == [{
         "method": method, "fraction": fraction, "fraction_decimal": data["results"][0][
             "fraction_decimal"], "whole_months": data["results"][0]["whole_months"],
-        "stub_days": data["results"][0]["stub_days"], "amount": amount}]
+        "stub_days": data["results"][0]["stub_days"], "amount": amount,
+        "total": amount}]  # one unit: the total is the unit price
 
 
 def test_prorate_in_yen_has_no_decimals() -> None:
@@ -239,3 +240,17 @@ def test_coterm_usage_errors(args: tuple[str, ...], message: str) -> None:
     code, out = _run("coterm", *args)
     assert code == 2
     assert message in out
+
+
+def test_prorate_with_a_quantity_shows_the_line_total() -> None:
+    """10 units at 1,260.00 a year for 2024-04-21..2025-03-31 (month_day): UnitPrice
+    1,260 × (11/12 + 10/365) = 1,189.5205… → 1,189.52; total 10 × 1,189.52 = 11,895.20."""
+    code, out = _run("prorate", "--price", "1260", "--start", "2024-04-21", "--end",
+                     "2025-03-31", "--method", "month_day", "--quantity", "10", "--json")
+    assert code == 0
+    (result,) = json.loads(out)["results"]
+    assert (result["amount"], result["total"]) == ("1189.52", "11895.20")
+    code, out = _run("prorate", "--price", "1260", "--start", "2024-04-21", "--end",
+                     "2025-03-31", "--method", "month_day", "--quantity", "10")
+    assert "11,895.20" in out
+    assert "total (× 10)" in out

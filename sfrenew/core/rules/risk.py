@@ -61,11 +61,11 @@ def no_recent_activity(ctx: RiskContext, days: Decimal) -> str | None:
     return None
 
 
-def usage_decline(ctx: RiskContext, percent: Decimal) -> str | None:
-    """Fires when usage fell by at least the threshold's percent."""
-    change = ctx.signals.usage_change_percent
-    if change is not None and -change >= percent:
-        return f"usage fell {-change}%"
+def usage_decline(ctx: RiskContext, decline: Decimal) -> str | None:
+    """Fires when usage fell by at least ``decline`` (a fraction: 0.20 is 20%)."""
+    change = ctx.signals.usage_change
+    if change is not None and -change >= decline:
+        return f"usage fell {format_rate(-change)}"
     return None
 
 

@@ -201,3 +201,22 @@ rules:
                and "greater than or equal to 1" in m for m in messages), messages
     assert any(m.startswith("config.yaml:6:5: rules.coterm.term_compatibility:")
                and "'same_term' or 'any'" in m for m in messages), messages
+
+
+_SIGNALS = ("low_health_score: {points: 20, below: 60}, "
+            "open_high_severity_cases: {points: 15, at_least: 1}, "
+            "no_recent_activity: {points: 10, days: 60}, champion_gone: {points: 15}, "
+            "late_previous_renewal: {points: 5, days: 1}, "
+            "payment_overdue: {points: 10, days: 30}, large_uplift: {points: 10, rate: 0.07}, ")
+
+
+def test_usage_decline_is_a_fraction_like_every_rate() -> None:
+    policy = loads_rules(f"rules:\n  risk: {{signals: {{{_SIGNALS}"
+                         "usage_decline: {points: 15, decline: 0.25}}}\n", file="c.yaml")
+    (usage,) = [s for s in policy.risk.signals if s.name.value == "usage_decline"]
+    assert usage.threshold == Decimal("0.25")
+    for old in ("percent: 20", "decline: 20"):  # the old key, and a percent as a number
+        with pytest.raises(YamlSourceError) as caught:
+            loads_rules(f"rules:\n  risk: {{signals: {{{_SIGNALS}"
+                        f"usage_decline: {{points: 15, {old}}}}}}}\n", file="c.yaml")
+        assert str(caught.value).startswith("c.yaml:2:")

@@ -79,9 +79,38 @@ def test_explain_line(pricing: PricingMethod, text: str) -> None:
     price = {PricingMethod.UPLIFT: "1050.00", PricingMethod.SAME: "1000.00",
              PricingMethod.LIST: "1100.00"}[pricing]
     out = explain_line(product_name="Widget", quantity=P(2), prior=P(1000), prices=(P(price),),
-                       decision=decision, proration=proration, amount=P(price) * 2,
-                       currency="USD", decimals=2)
+                       decision=decision, proration=proration, term_unit_price=P(price),
+                       amount=P(price) * 2, currency="USD", decimals=2)
     assert out.startswith("Widget × 2: ")
     assert text in out
-    assert out.endswith(f"{P(price) * 2:,} USD.")
+    assert out.endswith(f"UnitPrice {P(price):,} USD for the 12-month term ({P(price):,} USD a "
+                        f"year) × 2 = {P(price) * 2:,} USD.")
     assert len(out) <= LINE_MAX
+
+
+@pytest.mark.parametrize(("end", "prices", "unit", "words"), [
+    # 1,050.00 a year × 36/12 = 3,150.00 per unit for the term; × 10 = 31,500.00.
+    (date(2026, 12, 31), ("1050.00",), "3150.00",
+     "UnitPrice 3,150.00 USD for the 36-month term (1,050.00 USD a year) × 10 = "
+     "31,500.00 USD."),
+    # Compounded: 1,050.00 + 1,102.50 + 1,157.63 = 3,310.13; × 10 = 33,101.30.
+    (date(2026, 12, 31), ("1050.00", "1102.50", "1157.63"), "3310.13",
+     "UnitPrice 3,310.13 USD for the 36-month term (1,050.00 USD a year in year one) × 10 "
+     "= 33,101.30 USD."),
+    # 2024-01-01 → 2024-12-10: 11 months counted back from Dec 11 and a 10-day stub.
+    # 1,050.00 × (11/12 + 10/365) = 962.50 + 28.767… = 991.27; × 10 = 9,912.70.
+    (date(2024, 12, 10), ("1050.00",), "991.27",
+     "UnitPrice 991.27 USD for the term of 11 months and 10 days (1,050.00 USD a year) × 10 "
+     "= 9,912.70 USD."),
+])
+def test_explain_line_says_which_unit_price_is_which(end: date, prices: tuple[str, ...],
+                                                     unit: str, words: str) -> None:
+    decision = decide_uplift(rate=P("0.05"), source=UpliftSource.DEFAULT, contract_cap=None,
+                             contract_floor=None,
+                             policy=UpliftPolicy())
+    proration = prorate(date(2024, 1, 1), end, method=ProrationMethod.MONTH_DAY)
+    out = explain_line(product_name="Widget", quantity=P(10), prior=P(1000),
+                       prices=tuple(P(x) for x in prices), decision=decision,
+                       proration=proration, term_unit_price=P(unit), amount=P(unit) * 10,
+                       currency="USD", decimals=2)
+    assert out.endswith(words)

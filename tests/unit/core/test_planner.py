@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from decimal import Decimal as P
 
 import pytest
@@ -137,10 +137,13 @@ def test_co_termed_group_earliest_anchor_prorates_the_later_contract() -> None:
     a, b = renewal.lines
     assert (a.start_date, a.end_date, a.amount) == (date(2024, 4, 1), date(2025, 3, 31),
                                                     Decimal("10500.00"))
-    # 800B: 2024-04-21 -> 2025-03-31 is a 10-day stub (Apr 21-30) + 11 months by month_day:
-    # 12,600 × (11/12 + 10/365) = 11,550 + 345.205... = 11,895.21
+    # 800B: 2024-04-21 -> 2025-03-31 is a 10-day stub (Apr 21-30) + 11 months by month_day.
+    # The unit price for that period: 1,260 × (11/12 + 10/365) = 1,155 + 34.5205… = 1,189.52;
+    # the line total is 10 × 1,189.52 = 11,895.20 (Salesforce's Quantity × UnitPrice; rounding
+    # the total 12,600 × the fraction instead would give 11,895.21, a cent off the rollup).
     assert b.proration.fraction_text == "11/12 + 10/365"
-    assert b.amount == Decimal("11895.21")
+    assert b.term_unit_price == Decimal("1189.52")
+    assert b.amount == Decimal("11895.20")
     assert renewal.amount == a.amount + b.amount
     assert [o.chosen for o in renewal.coterm.comparison] == [True, False, False, False]
 
@@ -206,6 +209,52 @@ def test_latest_anchor_extends_an_earlier_contract_past_a_year_year_by_year() ->
         "2027-04-30 instead of 2025-03-31) to co-term with contract 0000800B",)
 
 
+@pytest.mark.parametrize(("made", "policy", "expected"), [
+    # 10 × 1,000.00 a year, uplift 5% (the default) → 1,050.00; 36 months, compounding off:
+    # UnitPrice 1,050.00 × 36/12 = 3,150.00 for the term, Amount 10 × 3,150.00 = 31,500.00;
+    # prior ARR 10 × 1,000.00 = 10,000.00, renewal ARR 10 × 1,050.00 = 10,500.00, uplift 500.00.
+    (contract("800T", renewal_term_months=36), replace(
+        POLICY, uplift=UpliftPolicy(compound_multi_year=False)),
+     ("3150.00", "1050.00", "31500.00", "10000.00", "10500.00", "500.00", 36)),
+    # Compounding on: 1,050.00 + 1,102.50 + 1,157.63 = 3,310.13 a unit, × 10 = 33,101.30;
+    # the ARR is year one's (10,500.00).
+    (contract("800T", renewal_term_months=36), POLICY,
+     ("3310.13", "1050.00", "33101.30", "10000.00", "10500.00", "500.00", 36)),
+    # 12 months, 3 units at 333.33 kept (same): UnitPrice 333.33, Amount 999.99;
+    # ARR 3 × 333.33 = 999.99 before and after, uplift 0.00.
+    (contract("800S", lines=(line(1, price="333.33", qty="3"),)), replace(
+        POLICY, uplift=UpliftPolicy(pricing=PricingMethod.SAME)),
+     ("333.33", "333.33", "999.99", "999.99", "999.99", "0.00", 12)),
+    # List price below the prior price: 2 × 900.00 (list) against 2 × 1,000.00 (prior):
+    # ARR 2,000.00 → 1,800.00, uplift amount −200.00.
+    (contract("800L", lines=(line(1, price="1000", qty="2", list_price="900"),)), replace(
+        POLICY, uplift=UpliftPolicy(pricing=PricingMethod.LIST)),
+     ("900.00", "900.00", "1800.00", "2000.00", "1800.00", "-200.00", 12)),
+])
+def test_forecast_figures_and_term_unit_price(made: Contract, policy: RulesPolicy,
+                                              expected: tuple[object, ...]) -> None:
+    (renewal,) = _plan(made, policy=policy).renewals
+    (ln,) = renewal.lines
+    f = renewal.figures
+    assert (str(ln.term_unit_price), str(ln.unit_price), str(renewal.amount), str(f.prior_arr),
+            str(f.renewal_arr), str(f.uplift_amount), f.term_months) == expected
+    assert ln.amount == renewal.amount
+
+
+def test_figures_of_a_co_termed_group_count_full_years() -> None:
+    """Renewal ARR is annual: 800B's line, 10 days and 11 months long, counts a full year."""
+    plan = _plan(contract("800A", end=date(2024, 3, 31)),
+                 contract("800B", end=date(2024, 4, 20), lines=(line(2, price="1200"),)))
+    (renewal,) = plan.renewals
+    # prior 10 × 1,000 + 10 × 1,200 = 22,000.00; renewal 10 × 1,050 + 10 × 1,260 = 23,100.00;
+    # 2024-04-01 → 2025-03-31 is 12 months.
+    assert renewal.figures == (P("22000.00"), P("23100.00"), P("1100.00"), 12)
+    # Amount: 10,500.00 + 10 × 1,189.52 = 22,395.20
+    assert renewal.amount == P("22395.20")
+    assert "Annual value (ARR): 22,000.00 USD before, 23,100.00 USD in the renewal's first " \
+        "year (+1,100.00 USD); term 12 months." in renewal.explanation
+
+
 def test_jpy_amounts_have_no_decimals() -> None:
     made = contract("800J", currency="JPY", end=date(2024, 4, 20),
                     lines=(line(1, price="123457", qty="3"),))
@@ -264,6 +313,17 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         assert all(ln.start_date <= ln.end_date for ln in renewal.lines)
         assert all(ln.amount.as_tuple().exponent == -decimals for ln in renewal.lines)
         assert renewal.amount == sum(ln.amount for ln in renewal.lines)
+        # Salesforce's rollup: Amount = Σ TotalPrice = Σ Quantity × UnitPrice, to the cent
+        quantum = Decimal(1).scaleb(-decimals)
+        assert all(ln.term_unit_price.as_tuple().exponent == -decimals for ln in renewal.lines)
+        assert renewal.amount == sum((ln.quantity * ln.term_unit_price).quantize(
+            quantum, rounding=ROUND_HALF_UP) for ln in renewal.lines)
+        figures = renewal.figures
+        assert figures.prior_arr == sum((ln.quantity * ln.prior_unit_price
+                                         for ln in renewal.lines), Decimal(0)).quantize(
+            quantum, rounding=ROUND_HALF_UP)
+        assert figures.uplift_amount == figures.renewal_arr - figures.prior_arr
+        assert figures.term_months >= 1
         assert len(set(renewal.contract_ids)) == len(renewal.coterm.members)
         assert {made_c.currency for made_c in made if made_c.id in renewal.contract_ids} == \
             {renewal.currency}
@@ -311,7 +371,8 @@ def test_contractual_rate_through_the_planner(contractual: ContractualUplift, hi
     assert rule_line.uplift.rate == (P(0) if high_risk else P("0.041"))  # 5% → 4.1% / 0%
     # 7% → 4.1% (index) or 0% (High risk), said at the top of the opportunity
     words = {"0.07": "7%", "0.041": "4.1%", "0": "0%"}[rate]
-    reason = f"the uplift policy changed the contractual 7% of contract 0000800C to {words} on 1 line"
+    reason = (f"the uplift policy changed the contractual 7% of contract 0000800C to {words} "
+              "on 1 line")
     assert renewal.approval_reasons == ((reason,) if approval else ())
     assert (f"- {reason[:1].upper()}{reason[1:]}." in renewal.explanation) is approval
     assert ("(contractual)" in contractual_line.explanation)

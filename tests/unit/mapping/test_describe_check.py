@@ -229,7 +229,8 @@ def test_percent_hints() -> None:
     findings = check_against_describe(parse_mapping(text, file="m.yaml"), describes)
     assert [f.message for f in findings] == [
         "Uplift__c is a percent field (5 means 5%); use type: percent to read it as 0.05",
-        "Cap__c is a number, not a percent field: with type percent, 5 is read as 0.05",
+        "Cap__c is a number, not a percent field: sfrenew reads and writes the rate itself "
+        "there (0.05 for 5%, not 5)",
     ]
 
 

@@ -103,3 +103,20 @@ def test_metadata_has_the_approval_and_evergreen_fields(path: Path) -> None:
     assert (reason.type, reason.writable) == ("LongTextArea", True)
     if path.stem == "standard":
         assert specs[("Contract", "Evergreen__c")].type == "Checkbox"
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_metadata_has_the_forecast_figures(path: Path, tmp_path: Path) -> None:
+    write_metadata(load_mapping(path).model, tmp_path)
+    objects = tmp_path / "force-app/main/default/objects"
+    expected = {("Opportunity", "Sfrenew_Prior_ARR__c"): "Currency",
+                ("Opportunity", "Sfrenew_Renewal_ARR__c"): "Currency",
+                ("Opportunity", "Sfrenew_Uplift_Amount__c"): "Currency",
+                ("Opportunity", "Sfrenew_Term_Months__c"): "Number",
+                ("OpportunityLineItem", "Sfrenew_Annual_Unit_Price__c"): "Currency",
+                ("OpportunityLineItem", "Sfrenew_Uplift_Rate__c"): "Percent"}
+    for (obj, name), kind in expected.items():
+        root = ET.parse(objects / obj / "fields" / f"{name}.field-meta.xml").getroot()
+        assert root.findtext(f"{M}type") == kind, name
+        if kind == "Currency":
+            assert (root.findtext(f"{M}precision"), root.findtext(f"{M}scale")) == ("18", "2")

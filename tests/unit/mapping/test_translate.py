@@ -8,7 +8,13 @@ import pytest
 
 from sfrenew.core.changeset import Ownership
 from sfrenew.mapping import Coercion, Concept, load_mapping
-from sfrenew.mapping.coerce import CoercionError, coerce, to_salesforce
+from sfrenew.mapping.coerce import (
+    CoercionError,
+    FieldShape,
+    coerce,
+    rate_factor,
+    to_salesforce,
+)
 from sfrenew.mapping.translate import (
     ConceptRecord,
     field_value,
@@ -180,3 +186,48 @@ def test_to_salesforce_round_trips_percent() -> None:
     assert coerce(to_salesforce(Decimal("0.05"), Coercion.PERCENT), Coercion.PERCENT) == \
         Decimal("0.05")
     assert to_salesforce(None, Coercion.DATE) is None
+
+
+@pytest.mark.parametrize(("sf_type", "stored", "rate"), [
+    ("percent", 7, Decimal("0.07")),  # Salesforce Percent: 7 means 7 %; 7 / 100 = 0.07
+    ("percent", "4.1", Decimal("0.041")),  # Bulk CSV text; 4.1 / 100
+    ("double", 0.07, Decimal("0.07")),  # a plain Number holds the fraction itself
+    ("double", "0.0325", Decimal("0.0325")),
+    (None, 7, Decimal("0.07")),  # no describe: taken as a Percent field
+])
+def test_rates_follow_the_field_type(sf_type: str | None, stored: object, rate: Decimal) -> None:
+    assert coerce(stored, Coercion.PERCENT, sf_type=sf_type) == rate
+    back = to_salesforce(rate, Coercion.PERCENT, sf_type=sf_type)
+    assert back == Decimal(str(stored))
+
+
+def test_rate_factor() -> None:
+    assert rate_factor("percent") == 100
+    assert rate_factor(None) == 100
+    assert rate_factor("double") == 1
+    assert rate_factor("currency") == 1
+
+
+def test_read_and_write_rates_by_the_orgs_describe() -> None:
+    """The same mapping on two orgs: Uplift_Rate__c a Percent field, or a Number field."""
+    record = {"Id": "800000000000001AAA", "AccountId": "001000000000001AAA",
+              "StartDate": "2024-01-01", "EndDate": "2024-12-31", "Status": "Activated",
+              "Uplift_Rate__c": 7, "Uplift_Cap__c": 0.1}
+    percent = {("contract", "uplift_rate__c"): FieldShape("percent", scale=2),
+               ("contract", "uplift_cap__c"): FieldShape("percent", scale=2)}
+    number = {("contract", "uplift_rate__c"): FieldShape("percent", scale=2),
+              ("contract", "uplift_cap__c"): FieldShape("double", scale=4)}
+    read, _ = read_record(STANDARD, Concept.CONTRACT, record, percent)
+    assert (read.values["uplift_rate"], read.values["uplift_cap"]) == (
+        Decimal("0.07"), Decimal("0.001"))  # 0.1 in a Percent field is 0.1 %
+    read, _ = read_record(STANDARD, Concept.CONTRACT, record, number)
+    assert (read.values["uplift_rate"], read.values["uplift_cap"]) == (
+        Decimal("0.07"), Decimal("0.1"))  # the Number field holds 10 % as 0.1
+    written = write_fields(STANDARD, Concept.RENEWAL_LINE, {"uplift_rate": Decimal("0.07")},
+                           shapes={("opportunitylineitem", "sfrenew_uplift_rate__c"):
+                                   FieldShape("percent", scale=4)})
+    assert written == {"Sfrenew_Uplift_Rate__c": Decimal("7.00")}
+    written = write_fields(STANDARD, Concept.RENEWAL_LINE, {"uplift_rate": Decimal("0.07")},
+                           shapes={("opportunitylineitem", "sfrenew_uplift_rate__c"):
+                                   FieldShape("double", scale=4)})
+    assert written == {"Sfrenew_Uplift_Rate__c": Decimal("0.07")}

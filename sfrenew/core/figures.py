@@ -1,0 +1,52 @@
+"""The numbers a desk forecasts with: prior ARR, renewal ARR, uplift amount, term months.
+
+One definition each, computed from the planned lines and the renewal's dates:
+
+* **prior ARR**: Σ quantity × prior annual unit price over the renewal's lines
+  (what the renewed lines are worth a year today);
+* **renewal ARR**: Σ quantity × first-year annual unit price (the renewal's annual
+  value in its first year, whatever the length of each line's period, so a line
+  co-termed 40 days short still counts a full year);
+* **uplift amount**: renewal ARR − prior ARR (negative when prices fall, e.g. a list
+  price below the prior price);
+* **term months**: the months from the renewal's start to its end, a part month
+  counted as a whole one (CPQ's "Month" prorate precision: 2024-01-01 to 2025-01-10
+  is 13 months).
+
+Each sum is rounded half-up to the currency once, at the total. Worked example: 10
+units at 1,000.00 a year, uplift 5% → 1,050.00, renewed for 36 months from
+2024-04-01: prior ARR 10,000.00, renewal ARR 10,500.00, uplift amount 500.00, term 36
+months (and Amount, the term's total, 10 × 3,150.00 = 31,500.00).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sfrenew.core.plan import PlannedLine, RenewalFigures
+from sfrenew.core.rules.proration import split_months
+
+_ZERO = Decimal(0)
+
+
+def term_months(start: date, end: date) -> int:
+    """Months from ``start`` to ``end`` (inclusive), a part month counted as one.
+
+    2024-04-01 → 2027-03-31 is 36; 2024-04-21 → 2025-03-31 (11 months and 10 days) is 12.
+    """
+    months, stub, _basis = split_months(start, end)
+    return months + (1 if stub else 0)
+
+
+def renewal_figures(lines: Sequence[PlannedLine], *, start: date, end: date,
+                    quantum: Decimal) -> RenewalFigures:
+    """The renewal's forecast numbers (see the module docstring), money to ``quantum``."""
+    prior = renewal = _ZERO
+    for line in lines:  # a loop, not two generator sums: this runs once per renewal
+        prior += line.quantity * line.prior_unit_price
+        renewal += line.quantity * line.unit_prices[0]
+    prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)
+    renewal = renewal.quantize(quantum, rounding=ROUND_HALF_UP)
+    return RenewalFigures(prior, renewal, renewal - prior, term_months(start, end))
