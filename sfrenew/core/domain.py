@@ -45,7 +45,9 @@ class ContractLine:
     ``annual_price`` is the annual price per unit the customer pays today (the
     prior price); ``list_price`` is the current price book entry, used by the
     ``list`` pricing method; ``uplift_rate`` is the line's own uplift field, which
-    wins over every other source.
+    wins over every other source. ``quantity`` is negative on an amendment that
+    takes units away. ``start_date``/``end_date`` are the line's own (empty: the
+    contract's), ``terminated_date`` the day it was terminated, if it was.
     """
 
     id: str
@@ -56,6 +58,9 @@ class ContractLine:
     product_family: str | None = None
     list_price: Decimal | None = None
     uplift_rate: Decimal | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    terminated_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -230,6 +230,7 @@ class RenewalParts(NamedTuple):
     forecast_capped: bool
     tasks: tuple[PlannedTask, ...]
     unplanned_steps: tuple[UnplannedStep, ...]
+    left_out: tuple[str, ...] = ()  # lines that do not renew (see rules.lines), in words
 
 
 # Enum members below are formatted directly: a StrEnum formats as its value.
@@ -271,6 +272,10 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
+    if renewal.left_out:
+        out += ["", "Not renewed"]
+        for said in renewal.left_out:
+            out.append(f"- {said}.")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:

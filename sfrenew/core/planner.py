@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from hashlib import blake2b
@@ -25,15 +25,18 @@ from sfrenew.core.decisions import UpliftTable, table_for
 from sfrenew.core.domain import (
     Account,
     Contract,
+    ContractLine,
     ExistingRenewal,
     ExistingTask,
     RiskSignals,
 )
 from sfrenew.core.explain import (
+    LINE_MAX,
     RenewalParts,
     explain_parts,
     explain_priced_line,
     proration_words,
+    truncate,
 )
 from sfrenew.core.money import format_money, quantum_for
 from sfrenew.core.plan import (
@@ -54,6 +57,7 @@ from sfrenew.core.rules.coterm import (
     group_members,
 )
 from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.lines import LineNote, LineNoteKind, renewable_lines
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
 from sfrenew.core.rules.term import (
@@ -95,6 +99,7 @@ class _Candidate:
     contract: Contract
     member: CotermMember
     uplifts: tuple[UpliftDecision, ...]  # per line, before risk
+    notes: tuple[LineNote, ...]  # amendments netted, lines left out (renewable_lines)
 
 
 def plan_account(
@@ -122,14 +127,21 @@ def plan_account(
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
     table = table_for(policy.uplift)
-    for contract in sorted(contracts, key=_BY_ID):
-        problem = _check(contract, today=today, policy=policy,
-                         renewals=tuple(renewals_of.get(contract.id, ())))
+    for mapped in sorted(contracts, key=_BY_ID):
+        problem = _check(mapped, today=today, policy=policy,
+                         renewals=tuple(renewals_of.get(mapped.id, ())))
+        notes: tuple[LineNote, ...] = ()
+        contract = mapped
+        if problem is None:
+            lines, notes = renewable_lines(mapped)
+            problem = _line_problem(mapped, lines, notes, policy=policy)
+            if lines is not mapped.lines:  # amendments netted, ended lines left out
+                contract = replace(mapped, lines=lines)
         if problem is not None:
-            skipped.append(SkippedContract(contract.id, problem[0], problem[1]))
+            skipped.append(SkippedContract(mapped.id, problem[0], problem[1]))
             continue
         candidates.append(_candidate(contract, account=account, policy=policy, table=table,
-                                     memo=memo))
+                                     memo=memo, notes=notes))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
     groups = group_members([c.member for c in candidates], policy.coterm)
@@ -154,7 +166,17 @@ def _check(contract: Contract, *, today: date, policy: RulesPolicy,
             f"currency {contract.currency!r} is not configured in rules.currencies")
     if not contract.lines:
         return SkipReason.NO_LINES, "the contract has no lines to renew"
-    for line in contract.lines:
+    return None
+
+
+def _line_problem(contract: Contract, lines: tuple[ContractLine, ...],
+                  notes: tuple[LineNote, ...], *,
+                  policy: RulesPolicy) -> tuple[SkipReason, str] | None:
+    """Why the contract's renewable lines (see ``renewable_lines``) cannot renew, or None."""
+    if not lines:
+        said = "; ".join(note.text for note in notes)
+        return SkipReason.NO_LINES, f"nothing is left to renew: {said}"
+    for line in lines:
         if line.annual_price is None:
             return SkipReason.LINE_WITHOUT_PRICE, (
                 f"line {line.id} ({line.product_name}) has no price")
@@ -193,7 +215,8 @@ _DecisionMemo = dict[tuple[Decimal, int, str | None, Decimal | None, Decimal | N
 
 
 def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
-               table: UpliftTable, memo: _DecisionMemo) -> _Candidate:
+               table: UpliftTable, memo: _DecisionMemo,
+               notes: tuple[LineNote, ...]) -> _Candidate:
     end = contract.end_date
     assert end is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
@@ -221,7 +244,7 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
         if decision is None:
             decision = memo[memo_key] = table.decide(rate, source, rule_name, cap, floor)
         decisions.append(decision)
-    return _Candidate(contract, member, tuple(decisions))
+    return _Candidate(contract, member, tuple(decisions), notes)
 
 
 _RiskMemo = dict[tuple[Decimal, int | None], RiskAssessment]
@@ -269,7 +292,14 @@ def _plan_group(
             RiskContext(signals, today, top_rate, latest), policy.risk)
     adjustments = policy.uplift.risk_adjustments
     items = []
+    quantity_words: dict[tuple[str, str], str] = {}  # (contract, source line) -> netting
+    left_out: list[str] = []
     for c in candidates:
+        for note in c.notes:
+            if note.kind is LineNoteKind.NETTED:
+                quantity_words[(c.contract.id, note.line_id)] = note.text
+            else:
+                left_out.append(f"Contract {c.contract.number}: {note.text}")
         uplifts = (tuple(with_risk(d, level=risk.level, adjustments=adjustments)
                          for d in c.uplifts) if adjustments else c.uplifts)
         start = c.member.start
@@ -298,7 +328,7 @@ def _plan_group(
                 if existing_renewals else None)
     key = existing.key if existing is not None and existing.key else fresh
     lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
-                           quantum=quantum_for(decimals))
+                           quantum=quantum_for(decimals), quantity_words=quantity_words)
     amount = chosen_amount  # the same sum: each line's amount is its priced amount
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
     forecast, capped = forecast_category(stage=stage, risk=risk.level, policy=policy.forecast)
@@ -315,7 +345,7 @@ def _plan_group(
         values=values, policy=policy.cadence, existing=existing_tasks)
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
-                     stage, capped, tasks, unplanned),
+                     stage, capped, tasks, unplanned, tuple(left_out)),
         account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
     return PlannedRenewal(
@@ -325,7 +355,9 @@ def _plan_group(
 
 
 def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLine], *,
-                   end_date: date, currency: str, quantum: Decimal) -> tuple[PlannedLine, ...]:
+                   end_date: date, currency: str, quantum: Decimal,
+                   quantity_words: Mapping[tuple[str, str], str],
+                   ) -> tuple[PlannedLine, ...]:
     out = []
     last: Proration | None = None
     words = ""
@@ -334,14 +366,19 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
         prior = line.annual_price or _ZERO
         if proration is not last:  # a contract's lines share one period: describe it once
             words, last = proration_words(proration), proration
+        text = explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
+                                   words, amount, currency, quantum)
+        if quantity_words:  # amendments netted: say how the quantity came about
+            netting = quantity_words.get((item.contract_id, line.id))
+            if netting is not None:
+                text = truncate(f"{text} Quantity netted from amendments: {netting}.",
+                                LINE_MAX)
         # Positional, in PlannedLine's field order: once per line, keywords cost.
         out.append(PlannedLine(
             blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
                     digest_size=12).hexdigest(),  # line_key, inline
             item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
-            item.start, end_date, prior, prices, amount, decision, proration,
-            explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
-                                words, amount, currency, quantum)))
+            item.start, end_date, prior, prices, amount, decision, proration, text))
     return tuple(out)
 
 

@@ -52,8 +52,10 @@ def _plan(*contracts: Contract, policy: RulesPolicy = POLICY,
     (contract(lines=(line(1), line(2, price=None))), SkipReason.LINE_WITHOUT_PRICE),
     (contract(lines=(line(1, price="0"),)), SkipReason.NON_POSITIVE_AMOUNT),
     (contract(lines=(line(1, price="-5"),)), SkipReason.NON_POSITIVE_AMOUNT),
-    (contract(lines=(line(1, qty="0"),)), SkipReason.NON_POSITIVE_AMOUNT),
-    (contract(lines=(line(1, qty="-1"),)), SkipReason.NON_POSITIVE_AMOUNT),
+    # A product whose (net) quantity is zero or less is not renewed (rules.lines): a
+    # contract with nothing else has nothing left to renew.
+    (contract(lines=(line(1, qty="0"),)), SkipReason.NO_LINES),
+    (contract(lines=(line(1, qty="-1"),)), SkipReason.NO_LINES),
     (contract(term_months=0), SkipReason.INVALID_TERM),
 ])
 def test_contracts_left_out_say_why(made: Contract, reason: SkipReason) -> None:
