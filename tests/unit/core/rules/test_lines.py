@@ -26,7 +26,9 @@ def _line(lid: str, qty: str, price: str | None = "1200", *, product: str = "P1"
 
 
 # (lines in, [(id, quantity, annual price) renewed], [(kind, line id, text)])
-CASES = {
+Case = tuple[list[ContractLine], list[tuple[str, str, str | None]],
+             list[tuple[LineNoteKind, str, str]]]
+CASES: dict[str, Case] = {
     "amendment downsell": (
         [_line("L1", "100"), _line("L2", "-20", start=date(2023, 10, 1))],
         # 100 − 20 = 80 at the shared price 1,200.
