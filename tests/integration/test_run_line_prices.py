@@ -25,6 +25,8 @@ import pytest
 
 from sfrenew.core.policy import ProrationMethod, RulesPolicy, UpliftPolicy
 from sfrenew.localorg.app import LocalOrg
+from sfrenew.localorg.seed import seed_book
+from sfrenew.mapping.translate import field_value
 from sfrenew.plan import iter_accounts
 from sfrenew.plan.model import AccountPlan
 from sfrenew.runner import RunRequest, Step, execute
@@ -69,7 +71,7 @@ def org(tmp_path: Path) -> Iterator[LocalOrg]:
 
 
 def _book(org: LocalOrg, base: Path, mapping: str, *, compound: bool = False) -> Book:
-    config = make_config(base, base / "org", mapping=mapping)
+    config = make_config(base, Path(org.data_dir), mapping=mapping)
     config = dataclasses.replace(config, rules=_policy(config.rules, compound=compound))
     return Book(org=org, config=config, seed=None, base=base)  # type: ignore[arg-type]
 
@@ -198,3 +200,45 @@ def test_products_left_without_units_are_not_renewed(org: LocalOrg, tmp_path: Pa
     assert "Not renewed\n- Contract " in renewal.explanation
     assert "Platform × 5 terminated 2025-09-30, before the contract's end (2026-03-31); " \
            "not renewed." in renewal.explanation
+
+
+def _plan_seeded(org: LocalOrg, base: Path, mapping: str) -> list[AccountPlan]:
+    book = _book(org, base, mapping)
+    pulled = execute(book.config, RunRequest(job="main", steps=(Step.PULL,)), clock=_real_now)
+    assert pulled.status == "succeeded", pulled.message
+    planned = execute(book.config, RunRequest(job="main", steps=(Step.PLAN,), dry_run=True,
+                                              horizon_days=800), clock=_today)
+    assert planned.status == "succeeded", planned.message
+    return list(iter_accounts(Path(planned.stats["plan_file"])))
+
+
+def test_the_seeded_amendments_renew_netted_in_both_presets(org: LocalOrg,
+                                                            tmp_path: Path) -> None:
+    seed_book(org.store, contracts=150, seed=11, today=TODAY.date())
+    gw = _book(org, tmp_path / "probe", CPQ).gateway()
+    downsells = list(gw.read("SBQQ__Subscription__c", [
+        "SBQQ__Contract__c", "SBQQ__Quantity__c", "SBQQ__RevisedSubscription__r.SBQQ__Quantity__c"],
+        "SBQQ__Quantity__c < 0"))
+    terminated = {r["SBQQ__Contract__c"] for r in gw.read(
+        "SBQQ__Subscription__c", ["SBQQ__Contract__c"], "SBQQ__TerminatedDate__c != null")}
+    assert downsells
+    assert terminated
+    plans = {m: _plan_seeded(org, tmp_path / m.split("/")[1], m) for m in (STANDARD, CPQ)}
+    for mapping, accounts in plans.items():
+        explained = {c: r.explanation for a in accounts for r in a.renewals
+                     for c in r.contracts}
+        renewed = 0
+        for row in downsells:
+            text = explained.get(row["SBQQ__Contract__c"])
+            if text is None:
+                continue  # not renewed on this date (ended, renewed by a person...)
+            renewed += 1
+            original = int(field_value(row, "SBQQ__RevisedSubscription__r.SBQQ__Quantity__c"))
+            taken = -int(row["SBQQ__Quantity__c"])
+            assert (f"quantity {original} − {taken} (amendment) = {original - taken}."
+                    in text), mapping
+        assert renewed, mapping
+        # A removed add-on: terminated (CPQ) or amended to nothing (standard).
+        left_out = [explained[c] for c in terminated if c in explained]
+        assert left_out, mapping
+        assert all("Not renewed\n- Contract " in text for text in left_out), mapping
