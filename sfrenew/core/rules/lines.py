@@ -118,16 +118,18 @@ def renewable_lines(contract: Contract) -> tuple[tuple[ContractLine, ...],
     """
     end = contract.end_date
     seen: set[str] = set()
-    plain = True
-    for line in contract.lines:
-        line_end, terminated = line.end_date, line.terminated_date
-        if (line.product_id in seen or line.quantity <= 0 or (end is not None and (
-                (line_end is not None and line_end < end)
-                or (terminated is not None and terminated < end)))):
-            plain = False
+    for line in contract.lines:  # the common case, cheaply: is there anything to do?
+        product = line.product_id
+        if product in seen or line.quantity <= _ZERO:
             break
-        seen.add(line.product_id)
-    if plain:
+        stop = line.end_date
+        if stop is not None and end is not None and stop < end:
+            break
+        stop = line.terminated_date
+        if stop is not None and end is not None and stop < end:
+            break
+        seen.add(product)
+    else:
         return contract.lines, ()
     notes: list[LineNote] = []
     by_product: dict[str, list[ContractLine]] = {}
