@@ -119,8 +119,8 @@ def renewable_lines(contract: Contract) -> tuple[tuple[ContractLine, ...],
     end = contract.end_date
     seen: set[str] = set()
     for line in contract.lines:  # the common case, cheaply: is there anything to do?
-        product = line.product_id
-        if product in seen or line.quantity <= _ZERO:
+        product_id = line.product_id
+        if product_id in seen or line.quantity <= _ZERO:
             break
         stop = line.end_date
         if stop is not None and end is not None and stop < end:
@@ -128,7 +128,7 @@ def renewable_lines(contract: Contract) -> tuple[tuple[ContractLine, ...],
         stop = line.terminated_date
         if stop is not None and end is not None and stop < end:
             break
-        seen.add(product)
+        seen.add(product_id)
     else:
         return contract.lines, ()
     notes: list[LineNote] = []
