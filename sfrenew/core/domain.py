@@ -57,7 +57,10 @@ class ContractLine:
     prior price); ``list_price`` is the current price book entry, used by the
     ``list`` pricing method; ``uplift_rate`` is the line's own uplift field, which
     wins over every other source. ``evergreen`` marks an evergreen (auto-renewing,
-    no end date) subscription, e.g. CPQ's Subscription Type ``Evergreen``.
+    no end date) subscription, e.g. CPQ's Subscription Type ``Evergreen``. ``quantity``
+    is negative on an amendment that takes units away. ``start_date``/``end_date`` are
+    the line's own (empty: the contract's), ``terminated_date`` the day it was
+    terminated, if it was.
     """
 
     id: str
@@ -69,6 +72,9 @@ class ContractLine:
     list_price: Decimal | None = None
     uplift_rate: Decimal | None = None
     evergreen: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    terminated_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -274,6 +274,7 @@ class RenewalParts(NamedTuple):
     unplanned_steps: tuple[UnplannedStep, ...]
     figures: RenewalFigures
     approval_reasons: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()  # lines that do not renew (see rules.lines), in words
 
 
 def figures_words(figures: RenewalFigures, currency: str) -> str:
@@ -379,6 +380,10 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
+    if renewal.left_out:
+        out += ["", "Not renewed"]
+        for said in renewal.left_out:
+            out.append(f"- {said}.")
     risk = renewal.risk
     out += ["", f"Risk: {risk.level} ({risk.score} of 100 points)"]
     if risk.reasons:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from hashlib import blake2b
@@ -25,16 +25,19 @@ from sfrenew.core.decisions import UpliftTable, table_for
 from sfrenew.core.domain import (
     Account,
     Contract,
+    ContractLine,
     ExistingRenewal,
     ExistingTask,
     RiskSignals,
 )
 from sfrenew.core.explain import (
+    LINE_MAX,
     RenewalParts,
     explain_parts,
     explain_priced_line,
     proration_words,
     term_change_words,
+    truncate,
 )
 from sfrenew.core.figures import renewal_figures
 from sfrenew.core.money import format_money, format_rate, quantum_for
@@ -58,6 +61,7 @@ from sfrenew.core.rules.coterm import (
     term_changes,
 )
 from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.lines import LineNote, LineNoteKind, renewable_lines
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
 from sfrenew.core.rules.term import (
@@ -99,6 +103,7 @@ class _Candidate:
     contract: Contract
     member: CotermMember
     uplifts: tuple[UpliftDecision, ...]  # per line, before risk
+    notes: tuple[LineNote, ...]  # amendments netted, lines left out (renewable_lines)
 
 
 def plan_account(
@@ -126,14 +131,21 @@ def plan_account(
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
     table = table_for(policy.uplift)
-    for contract in sorted(contracts, key=_BY_ID):
-        problem = _check(contract, today=today, policy=policy,
-                         renewals=tuple(renewals_of.get(contract.id, ())))
+    for mapped in sorted(contracts, key=_BY_ID):
+        problem = _check(mapped, today=today, policy=policy,
+                         renewals=tuple(renewals_of.get(mapped.id, ())))
+        notes: tuple[LineNote, ...] = ()
+        contract = mapped
+        if problem is None:
+            lines, notes = renewable_lines(mapped)
+            problem = _line_problem(mapped, lines, notes, policy=policy)
+            if lines is not mapped.lines:  # amendments netted, ended lines left out
+                contract = replace(mapped, lines=lines)
         if problem is not None:
-            skipped.append(SkippedContract(contract.id, problem[0], problem[1]))
+            skipped.append(SkippedContract(mapped.id, problem[0], problem[1]))
             continue
         candidates.append(_candidate(contract, account=account, policy=policy, table=table,
-                                     memo=memo))
+                                     memo=memo, notes=notes))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
     groups = group_members([c.member for c in candidates], policy.coterm)
@@ -188,7 +200,17 @@ def _check(contract: Contract, *, today: date, policy: RulesPolicy,
             f"currency {contract.currency!r} is not configured in rules.currencies")
     if not contract.lines:
         return SkipReason.NO_LINES, "the contract has no lines to renew"
-    for line in contract.lines:
+    return None
+
+
+def _line_problem(contract: Contract, lines: tuple[ContractLine, ...],
+                  notes: tuple[LineNote, ...], *,
+                  policy: RulesPolicy) -> tuple[SkipReason, str] | None:
+    """Why the contract's renewable lines (see ``renewable_lines``) cannot renew, or None."""
+    if not lines:
+        said = "; ".join(note.text for note in notes)
+        return SkipReason.NO_LINES, f"nothing is left to renew: {said}"
+    for line in lines:
         if line.annual_price is None:
             return SkipReason.LINE_WITHOUT_PRICE, (
                 f"line {line.id} ({line.product_name}) has no price")
@@ -246,7 +268,8 @@ _DecisionMemo = dict[tuple[Decimal, int, str | None, Decimal | None, Decimal | N
 
 
 def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
-               table: UpliftTable, memo: _DecisionMemo) -> _Candidate:
+               table: UpliftTable, memo: _DecisionMemo,
+               notes: tuple[LineNote, ...]) -> _Candidate:
     end = contract.end_date
     assert end is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
@@ -276,7 +299,7 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
             decision = memo[memo_key] = table.decide(rate, source, rule_name, cap, floor,
                                                      pricing)
         decisions.append(decision)
-    return _Candidate(contract, member, tuple(decisions))
+    return _Candidate(contract, member, tuple(decisions), notes)
 
 
 _RiskMemo = dict[tuple[Decimal, int | None], RiskAssessment]
@@ -324,7 +347,14 @@ def _plan_group(
             RiskContext(signals, today, top_rate, latest), policy.risk)
     adjustments = policy.uplift.risk_adjustments
     items = []
+    quantity_words: dict[tuple[str, str], str] = {}  # (contract, source line) -> netting
+    left_out: list[str] = []
     for c in candidates:
+        for note in c.notes:
+            if note.kind is LineNoteKind.NETTED:
+                quantity_words[(c.contract.id, note.line_id)] = note.text
+            else:
+                left_out.append(f"Contract {c.contract.number}: {note.text}")
         uplifts = (tuple(with_risk(d, level=risk.level, adjustments=adjustments)
                          for d in c.uplifts) if adjustments else c.uplifts)
         start = c.member.start
@@ -357,7 +387,7 @@ def _plan_group(
     key = existing.key if existing is not None and existing.key else fresh
     quantum = quantum_for(decimals)
     lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
-                           quantum=quantum)
+                           quantum=quantum, quantity_words=quantity_words)
     amount = chosen_amount  # the same sum: each line's amount is its priced amount
     figures = renewal_figures(lines, start=start_date, end=end_date, quantum=quantum)
     stage = existing.stage if existing is not None else policy.forecast.initial_stage
@@ -376,7 +406,7 @@ def _plan_group(
     approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
-                     stage, capped, tasks, unplanned, figures, approvals),
+                     stage, capped, tasks, unplanned, figures, approvals, tuple(left_out)),
         account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
     return PlannedRenewal(
@@ -420,7 +450,9 @@ def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],
 
 
 def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLine], *,
-                   end_date: date, currency: str, quantum: Decimal) -> tuple[PlannedLine, ...]:
+                   end_date: date, currency: str, quantum: Decimal,
+                   quantity_words: Mapping[tuple[str, str], str],
+                   ) -> tuple[PlannedLine, ...]:
     out = []
     last: Proration | None = None
     words = ("", "")
@@ -429,14 +461,19 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
         prior = line.annual_price or _ZERO
         if proration is not last:  # a contract's lines share one period: describe it once
             words, last = proration_words(proration), proration
+        text = explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
+                                   words, unit, amount, currency, quantum)
+        if quantity_words:  # amendments netted: say how the quantity came about
+            netting = quantity_words.get((item.contract_id, line.id))
+            if netting is not None:
+                text = truncate(f"{text} Quantity netted from amendments: {netting}.",
+                                LINE_MAX)
         # Positional, in PlannedLine's field order: once per line, keywords cost.
         out.append(PlannedLine(
             blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
                     digest_size=12).hexdigest(),  # line_key, inline
             item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
-            item.start, end_date, prior, prices, unit, amount, decision, proration,
-            explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
-                                words, unit, amount, currency, quantum)))
+            item.start, end_date, prior, prices, unit, amount, decision, proration, text))
     return tuple(out)
 
 

@@ -35,6 +35,9 @@ from sfrenew.localorg.seed_rows import (
     Row,
     Staff,
     account_rows,
+    amendment_line_item_rows,
+    amendment_opportunity_rows,
+    amendment_subscription_rows,
     contact_rows,
     contract_refs,
     contract_rows,
@@ -301,6 +304,8 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     renewal_ids = writer.insert("Opportunity", renewal_opportunity_rows(
         refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
     _link_forecast_renewals(writer, refs, contract_ids, renewal_ids)
+    _seed_amendments(writer, refs, contract_ids, subscription_ids, staff=staff,
+                     catalogue=catalogue, today=today_ord)
     contacts = AccountContacts(contact_ids, counts)
     writer.insert("Case", case_rows(batch, account_ids, contacts=contacts, staff=staff,
                                     rng=rng, today=today))
@@ -309,6 +314,18 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     writer.insert("Usage_Snapshot__c", usage_rows(batch, account_ids, rng=rng, today=today))
     _note_dirty(dirty, batch=batch, account_ids=account_ids, contract_ids=contract_ids,
                 line_ids=line_ids, subscription_ids=subscription_ids)
+
+
+def _seed_amendments(writer: _Writer, refs: list[ContractRef], contract_ids: list[str],
+                     subscription_ids: list[str], *, staff: Staff, catalogue: Catalogue,
+                     today: int) -> None:
+    """Mid-term amendments in both line styles (no random draws: see seed_plan.amend)."""
+    amendment_ids = writer.insert("Opportunity", amendment_opportunity_rows(
+        refs, contract_ids, staff=staff, catalogue=catalogue, today=today))
+    writer.insert("OpportunityLineItem", amendment_line_item_rows(
+        refs, amendment_ids, catalogue=catalogue))
+    writer.insert("SBQQ__Subscription__c", amendment_subscription_rows(
+        refs, contract_ids, subscription_ids, staff=staff, catalogue=catalogue))
 
 
 def _link_forecast_renewals(writer: _Writer, refs: list[ContractRef], contract_ids: list[str],

@@ -96,6 +96,22 @@ class LinePlan:
 
 
 @dataclass(slots=True)
+class AmendmentPlan:
+    """A change signed mid-term that takes units away from one line of a contract.
+
+    ``quantity`` is negative: a downsell takes some units, a removal all of them. In
+    the CPQ style a downsell is a subscription with the negative quantity and a removal
+    terminates the line's subscription; in the standard style both are a line of a
+    Closed Won amendment opportunity of the contract.
+    """
+
+    line: int  # index of the contract line changed
+    quantity: int  # units taken away (negative)
+    start: int  # ordinal: the day the change takes effect
+    removal: bool  # every unit of the line taken away
+
+
+@dataclass(slots=True)
 class RenewalPlan:
     """A renewal opportunity that exists before sfrenew runs.
 
@@ -130,6 +146,7 @@ class ContractPlan:
     renewal: RenewalPlan | None = None
     dirty: DirtyKind | None = None
     evergreen: bool = False
+    amendments: list[AmendmentPlan] = field(default_factory=list)
 
     @property
     def arr(self) -> float:
@@ -315,6 +332,9 @@ class BookPlanner:
             contract.lines[0].dirty = contract.dirty
             contract.lines[0].unit_price = (
                 0.0 if contract.dirty is DirtyKind.ZERO_AMOUNT_LINE else None)
+        else:
+            amend(contract, today=today)
+        # After the amendments: an amended contract stays as it is (see _term_kind).
         self._term_kind(contract, first_of_account=first is None)
         return contract
 
@@ -326,7 +346,7 @@ class BookPlanner:
         today = self._today_ord
         if (not self._term_kinds or first_of_account or contract.dirty is not None
                 or contract.renewal is not None or contract.status != "Activated"
-                or contract.end is None or contract.end < today):
+                or contract.end is None or contract.end < today or contract.amendments):
             return
         kind = self._term_kinds.pop(0)
         if kind is TermKind.EVERGREEN:
@@ -391,6 +411,35 @@ class BookPlanner:
             else:
                 stage = rng.choice(("Prospecting", "Qualification"))
             contract.renewal = RenewalPlan(stage, contract.end, forecast=rng.random() < 0.5)
+
+
+# Amended contracts recur at fixed positions (no random draw, so the rest of the book
+# is the same with or without them): one in 25 has its first line downsold by a fifth,
+# another has an add-on removed, both half-way through the term.
+_DOWNSELL_AT, _REMOVAL_AT, _AMEND_EVERY = 12, 17, 25
+
+
+def amend(contract: ContractPlan, *, today: int) -> None:
+    """Add the mid-term amendment this contract's position calls for, if any (one signed
+    before ``today``, an ordinal)."""
+    kind = contract.number % _AMEND_EVERY
+    if (kind not in (_DOWNSELL_AT, _REMOVAL_AT) or contract.status != "Activated"
+            or contract.end is None or not contract.term):
+        return
+    start = add_months(date.fromordinal(contract.start), contract.term // 2).toordinal()
+    if start >= today:
+        return
+    first = contract.lines[0]
+    if kind == _DOWNSELL_AT and first.quantity >= 2:
+        contract.amendments.append(AmendmentPlan(
+            line=0, quantity=-max(1, first.quantity // 5), start=start, removal=False))
+        return
+    removable = [i for i, ln in enumerate(contract.lines)
+                 if i > 0 and ln.product.renewable and ln.start < start]
+    if kind == _REMOVAL_AT and removable:
+        at = removable[-1]
+        contract.amendments.append(AmendmentPlan(
+            line=at, quantity=-contract.lines[at].quantity, start=start, removal=True))
 
 
 def list_price_in(product: Product, currency: str) -> float:

@@ -6,9 +6,13 @@ time, so a batch never holds more than its plans. Builders that invent details
 (contacts, names of deals) draw from the shared ``random.Random`` in a fixed order,
 which keeps the book deterministic.
 
-Prices on both line styles are annual and per unit: ``UnitPrice`` of an
-OpportunityLineItem and ``SBQQ__NetPrice__c`` of a subscription hold the same number,
-so the standard and the CPQ mapping see the same book.
+Prices are per unit, stored the way each style stores them: ``UnitPrice`` of an
+OpportunityLineItem is the annual price; a subscription stores, as CPQ does, its Net,
+Regular and List Price for the subscription's term and ``SBQQ__ProrateMultiplier__c``
+= the term's months / 12 (a 36-month line at 1,200 a year: Net Price 3,600.00,
+multiplier 3), and its Customer Price per default term (12 months). Read through their
+mappings (``basis: term`` in cpq.yaml) both give the same annual prices, so the
+standard and the CPQ mapping see the same book.
 """
 
 from __future__ import annotations
@@ -270,19 +274,40 @@ def line_item_rows(refs: Sequence[ContractRef], opportunity_ids: Sequence[str], 
             }
 
 
+def prorate_multiplier(start: int, end: int | None) -> float | None:
+    """CPQ's prorate multiplier of a line from ``start`` to ``end`` (ordinals, inclusive):
+    its whole months / 12, to CPQ's four places (None without an end)."""
+    if end is None:
+        return None
+    first, after = date.fromordinal(start), date.fromordinal(end + 1)
+    months = (after.year - first.year) * 12 + after.month - first.month
+    return round(months / 12, 4)
+
+
+def _for_term(price: float | None, multiplier: float | None, currency: str) -> float | None:
+    """A per-year price as CPQ stores it for a subscription's term."""
+    if price is None or multiplier is None:
+        return price
+    return money(price * multiplier, currency)
+
+
 def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
                       staff: Staff, catalogue: Catalogue,
                       rng: random.Random) -> Iterator[Row]:
-    """SBQQ__Subscription__c rows: the CPQ-style lines, one per contract line."""
+    """SBQQ__Subscription__c rows: the CPQ-style lines, one per contract line.
+
+    A line an amendment removed is terminated the day before the amendment starts.
+    """
     for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
         owner = staff.owner(acct)
         end = iso(c.end) if c.end is not None else None
-        # CPQ's prorate multiplier: the term in years.
-        multiplier = round(c.term / 12, 4) if c.term else None
-        for ln in c.lines:
+        terminated = {a.line: iso(a.start - 1) for a in c.amendments if a.removal}
+        for at, ln in enumerate(c.lines):
             product = ln.product
             start = iso(ln.start)
             line_uplift = rng.choice((2.0, 4.0, 6.0)) if rng.random() < 0.05 else None
+            multiplier = prorate_multiplier(ln.start, c.end)
+            term_price = _for_term(ln.unit_price, multiplier, c.currency)
             yield {
                 "OwnerId": owner,
                 "SBQQ__Contract__c": contract_id,
@@ -290,9 +315,9 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
                 "SBQQ__Product__c": catalogue.products[product.code],
                 "SBQQ__ProductName__c": product.name,
                 "SBQQ__Quantity__c": float(ln.quantity),
-                "SBQQ__ListPrice__c": ln.list_price,
-                "SBQQ__RegularPrice__c": ln.unit_price,
-                "SBQQ__NetPrice__c": ln.unit_price,
+                "SBQQ__ListPrice__c": _for_term(ln.list_price, multiplier, c.currency),
+                "SBQQ__RegularPrice__c": term_price,
+                "SBQQ__NetPrice__c": term_price,
                 "SBQQ__CustomerPrice__c": ln.unit_price,
                 "SBQQ__RenewalQuantity__c": float(ln.quantity) if product.renewable else None,
                 "SBQQ__RenewalUpliftRate__c": line_uplift,
@@ -301,10 +326,106 @@ def subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], 
                 "SBQQ__SubscriptionEndDate__c": end,
                 "SBQQ__StartDate__c": start,
                 "SBQQ__EndDate__c": end,
+                "SBQQ__TerminatedDate__c": terminated.get(at),
                 "SBQQ__SubscriptionType__c": subscription_type(c, product),
                 "SBQQ__Bundled__c": 0,
                 "CurrencyIsoCode": c.currency,
             }
+
+
+def amendment_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,
+                               staff: Staff, catalogue: Catalogue,
+                               today: int) -> Iterator[Row]:
+    """The Closed Won amendment opportunity of each amended contract (``ContractId``
+    set, so the standard mapping reads its lines as the contract's)."""
+    for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        if not c.amendments:
+            continue
+        first = c.amendments[0]
+        close = first.start - 7
+        amount = sum(a.quantity * (c.lines[a.line].unit_price or 0.0)
+                     * (prorate_multiplier(first.start, c.end) or 1.0) for a in c.amendments)
+        yield {
+            "AccountId": account_id,
+            "OwnerId": staff.owner(acct),
+            "Name": f"{acct.name[:70]} - Amendment {date.fromordinal(first.start).year}",
+            "StageName": "Closed Won",
+            "CloseDate": iso(close),
+            "Amount": money(amount, c.currency),
+            "Probability": 100.0,
+            "ForecastCategoryName": "Closed",
+            "Type": "Existing Customer - Downgrade",
+            "ContractId": contract_id,
+            "Pricebook2Id": catalogue.pricebook,
+            "CurrencyIsoCode": c.currency,
+            "SBQQ__Renewal__c": 0,
+            "CreatedDate": stamp(min(close - 14, today - 1), 600),
+        }
+
+
+def amendment_line_item_rows(refs: Sequence[ContractRef], opportunity_ids: Sequence[str], *,
+                             catalogue: Catalogue) -> Iterator[Row]:
+    """The amendment opportunities' line items: the units taken away, at the line's price."""
+    amended = [c for _, _, c in refs if c.amendments]
+    for c, opportunity_id in zip(amended, opportunity_ids, strict=True):
+        for a in c.amendments:
+            ln = c.lines[a.line]
+            code = ln.product.code
+            entry_currency = catalogue.entry_currency(code, c.currency)
+            yield {
+                "OpportunityId": opportunity_id,
+                "PricebookEntryId": catalogue.entries[(code, entry_currency)],
+                "Product2Id": catalogue.products[code],
+                "Name": ln.product.name,
+                "ProductCode": code,
+                "ListPrice": list_price_in(ln.product, entry_currency),
+                "CurrencyIsoCode": c.currency,
+                "Quantity": float(a.quantity),
+                "UnitPrice": ln.unit_price,
+                "Discount": round(c.discount * 100, 2),
+                "ServiceDate": iso(a.start),
+                "SBQQ__SubscriptionType__c": "Renewable",
+            }
+
+
+def amendment_subscription_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str],
+                                subscription_ids: Sequence[str], *, staff: Staff,
+                                catalogue: Catalogue) -> Iterator[Row]:
+    """CPQ's amendment subscriptions: a downsell is a subscription of the same product with
+    the negative quantity, priced like the one it revises for its own (shorter) term.
+    ``subscription_ids`` are the batch's subscriptions, one per contract line in order."""
+    at = 0
+    for (acct, account_id, c), contract_id in zip(refs, contract_ids, strict=True):
+        for a in c.amendments:
+            if a.removal:
+                continue  # the subscription is terminated instead
+            ln = c.lines[a.line]
+            multiplier = prorate_multiplier(a.start, c.end)
+            term_price = _for_term(ln.unit_price, multiplier, c.currency)
+            start, end = iso(a.start), iso(c.end) if c.end is not None else None
+            yield {
+                "OwnerId": staff.owner(acct),
+                "SBQQ__Contract__c": contract_id,
+                "SBQQ__Account__c": account_id,
+                "SBQQ__Product__c": catalogue.products[ln.product.code],
+                "SBQQ__ProductName__c": ln.product.name,
+                "SBQQ__Quantity__c": float(a.quantity),
+                "SBQQ__ListPrice__c": _for_term(ln.list_price, multiplier, c.currency),
+                "SBQQ__RegularPrice__c": term_price,
+                "SBQQ__NetPrice__c": term_price,
+                "SBQQ__CustomerPrice__c": ln.unit_price,
+                "SBQQ__RenewalQuantity__c": float(a.quantity),
+                "SBQQ__ProrateMultiplier__c": multiplier,
+                "SBQQ__SubscriptionStartDate__c": start,
+                "SBQQ__SubscriptionEndDate__c": end,
+                "SBQQ__StartDate__c": start,
+                "SBQQ__EndDate__c": end,
+                "SBQQ__RevisedSubscription__c": subscription_ids[at + a.line],
+                "SBQQ__SubscriptionType__c": "Renewable",
+                "SBQQ__Bundled__c": 0,
+                "CurrencyIsoCode": c.currency,
+            }
+        at += len(c.lines)
 
 
 def renewal_opportunity_rows(refs: Sequence[ContractRef], contract_ids: Sequence[str], *,

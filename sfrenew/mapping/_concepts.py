@@ -112,10 +112,13 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("product_family", PL, "product family, matched by uplift rules"),
         _f("price_book_entry", ID, "price book entry, for list pricing"),
         _f("quantity", N, "quantity", required=True),
-        _f("unit_price", N, "annual unit price actually paid", required=True),
-        _f("list_price", N, "current list price (pricing method list)"),
+        _f("unit_price", N, "unit price actually paid (annual; see basis)", required=True),
+        _f("list_price", N, "current list price (pricing method list; see basis)"),
+        _f("prorate_multiplier", N, "default subscription terms the line's prices cover "
+           "(CPQ Prorate Multiplier; empty counts as 1)"),
         _f("start_date", D, "first day of the line (else the contract's)"),
         _f("end_date", D, "last day of the line (else the contract's)"),
+        _f("terminated_date", D, "day the line was terminated (CPQ Terminated Date)"),
         _f("uplift_rate", P, "line-level uplift rate (wins over every other source)"),
         _f("currency", S, "ISO currency code of the line"),
         _f("subscription_type", PL, "subscription type (CPQ SBQQ__SubscriptionType__c); the "

@@ -31,6 +31,7 @@ from sfrenew.mapping._model import (
     OriginatingOpportunityLines,
 )
 from sfrenew.mapping.coerce import CoercionError, coerce
+from sfrenew.mapping.price_basis import MULTIPLIER_FIELD, PRICED_FIELDS, PriceBasis
 from sfrenew.yamlsource import LocationIndex, SourceError, YamlSourceError, load, loads
 
 # Coercions that can stand in for one another (e.g. a percent field for a decimal rate).
@@ -98,6 +99,7 @@ def _field_errors(section: ConceptMapping, index: LocationIndex, *,
             errors.append(index.error((*where, "field"), "sfrenew writes this field, so it "
                                       f"must be a field of {section.object} itself, not a "
                                       "relationship path"))
+        errors.extend(_basis_errors(section, name, index))
         if spec.default is not None:
             try:
                 coerce(spec.default, ctype)
@@ -117,6 +119,25 @@ def _field_errors(section: ConceptMapping, index: LocationIndex, *,
             errors.append(index.error((c, "fields"), f"missing required field {name!r} "
                                       f"({known.doc})"))
     return errors
+
+
+def _basis_errors(section: ConceptMapping, name: str,
+                  index: LocationIndex) -> list[SourceError]:
+    """A price basis is declared on a contract line's prices only, and ``term`` needs
+    the multiplier that turns a term price into an annual one."""
+    basis = section.fields[name].basis
+    if basis is None:
+        return []
+    where = (section.concept.value, "fields", name, "basis")
+    if section.concept is not Concept.CONTRACT_LINE or name not in PRICED_FIELDS:
+        allowed = " and ".join(sorted(PRICED_FIELDS))
+        return [index.error(where, f"basis applies only to contract_line {allowed} "
+                                   "(the period a price covers)")]
+    if basis is PriceBasis.TERM and MULTIPLIER_FIELD not in section.fields:
+        return [index.error(where, f"basis term divides the price by the line's prorate "
+                                   f"multiplier: map contract_line.{MULTIPLIER_FIELD} too "
+                                   "(CPQ: SBQQ__ProrateMultiplier__c)")]
+    return []
 
 
 def _section_errors(section: ConceptMapping, index: LocationIndex, *,

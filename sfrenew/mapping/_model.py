@@ -23,6 +23,7 @@ from pydantic import (
 from sfrenew.core.changeset import Ownership
 from sfrenew.mapping._concepts import Coercion, Concept, concept_fields
 from sfrenew.mapping._filter import FilterSyntaxError, check_filter
+from sfrenew.mapping.price_basis import PriceBasis
 
 # An API name, or a read-only relationship path such as ``SBQQ__Product__r.Family``.
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -51,6 +52,10 @@ class FieldSpec(_Strict):
     ownership: Ownership | None = Field(
         None, description="written fields only: enforce | rep_after_edit (default) | "
                           "create_only")
+    basis: PriceBasis | None = Field(
+        None, description="contract_line unit_price and list_price only: the period the "
+                          "price covers, annual (default) or term (the line's whole term, "
+                          "divided by prorate_multiplier)")
 
     @field_validator("field")
     @classmethod

@@ -96,7 +96,8 @@ def line_from(record: ConceptRecord, *, evergreen_type: str = "Evergreen",
         product_name=_text(record, "product_name", str(product)),
         quantity=Decimal(quantity), annual_price=values.get("unit_price"),
         product_family=values.get("product_family"), list_price=values.get("list_price"),
-        uplift_rate=values.get("uplift_rate"),
+        uplift_rate=values.get("uplift_rate"), start_date=values.get("start_date"),
+        end_date=values.get("end_date"), terminated_date=values.get("terminated_date"),
         evergreen=values.get("subscription_type") == evergreen_type)
 
 

@@ -25,6 +25,13 @@ from sfrenew.mapping._model import (
     rolled_up,
 )
 from sfrenew.mapping.coerce import CoercionError, FieldShapes, coerce, to_salesforce
+from sfrenew.mapping.price_basis import (
+    MULTIPLIER_FIELD,
+    PRICED_FIELDS,
+    BasisError,
+    PriceBasis,
+    annual_price,
+)
 
 _MISSING = object()
 
@@ -167,6 +174,8 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
         except CoercionError as exc:
             values[name] = None
             problems.append(CoercionProblem(section.object, sf_id, spec.field, name, str(exc)))
+    if concept is Concept.CONTRACT_LINE:
+        problems += _annualise(section, sf_id, values)
     key = field_value(record, section.key_field) if section.key_field else None
     link = mapping.contract_line.lines
     links: dict[str, Any] = {}
@@ -183,6 +192,29 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
     return ConceptRecord(concept=concept, sf_id=sf_id, values=values,
                          key=None if key is None else str(key), raw=record,
                          **links), problems
+
+
+def _annualise(section: ConceptMapping, sf_id: str | None,
+               values: dict[str, Any]) -> list[CoercionProblem]:
+    """Turn a line's mapped prices into annual ones, by each price field's basis.
+
+    A bad multiplier is reported against its own field, and the term prices it would
+    have converted are read as empty (the rules then skip the contract, saying so).
+    """
+    problems: list[CoercionProblem] = []
+    for name in PRICED_FIELDS:
+        spec = section.fields.get(name)
+        if spec is None or spec.basis is None or spec.basis is PriceBasis.ANNUAL:
+            continue
+        try:
+            values[name] = annual_price(values.get(name), basis=spec.basis,
+                                        multiplier=values.get(MULTIPLIER_FIELD))
+        except BasisError as exc:
+            values[name] = None
+            multiplier = section.fields[MULTIPLIER_FIELD].field
+            problems.append(CoercionProblem(section.object, sf_id, multiplier,
+                                            MULTIPLIER_FIELD, f"{exc}; {name} read as empty"))
+    return problems
 
 
 def read_records(mapping: MappingFile, concept: Concept,

@@ -9,10 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfrenew.core.domain import Contract, ExistingRenewal, RiskLevel, RiskSignals
+from sfrenew.core.domain import (
+    Contract,
+    ContractLine,
+    ExistingRenewal,
+    RiskLevel,
+    RiskSignals,
+)
 from sfrenew.core.formula import parse
 from sfrenew.core.plan import RenewalPlan, SkipReason
-from sfrenew.core.planner import plan_account, renewal_key
+from sfrenew.core.planner import line_key, plan_account, renewal_key
 from sfrenew.core.policy import (
     AnchorPolicy,
     ContractualUplift,
@@ -56,8 +62,10 @@ def _plan(*contracts: Contract, policy: RulesPolicy = POLICY,
     (contract(lines=(line(1), line(2, price=None))), SkipReason.LINE_WITHOUT_PRICE),
     (contract(lines=(line(1, price="0"),)), SkipReason.NON_POSITIVE_AMOUNT),
     (contract(lines=(line(1, price="-5"),)), SkipReason.NON_POSITIVE_AMOUNT),
-    (contract(lines=(line(1, qty="0"),)), SkipReason.NON_POSITIVE_AMOUNT),
-    (contract(lines=(line(1, qty="-1"),)), SkipReason.NON_POSITIVE_AMOUNT),
+    # A product whose (net) quantity is zero or less is not renewed (rules.lines): a
+    # contract with nothing else has nothing left to renew.
+    (contract(lines=(line(1, qty="0"),)), SkipReason.NO_LINES),
+    (contract(lines=(line(1, qty="-1"),)), SkipReason.NO_LINES),
     (contract(term_months=0), SkipReason.INVALID_TERM),
 ])
 def test_contracts_left_out_say_why(made: Contract, reason: SkipReason) -> None:
@@ -529,3 +537,49 @@ def test_an_earlier_renewal_of_a_monthly_contract_is_left_alone_and_said() -> No
     both = _plan(contract("800M", term_months=1), contract("800A"), existing=(shared,))
     assert both.renewals[0].existing_opportunity_id == "006BOTH"
     assert both.left_alone == ()
+def _amended(*extra: ContractLine) -> Contract:
+    original = line(1, price="1200", qty="100")
+    return contract("800AM", lines=(original, *extra))
+
+
+def test_an_amendment_downsell_renews_the_net_quantity() -> None:
+    """Item 6: 100 units, then an amendment of −20 of the same product, renew as 80."""
+    downsell = ContractLine(id="L9", product_id="P1", product_name="Product 1",
+                            quantity=Decimal(-20), annual_price=Decimal(1200),
+                            start_date=date(2023, 10, 1))
+    flat = replace(POLICY, proration=ProrationMethod.MONTH,
+                   uplift=UpliftPolicy(default_rate=Decimal("0.05")))
+    (renewal,) = _plan(_amended(downsell), policy=flat).renewals
+    (planned,) = renewal.lines
+    # 80 × 1,200 × 1.05 × 12/12 = 100,800.00 (on the original code: no renewal at all).
+    assert (planned.quantity, planned.amount) == (Decimal(80), Decimal("100800.00"))
+    assert planned.source_line_id == "L1"  # the original line: its key stays put
+    assert planned.key == line_key(renewal.key, contract_id="800AM", source_line_id="L1")
+    assert planned.explanation.endswith(
+        "Quantity netted from amendments: Product 1: quantity 100 − 20 (amendment) = 80.")
+    assert "Product 1: quantity 100 − 20 (amendment) = 80" in renewal.explanation
+
+
+def test_a_product_netted_out_is_not_renewed_and_said_so() -> None:
+    gone = ContractLine(id="L9", product_id="P1", product_name="Product 1",
+                        quantity=Decimal(-100), annual_price=Decimal(1200))
+    kept = line(2, price="500", qty="3")
+    plan = _plan(_amended(gone, kept))
+    assert plan.skipped == ()
+    (renewal,) = plan.renewals
+    assert [ln.source_line_id for ln in renewal.lines] == ["L2"]
+    assert ("Not renewed\n- Contract 000000AM: Product 1: quantity 100 − 100 (amendment) = 0; "
+            "nothing left to renew, so it is not renewed.") in renewal.explanation
+
+
+def test_a_contract_with_nothing_left_is_skipped_with_the_reason() -> None:
+    ended = ContractLine(id="L9", product_id="P1", product_name="Product 1",
+                         quantity=Decimal(10), annual_price=Decimal(1200),
+                         terminated_date=date(2023, 12, 31))
+    plan = _plan(contract("800T", lines=(ended,)))
+    assert plan.renewals == ()
+    (skipped,) = plan.skipped
+    assert skipped.reason is SkipReason.NO_LINES
+    assert skipped.detail == (
+        "nothing is left to renew: Product 1 × 10 terminated 2023-12-31, before the "
+        "contract's end (2024-03-31); not renewed")

@@ -81,7 +81,11 @@ def test_counts_match_the_store_and_look_like_a_book(seeded: tuple[sqlite3.Conne
     assert {n for (n,) in per_account} <= {1, 2, 3, 4, 5}
     lines = summary.counts["SBQQ__Subscription__c"]
     assert 2.6 < lines / CONTRACTS < 3.6
-    assert summary.counts["OpportunityLineItem"] == lines
+    # An amendment removing a line is a line item in the standard style, a terminated
+    # subscription (no new row) in CPQ's.
+    removals = _one(conn, 'SELECT COUNT(*) FROM "SBQQ__Subscription__c" '
+                          'WHERE "SBQQ__TerminatedDate__c" IS NOT NULL')
+    assert summary.counts["OpportunityLineItem"] == lines + removals
     # One originating opportunity per contract plus the renewals people opened.
     assert summary.counts["Opportunity"] > CONTRACTS
     assert str(summary).startswith(f"{summary.total:,} records")
@@ -126,6 +130,55 @@ def test_lines_exist_in_both_styles_for_every_contract(
     assert linked
     assert set(linked) == {(1, 1)}
     assert len(linked) < len(renewals)
+
+
+def test_subscriptions_store_prices_for_their_term_as_cpq_does(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    rows = _all(conn, """SELECT c."ContractTerm", s."SBQQ__StartDate__c", c."StartDate",
+            s."SBQQ__ProrateMultiplier__c", s."SBQQ__NetPrice__c", s."SBQQ__CustomerPrice__c",
+            s."CurrencyIsoCode"
+        FROM "SBQQ__Subscription__c" s JOIN "Contract" c ON c."Id" = s."SBQQ__Contract__c"
+        WHERE s."SBQQ__NetPrice__c" IS NOT NULL AND c."EndDate" IS NOT NULL""")
+    full_term = {(r[0], r[3]) for r in rows if r[1] == r[2]}
+    # the month-to-month contracts (1 month = 1/12 of a default term, 4 decimals as CPQ)
+    assert full_term == {(1, 0.0833), (12, 1.0), (24, 2.0), (36, 3.0)}
+    assert any(m not in (1.0, 2.0, 3.0) for *_, m, _, _, _ in rows)  # mid-term add-ons
+    for *_, multiplier, net, customer, currency in rows:
+        # Net Price covers the term, Customer Price one default term (12 months): a
+        # 36-month line at 1,200 a year stores 3,600.00 and 1,200.00, multiplier 3.
+        assert net == money(customer * multiplier, currency), (net, customer, multiplier)
+
+
+def test_amended_contracts_exist_in_both_styles(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    conn, _ = seeded
+    # Downsells: a CPQ subscription with a negative quantity revising one of the same
+    # product and contract; the same units as a negative line item of a Closed Won
+    # amendment opportunity of the contract.
+    downsells = _all(conn, """SELECT s."SBQQ__Contract__c", s."SBQQ__Product__c",
+            s."SBQQ__Quantity__c", r."SBQQ__Product__c", r."SBQQ__Contract__c",
+            r."SBQQ__Quantity__c"
+        FROM "SBQQ__Subscription__c" s
+        JOIN "SBQQ__Subscription__c" r ON r."Id" = s."SBQQ__RevisedSubscription__c"
+        WHERE s."SBQQ__Quantity__c" < 0""")
+    assert len(downsells) >= 5
+    for contract, product, quantity, revised_product, revised_contract, original in downsells:
+        assert (revised_product, revised_contract) == (product, contract)
+        assert 0 < -quantity < original
+    standard = set(_all(conn, """SELECT o."ContractId", li."Product2Id", li."Quantity"
+        FROM "OpportunityLineItem" li JOIN "Opportunity" o ON o."Id" = li."OpportunityId"
+        WHERE li."Quantity" < 0 AND o."StageName" = 'Closed Won'"""))
+    # Removals: a terminated CPQ subscription (before the contract's end); its whole
+    # quantity taken away by a line item in the standard style.
+    removed = _all(conn, """SELECT s."SBQQ__Contract__c", s."SBQQ__Product__c",
+            -s."SBQQ__Quantity__c", s."SBQQ__TerminatedDate__c" < c."EndDate"
+        FROM "SBQQ__Subscription__c" s JOIN "Contract" c ON c."Id" = s."SBQQ__Contract__c"
+        WHERE s."SBQQ__TerminatedDate__c" IS NOT NULL""")
+    assert len(removed) >= 3
+    assert {r[3] for r in removed} == {1}
+    cpq = {(c, p, q) for c, p, q, *_ in downsells} | {(c, p, q) for c, p, q, _ in removed}
+    assert cpq == standard
 
 
 def test_dirty_records_are_present(seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
