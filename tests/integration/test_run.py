@@ -48,7 +48,19 @@ def _engine_keys(b: Book) -> dict[str, set[str]]:
     return keys
 
 
-def test_first_run_creates_what_the_rules_plan(book: Book) -> None:
+def test_first_run_creates_what_the_rules_plan(tmp_path: Path) -> None:
+    # A two-year horizon: the whole book, so co-termed contracts are in it on any date.
+    book = open_book(tmp_path)
+    rules = book.config.rules
+    book.config = dataclasses.replace(book.config, rules=dataclasses.replace(
+        rules, eligibility=dataclasses.replace(rules.eligibility, horizon_days=730)))
+    try:
+        _first_run_creates_what_the_rules_plan(book)
+    finally:
+        book.org.stop()
+
+
+def _first_run_creates_what_the_rules_plan(book: Book) -> None:
     outcome = book.run()
     assert outcome.status == "succeeded", outcome.message
     org = dump(book)

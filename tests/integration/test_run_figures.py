@@ -54,7 +54,9 @@ def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[
 def _renewal_book(gw: Gateway, *, cpq: bool, months: int, rate: float = 7,
                   name: str) -> str:
     """An account with one contract of ``months`` ending on ENDS; its Id."""
-    account = _insert(gw, "Account", [{"Name": name, "Health_Score__c": 90}])[0]
+    # Under CPQ the account's Renewal Pricing Method decides: Uplift (blank is Same).
+    account = _insert(gw, "Account", [{"Name": name, "Health_Score__c": 90,
+                                       "SBQQ__RenewalPricingMethod__c": "Uplift"}])[0]
     product = _insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
                                         "IsActive": True}])[0]
     start = date(ENDS.year - months // 12, ENDS.month, ENDS.day) + timedelta(days=1)
@@ -63,12 +65,14 @@ def _renewal_book(gw: Gateway, *, cpq: bool, months: int, rate: float = 7,
         "Status": "Activated", "CurrencyIsoCode": "USD", "Uplift_Rate__c": rate,
         "SBQQ__RenewalUpliftRate__c": rate}])[0]
     if cpq:
-        # Today's cpq.yaml reads SBQQ__NetPrice__c as the annual unit price (the CPQ
-        # price-basis work may change what a 36-month subscription stores here).
+        # CPQ stores Net Price for the subscription's term, with the prorate multiplier
+        # (terms of 12 months): 1,000 a year over 36 months is 3,000 with multiplier 3.
+        multiplier = months / 12
         _insert(gw, "SBQQ__Subscription__c", [{
             "SBQQ__Contract__c": contract, "SBQQ__Account__c": account,
             "SBQQ__Product__c": product, "SBQQ__ProductName__c": "Platform",
-            "SBQQ__Quantity__c": 10, "SBQQ__NetPrice__c": 1000, "CurrencyIsoCode": "USD"}])
+            "SBQQ__Quantity__c": 10, "SBQQ__NetPrice__c": 1000 * multiplier,
+            "SBQQ__ProrateMultiplier__c": multiplier, "CurrencyIsoCode": "USD"}])
         return account
     book = _insert(gw, "Pricebook2", [{"Name": f"Standard {name}", "IsActive": True}])[0]
     entry = _insert(gw, "PricebookEntry", [{"Pricebook2Id": book, "Product2Id": product,
