@@ -45,10 +45,28 @@ def demo_config(config: AppConfig, demo_dir: Path) -> tuple[AppConfig, Path]:
     return derived, path
 
 
+def example_config(path: Path, *, default: bool) -> Path:
+    """The config the demo runs with: ``path``, or, when the default is asked for and the
+    current folder has none, the project's own ``config.example.yaml`` (so the demo runs
+    from any folder)."""
+    if not default or path.exists():
+        return path
+    shipped = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    return shipped if shipped.exists() else path
+
+
+def demo_state_dir(config: AppConfig, found: Path) -> Path:
+    """Where the demo keeps its org and state: the config's state dir, except that the
+    project's example config, used from another folder, keeps it under that folder."""
+    if found.is_absolute() and not Path("config.example.yaml").exists():
+        return Path.cwd() / ".state"
+    return config.state_dir
+
+
 def run_demo(config: AppConfig, *, contracts: int, seed: int,
-             clock: Callable[[], datetime]) -> None:
+             clock: Callable[[], datetime], state_dir: Path | None = None) -> None:
     """Run the demo and print its summary (see module docstring)."""
-    demo_dir = (config.state_dir / "demo").resolve()
+    demo_dir = ((state_dir or config.state_dir) / "demo").resolve()
     if demo_dir.exists():
         shutil.rmtree(demo_dir)
     demo_dir.mkdir(parents=True)

@@ -248,7 +248,13 @@ DEMO_SEED = 1
 def demo(contracts: int, config_path: str) -> None:
     """Start a local org, seed a book, run pull → plan → apply once, show what it did."""
     with _errors():
-        config = _config(config_path, level="WARNING")  # the summary tells the story
-        from sfrenew.cli.demo import run_demo  # noqa: PLC0415 (imports the local org server)
+        from sfrenew.cli.demo import (  # noqa: PLC0415
+            demo_state_dir,
+            example_config,
+            run_demo,
+        )
 
-        run_demo(config, contracts=contracts, seed=DEMO_SEED, clock=utc_now)
+        found = example_config(Path(config_path), default=config_path == DEFAULT_CONFIG)
+        config = _config(str(found), level="WARNING")  # the summary tells the story
+        run_demo(config, contracts=contracts, seed=DEMO_SEED, clock=utc_now,
+                 state_dir=demo_state_dir(config, found))

@@ -94,3 +94,15 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     assert "local org serving at https://127.0.0.1:" in result.output
     assert "Contract" in result.output
     assert "next contracts to end (queried over HTTPS):" in result.output
+
+
+def test_sfrenew_demo_runs_from_any_folder(tmp_path: Path) -> None:
+    """The README's first command works outside the project: the project's example config
+    is used and the demo keeps its org and state under the current folder."""
+    done = subprocess.run([sys.executable, "-m", "sfrenew", "demo", "--contracts", "40"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    assert "created in the org:" in done.stdout
+    assert (tmp_path / ".state" / "demo" / "config.yaml").exists()
