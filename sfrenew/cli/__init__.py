@@ -11,6 +11,7 @@ from sfrenew.cli import localorg as _localorg
 from sfrenew.cli import mappings as _mappings
 from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
+from sfrenew.cli import rules_lines as _rules_lines
 from sfrenew.cli import run as _run
 from sfrenew.clock import ClockShiftError, clock_shift
 
@@ -28,6 +29,7 @@ def main() -> None:
 
 main.add_command(_localorg.localorg)
 main.add_command(_rules.rules)
+_rules.rules.add_command(_rules_lines.lines)
 main.add_command(_mappings.mappings)
 main.add_command(_ops.jobs)
 main.add_command(_ops.run)

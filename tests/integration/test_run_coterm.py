@@ -29,18 +29,11 @@ from sfrenew.core.policy import CotermPolicy, EligibilityPolicy, TermCompatibili
 from sfrenew.core.rules.term import add_months, term_end
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.plan import iter_accounts
-from sfrenew.salesforce import Gateway
 from tests.clock import today
-from tests.integration.test_run_support import Book, dump, make_config
+from tests.integration.test_run_support import Book, dump, insert, make_config
 
 pytestmark = pytest.mark.integration
 PRESETS = ("mappings/standard.yaml", "mappings/cpq.yaml")
-
-
-def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
-    results = gateway.write("insert", sobject, rows)
-    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
-    return [str(r.id) for r in results]
 
 
 @dataclasses.dataclass
@@ -65,21 +58,21 @@ class Org:
                                "CurrencyIsoCode": "USD", "Pricebook2Id": self.pricebook}
         if evergreen and not self.cpq:
             row["Evergreen__c"] = True
-        contract = _insert(gw, "Contract", [row])[0]
+        contract = insert(gw, "Contract", [row])[0]
         (stored,) = gw.read("Contract", ["Id", "EndDate"], f"Id = '{contract}'")
         self.ids[name], self.ends[name] = contract, date.fromisoformat(str(stored["EndDate"]))
         if self.cpq:
-            _insert(gw, "SBQQ__Subscription__c", [{
+            insert(gw, "SBQQ__Subscription__c", [{
                 "SBQQ__Contract__c": contract, "SBQQ__Account__c": account,
                 "SBQQ__Product__c": self.product, "SBQQ__ProductName__c": "Platform",
                 "SBQQ__Quantity__c": 10, "SBQQ__NetPrice__c": 1000, "CurrencyIsoCode": "USD",
                 "SBQQ__SubscriptionType__c": "Evergreen" if evergreen else "Renewable"}])
             return
-        won = _insert(gw, "Opportunity", [{
+        won = insert(gw, "Opportunity", [{
             "AccountId": account, "Name": f"{name} new business", "StageName": "Closed Won",
             "CloseDate": start.isoformat(), "ContractId": contract,
             "Pricebook2Id": self.pricebook, "CurrencyIsoCode": "USD"}])[0]
-        _insert(gw, "OpportunityLineItem", [{
+        insert(gw, "OpportunityLineItem", [{
             "OpportunityId": won, "PricebookEntryId": self.entry, "Quantity": 10,
             "UnitPrice": 1000, "ServiceDate": start.isoformat()}])
 
@@ -96,10 +89,10 @@ def org(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Org]:
         config = make_config(tmp_path, tmp_path / "org", mapping=request.param)
         book = Book(org=local, config=config, seed=None, base=tmp_path)  # type: ignore[arg-type]
         gw = book.gateway()
-        product = _insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
+        product = insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
                                             "IsActive": True}])[0]
-        pricebook = _insert(gw, "Pricebook2", [{"Name": "Commercial", "IsActive": True}])[0]
-        entry = _insert(gw, "PricebookEntry", [{
+        pricebook = insert(gw, "Pricebook2", [{"Name": "Commercial", "IsActive": True}])[0]
+        entry = insert(gw, "PricebookEntry", [{
             "Pricebook2Id": pricebook, "Product2Id": product, "UnitPrice": 1000,
             "IsActive": True, "CurrencyIsoCode": "USD"}])[0]
         yield Org(book, request.param.endswith("cpq.yaml"), product, pricebook, entry)
@@ -108,7 +101,7 @@ def org(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Org]:
 
 
 def _accounts(o: Org, *names: str) -> dict[str, str]:
-    ids = _insert(o.book.gateway(), "Account",
+    ids = insert(o.book.gateway(), "Account",
                   [{"Name": n, "Health_Score__c": 90} for n in names])
     return dict(zip(names, ids, strict=True))
 

@@ -30,7 +30,7 @@ from sfrenew.localorg.schema import build_schema
 from sfrenew.localorg.tls import ensure_certificates
 from sfrenew.runner import RunOutcome, RunRequest, execute
 from sfrenew.salesforce import Gateway
-from tests.integration.test_run_support import ALL_STEPS, ROOT, Book, make_config
+from tests.integration.test_run_support import ALL_STEPS, ROOT, Book, insert, make_config
 
 pytestmark = pytest.mark.integration
 
@@ -45,22 +45,16 @@ def fixed_day_clock() -> Callable[[], datetime]:
     return lambda: DAY + timedelta(seconds=time.monotonic() - started)
 
 
-def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
-    results = gateway.write("insert", sobject, rows)
-    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
-    return [str(r.id) for r in results]
-
-
 def _renewal_book(gw: Gateway, *, cpq: bool, months: int, rate: float = 7,
                   name: str) -> str:
     """An account with one contract of ``months`` ending on ENDS; its Id."""
     # Under CPQ the account's Renewal Pricing Method decides: Uplift (blank is Same).
-    account = _insert(gw, "Account", [{"Name": name, "Health_Score__c": 90,
+    account = insert(gw, "Account", [{"Name": name, "Health_Score__c": 90,
                                        "SBQQ__RenewalPricingMethod__c": "Uplift"}])[0]
-    product = _insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
+    product = insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
                                         "IsActive": True}])[0]
     start = date(ENDS.year - months // 12, ENDS.month, ENDS.day) + timedelta(days=1)
-    contract = _insert(gw, "Contract", [{
+    contract = insert(gw, "Contract", [{
         "AccountId": account, "StartDate": start.isoformat(), "ContractTerm": months,
         "Status": "Activated", "CurrencyIsoCode": "USD", "Uplift_Rate__c": rate,
         "SBQQ__RenewalUpliftRate__c": rate}])[0]
@@ -68,19 +62,19 @@ def _renewal_book(gw: Gateway, *, cpq: bool, months: int, rate: float = 7,
         # CPQ stores Net Price for the subscription's term, with the prorate multiplier
         # (terms of 12 months): 1,000 a year over 36 months is 3,000 with multiplier 3.
         multiplier = months / 12
-        _insert(gw, "SBQQ__Subscription__c", [{
+        insert(gw, "SBQQ__Subscription__c", [{
             "SBQQ__Contract__c": contract, "SBQQ__Account__c": account,
             "SBQQ__Product__c": product, "SBQQ__ProductName__c": "Platform",
             "SBQQ__Quantity__c": 10, "SBQQ__NetPrice__c": 1000 * multiplier,
             "SBQQ__ProrateMultiplier__c": multiplier, "CurrencyIsoCode": "USD"}])
         return account
-    book = _insert(gw, "Pricebook2", [{"Name": f"Standard {name}", "IsActive": True}])[0]
-    entry = _insert(gw, "PricebookEntry", [{"Pricebook2Id": book, "Product2Id": product,
+    book = insert(gw, "Pricebook2", [{"Name": f"Standard {name}", "IsActive": True}])[0]
+    entry = insert(gw, "PricebookEntry", [{"Pricebook2Id": book, "Product2Id": product,
                                             "UnitPrice": 1000, "IsActive": True}])[0]
-    won = _insert(gw, "Opportunity", [{
+    won = insert(gw, "Opportunity", [{
         "AccountId": account, "Name": f"{name} new business", "StageName": "Closed Won",
         "CloseDate": start.isoformat(), "ContractId": contract, "Pricebook2Id": book}])[0]
-    _insert(gw, "OpportunityLineItem", [{"OpportunityId": won, "PricebookEntryId": entry,
+    insert(gw, "OpportunityLineItem", [{"OpportunityId": won, "PricebookEntryId": entry,
                                          "Quantity": 10, "UnitPrice": 1000}])
     return account
 

@@ -8,8 +8,8 @@ HTTPS through each preset mapping, then a plan and an apply on a fixed date.
   product amended down to zero, or a CPQ subscription terminated before the contract's
   end, is not renewed and the explanation says so.
 
-The pull runs on the real clock (the org stamps records with it); the plan and apply
-run on 2026-03-15 whatever the date, so every number here is fixed.
+The pull runs on the suite's pinned clock (tests/clock.py; the org stamps records
+with it); the plan and apply run on 2026-03-15 whatever the date, so every number here is fixed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,7 @@ from sfrenew.plan import iter_accounts
 from sfrenew.plan.model import AccountPlan
 from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.salesforce import Gateway
-from tests.integration.test_run_support import Book, dump, make_config
+from tests.integration.test_run_support import Book, dump, insert, make_config
 
 pytestmark = pytest.mark.integration
 
@@ -45,12 +44,6 @@ def _real_now() -> datetime:
 
 def _today() -> datetime:
     return TODAY
-
-
-def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
-    results = gateway.write("insert", sobject, rows)
-    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
-    return [str(r.id) for r in results]
 
 
 def _policy(base: RulesPolicy, *, compound: bool) -> RulesPolicy:
@@ -87,17 +80,17 @@ def _run(book: Book) -> list[AccountPlan]:
 
 def _account(gateway: Gateway, name: str) -> str:
     # Uplift: CPQ's own pricing method for "prior price × (1 + Renewal Uplift)".
-    return _insert(gateway, "Account", [{"Name": name, "Health_Score__c": 90,
+    return insert(gateway, "Account", [{"Name": name, "Health_Score__c": 90,
                                          "SBQQ__RenewalPricingMethod__c": "Uplift"}])[0]
 
 
 def _product(gateway: Gateway, name: str) -> str:
-    return _insert(gateway, "Product2", [{"Name": name, "Family": "Software",
+    return insert(gateway, "Product2", [{"Name": name, "Family": "Software",
                                           "IsActive": True}])[0]
 
 
 def _contract(gateway: Gateway, account: str, *, start: date, months: int) -> str:
-    return _insert(gateway, "Contract", [{
+    return insert(gateway, "Contract", [{
         "AccountId": account, "StartDate": start.isoformat(), "ContractTerm": months,
         "SBQQ__RenewalTerm__c": months, "Status": "Activated", "CurrencyIsoCode": "USD",
         "SBQQ__RenewalUpliftRate__c": 5, "Uplift_Rate__c": 5}])[0]
@@ -106,7 +99,7 @@ def _contract(gateway: Gateway, account: str, *, start: date, months: int) -> st
 def _subscription(gateway: Gateway, contract: str, account: str, product: str, *,
                   quantity: float, net_price: float, multiplier: float | None, start: date,
                   end: date, terminated: date | None = None) -> str:
-    return _insert(gateway, "SBQQ__Subscription__c", [{
+    return insert(gateway, "SBQQ__Subscription__c", [{
         "SBQQ__Contract__c": contract, "SBQQ__Account__c": account,
         "SBQQ__Product__c": product, "SBQQ__ProductName__c": "Platform",
         "SBQQ__Quantity__c": quantity, "SBQQ__NetPrice__c": net_price,
@@ -147,10 +140,10 @@ def _standard_lines(gw: Gateway, account: str, contract: str, product: str,
     amendment opportunity (both Closed Won, ContractId set), one line each."""
     for (quantity, service), name in zip(lines, ("Original deal", "Amendment"),
                                          strict=False):
-        opp = _insert(gw, "Opportunity", [{
+        opp = insert(gw, "Opportunity", [{
             "AccountId": account, "Name": name, "StageName": "Closed Won",
             "CloseDate": service, "ContractId": contract, "CurrencyIsoCode": "USD"}])[0]
-        _insert(gw, "OpportunityLineItem", [{
+        insert(gw, "OpportunityLineItem", [{
             "OpportunityId": opp, "Product2Id": product, "Quantity": quantity,
             "UnitPrice": 1200, "ServiceDate": service}])
 

@@ -26,7 +26,7 @@ from sfrenew.core.policy import ContractualUplift
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.runner import RunRequest, execute
 from sfrenew.salesforce import Gateway
-from tests.integration.test_run_support import ALL_STEPS, Book, dump, make_config
+from tests.integration.test_run_support import ALL_STEPS, Book, dump, insert, make_config
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +43,6 @@ class TickingClock:
         return START + timedelta(milliseconds=next(self._ticks))
 
 
-def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
-    results = gateway.write("insert", sobject, rows)
-    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
-    return [str(r.id) for r in results]
-
-
 @dataclasses.dataclass
 class Org:
     """A local org on the fixed clock, a config (one preset) pointing at it."""
@@ -59,7 +53,7 @@ class Org:
     product: str
 
     def account(self, name: str, **fields: Any) -> str:
-        return _insert(self.gateway, "Account", [{"Name": name, "Health_Score__c": 90,
+        return insert(self.gateway, "Account", [{"Name": name, "Health_Score__c": 90,
                                                   **fields}])[0]
 
     def run(self, **rules: Any) -> dict[str, Any]:
@@ -82,7 +76,7 @@ def _open(tmp_path: Path, mapping: str) -> Iterator[Org]:
         config = make_config(tmp_path, tmp_path / "org", mapping=mapping)
         book = Book(org=org, config=config, seed=None, base=tmp_path)  # type: ignore[arg-type]
         gateway = book.gateway()
-        product = _insert(gateway, "Product2", [{"Name": "Platform", "Family": "Software",
+        product = insert(gateway, "Product2", [{"Name": "Platform", "Family": "Software",
                                                  "IsActive": True}])[0]
         yield Org(book, clock, gateway, product)
     finally:
@@ -90,7 +84,7 @@ def _open(tmp_path: Path, mapping: str) -> Iterator[Org]:
 
 
 def _contract(org: Org, account: str, *, start: str, term: int = 12, **fields: Any) -> str:
-    return _insert(org.gateway, "Contract", [{
+    return insert(org.gateway, "Contract", [{
         "AccountId": account, "StartDate": start, "ContractTerm": term, "Status": "Activated",
         "CurrencyIsoCode": "USD", **fields}])[0]
 
@@ -115,18 +109,18 @@ def standard(tmp_path: Path) -> Iterator[Org]:
 
 def _standard_line(org: Org, account: str, contract: str, *, entry: str,
                    pricebook: str) -> None:
-    opp = _insert(org.gateway, "Opportunity", [{
+    opp = insert(org.gateway, "Opportunity", [{
         "AccountId": account, "Name": "Won deal", "StageName": "Closed Won",
         "CloseDate": "2025-04-20", "ContractId": contract, "Pricebook2Id": pricebook}])[0]
-    _insert(org.gateway, "OpportunityLineItem", [{
+    insert(org.gateway, "OpportunityLineItem", [{
         "OpportunityId": opp, "PricebookEntryId": entry, "Quantity": 10, "UnitPrice": 1000}])
 
 
 def _standard_book(org: Org) -> tuple[str, str]:
     """Two accounts: a healthy Enterprise one (a 7% contract and a rule-rated one) and a
     High-risk one (a 7% contract); their Ids."""
-    pricebook = _insert(org.gateway, "Pricebook2", [{"Name": "Catalogue", "IsActive": True}])[0]
-    entry = _insert(org.gateway, "PricebookEntry", [{
+    pricebook = insert(org.gateway, "Pricebook2", [{"Name": "Catalogue", "IsActive": True}])[0]
+    entry = insert(org.gateway, "PricebookEntry", [{
         "Pricebook2Id": pricebook, "Product2Id": org.product, "UnitPrice": 1200,
         "IsActive": True}])[0]
     # The standard preset does not map CPQ's Renewal Pricing Method: "Same" is ignored.
@@ -140,9 +134,9 @@ def _standard_book(org: Org) -> tuple[str, str]:
     high = _contract(org, risky, start="2025-05-01", Uplift_Rate__c=7)
     for account, contract in ((healthy, committed), (healthy, ruled), (risky, high)):
         _standard_line(org, account, contract, entry=entry, pricebook=pricebook)
-    _insert(org.gateway, "Case", [{"AccountId": risky, "Severity__c": "Sev1", "Status": "New",
+    insert(org.gateway, "Case", [{"AccountId": risky, "Severity__c": "Sev1", "Status": "New",
                                    "Subject": "Outage"}])
-    _insert(org.gateway, "Contact", [{"AccountId": risky, "LastName": "Champion",
+    insert(org.gateway, "Contact", [{"AccountId": risky, "LastName": "Champion",
                                       "Is_Champion__c": True, "Left_Company__c": True}])
     return healthy, risky
 
@@ -196,7 +190,7 @@ def cpq(tmp_path: Path) -> Iterator[Org]:
 def _subscription(org: Org, account: str, contract: str, **fields: Any) -> None:
     # Prices on a one-year basis (multiplier 1), so every basis CPQ's fields may be read
     # on gives the same annual price: 1,000 paid, 1,200 list.
-    _insert(org.gateway, "SBQQ__Subscription__c", [{
+    insert(org.gateway, "SBQQ__Subscription__c", [{
         "SBQQ__Contract__c": contract, "SBQQ__Account__c": account,
         "SBQQ__Product__c": org.product, "SBQQ__ProductName__c": "Platform",
         "SBQQ__Quantity__c": 10, "SBQQ__NetPrice__c": 1000, "SBQQ__CustomerPrice__c": 1000,

@@ -23,15 +23,9 @@ from sfrenew.localorg.app import LocalOrg
 from sfrenew.plan import iter_accounts
 from sfrenew.salesforce import Gateway
 from tests.clock import today
-from tests.integration.test_run_support import Book, dump, make_config
+from tests.integration.test_run_support import Book, dump, insert, make_config
 
 pytestmark = pytest.mark.integration
-
-
-def _insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
-    results = gateway.write("insert", sobject, rows)
-    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
-    return [str(r.id) for r in results]
 
 
 def _contract(gateway: Gateway, account: str, *, ends_in: int, cap: float | None = None
@@ -42,11 +36,11 @@ def _contract(gateway: Gateway, account: str, *, ends_in: int, cap: float | None
                            "ContractTerm": 12, "Status": "Activated", "CurrencyIsoCode": "USD"}
     if cap is not None:
         row["Uplift_Cap__c"] = cap
-    return _insert(gateway, "Contract", [row])[0]
+    return insert(gateway, "Contract", [row])[0]
 
 
 def _line(gateway: Gateway, contract: str, account: str, product: str) -> str:
-    return _insert(gateway, "SBQQ__Subscription__c", [{
+    return insert(gateway, "SBQQ__Subscription__c", [{
         "SBQQ__Contract__c": contract, "SBQQ__Account__c": account, "SBQQ__Product__c": product,
         "SBQQ__ProductName__c": "Platform", "SBQQ__Quantity__c": 10,
         "SBQQ__NetPrice__c": 1000, "CurrencyIsoCode": "USD"}])[0]
@@ -60,9 +54,9 @@ def scenario(tmp_path: Path) -> Iterator[tuple[Book, dict[str, str]]]:
         config = make_config(tmp_path, tmp_path / "org", mapping="mappings/cpq.yaml")
         b = Book(org=org, config=config, seed=None, base=tmp_path)  # type: ignore[arg-type]
         gw = b.gateway()
-        product = _insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
+        product = insert(gw, "Product2", [{"Name": "Platform", "Family": "Software",
                                             "IsActive": True}])[0]
-        healthy, risky, renewed = _insert(gw, "Account", [
+        healthy, risky, renewed = insert(gw, "Account", [
             {"Name": "Cotermed Co", "Health_Score__c": 90, "Segment__c": "SMB"},
             {"Name": "Risky Co", "Health_Score__c": 10, "Payment_Overdue__c": True},
             {"Name": "Renewed Co", "Health_Score__c": 80}])
@@ -73,11 +67,11 @@ def scenario(tmp_path: Path) -> Iterator[tuple[Book, dict[str, str]]]:
         ids["c1"] = _contract(gw, renewed, ends_in=40)
         for key, account in (("a1", healthy), ("a2", healthy), ("b1", risky), ("c1", renewed)):
             _line(gw, ids[key], account, product)
-        _insert(gw, "Case", [{"AccountId": risky, "Severity__c": "Sev1", "Status": "New",
+        insert(gw, "Case", [{"AccountId": risky, "Severity__c": "Sev1", "Status": "New",
                               "Subject": "Outage"}])
-        _insert(gw, "Contact", [{"AccountId": risky, "LastName": "Champion",
+        insert(gw, "Contact", [{"AccountId": risky, "LastName": "Champion",
                                  "Is_Champion__c": True, "Left_Company__c": True}])
-        ids["human"] = _insert(gw, "Opportunity", [{
+        ids["human"] = insert(gw, "Opportunity", [{
             "AccountId": renewed, "Name": "Renewed Co - renewal by hand", "StageName":
             "Prospecting", "CloseDate": (today() + timedelta(days=30)).isoformat(),
             "SBQQ__RenewedContract__c": ids["c1"]}])[0]

@@ -124,3 +124,10 @@ def dump(book: Book) -> dict[str, Any]:
     out["Account"] = {a["Id"]: (a["Sfrenew_Risk_Level__c"], a["Sfrenew_Risk_Reasons__c"])
                       for a in accounts}
     return out
+
+
+def insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert ``rows`` as a person would (all must succeed); their Ids."""
+    results = gateway.write("insert", sobject, rows)
+    assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
+    return [str(r.id) for r in results]

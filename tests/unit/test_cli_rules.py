@@ -254,3 +254,49 @@ def test_prorate_with_a_quantity_shows_the_line_total() -> None:
                      "2025-03-31", "--method", "month_day", "--quantity", "10")
     assert "11,895.20" in out
     assert "total (× 10)" in out
+
+
+@pytest.mark.parametrize(("args", "renewing", "notes"), [
+    # a downsell amendment: 100 − 20 = 80 units at 1,200 a year
+    (("--line", "Platform:100:1200", "--line", "Platform:-20:1200"),
+     [("Platform", "80", "1200")], ["Platform: quantity 100 − 20 (amendment) = 80"]),
+    # an add-on ended before the contract's end does not renew
+    (("--line", "Platform:10:1200", "--line", "Support:5:300:end=2026-12-31"),
+     [("Platform", "10", "1200")],
+     ["Support × 5 ended 2026-12-31, before the contract's end (2027-03-31); not renewed"]),
+    # CPQ term prices: 3,600 for a 36-month subscription (multiplier 3) is 1,200 a year
+    (("--basis", "term", "--line", "Platform:10:3600:multiplier=3"),
+     [("Platform", "10", "1200")], []),
+    # a product amended down to nothing renews nothing
+    (("--line", "Platform:10:1200", "--line", "Platform:-10:1200"), [],
+     ["Platform: quantity 10 − 10 (amendment) = 0; nothing left to renew, so it is not "
+      "renewed"]),
+])
+def test_lines_nets_amendments_and_reads_prices_on_their_basis(
+        args: tuple[str, ...], renewing: list[tuple[str, str, str]], notes: list[str]) -> None:
+    code, out = _run("lines", "--contract-end", "2027-03-31", *args, "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert [(r["product"], r["quantity"], r["annual_price"]) for r in data["renewing"]] == \
+        renewing
+    assert [n["text"] for n in data["notes"]] == notes
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ("Platform", "is not PRODUCT:QUANTITY:PRICE"),
+    ("Platform:x:1200", "'x' is not a number"),
+    ("Platform:1:-5", "the price must not be negative"),
+    ("Platform:1:1200:colour=red", "'colour=red' is not one of"),
+    ("Platform:1:1200:end=tomorrow", "tomorrow"),
+])
+def test_lines_usage_errors_name_the_part(line: str, says: str) -> None:
+    code, out = _run("lines", "--contract-end", "2027-03-31", "--line", line)
+    assert code == 2
+    assert says in out
+
+
+def test_lines_refuses_a_term_price_without_a_usable_multiplier() -> None:
+    code, out = _run("lines", "--contract-end", "2027-03-31", "--basis", "term",
+                     "--line", "Platform:1:3600:multiplier=0")
+    assert code == 2
+    assert "prorate multiplier 0 must be above zero" in out
