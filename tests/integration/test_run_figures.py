@@ -27,7 +27,6 @@ import yaml
 
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.schema import build_schema
-from sfrenew.localorg.tls import ensure_certificates
 from sfrenew.runner import RunOutcome, RunRequest, execute
 from sfrenew.salesforce import Gateway
 from tests.integration.test_run_support import ALL_STEPS, ROOT, Book, insert, make_config
@@ -93,9 +92,6 @@ class FixedBook:
 
 def _open(tmp_path: Path, mapping: str, *, schema_yaml: dict[str, Any] | None = None,
           ) -> FixedBook:
-    # TLS clients check certificates against the real clock: issue them with it, and
-    # the org (on the fixed day) keeps them.
-    ensure_certificates(tmp_path / "org", now=datetime.now(UTC))
     clock = fixed_day_clock()
     org = LocalOrg(tmp_path / "org", clock=clock,
                    schema=build_schema(schema_yaml) if schema_yaml else None)

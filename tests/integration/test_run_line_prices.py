@@ -30,16 +30,13 @@ from sfrenew.plan import iter_accounts
 from sfrenew.plan.model import AccountPlan
 from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.salesforce import Gateway
+from tests.clock import now
 from tests.integration.test_run_support import Book, dump, insert, make_config
 
 pytestmark = pytest.mark.integration
 
 TODAY = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
 CPQ, STANDARD = "mappings/cpq.yaml", "mappings/standard.yaml"
-
-
-def _real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _today() -> datetime:
@@ -70,7 +67,7 @@ def _book(org: LocalOrg, base: Path, mapping: str, *, compound: bool = False) ->
 
 
 def _run(book: Book) -> list[AccountPlan]:
-    pulled = execute(book.config, RunRequest(job="main", steps=(Step.PULL,)), clock=_real_now)
+    pulled = execute(book.config, RunRequest(job="main", steps=(Step.PULL,)), clock=now)
     assert pulled.status == "succeeded", pulled.message
     done = execute(book.config, RunRequest(job="main", steps=(Step.PLAN, Step.APPLY)),
                    clock=_today)
@@ -197,7 +194,7 @@ def test_products_left_without_units_are_not_renewed(org: LocalOrg, tmp_path: Pa
 
 def _plan_seeded(org: LocalOrg, base: Path, mapping: str) -> list[AccountPlan]:
     book = _book(org, base, mapping)
-    pulled = execute(book.config, RunRequest(job="main", steps=(Step.PULL,)), clock=_real_now)
+    pulled = execute(book.config, RunRequest(job="main", steps=(Step.PULL,)), clock=now)
     assert pulled.status == "succeeded", pulled.message
     planned = execute(book.config, RunRequest(job="main", steps=(Step.PLAN,), dry_run=True,
                                               horizon_days=800), clock=_today)
