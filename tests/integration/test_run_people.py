@@ -166,7 +166,8 @@ def test_what_a_person_deleted_stays_deleted_even_after_a_rollback(org: Org) -> 
     assert set(after["Opportunity"]) == {kept}  # the deleted renewal is not made again
     assert support not in after["OpportunityLineItem"]
     assert [li for li in after["OpportunityLineItem"].values()
-            if li["OpportunityId"] == kept] and task not in after["Task"]
+            if li["OpportunityId"] == kept]
+    assert task not in after["Task"]
     opp = after["Opportunity"][kept]
     assert "Support" in opp["Sfrenew_Explanation__c"]
     assert "removed from this renewal by a person" in opp["Sfrenew_Explanation__c"]
@@ -182,7 +183,8 @@ def test_what_a_person_deleted_stays_deleted_even_after_a_rollback(org: Org) -> 
     _run(org)
     final = dump(org.book)
     assert gone not in final["Opportunity"]
-    assert support not in final["OpportunityLineItem"] and task not in final["Task"]
+    assert support not in final["OpportunityLineItem"]
+    assert task not in final["Task"]
 
 
 def test_a_renewal_a_person_opened_is_adopted_linked_and_never_duplicated(org: Org) -> None:
@@ -209,7 +211,9 @@ def test_a_renewal_a_person_opened_is_adopted_linked_and_never_duplicated(org: O
     assert {o["AccountId"] for o in org_now["Opportunity"].values()} == {plain}
     reason, detail = _skips(first)[org.ids["by_hand"]]
     assert reason == "adopted_person_renewal"
-    assert chosen in detail and other in detail and far not in detail
+    assert chosen in detail
+    assert other in detail
+    assert far not in detail
     assert "10 days after" in detail
     links = org.links()
     assert links[org.ids["by_hand"]] == chosen
