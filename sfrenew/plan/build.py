@@ -220,8 +220,8 @@ class Planner:
             return batch
         out = []
         for item in batch:
-            mine = {k: v for k, v in gone.items() if k in {(w.object, w.key)
-                                                            for w in item.desired}}
+            wants = {(w.object, w.key) for w in item.desired}
+            mine = {k: v for k, v in gone.items() if k in wants}
             keys = frozenset(k for (o, k) in mine if o != self.mapping.task.object)
             again = self._plan(item.records, keys) if keys else item
             again.deleted = mine
