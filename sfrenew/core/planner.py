@@ -152,7 +152,9 @@ def plan_account(
             problem = _line_problem(mapped, lines, notes, policy=policy)
             if lines is not mapped.lines:  # amendments netted, ended lines left out
                 contract = replace(mapped, lines=lines)
-        if problem is None and adoptable:
+        if problem is None and adoptable and not any(
+                r.created_by_sfrenew for r in renewals_of.get(mapped.id, ())):
+            # (a contract sfrenew already renews keeps its renewal: nothing is abandoned)
             adoption = adopt(mapped, adoptable, policy.adoption)
             if adoption is not None:
                 adopted.append(adoption)

@@ -656,3 +656,11 @@ def test_every_line_removed_by_people_leaves_an_empty_renewal_saying_so() -> Non
     assert renewal.lines == ()
     assert renewal.amount == renewal.figures.prior_arr == 0
     assert renewal.explanation.count("removed from this renewal by a person") == 2
+
+
+def test_a_contract_sfrenew_already_renews_keeps_its_renewal_and_adopts_nothing() -> None:
+    (first,) = _plan(contract()).renewals
+    ours = existing("006OURS", "800A", by_sfrenew=True, stage="Prospecting", key=first.key)
+    plan = _plan(contract(), existing=(ours, _hand_made("006A", 10)))
+    assert [r.existing_opportunity_id for r in plan.renewals] == ["006OURS"]
+    assert plan.adopted == ()
