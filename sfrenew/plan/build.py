@@ -282,7 +282,9 @@ class Planner:
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
                       "message": p.message} for p in records.record_problems]
         t.problems += len(problems)
-        kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits]
+        # Left alone but worth saying: people's edits, and records people deleted.
+        kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits
+                or (c.object, c.key) in item.deleted]
         if kept or skipped or problems:
             write_account(self.out, AccountPlan(
                 account_id=records.account.id, account_name=records.account.name,

@@ -173,6 +173,9 @@ def test_what_a_person_deleted_stays_deleted_even_after_a_rollback(org: Org) -> 
     assert "removed from this renewal by a person" in opp["Sfrenew_Explanation__c"]
     assert float(opp["Sfrenew_Prior_ARR__c"]) == 10_000.0  # 10 × 1,000; Support left out
     assert _skips(second)[org.ids["deleted"]][0] == "renewal_deleted_by_person"
+    said = {c.key: c.reason for a in iter_accounts(Path(second.stats["plan_file"]))
+            for c in a.changes}
+    assert said[task].startswith("deleted by a person")  # the plan says why it stays gone
     assert _run(org).stats["written"] == {}  # and it stays so
 
     # A rollback of the run that created them does not bring them back either, nor
