@@ -3,10 +3,12 @@
 Accounts are read from the plan file a batch at a time (flat memory). Within a
 batch, renewal opportunities are written first, then their lines and tasks with
 lookups (``RecordRef``) resolved to Ids (this run's results, else the ledger, else
-the org by key), then the accounts' risk fields. Opportunities and lines are upserted
-by their key field; Tasks (no external-Id upsert) are inserted, which is why a resumed
-or saved-plan apply first looks their keys up in the org. A saved plan re-reads the
-records it updates and skips any changed in the org since it was planned (stale).
+the org by key), then the contracts' links to their renewals (a lookup to an
+opportunity this run created, resolved the same way), then the accounts' risk fields.
+Opportunities and lines are upserted by their key field; Tasks (no external-Id upsert)
+are inserted, which is why a resumed or saved-plan apply first looks their keys up in
+the org. A saved plan re-reads the records it updates and skips any changed in the org
+since it was planned (stale).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from sfrenew.apply.writer import ApplyTotals, Target, reject_unwritable, send_chunk
-from sfrenew.core.changeset import ChangeKind, RecordChange
+from sfrenew.core.changeset import ChangeKind, RecordChange, RecordRef, ref_placeholder
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
 from sfrenew.plan.model import AccountPlan, iter_accounts
@@ -56,8 +58,18 @@ def targets(mapping: MappingFile, run_id: str) -> list[Target]:
                upsert=True, stamp={run_field: run_id} if run_field else {}),
         Target(mapping.renewal_line.object, mapping.renewal_line.key_field, upsert=True),
         Target(mapping.task.object, mapping.task.key_field, upsert=False),
+        Target(mapping.contract.object, None, upsert=False),
         Target(mapping.account.object, None, upsert=False),
     ]
+
+
+def _pending_refs(change: RecordChange) -> list[tuple[str, RecordRef]]:
+    """The lookups a change must resolve before it is sent: every one of a create; of an
+    update, those whose field change waits for a record this run creates."""
+    if change.kind is ChangeKind.CREATE:
+        return list(change.refs)
+    waiting = {c.field: c.after for c in change.changes}
+    return [(f, ref) for f, ref in change.refs if waiting.get(f) == ref_placeholder(ref)]
 
 
 def _batches(accounts: Iterable[AccountPlan], size: int) -> Iterator[list[RecordChange]]:
@@ -128,23 +140,19 @@ class Applier:
         refs: list[dict[str, str]] = []
         for change in changes:
             resolved: dict[str, str] = {}
-            if change.kind is ChangeKind.CREATE:
-                for fname, ref in change.refs:
-                    sf_id = self.totals.ids.get((ref.object, ref.key))
-                    if sf_id is None:
-                        break
-                    resolved[fname] = sf_id
-                else:
-                    ready.append(change)
-                    refs.append(resolved)
-                    continue
-                reject_unwritable(store=self.store, run_id=self.run_id, change=change,
-                                  code="PARENT_NOT_WRITTEN",
-                                  message="its renewal opportunity was not written",
-                                  clock=self.clock, totals=self.totals)
+            for fname, ref in _pending_refs(change):
+                sf_id = self.totals.ids.get((ref.object, ref.key))
+                if sf_id is None:
+                    break
+                resolved[fname] = sf_id
+            else:
+                ready.append(change)
+                refs.append(resolved)
                 continue
-            ready.append(change)
-            refs.append(resolved)
+            reject_unwritable(store=self.store, run_id=self.run_id, change=change,
+                              code="PARENT_NOT_WRITTEN",
+                              message="its renewal opportunity was not written",
+                              clock=self.clock, totals=self.totals)
         size = max(len(ready), 1) if target.sobject in self.options.bulk_objects \
             else self.options.chunk_size
         for start in range(0, len(ready), size):
@@ -155,10 +163,9 @@ class Applier:
     def _resolve_refs(self, changes: Sequence[RecordChange]) -> None:
         wanted: dict[str, set[str]] = {}
         for change in changes:
-            if change.kind is ChangeKind.CREATE:
-                for _f, ref in change.refs:
-                    if (ref.object, ref.key) not in self.totals.ids:
-                        wanted.setdefault(ref.object, set()).add(ref.key)
+            for _f, ref in _pending_refs(change):
+                if (ref.object, ref.key) not in self.totals.ids:
+                    wanted.setdefault(ref.object, set()).add(ref.key)
         for obj, keys in wanted.items():
             found = self.store.find_by_keys(obj, sorted(keys))
             missing = sorted(keys - set(found))

@@ -395,7 +395,9 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
         with state_lock(config.state_dir), store.advisory_lock(LOCK_NAME), \
                 open_gateway(config) as gateway:
             m = config.mapping
-            order = [m.task.object, m.renewal_line.object, m.renewal_opportunity.object]
+            # Children first; a contract's link is put back before its renewal goes.
+            order = [m.task.object, m.renewal_line.object, m.contract.object,
+                     m.renewal_opportunity.object]
             run_id = None
             if not dry_run:
                 run_id = make_run_id(clock(), random.Random())  # noqa: S311 (an id)

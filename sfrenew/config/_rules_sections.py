@@ -51,6 +51,16 @@ class EligibilityModel(_Strict):
                                    "opportunity too")
 
 
+class AdoptionModel(_Strict):
+    """Renewal opportunities people made without a link, adopted instead of duplicated."""
+
+    close_date_window_days: int = Field(
+        default=45, ge=0, le=366,
+        description="an open Renewal-type opportunity on the account, naming no contract, "
+                    "whose close date is within this many days of a contract's end date is "
+                    "that contract's renewal: linked, never duplicated")
+
+
 class TermModel(_Strict):
     """The renewal term when a contract names none."""
 

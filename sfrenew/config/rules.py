@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError
 
 from sfrenew.config._rules_sections import (
+    AdoptionModel,
     CadenceModel,
     CotermModel,
     EligibilityModel,
@@ -28,6 +29,7 @@ from sfrenew.config._rules_sections import (
 )
 from sfrenew.core.formula import Formula, parse
 from sfrenew.core.policy import (
+    AdoptionPolicy,
     CadencePolicy,
     CadenceStep,
     ContractualUplift,
@@ -51,6 +53,7 @@ class RulesModel(_Strict):
     """The whole ``rules:`` section."""
 
     eligibility: EligibilityModel = EligibilityModel()
+    adoption: AdoptionModel = AdoptionModel()
     term: TermModel = TermModel()
     currencies: dict[Annotated[str, Field(pattern=r"^[A-Z]{3}$")],
                      Annotated[int, Field(ge=0, le=4)]] = Field(
@@ -73,6 +76,7 @@ class RulesModel(_Strict):
                                           self.eligibility.horizon_days,
                                           self.eligibility.min_term_months,
                                           self.eligibility.renew_evergreen),
+            adoption=AdoptionPolicy(self.adoption.close_date_window_days),
             default_term_months=self.term.default_months,
             currencies=MappingProxyType(dict(self.currencies)),
             coterm=CotermPolicy(self.coterm.enabled, self.coterm.window_days, self.coterm.anchor,

@@ -148,6 +148,11 @@ def same_value(a: Any, b: Any) -> bool:
     return bool(ca == cb)
 
 
+def ref_placeholder(ref: RecordRef) -> str:
+    """What a field change shows for a lookup resolved at apply time (``@Object:key``)."""
+    return f"@{ref.object}:{ref.key}"
+
+
 def _missing(last_written: Mapping[tuple[str, str, str], Any], obj: str, key: str,
              fname: str) -> bool:
     return (obj, key, fname) not in last_written
@@ -155,7 +160,8 @@ def _missing(last_written: Mapping[tuple[str, str, str], Any], obj: str, key: st
 
 def _update(desired: DesiredRecord, current: CurrentRecord, *,
             last_written: Mapping[tuple[str, str, str], Any],
-            ownership: OwnershipLookup) -> RecordChange:
+            ownership: OwnershipLookup,
+            new_refs: Mapping[str, RecordRef]) -> RecordChange:
     changes: list[FieldChange] = []
     kept: list[KeptEdit] = []
     for fname in sorted(desired.fields):
@@ -176,6 +182,20 @@ def _update(desired: DesiredRecord, current: CurrentRecord, *,
                 kept.append(KeptEdit(fname, have, want))
                 continue
         changes.append(FieldChange(fname, have, want))
+    for fname, ref in sorted(new_refs.items()):
+        if fname in desired.fields or ownership(desired.object, fname) is not \
+                Ownership.REP_AFTER_EDIT:
+            continue
+        # A lookup to a record this run creates (a contract's link to its new renewal):
+        # its Id is known only when applied. Written while the field is empty or holds
+        # sfrenew's own last value; a person's value is kept. (A lookup to a record that
+        # exists is a plain field value of the desired record instead.)
+        have = current.fields.get(fname)
+        last = last_written.get((desired.object, desired.key, fname))
+        if have in (None, "") or (last is not None and same_value(have, last)):
+            changes.append(FieldChange(fname, have, ref_placeholder(ref)))
+        else:
+            kept.append(KeptEdit(fname, have, ref_placeholder(ref)))
     refs = tuple(sorted(desired.refs.items()))
     if changes:
         reason = "rules changed " + ", ".join(c.field for c in changes)
@@ -197,7 +217,8 @@ def diff_records(*, desired: Iterable[DesiredRecord],
                  last_written: Mapping[tuple[str, str, str], Any],
                  ownership: OwnershipLookup,
                  close_policies: Mapping[str, ClosePolicy] | None = None,
-                 leave: Mapping[tuple[str, str], str] | None = None) -> list[RecordChange]:
+                 leave: Mapping[tuple[str, str], str] | None = None,
+                 deleted: Mapping[tuple[str, str], str] | None = None) -> list[RecordChange]:
     """The changes that turn the org's current records into the desired ones.
 
     ``current`` holds the sfrenew-keyed records of the accounts being planned, keyed by
@@ -206,13 +227,25 @@ def diff_records(*, desired: Iterable[DesiredRecord],
     when its object has a close policy and it is still open, else left alone;
     ``leave`` names records to leave alone whatever their close policy, with the
     reason (e.g. the open tasks of a month-to-month contract's earlier renewal).
+    ``deleted`` names records sfrenew created that a person deleted since, by
+    ``(object, key)`` with their old Id: a desired record among them, or one whose
+    lookup points to one of them, is not created again (a person's deletion sticks).
     Output order is deterministic: by object then key.
     """
     out: list[RecordChange] = []
     wanted: set[tuple[str, str]] = set()
+    gone = deleted or {}
     for want in desired:
         wanted.add((want.object, want.key))
         have = current.get((want.object, want.key))
+        if have is None and gone:
+            why = _deleted_reason(want, gone)
+            if why is not None:
+                out.append(RecordChange(kind=ChangeKind.LEAVE, object=want.object,
+                                        key=want.key, reason=why,
+                                        sf_id=gone.get((want.object, want.key)),
+                                        account_id=want.account_id))
+                continue
         if have is None:
             out.append(RecordChange(
                 kind=ChangeKind.CREATE, object=want.object, key=want.key,
@@ -220,7 +253,9 @@ def diff_records(*, desired: Iterable[DesiredRecord],
                 changes=tuple(FieldChange(f, None, want.fields[f]) for f in sorted(want.fields)),
                 refs=tuple(sorted(want.refs.items())), account_id=want.account_id))
         else:
-            out.append(_update(want, have, last_written=last_written, ownership=ownership))
+            new_refs = {f: r for f, r in want.refs.items() if (r.object, r.key) not in current}
+            out.append(_update(want, have, last_written=last_written, ownership=ownership,
+                               new_refs=new_refs))
     policies = close_policies or {}
     kept = leave or {}
     for (obj, key), have in current.items():
@@ -243,6 +278,17 @@ def diff_records(*, desired: Iterable[DesiredRecord],
                                 expected_modstamp=have.system_modstamp))
     out.sort(key=lambda c: (c.object, c.key))
     return out
+
+
+def _deleted_reason(want: DesiredRecord, gone: Mapping[tuple[str, str], str]) -> str | None:
+    sf_id = gone.get((want.object, want.key))
+    if sf_id is not None:
+        return f"deleted by a person (was {sf_id}); not created again"
+    for _fname, ref in sorted(want.refs.items()):
+        parent = gone.get((ref.object, ref.key))
+        if parent is not None:
+            return f"its {ref.object} {parent} was deleted by a person; not created again"
+    return None
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ class ExistingRenewal:
     stage: str
     is_closed: bool = False
     key: str | None = None
+    # A person's opportunity that names no contract: its close date and whether its type
+    # is Renewal decide whether a contract adopts it (``rules.adoption``).
+    close_date: date | None = None
+    renewal_type: bool = False
+
+    @property
+    def adoptable(self) -> bool:
+        """True for an open Renewal-type opportunity a person made that names no contract."""
+        return (not self.created_by_sfrenew and not self.contract_ids and self.renewal_type
+                and not self.is_closed and self.close_date is not None)
 
 
 @dataclass(frozen=True, slots=True)

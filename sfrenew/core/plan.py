@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from sfrenew.core.domain import RiskLevel
 from sfrenew.core.policy import ForecastCategory
+from sfrenew.core.rules.adoption import Adoption
 from sfrenew.core.rules.cadence import PlannedTask, UnplannedStep
 from sfrenew.core.rules.coterm import CotermGroup
 from sfrenew.core.rules.proration import Proration
@@ -32,6 +33,8 @@ class SkipReason(StrEnum):
     STATUS_NOT_ELIGIBLE = "status_not_eligible"
     DO_NOT_RENEW = "do_not_renew"
     ALREADY_RENEWED_BY_PERSON = "already_renewed_by_person"
+    ADOPTED_PERSON_RENEWAL = "adopted_person_renewal"
+    RENEWAL_DELETED_BY_PERSON = "renewal_deleted_by_person"
     RENEWAL_CLOSED = "renewal_closed"
     EVERGREEN = "evergreen"
     BELOW_MIN_TERM = "below_min_term"
@@ -164,6 +167,9 @@ class RenewalPlan:
     renewals: tuple[PlannedRenewal, ...]
     skipped: tuple[SkippedContract, ...]
     left_alone: tuple[LeftAloneRenewal, ...] = ()
+    # Renewals people made without a link, adopted by contracts (rules.adoption): the
+    # shell links each contract to its opportunity and writes nothing else on it.
+    adopted: tuple[Adoption, ...] = ()
 
     @property
     def account_risk(self) -> RiskLevel | None:

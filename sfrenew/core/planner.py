@@ -51,6 +51,7 @@ from sfrenew.core.plan import (
 )
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.core.pricing import GroupPricer, LineToPrice, PricedLine
+from sfrenew.core.rules.adoption import Adoption, adopt
 from sfrenew.core.rules.cadence import plan_cadence, render
 from sfrenew.core.rules.coterm import (
     CotermGroup,
@@ -76,6 +77,7 @@ from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 _BY_ID = attrgetter("id")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
+_NO_KEYS: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
 
 
@@ -115,18 +117,27 @@ def plan_account(
     signals: RiskSignals | None = None,
     existing_renewals: Sequence[ExistingRenewal] = (),
     existing_tasks: Mapping[str, ExistingTask] = _NO_TASKS,
+    deleted_keys: frozenset[str] = _NO_KEYS,
 ) -> RenewalPlan:
     """The desired renewal state of ``account``.
 
     ``contracts`` are the account's contracts with their lines (any status; the
     planner decides which renew). ``existing_renewals`` are the renewal
-    opportunities the org holds for them (sfrenew's and people's);
-    ``existing_tasks`` the cadence tasks sfrenew created earlier, by key.
+    opportunities the org holds for them (sfrenew's and people's, including open
+    Renewal-type ones naming no contract, which a contract may adopt: see
+    ``rules.adoption``); ``existing_tasks`` the cadence tasks sfrenew created earlier,
+    by key. ``deleted_keys`` are keys of records sfrenew created that a person deleted
+    since: such a renewal is not planned again (its contracts are reported), and such a
+    line is left out of its renewal and named in the explanation.
     """
     renewals_of: dict[str, list[ExistingRenewal]] = {}
+    adoptable: list[ExistingRenewal] = []
     for renewal in existing_renewals:
         for contract_id in renewal.contract_ids:
             renewals_of.setdefault(contract_id, []).append(renewal)
+        if renewal.adoptable:
+            adoptable.append(renewal)
+    adopted: list[Adoption] = []
     skipped: list[SkippedContract] = []
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
@@ -141,6 +152,14 @@ def plan_account(
             problem = _line_problem(mapped, lines, notes, policy=policy)
             if lines is not mapped.lines:  # amendments netted, ended lines left out
                 contract = replace(mapped, lines=lines)
+        if problem is None and adoptable and not any(
+                r.created_by_sfrenew for r in renewals_of.get(mapped.id, ())):
+            # (a contract sfrenew already renews keeps its renewal: nothing is abandoned)
+            adoption = adopt(mapped, adoptable, policy.adoption)
+            if adoption is not None:
+                adopted.append(adoption)
+                problem = (SkipReason.ADOPTED_PERSON_RENEWAL,
+                           _adoption_words(adoption, policy))
         if problem is not None:
             skipped.append(SkippedContract(mapped.id, problem[0], problem[1]))
             continue
@@ -151,12 +170,48 @@ def plan_account(
     groups = group_members([c.member for c in candidates], policy.coterm)
     planned = []
     for members in groups:
+        key, existing = _group_key(account.id, members, existing_renewals)
+        if key in deleted_keys:  # a person deleted the renewal sfrenew made: it stays so
+            for m in members:
+                skipped.append(SkippedContract(
+                    m.contract_id, SkipReason.RENEWAL_DELETED_BY_PERSON,
+                    "a person deleted the renewal opportunity sfrenew created for it; it is "
+                    "not created again (to renew it, open a renewal by hand)"))
+            continue
         planned.append(_plan_group(
-            members, by_id=by_id, account=account, today=today, policy=policy,
-            signals=signals or RiskSignals(), existing_renewals=existing_renewals,
-            existing_tasks=existing_tasks, risks=risks))
+            members, key=key, existing=existing, by_id=by_id, account=account, today=today,
+            policy=policy, signals=signals or RiskSignals(), existing_tasks=existing_tasks,
+            risks=risks, deleted_keys=deleted_keys))
     left = _left_alone(skipped, renewals_of, planned) if existing_renewals else ()
-    return RenewalPlan(account.id, tuple(planned), tuple(skipped), left)
+    return RenewalPlan(account.id, tuple(planned), tuple(skipped), left, tuple(adopted))
+
+
+def _adoption_words(adoption: Adoption, policy: RulesPolicy) -> str:
+    days = adoption.days_from_end
+    when = (f"{-days} day{'s' if days != -1 else ''} before" if days < 0 else
+            f"{days} day{'s' if days != 1 else ''} after" if days > 0 else "on")
+    said = (f"adopted opportunity {adoption.opportunity_id}, an open Renewal a person made, "
+            f"closing {iso(adoption.close_date)} ({when} the contract's end; "
+            f"rules.adoption.close_date_window_days is "
+            f"{policy.adoption.close_date_window_days}): linked to the contract, never "
+            f"duplicated; its lines, stage, amount and dates stay the person's")
+    if adoption.others:
+        said += f"; other candidates not adopted: {', '.join(adoption.others)}"
+    return said
+
+
+def _group_key(account_id: str, members: Sequence[CotermMember],
+               existing_renewals: Sequence[ExistingRenewal],
+               ) -> tuple[str, ExistingRenewal | None]:
+    """A co-term group's renewal key and the open renewal sfrenew made that it continues.
+
+    The key is that renewal's key when there is one, else a fresh one.
+    """
+    contract_ids = tuple(sorted(m.contract_id for m in members))  # CotermGroup.contract_ids
+    fresh = renewal_key(account_id, contract_ids=contract_ids, start=members[0].start)
+    existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
+                if existing_renewals else None)
+    return (existing.key if existing is not None and existing.key else fresh), existing
 
 
 # Contracts that renew by themselves: an open renewal sfrenew made for one earlier is
@@ -308,14 +363,16 @@ _RiskMemo = dict[tuple[Decimal, int | None], RiskAssessment]
 def _plan_group(
     members: tuple[CotermMember, ...],
     *,
+    key: str,
+    existing: ExistingRenewal | None,
     by_id: Mapping[str, _Candidate],
     account: Account,
     today: date,
     policy: RulesPolicy,
     signals: RiskSignals,
-    existing_renewals: Sequence[ExistingRenewal],
     existing_tasks: Mapping[str, ExistingTask],
     risks: _RiskMemo,
+    deleted_keys: frozenset[str],
 ) -> PlannedRenewal:
     # One pass over the members (comprehensions are calls): the candidates, their
     # contracts by id and numbers, the largest uplift (the first of equals, as max()
@@ -360,6 +417,12 @@ def _plan_group(
         start = c.member.start
         contract_id = c.contract.id
         for line, d in zip(c.contract.lines, uplifts, strict=True):
+            if deleted_keys and line_key(key, contract_id=contract_id,
+                                         source_line_id=line.id) in deleted_keys:
+                left_out.append(f"Contract {c.contract.number}: {line.product_name} (line "
+                                f"{line.id}) was removed from this renewal by a person, so "
+                                f"it stays removed")
+                continue
             items.append(LineToPrice(line, d, start, contract_id))
     pricer = GroupPricer(items, method=policy.proration,
                          compound=compounds(policy.uplift, account), decimals=decimals)
@@ -379,12 +442,7 @@ def _plan_group(
                if len(members) > 1 or anchor.anchor_contract_id is None or anchor.rolled_forward
                else ())
     group = CotermGroup(currency, members, anchor, comparison, changes)
-    contract_ids = group.contract_ids
     start_date = members[0].start
-    fresh = renewal_key(account.id, contract_ids=contract_ids, start=start_date)
-    existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
-                if existing_renewals else None)
-    key = existing.key if existing is not None and existing.key else fresh
     quantum = quantum_for(decimals)
     lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
                            quantum=quantum, quantity_words=quantity_words)

@@ -95,6 +95,18 @@ class EligibilityPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class AdoptionPolicy:
+    """Which renewal opportunities a person made sfrenew recognises without a link.
+
+    An open opportunity of type Renewal on the contract's account, naming no contract,
+    whose close date lies within ``close_date_window_days`` of the contract's end date
+    is the contract's renewal: sfrenew links it and never creates a second one.
+    """
+
+    close_date_window_days: int = 45
+
+
+@dataclass(frozen=True, slots=True)
 class CotermPolicy:
     """How renewals of one account are grouped and aligned."""
 
@@ -301,6 +313,7 @@ class RulesPolicy:
     """Every renewal rule knob, as the core uses it."""
 
     eligibility: EligibilityPolicy = field(default_factory=EligibilityPolicy)
+    adoption: AdoptionPolicy = field(default_factory=AdoptionPolicy)
     default_term_months: int = 12
     currencies: Mapping[str, int] = field(default_factory=_default_currencies)
     coterm: CotermPolicy = field(default_factory=CotermPolicy)

@@ -103,8 +103,10 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("uplift_rate", P, "contractual uplift rate (a fraction: 0.05 is 5%)"),
         _f("uplift_cap", P, "contractual uplift cap"),
         _f("uplift_floor", P, "contractual uplift floor"),
-        _f("renewal_opportunity", ID, "renewal opportunity already linked to the contract",
-           references=Concept.RENEWAL_OPPORTUNITY),
+        _f("renewal_opportunity", ID, "the contract's renewal opportunity: read to recognise "
+           "a renewal a person made, written when sfrenew creates or adopts one (only "
+           "while empty or holding sfrenew's own value), so CPQ does not create another",
+           written=True, references=Concept.RENEWAL_OPPORTUNITY),
     ),
     Concept.CONTRACT_LINE: (
         _f("product", ID, "the product (Product2 Id)", required=True),
@@ -220,6 +222,7 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
 
 WRITE_MODES: Mapping[Concept, WriteMode] = {
     Concept.ACCOUNT: WriteMode.UPDATE,
+    Concept.CONTRACT: WriteMode.UPDATE,  # only its renewal-opportunity link
     Concept.RENEWAL_OPPORTUNITY: WriteMode.UPSERT,
     Concept.RENEWAL_LINE: WriteMode.UPSERT,
     Concept.TASK: WriteMode.UPSERT,
@@ -230,7 +233,7 @@ REQUIRED_CONCEPTS = frozenset({Concept.ACCOUNT, Concept.CONTRACT, Concept.CONTRA
 
 
 def write_mode(concept: Concept) -> WriteMode:
-    """How sfrenew writes this concept (READ for risk sources, contracts, lines)."""
+    """How sfrenew writes this concept (READ for risk sources and contract lines)."""
     return WRITE_MODES.get(concept, WriteMode.READ)
 
 

@@ -144,6 +144,30 @@ class _Pending:
     records: AccountRecords
     plan: RenewalPlan
     desired: list[DesiredRecord]
+    # sfrenew's records a person deleted, by (object, key), with their old Id
+    deleted: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def deleted_by_people(store: StateStore, wanted: Mapping[str, Iterable[str]],
+                      ) -> dict[tuple[str, str], str]:
+    """Of the keys sfrenew wants but the org does not hold, those a person deleted.
+
+    ``wanted`` gives, per object, keys of desired records absent from the mirror. One
+    is a person's deletion when the ledger says sfrenew wrote it (and did not delete it
+    itself, as a rollback does) and the mirror holds its Id as deleted (the pull reads
+    deletes through queryAll): ``{(object, key): old Id}``.
+    """
+    out: dict[tuple[str, str], str] = {}
+    for obj, keys in wanted.items():
+        written = store.find_by_keys(obj, sorted(set(keys)))
+        if not written:
+            continue
+        mirrored = store.get_mirror(obj, sorted(set(written.values())))
+        for key, sf_id in written.items():
+            record = mirrored.get(sf_id)
+            if record is not None and record.is_deleted:
+                out[(obj, key)] = sf_id
+    return out
 
 
 class Planner:
@@ -156,6 +180,8 @@ class Planner:
         self.ownership = ownership_lookup(mapping)
         self.close = {} if scope.partial else {mapping.task.object: task_close_policy(mapping)}
         self.totals = PlanTotals()
+        self.keyed = frozenset(s.object for s in (mapping.renewal_opportunity,
+                                                   mapping.renewal_line, mapping.task))
 
     def plan_one(self, records: AccountRecords) -> _Pending | None:
         """The rules' plan and desired records of one account (None: not planned)."""
@@ -163,10 +189,15 @@ class Planner:
         if account is None or (self.scope.accounts and account.id not in self.scope.accounts):
             return None
         records = _in_scope(records, self.scope)
+        return self._plan(records, frozenset())
+
+    def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:
+        account = records.account
+        assert account is not None  # plan_one checked
         plan = plan_account(account=account, contracts=records.contracts, today=self.today,
                             policy=self.policy, signals=records.signals,
                             existing_renewals=records.existing_renewals,
-                            existing_tasks=records.existing_tasks)
+                            existing_tasks=records.existing_tasks, deleted_keys=deleted_keys)
         entries = {lid: rec.values.get("price_book_entry")
                    for lid, rec in records.line_records.items()}
         desired = desired_records(mapping=self.mapping, plan=plan, owner_id=records.owner_id,
@@ -174,8 +205,32 @@ class Planner:
                                   account_object_id=account.id)
         return _Pending(records, plan, desired)
 
+    def _deletions(self, batch: list[_Pending]) -> list[_Pending]:
+        """The batch with people's deletions known: an account where a person deleted a
+        renewal or line sfrenew made is planned again without it (its explanation then
+        says so); deleted tasks are left to the diff."""
+        wanted: dict[str, set[str]] = {}
+        for item in batch:
+            for want in item.desired:
+                if want.object in self.keyed and (want.object, want.key) \
+                        not in item.records.current:
+                    wanted.setdefault(want.object, set()).add(want.key)
+        gone = deleted_by_people(self.store, wanted) if wanted else {}
+        if not gone:
+            return batch
+        out = []
+        for item in batch:
+            wants = {(w.object, w.key) for w in item.desired}
+            mine = {k: v for k, v in gone.items() if k in wants}
+            keys = frozenset(k for (o, k) in mine if o != self.mapping.task.object)
+            again = self._plan(item.records, keys) if keys else item
+            again.deleted = mine
+            out.append(again)
+        return out
+
     def flush(self, batch: list[_Pending]) -> None:
         """Diff a batch of planned accounts against the ledger and write them out."""
+        batch = self._deletions(batch)
         keys: dict[str, set[str]] = {}
         for item in batch:
             for (obj, key) in item.records.current:
@@ -193,10 +248,20 @@ class Planner:
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
         leave = left_alone_records(self.mapping, plan, records.current)
+        current = records.current
+        contract_obj = self.mapping.contract.object
+        links = [w.key for w in item.desired if w.object == contract_obj
+                 and w.key in records.contract_current]
+        if links:  # the contracts sfrenew links to their renewals, as the org holds them
+            current = {**current, **{(contract_obj, k): records.contract_current[k]
+                                     for k in links}}
+        desired = [w for w in item.desired if w.object != contract_obj
+                   or w.key in records.contract_current]
         changes = select_changes(
-            diff_records(desired=item.desired, current=records.current, last_written=last,
-                         ownership=self.ownership, close_policies=self.close, leave=leave),
-            rules=self.scope.rules, mapping=self.mapping, current=records.current)
+            diff_records(desired=desired, current=current, last_written=last,
+                         ownership=self.ownership, close_policies=self.close, leave=leave,
+                         deleted=item.deleted),
+            rules=self.scope.rules, mapping=self.mapping, current=current)
         t = self.totals
         t.accounts += 1
         t.last_account = records.account.id
@@ -217,7 +282,9 @@ class Planner:
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
                       "message": p.message} for p in records.record_problems]
         t.problems += len(problems)
-        kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits]
+        # Left alone but worth saying: people's edits, and records people deleted.
+        kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits
+                or (c.object, c.key) in item.deleted]
         if kept or skipped or problems:
             write_account(self.out, AccountPlan(
                 account_id=records.account.id, account_name=records.account.name,

@@ -85,6 +85,36 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
     return _mapped(mapping, Concept.RENEWAL_OPPORTUNITY, values, shapes)
 
 
+def contract_links(mapping: MappingFile, plan: RenewalPlan) -> list[DesiredRecord]:
+    """Each renewed or adopting contract's link to its renewal opportunity.
+
+    The contract's renewal-opportunity field (CPQ's ``SBQQ__RenewalOpportunity__c``)
+    stops CPQ's Renewal Forecast from creating a second renewal. A renewal sfrenew is
+    about to create has no Id yet: the link is a ``RecordRef`` the apply step resolves
+    once the opportunity is written. The diff writes the link only while the field is
+    empty or holds sfrenew's own last value (never over a person's link).
+    """
+    link = written_fields(mapping, Concept.CONTRACT).get("renewal_opportunity")
+    if link is None:
+        return []
+    contract_obj, opp_obj = mapping.contract.object, mapping.renewal_opportunity.object
+    out: list[DesiredRecord] = []
+    for renewal in plan.renewals:
+        for contract_id in renewal.contract_ids:
+            if renewal.existing_opportunity_id is not None:
+                out.append(DesiredRecord(contract_obj, contract_id,
+                                         {link: renewal.existing_opportunity_id},
+                                         account_id=plan.account_id))
+            else:
+                out.append(DesiredRecord(contract_obj, contract_id, {},
+                                         refs={link: RecordRef(opp_obj, renewal.key)},
+                                         account_id=plan.account_id))
+    for adoption in plan.adopted:
+        out.append(DesiredRecord(contract_obj, adoption.contract_id,
+                                 {link: adoption.opportunity_id}, account_id=plan.account_id))
+    return out
+
+
 def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | None,
                     line_entries: Mapping[str, str | None], shapes: FieldShapes,
                     account_object_id: str) -> list[DesiredRecord]:
@@ -134,6 +164,7 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
                 task_obj, _mapped(mapping, Concept.TASK, values, shapes), shapes),
                 refs={opp_ref_task: ref} if opp_ref_task else {},
                 account_id=plan.account_id))
+    out.extend(contract_links(mapping, plan))
     level = plan.account_risk
     if level is not None:
         reasons = sorted({c for r in plan.renewals for c in r.risk.reason_codes})

@@ -56,6 +56,9 @@ class AccountRecords:
     record_problems: list[RecordProblem] = field(default_factory=list)
     owner_id: str | None = None
     line_records: dict[str, ConceptRecord] = field(default_factory=dict)  # by line Id
+    # The contracts as the org holds them (their renewal-opportunity link), by Id: the
+    # diff's current record when sfrenew links a contract to its renewal.
+    contract_current: dict[str, CurrentRecord] = field(default_factory=dict)
 
 
 def _read(mapping: MappingFile, concept: Concept, records: Sequence[MirrorRecord],
@@ -183,10 +186,14 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                            else list(group.of(mapping.activities.object))
                            if mapping.activities is not None else [], problems)
 
+    unlinked: list[tuple[MirrorRecord, ConceptRecord]] = []  # people's, naming no contract
+    renewal_type = mapping.values.opportunity_type.renewal
     for record in group.of(opp_obj):
         opp, found = read_record(mapping, Concept.RENEWAL_OPPORTUNITY, record.data)
         problems.extend(found)
         renewed = opp.values.get("renewed_contract")
+        if not opp.key and not renewed:
+            unlinked.append((record, opp))
         if opp.key:
             out.current[(opp_obj, opp.key)] = _current(Concept.RENEWAL_OPPORTUNITY, mapping,
                                                        record, opp.key)
@@ -207,6 +214,19 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                 opportunity_id=known.sf_id, contract_ids=(str(c_read.sf_id),),
                 created_by_sfrenew=False, stage=str(known.data.get("StageName") or ""),
                 is_closed=bool(known.data.get("IsClosed"))))
+    linked = {r.opportunity_id for r in out.existing_renewals}
+    for record, opp in unlinked:  # adoption candidates (rules.adoption decides)
+        close = opp.values.get("close_date")
+        if record.sf_id not in linked and opp.values.get("type") == renewal_type \
+                and not opp.values.get("is_closed") and isinstance(close, date):
+            out.existing_renewals.append(ExistingRenewal(
+                opportunity_id=record.sf_id, contract_ids=(), created_by_sfrenew=False,
+                stage=str(opp.values.get("stage") or ""), close_date=_as_date(close),
+                renewal_type=True))
+    if written_fields(mapping, Concept.CONTRACT):
+        for record in group.of(mapping.contract.object):
+            out.contract_current[record.sf_id] = _current(Concept.CONTRACT, mapping, record,
+                                                          record.sf_id)
     for record in keyed_lines:
         key = str(record.data[line_key or ""])
         out.current[(line_obj, key)] = _current(Concept.RENEWAL_LINE, mapping, record, key)

@@ -24,7 +24,7 @@ RISK_OPPORTUNITY_FIELDS = ("risk_level", "risk_score", "risk_reasons", "forecast
 class RuleSet(StrEnum):
     """A part of the plan a job may write on its own (none given: all of them)."""
 
-    RENEWALS = "renewals"  # renewal opportunities and their lines
+    RENEWALS = "renewals"  # renewal opportunities, their lines, the contracts' links
     RISK = "risk"  # risk fields and forecast category of renewals; the account's risk
     CADENCE = "cadence"  # cadence tasks
 
@@ -45,10 +45,11 @@ def select_changes(changes: Iterable[RecordChange], *, rules: frozenset[RuleSet]
     line = mapping.renewal_line.object
     task = mapping.task.object
     account = mapping.account.object
+    contract = mapping.contract.object  # its link to the renewal goes with the renewal
     risk_fields = _risk_fields(mapping)
     kept: list[RecordChange] = []
     for change in out:
-        if change.object in (opp, line) and RuleSet.RENEWALS in rules:
+        if change.object in (opp, line, contract) and RuleSet.RENEWALS in rules:
             kept.append(change)
         elif change.object == opp and RuleSet.RISK in rules and change.kind is ChangeKind.UPDATE:
             risk = tuple(c for c in change.changes if c.field in risk_fields)

@@ -76,7 +76,11 @@ def mark_deleted(db: Database, object_name: str, ids: Iterable[str], *,
 
 
 def purge_deleted(db: Database, object_name: str | None = None) -> int:
-    """Drop records flagged deleted (all objects, or one); return how many."""
+    """Drop records flagged deleted (all objects, or one); return how many.
+
+    The flags are how a plan knows a person deleted a record sfrenew created (it is
+    not created again): purging the renewal objects' tombstones forgets that.
+    """
     stmt = delete(_m).where(_m.c.is_deleted.is_(True))
     if object_name is not None:
         stmt = stmt.where(_m.c.object == object_name)

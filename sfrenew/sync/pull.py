@@ -109,21 +109,20 @@ def _store_batch(store: StateStore, obj: PulledObject, batch: list[dict[str, Any
         refs = sorted({str(r[obj.group_field]) for r in by_id.values() if r.get(obj.group_field)})
         groups = resolve(refs)
     live: list[MirrorRow] = []
-    gone: list[str] = []
+    gone: list[MirrorRow] = []
     for sf_id, row in by_id.items():
-        if row.get(IS_DELETED):
-            gone.append(sf_id)
-            continue
         ref = row.get(obj.group_field)
         group = groups.get(str(ref)) if resolve is not None and ref else (
             str(ref) if ref else None)
         data = {k: v for k, v in row.items() if k != IS_DELETED}
-        live.append(MirrorRow(sf_id=sf_id, data=data, group_key=group,
-                              system_modstamp=_modstamp(row.get(MODSTAMP))))
-    if live:
-        store.upsert_mirror(obj.sobject, live)
-    if gone:
-        store.mark_deleted(obj.sobject, gone)
+        # A deleted record is kept as a tombstone (flagged, with its last fields), even
+        # one never seen alive (created and deleted between two pulls): that is how the
+        # plan knows a person deleted a record sfrenew created (it is not made again).
+        (gone if row.get(IS_DELETED) else live).append(MirrorRow(
+            sf_id=sf_id, data=data, group_key=group,
+            system_modstamp=_modstamp(row.get(MODSTAMP)), is_deleted=bool(row.get(IS_DELETED))))
+    if live or gone:
+        store.upsert_mirror(obj.sobject, [*live, *gone])
     return len(live), len(gone)
 
 

@@ -220,3 +220,23 @@ def test_usage_decline_is_a_fraction_like_every_rate() -> None:
             loads_rules(f"rules:\n  risk: {{signals: {{{_SIGNALS}"
                         f"usage_decline: {{points: 15, {old}}}}}}}\n", file="c.yaml")
         assert str(caught.value).startswith("c.yaml:2:")
+
+
+def test_adoption_window_loads_defaults_and_mistakes_say_where() -> None:
+    assert RulesPolicy().adoption.close_date_window_days == 45
+    assert load_rules(EXAMPLE).adoption.close_date_window_days == 45
+    policy = loads_rules("rules:\n  adoption:\n    close_date_window_days: 10\n",
+                         file="config.yaml")
+    assert policy.adoption.close_date_window_days == 10
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules("""
+rules:
+  adoption:
+    close_date_window_days: -1
+    window: 3
+""", file="config.yaml")
+    messages = str(caught.value).splitlines()
+    assert any(m.startswith("config.yaml:4:5: rules.adoption.close_date_window_days:")
+               and "greater than or equal to 0" in m for m in messages), messages
+    assert any(m.startswith("config.yaml:5:5: rules.adoption.window:") for m in messages), \
+        messages

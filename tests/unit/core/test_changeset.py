@@ -153,3 +153,65 @@ def test_output_is_deterministic_whatever_the_input_order() -> None:
                           ownership=_owner())
     assert first == second
     assert [c.key for c in first] == ["a", "b", "c"]
+
+
+# --- a contract's link to its renewal; records people deleted (issue 15 items 3-4) -----
+
+CONTRACT = "Contract"
+LINK = "SBQQ__RenewalOpportunity__c"
+NEW_OPP = RecordRef(OPP, "renewal-key")
+
+
+def _link(have: Any, last: Any = None) -> list[Any]:
+    desired = DesiredRecord(CONTRACT, "800A", {}, refs={LINK: NEW_OPP})
+    current = {(CONTRACT, "800A"): CurrentRecord(CONTRACT, "800A", "800A", {LINK: have})}
+    written = {} if last is None else {(CONTRACT, "800A", LINK): last}
+    return diff_records(desired=[desired], current=current, last_written=written,
+                        ownership=_owner())
+
+
+@pytest.mark.parametrize(("have", "last", "kind", "kept"), [
+    (None, None, ChangeKind.UPDATE, False),  # empty: linked to the renewal this run creates
+    ("006OLD", "006OLD", ChangeKind.UPDATE, False),  # sfrenew's own earlier link: replaced
+    ("006PERSON", None, ChangeKind.LEAVE, True),  # a person's link, never written by sfrenew
+    ("006PERSON", "006OLD", ChangeKind.LEAVE, True),  # a person changed sfrenew's link
+])
+def test_a_contract_link_to_a_new_renewal_is_written_only_over_empty_or_sfrenews_own(
+        have: Any, last: Any, kind: ChangeKind, kept: bool) -> None:
+    (change,) = _link(have, last)
+    assert change.kind is kind
+    assert change.refs == ((LINK, NEW_OPP),)
+    if kind is ChangeKind.UPDATE:
+        # the Id is known only when applied: the change waits for the opportunity
+        assert [(c.field, c.before, c.after) for c in change.changes] == [
+            (LINK, have, "@Opportunity:renewal-key")]
+    assert bool(change.kept_edits) is kept
+
+
+def test_a_lookup_set_on_create_is_not_rewritten_on_update() -> None:
+    line = DesiredRecord("OpportunityLineItem", "l1", {"Quantity": 10},
+                         refs={"OpportunityId": RecordRef(OPP, "k1")})
+    current = {("OpportunityLineItem", "l1"): CurrentRecord(
+        "OpportunityLineItem", "l1", "00k1", {"Quantity": 10, "OpportunityId": "006A"})}
+    (change,) = diff_records(desired=[line], current=current, last_written={},
+                             ownership=_owner())
+    assert change.kind is ChangeKind.LEAVE
+    assert change.changes == ()
+
+
+def test_records_a_person_deleted_are_not_created_again_nor_their_children() -> None:
+    opp = DesiredRecord(OPP, "k1", {"Name": "Renewal"})
+    line = DesiredRecord("OpportunityLineItem", "l1", {"Quantity": 10},
+                         refs={"OpportunityId": RecordRef(OPP, "k1")})
+    other = DesiredRecord("Task", "t1", {"Subject": "Kick-off"},
+                          refs={"WhatId": RecordRef(OPP, "k2")})
+    changes = diff_records(desired=[opp, line, other], current={}, last_written={},
+                           ownership=_owner(), deleted={(OPP, "k1"): "006GONE"})
+    by_key = {c.key: c for c in changes}
+    assert by_key["k1"].kind is ChangeKind.LEAVE
+    assert "deleted by a person" in \
+        by_key["k1"].reason
+    assert by_key["k1"].sf_id == "006GONE"
+    assert by_key["l1"].kind is ChangeKind.LEAVE
+    assert "006GONE" in by_key["l1"].reason
+    assert by_key["t1"].kind is ChangeKind.CREATE

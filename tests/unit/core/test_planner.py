@@ -20,6 +20,7 @@ from sfrenew.core.formula import parse
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import line_key, plan_account, renewal_key
 from sfrenew.core.policy import (
+    AdoptionPolicy,
     AnchorPolicy,
     ContractualUplift,
     CotermPolicy,
@@ -583,3 +584,83 @@ def test_a_contract_with_nothing_left_is_skipped_with_the_reason() -> None:
     assert skipped.detail == (
         "nothing is left to renew: Product 1 × 10 terminated 2023-12-31, before the "
         "contract's end (2024-03-31); not renewed")
+
+
+# --- people's deletions and hand-made renewals (issue 15 items 3 and 4) ---------------
+
+def _two_lines() -> Contract:
+    return contract(lines=(line(1), line(2, price="200", qty="5")))
+
+
+def test_a_line_a_person_deleted_is_left_out_and_named() -> None:
+    (whole,) = _plan(_two_lines()).renewals
+    removed = next(ln for ln in whole.lines if ln.source_line_id == "L2")
+    plan = plan_account(account=ACCOUNT, contracts=(_two_lines(),), today=TODAY,
+                        policy=POLICY, deleted_keys=frozenset({removed.key}))
+    (renewal,) = plan.renewals
+    assert renewal.key == whole.key
+    assert [ln.source_line_id for ln in renewal.lines] == ["L1"]
+    # prior ARR 10 × 1,000 = 10,000 (not + 5 × 200 = 11,000); the amount is line 1's alone
+    assert renewal.figures.prior_arr == P("10000.00")
+    assert renewal.amount == next(ln.amount for ln in whole.lines if ln.source_line_id == "L1")
+    assert "Product 2 (line L2) was removed from this renewal by a person" in \
+        renewal.explanation
+
+
+def test_a_renewal_a_person_deleted_is_not_planned_again() -> None:
+    (whole,) = _plan(_two_lines()).renewals
+    plan = plan_account(account=ACCOUNT, contracts=(_two_lines(),), today=TODAY,
+                        policy=POLICY, deleted_keys=frozenset({whole.key}))
+    assert plan.renewals == ()
+    assert [(s.contract_id, s.reason) for s in plan.skipped] == [
+        ("800A", SkipReason.RENEWAL_DELETED_BY_PERSON)]
+
+
+def _hand_made(opp_id: str, days: int, *, renewal_type: bool = True) -> ExistingRenewal:
+    return ExistingRenewal(opportunity_id=opp_id, contract_ids=(), created_by_sfrenew=False,
+                           stage="Prospecting", close_date=date(2024, 3, 31)
+                           + timedelta(days=days), renewal_type=renewal_type)
+
+
+def test_a_hand_made_renewal_near_the_end_is_adopted_not_duplicated() -> None:
+    # The contract ends 2024-03-31; the candidates close 2024-04-10 (+10), 2024-03-01
+    # (-30) and 2024-07-09 (+100, outside the default 45-day window).
+    plan = _plan(contract(), existing=(_hand_made("006B", -30), _hand_made("006A", 10),
+                                       _hand_made("006C", 100)))
+    assert plan.renewals == ()
+    ((contract_id, reason, detail),) = plan.skipped
+    assert (contract_id, reason) == ("800A", SkipReason.ADOPTED_PERSON_RENEWAL)
+    assert "006A" in detail
+    assert "closing 2024-04-10 (10 days after" in detail
+    assert "other candidates not adopted: 006B" in detail
+    assert "006C" not in detail
+    assert [(a.contract_id, a.opportunity_id) for a in plan.adopted] == [("800A", "006A")]
+
+
+def test_no_candidate_in_the_window_a_renewal_is_created() -> None:
+    far = _plan(contract(), existing=(_hand_made("006C", 46),
+                                      _hand_made("006D", 0, renewal_type=False)))
+    assert len(far.renewals) == 1
+    assert far.adopted == ()
+    wider = _plan(contract(), existing=(_hand_made("006C", 46),),
+                  policy=replace(POLICY, adoption=AdoptionPolicy(close_date_window_days=46)))
+    assert wider.renewals == ()
+    assert wider.adopted[0].opportunity_id == "006C"
+
+
+def test_every_line_removed_by_people_leaves_an_empty_renewal_saying_so() -> None:
+    (whole,) = _plan(_two_lines()).renewals
+    plan = plan_account(account=ACCOUNT, contracts=(_two_lines(),), today=TODAY,
+                        policy=POLICY, deleted_keys=frozenset(ln.key for ln in whole.lines))
+    (renewal,) = plan.renewals
+    assert renewal.lines == ()
+    assert renewal.amount == renewal.figures.prior_arr == 0
+    assert renewal.explanation.count("removed from this renewal by a person") == 2
+
+
+def test_a_contract_sfrenew_already_renews_keeps_its_renewal_and_adopts_nothing() -> None:
+    (first,) = _plan(contract()).renewals
+    ours = existing("006OURS", "800A", by_sfrenew=True, stage="Prospecting", key=first.key)
+    plan = _plan(contract(), existing=(ours, _hand_made("006A", 10)))
+    assert [r.existing_opportunity_id for r in plan.renewals] == ["006OURS"]
+    assert plan.adopted == ()
