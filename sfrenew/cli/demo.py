@@ -90,6 +90,9 @@ def run_demo(config: AppConfig, *, contracts: int, seed: int,
     if skipped:
         click.echo("contracts not renewed now: " + ", ".join(
             f"{reason} {n}" for reason, n in sorted(skipped.items())))
+    if plan.get("routing"):
+        click.echo(f"assignee roles that fell back to the account owner (unresolved or "
+                   f"inactive users): {plan['routing']}; each with its record Id in the plan")
     calls = outcome.api_calls
     click.echo(f"API calls: {sum(calls.values())} (" + ", ".join(
         f"{k} {v}" for k, v in sorted(calls.items())) + ")")
