@@ -7,6 +7,7 @@ Commit); :mod:`sfrenew.config.rules` assembles them and converts to the core pol
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
@@ -354,10 +355,17 @@ ACCOUNT_USER_FIELDS = frozenset(
 class OwnerTableRowModel(_Strict):
     """Accounts of this segment and region (omitted: any) go to ``user``."""
 
-    user: str = Field(pattern=r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$",
-                      description="a User Id (005...)")
+    user: str = Field(description="a User Id (005..., 15 or 18 characters)")
     segment: str | None = None
     region: str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _user_id(cls, user: str) -> str:
+        if not re.fullmatch(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?", user):
+            raise ValueError(f"{user!r} is not a User Id (15 or 18 characters starting "
+                             f"with 005; copy it from the user's page or a report)")
+        return user
 
 
 class OwnersModel(_Strict):

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from sfrenew.core.domain import Account, Contract
+from sfrenew.core.domain import Account, Contract, RiskLevel
 from sfrenew.core.explain import RenewalParts, term_change_words
 from sfrenew.core.figures import last_term_total
 from sfrenew.core.money import format_money, format_rate
@@ -91,7 +91,7 @@ def overall_rate(prior_arr: Decimal, renewal_arr: Decimal) -> Decimal | None:
     """The renewal's annual value change as a fraction of last term's (None: no base)."""
     if not prior_arr:
         return None
-    return ((renewal_arr - prior_arr) / prior_arr).quantize(_RATE_STEP)
+    return ((renewal_arr - prior_arr) / prior_arr).quantize(_RATE_STEP, rounding=ROUND_HALF_UP)
 
 
 def _signed(amount: Decimal, currency: str) -> str:
@@ -112,11 +112,13 @@ def next_step_words(tasks: tuple[PlannedTask, ...]) -> str | None:
     return text if len(text) <= NEXT_STEP_MAX else text[:NEXT_STEP_MAX - 1] + "…"
 
 
+def _number(contract_id: str, contracts: Mapping[str, Contract]) -> str:
+    c = contracts.get(contract_id)
+    return c.number if c is not None and c.number else contract_id
+
+
 def _contract_words(parts: RenewalParts, contracts: Mapping[str, Contract]) -> str:
-    numbers = []
-    for m in parts.coterm.members:
-        c = contracts.get(m.contract_id)
-        numbers.append(c.number if c is not None and c.number else m.contract_id)
+    numbers = [_number(m.contract_id, contracts) for m in parts.coterm.members]
     if len(numbers) == 1:
         return f"contract {numbers[0]}"
     shown = ", ".join(numbers[:3]) + (f" and {len(numbers) - 3} more" if len(numbers) > 3
@@ -158,12 +160,19 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
     change = (f"{'+' if rate >= 0 else '−'}{format_rate(abs(rate))} ("
               if rate is not None else "(")
     out.append(f"Uplift: {change}{_signed(fig.uplift_amount, cur)} a year): {_reasons(parts)}.")
+    changed = {t.contract_id for t in parts.coterm.term_changes}
+    for m in parts.coterm.members:
+        if m.natural_end != parts.end_date and m.contract_id not in changed:
+            short = describe_length(*months_and_days(m.start, parts.end_date))
+            out.append(f"Co-term: contract {_number(m.contract_id, contracts)} renews for "
+                       f"{short} instead of {m.term_months} months, to end with the others "
+                       f"(priced for that period; not a change of term).")
     for term in parts.coterm.term_changes:
         words = term_change_words(term, anchor=parts.coterm.anchor, contracts=contracts)
         out.append(f"Change of term: {words}.")
     if parts.approval_reasons:
         out.append("Needs approval before it goes to the customer.")
-    if parts.risk.reasons:
+    if parts.risk.reasons and parts.risk.level is not RiskLevel.LOW:
         out.append(f"Risk {parts.risk.level}: "
                    + "; ".join(r.text for r in parts.risk.reasons[:2]) + ".")
     step = next_step_words(parts.tasks)
@@ -178,17 +187,20 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
 
 
 def task_description(parts: RenewalParts, task: PlannedTask, *, opportunity: str,
-                     opportunity_id: str | None, instructions: str = "") -> str:
-    """A task's Description: what to do, the renewal's numbers and the link to it."""
+                     instructions: str = "") -> str:
+    """A task's Description: what to do, the renewal's numbers and the renewal it is for.
+
+    The renewal is named, not linked by Id: the task's Related To (WhatId) is the link,
+    and an Id that only exists after the first run would rewrite every task once.
+    """
     cur = parts.currency
     fig = parts.figures
     rate = overall_rate(fig.prior_arr, fig.renewal_arr)
     pct = f", {'+' if rate >= 0 else '−'}{format_rate(abs(rate))}" if rate is not None else ""
-    link = f"{opportunity} ({opportunity_id})" if opportunity_id else opportunity
     before = (parts.start_date - task.scheduled_date).days
     length = describe_length(*months_and_days(parts.start_date, parts.end_date))
     lines = [f"What to do: {instructions or task.subject}",
-             f"Renewal: {link}",
+             f"Renewal: {opportunity} (the task's Related To)",
              f"Amount: {format_money(parts.amount, cur)} for {iso(parts.start_date)} to "
              f"{iso(parts.end_date)} ({length}).",
              f"Annual value: {format_money(fig.prior_arr, cur)} last term → "
@@ -220,6 +232,5 @@ def task_descriptions(renewal: PlannedRenewal, cadence: CadencePolicy) -> dict[s
     parts = parts_of(renewal)
     steps = {s.name: s.instructions for s in cadence.steps}
     return {t.key: task_description(parts, t, opportunity=renewal.name,
-                                    opportunity_id=renewal.existing_opportunity_id,
                                     instructions=steps.get(t.step, ""))
             for t in renewal.tasks}

@@ -159,26 +159,28 @@ def _resolve(role: AssigneeRole, source: str, facts: OwnerFacts, *, policy: Owne
              issues: list[RoutingIssue]) -> Assignment:
     found = _candidate(source, facts, table=policy.table, owner=owner, users=users)
     user_id = found.user_id
+    words = str(role).replace("_", " ")
     if user_id:
         user = users.get(user_id)
         if user is None or user.active:
             return Assignment(role, user_id)
-        why = (f"{role} {_label(user_id, users)} ({found.what}) is inactive")
-        issues.append(RoutingIssue(role, "User", user_id, "IsActive", why))
+        where = ("User", user_id, "IsActive")
+        why = f"{words} {_label(user_id, users)} ({found.what}) is inactive"
     else:
-        why = f"{role}: no user found as {found.what}"
-        issues.append(RoutingIssue(role, found.object, found.record_id, found.field, why))
+        where = (found.object, found.record_id, found.field)
+        why = f"{words}: no user found as {found.what}"
     fallback = facts.account_owner
+    backup = users.get(fallback) if fallback else None
     if source == "account_owner" or not fallback:
-        return Assignment(role, None, f"{why}; left unassigned")
-    user = users.get(fallback)
-    if user is not None and not user.active:
-        issues.append(RoutingIssue(role, "User", fallback, "IsActive",
-                                   f"{role}: the account owner {_label(fallback, users)} is "
-                                   f"inactive too; left unassigned"))
-        return Assignment(role, None, f"{why}; the account owner is inactive too")
-    return Assignment(role, fallback,
-                      f"{why}: assigned to the account owner {_label(fallback, users)}")
+        outcome, user_id = "left unassigned", None
+    elif backup is not None and not backup.active:
+        outcome, user_id = (f"the account owner {_label(fallback, users)} is inactive too: "
+                            f"left unassigned"), None
+    else:
+        outcome, user_id = f"assigned to the account owner {_label(fallback, users)}", fallback
+    message = f"{why}; {outcome}"
+    issues.append(RoutingIssue(role, *where, message))
+    return Assignment(role, user_id, message)
 
 
 def resolve_assignees(*, facts: OwnerFacts, policy: OwnerPolicy,
