@@ -273,7 +273,9 @@ class RunSession:
         The pull described these objects already: the gateway's cache answers."""
         shapes: dict[tuple[str, str], FieldShape] = {}
         mapping = self.config.mapping
-        objects = {*written_objects(mapping).values(), *(s.object for s in mapping.mapped())}
+        # Users carry no number or rate to shape: a resumed run need not describe them.
+        objects = {*written_objects(mapping).values(),
+                   *(s.object for s in mapping.mapped() if s.concept is not Concept.USER)}
         for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
