@@ -9,13 +9,17 @@ index formula, every line, risk points, every task) is
 :func:`sfrenew.core.explain.explain_parts`, kept for admins (the ``derivation`` field,
 ``sfrenew plan``).
 
-Worked example (one 12-month contract, 10 units at 1,000.00 a year, contractual 5%):
+Worked example (contract 00000012, 2025-07-01 → 2026-06-30, 10 units at 1,000.00 USD
+a year, a contractual uplift of 7 %): last term 10 × 1,000.00 × 12/12 = 10,000.00;
+this renewal 10 × 1,070.00 = 10,700.00; uplift 700.00 = 7 % of 10,000.00:
 
     Acme renewal: 2026-07-01 to 2027-06-30 (12 months), contract 00000012.
     Last term: 10,000.00 USD total (2025-07-01 to 2026-06-30), 10,000.00 USD a year.
-    This renewal: 10,500.00 USD total, 10,500.00 USD a year in its first year.
-    Uplift: +5% (+500.00 USD a year): 5% from the contract's renewal uplift clause.
+    This renewal: 10,700.00 USD total, 10,700.00 USD a year in its first year.
+    Uplift: +7% (+700.00 USD a year): 7% from the contract's renewal uplift clause.
     Next step: 2026-03-03 Renewal kickoff: Acme (renewal owner).
+    Full derivation (co-term options, proration, formula, every line): the Renewal
+    Derivation field or sfrenew plan.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ DESCRIPTION_MAX = 32_000  # Task.Description
 DERIVATION_HINT = ("Full derivation (co-term options, proration, formula, every line): the "
                    "Renewal Derivation field or sfrenew plan.")
 _SHOWN_REASONS = 3
+_SHOWN_STUBS = 2  # co-term stubs and term changes said one by one; more are summed up
 _RATE_STEP = Decimal("0.0001")  # an overall uplift is shown to 0.01 %
 
 _SOURCE_WORDS = {
@@ -161,15 +166,24 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
               if rate is not None else "(")
     out.append(f"Uplift: {change}{_signed(fig.uplift_amount, cur)} a year): {_reasons(parts)}.")
     changed = {t.contract_id for t in parts.coterm.term_changes}
-    for m in parts.coterm.members:
-        if m.natural_end != parts.end_date and m.contract_id not in changed:
+    stubs = [m for m in parts.coterm.members
+             if m.natural_end != parts.end_date and m.contract_id not in changed]
+    if len(stubs) > _SHOWN_STUBS:  # one line, not one per contract: the text stays short
+        out.append(f"Co-term: {len(stubs)} contracts renew for less or more than their term "
+                   f"to end with the others on {iso(parts.end_date)} (each priced for its "
+                   f"period; not a change of term).")
+    else:
+        for m in stubs:
             short = describe_length(*months_and_days(m.start, parts.end_date))
             out.append(f"Co-term: contract {_number(m.contract_id, contracts)} renews for "
                        f"{short} instead of {m.term_months} months, to end with the others "
                        f"(priced for that period; not a change of term).")
-    for term in parts.coterm.term_changes:
+    for term in parts.coterm.term_changes[:_SHOWN_STUBS]:
         words = term_change_words(term, anchor=parts.coterm.anchor, contracts=contracts)
         out.append(f"Change of term: {words}.")
+    if len(parts.coterm.term_changes) > _SHOWN_STUBS:
+        out.append(f"Change of term: {len(parts.coterm.term_changes) - _SHOWN_STUBS} more "
+                   f"contracts (see the derivation).")
     if parts.approval_reasons:
         out.append("Needs approval before it goes to the customer.")
     if parts.risk.reasons and parts.risk.level is not RiskLevel.LOW:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sfrenew.core.domain import Contract, RiskSignals
 from sfrenew.core.figures import last_term_total
+from sfrenew.core.money import format_money
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import (
     AnchorPolicy,
@@ -164,5 +165,17 @@ def test_the_talk_track_always_fits(made: tuple[Contract, ...]) -> None:
         assert len(renewal.explanation) <= TALK_MAX
         assert renewal.explanation.startswith(f"{ACCOUNT.name} renewal: ")
         assert "\nLast term: " in renewal.explanation
-        assert len(renewal.derivation) >= len(renewal.explanation) - 200 or \
-            "Other policies" in renewal.derivation
+        assert (f"\nThis renewal: {format_money(renewal.amount, renewal.currency)} total"
+                in renewal.explanation)
+        assert "Other policies, for comparison" in renewal.derivation  # the admins' text
+        assert "Other policies" not in renewal.explanation
+
+
+def test_many_co_term_stubs_are_summed_up_in_one_line() -> None:
+    made = [contract("800A"), *(contract(f"800{c}", end=date(2024, 4, d))
+                                for c, d in (("B", 10), ("C", 20), ("D", 25)))]
+    text = _talk(*made)
+    # 800B, 800C and 800D end 10-25 days after 800A: three stubs, one line.
+    assert ("Co-term: 3 contracts renew for less or more than their term to end with the "
+            "others on 2025-03-31") in text
+    assert "Co-term: contract" not in text
