@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from sfrenew.core.plan import PlannedLine, RenewalFigures
 from sfrenew.core.rules.proration import split_months
@@ -52,6 +53,10 @@ def renewal_figures(lines: Sequence[PlannedLine], *, start: date, end: date,
     return RenewalFigures(prior, renewal, renewal - prior, term_months(start, end))
 
 
+# Bounded: contracts share a handful of periods (a month's ends), and this runs per renewal.
+_term_months = lru_cache(maxsize=1 << 12)(term_months)
+
+
 def last_term_total(lines: Sequence[PlannedLine], terms: Mapping[str, tuple[date, date]], *,
                     quantum: Decimal) -> Decimal | None:
     """What the renewed lines cost over their contract's last term, rounded once at the total.
@@ -70,6 +75,6 @@ def last_term_total(lines: Sequence[PlannedLine], terms: Mapping[str, tuple[date
             dates = terms.get(line.contract_id)
             if dates is None:
                 return None
-            n = months[line.contract_id] = term_months(*dates)
+            n = months[line.contract_id] = _term_months(*dates)
         total += line.quantity * line.prior_unit_price * n / 12
     return total.quantize(quantum, rounding=ROUND_HALF_UP)

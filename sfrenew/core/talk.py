@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from sfrenew.core.domain import Account, Contract, RiskLevel
 from sfrenew.core.explain import RenewalParts, term_change_words
@@ -52,6 +53,26 @@ _SOURCE_WORDS = {
     UpliftSource.CONTRACT: "the contract's renewal uplift clause",
     UpliftSource.DEFAULT: "the standard renewal uplift",
 }
+
+
+# Bounded identity memo, as explain's: the planner shares one decision between many
+# lines, and hashing its fields per line cost more than the words.
+_REASON_MEMO_MAX = 1 << 12
+_REASONS: dict[int, tuple[UpliftDecision, str]] = {}
+
+
+def _reason_of(decision: UpliftDecision) -> str:
+    found = _REASONS.get(id(decision))
+    if found is None or found[0] is not decision:
+        if len(_REASONS) > _REASON_MEMO_MAX:
+            _REASONS.clear()
+        found = _REASONS[id(decision)] = (decision, uplift_reason(decision))
+    return found[1]
+
+
+@lru_cache(maxsize=1 << 12)
+def _length(start: date, end: date) -> str:
+    return describe_length(*months_and_days(start, end))
 
 
 def uplift_reason(decision: UpliftDecision) -> str:
@@ -81,7 +102,7 @@ def uplift_reason(decision: UpliftDecision) -> str:
 def _reasons(parts: RenewalParts) -> str:
     counts: dict[str, int] = {}
     for line in parts.lines:
-        words = uplift_reason(line.uplift)
+        words = _reason_of(line.uplift)
         counts[words] = counts.get(words, 0) + 1
     if len(counts) == 1:
         return next(iter(counts))
@@ -155,7 +176,7 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
     """The rep's talk track (see the module docstring), at most :data:`TALK_MAX` characters."""
     cur = parts.currency
     fig = parts.figures
-    length = describe_length(*months_and_days(parts.start_date, parts.end_date))
+    length = _length(parts.start_date, parts.end_date)
     out = [f"{account.name} renewal: {iso(parts.start_date)} to {iso(parts.end_date)} "
            f"({length}), {_contract_words(parts, contracts)}.",
            _last_term(parts, contracts, quantum),
@@ -174,7 +195,7 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
                    f"period; not a change of term).")
     else:
         for m in stubs:
-            short = describe_length(*months_and_days(m.start, parts.end_date))
+            short = _length(m.start, parts.end_date)
             out.append(f"Co-term: contract {_number(m.contract_id, contracts)} renews for "
                        f"{short} instead of {m.term_months} months, to end with the others "
                        f"(priced for that period; not a change of term).")
@@ -212,7 +233,7 @@ def task_description(parts: RenewalParts, task: PlannedTask, *, opportunity: str
     rate = overall_rate(fig.prior_arr, fig.renewal_arr)
     pct = f", {'+' if rate >= 0 else '−'}{format_rate(abs(rate))}" if rate is not None else ""
     before = (parts.start_date - task.scheduled_date).days
-    length = describe_length(*months_and_days(parts.start_date, parts.end_date))
+    length = _length(parts.start_date, parts.end_date)
     lines = [f"What to do: {instructions or task.subject}",
              f"Renewal: {opportunity} (the task's Related To)",
              f"Amount: {format_money(parts.amount, cur)} for {iso(parts.start_date)} to "
