@@ -67,7 +67,8 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
                           f"{renewal.currency}, {renewal.start_date} → {renewal.end_date}, "
                           f"risk {renewal.risk}, forecast {renewal.forecast}, "
                           f"{renewal.lines} lines, {renewal.tasks} tasks")
-            console.print(f"  [dim]{escape(renewal.explanation[:400])}[/dim]")
+            # The talk track is short by design (at most 1,500 characters): shown whole.
+            console.print(f"  [dim]{escape(renewal.explanation)}[/dim]")
         table = Table(show_header=True, box=None)
         for col in ("change", "object", "field", "now", "planned", "reason"):
             table.add_column(col)

@@ -36,7 +36,7 @@ from sfrenew.core.rules.owners import (
     source_problem,
 )
 from sfrenew.core.rules.term import days_in_month
-from sfrenew.mapping import Coercion, Concept, concept_fields
+from sfrenew.mapping import ACCOUNT_USER_FIELDS
 
 Rate = Annotated[Decimal, Field(ge=-1, le=10, description="a fraction: 0.05 is 5%")]
 FORMULA_BUILTINS = frozenset({"rate", "floor", "cap"})
@@ -345,11 +345,6 @@ class ForecastModel(_Strict):
             raise ValueError(f"risk_caps.High is {cap.value!r}, but High risk is never "
                              f"Commit: use 'Best Case' or lower")
         return self
-
-
-# The account concept's user lookups, which ``account_field:<name>`` may name.
-ACCOUNT_USER_FIELDS = frozenset(
-    name for name, f in concept_fields(Concept.ACCOUNT).items() if f.coercion is Coercion.ID)
 
 
 class OwnerTableRowModel(_Strict):

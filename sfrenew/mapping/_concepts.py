@@ -263,3 +263,9 @@ def concept_fields(concept: Concept) -> Mapping[str, ConceptField]:
 # Built once: the run asks for these for every field of every record it reads.
 _BY_NAME: Mapping[Concept, Mapping[str, ConceptField]] = {
     c: MappingProxyType({f.name: f for f in fields}) for c, fields in _CATALOGUE.items()}
+
+
+# The account's user lookups (owner, renewal_rep, ...): what rules.owners may name as
+# ``account_field:<name>`` and what the plan reads of each account for the owner rules.
+ACCOUNT_USER_FIELDS = frozenset(
+    name for name, f in _BY_NAME[Concept.ACCOUNT].items() if f.coercion is Coercion.ID)

@@ -22,7 +22,7 @@ from sfrenew.core.domain import (
     ExistingTask,
     RiskSignals,
 )
-from sfrenew.mapping import Coercion, Concept, MappingFile, concept_fields
+from sfrenew.mapping import ACCOUNT_USER_FIELDS, Concept, MappingFile
 from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.domain import (
     RecordProblem,
@@ -39,8 +39,6 @@ from sfrenew.mapping.translate import (
 )
 from sfrenew.store import MirrorGroup, MirrorRecord
 
-ACCOUNT_USER_FIELDS = frozenset(
-    name for name, f in concept_fields(Concept.ACCOUNT).items() if f.coercion is Coercion.ID)
 HIGH_SEVERITIES = frozenset({"high", "critical", "urgent", "1", "sev1", "sev 1", "p1"})
 
 
