@@ -87,14 +87,19 @@ def uplift_reason(decision: UpliftDecision) -> str:
     else:
         where = _SOURCE_WORDS[decision.source]
     text = f"{format_rate(decision.chosen_rate)} from {where}"
+    last = decision.chosen_rate
+    if decision.index_rate is not None and decision.index_rate != last:
+        text += f", {format_rate(decision.index_rate)} by the price index"
+        last = decision.index_rate
     if decision.risk_rate is not None and decision.risk_level is not None:
         text += f", {format_rate(decision.risk_rate)} for {decision.risk_level} risk"
+        last = decision.risk_rate
     whose = "the contract's" if decision.bound_by_contract else "the policy"
     if decision.bound is UpliftBound.CAP:
         text += f", capped at {format_rate(decision.rate)} by {whose} cap"
     elif decision.bound is UpliftBound.FLOOR:
         text += f", raised to {format_rate(decision.rate)} by {whose} floor"
-    elif decision.rate != decision.chosen_rate:
+    elif decision.rate != last:
         text += f"; {format_rate(decision.rate)} applied"
     return text
 
@@ -199,14 +204,24 @@ def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str,
             out.append(f"Co-term: contract {_number(m.contract_id, contracts)} renews for "
                        f"{short} instead of {m.term_months} months, to end with the others "
                        f"(priced for that period; not a change of term).")
-    for term in parts.coterm.term_changes[:_SHOWN_STUBS]:
-        words = term_change_words(term, anchor=parts.coterm.anchor, contracts=contracts)
+    said = set()
+    for term in parts.coterm.term_changes:
+        said.add(term_change_words(term, anchor=parts.coterm.anchor, contracts=contracts))
+    for words in sorted(said)[:_SHOWN_STUBS]:
         out.append(f"Change of term: {words}.")
-    if len(parts.coterm.term_changes) > _SHOWN_STUBS:
-        out.append(f"Change of term: {len(parts.coterm.term_changes) - _SHOWN_STUBS} more "
-                   f"contracts (see the derivation).")
+    if len(said) > _SHOWN_STUBS:
+        out.append(f"Change of term: {len(said) - _SHOWN_STUBS} more contracts (see the "
+                   f"derivation).")
     if parts.approval_reasons:
-        out.append("Needs approval before it goes to the customer.")
+        # A change of term was said above; other reasons (a contractual uplift the policy
+        # changed) are said here, the first two in full.
+        others = [r for r in parts.approval_reasons if r not in said]
+        text = "Needs approval before it goes to the customer"
+        if others:
+            text += ": " + "; ".join(others[:_SHOWN_STUBS])
+            if len(others) > _SHOWN_STUBS:
+                text += f"; and {len(others) - _SHOWN_STUBS} more (Approval Reason field)"
+        out.append(text + ".")
     if parts.risk.reasons and parts.risk.level is not RiskLevel.LOW:
         out.append(f"Risk {parts.risk.level}: "
                    + "; ".join(r.text for r in parts.risk.reasons[:2]) + ".")

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from sfrenew.core.domain import Contract, RiskSignals
 from sfrenew.core.figures import last_term_total
+from sfrenew.core.formula import parse
 from sfrenew.core.money import format_money
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import (
     AnchorPolicy,
+    ContractualUplift,
     CotermPolicy,
     PricingMethod,
     RiskAdjustment,
@@ -106,7 +108,20 @@ def test_a_co_term_stub_and_a_change_of_term_are_said_plainly() -> None:
                                                     calendar_month=12, calendar_day=31))
     text = _talk(contract("800A"), policy=calendar)
     assert "Change of term: the 12-month term of contract 0000800A is shortened" in text
-    assert "Needs approval before it goes to the customer." in text
+    assert "Needs approval before it goes to the customer." in text  # said once: the term
+
+
+def test_a_contractual_uplift_changed_by_policy_needs_approval_and_says_why() -> None:
+    # The index formula (rate − 0.01) also changes contractual rates: 7% → 6%, approval.
+    policy = replace(POLICY, uplift=replace(
+        NO_INDEX, index_formula=parse("rate - 0.01"),
+        contractual=ContractualUplift(index=True)))
+    text = _talk(contract(uplift_rate=P("0.07")), policy=policy)
+    # 10 × 1,000.00 × 1.06 = 10,600.00; +600.00 = +6%.
+    assert "Uplift: +6% (+600.00 USD a year): 7% from the contract's renewal uplift " \
+        "clause, 6% by the price index." in text
+    assert ("Needs approval before it goes to the customer: the uplift policy changed the "
+            "contractual 7% of contract 0000800A to 6% on 1 line.") in text
 
 
 def test_last_term_total_rounds_once_at_the_total() -> None:
