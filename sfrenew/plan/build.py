@@ -176,6 +176,7 @@ class Planner:
         entries = {lid: rec.values.get("price_book_entry")
                    for lid, rec in records.line_records.items()}
         routed = route_renewals(plan, records, policy=self.policy.owners, users=self.users)
+        records.problems.extend(self.users.take_problems())
         desired = desired_records(mapping=self.mapping, plan=plan, owner_id=records.owner_id,
                                   line_entries=entries, shapes=self.shapes,
                                   account_object_id=account.id, assignees=routed,

@@ -19,7 +19,7 @@ from sfrenew.core.rules.owners import (
     resolve_assignees,
 )
 from sfrenew.mapping import Concept, MappingFile
-from sfrenew.mapping.translate import read_record
+from sfrenew.mapping.translate import CoercionProblem, read_record
 from sfrenew.plan.records import AccountRecords
 from sfrenew.store import StateStore
 
@@ -32,6 +32,7 @@ class UserDirectory:
     def __init__(self, store: StateStore, mapping: MappingFile) -> None:
         self.store, self.mapping = store, mapping
         self._users: dict[str, UserInfo | None] = {}
+        self._problems: list[CoercionProblem] = []
 
     def lookup(self, ids: Iterable[str | None]) -> dict[str, UserInfo]:
         """The known users among ``ids`` (an unmapped ``user`` concept knows none)."""
@@ -47,7 +48,8 @@ class UserDirectory:
                 if record is None or record.is_deleted:
                     self._users[user_id] = None
                     continue
-                read, _problems = read_record(self.mapping, Concept.USER, record.data)
+                read, problems = read_record(self.mapping, Concept.USER, record.data)
+                self._problems.extend(problems)  # reported once: the user is cached
                 active = read.values.get("active")
                 manager = read.values.get("manager")
                 self._users[user_id] = UserInfo(
@@ -55,6 +57,11 @@ class UserDirectory:
                     active=True if active is None else bool(active),
                     manager_id=str(manager) if manager else None)
         return {i: u for i in wanted if (u := self._users.get(i)) is not None}
+
+    def take_problems(self) -> list[CoercionProblem]:
+        """Values of users read since the last call that did not fit (Id and field)."""
+        found, self._problems = self._problems, []
+        return found
 
 
 def _facts(records: AccountRecords, contract_id: str | None) -> OwnerFacts:
