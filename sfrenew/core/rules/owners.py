@@ -12,10 +12,12 @@ user (see :class:`~sfrenew.core.policy.OwnerPolicy`):
 
 A role whose rule finds no user, or finds an inactive one, falls back to the account
 owner and says why (an :class:`RoutingIssue` with the record Id and field to fix).
-When the account owner is inactive too, the role is left unassigned (Salesforce
-then keeps the record's current owner, or the integration user on create) and that
-is reported as well. Users nobody pulled (no ``user`` concept mapped, or an Id not
-in the mirror) are taken as active: sfrenew cannot tell, and Salesforce will say.
+When the account owner is inactive too (a rep who left, their accounts not yet
+reassigned), that owner's manager stands in; with no active manager either, the role
+is left unassigned (Salesforce then keeps the record's current owner, or the
+integration user on create), and that is reported as well. Users nobody pulled (no
+``user`` concept mapped, or an Id not in the mirror) are taken as active: sfrenew
+cannot tell, and Salesforce will say.
 
 Worked example: account owner Ana (active), contract owner Ben (inactive),
 ``renewal_owner: contract_owner`` → the renewal owner is Ana, with the issue
@@ -154,6 +156,29 @@ def _candidate(source: str, facts: OwnerFacts, *, table: tuple[OwnerTableRow, ..
                       f"the account's {name}")
 
 
+def _active_manager(user_id: str, users: Mapping[str, UserInfo]) -> str | None:
+    user = users.get(user_id)
+    boss = users.get(user.manager_id) if user is not None and user.manager_id else None
+    return boss.id if boss is not None and boss.active else None
+
+
+def _fallback(source: str, account_owner: str | None, users: Mapping[str, UserInfo],
+              ) -> tuple[str, str | None]:
+    """(what happened, the user): the account owner, else that owner's active manager."""
+    if not account_owner:
+        return "left unassigned (the account has no owner)", None
+    backup = users.get(account_owner)
+    if source != "account_owner" and (backup is None or backup.active):
+        return f"assigned to the account owner {_label(account_owner, users)}", account_owner
+    # The account owner is the one who is inactive: their manager stands in.
+    said = "" if source == "account_owner" else \
+        f"the account owner {_label(account_owner, users)} is inactive too; "
+    manager = _active_manager(account_owner, users)
+    if manager is None:
+        return f"{said}no active manager to stand in: left unassigned", None
+    return f"{said}assigned to their manager {_label(manager, users)}", manager
+
+
 def _resolve(role: AssigneeRole, source: str, facts: OwnerFacts, *, policy: OwnerPolicy,
              users: Mapping[str, UserInfo], owner: str | None,
              issues: list[RoutingIssue]) -> Assignment:
@@ -169,15 +194,7 @@ def _resolve(role: AssigneeRole, source: str, facts: OwnerFacts, *, policy: Owne
     else:
         where = (found.object, found.record_id, found.field)
         why = f"{words}: no user found as {found.what}"
-    fallback = facts.account_owner
-    backup = users.get(fallback) if fallback else None
-    if source == "account_owner" or not fallback:
-        outcome, user_id = "left unassigned", None
-    elif backup is not None and not backup.active:
-        outcome, user_id = (f"the account owner {_label(fallback, users)} is inactive too: "
-                            f"left unassigned"), None
-    else:
-        outcome, user_id = f"assigned to the account owner {_label(fallback, users)}", fallback
+    outcome, user_id = _fallback(source, facts.account_owner, users)
     message = f"{why}; {outcome}"
     issues.append(RoutingIssue(role, *where, message))
     return Assignment(role, user_id, message)

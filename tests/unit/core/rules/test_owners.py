@@ -75,16 +75,31 @@ def test_the_fallback_reason_names_the_user_and_the_account_owner() -> None:
         "assigned to the account owner Ana Account-Owner (005A)")
 
 
-def test_an_inactive_account_owner_leaves_the_role_unassigned_and_says_so() -> None:
-    users = {**USERS, ANA: UserInfo(ANA, "Ana", active=False)}
+def test_an_inactive_account_owner_hands_over_to_their_manager() -> None:
+    # Ana has left; her manager Max stands in for the owner and the account executive,
+    # and the renewal manager is then Max's manager (none here: Ana, inactive → Max).
+    users = {**USERS, ANA: UserInfo(ANA, "Ana", active=False, manager_id=MAX)}
     got = resolve_assignees(facts=FACTS, policy=OwnerPolicy(), users=users)
-    assert got.owner is None  # Salesforce keeps the current owner (or the API user)
+    assert (got.owner, got.user_for("account_executive")) == (MAX, MAX)
     assert got.issues[0].record_id == ANA
-    assert got.issues[0].message.endswith("is inactive; left unassigned")
+    assert got.issues[0].message == ("renewal owner Ana (005A) (the account owner) is "
+                                     "inactive; assigned to their manager Max Manager (005M)")
     got = resolve_assignees(facts=FACTS, policy=OwnerPolicy(renewal_owner="contract_owner"),
                             users=users)
+    assert got.owner == MAX
+    assert ("the account owner Ana (005A) is inactive too; assigned to their manager "
+            "Max Manager (005M)") in got.issues[0].message
+
+
+def test_with_no_active_manager_the_role_is_left_unassigned_and_says_so() -> None:
+    users = {**USERS, ANA: UserInfo(ANA, "Ana", active=False, manager_id=ZED)}
+    got = resolve_assignees(facts=FACTS, policy=OwnerPolicy(), users=users)
+    assert got.owner is None  # Salesforce keeps the current owner (or the API user)
+    assert got.issues[0].message.endswith("no active manager to stand in: left unassigned")
+    got = resolve_assignees(facts=FACTS._replace(account_owner=None), policy=OwnerPolicy(),
+                            users=users)
     assert got.owner is None
-    assert "the account owner Ana (005A) is inactive too" in got.issues[0].message
+    assert got.issues[0].message.endswith("left unassigned (the account has no owner)")
 
 
 def test_an_unknown_role_gets_the_renewal_owner() -> None:
