@@ -273,7 +273,9 @@ class RunSession:
         The pull described these objects already: the gateway's cache answers."""
         shapes: dict[tuple[str, str], FieldShape] = {}
         mapping = self.config.mapping
-        objects = {*written_objects(mapping).values(), *(s.object for s in mapping.mapped())}
+        # Users carry no number or rate to shape: a resumed run need not describe them.
+        objects = {*written_objects(mapping).values(),
+                   *(s.object for s in mapping.mapped() if s.concept is not Concept.USER)}
         for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
@@ -299,7 +301,8 @@ class RunSession:
         self.checkpoint["plan"] = {"counts": totals.counts, "accounts": totals.accounts,
                                    "kept_edits": totals.kept_edits,
                                    "skipped_contracts": totals.skipped_by_reason,
-                                   "problems": totals.problems}
+                                   "problems": totals.problems,
+                                   "routing": totals.routing}
         if totals.stopped:  # resumed after the last account planned
             self.stopped = True
             self.checkpoint["plan_progress"] = {"after": totals.last_account,
@@ -309,7 +312,7 @@ class RunSession:
             self.checkpoint.update(phase="planned", plan_file=str(path))
         self._save(run_id)
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
-                      kept_edits=totals.kept_edits)
+                      kept_edits=totals.kept_edits, routing=totals.routing)
 
     def _apply(self, gateway: Gateway, run_id: str) -> None:
         saved = self.request.plan_file

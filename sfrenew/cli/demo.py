@@ -90,6 +90,9 @@ def run_demo(config: AppConfig, *, contracts: int, seed: int,
     if skipped:
         click.echo("contracts not renewed now: " + ", ".join(
             f"{reason} {n}" for reason, n in sorted(skipped.items())))
+    if plan.get("routing"):
+        click.echo(f"assignee roles that fell back (a user not found or inactive): "
+                   f"{plan['routing']}; each with the record to fix in the plan")
     calls = outcome.api_calls
     click.echo(f"API calls: {sum(calls.values())} (" + ", ".join(
         f"{k} {v}" for k, v in sorted(calls.items())) + ")")

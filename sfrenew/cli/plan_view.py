@@ -51,7 +51,8 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
     console.print(counts)
     console.print(f"{header.accounts} accounts planned; {header.kept_edits} rep edits kept; "
                   f"{header.skipped_contracts} contracts skipped for bad or blocking data; "
-                  f"{header.problems} unreadable values")
+                  f"{header.problems} unreadable values; {header.routing} assignee roles "
+                  f"fell back (unresolved or inactive users)")
     shown = 0
     for account in iter_accounts(path):
         if shown >= limit:
@@ -66,7 +67,8 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
                           f"{renewal.currency}, {renewal.start_date} → {renewal.end_date}, "
                           f"risk {renewal.risk}, forecast {renewal.forecast}, "
                           f"{renewal.lines} lines, {renewal.tasks} tasks")
-            console.print(f"  [dim]{escape(renewal.explanation[:400])}[/dim]")
+            # The talk track is short by design (at most 1,500 characters): shown whole.
+            console.print(f"  [dim]{escape(renewal.explanation)}[/dim]")
         table = Table(show_header=True, box=None)
         for col in ("change", "object", "field", "now", "planned", "reason"):
             table.add_column(col)
@@ -98,3 +100,7 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
         for problem in account.problems:
             console.print(escape(f"  bad value: {problem['object']} {problem['record_id']} "
                                  f"{problem['field']}: {problem['message']}"))
+        for routed in account.routing:
+            console.print(escape(f"  routing: {routed['renewal']}: {routed['message']} "
+                                 f"(fix {routed['object']} {routed['record_id']} "
+                                 f"{routed['field']})"))

@@ -7,6 +7,7 @@ Commit); :mod:`sfrenew.config.rules` assembles them and converts to the core pol
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
@@ -17,6 +18,7 @@ from sfrenew.core.formula import FormulaError, parse
 from sfrenew.core.policy import (
     FORECAST_ORDER,
     AnchorPolicy,
+    AssigneeRole,
     ForecastCategory,
     PastDuePolicy,
     PricingMethod,
@@ -27,7 +29,14 @@ from sfrenew.core.policy import (
     TermCompatibility,
 )
 from sfrenew.core.rules.cadence import NAME_PLACEHOLDERS, SUBJECT_PLACEHOLDERS, template_problems
+from sfrenew.core.rules.owners import (
+    EXECUTIVE_SOURCES,
+    MANAGER_SOURCES,
+    OWNER_SOURCES,
+    source_problem,
+)
 from sfrenew.core.rules.term import days_in_month
+from sfrenew.mapping import ACCOUNT_USER_FIELDS
 
 Rate = Annotated[Decimal, Field(ge=-1, le=10, description="a fraction: 0.05 is 5%")]
 FORMULA_BUILTINS = frozenset({"rate", "floor", "cap"})
@@ -298,8 +307,11 @@ class CadenceStepModel(_Strict):
     days_before: int = Field(ge=-365, le=730)
     subject: str = Field(min_length=1)
     priority: TaskPriority = TaskPriority.NORMAL
-    assignee: str = Field(default="renewal_owner", min_length=1)
+    assignee: AssigneeRole = AssigneeRole.RENEWAL_OWNER
     high_risk_only: bool = False
+    instructions: str = Field(default="", max_length=1000,
+                              description="what to do: the first line of the task's "
+                                          "Description")
 
     @field_validator("subject")
     @classmethod
@@ -343,6 +355,60 @@ class ForecastModel(_Strict):
             raise ValueError(f"risk_caps.High is {cap.value!r}, but High risk is never "
                              f"Commit: use 'Best Case' or lower")
         return self
+
+
+class OwnerTableRowModel(_Strict):
+    """Accounts of this segment and region (omitted: any) go to ``user``."""
+
+    user: str = Field(description="a User Id (005..., 15 or 18 characters)")
+    segment: str | None = None
+    region: str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _user_id(cls, user: str) -> str:
+        if not re.fullmatch(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?", user):
+            raise ValueError(f"{user!r} is not a User Id (15 or 18 characters starting "
+                             f"with 005; copy it from the user's page or a report)")
+        return user
+
+
+class OwnersModel(_Strict):
+    """How cadence assignee roles resolve to users (rules.owners)."""
+
+    renewal_owner: str = "account_owner"
+    renewal_manager: str = "owner_manager"
+    account_executive: str = "account_owner"
+    table: list[OwnerTableRowModel] = Field(default_factory=list)
+
+    @field_validator("renewal_owner")
+    @classmethod
+    def _owner(cls, source: str) -> str:
+        return _checked(source, OWNER_SOURCES)
+
+    @field_validator("renewal_manager")
+    @classmethod
+    def _manager(cls, source: str) -> str:
+        return _checked(source, MANAGER_SOURCES)
+
+    @field_validator("account_executive")
+    @classmethod
+    def _executive(cls, source: str) -> str:
+        return _checked(source, EXECUTIVE_SOURCES)
+
+    @model_validator(mode="after")
+    def _table_when_used(self) -> Self:
+        if self.renewal_owner == "table" and not self.table:
+            raise ValueError("renewal_owner: table needs a non-empty table "
+                             "(rows of user, segment, region)")
+        return self
+
+
+def _checked(source: str, allowed: frozenset[str]) -> str:
+    problem = source_problem(source, allowed, ACCOUNT_USER_FIELDS)
+    if problem is not None:
+        raise ValueError(problem)
+    return source
 
 
 class OpportunityModel(_Strict):

@@ -21,6 +21,7 @@ from sfrenew.config._rules_sections import (
     EligibilityModel,
     ForecastModel,
     OpportunityModel,
+    OwnersModel,
     ProrationModel,
     RiskModel,
     TermModel,
@@ -36,6 +37,8 @@ from sfrenew.core.policy import (
     CotermPolicy,
     EligibilityPolicy,
     ForecastPolicy,
+    OwnerPolicy,
+    OwnerTableRow,
     RiskAdjustment,
     RiskPolicy,
     RulesPolicy,
@@ -63,6 +66,7 @@ class RulesModel(_Strict):
     uplift: UpliftModel = UpliftModel()
     risk: RiskModel = RiskModel()
     cadence: CadenceModel = CadenceModel()
+    owners: OwnersModel = OwnersModel()
     forecast: ForecastModel = ForecastModel()
     opportunity: OpportunityModel = OpportunityModel()
 
@@ -104,10 +108,16 @@ class RulesModel(_Strict):
                 medium_at=self.risk.thresholds.medium, high_at=self.risk.thresholds.high),
             cadence=CadencePolicy(
                 steps=(tuple(CadenceStep(s.name, s.days_before, s.subject, s.priority,
-                                         s.assignee, s.high_risk_only)
+                                         s.assignee, s.high_risk_only, s.instructions)
                              for s in self.cadence.steps)
                        if self.cadence.steps is not None else defaults.cadence.steps),
                 past_due=self.cadence.past_due),
+            owners=OwnerPolicy(
+                renewal_owner=self.owners.renewal_owner,
+                renewal_manager=self.owners.renewal_manager,
+                account_executive=self.owners.account_executive,
+                table=tuple(OwnerTableRow(r.user, r.segment, r.region)
+                            for r in self.owners.table)),
             forecast=ForecastPolicy(
                 initial_stage=self.forecast.initial_stage,
                 stage_categories=(MappingProxyType(dict(self.forecast.stages))

@@ -2,8 +2,10 @@
 
 A rep who has never heard of sfrenew must understand from the text alone why the
 renewal has these dates, prices, risk, forecast and tasks. Text is deterministic
-(same plan, same words), the opportunity's summary is at most 32,000 characters
-(a long text area) and a line's at most 1,000.
+(same plan, same words), the opportunity's derivation is at most 32,000 characters
+(a long text area) and a line's at most 1,000. What a rep reads first, the talk
+track, is :mod:`sfrenew.core.talk`; :func:`explain_parts` here is the full derivation
+kept for admins.
 """
 
 from __future__ import annotations
@@ -248,7 +250,7 @@ def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is 
 
 def explain_renewal(renewal: PlannedRenewal, *, account: Account,
                     contracts: Mapping[str, Contract], window_days: int) -> str:
-    """The opportunity's plain-language summary (at most 32,000 characters)."""
+    """The renewal's full derivation for admins (at most 32,000 characters)."""
     return explain_parts(RenewalParts(
         renewal.coterm, renewal.start_date, renewal.end_date, renewal.amount,
         renewal.currency, renewal.lines, renewal.risk, renewal.forecast, renewal.stage,

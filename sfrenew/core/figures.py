@@ -21,9 +21,10 @@ months (and Amount, the term's total, 10 × 3,150.00 = 31,500.00).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from sfrenew.core.plan import PlannedLine, RenewalFigures
 from sfrenew.core.rules.proration import split_months
@@ -50,3 +51,30 @@ def renewal_figures(lines: Sequence[PlannedLine], *, start: date, end: date,
     prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)
     renewal = renewal.quantize(quantum, rounding=ROUND_HALF_UP)
     return RenewalFigures(prior, renewal, renewal - prior, term_months(start, end))
+
+
+# Bounded: contracts share a handful of periods (a month's ends), and this runs per renewal.
+_term_months = lru_cache(maxsize=1 << 12)(term_months)
+
+
+def last_term_total(lines: Sequence[PlannedLine], terms: Mapping[str, tuple[date, date]], *,
+                    quantum: Decimal) -> Decimal | None:
+    """What the renewed lines cost over their contract's last term, rounded once at the total.
+
+    Σ quantity × prior annual unit price × (months of the line's contract term / 12),
+    a part month counted as one (:func:`term_months`). ``terms`` gives each contract's
+    (start, end); a line whose contract has no dates makes the total unknown (None).
+    Worked example: 10 units at 1,000.00 a year on a contract 2023-04-01 → 2026-03-31
+    (36 months): 10 × 1,000.00 × 36/12 = 30,000.00.
+    """
+    months: dict[str, int] = {}
+    total = _ZERO
+    for line in lines:
+        n = months.get(line.contract_id)
+        if n is None:
+            dates = terms.get(line.contract_id)
+            if dates is None:
+                return None
+            n = months[line.contract_id] = _term_months(*dates)
+        total += line.quantity * line.prior_unit_price * n / 12
+    return total.quantize(quantum, rounding=ROUND_HALF_UP)

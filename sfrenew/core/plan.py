@@ -147,6 +147,9 @@ class PlannedRenewal(NamedTuple):
     # Why a person must approve the renewal before it goes to the customer, in plain
     # words (empty: no approval needed); see ``planner.approval_reasons``.
     approval_reasons: tuple[str, ...] = ()
+    # The full derivation for admins (``explain.explain_parts``); ``explanation`` is the
+    # rep's talk track (``talk.talk_track``).
+    derivation: str = ""
 
     @property
     def contract_ids(self) -> tuple[str, ...]:

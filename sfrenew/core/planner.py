@@ -73,6 +73,7 @@ from sfrenew.core.rules.term import (
     term_end,
 )
 from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
+from sfrenew.core.talk import talk_track
 
 _BY_ID = attrgetter("id")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
@@ -462,15 +463,16 @@ def _plan_group(
         renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
         values=values, policy=policy.cadence, existing=existing_tasks)
     approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
-    text = explain_parts(
-        RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
-                     stage, capped, tasks, unplanned, figures, approvals, tuple(left_out)),
-        account=account, contracts=by_contract,
-        window_days=policy.coterm.window_days)
+    parts = RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
+                         stage, capped, tasks, unplanned, figures, approvals, tuple(left_out))
+    derivation = explain_parts(parts, account=account, contracts=by_contract,
+                               window_days=policy.coterm.window_days)
+    talk = talk_track(parts, account=account, contracts=by_contract, quantum=quantum)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
-        existing.opportunity_id if existing is not None else None, text, figures, approvals)
+        existing.opportunity_id if existing is not None else None, talk, figures, approvals,
+        derivation)
 
 
 def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],

@@ -245,6 +245,42 @@ class RiskPolicy:
                              f"<= high ({self.high_at})")
 
 
+class AssigneeRole(StrEnum):
+    """Who a cadence task goes to; each role resolves to a user (``rules.owners``)."""
+
+    RENEWAL_OWNER = "renewal_owner"
+    RENEWAL_MANAGER = "renewal_manager"
+    ACCOUNT_EXECUTIVE = "account_executive"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerTableRow:
+    """One row of the territory table: accounts matching segment and region (empty:
+    any) go to ``user_id``. The first matching row wins."""
+
+    user_id: str
+    segment: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerPolicy:
+    """How the assignee roles resolve to users (see ``sfrenew.core.rules.owners``).
+
+    ``renewal_owner``: ``account_owner``, ``contract_owner``, ``table`` or
+    ``account_field:<account concept field>`` (e.g. ``account_field:renewal_rep``);
+    ``renewal_manager``: ``owner_manager`` (the renewal owner's ``User.ManagerId``) or
+    ``account_field:<field>``; ``account_executive``: ``account_owner`` or
+    ``account_field:<field>``. A role that cannot be resolved, or resolves to an
+    inactive user, falls back to the account owner with a reason.
+    """
+
+    renewal_owner: str = "account_owner"
+    renewal_manager: str = "owner_manager"
+    account_executive: str = "account_owner"
+    table: tuple[OwnerTableRow, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class CadenceStep:
     """One task of the renewal cadence, ``days_before`` the renewal starts."""
@@ -255,17 +291,24 @@ class CadenceStep:
     priority: TaskPriority = TaskPriority.NORMAL
     assignee_role: str = "renewal_owner"
     high_risk_only: bool = False
+    instructions: str = ""  # what to do, first line of the task's Description
 
 
 def _default_steps() -> tuple[CadenceStep, ...]:
     return (
-        CadenceStep("kickoff", 120, "Renewal kickoff: {account}"),
-        CadenceStep("quote", 90, "Send renewal quote: {account} ({amount} {currency})"),
-        CadenceStep("negotiation", 60, "Negotiate renewal: {account}"),
+        CadenceStep("kickoff", 120, "Renewal kickoff: {account}", instructions=(
+            "confirm the decision maker, usage and any change in scope with the customer")),
+        CadenceStep("quote", 90, "Send renewal quote: {account} ({amount} {currency})",
+                    instructions="send the renewal quote with the amount and dates below"),
+        CadenceStep("negotiation", 60, "Negotiate renewal: {account}",
+                    instructions="agree price and terms; get any approval noted below"),
         CadenceStep("escalation", 30, "Escalate unsigned renewal: {account}",
-                    TaskPriority.HIGH, "renewal_manager"),
+                    TaskPriority.HIGH, "renewal_manager", instructions=(
+                        "the renewal is unsigned 30 days before it starts: review it with "
+                        "the rep and the customer's sponsor")),
         CadenceStep("executive_sponsor", 100, "Executive check-in (risk {risk}): {account}",
-                    TaskPriority.HIGH, "account_executive", high_risk_only=True),
+                    TaskPriority.HIGH, "account_executive", high_risk_only=True,
+                    instructions="call the customer's executive sponsor about the risks below"),
     )
 
 
@@ -321,6 +364,7 @@ class RulesPolicy:
     uplift: UpliftPolicy = field(default_factory=UpliftPolicy)
     risk: RiskPolicy = field(default_factory=RiskPolicy)
     cadence: CadencePolicy = field(default_factory=CadencePolicy)
+    owners: OwnerPolicy = field(default_factory=OwnerPolicy)
     forecast: ForecastPolicy = field(default_factory=ForecastPolicy)
     opportunity_name: str = "{account} renewal {start_date}"
     explanation_max_chars: int = 32_000

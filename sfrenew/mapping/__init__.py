@@ -7,6 +7,7 @@ back.
 """
 
 from sfrenew.mapping._concepts import (
+    ACCOUNT_USER_FIELDS,
     Coercion,
     Concept,
     ConceptField,
@@ -34,6 +35,7 @@ from sfrenew.mapping._model import (
 )
 
 __all__ = [
+    "ACCOUNT_USER_FIELDS",
     "Coercion",
     "Concept",
     "ConceptField",

@@ -27,6 +27,7 @@ class Concept(StrEnum):
     ACTIVITIES = "activities"
     CONTACTS = "contacts"
     USAGE = "usage"
+    USER = "user"
 
 
 class WriteMode(StrEnum):
@@ -74,7 +75,14 @@ S, D, N, P, INT, B, PL, ID = (Coercion.STRING, Coercion.DATE, Coercion.DECIMAL, 
 _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
     Concept.ACCOUNT: (
         _f("name", S, "account name, for explanations and task subjects"),
-        _f("owner", ID, "account owner (User Id): default assignee of renewal work"),
+        _f("owner", ID, "account owner (User Id): default assignee of renewal work and the "
+           "fallback of every assignee role", references=Concept.USER),
+        _f("renewal_rep", ID, "renewal rep lookup (User Id), for rules.owners "
+           "renewal_owner: account_field:renewal_rep", references=Concept.USER),
+        _f("renewal_manager", ID, "renewal manager lookup (User Id), for rules.owners "
+           "renewal_manager: account_field:renewal_manager", references=Concept.USER),
+        _f("account_executive", ID, "account executive lookup (User Id), for rules.owners "
+           "account_executive: account_field:account_executive", references=Concept.USER),
         _f("segment", PL, "customer segment, matched by uplift rules"),
         _f("region", PL, "sales region, matched by uplift rules"),
         _f("health_score", N, "customer health score (risk signal)"),
@@ -90,7 +98,8 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
     Concept.CONTRACT: (
         _f("account", ID, "the contract's account", required=True, references=Concept.ACCOUNT),
         _f("number", S, "contract number, for explanations"),
-        _f("owner", ID, "contract owner (User Id)"),
+        _f("owner", ID, "contract owner (User Id), for rules.owners renewal_owner: "
+           "contract_owner", references=Concept.USER),
         _f("start_date", D, "first day of the contract", required=True),
         _f("end_date", D, "last day of the contract", required=True),
         _f("term_months", INT, "contract term in months"),
@@ -148,8 +157,14 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("forecast_category", PL, "forecast category", written=True),
         _f("price_book", ID, "price book of the line items", written=True),
         _f("currency", S, "ISO currency code", written=True),
-        _f("explanation", S, "plain-language why of every decision", written=True,
+        _f("explanation", S, "the rep's talk track: last term and this renewal (total and "
+           "annual), the uplift and why, dates, term changes, approvals (about 1,500 "
+           "characters at most)", written=True, long_text=True),
+        _f("derivation", S, "the full derivation for admins: co-term policy comparison, "
+           "proration fractions, uplift formula, every line, risk and task", written=True,
            long_text=True),
+        _f("next_step", S, "the next open cadence step, with its due date and assignee "
+           "(Opportunity.NextStep, 255 characters)", written=True),
         _f("risk_level", PL, "Low / Medium / High", written=True),
         _f("risk_score", INT, "risk score 0-100", written=True),
         _f("risk_reasons", S, "risk reason codes, by points", written=True, long_text=True),
@@ -218,6 +233,12 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("period", D, "first day of the measured period", required=True),
         _f("value", N, "usage in the period", required=True),
     ),
+    Concept.USER: (
+        _f("name", S, "the user's name, for routing reports and task descriptions"),
+        _f("active", B, "active user (inactive owners fall back to the account owner)"),
+        _f("manager", ID, "the user's manager (User Id), for renewal_manager: owner_manager",
+           references=Concept.USER),
+    ),
 }
 
 WRITE_MODES: Mapping[Concept, WriteMode] = {
@@ -245,3 +266,9 @@ def concept_fields(concept: Concept) -> Mapping[str, ConceptField]:
 # Built once: the run asks for these for every field of every record it reads.
 _BY_NAME: Mapping[Concept, Mapping[str, ConceptField]] = {
     c: MappingProxyType({f.name: f for f in fields}) for c, fields in _CATALOGUE.items()}
+
+
+# The account's user lookups (owner, renewal_rep, ...): what rules.owners may name as
+# ``account_field:<name>`` and what the plan reads of each account for the owner rules.
+ACCOUNT_USER_FIELDS = frozenset(
+    name for name, f in _BY_NAME[Concept.ACCOUNT].items() if f.coercion is Coercion.ID)

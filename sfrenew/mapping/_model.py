@@ -234,11 +234,18 @@ class UsageMapping(ConceptMapping):
     model_config = _concept_config(Concept.USAGE)
 
 
+class UserMapping(ConceptMapping):
+    """Users (read): names, active flags and managers, to resolve assignee roles."""
+
+    concept: ClassVar[Concept] = Concept.USER
+    model_config = _concept_config(Concept.USER)
+
+
 CONCEPT_CLASSES: dict[Concept, type[ConceptMapping]] = {
     cls.concept: cls for cls in (
         AccountMapping, ContractMapping, ContractLineMapping, RenewalOpportunityMapping,
         RenewalLineMapping, TaskMapping, CasesMapping, ActivitiesMapping, ContactsMapping,
-        UsageMapping)
+        UsageMapping, UserMapping)
 }
 
 
@@ -337,6 +344,7 @@ class MappingFile(_Strict):
     activities: ActivitiesMapping | None = None
     contacts: ContactsMapping | None = None
     usage: UsageMapping | None = None
+    user: UserMapping | None = None
     values: PicklistValues = PicklistValues()
 
     def concept(self, concept: Concept) -> ConceptMapping | None:

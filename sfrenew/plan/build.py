@@ -28,6 +28,7 @@ from sfrenew.core.changeset import (
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
+from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.desired import FieldShapes, desired_records
@@ -38,6 +39,7 @@ from sfrenew.plan.model import (
     write_account,
     write_header,
 )
+from sfrenew.plan.owners import UserDirectory, route_renewals, routing_entries
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
 from sfrenew.store import StateStore
@@ -78,6 +80,7 @@ class PlanTotals:
     skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
     problems: int = 0
+    routing: int = 0  # assignee roles that fell back or stayed unassigned
     stopped: bool = False
     last_account: str | None = None
 
@@ -135,7 +138,8 @@ def _summary(plan: RenewalPlan) -> tuple[RenewalSummary, ...]:
         key=r.key, name=r.name, start_date=r.start_date.isoformat(),
         end_date=r.end_date.isoformat(), amount=str(r.amount), currency=r.currency,
         risk=r.risk.level.value, forecast=r.forecast.value, contracts=r.contract_ids,
-        lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation)
+        lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation,
+        derivation=r.derivation)
         for r in plan.renewals)
 
 
@@ -146,6 +150,7 @@ class _Pending:
     desired: list[DesiredRecord]
     # sfrenew's records a person deleted, by (object, key), with their old Id
     deleted: dict[tuple[str, str], str] = field(default_factory=dict)
+    routed: dict[str, Assignees] = field(default_factory=dict)
 
 
 def deleted_by_people(store: StateStore, wanted: Mapping[str, Iterable[str]],
@@ -182,6 +187,7 @@ class Planner:
         self.totals = PlanTotals()
         self.keyed = frozenset(s.object for s in (mapping.renewal_opportunity,
                                                    mapping.renewal_line, mapping.task))
+        self.users = UserDirectory(store, mapping)
 
     def plan_one(self, records: AccountRecords) -> _Pending | None:
         """The rules' plan and desired records of one account (None: not planned)."""
@@ -200,10 +206,13 @@ class Planner:
                             existing_tasks=records.existing_tasks, deleted_keys=deleted_keys)
         entries = {lid: rec.values.get("price_book_entry")
                    for lid, rec in records.line_records.items()}
+        routed = route_renewals(plan, records, policy=self.policy.owners, users=self.users)
+        records.problems.extend(self.users.take_problems())
         desired = desired_records(mapping=self.mapping, plan=plan, owner_id=records.owner_id,
                                   line_entries=entries, shapes=self.shapes,
-                                  account_object_id=account.id)
-        return _Pending(records, plan, desired)
+                                  account_object_id=account.id, assignees=routed,
+                                  cadence=self.policy.cadence)
+        return _Pending(records, plan, desired, routed=routed)
 
     def _deletions(self, batch: list[_Pending]) -> list[_Pending]:
         """The batch with people's deletions known: an account where a person deleted a
@@ -282,14 +291,16 @@ class Planner:
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
                       "message": p.message} for p in records.record_problems]
         t.problems += len(problems)
+        routing = routing_entries(plan, item.routed)
+        t.routing += len(routing)
         # Left alone but worth saying: people's edits, and records people deleted.
         kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits
                 or (c.object, c.key) in item.deleted]
-        if kept or skipped or problems:
+        if kept or skipped or problems or routing:
             write_account(self.out, AccountPlan(
                 account_id=records.account.id, account_name=records.account.name,
                 renewals=_summary(plan), changes=tuple(kept), skipped=tuple(skipped),
-                problems=tuple(problems)))
+                problems=tuple(problems), routing=tuple(routing)))
 
 
 def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, today: date,
@@ -339,6 +350,7 @@ def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, 
     header.counts, header.accounts = totals.counts, totals.accounts
     header.kept_edits, header.skipped_contracts = totals.kept_edits, totals.skipped
     header.problems = totals.problems
+    header.routing = totals.routing
     with path.open("w", encoding="utf-8") as final, part.open(encoding="utf-8") as body:
         write_header(final, header)
         shutil.copyfileobj(body, final)

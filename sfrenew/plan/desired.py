@@ -14,7 +14,9 @@ from typing import Any
 
 from sfrenew.core.changeset import DesiredRecord, RecordRef
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan
-from sfrenew.core.policy import ForecastCategory, TaskPriority
+from sfrenew.core.policy import CadencePolicy, ForecastCategory, TaskPriority
+from sfrenew.core.rules.owners import Assignees
+from sfrenew.core.talk import next_step_words, task_descriptions
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.coerce import FieldShape, FieldShapes, shapes_from_describe
 from sfrenew.mapping.translate import write_fields, written_fields
@@ -69,6 +71,7 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
         "amount": renewal.amount, "type": v.opportunity_type.renewal,
         "forecast_category": _forecast_value(mapping, renewal.forecast),
         "currency": renewal.currency, "explanation": renewal.explanation,
+        "derivation": renewal.derivation or None, "next_step": next_step_words(renewal.tasks),
         "risk_level": getattr(v.risk_level, renewal.risk.level.name.lower()),
         "risk_score": renewal.risk.score,
         "risk_reasons": ", ".join(renewal.risk.reason_codes),
@@ -117,12 +120,18 @@ def contract_links(mapping: MappingFile, plan: RenewalPlan) -> list[DesiredRecor
 
 def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | None,
                     line_entries: Mapping[str, str | None], shapes: FieldShapes,
-                    account_object_id: str) -> list[DesiredRecord]:
+                    account_object_id: str, assignees: Mapping[str, Assignees] | None = None,
+                    cadence: CadencePolicy | None = None) -> list[DesiredRecord]:
     """Every record the plan wants: opportunities, their lines and tasks, the account.
 
     ``line_entries`` gives the price book entry of each contract line (by line Id),
-    which a renewal line needs in a standard org.
+    which a renewal line needs in a standard org. ``assignees`` (by renewal key) give
+    the opportunity's owner and each task's by its step's role; without them everything
+    goes to the account owner ``owner_id``. ``cadence`` gives the steps' instructions
+    for the task descriptions.
     """
+    routed = assignees or {}
+    steps = cadence or CadencePolicy()
     opp_obj = mapping.renewal_opportunity.object
     line_obj, task_obj = mapping.renewal_line.object, mapping.task.object
     opp_ref_line = written_fields(mapping, Concept.RENEWAL_LINE).get("opportunity")
@@ -130,8 +139,10 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
     out: list[DesiredRecord] = []
     for renewal in plan.renewals:
         ref = RecordRef(opp_obj, renewal.key)
+        who = routed.get(renewal.key)
+        opp_owner = who.owner if who is not None else owner_id
         out.append(DesiredRecord(opp_obj, renewal.key, shaped(
-            opp_obj, _opportunity(mapping, renewal, owner_id, shapes), shapes),
+            opp_obj, _opportunity(mapping, renewal, opp_owner, shapes), shapes),
             account_id=plan.account_id))
         for line in renewal.lines:
             values = {
@@ -152,13 +163,15 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
                 line_obj, _mapped(mapping, Concept.RENEWAL_LINE, values, shapes), shapes),
                 refs={opp_ref_line: ref} if opp_ref_line else {},
                 account_id=plan.account_id))
+        descriptions = (task_descriptions(renewal, steps)
+                        if "description" in written_fields(mapping, Concept.TASK) else {})
         for task in renewal.tasks:
+            task_owner = who.user_for(task.assignee_role) if who is not None else owner_id
             values = {"subject": task.subject, "due_date": task.due_date,
                       "status": mapping.values.task_status.open,
-                      "priority": _priority(mapping, task.priority), "owner": owner_id,
-                      "description": f"sfrenew renewal cadence step '{task.step}' for "
-                                     f"{renewal.name}."}
-            if owner_id is None:
+                      "priority": _priority(mapping, task.priority), "owner": task_owner,
+                      "description": descriptions.get(task.key)}
+            if task_owner is None:
                 del values["owner"]
             out.append(DesiredRecord(task_obj, task.key, shaped(
                 task_obj, _mapped(mapping, Concept.TASK, values, shapes), shapes),

@@ -42,7 +42,8 @@ class RenewalSummary:
     contracts: tuple[str, ...]
     lines: int
     tasks: int
-    explanation: str
+    explanation: str  # the rep's talk track
+    derivation: str = ""  # the full derivation, for admins
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class AccountPlan:
     changes: tuple[RecordChange, ...]
     skipped: tuple[Mapping[str, str], ...] = ()  # contract_id, reason, detail
     problems: tuple[Mapping[str, str], ...] = ()  # object, record_id, field, message
+    # Assignee roles that fell back to the account owner or stayed unassigned:
+    # renewal, role, object, record_id, field, message (see core.rules.owners).
+    routing: tuple[Mapping[str, str], ...] = ()
 
     @property
     def writes(self) -> int:
@@ -75,6 +79,7 @@ class PlanHeader:
     kept_edits: int = 0
     skipped_contracts: int = 0
     problems: int = 0
+    routing: int = 0
     format: str = PLAN_FORMAT
     version: int = PLAN_VERSION
 
@@ -107,7 +112,8 @@ def account_to_json(plan: AccountPlan) -> dict[str, Any]:
             "renewals": [r.__dict__ | {"contracts": list(r.contracts)} for r in plan.renewals],
             "changes": [change_to_json(c) for c in plan.changes],
             "skipped": [dict(s) for s in plan.skipped],
-            "problems": [dict(p) for p in plan.problems]}
+            "problems": [dict(p) for p in plan.problems],
+            "routing": [dict(r) for r in plan.routing]}
 
 
 def account_from_json(data: Mapping[str, Any]) -> AccountPlan:
@@ -117,7 +123,8 @@ def account_from_json(data: Mapping[str, Any]) -> AccountPlan:
         renewals=tuple(RenewalSummary(**{**r, "contracts": tuple(r["contracts"])})
                        for r in data.get("renewals", ())),
         changes=tuple(change_from_json(c) for c in data.get("changes", ())),
-        skipped=tuple(data.get("skipped", ())), problems=tuple(data.get("problems", ())))
+        skipped=tuple(data.get("skipped", ())), problems=tuple(data.get("problems", ())),
+        routing=tuple(data.get("routing", ())))
 
 
 def write_header(out: IO[str], header: PlanHeader) -> None:

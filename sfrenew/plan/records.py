@@ -22,7 +22,7 @@ from sfrenew.core.domain import (
     ExistingTask,
     RiskSignals,
 )
-from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping import ACCOUNT_USER_FIELDS, Concept, MappingFile
 from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.domain import (
     RecordProblem,
@@ -55,6 +55,10 @@ class AccountRecords:
     problems: list[CoercionProblem] = field(default_factory=list)
     record_problems: list[RecordProblem] = field(default_factory=list)
     owner_id: str | None = None
+    # The account's user lookups (owner, renewal_rep, ...) and each contract's owner,
+    # for the owner rules (sfrenew.core.rules.owners).
+    account_users: dict[str, str | None] = field(default_factory=dict)
+    contract_owners: dict[str, str | None] = field(default_factory=dict)
     line_records: dict[str, ConceptRecord] = field(default_factory=dict)  # by line Id
     # The contracts as the org holds them (their renewal-opportunity link), by Id: the
     # diff's current record when sfrenew links a contract to its renewal.
@@ -159,6 +163,8 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
             unreadable))
     out = AccountRecords(account=replace(account, name=account.name or account.id),
                          problems=problems, owner_id=acct.values.get("owner"))
+    out.account_users = {name: (str(value) if value else None)
+                         for name, value in acct.values.items() if name in ACCOUNT_USER_FIELDS}
     out.current[(mapping.account.object, str(acct.sf_id))] = _current(
         Concept.ACCOUNT, mapping, group.of(mapping.account.object)[0], str(acct.sf_id))
 
@@ -176,6 +182,8 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
     out.line_records = {str(line.sf_id): line for line in lines}
     by_contract = lines_by_contract(contracts, lines)
     for read in contracts:
+        owner = read.values.get("owner")
+        out.contract_owners[str(read.sf_id)] = str(owner) if owner else None
         contract, line_problems = contract_from(
             read, by_contract.get(str(read.sf_id), []), default_currency="",
             evergreen_type=mapping.values.subscription_type.evergreen)

@@ -22,7 +22,7 @@ ACCOUNT_KEY_PREFIX = "001"  # Account Ids start with 001 in every org
 # account through the mirror, so the objects it points at are pulled first.
 CONCEPT_ORDER = (Concept.ACCOUNT, Concept.CONTRACT, Concept.RENEWAL_OPPORTUNITY,
                  Concept.CONTRACT_LINE, Concept.RENEWAL_LINE, Concept.TASK, Concept.CASES,
-                 Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE)
+                 Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE, Concept.USER)
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def group_field(mapping: MappingFile, concept: Concept) -> tuple[str, bool]:
     polymorphic (resolved through the mirror)."""
     if concept is Concept.ACCOUNT:
         return "Id", False
+    if concept is Concept.USER:
+        return "", False  # users belong to no account: mirrored without a group
     if concept is Concept.CONTRACT_LINE:
         link = mapping.contract_line.lines
         if isinstance(link, LookupLines):
@@ -88,6 +90,7 @@ def pulled_objects(mapping: MappingFile) -> list[PulledObject]:
             groups[name] = group_field(mapping, concept)
         filters[name].append(section.filter)
         wanted = [*select_fields(mapping, concept), groups[name][0], MODSTAMP]
+        wanted = [f for f in wanted if f]
         for field in wanted:
             fields[name].setdefault(field.lower(), field)
     out = []

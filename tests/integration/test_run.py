@@ -193,7 +193,8 @@ def test_dry_run_writes_nothing(book: Book) -> None:
 
 
 def test_budget_stops_with_a_checkpoint_and_resume_finishes(book: Book) -> None:
-    stopped = book.run(max_api_calls=28)  # enough to pull and plan, not to apply
+    # Enough to pull (users too) and plan, not to apply.
+    stopped = book.run(max_api_calls=30)
     assert stopped.status == "stopped"
     assert "API budget" in stopped.message
     assert f"--resume {stopped.run_id}" in stopped.message

@@ -130,8 +130,8 @@ def test_multi_year_and_annual_renew_separately_each_its_full_term(org: Org) -> 
         start = org.renewal_start(name)
         end = term_end(start, months)  # e.g. 2027-03-03 + 36 months - 1 day = 2030-03-02
         assert str(opp["CloseDate"]) == org.ends[name].isoformat()
-        text = opp["Sfrenew_Explanation__c"]
-        assert f"({months} months)" in text
+        assert f"({months} months)" in opp["Sfrenew_Explanation__c"]  # the talk track
+        text = opp["Sfrenew_Derivation__c"]
         assert f"runs its full {months}-month term to {end.isoformat()}" in text
         assert not opp["Sfrenew_Needs_Approval__c"]
         assert not opp["Sfrenew_Approval_Reason__c"]
@@ -147,7 +147,7 @@ def test_monthly_and_evergreen_contracts_get_no_renewal(org: Org) -> None:
     (opp,) = dump(org.book)["Opportunity"].values()
     assert opp["Sfrenew_Coterm_Group__c"] == org.ids["annual"]
     end = term_end(org.renewal_start("annual"), 12)
-    assert f"runs its full 12-month term to {end.isoformat()}" in opp["Sfrenew_Explanation__c"]
+    assert f"runs its full 12-month term to {end.isoformat()}" in opp["Sfrenew_Derivation__c"]
     skips = _skips(outcome)
     reason, detail = skips[org.ids["monthly"]]
     assert reason == "below_min_term"
@@ -203,3 +203,4 @@ def test_a_policy_that_changes_a_term_says_so_and_flags_approval(org: Org) -> No
     assert (f"({three.isoformat()} to {end.isoformat()} instead of "
             f"{term_end(three, 36).isoformat()}) to co-term with contract ") in reason
     assert "Needs approval" in opp["Sfrenew_Explanation__c"]
+    assert "Change of term: the 36-month term of contract " in opp["Sfrenew_Explanation__c"]

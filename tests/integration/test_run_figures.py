@@ -116,7 +116,8 @@ def fixed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FixedBook]
 def _opportunity(gw: Gateway, account: str) -> dict[str, Any]:
     (opp,) = gw.read("Opportunity", [
         "Id", "Amount", "Sfrenew_Prior_ARR__c", "Sfrenew_Renewal_ARR__c",
-        "Sfrenew_Uplift_Amount__c", "Sfrenew_Term_Months__c", "Sfrenew_Explanation__c"],
+        "Sfrenew_Uplift_Amount__c", "Sfrenew_Term_Months__c", "Sfrenew_Explanation__c",
+        "Sfrenew_Derivation__c"],
         f"AccountId = '{account}' AND Sfrenew_Key__c != null")
     return dict(opp)
 
@@ -149,7 +150,12 @@ def test_forecast_figures_amount_rollup_and_rates(fixed: FixedBook) -> None:
         assert float(line["TotalPrice"]) == amount  # 10 × UnitPrice
         # Amount is the org's rollup of the lines, and equals sfrenew's total.
         assert float(opp["Amount"]) == amount
-        assert f"{amount:,.2f} USD for the term" in opp["Sfrenew_Explanation__c"]
+        assert f"{amount:,.2f} USD for the term" in opp["Sfrenew_Derivation__c"]
+        # The talk track: last term 10 × 1,000.00 × months/12; this renewal's total; +7%.
+        assert (f"Last term: {10000 * months // 12:,.2f} USD total" in
+                opp["Sfrenew_Explanation__c"])
+        assert f"This renewal: {amount:,.2f} USD total" in opp["Sfrenew_Explanation__c"]
+        assert "Uplift: +7% (+700.00 USD a year)" in opp["Sfrenew_Explanation__c"]
         # The contract's 7 (a Percent field) was read as 0.07 and written back as 7.
         assert float(line["Sfrenew_Uplift_Rate__c"]) == 7.0
         assert "7% from the contract's uplift field" in line["Sfrenew_Explanation__c"]

@@ -126,7 +126,7 @@ def test_cpq_term_prices_are_read_per_year(org: LocalOrg, tmp_path: Path, compou
     (renewal,) = plan.renewals
     assert (renewal.start_date, renewal.end_date) == ("2026-04-01", "2029-03-31")
     assert renewal.amount == amount
-    assert "1,200.00 USD → 1,260.00 USD a year per unit" in renewal.explanation
+    assert "1,200.00 USD → 1,260.00 USD a year per unit" in renewal.derivation
     (line,) = dump(book)["OpportunityLineItem"].values()
     assert (float(line["Quantity"]), float(line["UnitPrice"])) == (10.0, unit_price)
 
@@ -167,7 +167,7 @@ def test_amendments_are_netted(org: LocalOrg, tmp_path: Path, mapping: str) -> N
     # 80 × 1,200 × 1.05 = 100,800.00 for the 12-month renewal.
     assert renewal.amount == "100800.00"
     assert "Quantity netted from amendments: Platform: quantity 100 − 20 (amendment) = 80." \
-        in renewal.explanation
+        in renewal.derivation
     (line,) = dump(book)["OpportunityLineItem"].values()
     assert (float(line["Quantity"]), float(line["UnitPrice"])) == (80.0, 1260.0)
 
@@ -187,9 +187,9 @@ def test_products_left_without_units_are_not_renewed(org: LocalOrg, tmp_path: Pa
     (plan,) = _run(book)
     (renewal,) = plan.renewals
     assert renewal.amount == "12600.00"  # 10 × 1,200 × 1.05; the add-on is gone
-    assert "Not renewed\n- Contract " in renewal.explanation
+    assert "Not renewed\n- Contract " in renewal.derivation
     assert "Platform × 5 terminated 2025-09-30, before the contract's end (2026-03-31); " \
-           "not renewed." in renewal.explanation
+           "not renewed." in renewal.derivation
 
 
 def _plan_seeded(org: LocalOrg, base: Path, mapping: str) -> list[AccountPlan]:
@@ -215,7 +215,7 @@ def test_the_seeded_amendments_renew_netted_in_both_presets(org: LocalOrg,
     assert terminated
     plans = {m: _plan_seeded(org, tmp_path / m.split("/")[1], m) for m in (STANDARD, CPQ)}
     for mapping, accounts in plans.items():
-        explained = {c: r.explanation for a in accounts for r in a.renewals
+        explained = {c: r.derivation for a in accounts for r in a.renewals
                      for c in r.contracts}
         renewed = 0
         for row in downsells:

@@ -94,8 +94,9 @@ def _lines_of(org_dump: dict[str, Any], account: str) -> list[dict[str, Any]]:
     return [li for li in org_dump["OpportunityLineItem"].values() if li["OpportunityId"] in keys]
 
 
-def _explanations(org_dump: dict[str, Any], account: str) -> str:
-    return "\n".join(o["Sfrenew_Explanation__c"] for o in org_dump["Opportunity"].values()
+def _explanations(org_dump: dict[str, Any], account: str,
+                  field: str = "Sfrenew_Explanation__c") -> str:
+    return "\n".join(o[field] for o in org_dump["Opportunity"].values()
                      if o["AccountId"] == account)
 
 
@@ -172,7 +173,9 @@ def test_policy_may_change_contractual_uplift_with_approval(standard: Org) -> No
     for account in (healthy, risky):
         # flagged at the top of the opportunity, and in the fields an approval process reads
         assert ("Needs approval\n- The uplift policy changed the contractual 7% of contract"
-                in _explanations(org_dump, account))
+                in _explanations(org_dump, account, "Sfrenew_Derivation__c"))
+        assert ("Needs approval before it goes to the customer: the uplift policy changed "
+                "the contractual 7% of contract" in _explanations(org_dump, account))
         flagged = [o for o in org_dump["Opportunity"].values() if o["AccountId"] == account
                    and "contractual 7%" in (o["Sfrenew_Approval_Reason__c"] or "")]
         assert flagged

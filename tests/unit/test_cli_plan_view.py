@@ -28,7 +28,11 @@ def _plan(tmp_path: Path) -> Path:
                               changes=(FieldChange("Description", "[i]old", "new [/i]"),
                                        FieldChange("Amount", Decimal("1"), Decimal("2")))),),
         skipped=({"contract_id": "800B", "reason": "missing_end_date",
-                  "detail": "[/s] no end"},))
+                  "detail": "[/s] no end"},),
+        routing=({"renewal": "Acme [bold] renewal", "role": "renewal_owner", "object": "User",
+                  "record_id": "005B", "field": "IsActive",
+                  "message": "renewal owner Ben [x] (005B) (the contract owner) is inactive; "
+                             "assigned to the account owner Ana (005A)"},))
     with path.open("w", encoding="utf-8") as out:
         write_header(out, PlanHeader(run_id="r-1", created_at="2026-11-24T08:00:00+00:00",
                                      fingerprint="abc", today="2026-11-24", accounts=1))
@@ -41,5 +45,7 @@ def test_names_values_and_reasons_with_brackets_are_shown_as_written(tmp_path: P
     render_table(_plan(tmp_path), Console(file=out, width=200, color_system=None))
     text = out.getvalue()
     for shown in ("Acme [/EMEA]", "Acme [bold] renewal", "uplift [red]5%[/red]",
-                  "price [/x] changed", "[i]old", "new [/i]", "[/s] no end"):
+                  "price [/x] changed", "[i]old", "new [/i]", "[/s] no end",
+                  "routing: Acme [bold] renewal: renewal owner Ben [x] (005B)",
+                  "assigned to the account owner Ana (005A) (fix User 005B IsActive)"):
         assert shown in text, shown

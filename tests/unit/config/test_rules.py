@@ -11,6 +11,7 @@ from sfrenew.core.policy import (
     AnchorPolicy,
     ContractualUplift,
     ForecastCategory,
+    OwnerTableRow,
     PastDuePolicy,
     PricingMethod,
     ProrationMethod,
@@ -240,3 +241,50 @@ rules:
                and "greater than or equal to 0" in m for m in messages), messages
     assert any(m.startswith("config.yaml:5:5: rules.adoption.window:") for m in messages), \
         messages
+
+
+def test_owner_rules_load_into_the_policy() -> None:
+    policy = loads_rules("""rules:
+  owners:
+    renewal_owner: table
+    renewal_manager: account_field:renewal_manager
+    account_executive: account_field:account_executive
+    table:
+      - {segment: Enterprise, region: EMEA, user: 005000000000001AAA}
+      - {user: '005000000000002'}
+  cadence:
+    steps:
+      - {name: kickoff, days_before: 90, subject: "Kickoff {account}", assignee: renewal_manager,
+         instructions: call the customer}
+""")
+    owners = policy.owners
+    assert (owners.renewal_owner, owners.renewal_manager, owners.account_executive) == (
+        "table", "account_field:renewal_manager", "account_field:account_executive")
+    assert owners.table[0] == OwnerTableRow("005000000000001AAA", "Enterprise", "EMEA")
+    assert owners.table[1] == OwnerTableRow("005000000000002")
+    (step,) = policy.cadence.steps
+    assert (step.assignee_role, step.instructions) == ("renewal_manager", "call the customer")
+
+
+@pytest.mark.parametrize(("section", "where", "message"), [
+    ("owners: {renewal_owner: territory}", "c.yaml:2:12: rules.owners.renewal_owner",
+     "unknown rule 'territory' (choose one of: account_owner, contract_owner, table, "
+     "account_field:<field>)"),
+    ("owners: {renewal_manager: 'account_field:segment'}",
+     "c.yaml:2:12: rules.owners.renewal_manager", "unknown account field 'segment'"),
+    ("owners: {renewal_owner: table}", "c.yaml:2:3: rules.owners",
+     "renewal_owner: table needs a non-empty table"),
+    ("owners: {table: [{user: bob}]}", "c.yaml:2:21: rules.owners.table[0].user",
+     "'bob' is not a User Id"),
+    ("owners: {renewal_owner: account_owner, region_table: []}",
+     "c.yaml:2:42: rules.owners.region_table", "unknown key"),
+    ("cadence: {steps: [{name: a, days_before: 1, subject: s, assignee: boss}]}",
+     "c.yaml:2:59: rules.cadence.steps[0].assignee",
+     "'renewal_owner', 'renewal_manager' or 'account_executive'"),
+])
+def test_owner_mistakes_are_located(section: str, where: str, message: str) -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules(f"rules:\n  {section}\n", file="c.yaml")
+    text = str(caught.value)
+    assert where in text, text
+    assert message in text, text

@@ -261,7 +261,7 @@ def test_figures_of_a_co_termed_group_count_full_years() -> None:
     # Amount: 10,500.00 + 10 × 1,189.52 = 22,395.20
     assert renewal.amount == P("22395.20")
     assert "Annual value (ARR): 22,000.00 USD before, 23,100.00 USD in the renewal's first " \
-        "year (+1,100.00 USD); term 12 months." in renewal.explanation
+        "year (+1,100.00 USD); term 12 months." in renewal.derivation
 
 
 def test_jpy_amounts_have_no_decimals() -> None:
@@ -287,15 +287,15 @@ def test_explanations_fit_salesforce_fields() -> None:
     long_name = replace(line(999), product_name="X" * 3000)
     plan = _plan(contract("800A", lines=(*many, long_name)))
     renewal = plan.renewals[0]
-    assert len(renewal.explanation) <= 32_000
-    assert renewal.explanation.endswith("plan)")  # said it was cut
+    assert len(renewal.derivation) <= 32_000
+    assert renewal.derivation.endswith("plan)")  # said it was cut
     assert all(len(ln.explanation) <= 1_000 for ln in renewal.lines)
 
 
 def test_explanation_speaks_plainly() -> None:
     plan = _plan(contract("800A"), contract("800B", end=date(2024, 4, 20)),
                  risk=RiskSignals(champion_gone=True, health_score=Decimal(40)))
-    text = plan.renewals[0].explanation
+    text = plan.renewals[0].derivation
     for phrase in ["Renewal of 2 contracts for Acme Corp", "Why these dates", "co-terming",
                    "the champion contact has left", "Forecast: Pipeline", "Tasks",
                    "uplift 5% from the default uplift", "latest: ends"]:
@@ -336,7 +336,7 @@ def test_plan_properties(made: tuple[Contract, ...], risk: RiskSignals, anchor: 
         assert len(set(renewal.contract_ids)) == len(renewal.coterm.members)
         assert {made_c.currency for made_c in made if made_c.id in renewal.contract_ids} == \
             {renewal.currency}
-        assert len(renewal.explanation) <= 32_000
+        assert len(renewal.derivation) <= 32_000
         assert len({t.key for t in renewal.tasks}) == len(renewal.tasks)
         chosen = [o for o in renewal.coterm.comparison if o.chosen]
         assert [(o.policy, o.end_date, o.amount) for o in chosen] == [
@@ -383,7 +383,7 @@ def test_contractual_rate_through_the_planner(contractual: ContractualUplift, hi
     reason = (f"the uplift policy changed the contractual 7% of contract 0000800C to {words} "
               "on 1 line")
     assert renewal.approval_reasons == ((reason,) if approval else ())
-    assert (f"- {reason[:1].upper()}{reason[1:]}." in renewal.explanation) is approval
+    assert (f"- {reason[:1].upper()}{reason[1:]}." in renewal.derivation) is approval
     assert ("(contractual)" in contractual_line.explanation)
 
 
@@ -443,8 +443,8 @@ def test_two_annual_contracts_40_days_apart_co_term_the_later_one_40_days_short(
     assert ("Contract 0000800B ends 2024-05-10; its renewal starts 2024-05-11. Its 12-month "
             "term would end 2025-05-10; co-terming ends it on 2025-03-31, 40 days sooner: "
             "10 months and 21 days (a stub within the co-term window, not a change of term)."
-            ) in renewal.explanation
-    assert "2024-04-01 to 2025-03-31 (12 months)" in renewal.explanation
+            ) in renewal.derivation
+    assert "2024-04-01 to 2025-03-31 (12 months)" in renewal.derivation
 
 
 def test_a_36_month_and_a_12_month_contract_renew_separately_each_its_full_term() -> None:
@@ -455,7 +455,7 @@ def test_a_36_month_and_a_12_month_contract_renew_separately_each_its_full_term(
         (("800B",), date(2024, 4, 21), date(2027, 4, 20))]  # + 36 months - 1 day
     assert all(not r.needs_approval for r in plan.renewals)
     assert ("its renewal starts 2024-04-21 and runs its full 36-month term to 2027-04-20"
-            in plan.renewals[1].explanation)
+            in plan.renewals[1].derivation)
 
 
 def test_an_annual_and_a_monthly_contract_only_the_annual_renews_12_months() -> None:
@@ -488,7 +488,7 @@ def test_a_policy_that_shortens_a_multi_year_term_says_so_and_needs_approval() -
     assert renewal.needs_approval
     assert [(c.contract_id, c.shift_days) for c in renewal.coterm.term_changes] == [
         ("800B", -750)]  # 2027-04-20 - 2025-03-31
-    text = renewal.explanation
+    text = renewal.derivation
     assert "Needs approval\n- The 36-month term of contract 0000800B is shortened" in text
     assert "That changes the contract's term, so the renewal needs approval." in text
 
@@ -558,7 +558,7 @@ def test_an_amendment_downsell_renews_the_net_quantity() -> None:
     assert planned.key == line_key(renewal.key, contract_id="800AM", source_line_id="L1")
     assert planned.explanation.endswith(
         "Quantity netted from amendments: Product 1: quantity 100 − 20 (amendment) = 80.")
-    assert "Product 1: quantity 100 − 20 (amendment) = 80" in renewal.explanation
+    assert "Product 1: quantity 100 − 20 (amendment) = 80" in renewal.derivation
 
 
 def test_a_product_netted_out_is_not_renewed_and_said_so() -> None:
@@ -570,7 +570,7 @@ def test_a_product_netted_out_is_not_renewed_and_said_so() -> None:
     (renewal,) = plan.renewals
     assert [ln.source_line_id for ln in renewal.lines] == ["L2"]
     assert ("Not renewed\n- Contract 000000AM: Product 1: quantity 100 − 100 (amendment) = 0; "
-            "nothing left to renew, so it is not renewed.") in renewal.explanation
+            "nothing left to renew, so it is not renewed.") in renewal.derivation
 
 
 def test_a_contract_with_nothing_left_is_skipped_with_the_reason() -> None:
