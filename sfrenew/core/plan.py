@@ -144,11 +144,18 @@ class PlannedRenewal(NamedTuple):
     # Why a person must approve the renewal before it goes to the customer, in plain
     # words (empty: no approval needed); see ``planner.approval_reasons``.
     approval_reasons: tuple[str, ...] = ()
+    # Days since the contract ended, unsigned (0: not lapsed); see ``rules.lapse``.
+    days_overdue: int = 0
 
     @property
     def contract_ids(self) -> tuple[str, ...]:
         """The renewed contracts, sorted."""
         return self.coterm.contract_ids
+
+    @property
+    def is_overdue(self) -> bool:
+        """True when the renewal is past its start date and still unsigned (lapsed)."""
+        return self.days_overdue > 0
 
     @property
     def needs_approval(self) -> bool:

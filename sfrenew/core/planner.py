@@ -61,6 +61,7 @@ from sfrenew.core.rules.coterm import (
     term_changes,
 )
 from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.lapse import escalation_task, lapse_of, lapse_words
 from sfrenew.core.rules.lines import LineNote, LineNoteKind, renewable_lines
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
@@ -74,6 +75,7 @@ from sfrenew.core.rules.term import (
 from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 
 _BY_ID = attrgetter("id")
+_BY_DUE_DATE_AND_STEP = attrgetter("due_date", "step")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
 _ZERO = Decimal(0)
@@ -403,16 +405,27 @@ def _plan_group(
     tasks, unplanned = plan_cadence(
         renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
         values=values, policy=policy.cadence, existing=existing_tasks)
+    lapse = lapse_of(start_date, today=today, policy=policy.lapse)
+    if lapse is not None:  # past its start, unsigned: kept, marked overdue and escalated
+        escalation = escalation_task(renewal_key=key, lapse=lapse, today=today,
+                                     values=values, policy=policy.lapse,
+                                     existing=existing_tasks)
+        if escalation is not None:
+            tasks = tuple(sorted((*tasks, escalation), key=_BY_DUE_DATE_AND_STEP))
     approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
     text = explain_parts(
         RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
                      stage, capped, tasks, unplanned, figures, approvals, tuple(left_out)),
         account=account, contracts=by_contract,
         window_days=policy.coterm.window_days)
+    if lapse is not None:
+        overdue = lapse_words(lapse, escalated=policy.lapse.escalation is not None)
+        text = truncate(f"{overdue}\n\n{text}", policy.explanation_max_chars)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
-        existing.opportunity_id if existing is not None else None, text, figures, approvals)
+        existing.opportunity_id if existing is not None else None, text, figures, approvals,
+        lapse.days_overdue if lapse is not None else 0)
 
 
 def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],
