@@ -163,9 +163,11 @@ def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> Non
     verb = "would" if dry_run else "did"
     click.echo(f"rollback of {run_id} ({'dry run' if dry_run else own_id}): {verb} delete "
                f"{report.count('delete')}, restore {report.count('restore')}; left alone "
-               f"{report.count('left_alone')} changed by people; {report.count('gone')} gone")
+               f"{report.count('left_alone')} changed by people; {report.count('gone')} gone"
+               f"; {report.later_runs} rewritten by later sfrenew runs (left as they wrote "
+               f"them)")
     for item in report.items:
-        if item.action == "left_alone" or item.detail:
+        if item.action == "left_alone" or (item.detail and item.action != "nothing"):
             click.echo(f"  {item.object} {item.sf_id}: {item.action} {', '.join(item.fields)}"
                        f" — {item.detail}")
 

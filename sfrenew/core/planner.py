@@ -57,6 +57,7 @@ from sfrenew.core.rules.coterm import (
     CotermMember,
     anchor_ends,
     compare_anchors,
+    group_keeping,
     group_members,
     term_changes,
 )
@@ -75,6 +76,7 @@ from sfrenew.core.rules.term import (
 from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 
 _BY_ID = attrgetter("id")
+_BY_OPPORTUNITY_ID = attrgetter("opportunity_id")
 _BY_DUE_DATE_AND_STEP = attrgetter("due_date", "step")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
@@ -150,13 +152,19 @@ def plan_account(
                                      memo=memo, notes=notes))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
-    groups = group_members([c.member for c in candidates], policy.coterm)
+    if existing_renewals:  # a group an open renewal already holds stays together
+        kept = [r.contract_ids for r in sorted(existing_renewals, key=_BY_OPPORTUNITY_ID)
+                if r.created_by_sfrenew and not r.is_closed]
+        groups = group_keeping([c.member for c in candidates], policy.coterm, kept)
+    else:
+        groups = group_members([c.member for c in candidates], policy.coterm)
     planned = []
+    claimed: set[str] = set()  # existing opportunities continued: one renewal each
     for members in groups:
         planned.append(_plan_group(
             members, by_id=by_id, account=account, today=today, policy=policy,
             signals=signals or RiskSignals(), existing_renewals=existing_renewals,
-            existing_tasks=existing_tasks, risks=risks))
+            existing_tasks=existing_tasks, risks=risks, claimed=claimed))
     left = _left_alone(skipped, renewals_of, planned) if existing_renewals else ()
     return RenewalPlan(account.id, tuple(planned), tuple(skipped), left)
 
@@ -318,6 +326,7 @@ def _plan_group(
     existing_renewals: Sequence[ExistingRenewal],
     existing_tasks: Mapping[str, ExistingTask],
     risks: _RiskMemo,
+    claimed: set[str],
 ) -> PlannedRenewal:
     # One pass over the members (comprehensions are calls): the candidates, their
     # contracts by id and numbers, the largest uplift (the first of equals, as max()
@@ -384,8 +393,10 @@ def _plan_group(
     contract_ids = group.contract_ids
     start_date = members[0].start
     fresh = renewal_key(account.id, contract_ids=contract_ids, start=start_date)
-    existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
+    existing = (_existing_renewal(fresh, contract_ids, existing_renewals, claimed)
                 if existing_renewals else None)
+    if existing is not None:
+        claimed.add(existing.opportunity_id)
     key = existing.key if existing is not None and existing.key else fresh
     quantum = quantum_for(decimals)
     lines = _planned_lines(key, items, priced, end_date=end_date, currency=currency,
@@ -491,13 +502,17 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
 
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],
-                      existing: Sequence[ExistingRenewal]) -> ExistingRenewal | None:
+                      existing: Sequence[ExistingRenewal],
+                      claimed: set[str]) -> ExistingRenewal | None:
     """sfrenew's open opportunity this renewal continues: by key, else by a shared contract.
 
     Several candidates sharing contracts: the smallest opportunity Id, so the choice is
-    stable; the others are no longer desired and the diff closes them.
+    stable; the others are no longer desired and the diff closes them. One another
+    renewal of this plan already continues (``claimed``) is not a candidate: two
+    renewals never write one opportunity.
     """
-    ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed]
+    ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed
+            and r.opportunity_id not in claimed]
     for renewal in ours:
         if renewal.key == key:
             return renewal
