@@ -9,7 +9,7 @@ people's edits (issue 15, item 1). Both presets.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
     yield from desk_fixture(tmp_path, request.param)
 
 
-def _window(desk: Desk) -> tuple:
+def _window(desk: Desk) -> tuple[date, date]:
     # Contracts ending 200–400 days ahead: all beyond the nightly 180-day horizon.
     today = desk.clock.today()
     return today + timedelta(days=200), today + timedelta(days=400)
