@@ -299,7 +299,8 @@ class RunSession:
         self.checkpoint["plan"] = {"counts": totals.counts, "accounts": totals.accounts,
                                    "kept_edits": totals.kept_edits,
                                    "skipped_contracts": totals.skipped_by_reason,
-                                   "problems": totals.problems}
+                                   "problems": totals.problems, "lapsed": totals.lapsed,
+                                   "lapsed_renewals": totals.lapsed_renewals}
         if totals.stopped:  # resumed after the last account planned
             self.stopped = True
             self.checkpoint["plan_progress"] = {"after": totals.last_account,
@@ -309,7 +310,7 @@ class RunSession:
             self.checkpoint.update(phase="planned", plan_file=str(path))
         self._save(run_id)
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
-                      kept_edits=totals.kept_edits)
+                      kept_edits=totals.kept_edits, lapsed=totals.lapsed)
 
     def _apply(self, gateway: Gateway, run_id: str) -> None:
         saved = self.request.plan_file
@@ -380,7 +381,7 @@ class RunSession:
         self.log.info(RUN_FINISHED, status=status.value, pulled=dict(self.stats.pulled),
                       written=stats["written"], api_calls=all_calls,
                       api_calls_total=sum(all_calls.values()), duration_s=round(duration, 3),
-                      message=message)
+                      lapsed=stats["plan"].get("lapsed", 0), message=message)
         return RunOutcome(run_id=run_id, status=status.value, stats=stats, api_calls=all_calls,
                           duration_s=duration, message=message)
 

@@ -25,7 +25,7 @@ from sfrenew.core.changeset import (
     DesiredRecord,
     diff_records,
 )
-from sfrenew.core.plan import RenewalPlan, SkipReason
+from sfrenew.core.plan import PlannedRenewal, RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import MappingFile
@@ -44,6 +44,7 @@ from sfrenew.store import StateStore
 from sfrenew.sync.objects import pulled_objects
 
 BATCH_ACCOUNTS = 200
+LAPSED_LISTED = 200  # lapsed renewals listed by name in the run's report (all are counted)
 # Skips that are the normal course of business, counted but not listed per contract.
 QUIET_SKIPS = frozenset({SkipReason.BEYOND_HORIZON, SkipReason.ALREADY_ENDED,
                          SkipReason.STATUS_NOT_ELIGIBLE})
@@ -80,6 +81,8 @@ class PlanTotals:
     problems: int = 0
     stopped: bool = False
     last_account: str | None = None
+    lapsed: int = 0  # renewals past their start, unsigned (rules.lapse)
+    lapsed_renewals: list[dict[str, Any]] = field(default_factory=list)  # the first ones
 
 
 def task_close_policy(mapping: MappingFile) -> ClosePolicy:
@@ -135,8 +138,17 @@ def _summary(plan: RenewalPlan) -> tuple[RenewalSummary, ...]:
         key=r.key, name=r.name, start_date=r.start_date.isoformat(),
         end_date=r.end_date.isoformat(), amount=str(r.amount), currency=r.currency,
         risk=r.risk.level.value, forecast=r.forecast.value, contracts=r.contract_ids,
-        lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation)
+        lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation,
+        days_overdue=r.days_overdue)
         for r in plan.renewals)
+
+
+def lapsed_entry(account_name: str, renewal: PlannedRenewal) -> dict[str, Any]:
+    """A lapsed renewal as the run's report and ``sfrenew status`` list it."""
+    return {"key": renewal.key, "opportunity_id": renewal.existing_opportunity_id,
+            "account_id": renewal.account_id, "account": account_name, "name": renewal.name,
+            "contract_end": renewal.close_date.isoformat(),
+            "days_overdue": renewal.days_overdue, "contracts": list(renewal.contract_ids)}
 
 
 @dataclass
@@ -212,6 +224,11 @@ class Planner:
                 skipped.append({"contract_id": skip.contract_id, "reason": skip.reason.value,
                                 "detail": skip.detail})
         t.skipped += len(skipped)
+        for renewal in plan.renewals:
+            if renewal.days_overdue:
+                t.lapsed += 1
+                if len(t.lapsed_renewals) < LAPSED_LISTED:
+                    t.lapsed_renewals.append(lapsed_entry(records.account.name, renewal))
         problems = [{"object": p.object, "record_id": str(p.record_id), "field": p.field,
                      "message": p.message} for p in records.problems]
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",

@@ -43,6 +43,7 @@ class RenewalSummary:
     lines: int
     tasks: int
     explanation: str
+    days_overdue: int = 0  # lapsed: days since the contract ended, unsigned
 
 
 @dataclass(frozen=True)
