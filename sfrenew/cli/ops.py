@@ -34,6 +34,7 @@ from sfrenew.cli._ops_common import (
     when,
 )
 from sfrenew.cli.backfill import backfill
+from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import LockHeld, outcome_fields, serve
@@ -139,6 +140,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
                    f"{outcome.duration_s:.1f}s, {fields['api_calls']} API calls, pulled "
                    f"{fields['pulled']}, created {fields['created']}, updated "
                    f"{fields['updated']}, rejected {fields['rejected']}: {outcome.message}")
+        echo_lapsed(outcome.stats.get("plan") or {})
     raise SystemExit(exit_code(outcome.status))
 
 
