@@ -124,12 +124,28 @@ def left_alone_records(mapping: MappingFile, plan: RenewalPlan,
     return out
 
 
-def _in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
+def in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
+    """``records`` with only the contracts ending in the scope's window (a backfill's).
+
+    Every contract of an open sfrenew renewal that names one of those is kept too: a
+    renewal is planned whole, so a window that cuts through a co-term group never
+    regroups the renewal the desk is working on.
+    """
     if not scope.partial:
         return records
     lo, hi = scope.contract_end_from, scope.contract_end_to
-    records.contracts = [c for c in records.contracts if c.end_date is not None
-                         and (lo is None or c.end_date >= lo) and (hi is None or c.end_date <= hi)]
+    inside = {c.id for c in records.contracts if c.end_date is not None
+              and (lo is None or c.end_date >= lo) and (hi is None or c.end_date <= hi)}
+    groups = [set(r.contract_ids) for r in records.existing_renewals
+              if r.created_by_sfrenew and not r.is_closed]
+    grown = True
+    while grown:
+        grown = False
+        for group in groups:
+            if group & inside and not group <= inside:
+                inside |= group
+                grown = True
+    records.contracts = [c for c in records.contracts if c.id in inside]
     return records
 
 
@@ -174,7 +190,7 @@ class Planner:
         account = records.account
         if account is None or (self.scope.accounts and account.id not in self.scope.accounts):
             return None
-        records = _in_scope(records, self.scope)
+        records = in_scope(records, self.scope)
         plan = plan_account(account=account, contracts=records.contracts, today=self.today,
                             policy=self.policy, signals=records.signals,
                             existing_renewals=records.existing_renewals,
