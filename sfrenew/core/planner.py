@@ -159,7 +159,17 @@ def plan_account(
     else:
         groups = group_members([c.member for c in candidates], policy.coterm)
     planned = []
-    claimed: set[str] = set()  # existing opportunities continued: one renewal each
+    # Existing opportunities continued, one renewal each. A group whose key is an open
+    # renewal's continues that one; no other group may take it by a shared contract.
+    claimed: set[str] = set()
+    if existing_renewals:
+        by_key = {r.key: r.opportunity_id for r in existing_renewals
+                  if r.key and r.created_by_sfrenew and not r.is_closed}
+        for members in groups:
+            opp = by_key.get(renewal_key(account.id, contract_ids=[m.contract_id for m in members],
+                                         start=members[0].start))
+            if opp is not None:
+                claimed.add(opp)
     for members in groups:
         planned.append(_plan_group(
             members, by_id=by_id, account=account, today=today, policy=policy,
@@ -507,17 +517,19 @@ def _existing_renewal(key: str, contract_ids: tuple[str, ...],
     """sfrenew's open opportunity this renewal continues: by key, else by a shared contract.
 
     Several candidates sharing contracts: the smallest opportunity Id, so the choice is
-    stable; the others are no longer desired and the diff closes them. One another
-    renewal of this plan already continues (``claimed``) is not a candidate: two
-    renewals never write one opportunity.
+    stable; the others are no longer desired and the diff closes them. One that another
+    renewal of this plan continues (``claimed``: taken by key first, then by shared
+    contract in group order) is not a candidate: two renewals never write one
+    opportunity.
     """
-    ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed
-            and r.opportunity_id not in claimed]
+    ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed]
     for renewal in ours:
         if renewal.key == key:
             return renewal
     wanted = set(contract_ids)
     for renewal in sorted(ours, key=lambda r: r.opportunity_id):
+        if renewal.opportunity_id in claimed:
+            continue
         if wanted.intersection(renewal.contract_ids):
             return renewal
     return None

@@ -646,3 +646,17 @@ def test_two_groups_never_continue_one_opportunity() -> None:
                  policy=replace(POLICY, coterm=CotermPolicy(window_days=19)))
     assert [(r.contract_ids, r.existing_opportunity_id) for r in plan.renewals] == [
         (("800A",), "006OURS"), (("800B",), None)]
+
+
+def test_a_group_with_an_open_renewals_key_continues_it_before_any_shared_contract() -> None:
+    # The open renewal holds 800A and 800B but carries the key of 800B's renewal alone.
+    # Under a 19-day window the rules group them apart, 800A first: 800A must not take
+    # the opportunity by the shared contract, or 800B's new renewal would reuse its key.
+    b = contract("800B", end=date(2024, 4, 20))
+    key_b = renewal_key(ACCOUNT.id, contract_ids=["800B"], start=date(2024, 4, 21))
+    ours = existing("006OURS", "800A", "800B", by_sfrenew=True, stage="Prospecting",
+                    key=key_b)
+    plan = _plan(contract("800A"), b, existing=(ours,),
+                 policy=replace(POLICY, coterm=CotermPolicy(window_days=19)))
+    assert [(r.contract_ids, r.existing_opportunity_id, r.key == key_b)
+            for r in plan.renewals] == [(("800A",), None, False), (("800B",), "006OURS", True)]
