@@ -65,7 +65,9 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
             console.print(f"[bold]{escape(renewal.name)}[/bold]: {renewal.amount} "
                           f"{renewal.currency}, {renewal.start_date} → {renewal.end_date}, "
                           f"risk {renewal.risk}, forecast {renewal.forecast}, "
-                          f"{renewal.lines} lines, {renewal.tasks} tasks")
+                          f"{renewal.lines} lines, {renewal.tasks} tasks"
+                          + (f", [bold red]lapsed: {renewal.days_overdue} days overdue[/]"
+                             if renewal.days_overdue else ""))
             console.print(f"  [dim]{escape(renewal.explanation[:400])}[/dim]")
         table = Table(show_header=True, box=None)
         for col in ("change", "object", "field", "now", "planned", "reason"):
