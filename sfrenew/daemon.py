@@ -175,6 +175,8 @@ def outcome_fields(outcome: RunOutcome) -> dict[str, Any]:
             "api_calls": sum(n for kind, n in outcome.api_calls.items() if kind != "auth"),
             "logins": outcome.api_calls.get("auth", 0),
             "api_calls_by_kind": dict(outcome.api_calls),
+            # Renewals past their start, unsigned (rules.lapse): the desk's most urgent.
+            "lapsed": int((stats.get("plan") or {}).get("lapsed", 0)),
             "duration_s": round(outcome.duration_s, 3), "message": outcome.message}
 
 

@@ -1,10 +1,12 @@
 """Undoing a run: delete what it created, put back what it changed.
 
 Record by record and field by field from the ledger (``writes_of_run``), except where
-the org no longer holds what that run wrote: a person (or a later run) changed it
-since, so it is reported and left alone. Deletes go children first (tasks, lines,
-then opportunities: deleting an opportunity would take its lines with it). The
-rollback is itself a run with its own ledger entries (delete / restore).
+the org no longer holds what that run wrote. A field holding the last value any
+sfrenew run wrote to it was changed by sfrenew (a later run): that is not a person's
+change, and it is left as that run wrote it (a record the run created is still
+deleted). Any other value is a person's: reported and left alone. Deletes go
+children first (tasks, lines, then opportunities: deleting an opportunity would take
+its lines with it). The rollback is itself a run with its own ledger entries (delete / restore).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class RollbackReport:
         """How many records got ``action``."""
         return sum(1 for i in self.items if i.action == action)
 
+    @property
+    def later_runs(self) -> int:
+        """Records left as a later sfrenew run rewrote them (sfrenew's, not people's)."""
+        return sum(1 for i in self.items if i.action == "nothing" and i.fields)
+
 
 def _current(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequence[str]
              ) -> dict[str, Mapping[str, Any]]:
@@ -69,25 +76,33 @@ def _current(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequenc
 
 
 def _decide(write: RecordWrites, row: Mapping[str, Any] | None,
-            stamps: frozenset[str]) -> RollbackItem:
+            stamps: frozenset[str], last: Mapping[tuple[str, str], Any]) -> RollbackItem:
+    """One record's fate. ``last`` holds the last value any sfrenew run wrote to each
+    ``(key, field)``: a field that changed since the run but holds that value was
+    changed by sfrenew itself (a later run), not by a person."""
     if write.sf_id is None or row is None:
         return RollbackItem(write.object, write.key, write.sf_id, "gone",
                             detail="no longer in the org")
     fields = {f: fw for f, fw in write.fields.items() if f not in stamps}
-    changed = tuple(sorted(f for f, fw in fields.items()
-                           if not same_value(row.get(f), fw.after)))
+    moved = [f for f, fw in fields.items() if not same_value(row.get(f), fw.after)]
+    later = tuple(sorted(f for f in moved if (write.key, f) in last
+                         and same_value(row.get(f), last[(write.key, f)])))
+    changed = tuple(sorted(f for f in moved if f not in later))
     if write.created:
         if changed:
             return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
                                 "created by the run, then changed by someone: not deleted")
         return RollbackItem(write.object, write.key, write.sf_id, "delete")
-    restore = tuple(sorted(f for f in fields if f not in changed
+    # A later sfrenew run's value is left as it is: restoring would undo that run too.
+    restore = tuple(sorted(f for f in fields if f not in moved
                            and not same_value(row.get(f), fields[f].before)))
     if changed and not restore:
         return RollbackItem(write.object, write.key, write.sf_id, "left_alone", changed,
                             "changed by someone since the run")
     if not restore:
-        return RollbackItem(write.object, write.key, write.sf_id, "nothing")
+        return RollbackItem(write.object, write.key, write.sf_id, "nothing", later,
+                            ("rewritten by a later sfrenew run: left as that run wrote it"
+                             if later else ""))
     return RollbackItem(write.object, write.key, write.sf_id, "restore", restore,
                         ("kept people's changes to " + ", ".join(changed)) if changed else "")
 
@@ -125,8 +140,9 @@ def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run
         group = by_object[sobject]
         fields = sorted({f for w in group for f in w.fields})
         current = _current(gateway, sobject, fields, [w.sf_id for w in group if w.sf_id])
-        decided[sobject] = ([_decide(w, current.get(str(w.sf_id)), stamps) for w in group],
-                            current)
+        last = store.last_written(sobject, [w.key for w in group])
+        decided[sobject] = ([_decide(w, current.get(str(w.sf_id)), stamps, last)
+                             for w in group], current)
     # A created record someone changed is kept: so are the lines and tasks the run
     # created under it (deleting them would strip a renewal a person is working on).
     kept = {i.sf_id for items, _ in decided.values() for i in items

@@ -302,7 +302,8 @@ class RunSession:
                                    "kept_edits": totals.kept_edits,
                                    "skipped_contracts": totals.skipped_by_reason,
                                    "problems": totals.problems,
-                                   "routing": totals.routing}
+                                   "routing": totals.routing, "lapsed": totals.lapsed,
+                                   "lapsed_renewals": totals.lapsed_renewals}
         if totals.stopped:  # resumed after the last account planned
             self.stopped = True
             self.checkpoint["plan_progress"] = {"after": totals.last_account,
@@ -312,7 +313,8 @@ class RunSession:
             self.checkpoint.update(phase="planned", plan_file=str(path))
         self._save(run_id)
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
-                      kept_edits=totals.kept_edits, routing=totals.routing)
+                      kept_edits=totals.kept_edits, routing=totals.routing,
+                      lapsed=totals.lapsed)
 
     def _apply(self, gateway: Gateway, run_id: str) -> None:
         saved = self.request.plan_file
@@ -383,7 +385,7 @@ class RunSession:
         self.log.info(RUN_FINISHED, status=status.value, pulled=dict(self.stats.pulled),
                       written=stats["written"], api_calls=all_calls,
                       api_calls_total=sum(all_calls.values()), duration_s=round(duration, 3),
-                      message=message)
+                      lapsed=stats["plan"].get("lapsed", 0), message=message)
         return RunOutcome(run_id=run_id, status=status.value, stats=stats, api_calls=all_calls,
                           duration_s=duration, message=message)
 

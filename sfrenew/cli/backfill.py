@@ -32,6 +32,7 @@ from sfrenew.cli._ops_common import (
     jsonable,
     open_config,
 )
+from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import outcome_fields, stop_on_signals
@@ -125,6 +126,7 @@ def _report(outcome: RunOutcome, *, request: RunRequest, config_path: str,
                f"accounts; created {fields['created']:,}, updated {fields['updated']:,}, "
                f"rejected {fields['rejected']:,}; {fields['api_calls']:,} API calls")
     click.echo(f"  {outcome.message}")
+    echo_lapsed(plan)
     if command is not None:
         click.echo(f"to continue where it stopped:\n  {command}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from sfrenew.cli._ops_common import (
     when,
 )
 from sfrenew.cli.backfill import backfill
+from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import LockHeld, outcome_fields, serve
@@ -43,7 +44,7 @@ from sfrenew.progress import progress_for
 from sfrenew.runner import execute
 from sfrenew.salesforce import connect
 from sfrenew.scheduler import next_fire_time
-from sfrenew.store import Run, StoreMissing, open_store
+from sfrenew.store import Run, RunKind, StoreMissing, open_store
 
 __all__ = ["backfill", "jobs", "run", "status"]
 
@@ -139,6 +140,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
                    f"{outcome.duration_s:.1f}s, {fields['api_calls']} API calls, pulled "
                    f"{fields['pulled']}, created {fields['created']}, updated "
                    f"{fields['updated']}, rejected {fields['rejected']}: {outcome.message}")
+        echo_lapsed(outcome.stats.get("plan") or {})
     raise SystemExit(exit_code(outcome.status))
 
 
@@ -173,6 +175,20 @@ def remaining_allocation(config: AppConfig) -> dict[str, Any]:
     return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}
 
 
+def lapsed_of_last_plan(runs: Sequence[Run]) -> dict[str, Any] | None:
+    """The lapsed renewals of the newest run that planned the whole book, or None.
+
+    A backfill or an ``--accounts`` run plans part of it, so its list is not the desk's.
+    """
+    for run in runs:  # newest first
+        plan = (run.checkpoint or {}).get("plan") or {}
+        if (run.kind is RunKind.RUN and "lapsed" in plan and not run.params.get("accounts")
+                and not run.params.get("contract_end_from")):
+            return {"run_id": run.run_id, "planned_at": run.started_at,
+                    "count": plan["lapsed"], "renewals": plan.get("lapsed_renewals", [])}
+    return None
+
+
 def _status(config: AppConfig, jobs_dir: Path, *, org: bool) -> dict[str, Any]:
     names: list[str] = []
     try:
@@ -182,7 +198,7 @@ def _status(config: AppConfig, jobs_dir: Path, *, org: bool) -> dict[str, Any]:
     except Exception:  # noqa: S110 (a bad job file must not hide the status)
         pass
     report: dict[str, Any] = {"store": None, "watermarks": {}, "last_runs": {},
-                              "dead_letters": {}}
+                              "dead_letters": {}, "lapsed": None}
     try:
         store = open_store(config.store_url, create=False)
     except StoreMissing:
@@ -199,6 +215,7 @@ def _status(config: AppConfig, jobs_dir: Path, *, org: bool) -> dict[str, Any]:
                     "started_at": last.started_at, "finished_at": last.finished_at,
                     "error": last.error}
             report["dead_letters"] = store.dead_letter_counts_by_code()
+            report["lapsed"] = lapsed_of_last_plan(store.list_runs(200))
     report["api_allocation"] = remaining_allocation(config) if org else {"skipped": True}
     return report
 
@@ -221,6 +238,7 @@ def _print_status(report: Mapping[str, Any]) -> None:
     letters = report["dead_letters"]
     console.print("dead letters: " + (", ".join(f"{code} {n}" for code, n in
                                                  sorted(letters.items())) or "none"))
+    _print_lapsed(console, report.get("lapsed"))
     api = report["api_allocation"]
     if api.get("skipped"):
         console.print("daily API allocation: not checked (--no-org)")
@@ -229,6 +247,22 @@ def _print_status(report: Mapping[str, Any]) -> None:
     else:
         # The error is an exception's text: shown as written, never read as rich markup.
         console.print(f"daily API allocation: org unreachable ({escape(api['error'])})")
+
+
+def _print_lapsed(console: Console, lapsed: Mapping[str, Any] | None) -> None:
+    if lapsed is None:
+        console.print("lapsed renewals: unknown (no run has planned the whole book yet)")
+        return
+    if not lapsed["count"]:
+        console.print(f"lapsed renewals: none (run {lapsed['run_id']})")
+        return
+    table = Table("opportunity", "renewal", "contract ended", "days overdue",
+                  title=f"lapsed renewals: {lapsed['count']} (contract ended, unsigned; "
+                        f"run {lapsed['run_id']}, {when(lapsed['planned_at'])})")
+    for entry in sorted(lapsed["renewals"], key=lambda e: (-int(e["days_overdue"]), e["key"])):
+        table.add_row(entry["opportunity_id"] or "(new)", escape(entry["name"]),
+                      entry["contract_end"], str(entry["days_overdue"]))
+    console.print(table)
 
 
 @click.command("status")

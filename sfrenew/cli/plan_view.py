@@ -66,7 +66,9 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
             console.print(f"[bold]{escape(renewal.name)}[/bold]: {renewal.amount} "
                           f"{renewal.currency}, {renewal.start_date} → {renewal.end_date}, "
                           f"risk {renewal.risk}, forecast {renewal.forecast}, "
-                          f"{renewal.lines} lines, {renewal.tasks} tasks")
+                          f"{renewal.lines} lines, {renewal.tasks} tasks"
+                          + (f", [bold red]lapsed: {renewal.days_overdue} days overdue[/]"
+                             if renewal.days_overdue else ""))
             # The talk track is short by design (at most 1,500 characters): shown whole.
             console.print(f"  [dim]{escape(renewal.explanation)}[/dim]")
         table = Table(show_header=True, box=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,8 +92,22 @@ def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
                f"{outcome.duration_s:.1f}s, {sum(outcome.api_calls.values())} API calls")
     for obj, counts in sorted(outcome.stats.get("written", {}).items()):
         click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    echo_lapsed(outcome.stats.get("plan") or {})
     if outcome.status not in ("succeeded",):
         raise SystemExit(1)
+
+
+def echo_lapsed(plan: Mapping[str, Any]) -> None:
+    """The run's lapsed renewals (past their start, unsigned), most overdue first."""
+    count = int(plan.get("lapsed", 0))
+    if not count:
+        return
+    click.echo(f"  lapsed renewals (contract ended, unsigned): {count}")
+    for entry in sorted(plan.get("lapsed_renewals", ()),
+                        key=lambda e: (-int(e["days_overdue"]), e["key"])):
+        click.echo(f"    {entry['opportunity_id'] or 'new'} {entry['name']}: "
+                   f"{entry['days_overdue']} days overdue (contract ended "
+                   f"{entry['contract_end']})")
 
 
 @click.command("plan")
@@ -163,9 +177,11 @@ def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> Non
     verb = "would" if dry_run else "did"
     click.echo(f"rollback of {run_id} ({'dry run' if dry_run else own_id}): {verb} delete "
                f"{report.count('delete')}, restore {report.count('restore')}; left alone "
-               f"{report.count('left_alone')} changed by people; {report.count('gone')} gone")
+               f"{report.count('left_alone')} changed by people; {report.count('gone')} gone"
+               f"; {report.later_runs} rewritten by later sfrenew runs (left as they wrote "
+               f"them)")
     for item in report.items:
-        if item.action == "left_alone" or item.detail:
+        if item.action == "left_alone" or (item.detail and item.action != "nothing"):
             click.echo(f"  {item.object} {item.sf_id}: {item.action} {', '.join(item.fields)}"
                        f" — {item.detail}")
 

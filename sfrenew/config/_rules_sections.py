@@ -29,6 +29,7 @@ from sfrenew.core.policy import (
     TermCompatibility,
 )
 from sfrenew.core.rules.cadence import NAME_PLACEHOLDERS, SUBJECT_PLACEHOLDERS, template_problems
+from sfrenew.core.rules.lapse import ESCALATION_PLACEHOLDERS
 from sfrenew.core.rules.owners import (
     EXECUTIVE_SOURCES,
     MANAGER_SOURCES,
@@ -337,6 +338,34 @@ class CadenceModel(_Strict):
             raise ValueError(f"step names must be unique (they key the tasks): "
                              f"{', '.join(dupes)}")
         return steps
+
+
+class LapseEscalationModel(_Strict):
+    """The task a lapsed renewal gets, due the day its grace period ends."""
+
+    name: str = Field(default="overdue_escalation", min_length=1, max_length=40,
+                      pattern=r"^[a-z0-9_]+$")
+    subject: str = Field(default="Overdue renewal, contract ended {contract_end}: {account}",
+                         min_length=1)
+    priority: TaskPriority = TaskPriority.HIGH
+    assignee: str = Field(default="renewal_manager", min_length=1)
+
+    @field_validator("subject")
+    @classmethod
+    def _template(cls, text: str) -> str:
+        problems = template_problems(text, ESCALATION_PLACEHOLDERS)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return text
+
+
+class LapseModel(_Strict):
+    """Lapsed renewals (past their start, unsigned): grace period and escalation."""
+
+    grace_days: int = Field(default=14, ge=0, le=365,
+                            description="days after the contract ended when the "
+                                        "escalation task falls due")
+    escalation: LapseEscalationModel | None = LapseEscalationModel()
 
 
 class ForecastModel(_Strict):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from sfrenew.config._rules_sections import (
     AdoptionModel,
@@ -20,6 +20,7 @@ from sfrenew.config._rules_sections import (
     CotermModel,
     EligibilityModel,
     ForecastModel,
+    LapseModel,
     OpportunityModel,
     OwnersModel,
     ProrationModel,
@@ -37,6 +38,8 @@ from sfrenew.core.policy import (
     CotermPolicy,
     EligibilityPolicy,
     ForecastPolicy,
+    LapseEscalation,
+    LapsePolicy,
     OwnerPolicy,
     OwnerTableRow,
     RiskAdjustment,
@@ -68,7 +71,20 @@ class RulesModel(_Strict):
     cadence: CadenceModel = CadenceModel()
     owners: OwnersModel = OwnersModel()
     forecast: ForecastModel = ForecastModel()
+    lapse: LapseModel = LapseModel()
     opportunity: OpportunityModel = OpportunityModel()
+
+    @model_validator(mode="after")
+    def _escalation_is_not_a_step(self) -> Self:
+        escalation = self.lapse.escalation
+        steps = self.cadence.steps
+        names = ({s.name for s in steps} if steps is not None
+                 else {s.name for s in RulesPolicy().cadence.steps})
+        if escalation is not None and escalation.name in names:
+            raise ValueError(f"lapse.escalation.name {escalation.name!r} is also a cadence "
+                             f"step's name; task keys come from the name, so give it "
+                             f"another one")
+        return self
 
     def to_policy(self) -> RulesPolicy:
         """The core's frozen policy values."""
@@ -125,6 +141,9 @@ class RulesModel(_Strict):
                                   else defaults.forecast.stage_categories),
                 default_category=self.forecast.default_category,
                 risk_caps=MappingProxyType(dict(self.forecast.risk_caps))),
+            lapse=LapsePolicy(self.lapse.grace_days, None if (e := self.lapse.escalation)
+                              is None else LapseEscalation(e.name, e.subject, e.priority,
+                                                           e.assignee)),
             opportunity_name=self.opportunity.name,
         )
 

@@ -150,11 +150,18 @@ class PlannedRenewal(NamedTuple):
     # The full derivation for admins (``explain.explain_parts``); ``explanation`` is the
     # rep's talk track (``talk.talk_track``).
     derivation: str = ""
+    # Days since the contract ended, unsigned (0: not lapsed); see ``rules.lapse``.
+    days_overdue: int = 0
 
     @property
     def contract_ids(self) -> tuple[str, ...]:
         """The renewed contracts, sorted."""
         return self.coterm.contract_ids
+
+    @property
+    def is_overdue(self) -> bool:
+        """True when the renewal is past its start date and still unsigned (lapsed)."""
+        return self.days_overdue > 0
 
     @property
     def needs_approval(self) -> bool:

@@ -58,10 +58,12 @@ from sfrenew.core.rules.coterm import (
     CotermMember,
     anchor_ends,
     compare_anchors,
+    group_keeping,
     group_members,
     term_changes,
 )
 from sfrenew.core.rules.forecast import forecast_category
+from sfrenew.core.rules.lapse import escalation_task, lapse_of, lapse_words
 from sfrenew.core.rules.lines import LineNote, LineNoteKind, renewable_lines
 from sfrenew.core.rules.proration import Proration
 from sfrenew.core.rules.risk import RiskAssessment, RiskContext, assess_risk
@@ -76,6 +78,8 @@ from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 from sfrenew.core.talk import talk_track
 
 _BY_ID = attrgetter("id")
+_BY_OPPORTUNITY_ID = attrgetter("opportunity_id")
+_BY_DUE_DATE_AND_STEP = attrgetter("due_date", "step")
 OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
 _NO_KEYS: frozenset[str] = frozenset()
@@ -168,10 +172,26 @@ def plan_account(
                                      memo=memo, notes=notes))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
-    groups = group_members([c.member for c in candidates], policy.coterm)
+    if existing_renewals:  # a group an open renewal already holds stays together
+        kept = [r.contract_ids for r in sorted(existing_renewals, key=_BY_OPPORTUNITY_ID)
+                if r.created_by_sfrenew and not r.is_closed]
+        groups = group_keeping([c.member for c in candidates], policy.coterm, kept)
+    else:
+        groups = group_members([c.member for c in candidates], policy.coterm)
     planned = []
+    # Existing opportunities continued, one renewal each. A group whose key is an open
+    # renewal's continues that one; no other group may take it by a shared contract.
+    claimed: set[str] = set()
+    if existing_renewals:
+        by_key = {r.key: r.opportunity_id for r in existing_renewals
+                  if r.key and r.created_by_sfrenew and not r.is_closed}
+        for members in groups:
+            opp = by_key.get(renewal_key(account.id, contract_ids=[m.contract_id for m in members],
+                                         start=members[0].start))
+            if opp is not None:
+                claimed.add(opp)
     for members in groups:
-        key, existing = _group_key(account.id, members, existing_renewals)
+        key, existing = _group_key(account.id, members, existing_renewals, claimed)
         if key in deleted_keys:  # a person deleted the renewal sfrenew made: it stays so
             for m in members:
                 skipped.append(SkippedContract(
@@ -202,16 +222,19 @@ def _adoption_words(adoption: Adoption, policy: RulesPolicy) -> str:
 
 
 def _group_key(account_id: str, members: Sequence[CotermMember],
-               existing_renewals: Sequence[ExistingRenewal],
+               existing_renewals: Sequence[ExistingRenewal], claimed: set[str],
                ) -> tuple[str, ExistingRenewal | None]:
     """A co-term group's renewal key and the open renewal sfrenew made that it continues.
 
-    The key is that renewal's key when there is one, else a fresh one.
+    The key is that renewal's key when there is one, else a fresh one. The renewal it
+    continues is added to ``claimed``: no other group of the plan may continue it.
     """
     contract_ids = tuple(sorted(m.contract_id for m in members))  # CotermGroup.contract_ids
     fresh = renewal_key(account_id, contract_ids=contract_ids, start=members[0].start)
-    existing = (_existing_renewal(fresh, contract_ids, existing_renewals)
+    existing = (_existing_renewal(fresh, contract_ids, existing_renewals, claimed)
                 if existing_renewals else None)
+    if existing is not None:
+        claimed.add(existing.opportunity_id)
     return (existing.key if existing is not None and existing.key else fresh), existing
 
 
@@ -462,17 +485,29 @@ def _plan_group(
     tasks, unplanned = plan_cadence(
         renewal_key=key, renewal_start=start_date, today=today, risk=risk.level,
         values=values, policy=policy.cadence, existing=existing_tasks)
+    lapse = lapse_of(start_date, today=today, policy=policy.lapse)
+    if lapse is not None:  # past its start, unsigned: kept, marked overdue and escalated
+        escalation = escalation_task(renewal_key=key, lapse=lapse, today=today,
+                                     values=values, policy=policy.lapse,
+                                     existing=existing_tasks)
+        if escalation is not None:
+            tasks = tuple(sorted((*tasks, escalation), key=_BY_DUE_DATE_AND_STEP))
     approvals = approval_reasons(group=group, contracts=by_contract, lines=lines)
     parts = RenewalParts(group, start_date, end_date, amount, currency, lines, risk, forecast,
                          stage, capped, tasks, unplanned, figures, approvals, tuple(left_out))
     derivation = explain_parts(parts, account=account, contracts=by_contract,
                                window_days=policy.coterm.window_days)
-    talk = talk_track(parts, account=account, contracts=by_contract, quantum=quantum)
+    overdue = (lapse_words(lapse, escalated=policy.lapse.escalation is not None)
+               if lapse is not None else None)
+    if overdue is not None:  # past its start, unsigned: said first, to the rep and the admin
+        derivation = truncate(f"{overdue}\n\n{derivation}", policy.explanation_max_chars)
+    talk = talk_track(parts, account=account, contracts=by_contract, quantum=quantum,
+                      lead=overdue)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
         existing.opportunity_id if existing is not None else None, talk, figures, approvals,
-        derivation)
+        derivation, lapse.days_overdue if lapse is not None else 0)
 
 
 def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],
@@ -538,11 +573,15 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
 
 
 def _existing_renewal(key: str, contract_ids: tuple[str, ...],
-                      existing: Sequence[ExistingRenewal]) -> ExistingRenewal | None:
+                      existing: Sequence[ExistingRenewal],
+                      claimed: set[str]) -> ExistingRenewal | None:
     """sfrenew's open opportunity this renewal continues: by key, else by a shared contract.
 
     Several candidates sharing contracts: the smallest opportunity Id, so the choice is
-    stable; the others are no longer desired and the diff closes them.
+    stable; the others are no longer desired and the diff closes them. One that another
+    renewal of this plan continues (``claimed``: taken by key first, then by shared
+    contract in group order) is not a candidate: two renewals never write one
+    opportunity.
     """
     ours = [r for r in existing if r.created_by_sfrenew and not r.is_closed]
     for renewal in ours:
@@ -550,6 +589,8 @@ def _existing_renewal(key: str, contract_ids: tuple[str, ...],
             return renewal
     wanted = set(contract_ids)
     for renewal in sorted(ours, key=lambda r: r.opportunity_id):
+        if renewal.opportunity_id in claimed:
+            continue
         if wanted.intersection(renewal.contract_ids):
             return renewal
     return None

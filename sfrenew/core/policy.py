@@ -320,6 +320,29 @@ class CadencePolicy:
     past_due: PastDuePolicy = PastDuePolicy.DUE_TODAY
 
 
+@dataclass(frozen=True, slots=True)
+class LapseEscalation:
+    """The task a lapsed renewal gets, due the day its grace period ends."""
+
+    name: str = "overdue_escalation"  # keys the task, like a cadence step's name
+    subject: str = "Overdue renewal, contract ended {contract_end}: {account}"
+    priority: TaskPriority = TaskPriority.HIGH
+    assignee_role: str = "renewal_manager"
+
+
+@dataclass(frozen=True, slots=True)
+class LapsePolicy:
+    """Lapsed renewals: past their start date (the contract ended), still unsigned.
+
+    A lapsed renewal stays open and sfrenew's to maintain; it is marked overdue from
+    its first day and escalated by a task due ``grace_days`` after the contract
+    ended (None: no escalation task).
+    """
+
+    grace_days: int = 14
+    escalation: LapseEscalation | None = field(default_factory=LapseEscalation)
+
+
 def _default_stage_categories() -> Mapping[str, ForecastCategory]:
     return MappingProxyType({
         "Prospecting": ForecastCategory.PIPELINE,
@@ -366,5 +389,6 @@ class RulesPolicy:
     cadence: CadencePolicy = field(default_factory=CadencePolicy)
     owners: OwnerPolicy = field(default_factory=OwnerPolicy)
     forecast: ForecastPolicy = field(default_factory=ForecastPolicy)
+    lapse: LapsePolicy = field(default_factory=LapsePolicy)
     opportunity_name: str = "{account} renewal {start_date}"
     explanation_max_chars: int = 32_000

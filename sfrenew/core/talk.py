@@ -177,12 +177,16 @@ def _last_term(parts: RenewalParts, contracts: Mapping[str, Contract],
 
 
 def talk_track(parts: RenewalParts, *, account: Account, contracts: Mapping[str, Contract],
-               quantum: Decimal) -> str:
-    """The rep's talk track (see the module docstring), at most :data:`TALK_MAX` characters."""
+               quantum: Decimal, lead: str | None = None) -> str:
+    """The rep's talk track (see the module docstring), at most :data:`TALK_MAX` characters.
+
+    ``lead`` is said first (a lapsed renewal's "OVERDUE: ..." line).
+    """
     cur = parts.currency
     fig = parts.figures
     length = _length(parts.start_date, parts.end_date)
-    out = [f"{account.name} renewal: {iso(parts.start_date)} to {iso(parts.end_date)} "
+    out = [lead] if lead else []
+    out += [f"{account.name} renewal: {iso(parts.start_date)} to {iso(parts.end_date)} "
            f"({length}), {_contract_words(parts, contracts)}.",
            _last_term(parts, contracts, quantum),
            f"This renewal: {format_money(parts.amount, cur)} total, "

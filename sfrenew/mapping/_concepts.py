@@ -175,6 +175,10 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
            written=True),
         _f("approval_reason", S, "why the renewal needs approval, in plain words (empty: "
            "none)", written=True, long_text=True),
+        _f("overdue", B, "lapsed: the contract ended and the renewal is not signed yet "
+           "(it stays open, see rules.lapse); for a list view or report", written=True),
+        _f("days_overdue", INT, "days since the contract ended, unsigned (0: not lapsed)",
+           written=True),
         _f("renewed_contract", ID, "the (anchor) contract being renewed", written=True,
            references=Concept.CONTRACT),
         _f("is_closed", B, "closed (won or lost): open sfrenew tasks get closed"),

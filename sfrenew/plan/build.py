@@ -25,7 +25,7 @@ from sfrenew.core.changeset import (
     DesiredRecord,
     diff_records,
 )
-from sfrenew.core.plan import RenewalPlan, SkipReason
+from sfrenew.core.plan import PlannedRenewal, RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.core.rules.owners import Assignees
@@ -46,6 +46,7 @@ from sfrenew.store import StateStore
 from sfrenew.sync.objects import pulled_objects
 
 BATCH_ACCOUNTS = 200
+LAPSED_LISTED = 200  # lapsed renewals listed by name in the run's report (all are counted)
 # Skips that are the normal course of business, counted but not listed per contract.
 QUIET_SKIPS = frozenset({SkipReason.BEYOND_HORIZON, SkipReason.ALREADY_ENDED,
                          SkipReason.STATUS_NOT_ELIGIBLE})
@@ -83,6 +84,8 @@ class PlanTotals:
     routing: int = 0  # assignee roles that fell back or stayed unassigned
     stopped: bool = False
     last_account: str | None = None
+    lapsed: int = 0  # renewals past their start, unsigned (rules.lapse)
+    lapsed_renewals: list[dict[str, Any]] = field(default_factory=list)  # the first ones
 
 
 def task_close_policy(mapping: MappingFile) -> ClosePolicy:
@@ -124,12 +127,28 @@ def left_alone_records(mapping: MappingFile, plan: RenewalPlan,
     return out
 
 
-def _in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
+def in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
+    """``records`` with only the contracts ending in the scope's window (a backfill's).
+
+    Every contract of an open sfrenew renewal that names one of those is kept too: a
+    renewal is planned whole, so a window that cuts through a co-term group never
+    regroups the renewal the desk is working on.
+    """
     if not scope.partial:
         return records
     lo, hi = scope.contract_end_from, scope.contract_end_to
-    records.contracts = [c for c in records.contracts if c.end_date is not None
-                         and (lo is None or c.end_date >= lo) and (hi is None or c.end_date <= hi)]
+    inside = {c.id for c in records.contracts if c.end_date is not None
+              and (lo is None or c.end_date >= lo) and (hi is None or c.end_date <= hi)}
+    groups = [set(r.contract_ids) for r in records.existing_renewals
+              if r.created_by_sfrenew and not r.is_closed]
+    grown = True
+    while grown:
+        grown = False
+        for group in groups:
+            if group & inside and not group <= inside:
+                inside |= group
+                grown = True
+    records.contracts = [c for c in records.contracts if c.id in inside]
     return records
 
 
@@ -139,8 +158,16 @@ def _summary(plan: RenewalPlan) -> tuple[RenewalSummary, ...]:
         end_date=r.end_date.isoformat(), amount=str(r.amount), currency=r.currency,
         risk=r.risk.level.value, forecast=r.forecast.value, contracts=r.contract_ids,
         lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation,
-        derivation=r.derivation)
+        derivation=r.derivation, days_overdue=r.days_overdue)
         for r in plan.renewals)
+
+
+def lapsed_entry(account_name: str, renewal: PlannedRenewal) -> dict[str, Any]:
+    """A lapsed renewal as the run's report and ``sfrenew status`` list it."""
+    return {"key": renewal.key, "opportunity_id": renewal.existing_opportunity_id,
+            "account_id": renewal.account_id, "account": account_name, "name": renewal.name,
+            "contract_end": renewal.close_date.isoformat(),
+            "days_overdue": renewal.days_overdue, "contracts": list(renewal.contract_ids)}
 
 
 @dataclass
@@ -194,7 +221,7 @@ class Planner:
         account = records.account
         if account is None or (self.scope.accounts and account.id not in self.scope.accounts):
             return None
-        records = _in_scope(records, self.scope)
+        records = in_scope(records, self.scope)
         return self._plan(records, frozenset())
 
     def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:
@@ -286,6 +313,11 @@ class Planner:
                 skipped.append({"contract_id": skip.contract_id, "reason": skip.reason.value,
                                 "detail": skip.detail})
         t.skipped += len(skipped)
+        for renewal in plan.renewals:
+            if renewal.days_overdue:
+                t.lapsed += 1
+                if len(t.lapsed_renewals) < LAPSED_LISTED:
+                    t.lapsed_renewals.append(lapsed_entry(records.account.name, renewal))
         problems = [{"object": p.object, "record_id": str(p.record_id), "field": p.field,
                      "message": p.message} for p in records.problems]
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",

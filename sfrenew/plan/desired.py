@@ -81,6 +81,7 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
         "prior_arr": renewal.figures.prior_arr, "renewal_arr": renewal.figures.renewal_arr,
         "uplift_amount": renewal.figures.uplift_amount,
         "term_months": renewal.figures.term_months,
+        "overdue": renewal.is_overdue, "days_overdue": renewal.days_overdue,
         "renewed_contract": renewal.coterm.anchor.anchor_contract_id or renewal.contract_ids[0],
     }
     if owner is None:

@@ -44,6 +44,7 @@ class RenewalSummary:
     tasks: int
     explanation: str  # the rep's talk track
     derivation: str = ""  # the full derivation, for admins
+    days_overdue: int = 0  # lapsed: days since the contract ended, unsigned
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,16 @@ def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: 
                          system_modstamp=record.system_modstamp)
 
 
+def _renewed_contracts(renewed: Any, group: Any) -> tuple[str, ...]:
+    """The contracts an existing renewal renews: its renewed-contract link and, on one
+    sfrenew made, every contract of its co-term group (``coterm_group``: Ids joined by
+    ", "), so each member stays with the renewal whatever window a later run plans."""
+    ids = [str(renewed)] if renewed else []
+    if isinstance(group, str):
+        ids += [part.strip() for part in group.split(",") if part.strip()]
+    return tuple(dict.fromkeys(ids))
+
+
 def account_records(mapping: MappingFile, group: MirrorGroup,
                     shapes: FieldShapes | None = None) -> AccountRecords:
     """The account's domain values, signals, existing renewals/tasks and current records.
@@ -207,7 +217,9 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                                                        record, opp.key)
         if opp.key or renewed:
             out.existing_renewals.append(ExistingRenewal(
-                opportunity_id=record.sf_id, contract_ids=(str(renewed),) if renewed else (),
+                opportunity_id=record.sf_id,
+                contract_ids=_renewed_contracts(renewed, opp.values.get("coterm_group")
+                                                if opp.key else None),
                 created_by_sfrenew=bool(opp.key),
                 stage=str(opp.values.get("stage") or ""),
                 is_closed=bool(opp.values.get("is_closed")), key=opp.key))

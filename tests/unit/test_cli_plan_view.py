@@ -49,3 +49,19 @@ def test_names_values_and_reasons_with_brackets_are_shown_as_written(tmp_path: P
                   "routing: Acme [bold] renewal: renewal owner Ben [x] (005B)",
                   "assigned to the account owner Ana (005A) (fix User 005B IsActive)"):
         assert shown in text, shown
+
+
+def test_a_lapsed_renewal_says_how_overdue_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "plan.jsonl"
+    lapsed = RenewalSummary(key="k1", name="Acme renewal", start_date="2026-03-10",
+                            end_date="2027-03-09", amount="1200.00", currency="USD",
+                            risk="Low", forecast="Pipeline", contracts=("800A",), lines=1,
+                            tasks=5, explanation="OVERDUE: …", days_overdue=21)
+    with path.open("w", encoding="utf-8") as out:
+        write_header(out, PlanHeader(run_id="r-1", created_at="2026-03-30T08:00:00+00:00",
+                                     fingerprint="abc", today="2026-03-30", accounts=1))
+        write_account(out, AccountPlan(account_id="001A", account_name="Acme",
+                                       renewals=(lapsed,), changes=()))
+    text = io.StringIO()
+    render_table(path, Console(file=text, width=200, color_system=None))
+    assert "5 tasks, lapsed: 21 days overdue" in text.getvalue()

@@ -37,7 +37,7 @@ which lines run *past* their natural renewal end), and the prorated amount.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
@@ -167,6 +167,44 @@ def group_members(members: Iterable[CotermMember], policy: CotermPolicy,
     out = []
     for g in groups:  # a loop: a comprehension is a call
         out.append(tuple(g))
+    return out
+
+
+def group_keeping(members: Iterable[CotermMember], policy: CotermPolicy,
+                  kept: Sequence[Iterable[str]]) -> list[tuple[CotermMember, ...]]:
+    """:func:`group_members`, except that the members of each existing renewal stay together.
+
+    ``kept`` lists the contract Ids of each open renewal sfrenew made (first come,
+    first served when two name one contract). A group a renewal already holds is not
+    regrouped because a later run sees other contracts (a backfill's window did not
+    reach a contract the nightly horizon now does): each such group is grouped by
+    :func:`group_members` on its own members, and a new contract joins it only when
+    :func:`group_members` keeps the joined group whole; the other new contracts are
+    grouped among themselves. Output order as :func:`group_members`.
+    """
+    if not kept:
+        return group_members(members, policy)
+    by_id = {m.contract_id: m for m in members}
+    taken: set[str] = set()
+    seeds: list[list[CotermMember]] = []
+    for ids in kept:
+        seed = [by_id[c] for c in sorted(set(ids)) if c in by_id and c not in taken]
+        if seed:
+            taken.update(m.contract_id for m in seed)
+            seeds.append(seed)
+    free: list[CotermMember] = []
+    for member in sorted((m for m in by_id.values() if m.contract_id not in taken),
+                         key=_BY_CURRENCY_START_ID):
+        for seed in seeds:
+            if (policy.enabled and seed[0].currency == member.currency
+                    and len(group_members([*seed, member], policy)) == 1):
+                seed.append(member)
+                break
+        else:
+            free.append(member)
+    out = [g for seed in seeds for g in group_members(seed, policy)]
+    out += group_members(free, policy)
+    out.sort(key=lambda g: (g[0].start, g[0].currency, g[0].contract_id))
     return out
 
 

@@ -141,6 +141,11 @@ class Ineligibility(StrEnum):
     BELOW_MIN_TERM = "below_min_term"
 
 
+def holds_open_renewal(renewals: tuple[ExistingRenewal, ...]) -> bool:
+    """True when one of ``renewals`` is an open renewal sfrenew made (it stays sfrenew's)."""
+    return any(r.created_by_sfrenew and not r.is_closed for r in renewals)
+
+
 def eligibility(
     contract: Contract,
     *,
@@ -156,7 +161,8 @@ def eligibility(
     Evergreen and month-to-month contracts are told before the end-date checks: an
     evergreen contract often has no end date, and either kind should be reported as
     what it is, whenever it ends. A term of zero or less is not "short" but invalid
-    (the planner reports it as ``invalid_term``).
+    (the planner reports it as ``invalid_term``). A contract whose open renewal sfrenew
+    made (``holds_open_renewal``) is never ``already_ended`` nor ``beyond_horizon``.
     """
     if contract.status not in policy.statuses:
         return Ineligibility.STATUS_NOT_ELIGIBLE
@@ -175,6 +181,10 @@ def eligibility(
         return Ineligibility.BELOW_MIN_TERM
     if contract.end_date is None:
         return Ineligibility.MISSING_END_DATE
+    if holds_open_renewal(renewals):
+        # The horizon decides what to create, never what to abandon: an open renewal
+        # sfrenew made stays its to maintain until it closes, lapsed or far ahead.
+        return None
     if contract.end_date < today:
         return Ineligibility.ALREADY_ENDED
     if (contract.end_date - today).days > policy.horizon_days:

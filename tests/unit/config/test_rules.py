@@ -11,12 +11,15 @@ from sfrenew.core.policy import (
     AnchorPolicy,
     ContractualUplift,
     ForecastCategory,
+    LapseEscalation,
+    LapsePolicy,
     OwnerTableRow,
     PastDuePolicy,
     PricingMethod,
     ProrationMethod,
     RulesPolicy,
     SignalName,
+    TaskPriority,
     TermCompatibility,
 )
 from sfrenew.yamlsource import YamlSourceError
@@ -131,6 +134,10 @@ def test_uplift_mistakes(uplift: str, message: str) -> None:
     ("proration: {method: weekly}",
      "'day', 'month', 'month_day', 'actual_period', '30_360' or 'cpq_monthly_daily'"),
     ("eligibility: {statuses: []}", "at least 1 item"),
+    ("lapse: {grace_days: -1}", "greater than or equal to 0"),
+    ("lapse: {escalation: {subject: 'Late {days}'}}", "unknown placeholder {days}"),
+    ("lapse: {escalation: {name: Late}}", "should match pattern"),
+    ("lapse: {graceDays: 3}", "unknown key"),
     ("currencies: {}", "at least 1 item"),
 ])
 def test_other_mistakes(section: str, message: str) -> None:
@@ -288,3 +295,28 @@ def test_owner_mistakes_are_located(section: str, where: str, message: str) -> N
     text = str(caught.value)
     assert where in text, text
     assert message in text, text
+def test_lapse_knobs_load_and_default() -> None:
+    assert load_rules(EXAMPLE).lapse == LapsePolicy() == RulesPolicy().lapse
+    assert LapsePolicy().grace_days == 14
+    policy = loads_rules("""
+rules:
+  lapse:
+    grace_days: 7
+    escalation: {name: lapsed, subject: "Lapsed since {contract_end}: {account}",
+                 priority: Normal, assignee: account_executive}
+""").lapse
+    assert policy == LapsePolicy(7, LapseEscalation(
+        "lapsed", "Lapsed since {contract_end}: {account}", TaskPriority.NORMAL,
+        "account_executive"))
+    assert loads_rules("rules: {lapse: {escalation: null}}").lapse.escalation is None
+
+
+def test_the_escalation_must_not_share_a_cadence_steps_name() -> None:
+    with pytest.raises(YamlSourceError) as caught:
+        loads_rules("rules:\n  lapse:\n    escalation: {name: escalation}\n", file="c.yaml")
+    assert "lapse.escalation.name 'escalation' is also a cadence step's name" in str(
+        caught.value)
+    # a step list without that name frees it
+    policy = loads_rules("rules:\n  cadence: {steps: [{name: kickoff, days_before: 90, "
+                         "subject: x}]}\n  lapse: {escalation: {name: escalation}}\n")
+    assert policy.lapse.escalation is not None

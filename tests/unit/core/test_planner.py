@@ -25,6 +25,7 @@ from sfrenew.core.policy import (
     ContractualUplift,
     CotermPolicy,
     ForecastCategory,
+    LapsePolicy,
     PricingMethod,
     ProrationMethod,
     RiskAdjustment,
@@ -664,3 +665,79 @@ def test_a_contract_sfrenew_already_renews_keeps_its_renewal_and_adopts_nothing(
     plan = _plan(contract(), existing=(ours, _hand_made("006A", 10)))
     assert [r.existing_opportunity_id for r in plan.renewals] == ["006OURS"]
     assert plan.adopted == ()
+
+
+def test_an_open_renewal_beyond_the_horizon_is_still_planned_with_its_group() -> None:
+    # A backfill renewed 800B and 800C (ending 2024-10-05 and 2024-10-30, 25 days apart)
+    # on one opportunity. The nightly horizon (180 days from 2024-03-01: 2024-08-28)
+    # reaches neither, but reaches 800A (ending 2024-08-20, 46 days before 800B).
+    b, c = contract("800B", end=date(2024, 10, 5)), contract("800C", end=date(2024, 10, 30))
+    backfill = plan_account(account=ACCOUNT, contracts=(b, c), today=TODAY,
+                            policy=replace(POLICY, eligibility=replace(
+                                POLICY.eligibility, horizon_days=400)))
+    (made,) = backfill.renewals
+    ours = existing("006OURS", "800B", "800C", by_sfrenew=True, stage="Prospecting",
+                    key=made.key)
+    a = contract("800A", end=date(2024, 8, 20))
+    nightly = _plan(a, b, c, existing=(ours,))
+    assert nightly.skipped == ()
+    # The renewal is kept whole: the same key, contracts, dates, lines and tasks. 800A
+    # renews on its own (joined, it would pull 800B away from 800C: 800C starts 71 days
+    # after 800A, beyond the 60-day window).
+    new, kept = nightly.renewals
+    assert new.contract_ids == ("800A",)
+    assert new.existing_opportunity_id is None
+    assert kept == made._replace(existing_opportunity_id="006OURS")
+    # Without the renewal, the nightly would not plan 800B and 800C at all.
+    assert [(s.contract_id, s.reason) for s in _plan(a, b, c).skipped] == [
+        ("800B", SkipReason.BEYOND_HORIZON), ("800C", SkipReason.BEYOND_HORIZON)]
+
+
+def test_an_unsigned_renewal_past_its_start_is_lapsed_and_escalated() -> None:
+    # 800A ended 2024-02-20 (10 days before TODAY, 2024-03-01); sfrenew's renewal is open.
+    made = plan_account(account=ACCOUNT, contracts=(contract("800A", end=date(2024, 2, 20)),),
+                        today=date(2024, 2, 1), policy=POLICY).renewals[0]
+    assert made.days_overdue == 0
+    assert not made.is_overdue
+    ours = existing("006OURS", "800A", by_sfrenew=True, stage="Prospecting", key=made.key)
+    plan = _plan(contract("800A", end=date(2024, 2, 20)), existing=(ours,))
+    (lapsed,) = plan.renewals
+    assert plan.skipped == ()
+    # 2024-03-01 − 2024-02-20 = 10 days; grace ends 2024-02-20 + 14 = 2024-03-05.
+    assert (lapsed.key, lapsed.days_overdue, lapsed.is_overdue) == (made.key, 10, True)
+    escalation = {t.step: t for t in lapsed.tasks}["overdue_escalation"]
+    assert (escalation.due_date, escalation.priority.value) == (date(2024, 3, 5), "High")
+    assert lapsed.explanation.startswith("OVERDUE: the contract ended on 2024-02-20")
+    # Without sfrenew's renewal an ended contract gets none (a new one is not created).
+    assert [s.reason for s in _plan(contract("800A", end=date(2024, 2, 20))).skipped] == [
+        SkipReason.ALREADY_ENDED]
+    # No escalation configured: still lapsed, no task.
+    quiet = _plan(contract("800A", end=date(2024, 2, 20)), existing=(ours,),
+                  policy=replace(POLICY, lapse=LapsePolicy(escalation=None)))
+    assert quiet.renewals[0].days_overdue == 10
+    assert "overdue_escalation" not in {t.step for t in quiet.renewals[0].tasks}
+
+
+def test_two_groups_never_continue_one_opportunity() -> None:
+    # One open renewal names 800A and 800B, which the rules no longer group (a 19-day
+    # window and 20 days between their starts): one continues it, the other is new.
+    ours = existing("006OURS", "800A", "800B", by_sfrenew=True, stage="Prospecting",
+                    key="k-ours")
+    plan = _plan(contract("800A"), contract("800B", end=date(2024, 4, 20)), existing=(ours,),
+                 policy=replace(POLICY, coterm=CotermPolicy(window_days=19)))
+    assert [(r.contract_ids, r.existing_opportunity_id) for r in plan.renewals] == [
+        (("800A",), "006OURS"), (("800B",), None)]
+
+
+def test_a_group_with_an_open_renewals_key_continues_it_before_any_shared_contract() -> None:
+    # The open renewal holds 800A and 800B but carries the key of 800B's renewal alone.
+    # Under a 19-day window the rules group them apart, 800A first: 800A must not take
+    # the opportunity by the shared contract, or 800B's new renewal would reuse its key.
+    b = contract("800B", end=date(2024, 4, 20))
+    key_b = renewal_key(ACCOUNT.id, contract_ids=["800B"], start=date(2024, 4, 21))
+    ours = existing("006OURS", "800A", "800B", by_sfrenew=True, stage="Prospecting",
+                    key=key_b)
+    plan = _plan(contract("800A"), b, existing=(ours,),
+                 policy=replace(POLICY, coterm=CotermPolicy(window_days=19)))
+    assert [(r.contract_ids, r.existing_opportunity_id, r.key == key_b)
+            for r in plan.renewals] == [(("800A",), None, False), (("800B",), "006OURS", True)]

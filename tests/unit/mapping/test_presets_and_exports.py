@@ -120,3 +120,13 @@ def test_metadata_has_the_forecast_figures(path: Path, tmp_path: Path) -> None:
         assert root.findtext(f"{M}type") == kind, name
         if kind == "Currency":
             assert (root.findtext(f"{M}precision"), root.findtext(f"{M}scale")) == ("18", "2")
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_metadata_has_the_overdue_fields(path: Path, tmp_path: Path) -> None:
+    write_metadata(load_mapping(path).model, tmp_path)
+    objects = tmp_path / "force-app/main/default/objects"
+    for name, kind in (("Sfrenew_Overdue__c", "Checkbox"),
+                       ("Sfrenew_Days_Overdue__c", "Number")):
+        root = ET.parse(objects / "Opportunity" / "fields" / f"{name}.field-meta.xml").getroot()
+        assert root.findtext(f"{M}type") == kind, name

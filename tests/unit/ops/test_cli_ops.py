@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -11,8 +12,10 @@ from click.testing import CliRunner
 from sfrenew.cli import main
 from sfrenew.cli._ops_common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_RESUMABLE, exit_code
 from sfrenew.cli.backfill import _accounts, resume_command
-from sfrenew.cli.ops import _print_status
+from sfrenew.cli.ops import _print_status, lapsed_of_last_plan
+from sfrenew.cli.run import echo_lapsed
 from sfrenew.runner import RunRequest, Step
+from sfrenew.store import Run, RunKind, RunStats, RunStatus
 
 
 def test_exit_codes() -> None:
@@ -58,3 +61,53 @@ def test_status_shows_an_unreachable_org_error_as_written(
                    "dead_letters": {},
                    "api_allocation": {"reachable": False, "error": "AuthError: [/x] refused"}})
     assert "org unreachable (AuthError: [/x] refused)" in capsys.readouterr().out
+
+
+def _run(run_id: str, kind: RunKind, plan: dict[str, Any] | None, **params: Any) -> Run:
+    return Run(run_id=run_id, job="renewals", kind=kind, status=RunStatus.SUCCEEDED,
+               started_at=datetime(2026, 3, 30, 2, 0, tzinfo=UTC), finished_at=None,
+               params={"accounts": [], "contract_end_from": "", **params},
+               checkpoint={"plan": plan} if plan is not None else None, stats=RunStats(),
+               error=None)
+
+
+LAPSED = [{"key": "k1", "opportunity_id": "0065g00000004bLAAQ", "account_id": "001A",
+           "account": "Acme Corp", "name": "Acme Corp renewal 2026-03-10",
+           "contract_end": "2026-03-09", "days_overdue": 21, "contracts": ["800A"]},
+          {"key": "k2", "opportunity_id": None, "account_id": "001B", "account": "Lantern",
+           "name": "Lantern renewal 2026-03-25", "contract_end": "2026-03-24",
+           "days_overdue": 6, "contracts": ["800B"]}]
+
+
+def test_status_lists_the_lapsed_renewals_of_the_last_whole_book_run(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    runs = [  # newest first: a backfill and an --accounts run plan part of the book
+        _run("r-4", RunKind.BACKFILL, {"lapsed": 0}, contract_end_from="2027-01-01"),
+        _run("r-3", RunKind.RUN, {"lapsed": 0}, accounts=["001A"]),
+        _run("r-2", RunKind.ROLLBACK, None),
+        _run("r-1", RunKind.RUN, {"lapsed": 2, "lapsed_renewals": LAPSED[::-1]}),
+    ]
+    lapsed = lapsed_of_last_plan(runs)
+    assert lapsed is not None
+    assert (lapsed["run_id"], lapsed["count"]) == ("r-1", 2)
+    assert lapsed_of_last_plan(runs[:3]) is None
+    _print_status({"store": "sqlite://", "watermarks": {}, "last_runs": {}, "dead_letters": {},
+                   "lapsed": lapsed, "api_allocation": {"skipped": True}})
+    out = capsys.readouterr().out
+    assert "lapsed renewals: 2 (contract ended, unsigned; run r-1" in out
+    # most overdue first; a renewal not written yet has no Id
+    assert out.index("0065g00000004bLAAQ") < out.index("(new)")
+    row = next(line for line in out.splitlines() if "Lantern" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "(new)", "Lantern renewal 2026-03-25", "2026-03-24", "6"]
+
+
+def test_run_output_lists_lapsed_renewals(capsys: pytest.CaptureFixture[str]) -> None:
+    echo_lapsed({"lapsed": 0})
+    assert capsys.readouterr().out == ""
+    echo_lapsed({"lapsed": 2, "lapsed_renewals": LAPSED[::-1]})
+    assert capsys.readouterr().out.splitlines() == [
+        "  lapsed renewals (contract ended, unsigned): 2",
+        "    0065g00000004bLAAQ Acme Corp renewal 2026-03-10: 21 days overdue (contract "
+        "ended 2026-03-09)",
+        "    new Lantern renewal 2026-03-25: 6 days overdue (contract ended 2026-03-24)"]

@@ -15,6 +15,7 @@ from sfrenew.core.rules.coterm import (
     anchor_ends,
     compare_anchors,
     gap_and_overlap,
+    group_keeping,
     group_members,
     term_changes,
 )
@@ -211,3 +212,51 @@ def test_no_group_changes_a_term_unless_the_policy_allows_it(
         assert term_changes(group, end, window_days=window) == ()
         if terms is SAME:
             assert len({m.term_months for m in group}) == 1
+
+
+# Z starts 2023-12-06, 26 days before A (A +0, B +20, C +45 days).
+Z = _m("Z", D(2023, 12, 6))
+
+
+@pytest.mark.parametrize(("members", "kept", "window", "expected"), [
+    # No renewal yet: group_members' groups (from A: B at +20 joins, C at +45 > 44 not).
+    ((A, B, C), (), 44, [["A", "B"], ["C"]]),
+    # A backfill whose window missed A grouped B and C (25 days apart). The nightly now
+    # sees A too: B and C stay together; A would split them (C is 45 days after A), so
+    # A renews on its own.
+    ((A, B, C), (("B", "C"),), 44, [["A"], ["B", "C"]]),
+    # A new contract joins an existing renewal when the rules keep the joined group
+    # whole: B (+20) joins A's renewal, C (+45 > 44) does not; under a 60-day window
+    # both do (the anchor, A's end 2024-12-31, moves C's end 45 days: within 60).
+    ((A, B, C), (("A",),), 44, [["A", "B"], ["C"]]),
+    ((A, B, C), (("A",),), 60, [["A", "B", "C"]]),
+    # Z (26 days before A) joins A's renewal, then B (46 days after Z); C (71) not.
+    ((Z, A, B, C), (("A",),), 60, [["Z", "A", "B"], ["C"]]),
+    # Two renewals naming one contract: the first (by opportunity Id) keeps it.
+    ((A, B, C), (("A", "B"), ("B", "C")), 60, [["A", "B"], ["C"]]),
+    # A contract of the renewal that is not a candidate now is simply absent.
+    ((A, B, C), (("A", "GONE"),), 19, [["A"], ["B"], ["C"]]),
+])
+def test_group_keeping_keeps_existing_renewals_whole(
+        members: tuple[CotermMember, ...], kept: tuple[tuple[str, ...], ...], window: int,
+        expected: list[list[str]]) -> None:
+    policy = CotermPolicy(window_days=window)
+    groups = group_keeping(list(reversed(members)), policy, kept)
+    assert [[m.contract_id for m in g] for g in groups] == expected
+
+
+@given(st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=8, unique=True),
+       st.integers(min_value=0, max_value=90))
+@settings(max_examples=60, deadline=None)
+def test_group_keeping_partitions_and_keeps_every_kept_group_whole(
+        offsets: list[int], window: int) -> None:
+    members = [_m(f"K{i}", D(2024, 1, 1) + timedelta(days=o)) for i, o in enumerate(offsets)]
+    policy = CotermPolicy(window_days=window)
+    for kept_group in group_members(members, CotermPolicy(window_days=90)):
+        kept = [[m.contract_id for m in kept_group]]
+        groups = group_keeping(members, policy, kept)
+        ids = [m.contract_id for g in groups for m in g]
+        assert sorted(ids) == sorted(m.contract_id for m in members)  # a partition
+        # every kept group is within one group, unless the rules split it themselves
+        holding = {i for i, g in enumerate(groups) for m in g if m.contract_id in kept[0]}
+        assert len(holding) == len(group_members(list(kept_group), policy))

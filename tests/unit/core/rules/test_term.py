@@ -130,6 +130,8 @@ def _contract(**overrides: object) -> Contract:
 
 TODAY = D(2023, 11, 1)
 POLICY = EligibilityPolicy(frozenset({"Activated"}), 90)
+OURS = existing("006S", "800A", by_sfrenew=True, stage="Prospecting", key="k")
+OURS_WON = existing("006S", "800A", by_sfrenew=True, stage="Closed Won", closed=True, key="k")
 
 
 @pytest.mark.parametrize(("overrides", "renewals", "expected"), [
@@ -162,6 +164,15 @@ POLICY = EligibilityPolicy(frozenset({"Activated"}), 90)
                              annual_price=Decimal(1), evergreen=True),)}, (),
      Ineligibility.EVERGREEN),
     ({"evergreen": True, "do_not_renew": True}, (), Ineligibility.DO_NOT_RENEW),
+    # An open renewal sfrenew made stays its own, whatever window the run looks at:
+    # far ahead (a backfill made it) or after the contract ended (lapsed, unsigned).
+    ({"end_date": TODAY + timedelta(days=400)}, (OURS,), None),
+    ({"end_date": TODAY - timedelta(days=30)}, (OURS,), None),
+    # ... but not once it is closed, nor for a contract marked do-not-renew.
+    ({"end_date": TODAY - timedelta(days=30)}, (OURS_WON,), Ineligibility.RENEWAL_CLOSED),
+    ({"end_date": TODAY - timedelta(days=30), "do_not_renew": True}, (OURS,),
+     Ineligibility.DO_NOT_RENEW),
+    ({"end_date": None}, (OURS,), Ineligibility.MISSING_END_DATE),
 ])
 def test_eligibility(overrides: dict[str, object], renewals: tuple[ExistingRenewal, ...],
                      expected: Ineligibility | None) -> None:
