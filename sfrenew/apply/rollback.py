@@ -109,6 +109,17 @@ def _decide(write: RecordWrites, row: Mapping[str, Any] | None,
 
 def _keep_under_kept_parent(item: RollbackItem, write: RecordWrites,
                             kept: set[str]) -> RollbackItem:
+    if item.action == "restore":  # a link the run wrote to a record that is kept stays
+        linked = tuple(f for f in item.fields if write.fields[f].after in kept)
+        if not linked:
+            return item
+        rest = tuple(f for f in item.fields if f not in linked)
+        if rest:
+            return RollbackItem(item.object, item.key, item.sf_id, "restore", rest,
+                                item.detail)
+        return RollbackItem(item.object, item.key, item.sf_id, "left_alone", linked,
+                            "points at a record someone changed since, which is kept: "
+                            "the link stays with it")
     if item.action != "delete":
         return item
     parents = [f for f, fw in write.fields.items() if fw.after in kept]

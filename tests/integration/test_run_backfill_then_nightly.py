@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sfrenew.salesforce import format_soql
 from tests.integration.renewal_desk_support import (
     PRESETS,
     Desk,
@@ -103,7 +104,20 @@ def test_a_backfills_rollback_names_only_peoples_changes(desk: Desk) -> None:
     assert fate[("Opportunity", renamed_key)] == "delete"  # sfrenew's own, both runs
     # What the backfill created is deleted, but for the edited renewal (kept with its
     # lines and tasks); the accounts' risk fields it set are restored.
-    assert {action for (obj, _), action in fate.items() if obj != "Account"} == {
-        "delete", "left_alone"}
+    assert {action for (obj, _), action in fate.items() if obj not in ("Account", "Contract")
+            } == {"delete", "left_alone"}
+    # The contracts' renewal links it wrote are restored (emptied), but for the contracts
+    # of the kept renewal: their link stays with it.
+    kept_opp = opps[edited_key]["Id"]
+    contracts = {i.key: i for i in report.items if i.object == "Contract"}
+    assert contracts
+    for item in contracts.values():
+        assert item.action in ("restore", "left_alone")
+    left = [i for i in contracts.values() if i.action == "left_alone"]
+    assert left, "the kept renewal's contracts keep their link"
+    link = desk.config.mapping.contract.fields["renewal_opportunity"].field
+    links = desk.gateway().read("Contract", ["Id", link],
+                                format_soql("Id IN {}", [i.sf_id for i in left]))
+    assert {r[link] for r in links} == {kept_opp}
     assert {action for (obj, _), action in fate.items() if obj == "Account"} <= {
         "restore", "nothing"}
