@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sfrenew.apply.session import RunBusy
 from sfrenew.cli._ops_common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -36,8 +35,9 @@ from sfrenew.cli._ops_common import (
 from sfrenew.cli.backfill import backfill
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
-from sfrenew.daemon import LockHeld, outcome_fields, serve
+from sfrenew.daemon import outcome_fields, serve
 from sfrenew.jobs import JobSpec, find_job
+from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
 from sfrenew.runner import execute
@@ -129,7 +129,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
         with bound(job=name), progress_for(clock=time.monotonic) as progress:
             outcome = execute(config, spec.request(dry_run=dry_run), clock=utc_now,
                               progress=progress)
-    except RunBusy as exc:
+    except Busy as exc:
         fail(f"{exc}; wait for it to finish", EXIT_FAILED)
     fields = outcome_fields(outcome)
     if as_json:
@@ -159,7 +159,7 @@ def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
             serve(config, specs, executor=execute, clock=utc_now, stop=stop,
                   metrics_port=metrics_port,
                   allocation=lambda: remaining_allocation(config).get("remaining"))
-    except LockHeld as exc:
+    except Busy as exc:
         fail(f"sfrenew is already running on this state: {exc}", EXIT_FAILED)
 
 

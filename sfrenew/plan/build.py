@@ -29,6 +29,7 @@ from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import MappingFile
+from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.desired import FieldShapes, desired_records
 from sfrenew.plan.model import (
@@ -41,7 +42,6 @@ from sfrenew.plan.model import (
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
 from sfrenew.store import StateStore
-from sfrenew.sync.objects import pulled_objects
 
 BATCH_ACCOUNTS = 200
 # Skips that are the normal course of business, counted but not listed per contract.

@@ -33,7 +33,6 @@ After a crash: ``unfinished_runs()`` → ``finish_run(…, status=INTERRUPTED)``
 """
 
 from sfrenew.store.errors import (
-    LockBusy,
     MigrationError,
     RunStateError,
     SchemaTooNew,
@@ -76,7 +75,6 @@ __all__ = [
     "FieldOwnership",
     "FieldWrite",
     "LedgerEntry",
-    "LockBusy",
     "MigrationError",
     "MirrorCount",
     "MirrorGroup",

@@ -9,35 +9,35 @@ from pathlib import Path
 
 import pytest
 
-from sfrenew.daemon import LockHeld, StateLock
+from sfrenew.locks import Busy, FileLock
 
 
 def test_second_holder_is_refused_with_the_pid(tmp_path: Path) -> None:
     path = tmp_path / "state" / "daemon.lock"
-    with StateLock(path, purpose="the sfrenew daemon"):
+    with FileLock(path, purpose="the sfrenew daemon"):
         assert path.read_text().strip() == str(os.getpid())
-        with pytest.raises(LockHeld) as info:
-            StateLock(path, purpose="the sfrenew daemon").acquire()
+        with pytest.raises(Busy) as info:
+            FileLock(path, purpose="the sfrenew daemon").acquire()
         assert info.value.pid == os.getpid()
         assert f"process {os.getpid()} holds {path} (the sfrenew daemon)" in str(info.value)
     # Released: the PID is cleared and the next holder gets it.
     assert path.read_text() == ""
-    with StateLock(path, purpose="the sfrenew daemon"):
+    with FileLock(path, purpose="the sfrenew daemon"):
         pass
 
 
 def test_lock_held_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "daemon.lock"
-    code = ("import sys, time; from pathlib import Path; from sfrenew.daemon import StateLock;"
-            f"lock = StateLock(Path({str(path)!r}), purpose='x').acquire();"
+    code = ("import sys, time; from pathlib import Path; from sfrenew.locks import FileLock;"
+            f"lock = FileLock(Path({str(path)!r}), purpose='x').acquire();"
             "print('locked', flush=True); sys.stdin.readline()")
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "locked"
-        with pytest.raises(LockHeld) as info:
-            StateLock(path, purpose="x").acquire()
+        with pytest.raises(Busy) as info:
+            FileLock(path, purpose="x").acquire()
         assert info.value.pid == child.pid
     finally:
         assert child.stdin is not None
@@ -45,5 +45,5 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
         child.wait(10)
         child.stdout.close()  # type: ignore[union-attr]
     # The child exited: the kernel dropped its lock.
-    with StateLock(path, purpose="x"):
+    with FileLock(path, purpose="x"):
         pass

@@ -19,15 +19,15 @@ from typing import Any, Protocol
 import structlog
 
 from sfrenew.mapping import MappingFile
-from sfrenew.salesforce import Gateway, format_soql
-from sfrenew.store import MirrorRow, StateStore
-from sfrenew.sync.objects import (
+from sfrenew.mapping.objects import (
     ACCOUNT_KEY_PREFIX,
     IS_DELETED,
     MODSTAMP,
     PulledObject,
     pulled_objects,
 )
+from sfrenew.salesforce import Gateway, format_soql
+from sfrenew.store import MirrorRow, StateStore
 
 BATCH_ROWS = 2_000  # rows per mirror transaction (one REST page)
 PULL_OBJECT_DONE = "pull_object_done"
