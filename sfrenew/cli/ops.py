@@ -40,8 +40,7 @@ from sfrenew.jobs import JobSpec, find_job
 from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
-from sfrenew.runner import execute
-from sfrenew.salesforce import connect
+from sfrenew.runner import execute, remaining_allocation
 from sfrenew.scheduler import next_fire_time
 from sfrenew.store import Run, StoreMissing, open_store
 
@@ -161,16 +160,6 @@ def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
                   allocation=lambda: remaining_allocation(config).get("remaining"))
     except Busy as exc:
         fail(f"sfrenew is already running on this state: {exc}", EXIT_FAILED)
-
-
-def remaining_allocation(config: AppConfig) -> dict[str, Any]:
-    """The org's daily API allocation from one ``/limits`` call, or why it is unknown."""
-    try:
-        gateway = connect(config.salesforce, base_dir=config.base_dir, check_limits=False)
-        daily = gateway.limits().get("DailyApiRequests") or {}
-    except Exception as exc:  # any failure: reported as unreachable
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}
 
 
 def _status(config: AppConfig, jobs_dir: Path, *, org: bool) -> dict[str, Any]:

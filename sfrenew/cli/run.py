@@ -26,7 +26,7 @@ from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig, load_config
 from sfrenew.locks import Busy
 from sfrenew.logs import configure as configure_logs
-from sfrenew.plan import PlanFileError
+from sfrenew.plan.model import PlanFileError
 from sfrenew.runner import (
     CheckpointVersionError,
     RunOutcome,
@@ -35,7 +35,8 @@ from sfrenew.runner import (
     execute,
     rollback_session,
 )
-from sfrenew.salesforce import GatewayError, Secret
+from sfrenew.salesforce.config import Secret
+from sfrenew.salesforce.errors import GatewayError
 from sfrenew.store import Run, StoreError, UnknownRun, open_store
 from sfrenew.yamlsource import YamlSourceError
 

@@ -41,7 +41,7 @@ from sfrenew.plan.model import (
 )
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
-from sfrenew.store import StateStore
+from sfrenew.store.port import StorePort
 
 BATCH_ACCOUNTS = 200
 # Skips that are the normal course of business, counted but not listed per contract.
@@ -149,7 +149,7 @@ class _Pending:
 class Planner:
     """Plans accounts in batches and appends them to a plan file."""
 
-    def __init__(self, *, store: StateStore, mapping: MappingFile, policy: RulesPolicy,
+    def __init__(self, *, store: StorePort, mapping: MappingFile, policy: RulesPolicy,
                  today: date, shapes: FieldShapes, scope: PlanScope, out: Any) -> None:
         self.store, self.mapping, self.policy, self.today = store, mapping, policy, today
         self.shapes, self.scope, self.out = shapes, scope, out
@@ -225,7 +225,7 @@ class Planner:
                 problems=tuple(problems)))
 
 
-def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, today: date,
+def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, today: date,
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,

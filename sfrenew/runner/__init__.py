@@ -32,7 +32,14 @@ from sfrenew.runner._checkpoint import (
 from sfrenew.runner._request import NoProgress, ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._rollback import rollback_session
 from sfrenew.runner._session import RunSession
-from sfrenew.runner._wiring import LOCK_NAME, RUN_LOCK, effective_policy, open_gateway, run_locks
+from sfrenew.runner._wiring import (
+    LOCK_NAME,
+    RUN_LOCK,
+    effective_policy,
+    open_gateway,
+    remaining_allocation,
+    run_locks,
+)
 from sfrenew.store import open_store
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "effective_policy",
     "execute",
     "open_gateway",
+    "remaining_allocation",
     "rollback_session",
 ]
 

@@ -37,12 +37,12 @@ from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._wiring import effective_policy, open_gateway
-from sfrenew.salesforce import BudgetExhausted, Gateway, GatewayError, TransientError
+from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     RunKind,
     RunStats,
     RunStatus,
-    StateStore,
+    StorePort,
     WriteStatus,
     make_run_id,
 )
@@ -65,7 +65,7 @@ def _kind(value: str) -> RunKind:
 class RunSession:
     """Executes one RunRequest (:func:`sfrenew.runner.execute` holds the locks)."""
 
-    def __init__(self, *, config: AppConfig, request: RunRequest, store: StateStore,
+    def __init__(self, *, config: AppConfig, request: RunRequest, store: StorePort,
                  clock: Callable[[], datetime], stop: threading.Event | None,
                  progress: ProgressSink) -> None:
         self.config, self.request, self.store, self.clock = config, request, store, clock
@@ -84,7 +84,7 @@ class RunSession:
         self.log = self.log.bind(run_id=run_id)
         self.log.info(RUN_STARTED, steps=[s.value for s in self.request.steps],
                       dry_run=self.request.dry_run, resumed=bool(self.request.resume_run_id))
-        gateway: Gateway | None = None
+        gateway: GatewayPort | None = None
         status, message = RunStatus.SUCCEEDED, "done"
         try:
             gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls)
@@ -135,7 +135,7 @@ class RunSession:
                              kind=_kind(self.request.kind), now=now, params=params)
         return run_id
 
-    def _settle_crashed(self, gateway: Gateway, run_id: str) -> None:
+    def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()
         for run in self.store.unfinished_runs():
             if run.run_id == run_id:
@@ -168,7 +168,7 @@ class RunSession:
 
     # --- steps ----------------------------------------------------------------------
 
-    def _steps(self, gateway: Gateway, run_id: str) -> None:
+    def _steps(self, gateway: GatewayPort, run_id: str) -> None:
         steps, phase = self.request.steps, self.checkpoint.phase
         saved = self.request.plan_file is not None
         if Step.PULL in steps and not saved and phase is None:
@@ -183,7 +183,7 @@ class RunSession:
                 saved or self.checkpoint.phase in (Phase.PLANNED, Phase.APPLYING)):
             self._apply(gateway, run_id)
 
-    def _pull(self, gateway: Gateway, run_id: str) -> None:
+    def _pull(self, gateway: GatewayPort, run_id: str) -> None:
         upper = self.checkpoint.upper
         if upper is None:
             # SOQL datetimes have whole seconds: the bound is the next whole second, and
@@ -208,7 +208,7 @@ class RunSession:
             self._move(run_id, pulled_objects=pulled, phase=Phase.PULLED)
         self.log.info(RUN_STEP_DONE, step="pull", pulled=result.pulled)
 
-    def _shapes(self, gateway: Gateway) -> dict[tuple[str, str], FieldShape]:
+    def _shapes(self, gateway: GatewayPort) -> dict[tuple[str, str], FieldShape]:
         """The field types of every mapped object: how values are written (scale,
         length) and how rates are read and written (percent fields hold 5 for 5%).
         The pull described these objects already: the gateway's cache answers."""
@@ -219,7 +219,7 @@ class RunSession:
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
 
-    def _plan(self, gateway: Gateway, run_id: str) -> None:
+    def _plan(self, gateway: GatewayPort, run_id: str) -> None:
         now = self.clock()
         path = self.config.state_dir / "runs" / run_id / "plan.jsonl"
         header = PlanHeader(run_id=run_id, created_at=now.isoformat(),
@@ -251,7 +251,7 @@ class RunSession:
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
                       kept_edits=totals.kept_edits)
 
-    def _apply(self, gateway: Gateway, run_id: str) -> None:
+    def _apply(self, gateway: GatewayPort, run_id: str) -> None:
         saved = self.request.plan_file
         plan_file = self.checkpoint.plan_file
         if saved is not None:
@@ -301,7 +301,7 @@ class RunSession:
 
     # --- the end ---------------------------------------------------------------------
 
-    def _finish(self, run_id: str, gateway: Gateway | None, status: RunStatus, message: str,
+    def _finish(self, run_id: str, gateway: GatewayPort | None, status: RunStatus, message: str,
                 started: float) -> RunOutcome:
         calls = gateway.calls.as_dict() if gateway is not None else {}
         self.stats = self.stats.merged(RunStats(api_calls=calls))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 from sfrenew.config import AppConfig
 from sfrenew.core.policy import RulesPolicy
@@ -57,3 +58,14 @@ def open_gateway(config: AppConfig, *, max_api_calls: int | None = None) -> Gate
         write_bulk_rows=config.run.bulk_write_rows or sf.thresholds.write_bulk_rows)
     return connect(sf.model_copy(update={"thresholds": thresholds}), budget=guard,
                    base_dir=config.base_dir)
+
+
+def remaining_allocation(config: AppConfig) -> dict[str, Any]:
+    """The org's daily API allocation from one ``/limits`` call, or why it is unknown."""
+    try:
+        with connect(config.salesforce, base_dir=config.base_dir,
+                     check_limits=False) as gateway:
+            daily = gateway.limits().get("DailyApiRequests") or {}
+    except Exception as exc:  # any failure: reported as unreachable
+        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}

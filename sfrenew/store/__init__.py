@@ -42,6 +42,7 @@ from sfrenew.store.errors import (
     UnknownIntent,
     UnknownRun,
 )
+from sfrenew.store.port import StorePort
 from sfrenew.store.runs import make_run_id
 from sfrenew.store.schema import SCHEMA_VERSION
 from sfrenew.store.store import DEFAULT_URL, StateStore, open_store
@@ -94,6 +95,7 @@ __all__ = [
     "StoreConfigurationError",
     "StoreError",
     "StoreMissing",
+    "StorePort",
     "UnknownIntent",
     "UnknownRun",
     "WriteCounts",

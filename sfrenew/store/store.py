@@ -15,6 +15,7 @@ from typing import Any
 
 from sfrenew.store import deadletters, ledger, locks, migrations, mirror, ownership, runs
 from sfrenew.store.engine import Database, describe, make_engine
+from sfrenew.store.port import DEFAULT_BATCH
 from sfrenew.store.values import (
     DeadLetter,
     FieldOwnership,
@@ -34,7 +35,6 @@ from sfrenew.store.values import (
 )
 
 DEFAULT_URL = "sqlite:///.state/sfrenew.sqlite3"
-DEFAULT_BATCH = 1000
 
 
 class StateStore:
