@@ -1,7 +1,9 @@
-"""The state-dir lock: a second holder is refused with the PID of the first."""
+"""Locks: the file lock refuses a second holder with the PID of the first; every lock
+raises the one Busy."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -9,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from sfrenew.locks import Busy, FileLock
+from sfrenew.config import load_config
+from sfrenew.locks import Busy, FileLock, Lock
+from sfrenew.runner import RUN_LOCK, RunRequest, Step, execute
+from sfrenew.store import open_store
+from tests.clock import now
 
 
 def test_second_holder_is_refused_with_the_pid(tmp_path: Path) -> None:
@@ -47,3 +53,26 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     # The child exited: the kernel dropped its lock.
     with FileLock(path, purpose="x"):
         pass
+
+
+def test_one_lock_interface_and_one_busy_error(tmp_path: Path) -> None:
+    file_lock: Lock = FileLock(tmp_path / "run.lock", purpose="an sfrenew run",
+                               busy="another sfrenew run is using {path}")
+    with open_store(f"sqlite:///{tmp_path / 'state.sqlite3'}") as store:
+        advisory: Lock = store.lock("sfrenew-run")
+        for lock, message in ((file_lock, f"another sfrenew run is using {tmp_path}/run.lock"),
+                              (advisory, "lock 'sfrenew-run' is held in this process")):
+            with lock.hold(), pytest.raises(Busy, match=message), lock.hold():
+                pytest.fail("two holders of one lock")
+            with lock.hold():  # released: free again
+                pass
+
+
+def test_a_second_run_on_the_same_state_is_busy(tmp_path: Path) -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "config.example.yaml")
+    state = tmp_path / "state"
+    config = dataclasses.replace(config, state_dir=state,
+                                 store_url=f"sqlite:///{state / 'sfrenew.sqlite3'}")
+    with FileLock(state / RUN_LOCK, purpose="a backfill"), \
+            pytest.raises(Busy, match=f"^another sfrenew run is using {state}$"):
+        execute(config, RunRequest(job="main", steps=(Step.PULL,)), clock=now)
