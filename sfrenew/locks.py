@@ -50,8 +50,8 @@ class Lock(Protocol):
 class FileLock:
     """An exclusive ``flock`` on ``path`` with the holder's PID in the file.
 
-    ``busy`` is the message a second holder gets (``{pid}`` and ``{path}`` are filled
-    in); the default names the holder and the ``purpose``. Also usable directly as a
+    ``busy`` is the message a second holder gets, as it is; the default names the
+    holder's PID, the file and the ``purpose``. Also usable directly as a
     context manager or with :meth:`acquire`/:meth:`release`, for a lock held across
     calls (the daemon's).
     """
@@ -89,7 +89,7 @@ class FileLock:
     def _refused(self) -> Busy:
         pid = self.holder()
         if self._busy is not None:
-            return Busy(self._busy.format(pid=pid, path=self.path), pid=pid)
+            return Busy(self._busy, pid=pid)
         who = f"process {pid}" if pid else "another process"
         return Busy(f"{who} holds {self.path} ({self.purpose}); stop it first, or give "
                     "this one another state_dir", pid=pid)
