@@ -4,8 +4,10 @@
     python -m bench.plan_fingerprint --check baseline.json     # after it
 
 Plans the benchmark's generated books under a range of policies (every anchor and
-proration method, compounding off, ``same`` and ``list`` pricing, risk adjustments,
-co-terming off, the ``skip`` past-due policy, an index formula) and hashes the
+proration method, compounding on/off/auto, ``same`` and ``list`` pricing, risk
+adjustments, co-terming off, co-terming any terms with and without term changes, the
+minimum term and evergreen eligibility knobs, the contractual-uplift knobs, the
+``skip`` past-due policy, an index formula) and hashes the
 ``repr`` of every plan: every field of every value, keys and explanation text
 included, Decimals with their exponent (``1.0`` is not ``1.00``). ``--check``
 names the first account whose plan differs, under which variant, and shows the
@@ -17,42 +19,89 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from bench.bench_plan import TODAY, Book, policy
 from bench.bench_plan import generate as generate_book
-from sfrenew.core.domain import RiskLevel
+from sfrenew.core.domain import Contract, ContractLine, RiskLevel
 from sfrenew.core.formula import parse
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import (
     AnchorPolicy,
     CadencePolicy,
+    ContractualUplift,
     CotermPolicy,
+    EligibilityPolicy,
     PastDuePolicy,
     PricingMethod,
     ProrationMethod,
     RiskAdjustment,
     RulesPolicy,
+    TermCompatibility,
 )
 
 
 def generate(contracts: int, seed: int, ends_within: int) -> Book:
-    """The benchmark's book, every third line with a price book entry (for ``list``)."""
+    """The benchmark's book with the shapes issue 13's rules read, deterministically.
+
+    Every third line has a price book entry (for ``list``). From a second generator
+    seeded from ``seed`` (so the benchmark's own book is unchanged): a quarter of the
+    accounts carry a Renewal Pricing Method (Same, List, Uplift); some contracts are
+    month-to-month (a 1-month term), some evergreen (the contract or one line), some
+    have a renewal term of their own, a contractual rate or floor; some lines are
+    amended (a second line of the same product with fewer units, or the whole line
+    taken away), ended early or terminated before the contract end.
+    """
     book = generate_book(contracts, seed, ends_within)
+    rng = random.Random(f"fingerprint-{seed}-{ends_within}")
+    methods = (PricingMethod.SAME, PricingMethod.LIST, PricingMethod.UPLIFT)
     out: Book = []
-    for account, items, signals in book:
-        changed = []
-        for contract in items:
-            lines = tuple(
-                replace(line, list_price=line.annual_price * Decimal("1.1"))
-                if line.annual_price is not None and n % 3 == 0 else line
-                for n, line in enumerate(contract.lines))
-            changed.append(replace(contract, lines=lines))
-        out.append((account, changed, signals))
+    for generated, items, signals in book:
+        account = generated
+        if rng.random() < 0.25:
+            account = replace(generated, renewal_pricing=rng.choice(methods))
+        out.append((account, [_vary(rng, c) for c in items], signals))
     return out
+
+
+def _vary(rng: random.Random, contract: Contract) -> Contract:
+    """One contract with (sometimes) issue 13's shapes; the random draws are fixed in order."""
+    lines: list[ContractLine] = []
+    for n, generated in enumerate(contract.lines):
+        line = generated
+        if generated.annual_price is not None and n % 3 == 0:
+            line = replace(generated, list_price=generated.annual_price * Decimal("1.1"))
+        draw = rng.random()
+        lines.append(line)
+        if draw < 0.05:  # an amendment taking some units away: +q and -q//3 net
+            lines.append(replace(line, id=f"{line.id}A", quantity=-(line.quantity // 3),
+                                 start_date=contract.start_date))
+        elif draw < 0.07:  # an amendment taking every unit away: nothing renews
+            lines.append(replace(line, id=f"{line.id}Z", quantity=-line.quantity))
+        elif draw < 0.09 and contract.end_date is not None:  # ended before the contract
+            lines[-1] = replace(line, end_date=contract.end_date - timedelta(days=30))
+        elif draw < 0.10 and contract.end_date is not None:  # terminated early
+            lines[-1] = replace(line, terminated_date=contract.end_date - timedelta(days=10))
+    draw = rng.random()
+    changes: dict[str, object] = {"lines": tuple(lines)}
+    if draw < 0.04:
+        changes["term_months"] = 1  # month-to-month
+    elif draw < 0.06:
+        changes["evergreen"] = True
+    elif draw < 0.08 and lines:
+        changes["lines"] = (replace(lines[0], evergreen=True), *lines[1:])
+    elif draw < 0.14:
+        changes["renewal_term_months"] = rng.choice((6, 12, 24))
+    elif draw < 0.18:
+        changes["uplift_rate"] = Decimal("0.04")
+    elif draw < 0.20:
+        changes["uplift_floor"] = Decimal("0.02")
+    return replace(contract, **changes)  # type: ignore[arg-type]
 
 
 def variants() -> dict[str, RulesPolicy]:
@@ -64,6 +113,7 @@ def variants() -> dict[str, RulesPolicy]:
             out[f"{anchor}-{method}"] = replace(
                 base, coterm=replace(base.coterm, anchor=anchor), proration=method)
     out["simple-interest"] = replace(base, uplift=replace(base.uplift, compound_multi_year=False))
+    out["compound"] = replace(base, uplift=replace(base.uplift, compound_multi_year=True))
     out["same"] = replace(base, uplift=replace(base.uplift, pricing=PricingMethod.SAME))
     out["list"] = replace(base, uplift=replace(base.uplift, pricing=PricingMethod.LIST))
     out["risk-adjusted"] = replace(base, uplift=replace(base.uplift, cap=Decimal("0.08"),
@@ -76,6 +126,26 @@ def variants() -> dict[str, RulesPolicy]:
     out["no-coterm"] = replace(base, coterm=CotermPolicy(enabled=False))
     out["wide-window"] = replace(base, coterm=CotermPolicy(window_days=400))
     out["past-due-skip"] = replace(base, cadence=CadencePolicy(past_due=PastDuePolicy.SKIP))
+    # issue 13's knobs
+    for window in (60, 400):
+        for allow in (False, True):
+            out[f"any-term-{window}-{'change' if allow else 'keep'}"] = replace(
+                base, coterm=CotermPolicy(window_days=window,
+                                          term_compatibility=TermCompatibility.ANY,
+                                          allow_term_change=allow))
+    out["calendar-any-term"] = replace(base, coterm=CotermPolicy(
+        anchor=AnchorPolicy.CALENDAR, term_compatibility=TermCompatibility.ANY))
+    out["min-term-1-evergreen"] = replace(base, eligibility=EligibilityPolicy(
+        min_term_months=1, renew_evergreen=True))
+    out["min-term-13"] = replace(base, eligibility=EligibilityPolicy(min_term_months=13))
+    out["contractual-all"] = replace(base, uplift=replace(
+        base.uplift, cap=Decimal("0.035"), floor=Decimal("0.045"),
+        index_formula=parse("cpi + 0.01"), index_values={"cpi": Decimal("0.031")},
+        risk_adjustments={RiskLevel.HIGH: RiskAdjustment(add=Decimal("-0.02"))},
+        contractual=ContractualUplift(index=True, policy_bounds=True, risk=True)))
+    out["contractual-index-only"] = replace(base, uplift=replace(
+        base.uplift, index_formula=parse("max(0.02, cpi)"), index_values={"cpi": Decimal("0.05")},
+        contractual=ContractualUplift(index=True)))
     return out
 
 

@@ -1,11 +1,12 @@
 """The daemon: one scheduler per state directory, runs one at a time, clean stops.
 
-``STATE_DIR/daemon.lock`` (``fcntl.flock``; the kernel drops it when the process
-dies, even on ``kill -9``, so no stale lock needs a clock to expire) is held for the
-daemon's life: a second daemon on the same state refuses to start and names the PID
-holding it. Runs have their own lock, taken by the runner (``run.lock``): a fire that
-finds a backfill running waits for it (polling, until stop) instead of failing, and
-the runner settles runs a crash left ``running``.
+``STATE_DIR/daemon.lock`` (a :class:`sfrenew.locks.FileLock`: ``fcntl.flock``; the
+kernel drops it when the process dies, even on ``kill -9``, so no stale lock needs a
+clock to expire) is held for the daemon's life: a second daemon on the same state
+refuses to start and names the PID holding it. Runs have their own lock, taken by the
+runner (``run.lock``): a fire that finds a backfill running gets the one
+:class:`sfrenew.locks.Busy` and waits for it (polling, until stop) instead of failing,
+and the runner settles runs a crash left ``running``.
 
 SIGTERM and Ctrl-C set the ``stop`` event: the run in flight finishes its chunk,
 checkpoints and returns ``stopped``; the scheduler fires nothing new; exit 0.
@@ -13,8 +14,6 @@ checkpoints and returns ``stopped``; the scheduler fires nothing new; exit 0.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import signal
 import threading
@@ -23,15 +22,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Protocol
 
 import structlog
 
-from sfrenew.apply.session import RunBusy
 from sfrenew.config import AppConfig
 from sfrenew.jobs import JobSpec
+from sfrenew.locks import Busy, FileLock
 from sfrenew.logs import bound
 from sfrenew.metrics import Metrics, MetricsServer
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
@@ -41,7 +39,6 @@ from sfrenew.store import open_store
 log = structlog.get_logger(__name__)
 
 DAEMON_LOCK = "daemon.lock"
-RUN_LOCK = "run.lock"
 DAEMON_STARTED = "daemon_started"
 DAEMON_STOPPING = "daemon_stopping"
 DAEMON_STOPPED = "daemon_stopped"
@@ -60,68 +57,9 @@ class Executor(Protocol):
         """Run ``request`` and say what happened."""
 
 
-class LockHeld(Exception):
-    """Another process holds a state lock; ``pid`` is who, when it wrote it."""
-
-    def __init__(self, message: str, *, pid: int | None) -> None:
-        super().__init__(message)
-        self.pid = pid
-
-
-class StateLock:
-    """An exclusive ``flock`` on a file in the state dir, with the holder's PID in it."""
-
-    def __init__(self, path: Path, *, purpose: str) -> None:
-        self.path = path
-        self.purpose = purpose
-        self._fd: int | None = None
-
-    def holder(self) -> int | None:
-        """The PID written by the current holder (None if unreadable)."""
-        try:
-            text = self.path.read_text(encoding="ascii").strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() else None
-
-    def acquire(self, *, wait: bool = False) -> StateLock:
-        """Take the lock; raise :class:`LockHeld` when another holder has it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            pid = self.holder()
-            who = f"process {pid}" if pid else "another process"
-            raise LockHeld(f"{who} holds {self.path} ({self.purpose}); stop it first, or give "
-                           "this one another state_dir", pid=pid) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        """Let go (the PID is cleared so a reader does not blame a finished process)."""
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> StateLock:
-        return self.acquire()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
-
-
-def daemon_lock(config: AppConfig) -> StateLock:
+def daemon_lock(config: AppConfig) -> FileLock:
     """The lock the daemon holds for its whole life."""
-    return StateLock(config.state_dir / DAEMON_LOCK, purpose="the sfrenew daemon")
+    return FileLock(config.state_dir / DAEMON_LOCK, purpose="the sfrenew daemon")
 
 
 def known_secrets(config: AppConfig) -> set[str]:
@@ -229,7 +167,7 @@ class JobFiring:
             try:
                 return self.executor(self.config, spec.request(), clock=self.clock,
                                      stop=self.stop)
-            except RunBusy as exc:
+            except Busy as exc:
                 if not told:
                     log.info(WAITING_FOR_RUN, reason=str(exc))
                     told = True
@@ -244,7 +182,7 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
     """Hold the daemon lock and fire ``specs`` until ``stop`` is set.
 
     ``allocation`` reads the org's remaining daily API calls (for the metrics, only
-    with a metrics port). Raises :class:`LockHeld` when another daemon serves the same
+    with a metrics port). Raises :class:`sfrenew.locks.Busy` when another daemon serves the same
     state dir.
     """
     with daemon_lock(config):

@@ -20,9 +20,9 @@ its real-clock frame, and times read from it are moved forward, so the two agree
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -34,13 +34,73 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from sfrenew.clock import clock_shift
 
-if TYPE_CHECKING:  # jobs.py imports cron_problem from here; types only, no cycle
-    from sfrenew.jobs import JobSpec, TriggerSpec
-
 log = structlog.get_logger(__name__)
+
+
+# What the scheduler reads of a job: declared here, so that sfrenew.jobs (which asks
+# this module whether a cron expression parses) is imported by nothing below it.
+class Interval(Protocol):
+    """A fixed period (``sfrenew.jobs.IntervalSpec``)."""
+
+    def total_seconds(self) -> int:
+        """The period in seconds."""
+
+
+class Trigger(Protocol):
+    """When a job fires: exactly one of cron, interval, date (``sfrenew.jobs.TriggerSpec``)."""
+
+    @property
+    def cron(self) -> str | None:
+        """A crontab expression."""
+
+    @property
+    def interval(self) -> Interval | None:
+        """A fixed period."""
+
+    @property
+    def date(self) -> datetime | None:
+        """One fire at this instant."""
+
+    @property
+    def timezone(self) -> str:
+        """The IANA zone a cron expression is read in."""
+
+    def describe(self) -> str:
+        """A short human description."""
+
+
+class JobParams(Protocol):
+    """The part of a job's parameters the scheduler reads."""
+
+    @property
+    def misfire_grace_seconds(self) -> int:
+        """A fire missed by more than this is skipped."""
+
+
+class ScheduledJob(Protocol):
+    """A job as the scheduler sees it (``sfrenew.jobs.JobSpec``)."""
+
+    @property
+    def name(self) -> str:
+        """The job's unique name."""
+
+    @property
+    def enabled(self) -> bool:
+        """False: never fired."""
+
+    @property
+    def trigger(self) -> Trigger:
+        """When it fires."""
+
+    @property
+    def params(self) -> JobParams:
+        """Its parameters."""
 
 FIRE_SKIPPED = "fire_skipped"
 JOB_SCHEDULED = "job_scheduled"
+
+
+Job = TypeVar("Job", bound=ScheduledJob)
 
 
 def cron_problem(expression: str, timezone: str) -> str | None:
@@ -52,7 +112,7 @@ def cron_problem(expression: str, timezone: str) -> str | None:
     return None
 
 
-def build_trigger(spec: TriggerSpec) -> Any:
+def build_trigger(spec: Trigger) -> Any:
     """The APScheduler trigger for a validated TriggerSpec."""
     if spec.cron is not None:
         return CronTrigger.from_crontab(spec.cron, timezone=spec.timezone)
@@ -61,7 +121,7 @@ def build_trigger(spec: TriggerSpec) -> Any:
     return DateTrigger(run_date=spec.date, timezone=spec.timezone)
 
 
-def next_fire_time(spec: TriggerSpec, *, now: datetime) -> datetime | None:
+def next_fire_time(spec: Trigger, *, now: datetime) -> datetime | None:
     """When the trigger fires next after ``now`` (None: never again)."""
     if spec.date is not None:
         return spec.date if spec.date > now else None
@@ -72,7 +132,7 @@ def next_fire_time(spec: TriggerSpec, *, now: datetime) -> datetime | None:
     return fire
 
 
-def catch_up_time(spec: TriggerSpec, *, last_run_at: datetime | None,
+def catch_up_time(spec: Trigger, *, last_run_at: datetime | None,
                   now: datetime) -> datetime | None:
     """The first fire missed since the job's last run, when it is in the past.
 
@@ -91,21 +151,21 @@ def catch_up_time(spec: TriggerSpec, *, last_run_at: datetime | None,
     return due if due is not None and due <= now else None
 
 
-class JobScheduler:
+class JobScheduler(Generic[Job]):
     """A background APScheduler running ``fire(job)`` for each enabled job.
 
     One worker thread per job at most (``max_instances=1``); jobs of different names
     may overlap in time, and the run lock serialises what they do to the org.
     """
 
-    def __init__(self, fire: Callable[[JobSpec], None], *, workers: int = 4) -> None:
+    def __init__(self, fire: Callable[[Job], None], *, workers: int = 4) -> None:
         self._fire = fire
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC")
         self._scheduler.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
-    def add(self, spec: JobSpec, *, now: datetime, last_run_at: datetime | None = None) -> None:
+    def add(self, spec: Job, *, now: datetime, last_run_at: datetime | None = None) -> None:
         """Schedule an enabled job (a disabled one is left out, with a log line)."""
         if not spec.enabled:
             log.info(JOB_SCHEDULED, job=spec.name, enabled=False)
@@ -124,7 +184,7 @@ class JobScheduler:
         log.info(JOB_SCHEDULED, job=spec.name, trigger=spec.trigger.describe(),
                  catch_up=first.isoformat() if first else None)
 
-    def add_all(self, specs: list[JobSpec], *, now: datetime,
+    def add_all(self, specs: Sequence[Job], *, now: datetime,
                 last_runs: Mapping[str, datetime]) -> None:
         """Schedule every job, with catch-up from each job's last run."""
         for spec in specs:

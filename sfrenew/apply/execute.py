@@ -26,8 +26,9 @@ from sfrenew.core.changeset import ChangeKind, RecordChange, RecordRef, ref_plac
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
 from sfrenew.plan.model import AccountPlan, iter_accounts
-from sfrenew.salesforce import Gateway, format_soql
-from sfrenew.store import StateStore
+from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.soql import format_soql
+from sfrenew.store.port import StorePort
 
 STALE_SKIPPED = "apply_stale_skipped"
 log = structlog.get_logger()
@@ -83,7 +84,7 @@ def _batches(accounts: Iterable[AccountPlan], size: int) -> Iterator[list[Record
         yield batch
 
 
-def _query_ids(gateway: Gateway, sobject: str, key_field: str, keys: Sequence[str]
+def _query_ids(gateway: GatewayPort, sobject: str, key_field: str, keys: Sequence[str]
                ) -> dict[str, str]:
     """``{key: Id}`` of records in the org holding those keys (crash recovery)."""
     out: dict[str, str] = {}
@@ -94,7 +95,7 @@ def _query_ids(gateway: Gateway, sobject: str, key_field: str, keys: Sequence[st
     return out
 
 
-def _stale(gateway: Gateway, sobject: str, changes: Sequence[RecordChange]) -> set[str]:
+def _stale(gateway: GatewayPort, sobject: str, changes: Sequence[RecordChange]) -> set[str]:
     """Keys of records whose SystemModstamp moved since they were planned."""
     expected = {c.sf_id: c for c in changes if c.sf_id and c.expected_modstamp}
     if not expected:
@@ -114,7 +115,7 @@ def _stale(gateway: Gateway, sobject: str, changes: Sequence[RecordChange]) -> s
 class Applier:
     """Applies batches of changes for one run."""
 
-    def __init__(self, *, gateway: Gateway, store: StateStore, mapping: MappingFile,
+    def __init__(self, *, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
                  run_id: str, clock: Callable[[], datetime], options: ApplyOptions) -> None:
         self.gateway, self.store, self.mapping = gateway, store, mapping
         self.run_id, self.clock, self.options = run_id, clock, options
@@ -198,7 +199,7 @@ class Applier:
         return [c for c in changes if not (c.kind is ChangeKind.CREATE and c.key in found)]
 
 
-def apply_plan(*, path: Path, gateway: Gateway, store: StateStore, mapping: MappingFile,
+def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
                run_id: str, clock: Callable[[], datetime], options: ApplyOptions,
                stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,

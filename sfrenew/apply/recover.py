@@ -18,15 +18,17 @@ from typing import Any
 import structlog
 
 from sfrenew.core.changeset import same_value
-from sfrenew.salesforce import Gateway, format_soql
-from sfrenew.store import LedgerEntry, Operation, StateStore, WriteResult, WriteStatus
+from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.soql import format_soql
+from sfrenew.store.port import StorePort
+from sfrenew.store.values import LedgerEntry, Operation, WriteResult, WriteStatus
 
 NOT_SENT = "NOT_SENT"
 RECOVERED = "pending_writes_recovered"
 log = structlog.get_logger()
 
 
-def _by_key(gateway: Gateway, sobject: str, key_field: str, keys: Sequence[str]
+def _by_key(gateway: GatewayPort, sobject: str, key_field: str, keys: Sequence[str]
             ) -> dict[str, str]:
     template = "SELECT Id, {key:literal} FROM {sobject:literal} WHERE {key:literal} IN {values}"
     out: dict[str, str] = {}
@@ -36,7 +38,7 @@ def _by_key(gateway: Gateway, sobject: str, key_field: str, keys: Sequence[str]
     return out
 
 
-def _by_id(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequence[str]
+def _by_id(gateway: GatewayPort, sobject: str, fields: Sequence[str], ids: Sequence[str]
            ) -> dict[str, Mapping[str, Any]]:
     names = sorted({"Id", *fields})
     rows = gateway.read(sobject, names, format_soql("Id IN {}", list(ids)),
@@ -44,7 +46,7 @@ def _by_id(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequence[
     return {str(r["Id"]): r for r in rows}
 
 
-def recover_pending(*, gateway: Gateway, store: StateStore, run_id: str,
+def recover_pending(*, gateway: GatewayPort, store: StorePort, run_id: str,
                     key_fields: Mapping[str, str], clock: Callable[[], datetime]) -> int:
     """Settle every pending intent of ``run_id``; returns how many were found written."""
     pending = store.pending_intents(run_id)

@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from sfrenew.core.changeset import same_value
-from sfrenew.salesforce import Gateway, format_soql
-from sfrenew.store import (
+from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.soql import format_soql
+from sfrenew.store.port import StorePort
+from sfrenew.store.values import (
     FieldWrite,
     Operation,
     RecordWrites,
-    StateStore,
     WriteCounts,
     WriteIntent,
     WriteResult,
@@ -63,7 +64,7 @@ class RollbackReport:
         return sum(1 for i in self.items if i.action == "nothing" and i.fields)
 
 
-def _current(gateway: Gateway, sobject: str, fields: Sequence[str], ids: Sequence[str]
+def _current(gateway: GatewayPort, sobject: str, fields: Sequence[str], ids: Sequence[str]
              ) -> dict[str, Mapping[str, Any]]:
     names = sorted({"Id", *fields})
     out: dict[str, Mapping[str, Any]] = {}
@@ -130,7 +131,7 @@ def _keep_under_kept_parent(item: RollbackItem, write: RecordWrites,
                         "kept with it")
 
 
-def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run_id: str,
+def rollback_run(*, gateway: GatewayPort, store: StorePort, target_run_id: str, run_id: str,
                  child_order: Sequence[str], dry_run: bool,
                  clock: Callable[[], datetime],
                  stamps: frozenset[str] = frozenset()) -> RollbackReport:
@@ -178,7 +179,7 @@ def rollback_run(*, gateway: Gateway, store: StateStore, target_run_id: str, run
     return report
 
 
-def _send(*, gateway: Gateway, store: StateStore, run_id: str, sobject: str,
+def _send(*, gateway: GatewayPort, store: StorePort, run_id: str, sobject: str,
           operation: Operation, items: Sequence[RollbackItem],
           by_key: Mapping[str, RecordWrites], current: Mapping[str, Mapping[str, Any]],
           clock: Callable[[], datetime], report: RollbackReport) -> None:

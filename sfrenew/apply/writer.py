@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sfrenew.core.changeset import ChangeKind, RecordChange
-from sfrenew.salesforce import Gateway, RowResult
-from sfrenew.store import (
+from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.results import RowResult
+from sfrenew.store.port import StorePort
+from sfrenew.store.values import (
     FieldWrite,
     Operation,
     Rejection,
-    StateStore,
     WriteCounts,
     WriteIntent,
     WriteResult,
@@ -96,7 +97,7 @@ def _rejection(change: RecordChange, row: Mapping[str, Any], result: RowResult) 
                      message=result.message or "", payload=dict(row), fields=result.fields)
 
 
-def send_chunk(*, gateway: Gateway, store: StateStore, run_id: str, target: Target,
+def send_chunk(*, gateway: GatewayPort, store: StorePort, run_id: str, target: Target,
                changes: Sequence[RecordChange], refs: Sequence[Mapping[str, str]],
                clock: Callable[[], datetime], totals: ApplyTotals) -> None:
     """Write one chunk of one object's changes, with the ledger around it."""
@@ -146,7 +147,7 @@ def send_chunk(*, gateway: Gateway, store: StateStore, run_id: str, target: Targ
     chunk_checkpoint(totals.chunks, "after_results")
 
 
-def reject_unwritable(*, store: StateStore, run_id: str, change: RecordChange, code: str,
+def reject_unwritable(*, store: StorePort, run_id: str, change: RecordChange, code: str,
                       message: str, clock: Callable[[], datetime], totals: ApplyTotals) -> None:
     """A change sfrenew cannot send (its parent was not written): a dead letter."""
     rejection = Rejection(object=change.object, key=change.key,

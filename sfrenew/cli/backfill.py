@@ -19,7 +19,6 @@ from typing import Any
 
 import click
 
-from sfrenew.apply.session import RunBusy
 from sfrenew.cli._ops_common import (
     DEFAULT_CONFIG,
     EXIT_CONFIG,
@@ -36,9 +35,10 @@ from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
 from sfrenew.daemon import outcome_fields, stop_on_signals
+from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
-from sfrenew.runner import RunOutcome, RunRequest, Step, execute
+from sfrenew.runner import CheckpointVersionError, RunOutcome, RunRequest, Step, execute
 from sfrenew.store import RunKind, StoreError, StoreMissing, open_store
 
 BACKFILL_JOB = "backfill"
@@ -162,8 +162,10 @@ def backfill(*, start: Any, end: Any, accounts: tuple[str, ...], dry_run: bool,
         with stop_on_signals(stop), bound(job=BACKFILL_JOB), \
                 progress_for(clock=time.monotonic) as progress:
             outcome = execute(config, request, clock=utc_now, stop=stop, progress=progress)
-    except RunBusy as exc:
+    except Busy as exc:
         fail(f"{exc}: a daemon job or another backfill is running; try again when it ends",
              EXIT_FAILED)
+    except CheckpointVersionError as exc:
+        fail(str(exc), EXIT_CONFIG)
     _report(outcome, request=request, config_path=config_path, as_json=as_json)
     raise SystemExit(exit_code(outcome.status))

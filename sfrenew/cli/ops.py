@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sfrenew.apply.session import RunBusy
 from sfrenew.cli._ops_common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -37,12 +36,12 @@ from sfrenew.cli.backfill import backfill
 from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
-from sfrenew.daemon import LockHeld, outcome_fields, serve
+from sfrenew.daemon import outcome_fields, serve
 from sfrenew.jobs import JobSpec, find_job
+from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
-from sfrenew.runner import execute
-from sfrenew.salesforce import connect
+from sfrenew.runner import execute, remaining_allocation
 from sfrenew.scheduler import next_fire_time
 from sfrenew.store import Run, RunKind, StoreMissing, open_store
 
@@ -130,7 +129,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
         with bound(job=name), progress_for(clock=time.monotonic) as progress:
             outcome = execute(config, spec.request(dry_run=dry_run), clock=utc_now,
                               progress=progress)
-    except RunBusy as exc:
+    except Busy as exc:
         fail(f"{exc}; wait for it to finish", EXIT_FAILED)
     fields = outcome_fields(outcome)
     if as_json:
@@ -161,18 +160,8 @@ def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
             serve(config, specs, executor=execute, clock=utc_now, stop=stop,
                   metrics_port=metrics_port,
                   allocation=lambda: remaining_allocation(config).get("remaining"))
-    except LockHeld as exc:
+    except Busy as exc:
         fail(f"sfrenew is already running on this state: {exc}", EXIT_FAILED)
-
-
-def remaining_allocation(config: AppConfig) -> dict[str, Any]:
-    """The org's daily API allocation from one ``/limits`` call, or why it is unknown."""
-    try:
-        gateway = connect(config.salesforce, base_dir=config.base_dir, check_limits=False)
-        daily = gateway.limits().get("DailyApiRequests") or {}
-    except Exception as exc:  # any failure: reported as unreachable
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}
 
 
 def lapsed_of_last_plan(runs: Sequence[Run]) -> dict[str, Any] | None:

@@ -21,14 +21,22 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sfrenew.apply.session import RunBusy, rollback_session
 from sfrenew.cli.plan_view import render_json, render_table
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig, load_config
+from sfrenew.locks import Busy
 from sfrenew.logs import configure as configure_logs
-from sfrenew.plan import PlanFileError
-from sfrenew.runner import RunOutcome, RunRequest, Step, execute
-from sfrenew.salesforce import GatewayError, Secret
+from sfrenew.plan.model import PlanFileError
+from sfrenew.runner import (
+    CheckpointVersionError,
+    RunOutcome,
+    RunRequest,
+    Step,
+    execute,
+    rollback_session,
+)
+from sfrenew.salesforce.config import Secret
+from sfrenew.salesforce.errors import GatewayError
 from sfrenew.store import Run, StoreError, UnknownRun, open_store
 from sfrenew.yamlsource import YamlSourceError
 
@@ -50,7 +58,7 @@ def _errors() -> Iterator[None]:
         yield
     except YamlSourceError as exc:
         raise click.ClickException("the configuration has mistakes:\n" + str(exc)) from None
-    except (RunBusy, GatewayError, StoreError, PlanFileError) as exc:
+    except (Busy, CheckpointVersionError, GatewayError, StoreError, PlanFileError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
-from sfrenew.core.money import format_money, format_rate, round_money
+from sfrenew.core.money import format_money, format_rate, round_money, round_to
 from sfrenew.core.plan import PlannedLine, PlannedRenewal, RenewalFigures
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, StepOutcome, UnplannedStep
@@ -225,24 +225,20 @@ def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is 
 
     Positional; ``period_words`` is ``proration_words(proration)`` (the planner
     describes each contract's period once, not once per line), ``quantum`` the
-    currency's (``quantum_for(decimals)``); the per-decision words are memoised and
-    ``format_money`` is written inline.
+    currency's (``quantum_for(decimals)``); the per-decision words are memoised.
     """
-    found = _DECISION_WORDS.get(id(decision))  # _decision_words' hit, inline
-    if found is None or found[0] is not decision:
-        found = _decision_words(decision)
-    _decision, kind, uplift, note = found
-    prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)  # round_money, inline
+    _decision, kind, uplift, note = _decision_words(decision)
+    prior = round_to(prior, quantum)
     if kind == 2:
-        price = (f"{prior:,} {currency} → {prices[0]:,} {currency} a year per unit: "
-                 f"uplift {uplift}{note}")
+        price = (f"{format_money(prior, currency)} → {format_money(prices[0], currency)} a "
+                 f"year per unit: uplift {uplift}{note}")
     elif kind == 0:
-        price = f"price kept at {prior:,} {currency} a year per unit{note}"
+        price = f"price kept at {format_money(prior, currency)} a year per unit{note}"
     else:
-        price = (f"price book price {prices[0]:,} {currency} a year per unit "
-                 f"(was {prior:,} {currency}){note}")
+        price = (f"price book price {format_money(prices[0], currency)} a year per unit "
+                 f"(was {format_money(prior, currency)}){note}")
     if len(prices) > 1:
-        price += "; later years " + ", ".join([f"{p:,} {currency}" for p in prices[1:]])
+        price += "; later years " + ", ".join([format_money(p, currency) for p in prices[1:]])
     text = (f"{product_name} × {quantity}: {price}. {period_words[0]}. "
             + _unit_words(period_words[1], unit, prices, quantity, amount, currency))
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
@@ -378,7 +374,7 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
         out.append(f"- {o.policy}{' (chosen)' if o.chosen else ''}: ends {iso(o.end_date)}, "
                    f"gap {o.gap_days} days (lines ending before their normal renewal end), "
                    f"overlap {o.overlap_days} days (lines running past it), "
-                   f"{o.amount:,} {currency}.")  # format_money, inline
+                   f"{format_money(o.amount, currency)}.")
     out += ["", f"Price (total {renewal.amount:,} {currency})"]
     for line in renewal.lines:
         out.append(f"- {line.explanation}")
@@ -398,7 +394,7 @@ def explain_parts(renewal: RenewalParts, *, account: Account,
         forecast += f"; lowered because the risk is {risk.level}"
     out += ["", forecast + ".", "", "Tasks"]
     for t in renewal.tasks:
-        if t.due_date != t.scheduled_date:  # t.moved, inline
+        if t.moved:
             out.append(f"- {iso(t.due_date)}: {t.subject} ({t.priority}, {t.assignee_role})"
                        f" — scheduled for {iso(t.scheduled_date)}, which had passed")
         else:

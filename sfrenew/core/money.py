@@ -12,10 +12,15 @@ def quantum_for(decimals: int) -> Decimal:
     return _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
 
 
+def round_to(amount: Decimal, quantum: Decimal) -> Decimal:
+    """``amount`` rounded half-up to ``quantum`` (``quantum_for(decimals)``): the one
+    rounding rule, for callers that looked the quantum up once."""
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 def round_money(amount: Decimal, decimals: int) -> Decimal:
     """``amount`` rounded half-up to ``decimals`` places (JPY 0, most currencies 2)."""
-    quantum = _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
-    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    return round_to(amount, quantum_for(decimals))
 
 
 def format_money(amount: Decimal, currency: str) -> str:

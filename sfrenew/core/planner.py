@@ -13,12 +13,10 @@ plan the cadence tasks, the forecast category and write the explanation.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from hashlib import blake2b
 from operator import attrgetter
 
 from sfrenew.core.decisions import UpliftTable, table_for
@@ -40,6 +38,7 @@ from sfrenew.core.explain import (
     truncate,
 )
 from sfrenew.core.figures import renewal_figures
+from sfrenew.core.keys import line_key, renewal_key
 from sfrenew.core.money import format_money, format_rate, quantum_for
 from sfrenew.core.plan import (
     LeftAloneRenewal,
@@ -71,8 +70,8 @@ from sfrenew.core.rules.term import (
     ONE_DAY,
     eligibility,
     iso,
+    natural_renewal,
     renewal_term_months,
-    term_end,
 )
 from sfrenew.core.rules.uplift import UpliftDecision, compounds, with_risk
 from sfrenew.core.talk import talk_track
@@ -84,25 +83,6 @@ OPPORTUNITY_NAME_MAX = 120  # Opportunity.Name length in Salesforce
 _NO_TASKS: Mapping[str, ExistingTask] = {}
 _NO_KEYS: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
-
-
-def _key(*parts: str) -> str:
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
-
-
-def renewal_key(account_id: str, *, contract_ids: Sequence[str], start: date) -> str:
-    """A new renewal opportunity's key: account, its contracts (sorted) and start date.
-
-    The start date tells one year's renewal of a contract from the next. An open
-    renewal sfrenew already made keeps its key (see ``plan_account``), so moving a
-    date or adding a contract to the group updates it instead of replacing it.
-    """
-    return _key("renewal", account_id, ",".join(sorted(contract_ids)), iso(start))
-
-
-def line_key(renewal: str, *, contract_id: str, source_line_id: str) -> str:
-    """A renewal line's key: its renewal's key and the contract line it renews."""
-    return _key("line", renewal, contract_id, source_line_id)
 
 
 @dataclass(slots=True)  # a working value of one planning call, never returned
@@ -352,24 +332,18 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
     end = contract.end_date
     assert end is not None  # _check rejected contracts without one
     months = renewal_term_months(contract, default_months=policy.default_term_months)
-    start = end + ONE_DAY  # natural_renewal, inline
+    term = natural_renewal(end, months)
     annual = _ZERO
     for line in contract.lines:
         annual += line.quantity * (line.annual_price or 0)
-    member = CotermMember(contract.id, contract.currency, start, term_end(start, months),
-                          months, annual)
+    member = CotermMember(contract.id, contract.currency, term.start, term.end, months, annual)
     # The contract's own bounds: which bounds apply depends on where the rate came from
     # (decide_uplift's bounds_for), so the decision is keyed by these.
     cap, floor = contract.uplift_cap, contract.uplift_floor
     pricing = account.renewal_pricing  # the memo is per account: not part of its key
     decisions = []
-    contract_rate = contract.uplift_rate
     for line in contract.lines:
-        if line.uplift_rate is None and contract_rate is None:  # table.choose, inline
-            rate, source, rule_name = table.rule_rate(account, line)
-        else:
-            rate, source, rule_name = table.choose(line=line, contract=contract,
-                                                   account=account)
+        rate, source, rule_name = table.choose(line=line, contract=contract, account=account)
         # Lines mostly share a handful of decisions: reuse the (immutable) value. The
         # first one met in the account wins among equal keys (0.05 and 0.050).
         memo_key = (rate, source, rule_name, cap, floor)
@@ -565,8 +539,7 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
                                 LINE_MAX)
         # Positional, in PlannedLine's field order: once per line, keywords cost.
         out.append(PlannedLine(
-            blake2b(f"line\x1f{renewal}\x1f{item.contract_id}\x1f{line.id}".encode(),
-                    digest_size=12).hexdigest(),  # line_key, inline
+            line_key(renewal, contract_id=item.contract_id, source_line_id=line.id),
             item.contract_id, line.id, line.product_id, line.product_name, line.quantity,
             item.start, end_date, prior, prices, unit, amount, decision, proration, text))
     return tuple(out)

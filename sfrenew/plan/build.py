@@ -30,6 +30,7 @@ from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
+from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.desired import FieldShapes, desired_records
 from sfrenew.plan.model import (
@@ -42,8 +43,7 @@ from sfrenew.plan.model import (
 from sfrenew.plan.owners import UserDirectory, route_renewals, routing_entries
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
-from sfrenew.store import StateStore
-from sfrenew.sync.objects import pulled_objects
+from sfrenew.store.port import StorePort
 
 BATCH_ACCOUNTS = 200
 LAPSED_LISTED = 200  # lapsed renewals listed by name in the run's report (all are counted)
@@ -180,7 +180,7 @@ class _Pending:
     routed: dict[str, Assignees] = field(default_factory=dict)
 
 
-def deleted_by_people(store: StateStore, wanted: Mapping[str, Iterable[str]],
+def deleted_by_people(store: StorePort, wanted: Mapping[str, Iterable[str]],
                       ) -> dict[tuple[str, str], str]:
     """Of the keys sfrenew wants but the org does not hold, those a person deleted.
 
@@ -205,7 +205,7 @@ def deleted_by_people(store: StateStore, wanted: Mapping[str, Iterable[str]],
 class Planner:
     """Plans accounts in batches and appends them to a plan file."""
 
-    def __init__(self, *, store: StateStore, mapping: MappingFile, policy: RulesPolicy,
+    def __init__(self, *, store: StorePort, mapping: MappingFile, policy: RulesPolicy,
                  today: date, shapes: FieldShapes, scope: PlanScope, out: Any) -> None:
         self.store, self.mapping, self.policy, self.today = store, mapping, policy, today
         self.shapes, self.scope, self.out = shapes, scope, out
@@ -335,7 +335,7 @@ class Planner:
                 problems=tuple(problems), routing=tuple(routing)))
 
 
-def build_plan(*, store: StateStore, mapping: MappingFile, policy: RulesPolicy, today: date,
+def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, today: date,
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,

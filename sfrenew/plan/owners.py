@@ -21,7 +21,7 @@ from sfrenew.core.rules.owners import (
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import CoercionProblem, read_record
 from sfrenew.plan.records import AccountRecords
-from sfrenew.store import StateStore
+from sfrenew.store.port import StorePort
 
 CACHE_MAX = 50_000
 
@@ -29,7 +29,7 @@ CACHE_MAX = 50_000
 class UserDirectory:
     """The mirrored users by Id, read on demand and kept for the plan's duration."""
 
-    def __init__(self, store: StateStore, mapping: MappingFile) -> None:
+    def __init__(self, store: StorePort, mapping: MappingFile) -> None:
         self.store, self.mapping = store, mapping
         self._users: dict[str, UserInfo | None] = {}
         self._problems: list[CoercionProblem] = []

@@ -37,7 +37,7 @@ from sfrenew.mapping.translate import (
     read_record,
     written_fields,
 )
-from sfrenew.store import MirrorGroup, MirrorRecord
+from sfrenew.store.values import MirrorGroup, MirrorRecord
 
 HIGH_SEVERITIES = frozenset({"high", "critical", "urgent", "1", "sev1", "sev 1", "p1"})
 

@@ -38,7 +38,8 @@ from sfrenew.salesforce.errors import (
     TransientError,
     UnexpectedResponse,
 )
-from sfrenew.salesforce.gateway import Gateway, Thresholds, connect
+from sfrenew.salesforce.gateway import Gateway, connect
+from sfrenew.salesforce.port import GatewayPort, Thresholds
 from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
 from sfrenew.salesforce.soql import MAX_URL_BYTES, format_soql
@@ -57,6 +58,7 @@ __all__ = [
     "ConfigurationError",
     "Gateway",
     "GatewayError",
+    "GatewayPort",
     "MultipleMatches",
     "Operation",
     "RecordRejected",

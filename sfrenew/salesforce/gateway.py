@@ -8,7 +8,6 @@ count); both paths return the same values.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from sfrenew.salesforce.bulk import BULK_INGEST_CALLS, BulkApi
 from sfrenew.salesforce.collections_api import MAX_RECORDS, CollectionsApi
 from sfrenew.salesforce.config import SalesforceConfig
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, ConfigurationError, TransientError
+from sfrenew.salesforce.port import Thresholds
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
 from sfrenew.salesforce.soql import check_name, count_query, in_chunks, select
@@ -31,20 +31,13 @@ log = structlog.get_logger(__name__)
 
 _BATCH_SIZES = range(200, 2001)  # what Sforce-Query-Options batchSize accepts
 EVENT_LOCK_RETRY_STOPPED = "salesforce.write.lock_retry_stopped"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Row counts from which the Bulk API 2.0 is used (at or above)."""
-
-    read_bulk_rows: int = 10_000
-    write_bulk_rows: int = 2_000
+DEFAULT_THRESHOLDS = Thresholds()
 
 
 class Gateway:
     """Queries, reads, counts, writes and metadata for one org (see ``connect``)."""
 
-    def __init__(self, transport: Transport, *, thresholds: Thresholds = Thresholds(),
+    def __init__(self, transport: Transport, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  bulk_poll_seconds: float = 2.0) -> None:
         self._t = transport
         self.thresholds = thresholds

@@ -33,7 +33,6 @@ After a crash: ``unfinished_runs()`` → ``finish_run(…, status=INTERRUPTED)``
 """
 
 from sfrenew.store.errors import (
-    LockBusy,
     MigrationError,
     RunStateError,
     SchemaTooNew,
@@ -43,6 +42,7 @@ from sfrenew.store.errors import (
     UnknownIntent,
     UnknownRun,
 )
+from sfrenew.store.port import StorePort
 from sfrenew.store.runs import make_run_id
 from sfrenew.store.schema import SCHEMA_VERSION
 from sfrenew.store.store import DEFAULT_URL, StateStore, open_store
@@ -76,7 +76,6 @@ __all__ = [
     "FieldOwnership",
     "FieldWrite",
     "LedgerEntry",
-    "LockBusy",
     "MigrationError",
     "MirrorCount",
     "MirrorGroup",
@@ -96,6 +95,7 @@ __all__ = [
     "StoreConfigurationError",
     "StoreError",
     "StoreMissing",
+    "StorePort",
     "UnknownIntent",
     "UnknownRun",
     "WriteCounts",

@@ -6,7 +6,8 @@
 * :class:`RunStateError`, :class:`UnknownRun` and :class:`UnknownIntent` mean the
   caller asked for something the store's contents do not allow (a programming
   error in the run wiring, or a run id typed wrongly on the command line).
-* :class:`LockBusy` is expected in normal operation: another replica holds the lock.
+
+A lock another replica holds is :class:`sfrenew.locks.Busy`, the one "busy" error.
 """
 
 from __future__ import annotations
@@ -51,7 +52,3 @@ class RunStateError(StoreError):
 
 class UnknownIntent(StoreError):
     """A write result names a ledger intent that was never recorded."""
-
-
-class LockBusy(StoreError):
-    """Another holder has the advisory lock."""

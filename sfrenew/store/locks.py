@@ -1,5 +1,8 @@
 """Named advisory locks, for "one at a time per org" and scheduler leadership.
 
+:class:`AdvisoryLock` is the store's implementation of :class:`sfrenew.locks.Lock`; a
+lock that is taken raises the one :class:`sfrenew.locks.Busy`.
+
 PostgreSQL: a session-level ``pg_try_advisory_lock`` (or ``pg_advisory_lock`` when
 waiting) held on a dedicated pooled connection for the duration of the ``with``
 block. The server drops it if the process dies, so a crashed replica never leaves a
@@ -16,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import func, select
 
+from sfrenew.locks import Busy
 from sfrenew.store.engine import Database, describe
-from sfrenew.store.errors import LockBusy
 
 _local_guard = threading.Lock()
 _local_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -46,7 +49,7 @@ def _pg_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
         # idle-in-transaction connection would hold a snapshot for nothing.
         conn.commit()
         if not got:
-            raise LockBusy(f"lock {name!r} is held by another process")
+            raise Busy(f"lock {name!r} is held by another process")
         try:
             yield
         finally:
@@ -59,7 +62,7 @@ def _local_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
     with _local_guard:
         lock = _local_locks.setdefault((describe(db.engine), name), threading.Lock())
     if not lock.acquire(blocking=wait):
-        raise LockBusy(f"lock {name!r} is held in this process")
+        raise Busy(f"lock {name!r} is held in this process")
     try:
         yield
     finally:
@@ -68,11 +71,23 @@ def _local_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
 
 @contextmanager
 def advisory_lock(db: Database, name: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold the lock ``name`` for the ``with`` block; :class:`LockBusy` if it is taken
-    and ``wait`` is false."""
+    """Hold the lock ``name`` for the ``with`` block; :class:`~sfrenew.locks.Busy` if it
+    is taken and ``wait`` is false."""
     if db.dialect == "postgresql":
         with _pg_lock(db, name, wait=wait):
             yield
     else:
         with _local_lock(db, name, wait=wait):
             yield
+
+
+class AdvisoryLock:
+    """The lock ``name`` in the store ``db``, as a :class:`sfrenew.locks.Lock`."""
+
+    def __init__(self, db: Database, name: str) -> None:
+        self._db = db
+        self.name = name
+
+    def hold(self, *, wait: bool = False) -> AbstractContextManager[None]:
+        """Hold it for the ``with`` block; :class:`~sfrenew.locks.Busy` if taken."""
+        return advisory_lock(self._db, self.name, wait=wait)

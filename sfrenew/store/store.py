@@ -15,6 +15,7 @@ from typing import Any
 
 from sfrenew.store import deadletters, ledger, locks, migrations, mirror, ownership, runs
 from sfrenew.store.engine import Database, describe, make_engine
+from sfrenew.store.port import DEFAULT_BATCH
 from sfrenew.store.values import (
     DeadLetter,
     FieldOwnership,
@@ -34,7 +35,6 @@ from sfrenew.store.values import (
 )
 
 DEFAULT_URL = "sqlite:///.state/sfrenew.sqlite3"
-DEFAULT_BATCH = 1000
 
 
 class StateStore:
@@ -241,10 +241,15 @@ class StateStore:
 
     # --- locks -----------------------------------------------------------------------
 
+    def lock(self, name: str) -> locks.AdvisoryLock:
+        """The named lock (a :class:`sfrenew.locks.Lock`: PostgreSQL advisory lock;
+        in-process on SQLite)."""
+        return locks.AdvisoryLock(self._db, name)
+
     def advisory_lock(self, name: str, *, wait: bool = False) -> AbstractContextManager[None]:
-        """Hold a named lock for a ``with`` block (PostgreSQL advisory lock; in-process
-        on SQLite). Raises :class:`LockBusy` when taken and ``wait`` is false."""
-        return locks.advisory_lock(self._db, name, wait=wait)
+        """Hold a named lock for a ``with`` block: ``lock(name).hold(wait=wait)``.
+        Raises :class:`sfrenew.locks.Busy` when taken and ``wait`` is false."""
+        return self.lock(name).hold(wait=wait)
 
 
 def open_store(url: str = DEFAULT_URL, *, create: bool = True) -> StateStore:

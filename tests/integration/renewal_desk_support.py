@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from sfrenew.apply.rollback import RollbackReport
-from sfrenew.apply.session import open_gateway, rollback_session
 from sfrenew.cli.backfill import build_request
 from sfrenew.config import AppConfig
 from sfrenew.jobs import find_job, load_jobs
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.seed import seed_book
-from sfrenew.runner import RunOutcome, RunRequest, execute
+from sfrenew.runner import RunOutcome, RunRequest, execute, open_gateway, rollback_session
 from sfrenew.salesforce import Gateway, format_soql
 from tests.clock import now
 from tests.integration.test_run_support import ROOT, SEED, make_config

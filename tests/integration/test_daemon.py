@@ -66,7 +66,7 @@ def test_fires_on_interval_refuses_a_twin_and_stops_on_sigterm(org: LocalOrg,
     finished = named(events, "job_finished")
     assert all(e["status"] in ("succeeded", "stopped") for e in finished), finished
     # Every line of a run carries the job and the run id, whichever module wrote it.
-    in_runs = [e for e in events if e.get("logger", "").startswith("sfrenew.sync")]
+    in_runs = [e for e in events if e.get("logger", "").startswith("sfrenew.pull")]
     assert in_runs
     assert all(e.get("job") == "tick" and e.get("run_id", "").startswith("r-") for e in in_runs)
     assert len(named(events, "run_finished")) == len(finished)

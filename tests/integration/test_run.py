@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from sfrenew.core.planner import plan_account
+from sfrenew.mapping.objects import pulled_objects
 from sfrenew.plan import iter_accounts
 from sfrenew.plan.records import account_records
 from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.salesforce import format_soql
 from sfrenew.store import open_store
-from sfrenew.sync import pulled_objects
 from tests.clock import now, today
 from tests.integration.test_run_support import (
     Book,

@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
-from sfrenew.apply.session import rollback_session
 from sfrenew.core.rules.term import add_months
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.plan import iter_accounts
+from sfrenew.runner import rollback_session
 from sfrenew.salesforce import Gateway, format_soql
 from tests.clock import now, today
 from tests.integration.test_run_support import Book, dump, make_config

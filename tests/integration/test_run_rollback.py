@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sfrenew.apply.session import rollback_session
+from sfrenew.runner import rollback_session
 from sfrenew.salesforce import format_soql
 from sfrenew.store import RunKind, open_store
 from tests.clock import now

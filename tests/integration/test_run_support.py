@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from sfrenew.apply.session import open_gateway
 from sfrenew.config import AppConfig, load_config
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.schema import OrgSchema, build_schema
 from sfrenew.localorg.seed import SeedSummary, seed_book
 from sfrenew.mapping import Concept, load_mapping
 from sfrenew.mapping.translate import written_fields
-from sfrenew.runner import RunOutcome, RunRequest, Step, execute
+from sfrenew.runner import RunOutcome, RunRequest, Step, execute, open_gateway
 from sfrenew.salesforce import Gateway
 from tests.clock import now, today
 

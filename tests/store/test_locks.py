@@ -6,13 +6,14 @@ import threading
 
 import pytest
 
-from sfrenew.store import LockBusy, StateStore, open_store
+from sfrenew.locks import Busy
+from sfrenew.store import StateStore, open_store
 
 
 def test_second_holder_is_refused_until_release(store: StateStore, store_url: str) -> None:
     with open_store(store_url) as other:  # another replica (or store) on the same database
         with store.advisory_lock("org:00D000000000001"):
-            with pytest.raises(LockBusy, match="00D000000000001"), \
+            with pytest.raises(Busy, match="00D000000000001"), \
                     other.advisory_lock("org:00D000000000001"):
                 pytest.fail("two holders of one lock")
             with other.advisory_lock("org:00D000000000002"):  # other names are free

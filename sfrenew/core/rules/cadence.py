@@ -14,16 +14,15 @@ already exists and is open keeps its date when the new date would be in the past
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import StrEnum
-from hashlib import blake2b
 from operator import attrgetter
 from typing import NamedTuple
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
+from sfrenew.core.keys import task_key
 from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
 
 NAME_PLACEHOLDERS = frozenset({"account", "start_date", "end_date", "amount", "currency",
@@ -63,11 +62,6 @@ class UnplannedStep(NamedTuple):
     step: str
     scheduled_date: date
     outcome: StepOutcome
-
-
-def task_key(renewal_key: str, step: str) -> str:
-    """The deterministic key of a cadence task."""
-    return hashlib.blake2b(f"task\x1f{renewal_key}\x1f{step}".encode(), digest_size=12).hexdigest()
 
 
 def template_problems(template: str, allowed: frozenset[str]) -> list[str]:
@@ -129,8 +123,7 @@ def plan_cadence(
         if step.high_risk_only and risk is not RiskLevel.HIGH:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.NOT_HIGH_RISK))
             continue
-        key = blake2b(f"task\x1f{renewal_key}\x1f{step.name}".encode(),
-                      digest_size=12).hexdigest()  # task_key, inline
+        key = task_key(renewal_key, step.name)
         current = existing.get(key)
         if current is not None and current.is_closed:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.COMPLETED))
@@ -146,7 +139,7 @@ def plan_cadence(
             else:
                 due = today
         subject_values["step"] = step.name
-        subject = step.subject.format_map(subject_values)  # render, inline
+        subject = render(step.subject, subject_values)
         if len(subject) > SUBJECT_MAX:
             subject = subject[:SUBJECT_MAX - 1] + "…"
         tasks.append(PlannedTask(key, step.name, subject, due, step.priority,

@@ -25,8 +25,9 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from sfrenew.core.domain import ExistingTask
+from sfrenew.core.keys import task_key
 from sfrenew.core.policy import LapsePolicy
-from sfrenew.core.rules.cadence import SUBJECT_MAX, SUBJECT_PLACEHOLDERS, PlannedTask, task_key
+from sfrenew.core.rules.cadence import SUBJECT_MAX, SUBJECT_PLACEHOLDERS, PlannedTask
 from sfrenew.core.rules.term import ONE_DAY, iso
 
 # The escalation subject may also name the contract end and the grace end (both fixed

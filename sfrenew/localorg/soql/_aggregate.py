@@ -7,20 +7,17 @@ fields appear under their field name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sfrenew.localorg.soql import ast
 from sfrenew.localorg.soql._errors import malformed
-from sfrenew.localorg.soql._plan import CompiledQuery
+from sfrenew.localorg.soql._plan import CompiledQuery, CompilerParts
 from sfrenew.localorg.soql._render import converter
 from sfrenew.localorg.soql._scope import Scope
 from sfrenew.localorg.soql.render import FlatColumn
 
-if TYPE_CHECKING:
-    from sfrenew.localorg.soql.compiler import Compiler
 
-
-def compile_aggregate_select(compiler: Compiler, query: ast.Query, *, scope: Scope,
+def compile_aggregate_select(compiler: CompilerParts, query: ast.Query, *, scope: Scope,
                              where_sql: str, where_params: list[Any]) -> CompiledQuery:
     """Compile a query with aggregates and/or GROUP BY."""
     soql = compiler.soql

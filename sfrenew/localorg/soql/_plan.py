@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from sfrenew.localorg.schema import FieldType
+from sfrenew.localorg.soql import ast
+from sfrenew.localorg.soql._filters import FilterCompiler
+from sfrenew.localorg.soql._scope import Scope
 from sfrenew.localorg.soql.render import FlatColumn, RecordNode
+
+
+class CompilerParts(Protocol):
+    """What the aggregate and TYPEOF helpers use of ``compiler.Compiler``: declared
+    here, below both, so they do not import the compiler that imports them."""
+
+    soql: str
+    url_base: str
+
+    def filters(self, scope: Scope, params: list[Any], *,
+                grouped: dict[str, str] | None = None) -> FilterCompiler:
+        """A filter compiler resolving paths in ``scope``."""
+
+    def order_sql(self, query: ast.Query, scope: Scope, *, params: list[Any],
+                  grouped: dict[str, str] | None = None) -> str:
+        """`` ORDER BY ...`` (or "")."""
+
+    def limit_sql(self, query: ast.Query) -> tuple[str, list[Any]]:
+        """`` LIMIT ? OFFSET ?`` (or "") and its parameters."""
+
+    def date_function_sql(self, fn: ast.DateFunction, scope: Scope) -> tuple[str, FieldType]:
+        """SQL and result type of a date function."""
+
+    def aggregate_sql(self, agg: ast.Aggregate, scope: Scope) -> tuple[str, FieldType, Any]:
+        """SQL of an aggregate, the type of its value and its converter."""
 
 
 @dataclass

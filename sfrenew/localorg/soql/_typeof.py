@@ -5,19 +5,17 @@ branch reads its fields from its own candidate's join."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sfrenew.localorg.soql import ast
 from sfrenew.localorg.soql._errors import INVALID_TYPE, malformed, query_error
+from sfrenew.localorg.soql._plan import CompilerParts
 from sfrenew.localorg.soql._render import converter
 from sfrenew.localorg.soql._scope import Scope, no_such_column, quote
 from sfrenew.localorg.soql.render import TypeOfNode
 
-if TYPE_CHECKING:
-    from sfrenew.localorg.soql.compiler import Compiler
 
-
-def typeof_node(compiler: Compiler, item: ast.TypeOfSelect, *, scope: Scope,
+def typeof_node(compiler: CompilerParts, item: ast.TypeOfSelect, *, scope: Scope,
                 columns: list[str]) -> TypeOfNode:
     """Add the columns of a TYPEOF entry and return how to render it."""
     soql = compiler.soql

@@ -17,8 +17,9 @@ from sfrenew.core.domain import (
     RiskSignals,
 )
 from sfrenew.core.formula import parse
+from sfrenew.core.keys import line_key, renewal_key
 from sfrenew.core.plan import RenewalPlan, SkipReason
-from sfrenew.core.planner import line_key, plan_account, renewal_key
+from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import (
     AdoptionPolicy,
     AnchorPolicy,

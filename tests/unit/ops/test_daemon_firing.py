@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from sfrenew.apply.session import RunBusy
 from sfrenew.config import AppConfig
 from sfrenew.daemon import JobFiring, outcome_fields
 from sfrenew.jobs import JobSpec, load_jobs
+from sfrenew.locks import Busy
 from sfrenew.metrics import Metrics
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
 
@@ -77,8 +77,8 @@ def test_a_fire_runs_the_job_and_accounts_for_it(spec: JobSpec) -> None:
 
 
 def test_a_fire_waits_while_another_run_holds_the_state(spec: JobSpec) -> None:
-    runner = StandInRunner(RunBusy("another sfrenew run is using .state"),
-                           RunBusy("another sfrenew run is using .state"))
+    runner = StandInRunner(Busy("another sfrenew run is using .state"),
+                           Busy("another sfrenew run is using .state"))
     with capture_logs() as logs:
         firing(runner)(spec)
     assert len(runner.requests) == 3
@@ -86,7 +86,7 @@ def test_a_fire_waits_while_another_run_holds_the_state(spec: JobSpec) -> None:
 
 
 def test_stop_while_waiting_gives_up_quietly(spec: JobSpec) -> None:
-    runner = StandInRunner(*[RunBusy("busy")] * 100)
+    runner = StandInRunner(*[Busy("busy")] * 100)
     fire = firing(runner)
     fire.stop.set()
     with capture_logs() as logs:

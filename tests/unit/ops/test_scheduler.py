@@ -115,7 +115,7 @@ def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
     spec = _spec(tmp_path, "trigger: {cron: '0 0 * * *'}\nsteps: [pull]\n"
                            "params: {misfire_grace_seconds: 1}\n")
     fired: list[str] = []
-    scheduler = JobScheduler(lambda job: fired.append(job.name))
+    scheduler: JobScheduler[JobSpec] = JobScheduler(lambda job: fired.append(job.name))
     now = pinned_now()  # 09:00 on the pinned date: the missed midnight fire is 9 h old
     scheduler.add(spec, now=now, last_run_at=now - timedelta(days=2))
     scheduler.start()
@@ -132,7 +132,7 @@ def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
 def test_disabled_and_spent_jobs_are_not_scheduled(tmp_path: Path) -> None:
     disabled = _spec(tmp_path, "enabled: false\ntrigger: {interval: {minutes: 1}}\n"
                                "steps: [pull]\n")
-    scheduler = JobScheduler(lambda job: None)
+    scheduler: JobScheduler[JobSpec] = JobScheduler(lambda job: None)
     scheduler.add(disabled, now=NOW)
     spent = _spec(tmp_path, "trigger: {date: 2026-11-01T00:00:00+00:00}\nsteps: [pull]\n")
     scheduler.add(spent, now=NOW, last_run_at=datetime(2026, 11, 1, 0, 0, 1, tzinfo=UTC))

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from sfrenew.core.domain import ExistingTask, RiskLevel
+from sfrenew.core.keys import task_key
 from sfrenew.core.policy import CadencePolicy, CadenceStep, PastDuePolicy, TaskPriority
 from sfrenew.core.rules.cadence import (
     NAME_PLACEHOLDERS,
@@ -13,7 +14,6 @@ from sfrenew.core.rules.cadence import (
     StepOutcome,
     UnplannedStep,
     plan_cadence,
-    task_key,
     template_problems,
 )
 

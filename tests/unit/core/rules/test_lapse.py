@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 
 from sfrenew.core.domain import ExistingTask
+from sfrenew.core.keys import task_key
 from sfrenew.core.policy import LapseEscalation, LapsePolicy, TaskPriority
-from sfrenew.core.rules.cadence import task_key
 from sfrenew.core.rules.lapse import Lapse, escalation_task, lapse_of, lapse_words
 
 D = date

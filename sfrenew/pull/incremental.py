@@ -19,15 +19,17 @@ from typing import Any, Protocol
 import structlog
 
 from sfrenew.mapping import MappingFile
-from sfrenew.salesforce import Gateway, format_soql
-from sfrenew.store import MirrorRow, StateStore
-from sfrenew.sync.objects import (
+from sfrenew.mapping.objects import (
     ACCOUNT_KEY_PREFIX,
     IS_DELETED,
     MODSTAMP,
     PulledObject,
     pulled_objects,
 )
+from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.soql import format_soql
+from sfrenew.store.port import StorePort
+from sfrenew.store.values import MirrorRow
 
 BATCH_ROWS = 2_000  # rows per mirror transaction (one REST page)
 PULL_OBJECT_DONE = "pull_object_done"
@@ -68,7 +70,7 @@ def _modstamp(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _resolver(store: StateStore, parents: Iterable[str]) -> Callable[[list[str]], dict[str, str]]:
+def _resolver(store: StorePort, parents: Iterable[str]) -> Callable[[list[str]], dict[str, str]]:
     """Account Id for polymorphic lookups: itself for an Account, else the mirrored
     parent's group (a Task on a renewal Opportunity belongs to the opp's account)."""
     objects = list(parents)
@@ -99,7 +101,7 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
-def _store_batch(store: StateStore, obj: PulledObject, batch: list[dict[str, Any]],
+def _store_batch(store: StorePort, obj: PulledObject, batch: list[dict[str, Any]],
                  resolve: Callable[[list[str]], dict[str, str]] | None) -> tuple[int, int]:
     by_id: dict[str, dict[str, Any]] = {}
     for row in batch:  # de-duplicated by Id: the last answer for an Id wins
@@ -126,7 +128,7 @@ def _store_batch(store: StateStore, obj: PulledObject, batch: list[dict[str, Any
     return len(live), len(gone)
 
 
-def pull(*, gateway: Gateway, store: StateStore, mapping: MappingFile, upper: datetime,
+def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper: datetime,
          overlap: timedelta, run_id: str, stop: threading.Event | None = None,
          progress: PullProgress | None = None, skip: Iterable[str] = ()) -> PullResult:
     """Pull every mapped object changed since its watermark into the mirror.

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sfrenew.mapping import load_mapping
-from sfrenew.sync import PulledObject, pulled_objects, window
+from sfrenew.mapping.objects import PulledObject, pulled_objects
+from sfrenew.pull import window
 
 ROOT = Path(__file__).resolve().parents[3]
 Objects = dict[str, PulledObject]

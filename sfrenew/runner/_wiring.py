@@ -1,0 +1,71 @@
+"""The run's wiring: the store, the gateway, the locks, the effective rules.
+
+Only the runner calls these; the steps receive what they build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from sfrenew.config import AppConfig
+from sfrenew.core.policy import RulesPolicy
+from sfrenew.locks import FileLock
+from sfrenew.runner._request import RunRequest
+from sfrenew.salesforce import BudgetGuard, Gateway, connect
+from sfrenew.salesforce.config import ThresholdSettings
+from sfrenew.store import StateStore
+
+RUN_LOCK = "run.lock"  # in the state dir: one run per state at a time (SQLite state)
+LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
+
+
+@contextmanager
+def run_locks(config: AppConfig, store: StateStore) -> Iterator[None]:
+    """Hold both run locks: the state dir's file lock (a second process on this state is
+    refused, and a run found ``running`` in the store while we hold it is known to have
+    crashed) and the store's advisory lock (another replica on a shared PostgreSQL
+    store). :class:`sfrenew.locks.Busy` when either is taken."""
+    state_dir = config.state_dir
+    file_lock = FileLock(state_dir / RUN_LOCK, purpose="an sfrenew run",
+                         busy=f"another sfrenew run is using {state_dir}")
+    with file_lock.hold(), store.lock(LOCK_NAME).hold():
+        yield
+
+
+def effective_policy(config: AppConfig, request: RunRequest) -> RulesPolicy:
+    """The rules with the run's horizon override (request first, then ``run:``)."""
+    horizon = request.horizon_days if request.horizon_days is not None \
+        else config.run.horizon_days
+    if horizon is None:
+        return config.rules
+    return replace(config.rules, eligibility=replace(config.rules.eligibility,
+                                                     horizon_days=horizon))
+
+
+def open_gateway(config: AppConfig, *, max_api_calls: int | None = None) -> Gateway:
+    """The gateway with the run's budget (the smallest cap configured) and thresholds."""
+    sf = config.salesforce
+    caps = [c for c in (max_api_calls, config.run.max_api_calls, sf.budget.max_calls_per_run)
+            if c is not None]
+    guard = BudgetGuard(max_calls_per_run=min(caps) if caps else None,
+                        reserve_calls=max(config.run.reserve_daily_calls, sf.budget.reserve_calls),
+                        reserve_percent=sf.budget.reserve_percent)
+    thresholds = ThresholdSettings(
+        read_bulk_rows=config.run.bulk_read_rows or sf.thresholds.read_bulk_rows,
+        write_bulk_rows=config.run.bulk_write_rows or sf.thresholds.write_bulk_rows)
+    return connect(sf.model_copy(update={"thresholds": thresholds}), budget=guard,
+                   base_dir=config.base_dir)
+
+
+def remaining_allocation(config: AppConfig) -> dict[str, Any]:
+    """The org's daily API allocation from one ``/limits`` call, or why it is unknown."""
+    try:
+        with connect(config.salesforce, base_dir=config.base_dir,
+                     check_limits=False) as gateway:
+            daily = gateway.limits().get("DailyApiRequests") or {}
+    except Exception as exc:  # any failure: reported as unreachable
+        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}
