@@ -257,7 +257,7 @@ class LocalOrg:
         router = build_router(store=store, schema=self.schema,
                               engine=engine, cursors=cursors,
                               accounting=self.accounting, clock=self.clock,
-                              subrequest=subrequest)
+                              subrequest=subrequest, org_id=identity.org_id)
         self._bulk = BulkJobs(data_dir=self.data_dir, clock=self.clock)
         add_bulk_routes(router, jobs=self._bulk, store=store, schema=self.schema, engine=engine,
                         accounting=self.accounting, allocation=self.allocation,

@@ -9,6 +9,7 @@ exist or is not an external Id.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sfrenew.localorg import describe
@@ -20,6 +21,8 @@ from sfrenew.localorg.schema import FieldSchema, OrgSchema, SObjectSchema
 from sfrenew.localorg.store import MultipleMatches
 from sfrenew.localorg.tables import quote
 from sfrenew.localorg.wire import Response, not_found
+
+_ID_SHAPED = re.compile(r"^[A-Za-z0-9]{18}$")
 
 
 def external_id_not_found(name: str) -> SalesforceApiError:
@@ -107,8 +110,10 @@ class SObjectResource:
         raw_id = call.args["id"]
         method = call.request.method
         if method in ("GET", "HEAD"):
-            if normalize_id(raw_id) is None:
-                # Salesforce reads a non-Id in this position as an external Id field name.
+            if normalize_id(raw_id) is None and not _ID_SHAPED.match(raw_id):
+                # Salesforce reads a non-Id in this position as an external Id field name;
+                # an Id-shaped value with a wrong case-safe suffix is 400 MALFORMED_ID
+                # (the store says so).
                 raise external_id_not_found(raw_id)
             fields_param = call.request.param("fields")
             fields = ([f.strip() for f in fields_param.split(",") if f.strip()]
@@ -125,9 +130,17 @@ class SObjectResource:
     def by_external_id(self, call: Call) -> Response:
         """``GET``/``PATCH``/``DELETE /sobjects/{Type}/{ExtField}/{value}``."""
         obj = self.sobject(call.args["type"])
-        field = self.external_id_field(obj, call.args["field"])
-        value = call.args["value"]
         method = call.request.method
+        if method == "PATCH":
+            # Upsert also matches on idLookup fields such as Contact.Email ("Insert or
+            # Update (Upsert) a Record Using an External ID", REST API Developer Guide:
+            # "the field must be an external ID field or an idLookup field").
+            field = obj.field(call.args["field"])
+            if field is None or not field.identifies_records:
+                raise external_id_not_found(call.args["field"])
+        else:
+            field = self.external_id_field(obj, call.args["field"])
+        value = call.args["value"]
         if method == "PATCH":
             return self._upsert(call, obj, field, value)
         ids = self._find(obj, field, value)
