@@ -8,7 +8,8 @@ Deleted", resources_getupdated.htm / resources_getdeleted.htm):
   now, else 400 ``INVALID_REPLICATION_DATE``;
 * records count by ``SystemModstamp`` (updated: live records added or changed in
   ``[start, end]``; deleted: records whose deletion falls there);
-* ``latestDateCovered`` is ``end`` (truncated), or now when ``end`` is in the future;
+* ``latestDateCovered`` is ``end`` (truncated), or now when ``end`` is in the future
+  (the answer then holds every write so far);
   more than 600,000 Ids is 400 ``EXCEEDED_ID_LIMIT``.
 """
 
@@ -88,10 +89,10 @@ class ReplicationResource:
                                      "more than one minute")
         if start < _minute(now) - MAX_AGE:
             raise _replication_error("startDate cannot be more than 30 days ago")
-        covered = min(end, _minute(now))
-        # The window is [start, end) to the minute: a record stamped at hh:mm:30 of the
-        # end minute is reported by the next window, never twice.
-        return obj, format_datetime(start), format_datetime(covered), covered
+        # The window is [start, end) to the minute; when end lies in the future, what it
+        # covers ends now (every write so far is in the answer).
+        covered = min(end, now)
+        return obj, format_datetime(start), format_datetime(end), covered
 
     def _rows(self, obj: SObjectSchema, *, deleted: bool, start: str, end: str
               ) -> list[tuple[str, str]]:

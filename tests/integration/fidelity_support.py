@@ -94,7 +94,14 @@ PAGED_QUERY = "SELECT Subject, Description FROM Case"
 
 # Shape differences the replay found and that are not fixed: the test marks each as a
 # strict xfail, so a fix shows up as an XPASS to remove from here.
-KNOWN_DIFFERENCES: dict[str, str] = {}
+_ORGANIZATION_DIFFERENCE = (
+    "Organization: the compound Address field is not served, and the org's schema loader "
+    "gives every object IsDeleted (Salesforce's Organization has none)")
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "cumulusci/tasks__bulkdata__tests__cassettes__TestSnowfakery"
+    ".test_run_until_records_in_org__multiple_needed#1": _ORGANIZATION_DIFFERENCE,
+    "cumulusci/tests__shared_cassettes__GET_sobjects_Organization#0": _ORGANIZATION_DIFFERENCE,
+}
 
 # --- loading -----------------------------------------------------------------------------
 
