@@ -248,6 +248,10 @@ def classify(item: Interaction, schema: OrgSchema | None = None) -> Verdict:
         return Verdict(BY_DESIGN, "hand-edited recording (ManualEdit*)")
     if isinstance(item.response, str) and item.url.startswith("/services/data/"):
         return Verdict(BY_DESIGN, "recorded body is placeholder text, not JSON")
+    if (item.status < 300 and isinstance(item.response, list) and item.response
+            and isinstance(item.response[0], dict) and "errorCode" in item.response[0]):
+        return Verdict(BY_DESIGN, "an error list answered with HTTP 200 (a stub's simulated "
+                                  "failure, not Salesforce)")
     return _classify_rest(item, schema) or Verdict(COMPARED)
 
 

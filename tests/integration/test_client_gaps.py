@@ -418,3 +418,46 @@ def test_bulk_upsert_on_id_without_an_id_column_creates(local_org: LocalOrg,
     url = f"{base(local_org)}/jobs/ingest/{state['id']}/successfulResults"
     created = list(csv.DictReader(io.StringIO(http.get(url, headers=auth(sf)).text)))
     assert [row["sf__Created"] for row in created] == ["true", "true"]
+
+
+# --- Files: a multipart ContentVersion ---------------------------------------------------
+
+
+def test_multipart_content_version_creates_its_document(local_org: LocalOrg,
+                                                        sf: SalesforceClient,
+                                                        http: requests.Session) -> None:
+    parent = sf.Account.create({"Name": "Has a file"})["id"]
+    files: dict[str, tuple[str | None, bytes, str]] = {
+        "entity_content": (None, b'{"PathOnClient": "notes/hello.txt"}', "application/json"),
+        "VersionData": ("hello.txt", b"hello, org\n", "application/octet-stream"),
+    }
+
+    created = http.post(f"{base(local_org)}/sobjects/ContentVersion", files=files,
+                        headers=auth(sf))
+    version_id = created.json()["id"]
+    [version] = sf.query("SELECT ContentDocumentId, Title, FileExtension, FileType, "
+                         f"ContentSize, VersionData FROM ContentVersion WHERE Id = "
+                         f"'{version_id}'")["records"]
+    link = sf.ContentDocumentLink.create({"ContentDocumentId": version["ContentDocumentId"],
+                                          "LinkedEntityId": parent})
+
+    assert created.status_code == 201
+    assert (version["Title"], version["FileExtension"], version["FileType"]) == (
+        "hello", "txt", "TEXT")
+    assert version["ContentSize"] == len(b"hello, org\n")  # 11 bytes
+    assert version["VersionData"] == "aGVsbG8sIG9yZwo="  # base64 of the bytes
+    assert version["ContentDocumentId"].startswith("069")
+    assert link["success"] is True
+
+
+def test_blob_field_answers_the_bytes(local_org: LocalOrg, sf: SalesforceClient,
+                                      http: requests.Session) -> None:
+    created = sf.ContentVersion.create({"PathOnClient": "logo.png", "Title": "Logo",
+                                        "VersionData": "iVBORw0K"})  # base64 of a PNG header
+
+    response = http.get(f"{base(local_org)}/sobjects/ContentVersion/{created['id']}/VersionData",
+                        headers=auth(sf))
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octetstream"
+    assert response.content == b"\x89PNG\r\n"

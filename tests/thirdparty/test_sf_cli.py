@@ -236,10 +236,7 @@ EXPECTATIONS: dict[str, Callable[[Outcome], None]] = {
 
 
 # Commands that fail for a reason docs/localorg.md explains (strict: a fix must remove them).
-KNOWN_FAILURES = {
-    "data create file": "ContentVersion (Files) is not served: the command uploads a "
-                        "multipart ContentVersion",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("command", [
