@@ -461,3 +461,17 @@ def test_blob_field_answers_the_bytes(local_org: LocalOrg, sf: SalesforceClient,
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/octetstream"
     assert response.content == b"\x89PNG\r\n"
+
+
+def test_too_long_soql_in_a_bulk_query_job_is_malformed_query(local_org: LocalOrg,
+                                                            sf: SalesforceClient,
+                                                            http: requests.Session) -> None:
+    soql = "SELECT Id FROM Account WHERE Name IN (" + ",".join(["'abcdefgh'"] * 10_000) + ")"
+
+    response = http.post(f"{base(local_org)}/jobs/query", json={"operation": "query",
+                                                                "query": soql},
+                         headers=auth(sf))
+
+    assert len(soql) > 100_000
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "MALFORMED_QUERY"
