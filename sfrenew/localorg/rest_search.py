@@ -247,27 +247,30 @@ class SearchResource:
         except ValueError as exc:
             raise SalesforceApiError.single(400, "INVALID_QUERY_FILTER_OPERATOR",
                                             "limit must be a number") from exc
-        rows: list[tuple[str, str, str, Any]] = []
-        conn = self._store.read_connection()
-        try:
-            for obj in self._schema.objects.values():
-                if obj.name_field is None:
-                    continue
-                rows.extend((stamp, obj.name, record_id, name) for record_id, name, stamp in
-                            conn.execute(
-                                f'SELECT "Id", {quote(obj.name_field)}, "SystemModstamp" '  # noqa: S608
-                                f'FROM {quote(obj.name)} WHERE "IsDeleted" = 0 AND '
-                                '"LastModifiedById" = ? ORDER BY "SystemModstamp" DESC LIMIT ?',
-                                (call.session.user_id, limit)).fetchall())
-        finally:
-            conn.close()
-        rows.sort(key=lambda r: (r[0], r[2]), reverse=True)
-        body = []
-        for _stamp, type_name, record_id, name in rows[:limit]:
-            found = self._schema.object(type_name)
-            assert found is not None
-            assert found.name_field is not None
-            body.append({"attributes": {"type": type_name,
-                                        "url": f"{call.base}/sobjects/{type_name}/{record_id}"},
-                         "Id": record_id, found.name_field: name})
-        return Response.json(200, body)
+        return Response.json(200, recent_items(self._store, list(self._schema.objects.values()),
+                                               user_id=call.session.user_id, limit=limit,
+                                               base=call.base))
+
+
+def recent_items(store: ReadConnections, objects: list[SObjectSchema], *, user_id: str,
+                 limit: int, base: str) -> list[dict[str, Any]]:
+    """The user's most recently created or changed records of ``objects``, newest first.
+
+    Also the ``recentItems`` of ``GET sobjects/{Type}`` (one object).
+    """
+    rows: list[tuple[str, SObjectSchema, str, Any]] = []
+    conn = store.read_connection()
+    try:
+        for obj in objects:
+            if obj.name_field is None:
+                continue
+            rows.extend((stamp, obj, record_id, name) for record_id, name, stamp in conn.execute(
+                f'SELECT "Id", {quote(obj.name_field)}, "SystemModstamp" '  # noqa: S608
+                f'FROM {quote(obj.name)} WHERE "IsDeleted" = 0 AND "LastModifiedById" = ? '
+                'ORDER BY "SystemModstamp" DESC LIMIT ?', (user_id, limit)).fetchall())
+    finally:
+        conn.close()
+    rows.sort(key=lambda r: (r[0], r[2]), reverse=True)
+    return [{"attributes": {"type": obj.name, "url": f"{base}/sobjects/{obj.name}/{record_id}"},
+             "Id": record_id, str(obj.name_field): name}
+            for _stamp, obj, record_id, name in rows[:limit]]

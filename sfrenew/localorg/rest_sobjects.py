@@ -24,6 +24,7 @@ from sfrenew.localorg.rest_files import (
     multipart_record,
     prepare_content_version,
 )
+from sfrenew.localorg.rest_search import recent_items
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.schema import FieldSchema, OrgSchema, SObjectSchema
 from sfrenew.localorg.store import MultipleMatches
@@ -93,7 +94,11 @@ class SObjectResource:
                         if entry["name"] == obj.name), None)
         if summary is None:
             raise not_found()
-        return Response.json(200, {"objectDescribe": summary, "recentItems": []})
+        # "sObject Basic Information": the object's recently viewed items; the org lists
+        # the ones the user created or changed last (as ``recent`` does).
+        recent = recent_items(self._store, [obj], user_id=call.session.user_id, limit=25,
+                              base=call.base)
+        return Response.json(200, {"objectDescribe": summary, "recentItems": recent})
 
     def describe_object(self, call: Call) -> Response:
         """``GET /sobjects/{Type}/describe``."""

@@ -242,6 +242,8 @@ def test_recent_lists_the_users_latest_records(local_org: LocalOrg,
     assert body[0]["Id"] == record_id
     assert body[0]["Name"] == "Most recent"
     assert body[0]["attributes"]["type"] == "Account"
+    basic = client.restful("sobjects/Account")
+    assert basic["recentItems"][0]["Id"] == record_id
 
 
 def test_sosl_search_finds_words_in_the_returned_objects(sf: SalesforceClient) -> None:

@@ -188,6 +188,8 @@ const checks = {
     const created = await conn.sobject('Account').create({ Name: `${tag} recent` });
     const items = await conn.recent(5);
     assert(items.some((r) => r.Id === created.id), JSON.stringify(items));
+    const accounts = await conn.recent('Account', 5);  // sobjects/Account recentItems
+    assert(accounts.some((r) => r.Id === created.id), JSON.stringify(accounts));
   },
   async query_explain() {
     const plan = await tokenConnection().query('SELECT Id FROM Account').explain();
