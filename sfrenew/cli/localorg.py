@@ -20,6 +20,7 @@ import click
 import requests
 
 from sfrenew.cli.localorg_options import fault_config, org_options
+from sfrenew.cli.localorg_token import token_command
 
 if TYPE_CHECKING:
     from sfrenew.localorg.app import LocalOrg
@@ -47,7 +48,12 @@ def localorg() -> None:
 @data_dir_option
 @org_options
 def serve(port: int, data_dir: Path, **settings: Any) -> None:
-    """Serve until Ctrl-C or SIGTERM; print the connection JSON when ready."""
+    """Serve until Ctrl-C or SIGTERM; print the connection JSON when ready.
+
+    Any Salesforce client can use it: trust `ca_file`, use `instance_url`, and get a
+    token with `sfrenew localorg token` (docs/localorg.md, "Use it from other clients":
+    jsforce, the Salesforce CLI, simple-salesforce).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     running = _running_server(data_dir)
     if running is not None:
@@ -66,6 +72,9 @@ def serve(port: int, data_dir: Path, **settings: Any) -> None:
     try:
         # The one line a supervisor or script reads; the same JSON is in connection.json.
         click.echo(json.dumps(org.connection_info, sort_keys=True), nl=True)
+        click.echo(f"a token for other clients: sfrenew localorg token --data-dir {data_dir} "
+                   "(docs/localorg.md shows jsforce, the Salesforce CLI and "
+                   "simple-salesforce)", err=True)
         while not stop.wait(0.5):
             pass
     finally:
@@ -207,6 +216,15 @@ def _open(data_dir: Path, *, port: int = 0, **settings: Any) -> LocalOrg:
             "is writable and the port is free.") from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _live_connection(data_dir: Path) -> dict[str, Any] | None:
+    """connection.json of a server that runs on ``data_dir``, or None."""
+    running = _running_server(data_dir)
+    return running[0] if running is not None else None
+
+
+localorg.add_command(token_command(CONNECTION_FILE, _live_connection))
 
 
 def _echo_counts(counts: dict[str, int]) -> None:

@@ -33,6 +33,8 @@ class CallKind(StrEnum):
     COMPOSITE = "composite"  # /composite (one call, up to 25 subrequests)
     DESCRIBE = "describe"  # global and per-object describe, basic info
     LIMITS = "limits"
+    SEARCH = "search"  # SOSL search and recent items
+    REPLICATION = "replication"  # sobjects/{Type}/updated and /deleted
     VERSIONS = "versions"  # /services/data/ and /services/data/vNN.0/
     AUTH = "auth"  # OAuth token endpoint and SOAP login
     ADMIN = "admin"  # /_localorg/... (not Salesforce)

@@ -110,6 +110,9 @@ class OrgApi:
         if path == "/services/oauth2/token":
             return self._uncounted(CallKind.AUTH, request,
                                    lambda: self.authenticator.token_endpoint(request))
+        if path == "/services/oauth2/revoke":
+            return self._uncounted(CallKind.AUTH, request,
+                                   lambda: self.authenticator.revoke(request))
         soap = _SOAP.match(path)
         if soap is not None:
             version = soap.group(1)

@@ -49,6 +49,7 @@ DATABASE_FILE = "org.sqlite3"
 CONNECTION_FILE = "connection.json"
 DEFAULT_API_VERSION = "59.0"  # simple-salesforce's default; any version >= 50.0 is served
 Clock = Callable[[], datetime]
+ORGANIZATION_NAME = "sfrenew local org"  # also the SOAP login's organizationName
 
 
 
@@ -101,6 +102,7 @@ class LocalOrg:
             try:
                 self._identity, self._store = identity, store
                 self._integration_user_id = self._ensure_integration_user()
+                self._ensure_organization()
                 self._sessions = SessionRegistry(org_id=identity.org_id, clock=self.clock,
                                                  lifetime=self._session_lifetime)
                 self._cursors = CursorRegistry(clock=self.clock, idle=self._cursor_idle)
@@ -215,6 +217,7 @@ class LocalOrg:
             self._cursors.close_all()
         self.store.reset()
         self._integration_user_id = self._ensure_integration_user()
+        self._ensure_organization()
         self.accounting.reset()
 
     def stats(self) -> dict[str, Any]:
@@ -257,7 +260,7 @@ class LocalOrg:
         router = build_router(store=store, schema=self.schema,
                               engine=engine, cursors=cursors,
                               accounting=self.accounting, clock=self.clock,
-                              subrequest=subrequest)
+                              subrequest=subrequest, org_id=identity.org_id)
         self._bulk = BulkJobs(data_dir=self.data_dir, clock=self.clock)
         add_bulk_routes(router, jobs=self._bulk, store=store, schema=self.schema, engine=engine,
                         accounting=self.accounting, allocation=self.allocation,
@@ -292,6 +295,43 @@ class LocalOrg:
             "Email": identity.username,
             "IsActive": True,
         })
+
+    def _ensure_organization(self) -> None:
+        """The Organization record clients read (``sf org login`` queries it)."""
+        if self.schema.object("Organization") is None:
+            return  # a test schema without it
+        self.store.ensure_fixed_record("Organization", self.identity.org_id, {
+            "Name": ORGANIZATION_NAME,
+            "OrganizationType": "Developer Edition",
+            "InstanceName": "LOCAL",
+            "IsSandbox": False,
+            "IsReadOnly": False,
+            "NamespacePrefix": None,
+            "TrialExpirationDate": None,
+            "DefaultLocaleSidKey": "en_US",
+            "LanguageLocaleKey": "en_US",
+            "TimeZoneSidKey": "GMT",
+            "FiscalYearStartMonth": 1,
+            "UsesStartDateAsFiscalYearName": False,
+            "Country": "US",
+            "SignupCountryIsoCode": "US",
+            "UiSkin": "Theme3",
+            "ReceivesInfoEmails": False,
+            "ReceivesAdminInfoEmails": False,
+            "PreferencesRequireOpportunityProducts": False,
+            "DefaultAccountAccess": "Edit",
+            "DefaultContactAccess": "ControlledByParent",
+            "DefaultOpportunityAccess": "Edit",
+            "DefaultLeadAccess": "ReadEditTransfer",
+            "DefaultCaseAccess": "ReadEditTransfer",
+            "DefaultCalendarAccess": "HideDetailsInsert",
+            "DefaultPricebookAccess": "ReadSelect",
+            "DefaultCampaignAccess": "All",
+            "WebToCaseDefaultOrigin": "Web",
+            "MonthlyPageViewsUsed": 0,
+            "MonthlyPageViewsEntitlement": 0,
+            "NumKnowledgeService": 0,
+        }, user_id=self.integration_user_id)
 
     def _write_connection_file(self) -> None:
         payload = json.dumps(self.connection_info, indent=2, sort_keys=True) + "\n"

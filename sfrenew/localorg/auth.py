@@ -26,7 +26,14 @@ import jwt
 
 from sfrenew.localorg.identity import OrgIdentity
 from sfrenew.localorg.sessions import Clock, Session, SessionRegistry
-from sfrenew.localorg.soap import login_fault, login_response, parse_login
+from sfrenew.localorg.soap import (
+    login_fault,
+    login_response,
+    logout_response,
+    parse_login,
+    parse_logout,
+    session_fault,
+)
 from sfrenew.localorg.wire import Request, Response
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,12 @@ class OAuthError(Exception):
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    response = Response.json(400, {"error": error, "error_description": description})
+    response.error_code = error
+    return response
 
 
 def _auth_failure() -> OAuthError:
@@ -188,8 +201,30 @@ class Authenticator:
 
     # --- SOAP login ----------------------------------------------------------------
 
+    def revoke(self, request: Request) -> Response:
+        """``POST /services/oauth2/revoke`` (or ``GET ...?token=``): end a session.
+
+        "Revoke OAuth Tokens" (Salesforce Help, remoteaccess_revoke_token): the token
+        comes form-encoded in the body (or as the ``token`` query parameter of a GET);
+        200 with an empty body when it was revoked, else 400 ``invalid_token``.
+        """
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace"),
+                                             keep_blank_values=True).items()}
+        token = form.get("token") or request.param("token") or ""
+        if request.method not in ("POST", "GET") or not token:
+            return _oauth_error("unsupported_token_type", "this token type is not supported")
+        if not self.sessions.revoke(token):
+            return _oauth_error("invalid_token", "invalid token")
+        return Response(status=200, body=b"")
+
     def soap_login(self, request: Request, *, api_version: str) -> Response:
-        """``POST /services/Soap/u/{version}`` with a partner ``login`` envelope."""
+        """``POST /services/Soap/u/{version}`` with a partner ``login`` or ``logout`` envelope."""
+        logout_session = parse_logout(request.body)
+        if logout_session is not None:
+            # logout() ends the session of its SessionHeader; a dead one is a fault.
+            if not logout_session or not self.sessions.revoke(logout_session):
+                return session_fault()
+            return logout_response()
         credentials = parse_login(request.body)
         if credentials is None:
             return login_fault(500, "INVALID_LOGIN" if request.body else "UNKNOWN_EXCEPTION",

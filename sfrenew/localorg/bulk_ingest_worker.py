@@ -121,6 +121,10 @@ class IngestWorker:
             except csv.Error as exc:
                 raise JobFailure(f"ClientInputError : {exc}") from exc
             if not header:
+                # An empty upload is a job with nothing to do (0 records processed), not
+                # a failed one: jsforce's bulk2 load of an empty record list sends one.
+                if not any(True for _ in reader):
+                    return
                 raise JobFailure("InvalidBatch : No header row found in the uploaded data")
             columns = self._columns(job, obj, header)
             self._write(job, ok, fmt.result_row(["sf__Id", "sf__Created"], header), "ok")
@@ -151,8 +155,10 @@ class IngestWorker:
         if job.operation == "delete" and names != ["Id"]:
             raise JobFailure("InvalidBatch : The 'delete' batch must contain only ids")
         key = job.external_id_field
-        if job.operation == "upsert" and key is not None and key.lower() not in (
-                n.lower() for n in names):
+        # An upsert on Id needs no Id column: every row without an Id is created, as a
+        # Collections upsert on Id creates a record whose Id is blank.
+        if job.operation == "upsert" and key is not None and key.lower() != "id" and (
+                key.lower() not in (n.lower() for n in names)):
             raise JobFailure(f"InvalidBatch : Field name not found : {key}")
         return columns
 

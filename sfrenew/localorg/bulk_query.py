@@ -32,6 +32,7 @@ from sfrenew.localorg.bulk_jobs import (
 )
 from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.ports import PreparedQueryPort, ReadConnections
+from sfrenew.localorg.rest_query import check_soql_length
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.sessions import Clock
 from sfrenew.localorg.wire import Response
@@ -113,6 +114,7 @@ class QueryJobResource:
         if not isinstance(soql, str) or not soql.strip():
             raise invalid_job("InvalidJob : A query is required for a query job")
         fmt = csv_format(body)
+        check_soql_length(soql)
         prepared = self._engine.prepare(soql, include_deleted=operation == "queryAll",
                                         now=self._clock(), api_version=call.version, bulk=True)
         job = self._jobs.new(kind=JobKind.QUERY, operation=operation,

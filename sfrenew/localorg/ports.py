@@ -21,6 +21,13 @@ class PreparedQueryPort(Protocol):
     def is_count_query(self) -> bool:
         """True for ``SELECT COUNT() FROM ...`` (answers totalSize and no records)."""
 
+    @property
+    def object_name(self) -> str:
+        """The queried object's API name."""
+
+    def column_metadata(self) -> dict[str, Any]:
+        """The ``query?columns=true`` answer."""
+
     def total_size(self, conn: sqlite3.Connection) -> int:
         """The ``totalSize`` Salesforce reports for this query."""
 

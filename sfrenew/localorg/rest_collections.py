@@ -150,7 +150,12 @@ class CollectionsResource:
                                               f"{field.name} not specified", (field.name,))))
             else:
                 ops.append(self._upsert_op(obj, field.name, key, record, user))
-        return self._answer(run_rows(self._store, ops, all_or_none=all_or_none))
+        results = run_rows(self._store, ops, all_or_none=all_or_none)
+        for result in results:
+            # Every upsert result carries ``created``, a failed row ``false`` ("Upsert
+            # Multiple Records Using sObject Collections", REST API Developer Guide).
+            result.setdefault("created", False)
+        return self._answer(results)
 
     def delete(self, call: Call) -> Response:
         """``DELETE /composite/sobjects?ids=...&allOrNone=``."""

@@ -30,13 +30,23 @@ _STATIC_LIMITS: dict[str, int] = {
 class OrgResource:
     """Handlers for ``/services/data/vNN.0/`` and ``/limits``."""
 
-    def __init__(self, *, accounting: Accounting) -> None:
+    def __init__(self, *, accounting: Accounting, org_id: str = "") -> None:
         self._accounting = accounting
+        self._org_id = org_id
 
     def directory(self, call: Call) -> Response:
-        """``GET /services/data/vNN.0/``: the resources of this version."""
-        names = ("sobjects", "query", "queryAll", "composite", "limits")
-        return Response.json(200, {name: f"{call.base}/{name}" for name in names})
+        """``GET /services/data/vNN.0/``: the resources of this version that the org serves.
+
+        As in Salesforce ("Resources by Version", REST API Developer Guide), each is a
+        path except ``identity``, the absolute URL of the session user's identity
+        (jsforce's ``identity()`` reads it on a connection made from a bare token).
+        """
+        names = ("sobjects", "query", "queryAll", "search", "recent", "composite", "limits")
+        body = {name: f"{call.base}/{name}" for name in names}
+        host = call.request.header("host")
+        body["identity"] = (f"https://{host}" if host else "") + (
+            f"/id/{self._org_id}/{call.session.user_id}")
+        return Response.json(200, dict(sorted(body.items())))
 
     def limits(self, _call: Call) -> Response:
         """``GET /limits``: ``{"Name": {"Max": n, "Remaining": m}}`` for each limit."""

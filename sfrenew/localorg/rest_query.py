@@ -39,6 +39,19 @@ DEFAULT_CURSOR_IDLE = timedelta(minutes=15)
 DEFAULT_CURSORS_PER_USER = 10
 _LOCATOR = re.compile(r"^(01g[0-9A-Za-z]{15})-(\d+)$")
 _BATCH_SIZE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
+# "By default, SOQL statements can't exceed 100,000 characters" (Salesforce App Limits
+# Cheatsheet, "SOQL and SOSL Limits for Search Queries"). Only statements sent in a body
+# (composite, Bulk query jobs) can reach it: a GET URI is refused at 16,384 bytes first.
+MAX_SOQL_LENGTH = 100_000
+
+
+def check_soql_length(soql: str) -> None:
+    """400 MALFORMED_QUERY for a statement longer than Salesforce accepts."""
+    if len(soql) > MAX_SOQL_LENGTH:
+        raise SalesforceApiError.single(
+            400, "MALFORMED_QUERY",
+            f"SOQL statements cannot be longer than {MAX_SOQL_LENGTH:,} characters; this one "
+            f"has {len(soql):,}")
 
 
 def invalid_locator() -> SalesforceApiError:
@@ -246,12 +259,18 @@ class QueryResource:
         return Response.json(200, body)
 
     def _first_page(self, call: Call, *, include_deleted: bool) -> Response:
+        explain = call.request.param("explain")
+        if explain is not None and call.request.param("q") is None:
+            return self._explain(call, explain)
         soql = call.request.param("q")
         if soql is None or not soql.strip():
             raise SalesforceApiError.single(400, "MALFORMED_QUERY",
                                             "A query string has to be specified")
+        check_soql_length(soql)
         prepared = self._engine.prepare(soql, include_deleted=include_deleted,
                                         now=self._clock(), api_version=call.version)
+        if (call.request.param("columns") or "").lower() == "true":
+            return Response.json(200, prepared.column_metadata())
         size = batch_size(call.request.header("sforce-query-options"))
         conn = self._store.read_connection()
         handed_off = False  # once the registry owns the cursor, it closes the connection
@@ -285,6 +304,44 @@ class QueryResource:
         finally:
             if not handed_off:
                 conn.close()
+
+    def _explain(self, call: Call, soql: str) -> Response:
+        """``GET query?explain=``: the statement's query plan.
+
+        Salesforce answers ``{"plans": [...], "sourceQuery"}`` with one plan per
+        candidate access path, cheapest first (REST API Developer Guide, "Get Feedback
+        on Query Performance"). The local org has no indexes besides the Id, so it
+        answers the one plan it runs: a ``TableScan`` whose cardinality is the row count
+        the statement selects, and whose relative cost is that count over the object's
+        live rows (Salesforce calls a plan selective below 1.0). Report and list view
+        Ids are refused with 400 ``MALFORMED_QUERY``: the org has neither.
+        """
+        if not soql.strip():
+            raise SalesforceApiError.single(400, "MALFORMED_QUERY",
+                                            "A query string has to be specified")
+        check_soql_length(soql)
+        prepared = self._engine.prepare(soql, include_deleted=False, now=self._clock(),
+                                        api_version=call.version)
+        # SOQL for the org's engine; the name comes from the schema.
+        everything = self._engine.prepare(f"SELECT COUNT() FROM {prepared.object_name}",  # noqa: S608
+                                          include_deleted=False, now=self._clock(),
+                                          api_version=call.version)
+        conn = self._store.read_connection()
+        try:
+            cardinality = prepared.total_size(conn)
+            sobject_cardinality = everything.total_size(conn)
+        finally:
+            conn.close()
+        plan = {
+            "cardinality": cardinality,
+            "fields": [],
+            "leadingOperationType": "TableScan",
+            "notes": [],
+            "relativeCost": round(cardinality / max(sobject_cardinality, 1), 4),
+            "sobjectCardinality": sobject_cardinality,
+            "sobjectType": prepared.object_name,
+        }
+        return Response.json(200, {"plans": [plan], "sourceQuery": soql})
 
     @staticmethod
     def _page_body(call: Call, *, total: int, page: list[dict[str, Any]], done: bool,

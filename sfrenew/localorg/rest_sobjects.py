@@ -9,17 +9,29 @@ exist or is not an external Id.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from typing import Any
 
 from sfrenew.localorg import describe
 from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.ids import normalize_id
 from sfrenew.localorg.ports import StorePort
+from sfrenew.localorg.rest_files import (
+    BINARY_FIELDS,
+    is_multipart,
+    multipart_record,
+    prepare_content_version,
+)
+from sfrenew.localorg.rest_search import recent_items
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.schema import FieldSchema, OrgSchema, SObjectSchema
 from sfrenew.localorg.store import MultipleMatches
 from sfrenew.localorg.tables import quote
 from sfrenew.localorg.wire import Response, not_found
+
+_ID_SHAPED = re.compile(r"^[A-Za-z0-9]{18}$")
 
 
 def external_id_not_found(name: str) -> SalesforceApiError:
@@ -82,7 +94,11 @@ class SObjectResource:
                         if entry["name"] == obj.name), None)
         if summary is None:
             raise not_found()
-        return Response.json(200, {"objectDescribe": summary, "recentItems": []})
+        # "sObject Basic Information": the object's recently viewed items; the org lists
+        # the ones the user created or changed last (as ``recent`` does).
+        recent = recent_items(self._store, [obj], user_id=call.session.user_id, limit=25,
+                              base=call.base)
+        return Response.json(200, {"objectDescribe": summary, "recentItems": recent})
 
     def describe_object(self, call: Call) -> Response:
         """``GET /sobjects/{Type}/describe``."""
@@ -96,8 +112,17 @@ class SObjectResource:
     def create(self, call: Call) -> Response:
         """``POST /sobjects/{Type}``."""
         obj = self.sobject(call.args["type"])
-        values = record_values(call.request.json())
-        record_id = self._store.create(obj.name, values, user_id=call.session.user_id)
+        values = (multipart_record(call.request) if is_multipart(call.request)
+                  else record_values(call.request.json()))
+        user = call.session.user_id
+        if obj.name == "ContentVersion":
+            # The version and the ContentDocument it creates stand or fall together.
+            with self._store.transaction():
+                record_id = self._store.create(
+                    obj.name, prepare_content_version(self._store, values, user_id=user),
+                    user_id=user)
+        else:
+            record_id = self._store.create(obj.name, values, user_id=user)
         return Response.json(201, save_result(record_id),
                              headers=[("Location", f"{call.base}/sobjects/{obj.name}/{record_id}")])
 
@@ -107,8 +132,10 @@ class SObjectResource:
         raw_id = call.args["id"]
         method = call.request.method
         if method in ("GET", "HEAD"):
-            if normalize_id(raw_id) is None:
-                # Salesforce reads a non-Id in this position as an external Id field name.
+            if normalize_id(raw_id) is None and not _ID_SHAPED.match(raw_id):
+                # Salesforce reads a non-Id in this position as an external Id field name;
+                # an Id-shaped value with a wrong case-safe suffix is 400 MALFORMED_ID
+                # (the store says so).
                 raise external_id_not_found(raw_id)
             fields_param = call.request.param("fields")
             fields = ([f.strip() for f in fields_param.split(",") if f.strip()]
@@ -116,7 +143,8 @@ class SObjectResource:
             return Response.json(200, self._store.get(obj.name, raw_id, fields,
                                                       api_version=call.version))
         if method == "PATCH":
-            values = record_values(call.request.json())
+            values = (multipart_record(call.request) if is_multipart(call.request)
+                      else record_values(call.request.json()))
             self._store.update(obj.name, raw_id, values, user_id=call.session.user_id)
             return Response.empty(204)
         self._store.delete(obj.name, raw_id, user_id=call.session.user_id)
@@ -125,9 +153,21 @@ class SObjectResource:
     def by_external_id(self, call: Call) -> Response:
         """``GET``/``PATCH``/``DELETE /sobjects/{Type}/{ExtField}/{value}``."""
         obj = self.sobject(call.args["type"])
-        field = self.external_id_field(obj, call.args["field"])
-        value = call.args["value"]
         method = call.request.method
+        blob = obj.field(call.args["value"])
+        if (method in ("GET", "HEAD") and blob is not None
+                and blob.name.lower() in BINARY_FIELDS and normalize_id(call.args["field"])):
+            return self._blob(obj, call.args["field"], blob.name, api_version=call.version)
+        if method == "PATCH":
+            # Upsert also matches on idLookup fields such as Contact.Email ("Insert or
+            # Update (Upsert) a Record Using an External ID", REST API Developer Guide:
+            # "the field must be an external ID field or an idLookup field").
+            field = obj.field(call.args["field"])
+            if field is None or not field.identifies_records:
+                raise external_id_not_found(call.args["field"])
+        else:
+            field = self.external_id_field(obj, call.args["field"])
+        value = call.args["value"]
         if method == "PATCH":
             return self._upsert(call, obj, field, value)
         ids = self._find(obj, field, value)
@@ -141,6 +181,21 @@ class SObjectResource:
             return Response.empty(204)
         return Response.json(200, self._store.get(obj.name, record_id, None,
                                                   api_version=call.version))
+
+    def _blob(self, obj: SObjectSchema, record_id: str, field: str, *, api_version: str
+              ) -> Response:
+        """``GET sobjects/{Type}/{Id}/{BlobField}``: the field's bytes ("Get Blob Data").
+
+        Salesforce answers them with ``Content-Type: application/octetstream`` (sic, as
+        recorded).
+        """
+        record = self._store.get(obj.name, record_id, [field], api_version=api_version)
+        text = str(record.get(field) or "")
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            data = text.encode("utf-8")
+        return Response(status=200, body=data, content_type="application/octetstream")
 
     def _upsert(self, call: Call, obj: SObjectSchema, field: FieldSchema, value: str
                 ) -> Response:

@@ -32,6 +32,11 @@ Handler = Callable[[Request], Response]
 
 BIND_HOST = "127.0.0.1"
 MAX_BODY_BYTES = 160 * 1024 * 1024  # Bulk API 2.0 uploads go up to 150 MB
+# "In each REST call, the maximum length for the combined URI and headers is 16,384
+# bytes ... If the URI itself exceeds this limit, the request returns a 414 URI Too
+# Long error" (Salesforce Help, knowledge article 000386264).
+MAX_URI_BYTES = 16_384
+_MAX_DRAIN_BYTES = 64 * 1024 * 1024  # beyond this a too-long request line just closes
 _HANDSHAKE_TIMEOUT = 10.0
 _IDLE_TIMEOUT = 60.0  # an idle keep-alive connection is closed after this
 # Headers every Salesforce REST response carries that clients may look at.
@@ -82,6 +87,58 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._write(response, head_only=self.command == "HEAD")
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def handle_one_request(self) -> None:
+        """The stdlib loop step, with Salesforce's URI limit answered instead of dropped.
+
+        The stdlib answers a request line over 64 KiB with 414 and closes at once, so a
+        client still sending its URI sees the connection reset, never the answer. Here
+        the rest of the request is read first, then 414 goes out with a JSON error.
+        """
+        try:
+            self.raw_requestline = self.rfile.readline(MAX_URI_BYTES + 1)
+            if len(self.raw_requestline) > MAX_URI_BYTES:
+                self._refuse_long_uri()
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(501, f"Unsupported method ({self.command!r})")
+                return
+            method()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+
+    def _refuse_long_uri(self) -> None:
+        self.close_connection = True
+        drained = len(self.raw_requestline)
+        line = self.raw_requestline
+        while not line.endswith(b"\n") and drained < _MAX_DRAIN_BYTES:
+            line = self.rfile.readline(1024 * 1024)
+            if not line:
+                return
+            drained += len(line)
+        length = 0
+        while True:  # the headers, up to the blank line
+            header = self.rfile.readline(65537)
+            if header in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = header.partition(b":")
+            if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                length = int(value.strip())
+        if 0 < length <= MAX_BODY_BYTES:
+            self.rfile.read(length)
+        self.command, self.request_version = "GET", "HTTP/1.1"
+        self.requestline = "(request line too long)"
+        self._write(Response.from_error(SalesforceApiError.single(
+            414, "URI_TOO_LONG", f"The request URI is longer than {MAX_URI_BYTES:,} bytes; "
+            "send a long SOQL statement in a composite subrequest or a Bulk query job")))
+        self.wfile.flush()
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

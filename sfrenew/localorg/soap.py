@@ -1,9 +1,11 @@
-"""The SOAP partner API ``login`` call: request parsing and response XML.
+"""The SOAP partner API ``login`` and ``logout`` calls: request parsing and response XML.
 
-Only ``login`` is implemented: it is what simple-salesforce's username/password
-login sends. The answer is a partner ``loginResponse`` whose ``serverUrl`` points
-back at this server (clients derive the instance host from it); bad credentials
-are a ``sf:INVALID_LOGIN`` SOAP fault with HTTP 500, as Salesforce answers.
+Only ``login`` and ``logout`` are implemented: ``login`` is what simple-salesforce's
+and jsforce's username/password logins send, ``logout`` what jsforce's ``logout()``
+sends for a SOAP session (SOAP API Developer Guide, "logout()": it ends the session
+named in the ``SessionHeader``). The answer to ``login`` is a partner ``loginResponse``
+whose ``serverUrl`` points back at this server (clients derive the instance host from
+it); bad credentials are a ``sf:INVALID_LOGIN`` SOAP fault with HTTP 500, as Salesforce answers.
 """
 
 from __future__ import annotations
@@ -40,6 +42,57 @@ def parse_login(body: bytes) -> tuple[str, str] | None:
         if "username" in values and "password" in values:
             return values["username"].strip(), values["password"]
     return None
+
+
+def parse_logout(body: bytes) -> str | None:
+    """The ``sessionId`` of a SOAP ``logout`` envelope's SessionHeader, or None if it is not one.
+
+    ``""`` when the envelope is a logout without a session Id.
+    """
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        return None
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - see parse_login
+    except ET.ParseError:
+        return None
+    if not any(_local(element.tag) == "logout" for element in root.iter()):
+        return None
+    for element in root.iter():
+        if _local(element.tag) == "sessionId":
+            return (element.text or "").strip()
+    return ""
+
+
+def logout_response() -> Response:
+    """An empty partner ``logoutResponse``."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+        ' xmlns="urn:partner.soap.sforce.com">'
+        "<soapenv:Body><logoutResponse/></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(status=200, body=body.encode("utf-8"), content_type=_XML_TYPE)
+
+
+def session_fault() -> Response:
+    """The ``INVALID_SESSION_ID`` fault a SOAP call with a dead session gets."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+        ' xmlns:sf="urn:fault.partner.soap.sforce.com"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        "<soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_SESSION_ID</faultcode>"
+        "<faultstring>INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: "
+        "Illegal Session</faultstring>"
+        '<detail><sf:UnexpectedErrorFault xsi:type="sf:UnexpectedErrorFault">'
+        "<sf:exceptionCode>INVALID_SESSION_ID</sf:exceptionCode>"
+        "<sf:exceptionMessage>Invalid Session ID found in SessionHeader: Illegal Session"
+        "</sf:exceptionMessage></sf:UnexpectedErrorFault></detail>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    response = Response(status=500, body=body.encode("utf-8"), content_type=_XML_TYPE)
+    response.error_code = "INVALID_SESSION_ID"
+    return response
 
 
 def _element(name: str, value: str | None) -> str:

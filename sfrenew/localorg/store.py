@@ -153,6 +153,27 @@ class OrgStore:
         """Create a User that is its own creator (the org's first, integration user)."""
         return self._create(self._object("User"), values, user_id=None)
 
+    def ensure_fixed_record(self, sobject: str, record_id: str, values: dict[str, Any], *,
+                            user_id: str) -> None:
+        """Insert a record with a given Id unless it exists (the org's Organization row).
+
+        ``values`` are stored as given (booleans as 0/1), without validation: such records
+        are read-only to clients.
+        """
+        obj = self._object(sobject)
+        with self.transaction():
+            exists = self._conn.execute(
+                f'SELECT 1 FROM {quote(obj.name)} WHERE "Id" = ?',  # noqa: S608
+                (record_id,)).fetchone()
+            if exists is not None:
+                return
+            stamp = self._stamp()
+            record = {k: int(v) if isinstance(v, bool) else v for k, v in values.items()}
+            record.update({"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp,
+                           "CreatedById": user_id, "LastModifiedDate": stamp,
+                           "LastModifiedById": user_id, "SystemModstamp": stamp})
+            self._records.insert(obj, record)
+
     def _create(self, obj: SObjectSchema, values: dict[str, Any], *,
                 user_id: str | None) -> str:
         plain, parents = split_relationships(obj, values)

@@ -94,7 +94,14 @@ PAGED_QUERY = "SELECT Subject, Description FROM Case"
 
 # Shape differences the replay found and that are not fixed: the test marks each as a
 # strict xfail, so a fix shows up as an XPASS to remove from here.
-KNOWN_DIFFERENCES: dict[str, str] = {}
+_ORGANIZATION_DIFFERENCE = (
+    "Organization: the compound Address field is not served, and the org's schema loader "
+    "gives every object IsDeleted (Salesforce's Organization has none)")
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "cumulusci/tasks__bulkdata__tests__cassettes__TestSnowfakery"
+    ".test_run_until_records_in_org__multiple_needed#1": _ORGANIZATION_DIFFERENCE,
+    "cumulusci/tests__shared_cassettes__GET_sobjects_Organization#0": _ORGANIZATION_DIFFERENCE,
+}
 
 # --- loading -----------------------------------------------------------------------------
 
@@ -241,6 +248,10 @@ def classify(item: Interaction, schema: OrgSchema | None = None) -> Verdict:
         return Verdict(BY_DESIGN, "hand-edited recording (ManualEdit*)")
     if isinstance(item.response, str) and item.url.startswith("/services/data/"):
         return Verdict(BY_DESIGN, "recorded body is placeholder text, not JSON")
+    if (item.status < 300 and isinstance(item.response, list) and item.response
+            and isinstance(item.response[0], dict) and "errorCode" in item.response[0]):
+        return Verdict(BY_DESIGN, "an error list answered with HTTP 200 (a stub's simulated "
+                                  "failure, not Salesforce)")
     return _classify_rest(item, schema) or Verdict(COMPARED)
 
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sfrenew.localorg.schema import OrgSchema
+from sfrenew.localorg.soql import ast
 from sfrenew.localorg.soql._plan import ChildPlan, CompiledQuery
+from sfrenew.localorg.soql.columns import column_metadata
 from sfrenew.localorg.soql.compiler import compile_statement
 from sfrenew.localorg.soql.parser import parse
 from sfrenew.localorg.soql.render import FlatColumn, RecordNode, flat_row, render
@@ -40,14 +42,17 @@ class QueryEngine:
         compiled = compile_statement(self.schema, query, soql=soql, today=today,
                                      include_deleted=include_deleted, api_version=api_version,
                                      bulk=bulk)
-        return PreparedQuery(compiled)
+        return PreparedQuery(compiled, query=query, schema=self.schema)
 
 
 class PreparedQuery:
     """A checked, compiled statement; run it on any connection to the org's database."""
 
-    def __init__(self, compiled: CompiledQuery) -> None:
+    def __init__(self, compiled: CompiledQuery, *, query: ast.Query | None = None,
+                 schema: OrgSchema | None = None) -> None:
         self._c = compiled
+        self._query = query
+        self._schema = schema
         self.object_name = compiled.object_name
         self.is_count_query = compiled.is_count_query
 
@@ -60,6 +65,12 @@ class PreparedQuery:
     def params(self) -> list[Any]:
         """The parameters of ``sql``."""
         return list(self._c.params)
+
+    def column_metadata(self) -> dict[str, Any]:
+        """The ``query?columns=true`` answer (see ``soql/columns.py``)."""
+        assert self._query is not None  # set by the engine
+        assert self._schema is not None
+        return column_metadata(self._schema, self._query, self._c)
 
     def total_size(self, conn: sqlite3.Connection) -> int:
         """What the response's ``totalSize`` reports (LIMIT and OFFSET applied)."""

@@ -28,6 +28,10 @@ class Clock:
 
 class Prepared:
     is_count_query = False
+    object_name = "T"
+
+    def column_metadata(self) -> dict[str, Any]:
+        return {"columnMetadata": [], "entityName": "T"}
 
     def total_size(self, conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM t").fetchone()[0])
