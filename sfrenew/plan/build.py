@@ -241,9 +241,10 @@ class Planner:
         entries = self.price_book.entries()
         records.problems.extend(self.price_book.take_problems())
         none = ContractPriceBooks()
+        decimals = self.policy.currencies
         records.contracts = [priced_from_books(
-            c, books=records.contract_price_books.get(c.id, none), entries=entries)
-            for c in records.contracts]
+            c, books=records.contract_price_books.get(c.id, none), entries=entries,
+            decimals=decimals.get(c.currency, 2)) for c in records.contracts]
         return records
 
     def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:

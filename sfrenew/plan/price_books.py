@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sfrenew.core.domain import Account, Contract, ContractLine, PricingMethod
+from sfrenew.core.money import format_money, round_money
 from sfrenew.core.policy import UpliftPolicy
 from sfrenew.core.rules.uplift import pricing_for
 from sfrenew.mapping import Concept, MappingFile
@@ -53,25 +54,23 @@ class ContractPriceBooks:
 EntryIndex = Mapping[tuple[str, str], tuple[PriceBookEntry, ...]]
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return f"{value:,} {currency}".rstrip()
-
-
 def resolve_list_price(line: ContractLine, *, books: ContractPriceBooks, currency: str,
-                       entries: EntryIndex) -> tuple[Decimal | None, str]:
+                       entries: EntryIndex, decimals: int = 2) -> tuple[Decimal | None, str]:
     """The line's list price by CPQ's *List* method, and where it came from.
 
     The book is the renewal price book when set, else the contract's price book; the
     entry is the active one of the line's product in the contract's ``currency`` (any
     currency when the entries' currency is not mapped, ``""``). No such entry: the
-    line's own ``list_price`` (possibly None), with the reason.
+    line's own ``list_price`` (possibly None), with the reason. Amounts in the
+    reason are shown to the currency's ``decimals``.
     """
     if books.renewal_price_book:
         book, whose = books.renewal_price_book, "the contract's Renewal Price Book"
     elif books.price_book:
         book, whose = books.price_book, "the contract's price book"
     else:
-        return line.list_price, _kept(line, "the contract names no price book")
+        return line.list_price, _kept(line, "the contract names no price book", currency,
+                                      decimals)
     found = entries.get((book, line.product_id), ())
     in_currency = [e for e in found if not e.currency or not currency
                    or e.currency == currency]
@@ -79,8 +78,9 @@ def resolve_list_price(line: ContractLine, *, books: ContractPriceBooks, currenc
     if active:
         entry = min(active, key=lambda e: e.id)  # one per product and currency in an org
         assert entry.unit_price is not None  # filtered above
-        return entry.unit_price, (f"{_money(entry.unit_price, entry.currency)} a year from "
-                                  f"{whose} {book} (entry {entry.id})")
+        shown = format_money(round_money(entry.unit_price, decimals),
+                             entry.currency or currency).rstrip()
+        return entry.unit_price, f"{shown} a year from {whose} {book} (entry {entry.id})"
     where = f"{line.product_name} in {currency + ' in ' if currency else ''}{whose} {book}"
     if in_currency:
         why = f"the price book entry of {where} is inactive"
@@ -89,22 +89,23 @@ def resolve_list_price(line: ContractLine, *, books: ContractPriceBooks, currenc
         why = f"no price book entry of {where} (it has one in {others} only)"
     else:
         why = f"no price book entry of {where}"
-    return line.list_price, _kept(line, why)
+    return line.list_price, _kept(line, why, currency, decimals)
 
 
-def _kept(line: ContractLine, why: str) -> str:
+def _kept(line: ContractLine, why: str, currency: str, decimals: int) -> str:
     if line.list_price is None:
         return f"{why}; the line has no list price of its own"
-    return f"{why}; the line's own list price {line.list_price:,} a year is used"
+    shown = format_money(round_money(line.list_price, decimals), currency).rstrip()
+    return f"{why}; the line's own list price {shown} a year is used"
 
 
 def priced_from_books(contract: Contract, *, books: ContractPriceBooks,
-                      entries: EntryIndex) -> Contract:
+                      entries: EntryIndex, decimals: int = 2) -> Contract:
     """``contract`` with every line's list price resolved (see :func:`resolve_list_price`)."""
     lines = []
     for line in contract.lines:
         price, note = resolve_list_price(line, books=books, currency=contract.currency,
-                                         entries=entries)
+                                         entries=entries, decimals=decimals)
         lines.append(replace(line, list_price=price, list_price_note=note))
     return replace(contract, lines=tuple(lines))
 

@@ -53,24 +53,24 @@ BOOKS = index(entry("01u1", BOOK, "1200"), entry("01u2", BOOK, "1100", currency=
 @pytest.mark.parametrize(("books", "currency", "line", "price", "words"), [
     # renewal price book set: its entry wins over the contract's price book (1,300 not 1,200)
     (ContractPriceBooks(BOOK, RENEWAL), "USD", LINE, "1300",
-     f"1,300 USD a year from the contract's Renewal Price Book {RENEWAL} (entry 01u3)"),
+     f"1,300.00 USD a year from the contract's Renewal Price Book {RENEWAL} (entry 01u3)"),
     # renewal price book unset: the contract's price book
     (ContractPriceBooks(BOOK, None), "USD", LINE, "1200",
-     f"1,200 USD a year from the contract's price book {BOOK} (entry 01u1)"),
+     f"1,200.00 USD a year from the contract's price book {BOOK} (entry 01u1)"),
     (ContractPriceBooks(None, RENEWAL), "USD", LINE, "1300", "Renewal Price Book"),
     # the contract's currency picks the entry: EUR 1,100
-    (ContractPriceBooks(BOOK, None), "EUR", LINE, "1100", "1,100 EUR a year"),
+    (ContractPriceBooks(BOOK, None), "EUR", LINE, "1100", "1,100.00 EUR a year"),
     # entry missing (a book without Platform): the line's own list price, said so
     (ContractPriceBooks(BOOK, OTHER), "USD", LINE, "1200",
      f"no price book entry of Platform in USD in the contract's Renewal Price Book {OTHER}; "
-     "the line's own list price 1,200 a year is used"),
+     "the line's own list price 1,200.00 USD a year is used"),
     # entry missing and no list price of the line: None (the rules then price by uplift)
     (ContractPriceBooks(BOOK, OTHER), "USD", replace(LINE, list_price=None), None,
      "the line has no list price of its own"),
     # the GBP entry is inactive: not used
     (ContractPriceBooks(BOOK, RENEWAL), "GBP", LINE, "1200",
      f"the price book entry of Platform in GBP in the contract's Renewal Price Book {RENEWAL} "
-     "is inactive; the line's own list price 1,200 a year is used"),
+     "is inactive; the line's own list price 1,200.00 GBP a year is used"),
     # currency mismatch: the renewal book has Platform in USD (and an inactive GBP) only
     (ContractPriceBooks(BOOK, RENEWAL), "JPY", LINE, "1200",
      "no price book entry of Platform in JPY in the contract's Renewal Price Book "
