@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfrenew.core.domain import Account, Contract, ContractLine, PricingMethod
 from sfrenew.core.policy import UpliftPolicy
@@ -137,3 +139,32 @@ def test_price_book_indexes_the_mirrored_entries_once_and_reports_bad_values(
         assert book.entries() is entries  # indexed once
         assert book.take_problems() == []  # reported once
         assert not PriceBook(store, standard).mapped  # the standard preset reads none
+
+
+_ENTRIES = st.lists(st.builds(
+    PriceBookEntry, id=st.sampled_from(["01u1", "01u2", "01u3", "01u4"]),
+    price_book_id=st.sampled_from([BOOK, RENEWAL]), product_id=st.just(PLATFORM),
+    currency=st.sampled_from(["USD", "EUR", ""]),
+    unit_price=st.one_of(st.none(), st.decimals(min_value=0, max_value=10_000, places=2)),
+    active=st.booleans()), max_size=6)
+
+
+@given(entries=_ENTRIES, renewal=st.booleans(), currency=st.sampled_from(["USD", "EUR"]),
+       own=st.one_of(st.none(), st.decimals(min_value=1, max_value=5_000, places=2)))
+def test_a_list_price_is_an_active_entry_of_the_book_in_use_or_the_lines_own(
+        entries: list[PriceBookEntry], renewal: bool, currency: str,
+        own: Decimal | None) -> None:
+    books = ContractPriceBooks(BOOK, RENEWAL if renewal else None)
+    in_use = RENEWAL if renewal else BOOK
+    line = replace(LINE, list_price=own)
+    price, note = resolve_list_price(line, books=books, currency=currency,
+                                     entries=index(*entries))
+    usable = [e for e in entries if e.price_book_id == in_use and e.active
+              and e.unit_price is not None and e.currency in {currency, ""}]
+    if usable:  # the entry with the smallest Id among the usable ones, never another book's
+        assert price == min(usable, key=lambda e: e.id).unit_price
+        assert f"from the contract's {'Renewal Price Book' if renewal else 'price book'}" \
+            in note
+    else:
+        assert price == own
+        assert note  # says why the book had none
