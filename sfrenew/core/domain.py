@@ -60,7 +60,8 @@ class ContractLine:
     no end date) subscription, e.g. CPQ's Subscription Type ``Evergreen``. ``quantity``
     is negative on an amendment that takes units away. ``start_date``/``end_date`` are
     the line's own (empty: the contract's), ``terminated_date`` the day it was
-    terminated, if it was.
+    terminated, if it was. ``list_price_note`` says where the shell found the list
+    price (a price book entry, or why none was found); a line priced ``list`` says it.
     """
 
     id: str
@@ -75,6 +76,7 @@ class ContractLine:
     start_date: date | None = None
     end_date: date | None = None
     terminated_date: date | None = None
+    list_price_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from sfrenew.core.domain import (
     ContractLine,
     ExistingRenewal,
     ExistingTask,
+    PricingMethod,
     RiskSignals,
 )
 from sfrenew.core.explain import (
@@ -532,6 +533,10 @@ def _planned_lines(renewal: str, items: list[LineToPrice], priced: list[PricedLi
             words, last = proration_words(proration), proration
         text = explain_priced_line(line.product_name, line.quantity, prior, prices, decision,
                                    words, unit, amount, currency, quantum)
+        note = line.list_price_note
+        if note is not None and item.decision.pricing is PricingMethod.LIST:
+            # where the list price came from (a price book entry), or why none was found
+            text = truncate(f"{text} List price: {note}.", LINE_MAX)
         if quantity_words:  # amendments netted: say how the quantity came about
             netting = quantity_words.get((item.contract_id, line.id))
             if netting is not None:

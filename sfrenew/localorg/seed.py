@@ -30,6 +30,7 @@ from sfrenew.localorg.seed_catalog import (
 )
 from sfrenew.localorg.seed_plan import AccountPlan, BookPlanner, DirtyKind, list_price_in
 from sfrenew.localorg.seed_rows import (
+    RENEWAL_LIST_RAISE,
     Catalogue,
     ContractRef,
     Row,
@@ -255,21 +256,29 @@ def _seed_catalogue(writer: _Writer) -> Catalogue:
     keys = [(p, pid, cur) for p, pid in zip(PRODUCTS, product_ids, strict=True)
             for cur in ACTIVE_CURRENCIES]
 
-    def entries(pricebook: str, *, use_standard: int) -> Iterator[Row]:
+    def entries(pricebook: str, *, use_standard: int, raise_by: float = 0.0) -> Iterator[Row]:
         for product, product_id, currency in keys:
             yield {"Pricebook2Id": pricebook, "Product2Id": product_id,
                    "Name": product.name, "ProductCode": product.code,
-                   "UnitPrice": list_price_in(product, currency),
+                   "UnitPrice": list_price_in(product, currency, raise_by=raise_by),
                    "IsActive": 1 if product.active else 0, "UseStandardPrice": use_standard,
                    "CurrencyIsoCode": currency}
 
     writer.insert("PricebookEntry", entries(standard, use_standard=0))
     commercial_ids = writer.insert("PricebookEntry", entries(commercial, use_standard=1))
+    # Inserted after the others, so their Ids and values stay as they were: the price
+    # book some contracts name as their CPQ Renewal Price Book (SBQQ__RenewalPricebookId__c).
+    (renewal,) = writer.insert("Pricebook2", [
+        {"Name": "Renewal Price Book", "IsActive": 1, "IsStandard": 0,
+         "Description": f"Renewal list prices, {RENEWAL_LIST_RAISE:.0%} above the commercial"}])
+    writer.insert("PricebookEntry", entries(renewal, use_standard=0,
+                                            raise_by=RENEWAL_LIST_RAISE))
     return Catalogue(
         products={p.code: pid for p, pid in zip(PRODUCTS, product_ids, strict=True)},
         standard_pricebook=standard, pricebook=commercial,
         entries={(p.code, cur): eid for (p, _, cur), eid in zip(keys, commercial_ids,
                                                                 strict=True)},
+        renewal_pricebook=renewal,
     )
 
 

@@ -442,7 +442,12 @@ def amend(contract: ContractPlan, *, today: int) -> None:
             line=at, quantity=-contract.lines[at].quantity, start=start, removal=True))
 
 
-def list_price_in(product: Product, currency: str) -> float:
-    """The price-book list price of ``product`` in ``currency`` (a round number)."""
+def list_price_in(product: Product, currency: str, *, raise_by: float = 0.0) -> float:
+    """The price-book list price of ``product`` in ``currency`` (a round number);
+    ``raise_by`` 0.06 gives that price 6% higher, rounded to the same step (the
+    renewal price book's)."""
     step = LIST_STEP.get(currency, 1.0)
-    return math.floor(product.usd_price * USD_RATE[currency] / step + 0.5) * step
+    listed = math.floor(product.usd_price * USD_RATE[currency] / step + 0.5) * step
+    if not raise_by:
+        return listed
+    return math.floor(listed * (1 + raise_by) / step + 0.5) * step

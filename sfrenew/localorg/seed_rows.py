@@ -86,6 +86,12 @@ class Staff:
         return self.reps[acct.region][acct.rep]
 
 
+# The seeded Renewal Price Book lists every product this much above the commercial one,
+# and the contracts of every third account name it (CPQ's SBQQ__RenewalPricebookId__c).
+RENEWAL_LIST_RAISE = 0.06
+RENEWAL_BOOK_EVERY = 3
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """Ids of the seeded products, price books and entries."""
@@ -94,6 +100,12 @@ class Catalogue:
     standard_pricebook: str
     pricebook: str  # the price book deals are quoted from
     entries: dict[tuple[str, str], str]  # (product code, currency) -> PricebookEntry Id
+    renewal_pricebook: str | None = None  # CPQ's Renewal Price Book of some contracts
+
+    def renewal_pricebook_of(self, acct: AccountPlan) -> str | None:
+        """The Renewal Price Book a contract of ``acct`` names: every third account's
+        contracts (by account number, so no random draw moves), else none."""
+        return self.renewal_pricebook if acct.number % RENEWAL_BOOK_EVERY == 0 else None
 
     def entry_currency(self, code: str, currency: str) -> str:
         """The currency of the entry a line in ``currency`` uses (USD if the org lacks it)."""
@@ -205,6 +217,7 @@ def contract_rows(refs: Sequence[ContractRef], *, staff: Staff, catalogue: Catal
             "Uplift_Floor__c": c.uplift_floor,
             "SBQQ__RenewalTerm__c": c.renewal_term,
             "SBQQ__RenewalUpliftRate__c": c.uplift_rate,
+            "SBQQ__RenewalPricebookId__c": catalogue.renewal_pricebook_of(acct),
             "SBQQ__RenewalForecast__c": 1 if c.renewal is not None and c.renewal.forecast else 0,
             "SBQQ__RenewalQuoted__c": 0,
             "CreatedDate": created(c.start - rng.randint(5, 40), today=today, rng=rng),

@@ -28,6 +28,7 @@ class Concept(StrEnum):
     CONTACTS = "contacts"
     USAGE = "usage"
     USER = "user"
+    PRICE_BOOK_ENTRY = "price_book_entry"
 
 
 class WriteMode(StrEnum):
@@ -112,6 +113,10 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("uplift_rate", P, "contractual uplift rate (a fraction: 0.05 is 5%)"),
         _f("uplift_cap", P, "contractual uplift cap"),
         _f("uplift_floor", P, "contractual uplift floor"),
+        _f("price_book", ID, "the contract's price book (Pricebook2 Id): list pricing reads "
+           "its entries when price_book_entry is mapped"),
+        _f("renewal_price_book", ID, "the price book its renewal is priced from (CPQ "
+           "SBQQ__RenewalPricebookId__c); wins over price_book for list pricing"),
         _f("renewal_opportunity", ID, "the contract's renewal opportunity: read to recognise "
            "a renewal a person made, written when sfrenew creates or adopts one (only "
            "while empty or holding sfrenew's own value), so CPQ does not create another",
@@ -242,6 +247,15 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("active", B, "active user (inactive owners fall back to the account owner)"),
         _f("manager", ID, "the user's manager (User Id), for renewal_manager: owner_manager",
            references=Concept.USER),
+    ),
+    Concept.PRICE_BOOK_ENTRY: (
+        _f("price_book", ID, "the entry's price book (Pricebook2 Id)", required=True),
+        _f("product", ID, "the entry's product (Product2 Id)", required=True),
+        _f("currency", S, "ISO currency code of the entry (multi-currency orgs: "
+           "CurrencyIsoCode); unmapped, any entry of the product matches"),
+        _f("unit_price", N, "the list price for the product's default subscription term "
+           "(12 months: read as annual)", required=True),
+        _f("active", B, "active entry (an inactive one is not used; unmapped: active)"),
     ),
 }
 

@@ -241,11 +241,18 @@ class UserMapping(ConceptMapping):
     model_config = _concept_config(Concept.USER)
 
 
+class PriceBookEntryMapping(ConceptMapping):
+    """Price book entries (read): the current list prices of the ``list`` pricing."""
+
+    concept: ClassVar[Concept] = Concept.PRICE_BOOK_ENTRY
+    model_config = _concept_config(Concept.PRICE_BOOK_ENTRY)
+
+
 CONCEPT_CLASSES: dict[Concept, type[ConceptMapping]] = {
     cls.concept: cls for cls in (
         AccountMapping, ContractMapping, ContractLineMapping, RenewalOpportunityMapping,
         RenewalLineMapping, TaskMapping, CasesMapping, ActivitiesMapping, ContactsMapping,
-        UsageMapping, UserMapping)
+        UsageMapping, UserMapping, PriceBookEntryMapping)
 }
 
 
@@ -345,6 +352,7 @@ class MappingFile(_Strict):
     contacts: ContactsMapping | None = None
     usage: UsageMapping | None = None
     user: UserMapping | None = None
+    price_book_entry: PriceBookEntryMapping | None = None
     values: PicklistValues = PicklistValues()
 
     def concept(self, concept: Concept) -> ConceptMapping | None:

@@ -22,7 +22,11 @@ ACCOUNT_KEY_PREFIX = "001"  # Account Ids start with 001 in every org
 # account through the mirror, so the objects it points at are pulled first.
 CONCEPT_ORDER = (Concept.ACCOUNT, Concept.CONTRACT, Concept.RENEWAL_OPPORTUNITY,
                  Concept.CONTRACT_LINE, Concept.RENEWAL_LINE, Concept.TASK, Concept.CASES,
-                 Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE, Concept.USER)
+                 Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE, Concept.USER,
+                 Concept.PRICE_BOOK_ENTRY)
+# Concepts that belong to no account: mirrored without a group, read by the plan
+# through a lookup of their own (sfrenew.plan.owners, sfrenew.plan.price_books).
+UNGROUPED = frozenset({Concept.USER, Concept.PRICE_BOOK_ENTRY})
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ def group_field(mapping: MappingFile, concept: Concept) -> tuple[str, bool]:
     polymorphic (resolved through the mirror)."""
     if concept is Concept.ACCOUNT:
         return "Id", False
-    if concept is Concept.USER:
-        return "", False  # users belong to no account: mirrored without a group
+    if concept in UNGROUPED:
+        return "", False  # users, price book entries: mirrored without a group
     if concept is Concept.CONTRACT_LINE:
         link = mapping.contract_line.lines
         if isinstance(link, LookupLines):

@@ -41,6 +41,12 @@ from sfrenew.plan.model import (
     write_header,
 )
 from sfrenew.plan.owners import UserDirectory, route_renewals, routing_entries
+from sfrenew.plan.price_books import (
+    ContractPriceBooks,
+    PriceBook,
+    priced_from_books,
+    prices_by_list,
+)
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
 from sfrenew.store.port import StorePort
@@ -215,6 +221,7 @@ class Planner:
         self.keyed = frozenset(s.object for s in (mapping.renewal_opportunity,
                                                    mapping.renewal_line, mapping.task))
         self.users = UserDirectory(store, mapping)
+        self.price_book = PriceBook(store, mapping)
 
     def plan_one(self, records: AccountRecords) -> _Pending | None:
         """The rules' plan and desired records of one account (None: not planned)."""
@@ -222,7 +229,23 @@ class Planner:
         if account is None or (self.scope.accounts and account.id not in self.scope.accounts):
             return None
         records = in_scope(records, self.scope)
-        return self._plan(records, frozenset())
+        return self._plan(self._list_prices(records), frozenset())
+
+    def _list_prices(self, records: AccountRecords) -> AccountRecords:
+        """``records`` with the list prices of a ``list``-priced account read from its
+        contracts' price books (CPQ's *List* method), when the mapping maps them."""
+        account = records.account
+        if account is None or not self.price_book.mapped \
+                or not prices_by_list(account, self.policy.uplift):
+            return records
+        entries = self.price_book.entries()
+        records.problems.extend(self.price_book.take_problems())
+        none = ContractPriceBooks()
+        decimals = self.policy.currencies
+        records.contracts = [priced_from_books(
+            c, books=records.contract_price_books.get(c.id, none), entries=entries,
+            decimals=decimals.get(c.currency, 2)) for c in records.contracts]
+        return records
 
     def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:
         account = records.account

@@ -37,6 +37,7 @@ from sfrenew.mapping.translate import (
     read_record,
     written_fields,
 )
+from sfrenew.plan.price_books import ContractPriceBooks
 from sfrenew.store.values import MirrorGroup, MirrorRecord
 
 HIGH_SEVERITIES = frozenset({"high", "critical", "urgent", "1", "sev1", "sev 1", "p1"})
@@ -59,6 +60,8 @@ class AccountRecords:
     # for the owner rules (sfrenew.core.rules.owners).
     account_users: dict[str, str | None] = field(default_factory=dict)
     contract_owners: dict[str, str | None] = field(default_factory=dict)
+    # Each contract's price book and renewal price book, for list pricing (price_books).
+    contract_price_books: dict[str, ContractPriceBooks] = field(default_factory=dict)
     line_records: dict[str, ConceptRecord] = field(default_factory=dict)  # by line Id
     # The contracts as the org holds them (their renewal-opportunity link), by Id: the
     # diff's current record when sfrenew links a contract to its renewal.
@@ -194,6 +197,10 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
     for read in contracts:
         owner = read.values.get("owner")
         out.contract_owners[str(read.sf_id)] = str(owner) if owner else None
+        book, renewal_book = read.values.get("price_book"), read.values.get("renewal_price_book")
+        if book or renewal_book:
+            out.contract_price_books[str(read.sf_id)] = ContractPriceBooks(
+                str(book) if book else None, str(renewal_book) if renewal_book else None)
         contract, line_problems = contract_from(
             read, by_contract.get(str(read.sf_id), []), default_currency="",
             evergreen_type=mapping.values.subscription_type.evergreen)

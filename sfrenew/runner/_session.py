@@ -22,8 +22,7 @@ import structlog
 from sfrenew.apply import ApplyOptions, ApplyTotals, apply_plan, recover_pending
 from sfrenew.apply.recover import NOT_SENT
 from sfrenew.config import AppConfig
-from sfrenew.mapping import Concept
-from sfrenew.mapping.objects import written_objects
+from sfrenew.mapping.objects import UNGROUPED, written_objects
 from sfrenew.plan import (
     PlanHeader,
     PlanScope,
@@ -215,9 +214,10 @@ class RunSession:
         The pull described these objects already: the gateway's cache answers."""
         shapes: dict[tuple[str, str], FieldShape] = {}
         mapping = self.config.mapping
-        # Users carry no number or rate to shape: a resumed run need not describe them.
+        # Users and price book entries carry no rate to shape and are never written: a
+        # resumed run need not describe them.
         objects = {*written_objects(mapping).values(),
-                   *(s.object for s in mapping.mapped() if s.concept is not Concept.USER)}
+                   *(s.object for s in mapping.mapped() if s.concept not in UNGROUPED)}
         for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes

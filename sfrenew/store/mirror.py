@@ -98,6 +98,27 @@ def get(db: Database, object_name: str, ids: Iterable[str]) -> dict[str, MirrorR
     return out
 
 
+def iter_object(db: Database, object_name: str, *, batch: int) -> Iterator[MirrorRecord]:
+    """Every live mirrored record of one object, in ``sf_id`` order, a page at a time.
+
+    For objects mirrored without an account (users, price book entries): a lookup
+    table built once per plan. Keyset pages, each its own short read transaction.
+    """
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    after: str | None = None
+    while True:
+        stmt = select(*_COLUMNS).where(_m.c.object == object_name, _m.c.is_deleted == false())
+        if after is not None:
+            stmt = stmt.where(_m.c.sf_id > after)
+        with db.read() as conn:
+            rows = list(conn.execute(stmt.order_by(_m.c.sf_id).limit(batch)))
+        yield from (_record(row) for row in rows)
+        if len(rows) < batch:
+            return
+        after = rows[-1].sf_id
+
+
 def counts(db: Database) -> dict[str, MirrorCount]:
     """Live and deleted record counts per object."""
     stmt = (select(_m.c.object, _m.c.is_deleted, func.count())

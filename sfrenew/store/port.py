@@ -68,6 +68,11 @@ class StorePort(Protocol):
     def get_mirror(self, object_name: str, ids: Iterable[str]) -> dict[str, MirrorRecord]:
         """``{sf_id: record}`` for the mirrored records of one object among ``ids``."""
 
+    def iter_object(self, object_name: str, *, batch: int = DEFAULT_BATCH,
+                    ) -> Iterator[MirrorRecord]:
+        """Every live mirrored record of one object, in ``sf_id`` order (objects mirrored
+        without an account: price book entries). Memory: one page."""
+
     def iter_groups(self, objects: Iterable[str], *, batch: int = DEFAULT_BATCH,
                     include_deleted: bool = False,
                     after_group: str | None = None) -> Iterator[MirrorGroup]:

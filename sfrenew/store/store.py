@@ -94,6 +94,12 @@ class StateStore:
         """``{sf_id: record}`` for the mirrored records of one object among ``ids``."""
         return mirror.get(self._db, object_name, ids)
 
+    def iter_object(self, object_name: str, *, batch: int = DEFAULT_BATCH,
+                    ) -> Iterator[MirrorRecord]:
+        """Every live mirrored record of one object (``sf_id`` order), a page at a time:
+        for objects mirrored without an account, such as price book entries."""
+        return mirror.iter_object(self._db, object_name, batch=batch)
+
     def iter_groups(self, objects: Iterable[str], *, batch: int = DEFAULT_BATCH,
                     include_deleted: bool = False,
                     after_group: str | None = None) -> Iterator[MirrorGroup]:

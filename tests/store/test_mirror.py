@@ -186,3 +186,19 @@ def test_streaming_memory_does_not_grow_with_the_mirror(store: StateStore) -> No
     store.upsert_mirror("Contract", accounts(4_000, 16_000), batch=2_000)
     large = _stream_peak(store, batch=200)
     assert large < 1.5 * small, (small, large)
+
+
+def test_iter_object_pages_every_live_record_of_one_object(store: StateStore) -> None:
+    """Objects mirrored without an account (price book entries) are read whole, paged."""
+    store.upsert_mirror("PricebookEntry", [
+        MirrorRow(f"01u{i:015d}", {"UnitPrice": Decimal(i)}, group_key=None)
+        for i in range(7)])
+    store.upsert_mirror("Contract", rows("800", 3, groups=1))
+    store.mark_deleted("PricebookEntry", ["01u000000000000003"])
+    got = list(store.iter_object("PricebookEntry", batch=2))
+    # 7 upserted − 1 deleted = 6, in Id order, whatever the page size; no other object
+    assert [r.sf_id for r in got] == [f"01u{i:015d}" for i in (0, 1, 2, 4, 5, 6)]
+    assert got[3].data == {"UnitPrice": Decimal(4)}
+    assert list(store.iter_object("Nothing", batch=2)) == []
+    with pytest.raises(ValueError, match="batch"):
+        list(store.iter_object("PricebookEntry", batch=0))

@@ -184,6 +184,12 @@ def index_rate(*, rate: Decimal, cap: Decimal | None, floor: Decimal | None,
     return policy.index_formula.evaluate(values)
 
 
+def pricing_for(account_pricing: PricingMethod | None, policy: UpliftPolicy) -> PricingMethod:
+    """How a line is priced: the account's own method (CPQ's Renewal Pricing Method)
+    when it has one, else the policy's ``pricing``."""
+    return account_pricing or policy.pricing
+
+
 def account_pricing_note(method: PricingMethod) -> str:
     """How a line priced by its account's own method says so (CPQ's picklist words)."""
     return f"priced by the account's Renewal Pricing Method: {method.value.capitalize()}"
@@ -214,7 +220,7 @@ def decide_uplift(
     return UpliftDecision(
         rate=bounded, source=source, chosen_rate=rate, rule_name=rule_name,
         index_rate=indexed, bound=bound, cap=cap, floor=floor,
-        pricing=account_pricing or policy.pricing,
+        pricing=pricing_for(account_pricing, policy),
         pricing_note=account_pricing_note(account_pricing) if account_pricing else None,
         contract_cap=contract_cap, contract_floor=contract_floor,
         risk_applies=not contractual or policy.contractual.risk)

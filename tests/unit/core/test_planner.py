@@ -742,3 +742,21 @@ def test_a_group_with_an_open_renewals_key_continues_it_before_any_shared_contra
                  policy=replace(POLICY, coterm=CotermPolicy(window_days=19)))
     assert [(r.contract_ids, r.existing_opportunity_id, r.key == key_b)
             for r in plan.renewals] == [(("800A",), None, False), (("800B",), "006OURS", True)]
+
+
+@pytest.mark.parametrize(("method", "says"), [
+    (PricingMethod.LIST, True),   # priced at the list price: the line says where it is from
+    (PricingMethod.SAME, False),  # the list price is not used: nothing to say
+])
+def test_a_list_priced_line_says_where_its_list_price_came_from(
+        method: PricingMethod, says: bool) -> None:
+    note = "1,300.00 USD a year from the contract's Renewal Price Book 01s2 (entry 01u3)"
+    made = contract("800P", lines=(replace(line(1, price="1000", qty="10", list_price="1300"),
+                                           list_price_note=note),))
+    account = replace(ACCOUNT, renewal_pricing=method)
+    (renewal,) = plan_account(account=account, contracts=[made], today=TODAY,
+                              policy=POLICY).renewals
+    (planned,) = renewal.lines
+    # List: 10 × 1,300.00 = 13,000.00 for the 12-month term; Same: 10 × 1,000.00
+    assert renewal.amount == P("13000.00" if says else "10000.00")
+    assert (f"List price: {note}." in planned.explanation) is says

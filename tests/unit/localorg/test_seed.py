@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -378,3 +379,33 @@ def test_add_months_clamps_to_month_end(day: date, months: int, expected: date) 
 def test_money_rounds_half_up_to_the_currency(amount: float, currency: str,
                                               expected: float) -> None:
     assert money(amount, currency) == expected
+
+
+def test_cpq_contracts_name_a_price_book_and_some_a_renewal_price_book(
+        seeded: tuple[sqlite3.Connection, SeedSummary]) -> None:
+    """CPQ's List pricing reads the Renewal Price Book when a contract names one."""
+    conn, _ = seeded
+    books = dict(_all(conn, 'SELECT "Name", "Id" FROM "Pricebook2"'))
+    assert set(books) == {"Standard Price Book", "Commercial Price Book", "Renewal Price Book"}
+    renewal, commercial = books["Renewal Price Book"], books["Commercial Price Book"]
+    # every contract names the commercial book; those of every third account the renewal one
+    assert _all(conn, 'SELECT DISTINCT "Pricebook2Id" FROM "Contract"') == [(commercial,)]
+    named = _all(conn, '''SELECT DISTINCT "SBQQ__RenewalPricebookId__c" FROM "Contract"''')
+    assert set(named) == {(renewal,), (None,)}
+    accounts = _all(conn, '''SELECT a."AccountNumber", c."SBQQ__RenewalPricebookId__c"
+                             FROM "Contract" c JOIN "Account" a ON a."Id" = c."AccountId"''')
+    for number, book in accounts:  # ACC-0000001 is account number 0
+        assert (book == renewal) is ((int(number[4:]) - 1) % 3 == 0)
+    # the renewal book lists every product of the commercial one 6% higher, rounded to the
+    # currency's step: e.g. 386 EUR × 1.06 = 409.16 → 409
+    pairs = _all(conn, '''SELECT c."UnitPrice", r."UnitPrice", c."CurrencyIsoCode"
+        FROM "PricebookEntry" c JOIN "PricebookEntry" r ON r."Product2Id" = c."Product2Id"
+        AND r."CurrencyIsoCode" = c."CurrencyIsoCode"
+        WHERE c."Pricebook2Id" = ? AND r."Pricebook2Id" = ?''', commercial, renewal)
+    assert len(pairs) == _one(conn, 'SELECT COUNT(*) FROM "PricebookEntry" WHERE '
+                                    '"Pricebook2Id" = ?', commercial) > 0
+    step = {"JPY": 100.0}
+    for listed, raised, currency in pairs:
+        unit = step.get(currency, 1.0)
+        assert raised == math.floor(listed * 1.06 / unit + 0.5) * unit, (listed, currency)
+    assert any(raised > listed for listed, raised, _ in pairs)

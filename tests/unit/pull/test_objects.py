@@ -27,8 +27,23 @@ def test_each_object_is_pulled_once_with_its_bookkeeping_fields(objects: Objects
         assert len(lowered) == len(set(lowered)), obj.sobject
         assert "id" in lowered
         assert "systemmodstamp" in lowered
-        # Users belong to no account: mirrored without a group (no group field).
-        assert obj.group_field.lower() in lowered or (obj.sobject, obj.group_field) == ("User", "")
+        # Users and price book entries belong to no account: mirrored without a group.
+        assert obj.group_field.lower() in lowered or (obj.sobject, obj.group_field) in {
+            ("User", ""), ("PricebookEntry", "")}
+
+
+def test_price_book_entries_are_pulled_without_an_account_under_cpq() -> None:
+    """CPQ's List pricing reads the contract's (renewal) price book entries."""
+    mapping = load_mapping(ROOT / "mappings/cpq.yaml").model
+    by_name = {o.sobject: o for o in pulled_objects(mapping)}
+    entries = by_name["PricebookEntry"]
+    assert entries.group_field == ""
+    assert entries.where is None
+    assert {"Pricebook2Id", "Product2Id", "CurrencyIsoCode", "UnitPrice", "IsActive"} <= \
+        set(entries.fields)
+    assert {"Pricebook2Id", "SBQQ__RenewalPricebookId__c"} <= set(by_name["Contract"].fields)
+    standard = load_mapping(ROOT / "mappings/standard.yaml").model
+    assert "PricebookEntry" not in {o.sobject for o in pulled_objects(standard)}
 
 
 def test_group_keys_lead_to_the_account(objects: Objects) -> None:
