@@ -9,13 +9,15 @@ store and holds no lock: :func:`sfrenew.runner.execute` opens and locks.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -40,6 +42,7 @@ from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._wiring import effective_policy, open_gateway
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
+    Run,
     RunKind,
     RunStats,
     RunStatus,
@@ -54,6 +57,67 @@ RUN_FINISHED = "run_finished"
 PLAN_FINGERPRINT_DIFFERS = "plan_fingerprint_differs"
 BATCH_CHUNKS = 10  # accounts are applied in batches of this many chunks' worth of changes
 BULK_BATCH_ROWS = 20_000  # ... or this many when an object goes through Bulk API 2.0
+
+
+# Which runs a request of each kind may continue: a plan writes nothing (nothing to
+# resume), a rollback is rerun, a backfill is resumed by ``sfrenew backfill`` (its window
+# is saved on the run), a scheduled job's run by ``apply`` like an apply.
+RESUMES = {RunKind.APPLY: frozenset({RunKind.APPLY, RunKind.RUN}),
+           RunKind.RUN: frozenset({RunKind.APPLY, RunKind.RUN}),
+           RunKind.BACKFILL: frozenset({RunKind.BACKFILL})}
+HOW_TO_RESUME = {RunKind.PLAN: "a plan writes nothing, so there is nothing to resume: run "
+                               "`sfrenew plan` again",
+                 RunKind.ROLLBACK: "run the same `sfrenew rollback` again (it undoes what is "
+                                   "left)",
+                 RunKind.BACKFILL: "resume it with `sfrenew backfill --resume {run_id}`",
+                 RunKind.PULL: "a pull is not resumed: the next run pulls from its watermarks",
+                 RunKind.APPLY: "resume it with `sfrenew apply --resume {run_id}`",
+                 RunKind.RUN: "resume it with `sfrenew apply --resume {run_id}`"}
+
+
+class NotResumable(Exception):
+    """The run asked for cannot be resumed by this request; the message says why and what
+    to do instead. Raised before anything is read or written."""
+
+
+def config_identity(config: AppConfig) -> dict[str, str]:
+    """What the run's ``fingerprint`` is made of, saved on the run so a refused resume can
+    say which file changed: each file's path and a digest of its bytes."""
+    def digest(path: Path) -> str:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except OSError:
+            return ""
+    return {"config_file": str(config.path.resolve()), "config_digest": digest(config.path),
+            "mapping_file": str(config.mapping_path.resolve()),
+            "mapping_digest": digest(config.mapping_path)}
+
+
+def config_differences(saved: Mapping[str, Any], config: AppConfig) -> list[str]:
+    """How ``config`` differs from the one a run started with (empty: the same).
+
+    Runs saved before the per-file digests compare the fingerprint alone; runs saved
+    before the fingerprint cannot be compared (they resume, as before)."""
+    if saved.get("fingerprint") in (None, config.fingerprint):
+        return []
+    now = config_identity(config)
+    if "config_digest" not in saved:
+        return [f"the config or its mapping file changed since the run started (fingerprint "
+                f"{saved.get('fingerprint')}, now {config.fingerprint})"]
+    out = []
+    for what, file_key, digest_key in (("config file", "config_file", "config_digest"),
+                                       ("mapping file", "mapping_file", "mapping_digest")):
+        if saved.get(file_key) != now[file_key]:
+            out.append(f"the {what} was {saved.get(file_key)}, now {now[file_key]}")
+        elif saved.get(digest_key) != now[digest_key]:
+            out.append(f"the {what} {now[file_key]} was changed since the run started")
+    return out or [f"the configuration differs (fingerprint {saved.get('fingerprint')}, now "
+                   f"{config.fingerprint})"]
+
+
+def resume_hint(kind: RunKind, run_id: str) -> str:
+    """What to do with a run of ``kind`` that stopped (for its message)."""
+    return HOW_TO_RESUME[kind].format(run_id=run_id)
 
 
 def _kind(value: str) -> RunKind:
@@ -92,14 +156,13 @@ class RunSession:
             self._settle_crashed(gateway, run_id)
             self._steps(gateway, run_id)
             if self.stopped:
-                status, message = RunStatus.STOPPED, "stopped on request; resume with " \
-                    f"--resume {run_id}"
+                status, message = RunStatus.STOPPED, f"stopped on request; {self._hint(run_id)}"
         except BudgetExhausted as exc:
             status = RunStatus.STOPPED
-            message = f"API budget reached ({exc}); resume later with --resume {run_id}"
+            message = f"API budget reached ({exc}); {self._hint(run_id)}"
         except TransientError as exc:
             status = RunStatus.INTERRUPTED
-            message = f"Salesforce kept failing ({exc}); resume with --resume {run_id}"
+            message = f"Salesforce kept failing ({exc}); {self._hint(run_id)}"
         except GatewayError as exc:
             status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
@@ -111,14 +174,19 @@ class RunSession:
                 gateway.close()
         return self._finish(run_id, gateway, status, message, started)
 
+    def _hint(self, run_id: str) -> str:
+        # Not a flag, the kind: a plan is never offered a resume it would refuse.
+        return resume_hint(_kind(self.request.kind), run_id)
+
     def _open_run(self) -> str:
         now = self.clock()
         resume = self.request.resume_run_id
         if resume:
             prior = self.store.get_run(resume)
             if prior.status is RunStatus.RUNNING:  # we hold the lock: it crashed
-                self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
-                                      error="found running after a crash")
+                prior = self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
+                                              error="found running after a crash")
+            self._check_resumable(prior)
             # Refuse a checkpoint from another sfrenew before touching the run.
             self.checkpoint = Checkpoint.from_json(prior.checkpoint, run_id=resume)
             run = self.store.resume_run(resume)
@@ -131,10 +199,28 @@ class RunSession:
                   "contract_end_from": str(self.request.contract_end_from or ""),
                   "contract_end_to": str(self.request.contract_end_to or ""),
                   "plan_file": str(self.request.plan_file or ""),
-                  "fingerprint": self.config.fingerprint}
+                  "fingerprint": self.config.fingerprint, **config_identity(self.config)}
         self.store.start_run(run_id=run_id, job=self.request.job,
                              kind=_kind(self.request.kind), now=now, params=params)
         return run_id
+
+    def _check_resumable(self, prior: Run) -> None:
+        """Refuse, before anything is written, a run this request cannot continue: its
+        kind, its status, or a config other than the one it started with."""
+        run_id, kind = prior.run_id, prior.kind
+        if kind not in RESUMES.get(_kind(self.request.kind), frozenset()):
+            raise NotResumable(f"cannot resume {run_id}: it is a {kind.value} run; "
+                               f"{resume_hint(kind, run_id)}")
+        if prior.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED):
+            why = {RunStatus.SUCCEEDED: "it finished: there is nothing left to do",
+                   RunStatus.FAILED: f"it failed ({prior.error}); fix the cause and start a "
+                                     "new run"}.get(prior.status, f"it is {prior.status.value}")
+            raise NotResumable(f"cannot resume {run_id}: {why}")
+        differences = config_differences(prior.params, self.config)
+        if differences:
+            raise NotResumable(
+                f"cannot resume {run_id} with this configuration: " + "; ".join(differences)
+                + ". Resume it with the config it started with, or start a new run.")
 
     def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()

@@ -7,6 +7,7 @@
 | :class:`AuthError` | fix credentials or permissions (:class:`SessionExpired`: refreshed once) |
 | :class:`BudgetExhausted` | checkpoint and resume later (daily allocation spent, or our own cap) |
 | :class:`ConfigurationError` | fix the config or the mapping (unknown field, object, bad SOQL) |
+| :class:`SecretMissing` | set the secret's environment variable (a ConfigurationError) |
 | :class:`RecordRejected` | report the record (a single-record call rejected its data) |
 | :class:`MultipleMatches` | report the key (an upsert key matched more than one record: 300) |
 | :class:`BulkJobFailed` | stop: Salesforce refused a whole Bulk API 2.0 job |
@@ -106,6 +107,16 @@ class SessionExpired(AuthError):
 
 class ConfigurationError(GatewayError):
     """The request names a field, object or query Salesforce rejects; fix config or mapping."""
+
+
+class SecretMissing(ConfigurationError):
+    """A secret the config names by reference is not there (its environment variable is
+    unset or empty): the environment, not the file, must change."""
+
+    def __init__(self, message: str, *, setting: str, variable: str) -> None:
+        super().__init__(message, error_code="SECRET_MISSING")
+        self.setting = setting
+        self.variable = variable
 
 
 class RecordRejected(GatewayError):

@@ -59,8 +59,9 @@ def test_status_shows_an_unreachable_org_error_as_written(
         capsys: pytest.CaptureFixture[str]) -> None:
     _print_status({"store": "empty (no run yet)", "watermarks": {}, "last_runs": {},
                    "dead_letters": {},
-                   "api_allocation": {"reachable": False, "error": "AuthError: [/x] refused"}})
-    assert "org unreachable (AuthError: [/x] refused)" in capsys.readouterr().out
+                   "api_allocation": {"reachable": False, "problem": "error",
+                                      "error": "AuthError: [/x] refused"}})
+    assert "org: cannot be used: AuthError: [/x] refused" in capsys.readouterr().out
 
 
 def _run(run_id: str, kind: RunKind, plan: dict[str, Any] | None, **params: Any) -> Run:
