@@ -48,6 +48,7 @@ from sfrenew.runner import (
 from sfrenew.salesforce.config import Secret
 from sfrenew.salesforce.errors import GatewayError
 from sfrenew.store import (
+    LedgerCounts,
     Run,
     RunStateError,
     StoreConfigurationError,
@@ -222,11 +223,20 @@ def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> Non
                        f" — {item.detail}")
 
 
-def _run_json(run: Run) -> dict[str, Any]:
+def written_from_ledger(run: Run, ledger: Mapping[str, LedgerCounts]) -> dict[str, Any]:
+    """Records written per object, counted from the ledger (every attempt of the run, a
+    killed one too); ``skipped`` (stale records, never sent) from the run's stats."""
+    skipped = {obj: c.skipped for obj, c in run.stats.written.items() if c.skipped}
+    return {obj: {**ledger.get(obj, LedgerCounts()).to_json(), "skipped": skipped.get(obj, 0)}
+            for obj in sorted({*ledger, *skipped})}
+
+
+def _run_json(run: Run, ledger: Mapping[str, LedgerCounts]) -> dict[str, Any]:
     return {"run_id": run.run_id, "job": run.job, "kind": run.kind.value,
             "status": run.status.value, "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "error": run.error, **run.stats.to_json(),
+            "written": written_from_ledger(run, ledger),
             "plan": (run.checkpoint or {}).get("plan"),
             "summary": (run.checkpoint or {}).get("summary")}
 
@@ -245,15 +255,17 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
         config = _config(config_path)
         with open_store(config.store_url) as store:
             found = store.list_runs(limit)
+            ledger = store.written_counts(r.run_id for r in found)
     if as_json:
-        click.echo(json.dumps([_run_json(r) for r in found], default=str))
+        click.echo(json.dumps([_run_json(r, ledger.get(r.run_id, {})) for r in found],
+                              default=str))
         return
     table = Table(title="sfrenew runs")
     table.add_column("run", no_wrap=True)
     for col in ("job", "kind", "status", "started", "pulled", "written", "API calls"):
         table.add_column(col)
     for r in found:
-        written = sum(c.created + c.updated for c in r.stats.written.values())
+        written = sum(c.written for c in ledger.get(r.run_id, {}).values())
         table.add_row(r.run_id, r.job, r.kind.value, r.status.value,
                       f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(sum(r.stats.pulled.values())),
                       str(written), str(sum(r.stats.api_calls.values())))
@@ -270,7 +282,8 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
         config = _config(config_path)
         with open_store(config.store_url) as store:
             found = store.get_run(run_id)
-    data = _run_json(found)
+            ledger = store.written_counts([run_id]).get(run_id, {})
+    data = _run_json(found, ledger)
     if as_json:
         click.echo(json.dumps(data, default=str))
         return
@@ -280,12 +293,19 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
         click.echo(f"  {found.error}")
     for title, key in (("rows pulled", "pulled"), ("API calls", "api_calls")):
         click.echo(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
-    table = Table(title="records written")
-    for col in ("object", "created", "updated", "skipped", "rejected"):
+    columns = ("created", "updated", "deleted", "skipped", "rejected", "unknown")
+    table = Table(title="records written (from the ledger, every attempt of the run)")
+    for col in ("object", *columns):
         table.add_column(col)
     for obj, c in data["written"].items():
-        table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
-    _console().print(table)
+        table.add_row(obj, *(str(c[k]) for k in columns))
+    if data["written"]:
+        _console().print(table)
+    else:
+        click.echo("  records written: none")
+    if any(c["unknown"] for c in data["written"].values()):
+        click.echo("  unknown: sent (or about to be) when the process died; the next run "
+                   "looks them up in the org and records what happened")
 
 
 DEMO_SEED = 1

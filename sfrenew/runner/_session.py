@@ -39,7 +39,7 @@ from sfrenew.plan.rulesets import RuleSet
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
-from sfrenew.runner._wiring import effective_policy, open_gateway
+from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     Run,
@@ -185,7 +185,7 @@ class RunSession:
             prior = self.store.get_run(resume)
             if prior.status is RunStatus.RUNNING:  # we hold the lock: it crashed
                 prior = self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
-                                              error="found running after a crash")
+                                              error=CRASHED)
             self._check_resumable(prior)
             # Refuse a checkpoint from another sfrenew before touching the run.
             self.checkpoint = Checkpoint.from_json(prior.checkpoint, run_id=resume)
@@ -224,12 +224,10 @@ class RunSession:
 
     def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()
+        mark_crashed(self.store, now=self.clock(), keep=run_id)
         for run in self.store.unfinished_runs():
             if run.run_id == run_id:
                 continue
-            if run.status is RunStatus.RUNNING:
-                self.store.finish_run(run.run_id, status=RunStatus.INTERRUPTED,
-                                      now=self.clock(), error="found running after a crash")
             recover_pending(gateway=gateway, store=self.store, run_id=run.run_id,
                             key_fields=keys, clock=self.clock)
         recover_pending(gateway=gateway, store=self.store, run_id=run_id, key_fields=keys,

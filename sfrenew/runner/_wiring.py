@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +28,7 @@ from sfrenew.salesforce import (
     connect,
 )
 from sfrenew.salesforce.config import ThresholdSettings
-from sfrenew.store import StateStore
+from sfrenew.store import RunStatus, StateStore, StorePort
 
 RUN_LOCK = "run.lock"  # in the state dir: one run per state at a time (SQLite state)
 LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
@@ -44,6 +45,19 @@ def run_locks(config: AppConfig, store: StateStore) -> Iterator[None]:
                          busy=f"another sfrenew run is using {state_dir}")
     with file_lock.hold(), store.lock(LOCK_NAME).hold():
         yield
+
+
+CRASHED = "found running after a crash"
+
+
+def mark_crashed(store: StorePort, *, now: datetime, keep: str | None = None) -> list[str]:
+    """Mark every run still ``running`` as ``interrupted`` (except ``keep``): the caller
+    holds the run locks, so no live process is running them. Returns their ids."""
+    found = [r.run_id for r in store.unfinished_runs()
+             if r.status is RunStatus.RUNNING and r.run_id != keep]
+    for run_id in found:
+        store.finish_run(run_id, status=RunStatus.INTERRUPTED, now=now, error=CRASHED)
+    return found
 
 
 def effective_policy(config: AppConfig, request: RunRequest) -> RulesPolicy:
