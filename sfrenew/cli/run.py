@@ -173,6 +173,9 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
         else:
             render_table(Path(path), _console())
             click.echo(f"plan saved: {out or path}")
+    code = exit_code(outcome.status, outcome.stats, resumable=False)
+    if code != EXIT_OK:  # 4: the plan skipped bad records (listed in it)
+        raise SystemExit(code)
 
 
 @click.command("apply")

@@ -101,11 +101,16 @@ def org_problem(exc: BaseException) -> tuple[OrgProblem, str]:
     """What kept the org from answering, in plain words, typed for the exit code."""
     match exc:
         case BudgetExhausted():
-            left = (f": {exc.daily_remaining:,} of {exc.daily_max:,} calls left"
-                    if exc.daily_remaining is not None and exc.daily_max is not None else "")
+            left = (f"{exc.daily_remaining:,} of {exc.daily_max:,} calls left"
+                    if exc.daily_remaining is not None and exc.daily_max is not None
+                    else "the org reports none left")
+            if exc.reason != "daily allocation spent":  # the reserve kept for others
+                return OrgProblem.ALLOCATION_SPENT, (
+                    f"daily API allocation: {exc.reason} ({left}); sfrenew leaves the "
+                    "reserve to other integrations")
             return OrgProblem.ALLOCATION_SPENT, (
-                f"daily API allocation spent ({exc.reason}{left}); the org refuses API calls "
-                "until its 24-hour window frees some")
+                f"daily API allocation spent ({left}); the org refuses API calls until its "
+                "24-hour window frees some")
         case Unreachable():
             return OrgProblem.UNREACHABLE, str(exc)
         case TransientError():
