@@ -228,15 +228,16 @@ def written_counts(db: Database, run_ids: Iterable[str]) -> dict[str, dict[str, 
     tally: dict[str, dict[str, dict[str, int]]] = {}
     with db.read() as conn:
         for part in chunked(dict.fromkeys(run_ids), IN_CHUNK):
+            # Grouped by error code too (a handful per run): NOT_SENT is told apart here.
             stmt = (select(_i.c.run_id, _i.c.object, _i.c.operation, _res.c.status,
-                           _res.c.error_code == NOT_SENT, func.count())
+                           _res.c.error_code, func.count())
                     .select_from(_i.outerjoin(_res, _join_result))
                     .where(_i.c.run_id.in_(part))
                     .group_by(_i.c.run_id, _i.c.object, _i.c.operation, _res.c.status,
-                              _res.c.error_code == NOT_SENT))
-            for run_id, obj, operation, status, not_sent, n in conn.execute(stmt):
+                              _res.c.error_code))
+            for run_id, obj, operation, status, code, n in conn.execute(stmt):
                 counts = tally.setdefault(run_id, {}).setdefault(obj, {})
-                what = _counted_as(Operation(operation), status, bool(not_sent))
+                what = _counted_as(Operation(operation), status, code == NOT_SENT)
                 if what is not None:
                     counts[what] = counts.get(what, 0) + int(n)
     return {run_id: {obj: LedgerCounts(**counts) for obj, counts in sorted(per.items())}
