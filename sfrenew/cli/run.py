@@ -51,6 +51,7 @@ from sfrenew.store import (
     LedgerCounts,
     Run,
     RunStateError,
+    RunStatus,
     StoreConfigurationError,
     StoreError,
     UnknownRun,
@@ -292,6 +293,9 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
         return
     click.echo(f"run {found.run_id} ({found.kind.value}, job {found.job}): {found.status.value}")
     click.echo(f"  started {data['started_at']}, finished {data['finished_at']}")
+    if found.status is RunStatus.RUNNING:
+        click.echo("  (running, or killed: the next run or rollback on this state marks a "
+                   "killed run interrupted)")
     if found.error:
         click.echo(f"  {found.error}")
     for title, key in (("rows pulled", "pulled"), ("API calls", "api_calls")):

@@ -68,6 +68,10 @@ def test_a_killed_then_resumed_run_counts_every_write_of_every_attempt(
         table = CliRunner().invoke(main, ["runs", "--config", str(_config_file(b))])
         row = next(line for line in table.stdout.splitlines() if killed in line)
         assert f" {written} " in row
+        text = CliRunner().invoke(main, ["runs", "--config", str(_config_file(b)), "show",
+                                         killed]).stdout
+        assert "records written (from the ledger, every attempt of the run)" in text
+        assert "running, or killed" in text
 
         resumed = b.run(resume_run_id=killed)
         assert resumed.status == "succeeded", resumed.message
