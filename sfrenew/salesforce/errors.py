@@ -306,5 +306,12 @@ def classify_connection_failure(exc: BaseException, *, url: str, what: str,
     cause = unreachable_cause(exc)
     if cause is not None:
         return Unreachable(url=origin(url), cause=cause)
-    return TransientError(f"{what} failed: {type(exc).__name__} talking to {origin(url)}",
+    return TransientError(f"{what} failed: {_innermost(exc)} talking to {origin(url)}",
                           ambiguous=connected)
+
+
+def _innermost(exc: BaseException) -> str:
+    # The operating system's word for it (ConnectionResetError, TimeoutError) rather than
+    # the wrapper's (requests' ConnectionError), for the operator reading the message.
+    names = [type(c).__name__ for c in _causes(exc) if type(c).__module__ == "builtins"]
+    return names[-1] if names else type(exc).__name__

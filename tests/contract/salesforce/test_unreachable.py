@@ -123,7 +123,8 @@ def test_causes_are_classified_by_type(wrapped: BaseException,
     if expected is None:
         assert isinstance(error, TransientError)
         assert error.ambiguous
-        assert "https://x.example" in str(error)
+        assert f"query call failed: {type(wrapped).__name__} talking to https://x.example" \
+            == str(error)
     else:
         assert isinstance(error, Unreachable)
         assert error.url == "https://x.example"  # no path, no query (a query may hold data)
