@@ -30,8 +30,9 @@ from sfrenew.runner._checkpoint import (
     Phase,
 )
 from sfrenew.runner._request import NoProgress, ProgressSink, RunOutcome, RunRequest, Step
+from sfrenew.runner._resume import NotResumable
 from sfrenew.runner._rollback import rollback_session
-from sfrenew.runner._session import NotResumable, RunSession
+from sfrenew.runner._session import RunSession
 from sfrenew.runner._wiring import (
     LOCK_NAME,
     RUN_LOCK,

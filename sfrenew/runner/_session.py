@@ -9,15 +9,13 @@ store and holds no lock: :func:`sfrenew.runner.execute` opens and locks.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -39,10 +37,10 @@ from sfrenew.plan.rulesets import RuleSet
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
+from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
 from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
-    Run,
     RunKind,
     RunStats,
     RunStatus,
@@ -57,67 +55,6 @@ RUN_FINISHED = "run_finished"
 PLAN_FINGERPRINT_DIFFERS = "plan_fingerprint_differs"
 BATCH_CHUNKS = 10  # accounts are applied in batches of this many chunks' worth of changes
 BULK_BATCH_ROWS = 20_000  # ... or this many when an object goes through Bulk API 2.0
-
-
-# Which runs a request of each kind may continue: a plan writes nothing (nothing to
-# resume), a rollback is rerun, a backfill is resumed by ``sfrenew backfill`` (its window
-# is saved on the run), a scheduled job's run by ``apply`` like an apply.
-RESUMES = {RunKind.APPLY: frozenset({RunKind.APPLY, RunKind.RUN}),
-           RunKind.RUN: frozenset({RunKind.APPLY, RunKind.RUN}),
-           RunKind.BACKFILL: frozenset({RunKind.BACKFILL})}
-HOW_TO_RESUME = {RunKind.PLAN: "a plan writes nothing, so there is nothing to resume: run "
-                               "`sfrenew plan` again",
-                 RunKind.ROLLBACK: "run the same `sfrenew rollback` again (it undoes what is "
-                                   "left)",
-                 RunKind.BACKFILL: "resume it with `sfrenew backfill --resume {run_id}`",
-                 RunKind.PULL: "a pull is not resumed: the next run pulls from its watermarks",
-                 RunKind.APPLY: "resume it with `sfrenew apply --resume {run_id}`",
-                 RunKind.RUN: "resume it with `sfrenew apply --resume {run_id}`"}
-
-
-class NotResumable(Exception):
-    """The run asked for cannot be resumed by this request; the message says why and what
-    to do instead. Raised before anything is read or written."""
-
-
-def config_identity(config: AppConfig) -> dict[str, str]:
-    """What the run's ``fingerprint`` is made of, saved on the run so a refused resume can
-    say which file changed: each file's path and a digest of its bytes."""
-    def digest(path: Path) -> str:
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        except OSError:
-            return ""
-    return {"config_file": str(config.path.resolve()), "config_digest": digest(config.path),
-            "mapping_file": str(config.mapping_path.resolve()),
-            "mapping_digest": digest(config.mapping_path)}
-
-
-def config_differences(saved: Mapping[str, Any], config: AppConfig) -> list[str]:
-    """How ``config`` differs from the one a run started with (empty: the same).
-
-    Runs saved before the per-file digests compare the fingerprint alone; runs saved
-    before the fingerprint cannot be compared (they resume, as before)."""
-    if saved.get("fingerprint") in (None, config.fingerprint):
-        return []
-    now = config_identity(config)
-    if "config_digest" not in saved:
-        return [f"the config or its mapping file changed since the run started (fingerprint "
-                f"{saved.get('fingerprint')}, now {config.fingerprint})"]
-    out = []
-    for what, file_key, digest_key in (("config file", "config_file", "config_digest"),
-                                       ("mapping file", "mapping_file", "mapping_digest")):
-        if saved.get(file_key) != now[file_key]:
-            out.append(f"the {what} was {saved.get(file_key)}, now {now[file_key]}")
-        elif saved.get(digest_key) != now[digest_key]:
-            out.append(f"the {what} {now[file_key]} was changed since the run started")
-    return out or [f"the configuration differs (fingerprint {saved.get('fingerprint')}, now "
-                   f"{config.fingerprint})"]
-
-
-def resume_hint(kind: RunKind, run_id: str) -> str:
-    """What to do with a run of ``kind`` that stopped (for its message)."""
-    return HOW_TO_RESUME[kind].format(run_id=run_id)
 
 
 def _kind(value: str) -> RunKind:
@@ -186,7 +123,7 @@ class RunSession:
             if prior.status is RunStatus.RUNNING:  # we hold the lock: it crashed
                 prior = self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
                                               error=CRASHED)
-            self._check_resumable(prior)
+            check_resumable(prior, request_kind=_kind(self.request.kind), config=self.config)
             # Refuse a checkpoint from another sfrenew before touching the run.
             self.checkpoint = Checkpoint.from_json(prior.checkpoint, run_id=resume)
             run = self.store.resume_run(resume)
@@ -203,24 +140,6 @@ class RunSession:
         self.store.start_run(run_id=run_id, job=self.request.job,
                              kind=_kind(self.request.kind), now=now, params=params)
         return run_id
-
-    def _check_resumable(self, prior: Run) -> None:
-        """Refuse, before anything is written, a run this request cannot continue: its
-        kind, its status, or a config other than the one it started with."""
-        run_id, kind = prior.run_id, prior.kind
-        if kind not in RESUMES.get(_kind(self.request.kind), frozenset()):
-            raise NotResumable(f"cannot resume {run_id}: it is a {kind.value} run; "
-                               f"{resume_hint(kind, run_id)}")
-        if prior.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED):
-            why = {RunStatus.SUCCEEDED: "it finished: there is nothing left to do",
-                   RunStatus.FAILED: f"it failed ({prior.error}); fix the cause and start a "
-                                     "new run"}.get(prior.status, f"it is {prior.status.value}")
-            raise NotResumable(f"cannot resume {run_id}: {why}")
-        differences = config_differences(prior.params, self.config)
-        if differences:
-            raise NotResumable(
-                f"cannot resume {run_id} with this configuration: " + "; ".join(differences)
-                + ". Resume it with the config it started with, or start a new run.")
 
     def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()

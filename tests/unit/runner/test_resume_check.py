@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from sfrenew.config import AppConfig, load_config
-from sfrenew.runner._session import config_differences, config_identity, resume_hint
+from sfrenew.runner._resume import config_differences, config_identity, resume_hint
 from sfrenew.store import RunKind
 
 ROOT = Path(__file__).resolve().parents[3]
