@@ -21,9 +21,9 @@ from sfrenew.core.changeset import same_value
 from sfrenew.salesforce.port import GatewayPort
 from sfrenew.salesforce.soql import format_soql
 from sfrenew.store.port import StorePort
-from sfrenew.store.values import LedgerEntry, Operation, WriteResult, WriteStatus
+from sfrenew.store.values import NOT_SENT, LedgerEntry, Operation, WriteResult, WriteStatus
 
-NOT_SENT = "NOT_SENT"
+__all__ = ["NOT_SENT", "recover_pending"]
 RECOVERED = "pending_writes_recovered"
 log = structlog.get_logger()
 

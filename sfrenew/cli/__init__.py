@@ -13,6 +13,7 @@ from sfrenew.cli import ops as _ops
 from sfrenew.cli import rules as _rules
 from sfrenew.cli import rules_lines as _rules_lines
 from sfrenew.cli import run as _run
+from sfrenew.cli._ops_common import EXIT_CODES_HELP
 from sfrenew.clock import ClockShiftError, clock_shift
 
 
@@ -40,3 +41,15 @@ main.add_command(_run.apply)
 main.add_command(_run.rollback)
 main.add_command(_run.runs)
 main.add_command(_run.demo)
+
+
+def _with_exit_codes(command: click.Command) -> None:
+    """End every command's ``--help`` with the one exit-code table (docs/operations.md)."""
+    command.epilog = EXIT_CODES_HELP if not command.epilog \
+        else f"{command.epilog}\n\n{EXIT_CODES_HELP}"
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_exit_codes(sub)
+
+
+_with_exit_codes(main)

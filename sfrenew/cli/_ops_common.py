@@ -1,13 +1,15 @@
 """What the operator commands share: options, exit codes, config loading, the clock.
 
-Exit codes (documented in docs/operations.md and stable for scripts):
-0 done, 1 failure, 2 configuration error (nothing was read or written),
-3 stopped but resumable (cap, daily allocation, stop signal, Salesforce kept failing).
+The exit codes are defined here once, for every command (stable for scripts; the table
+is in docs/operations.md and at the end of every command's ``--help``):
+0 done, 1 failed, 2 usage or configuration (nothing was read or written), 3 stopped and
+resumable, 4 done but records were rejected by Salesforce or skipped as bad data.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,8 +24,21 @@ from sfrenew.yamlsource import YamlSourceError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_CONFIG = 2
+EXIT_CONFIG = 2  # usage or configuration: nothing was read or written
 EXIT_RESUMABLE = 3
+EXIT_DIRTY = 4  # done, but records were rejected or skipped as bad data
+
+# The one table, shown at the end of every command's --help (``\b``: click keeps the
+# lines as written) and in docs/operations.md (a test keeps the two equal).
+EXIT_CODES = (
+    (EXIT_OK, "done"),
+    (EXIT_FAILED, "failed: the org could not be used, another run holds the state, or a bug"),
+    (EXIT_CONFIG, "usage or configuration mistake; nothing was read or written"),
+    (EXIT_RESUMABLE, "stopped and resumable; the resume command is printed"),
+    (EXIT_DIRTY, "done, but records were rejected or skipped as bad data (runs show RUN)"),
+)
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {text}"
+                                                   for code, text in EXIT_CODES)
 DEFAULT_CONFIG = "config.example.yaml"
 DEFAULT_JOBS_DIR = "jobs"
 RESUMABLE = frozenset({"stopped", "interrupted"})
@@ -64,11 +79,24 @@ def open_jobs(directory: Path) -> list[JobSpec]:
         fail(f"the job files have mistakes (nothing was scheduled):\n{exc}", EXIT_CONFIG)
 
 
-def exit_code(status: str) -> int:
-    """The process exit code for a run's final status."""
+def dirty_records(stats: Mapping[str, Any] | None) -> int:
+    """Records a finished run left behind: rows Salesforce rejected (``written``) and bad
+    records the plan reported and skipped (``plan.problems``)."""
+    if not stats:
+        return 0
+    rejected = sum(int(c.get("rejected", 0)) for c in (stats.get("written") or {}).values())
+    return rejected + int((stats.get("plan") or {}).get("problems", 0))
+
+
+def exit_code(status: str, stats: Mapping[str, Any] | None = None, *,
+              resumable: bool = True) -> int:
+    """The process exit code for a run's final status (and, when done, its ``stats``).
+
+    ``resumable=False`` for runs that cannot be resumed (a ``plan``): a stop is a failure.
+    """
     if status == "succeeded":
-        return EXIT_OK
-    return EXIT_RESUMABLE if status in RESUMABLE else EXIT_FAILED
+        return EXIT_DIRTY if dirty_records(stats) else EXIT_OK
+    return EXIT_RESUMABLE if resumable and status in RESUMABLE else EXIT_FAILED
 
 
 def when(value: datetime | None) -> str:

@@ -38,7 +38,14 @@ from sfrenew.daemon import outcome_fields, stop_on_signals
 from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
-from sfrenew.runner import CheckpointVersionError, RunOutcome, RunRequest, Step, execute
+from sfrenew.runner import (
+    CheckpointVersionError,
+    NotResumable,
+    RunOutcome,
+    RunRequest,
+    Step,
+    execute,
+)
 from sfrenew.store import RunKind, StoreError, StoreMissing, open_store
 
 BACKFILL_JOB = "backfill"
@@ -148,11 +155,7 @@ def _report(outcome: RunOutcome, *, request: RunRequest, config_path: str,
 def backfill(*, start: Any, end: Any, accounts: tuple[str, ...], dry_run: bool,
              max_api_calls: int | None, resume: str | None, config_path: str,
              as_json: bool) -> None:
-    """Plan and apply renewals for contracts ending between --from and --to.
-
-    Exit codes: 0 done, 3 stopped and resumable (the command to resume is printed),
-    2 configuration error, 1 failure.
-    """
+    """Plan and apply renewals for contracts ending between --from and --to."""
     config = open_config(config_path)
     request = build_request(config, start=start.date() if start else None,
                             end=end.date() if end else None, accounts=_accounts(accounts),
@@ -165,7 +168,7 @@ def backfill(*, start: Any, end: Any, accounts: tuple[str, ...], dry_run: bool,
     except Busy as exc:
         fail(f"{exc}: a daemon job or another backfill is running; try again when it ends",
              EXIT_FAILED)
-    except CheckpointVersionError as exc:
+    except (CheckpointVersionError, NotResumable) as exc:
         fail(str(exc), EXIT_CONFIG)
     _report(outcome, request=request, config_path=config_path, as_json=as_json)
-    raise SystemExit(exit_code(outcome.status))
+    raise SystemExit(exit_code(outcome.status, outcome.stats))

@@ -1,7 +1,8 @@
 """``sfrenew mappings ...``: check mapping files, export their JSON Schema and metadata.
 
-``check`` exits 1 when any file has an error (phase 1, or phase 2 with ``--org``) and 0
-otherwise, warnings included, so CI can gate on it.
+``check`` exits 2 (a configuration mistake, in the one exit-code table of
+:mod:`sfrenew.cli._ops_common`) when any file has an error (phase 1, or phase 2 with
+``--org``) and 0 otherwise, warnings included, so CI can gate on it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from sfrenew.cli._ops_common import EXIT_CONFIG, fail
 from sfrenew.mapping import (
     DescribeSource,
     Level,
@@ -105,7 +107,7 @@ def mappings() -> None:
 def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     """Check mapping files (default: mappings/*.yaml); every problem at once.
 
-    Exit status 1 on any error, 0 when there are only warnings.
+    Exit status 2 on any error, 0 when there are only warnings.
     """
     loaded: list[LoadedMapping] = []
     failed = False
@@ -130,7 +132,7 @@ def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     for mapping in loaded:
         click.echo(f"{mapping.file}: {'checked' if org else 'valid'}")
     if failed:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_CONFIG)
 
 
 @mappings.command()
@@ -161,7 +163,7 @@ def metadata(file: Path, out: Path) -> None:
     try:
         mapping = load_mapping(file)
     except YamlSourceError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc), EXIT_CONFIG)
     written = write_metadata(mapping.model, out)
     click.echo(f"wrote {len(written)} files to {out}; deploy with: "
                f"cd {out} && sf project deploy start --manifest manifest/package.xml")

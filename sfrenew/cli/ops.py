@@ -22,6 +22,7 @@ from rich.table import Table
 from sfrenew.cli._ops_common import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    EXIT_OK,
     config_option,
     exit_code,
     fail,
@@ -41,7 +42,7 @@ from sfrenew.jobs import JobSpec, find_job
 from sfrenew.locks import Busy
 from sfrenew.logs import bound
 from sfrenew.progress import progress_for
-from sfrenew.runner import execute, remaining_allocation
+from sfrenew.runner import OrgProblem, execute, remaining_allocation
 from sfrenew.scheduler import next_fire_time
 from sfrenew.store import Run, RunKind, StoreMissing, open_store
 
@@ -140,7 +141,7 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
                    f"{fields['pulled']}, created {fields['created']}, updated "
                    f"{fields['updated']}, rejected {fields['rejected']}: {outcome.message}")
         echo_lapsed(outcome.stats.get("plan") or {})
-    raise SystemExit(exit_code(outcome.status))
+    raise SystemExit(exit_code(outcome.status, outcome.stats))
 
 
 @click.command("run")
@@ -234,8 +235,8 @@ def _print_status(report: Mapping[str, Any]) -> None:
     elif api["reachable"]:
         console.print(f"daily API allocation: {api['remaining']:,} of {api['max']:,} remaining")
     else:
-        # The error is an exception's text: shown as written, never read as rich markup.
-        console.print(f"daily API allocation: org unreachable ({escape(api['error'])})")
+        # The sentence may hold an exception's text: shown as written, never read as markup.
+        console.print(f"org: cannot be used: {escape(api['error'])}")
 
 
 def _print_lapsed(console: Console, lapsed: Mapping[str, Any] | None) -> None:
@@ -267,3 +268,13 @@ def status(config_path: str, jobs_dir: Path, no_org: bool, as_json: bool) -> Non
         click.echo(json.dumps(report, indent=2, default=jsonable))
     else:
         _print_status(report)
+    code = status_exit_code(report["api_allocation"])
+    if code != EXIT_OK:
+        raise SystemExit(code)
+
+
+def status_exit_code(api: Mapping[str, Any]) -> int:
+    """0 when the org answered (or was not asked), 2 when the config is at fault, else 1."""
+    if api.get("skipped") or api.get("reachable"):
+        return EXIT_OK
+    return EXIT_CONFIG if api.get("problem") == OrgProblem.CONFIGURATION else EXIT_FAILED

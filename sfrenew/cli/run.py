@@ -21,6 +21,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sfrenew.cli._ops_common import (
+    EXIT_CONFIG,
+    EXIT_DIRTY,
+    EXIT_FAILED,
+    EXIT_OK,
+    dirty_records,
+    exit_code,
+    fail,
+)
 from sfrenew.cli.plan_view import render_json, render_table
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig, load_config
@@ -29,6 +38,7 @@ from sfrenew.logs import configure as configure_logs
 from sfrenew.plan.model import PlanFileError
 from sfrenew.runner import (
     CheckpointVersionError,
+    NotResumable,
     RunOutcome,
     RunRequest,
     Step,
@@ -37,7 +47,16 @@ from sfrenew.runner import (
 )
 from sfrenew.salesforce.config import Secret
 from sfrenew.salesforce.errors import GatewayError
-from sfrenew.store import Run, StoreError, UnknownRun, open_store
+from sfrenew.store import (
+    LedgerCounts,
+    Run,
+    RunStateError,
+    RunStatus,
+    StoreConfigurationError,
+    StoreError,
+    UnknownRun,
+    open_store,
+)
 from sfrenew.yamlsource import YamlSourceError
 
 DEFAULT_CONFIG = "config.example.yaml"
@@ -53,13 +72,20 @@ def _logs_to_stderr(level: str = "INFO") -> None:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Show what the user can fix without a traceback."""
+    """Show what the user can fix without a traceback, with the code of the one table
+    (:mod:`sfrenew.cli._ops_common`): 2 for a mistake in the config, the arguments or
+    the run asked for, 1 when the org or the state cannot be used now."""
     try:
         yield
     except YamlSourceError as exc:
-        raise click.ClickException("the configuration has mistakes:\n" + str(exc)) from None
-    except (Busy, CheckpointVersionError, GatewayError, StoreError, PlanFileError) as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(f"the configuration has mistakes (nothing was run):\n{exc}", EXIT_CONFIG)
+    except (CheckpointVersionError, NotResumable, PlanFileError, StoreConfigurationError,
+            UnknownRun, RunStateError) as exc:
+        fail(str(exc), EXIT_CONFIG)
+    except Busy as exc:
+        fail(f"{exc}; try again when it ends", EXIT_FAILED)
+    except (GatewayError, StoreError) as exc:
+        fail(str(exc), EXIT_FAILED)
 
 
 def _console() -> Console:
@@ -89,20 +115,25 @@ config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
                              help="The config file.")
 
 
-def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
+def _echo_outcome(outcome: RunOutcome, as_json: bool, *, resumable: bool = True) -> None:
+    """Print the outcome, then exit by the one table (with ``--json`` too)."""
+    code = exit_code(outcome.status, outcome.stats, resumable=resumable)
     if as_json:
         click.echo(json.dumps({"run_id": outcome.run_id, "status": outcome.status,
                                "message": outcome.message, "stats": outcome.stats,
-                               "api_calls": outcome.api_calls,
+                               "api_calls": outcome.api_calls, "exit_code": code,
                                "duration_s": round(outcome.duration_s, 3)}, default=str))
-        return
-    click.echo(f"run {outcome.run_id}: {outcome.status} ({outcome.message}) in "
-               f"{outcome.duration_s:.1f}s, {sum(outcome.api_calls.values())} API calls")
-    for obj, counts in sorted(outcome.stats.get("written", {}).items()):
-        click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    echo_lapsed(outcome.stats.get("plan") or {})
-    if outcome.status not in ("succeeded",):
-        raise SystemExit(1)
+    else:
+        click.echo(f"run {outcome.run_id}: {outcome.status} ({outcome.message}) in "
+                   f"{outcome.duration_s:.1f}s, {sum(outcome.api_calls.values())} API calls")
+        for obj, counts in sorted(outcome.stats.get("written", {}).items()):
+            click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        echo_lapsed(outcome.stats.get("plan") or {})
+        if code == EXIT_DIRTY:
+            click.echo(f"  done, but {dirty_records(outcome.stats)} records were rejected or "
+                       f"skipped as bad data: sfrenew runs show {outcome.run_id}")
+    if code != EXIT_OK:
+        raise SystemExit(code)
 
 
 def echo_lapsed(plan: Mapping[str, Any]) -> None:
@@ -134,7 +165,7 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
                           clock=utc_now)
         path = outcome.stats.get("plan_file")
         if outcome.status != "succeeded" or not path:
-            _echo_outcome(outcome, fmt == "json")
+            _echo_outcome(outcome, fmt == "json", resumable=False)  # a plan is not resumed
             return
         if out is not None:
             out.write_bytes(Path(path).read_bytes())
@@ -143,15 +174,20 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
         else:
             render_table(Path(path), _console())
             click.echo(f"plan saved: {out or path}")
+    code = exit_code(outcome.status, outcome.stats, resumable=False)
+    if code != EXIT_OK:  # 4: the plan skipped bad records (listed in it)
+        raise SystemExit(code)
 
 
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False,
                                                              path_type=Path))
 @config_option
-@click.option("--resume", "resume", default=None, help="Continue a stopped or crashed run.")
-@click.option("--max-api-calls", type=click.IntRange(1), default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--resume", "resume", default=None, metavar="RUN_ID",
+              help="Continue a stopped or crashed apply (not a plan; same config only).")
+@click.option("--max-api-calls", type=click.IntRange(1), default=None,
+              help="Stop (resumable, exit 3) before spending more API calls than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 def apply(plan_file: Path | None, config_path: str, resume: str | None,
           max_api_calls: int | None, as_json: bool) -> None:
     """Apply exactly a saved plan, or pull, plan and apply in one go."""
@@ -173,10 +209,7 @@ def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> Non
     """Undo a run: delete what it created, restore what it changed (not people's edits)."""
     with _errors():
         config = _config(config_path)
-        try:
-            own_id, report = rollback_session(config, run_id, dry_run=dry_run, clock=utc_now)
-        except UnknownRun as exc:
-            raise click.ClickException(str(exc)) from None
+        own_id, report = rollback_session(config, run_id, dry_run=dry_run, clock=utc_now)
     items = [item.__dict__ for item in report.items]
     if as_json:
         click.echo(json.dumps({"rollback_run_id": own_id, "target_run_id": run_id,
@@ -194,11 +227,20 @@ def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> Non
                        f" — {item.detail}")
 
 
-def _run_json(run: Run) -> dict[str, Any]:
+def written_from_ledger(run: Run, ledger: Mapping[str, LedgerCounts]) -> dict[str, Any]:
+    """Records written per object, counted from the ledger (every attempt of the run, a
+    killed one too); ``skipped`` (stale records, never sent) from the run's stats."""
+    skipped = {obj: c.skipped for obj, c in run.stats.written.items() if c.skipped}
+    return {obj: {**ledger.get(obj, LedgerCounts()).to_json(), "skipped": skipped.get(obj, 0)}
+            for obj in sorted({*ledger, *skipped})}
+
+
+def _run_json(run: Run, ledger: Mapping[str, LedgerCounts]) -> dict[str, Any]:
     return {"run_id": run.run_id, "job": run.job, "kind": run.kind.value,
             "status": run.status.value, "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "error": run.error, **run.stats.to_json(),
+            "written": written_from_ledger(run, ledger),
             "plan": (run.checkpoint or {}).get("plan"),
             "summary": (run.checkpoint or {}).get("summary")}
 
@@ -217,15 +259,17 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
         config = _config(config_path)
         with open_store(config.store_url) as store:
             found = store.list_runs(limit)
+            ledger = store.written_counts(r.run_id for r in found)
     if as_json:
-        click.echo(json.dumps([_run_json(r) for r in found], default=str))
+        click.echo(json.dumps([_run_json(r, ledger.get(r.run_id, {})) for r in found],
+                              default=str))
         return
     table = Table(title="sfrenew runs")
     table.add_column("run", no_wrap=True)
     for col in ("job", "kind", "status", "started", "pulled", "written", "API calls"):
         table.add_column(col)
     for r in found:
-        written = sum(c.created + c.updated for c in r.stats.written.values())
+        written = sum(c.written for c in ledger.get(r.run_id, {}).values())
         table.add_row(r.run_id, r.job, r.kind.value, r.status.value,
                       f"{r.started_at:%Y-%m-%d %H:%M:%S}", str(sum(r.stats.pulled.values())),
                       str(written), str(sum(r.stats.api_calls.values())))
@@ -241,26 +285,34 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
     with _errors():
         config = _config(config_path)
         with open_store(config.store_url) as store:
-            try:
-                found = store.get_run(run_id)
-            except UnknownRun as exc:
-                raise click.ClickException(str(exc)) from None
-    data = _run_json(found)
+            found = store.get_run(run_id)
+            ledger = store.written_counts([run_id]).get(run_id, {})
+    data = _run_json(found, ledger)
     if as_json:
         click.echo(json.dumps(data, default=str))
         return
     click.echo(f"run {found.run_id} ({found.kind.value}, job {found.job}): {found.status.value}")
     click.echo(f"  started {data['started_at']}, finished {data['finished_at']}")
+    if found.status is RunStatus.RUNNING:
+        click.echo("  (running, or killed: the next run or rollback on this state marks a "
+                   "killed run interrupted)")
     if found.error:
         click.echo(f"  {found.error}")
     for title, key in (("rows pulled", "pulled"), ("API calls", "api_calls")):
         click.echo(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in data[key].items()))
-    table = Table(title="records written")
-    for col in ("object", "created", "updated", "skipped", "rejected"):
+    columns = ("created", "updated", "deleted", "skipped", "rejected", "unknown")
+    table = Table(title="records written (from the ledger, every attempt of the run)")
+    for col in ("object", *columns):
         table.add_column(col)
     for obj, c in data["written"].items():
-        table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
-    _console().print(table)
+        table.add_row(obj, *(str(c[k]) for k in columns))
+    if data["written"]:
+        _console().print(table)
+    else:
+        click.echo("  records written: none")
+    if any(c["unknown"] for c in data["written"].values()):
+        click.echo("  unknown: sent (or about to be) when the process died; the next run "
+                   "looks them up in the org and records what happened")
 
 
 DEMO_SEED = 1

@@ -30,11 +30,13 @@ from sfrenew.runner._checkpoint import (
     Phase,
 )
 from sfrenew.runner._request import NoProgress, ProgressSink, RunOutcome, RunRequest, Step
+from sfrenew.runner._resume import NotResumable
 from sfrenew.runner._rollback import rollback_session
 from sfrenew.runner._session import RunSession
 from sfrenew.runner._wiring import (
     LOCK_NAME,
     RUN_LOCK,
+    OrgProblem,
     effective_policy,
     open_gateway,
     remaining_allocation,
@@ -48,6 +50,8 @@ __all__ = [
     "RUN_LOCK",
     "Checkpoint",
     "CheckpointVersionError",
+    "NotResumable",
+    "OrgProblem",
     "Phase",
     "ProgressSink",
     "RunOutcome",
@@ -71,7 +75,9 @@ def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datet
     status and message, and the run is recorded with it. Only bugs raise (after the
     run is recorded as failed). :class:`sfrenew.locks.Busy` when another run holds the
     state; :class:`CheckpointVersionError` when the run to resume was saved by an
-    sfrenew this one does not understand.
+    sfrenew this one does not understand; :class:`NotResumable` when the run to resume
+    is not one this request can continue (a plan, another kind, a finished run, another
+    config).
     """
     started = time.monotonic()
     config.state_dir.mkdir(parents=True, exist_ok=True)

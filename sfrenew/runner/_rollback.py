@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sfrenew.apply.rollback import RollbackReport, rollback_run
 from sfrenew.config import AppConfig
 from sfrenew.mapping import Concept
 from sfrenew.mapping.translate import written_fields
-from sfrenew.runner._wiring import open_gateway, run_locks
-from sfrenew.store import RunKind, RunStats, RunStatus, make_run_id, open_store
+from sfrenew.runner._wiring import mark_crashed, open_gateway, run_locks
+from sfrenew.store import RunKind, RunStats, RunStatus, StorePort, make_run_id, open_store
+
+
+@contextmanager
+def _crashed_marked(store: StorePort, clock: Callable[[], datetime]) -> Iterator[None]:
+    # Under the run locks, before the org is reached (it may not be): a rollback (or any
+    # run) killed outright is no longer running, and is marked interrupted.
+    mark_crashed(store, now=clock())
+    yield
 
 
 def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
@@ -24,7 +33,8 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
     store = open_store(config.store_url)
     try:
         store.get_run(target_run_id)  # UnknownRun before anything else
-        with run_locks(config, store), open_gateway(config) as gateway:
+        with run_locks(config, store), _crashed_marked(store, clock), \
+                open_gateway(config) as gateway:
             m = config.mapping
             # Children first; a contract's link is put back before its renewal goes.
             order = [m.task.object, m.renewal_line.object, m.contract.object,

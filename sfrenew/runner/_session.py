@@ -36,7 +36,8 @@ from sfrenew.plan.rulesets import RuleSet
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
-from sfrenew.runner._wiring import effective_policy, open_gateway
+from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
+from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     RunKind,
@@ -91,14 +92,13 @@ class RunSession:
             self._settle_crashed(gateway, run_id)
             self._steps(gateway, run_id)
             if self.stopped:
-                status, message = RunStatus.STOPPED, "stopped on request; resume with " \
-                    f"--resume {run_id}"
+                status, message = RunStatus.STOPPED, f"stopped on request; {self._hint(run_id)}"
         except BudgetExhausted as exc:
             status = RunStatus.STOPPED
-            message = f"API budget reached ({exc}); resume later with --resume {run_id}"
+            message = f"API budget reached ({exc}); {self._hint(run_id)}"
         except TransientError as exc:
             status = RunStatus.INTERRUPTED
-            message = f"Salesforce kept failing ({exc}); resume with --resume {run_id}"
+            message = f"Salesforce kept failing ({exc}); {self._hint(run_id)}"
         except GatewayError as exc:
             status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
@@ -110,14 +110,19 @@ class RunSession:
                 gateway.close()
         return self._finish(run_id, gateway, status, message, started)
 
+    def _hint(self, run_id: str) -> str:
+        # Not a flag, the kind: a plan is never offered a resume it would refuse.
+        return resume_hint(_kind(self.request.kind), run_id)
+
     def _open_run(self) -> str:
         now = self.clock()
         resume = self.request.resume_run_id
         if resume:
             prior = self.store.get_run(resume)
             if prior.status is RunStatus.RUNNING:  # we hold the lock: it crashed
-                self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
-                                      error="found running after a crash")
+                prior = self.store.finish_run(resume, status=RunStatus.INTERRUPTED, now=now,
+                                              error=CRASHED)
+            check_resumable(prior, request_kind=_kind(self.request.kind), config=self.config)
             # Refuse a checkpoint from another sfrenew before touching the run.
             self.checkpoint = Checkpoint.from_json(prior.checkpoint, run_id=resume)
             run = self.store.resume_run(resume)
@@ -130,19 +135,17 @@ class RunSession:
                   "contract_end_from": str(self.request.contract_end_from or ""),
                   "contract_end_to": str(self.request.contract_end_to or ""),
                   "plan_file": str(self.request.plan_file or ""),
-                  "fingerprint": self.config.fingerprint}
+                  "fingerprint": self.config.fingerprint, **config_identity(self.config)}
         self.store.start_run(run_id=run_id, job=self.request.job,
                              kind=_kind(self.request.kind), now=now, params=params)
         return run_id
 
     def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()
+        mark_crashed(self.store, now=self.clock(), keep=run_id)
         for run in self.store.unfinished_runs():
             if run.run_id == run_id:
                 continue
-            if run.status is RunStatus.RUNNING:
-                self.store.finish_run(run.run_id, status=RunStatus.INTERRUPTED,
-                                      now=self.clock(), error="found running after a crash")
             recover_pending(gateway=gateway, store=self.store, run_id=run.run_id,
                             key_fields=keys, clock=self.clock)
         recover_pending(gateway=gateway, store=self.store, run_id=run_id, key_fields=keys,

@@ -8,15 +8,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sfrenew.config import AppConfig
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.locks import FileLock
 from sfrenew.runner._request import RunRequest
-from sfrenew.salesforce import BudgetGuard, Gateway, connect
+from sfrenew.salesforce import (
+    AuthError,
+    BudgetExhausted,
+    BudgetGuard,
+    ConfigurationError,
+    Gateway,
+    SecretMissing,
+    TransientError,
+    Unreachable,
+    connect,
+)
 from sfrenew.salesforce.config import ThresholdSettings
-from sfrenew.store import StateStore
+from sfrenew.store import RunStatus, StateStore, StorePort
 
 RUN_LOCK = "run.lock"  # in the state dir: one run per state at a time (SQLite state)
 LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
@@ -33,6 +45,19 @@ def run_locks(config: AppConfig, store: StateStore) -> Iterator[None]:
                          busy=f"another sfrenew run is using {state_dir}")
     with file_lock.hold(), store.lock(LOCK_NAME).hold():
         yield
+
+
+CRASHED = "found running after a crash"
+
+
+def mark_crashed(store: StorePort, *, now: datetime, keep: str | None = None) -> list[str]:
+    """Mark every run still ``running`` as ``interrupted`` (except ``keep``): the caller
+    holds the run locks, so no live process is running them. Returns their ids."""
+    found = [r.run_id for r in store.unfinished_runs()
+             if r.status is RunStatus.RUNNING and r.run_id != keep]
+    for run_id in found:
+        store.finish_run(run_id, status=RunStatus.INTERRUPTED, now=now, error=CRASHED)
+    return found
 
 
 def effective_policy(config: AppConfig, request: RunRequest) -> RulesPolicy:
@@ -60,12 +85,55 @@ def open_gateway(config: AppConfig, *, max_api_calls: int | None = None) -> Gate
                    base_dir=config.base_dir)
 
 
+class OrgProblem(StrEnum):
+    """Why the org cannot be used now (``sfrenew status``; docs/operations.md)."""
+
+    ALLOCATION_SPENT = "allocation_spent"  # the daily API allocation (or its reserve)
+    UNREACHABLE = "unreachable"  # DNS, refused, TLS: the address or the network
+    UNAVAILABLE = "unavailable"  # Salesforce kept failing (503, resets, timeouts)
+    CREDENTIALS = "credentials"  # login refused, token rejected, no permission
+    SECRET_MISSING = "secret_missing"  # noqa: S105 (a reason, not a secret): env var unset
+    CONFIGURATION = "configuration"  # the config names something unusable
+    ERROR = "error"  # anything else (a bug): the exception as written
+
+
+def org_problem(exc: BaseException) -> tuple[OrgProblem, str]:
+    """What kept the org from answering, in plain words, typed for the exit code."""
+    match exc:
+        case BudgetExhausted():
+            left = (f"{exc.daily_remaining:,} of {exc.daily_max:,} calls left"
+                    if exc.daily_remaining is not None and exc.daily_max is not None
+                    else "the org reports none left")
+            if exc.reason != "daily allocation spent":  # the reserve kept for others
+                return OrgProblem.ALLOCATION_SPENT, (
+                    f"daily API allocation: {exc.reason} ({left}); sfrenew leaves the "
+                    "reserve to other integrations")
+            return OrgProblem.ALLOCATION_SPENT, (
+                f"daily API allocation spent ({left}); the org refuses API calls until its "
+                "24-hour window frees some")
+        case Unreachable():
+            return OrgProblem.UNREACHABLE, str(exc)
+        case TransientError():
+            return OrgProblem.UNAVAILABLE, f"Salesforce kept failing after retries ({exc})"
+        case AuthError():
+            return OrgProblem.CREDENTIALS, str(exc)
+        case SecretMissing():
+            return OrgProblem.SECRET_MISSING, (
+                f"the secret is not set: environment variable {exc.variable} is empty or "
+                f"unset ({exc.setting})")
+        case ConfigurationError():
+            return OrgProblem.CONFIGURATION, str(exc)
+    return OrgProblem.ERROR, f"{type(exc).__name__}: {exc}"
+
+
 def remaining_allocation(config: AppConfig) -> dict[str, Any]:
-    """The org's daily API allocation from one ``/limits`` call, or why it is unknown."""
+    """The org's daily API allocation from one ``/limits`` call, or why it is unknown:
+    ``problem`` (an :class:`OrgProblem`) and ``error`` (one sentence)."""
     try:
         with connect(config.salesforce, base_dir=config.base_dir,
                      check_limits=False) as gateway:
             daily = gateway.limits().get("DailyApiRequests") or {}
-    except Exception as exc:  # any failure: reported as unreachable
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:
+        problem, sentence = org_problem(exc)
+        return {"reachable": False, "problem": problem.value, "error": sentence}
     return {"reachable": True, "max": daily.get("Max"), "remaining": daily.get("Remaining")}

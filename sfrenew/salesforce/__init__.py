@@ -17,7 +17,8 @@ Public API (everything else in this package is private to it)::
 SOQL values go through :func:`format_soql` (never f-strings). Errors are typed by
 what the caller can do (see :mod:`sfrenew.salesforce.errors`): the run retries
 nothing itself (the gateway already did), checkpoints on :class:`BudgetExhausted`
-and :class:`TransientError`, shows :class:`ConfigurationError` and :class:`AuthError`
+and :class:`TransientError`, shows :class:`ConfigurationError`, :class:`AuthError` and
+:class:`Unreachable` (a wrong address, a refused port, an untrusted certificate)
 without a traceback, and reports failed rows from their :class:`RowResult`
 (``NOT_PROCESSED``: a row never sent because the write was interrupted for good
 after earlier calls saved rows; a later run sends it again).
@@ -34,9 +35,12 @@ from sfrenew.salesforce.errors import (
     GatewayError,
     MultipleMatches,
     RecordRejected,
+    SecretMissing,
     SessionExpired,
     TransientError,
     UnexpectedResponse,
+    Unreachable,
+    UnreachableCause,
 )
 from sfrenew.salesforce.gateway import Gateway, connect
 from sfrenew.salesforce.port import GatewayPort, Thresholds
@@ -66,10 +70,13 @@ __all__ = [
     "RowResult",
     "SalesforceConfig",
     "Secret",
+    "SecretMissing",
     "SessionExpired",
     "Thresholds",
     "TransientError",
     "UnexpectedResponse",
+    "Unreachable",
+    "UnreachableCause",
     "connect",
     "format_soql",
 ]

@@ -23,7 +23,12 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
 from sfrenew.salesforce.config import AuthFlow, SalesforceConfig, Secret
-from sfrenew.salesforce.errors import AuthError, ConfigurationError, TransientError
+from sfrenew.salesforce.errors import (
+    AuthError,
+    ConfigurationError,
+    TransientError,
+    classify_connection_failure,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +61,9 @@ def _token_call(session: requests.Session, *, url: str, data: dict[str, str],
     try:
         response = session.post(url, data=data, timeout=timeout)
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise TransientError(f"token endpoint unreachable: {type(exc).__name__}") from None
+        # A login changes nothing: repeating it is safe (never ambiguous).
+        raise classify_connection_failure(exc, url=url, what="login (token endpoint)",
+                                          connected=False) from None
     if response.status_code >= 500:
         raise TransientError(f"token endpoint answered {response.status_code}",
                              status=response.status_code)
@@ -114,7 +121,8 @@ def _password_login(*, base_url: str, username: str, password: Secret,
         except SalesforceAuthenticationFailed as exc:
             raise AuthError(f"login refused: {exc.code}", error_code=str(exc.code)) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientError(f"login endpoint unreachable: {type(exc).__name__}") from None
+            raise classify_connection_failure(exc, url=base_url, what="login (SOAP)",
+                                              connected=False) from None
         return SessionGrant(Secret(str(token)), f"https://{instance}")
     return Login(obtain, refreshable=True, flow=AuthFlow.PASSWORD)
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sfrenew.salesforce.errors import ConfigurationError
+from sfrenew.salesforce.errors import ConfigurationError, SecretMissing
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 # Where ``sfrenew localorg serve`` keeps its data by default (relative to the config).
@@ -168,8 +168,9 @@ class SalesforceConfig(_Strict):
         if var is not None:
             value = os.environ.get(var)
             if not value:
-                raise ConfigurationError(
-                    f"salesforce.{name}_env: environment variable {var} is not set")
+                raise SecretMissing(
+                    f"salesforce.{name}_env: environment variable {var} is not set",
+                    setting=f"salesforce.{name}_env", variable=var)
             return Secret(value)
         if path is not None:
             full = path if base_dir is None or path.is_absolute() else base_dir / path

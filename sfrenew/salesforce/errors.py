@@ -3,9 +3,11 @@
 | class | what the caller does |
 |---|---|
 | :class:`TransientError` | nothing: retried by the one policy, then the run checkpoints |
+| :class:`Unreachable` | fix the address, the network or the certificate: not retried |
 | :class:`AuthError` | fix credentials or permissions (:class:`SessionExpired`: refreshed once) |
 | :class:`BudgetExhausted` | checkpoint and resume later (daily allocation spent, or our own cap) |
 | :class:`ConfigurationError` | fix the config or the mapping (unknown field, object, bad SOQL) |
+| :class:`SecretMissing` | set the secret's environment variable (a ConfigurationError) |
 | :class:`RecordRejected` | report the record (a single-record call rejected its data) |
 | :class:`MultipleMatches` | report the key (an upsert key matched more than one record: 300) |
 | :class:`BulkJobFailed` | stop: Salesforce refused a whole Bulk API 2.0 job |
@@ -17,13 +19,21 @@ says which of them are retried.
 
 Everything is decided by HTTP status, ``errorCode`` and the ``Sforce-Limit-Info``
 header, never by message text (see ``docs/adr/0002-request-limit-exceeded.md``).
+A failure to connect is classified by the type of its cause
+(:func:`classify_connection_failure`): a reset or a timeout may clear and is retried; a
+name that does not resolve, a refused connection or a certificate that does not verify
+will not clear by waiting, and is reported at once with the URL and the cause.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import socket
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 # Request-level codes that a later attempt may not see again.
 TRANSIENT_CODES = frozenset({
@@ -67,6 +77,26 @@ class TransientError(GatewayError):
         self.ambiguous = ambiguous
 
 
+class UnreachableCause(StrEnum):
+    """Why an org cannot be reached, in the words an operator acts on."""
+
+    DNS = "the host name does not resolve (DNS failure): check the URL"
+    REFUSED = "connection refused: nothing listens on that port (is the org or proxy up?)"
+    TLS = ("TLS certificate verification failed: the certificate is not trusted for that "
+           "host (check the URL, the CA bundle, or a proxy that intercepts TLS)")
+
+
+class Unreachable(GatewayError):
+    """The org cannot be reached and waiting will not help: reported at once, not retried."""
+
+    def __init__(self, *, url: str, cause: UnreachableCause, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"cannot reach {url}: {cause.value}{extra}",
+                         error_code=cause.name)
+        self.url = url
+        self.cause = cause
+
+
 class AuthError(GatewayError):
     """Credentials refused, or the user lacks a permission (fix the config or the org)."""
 
@@ -77,6 +107,16 @@ class SessionExpired(AuthError):
 
 class ConfigurationError(GatewayError):
     """The request names a field, object or query Salesforce rejects; fix config or mapping."""
+
+
+class SecretMissing(ConfigurationError):
+    """A secret the config names by reference is not there (its environment variable is
+    unset or empty): the environment, not the file, must change."""
+
+    def __init__(self, message: str, *, setting: str, variable: str) -> None:
+        super().__init__(message, error_code="SECRET_MISSING")
+        self.setting = setting
+        self.variable = variable
 
 
 class RecordRejected(GatewayError):
@@ -218,3 +258,60 @@ def _request_limit(*, status: int, text: str, usage: ApiUsage | None) -> Gateway
 def is_transient_row_error(error_code: str | None) -> bool:
     """Whether a per-row failure is retried (for that row only)."""
     return error_code in TRANSIENT_ROW_CODES
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps: ``__cause__``/``__context__``, the ``reason`` of
+    urllib3's MaxRetryError and the first argument requests wraps (bounded, no cycles)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))]
+        todo.extend(n for n in nested if isinstance(n, BaseException))
+
+
+def unreachable_cause(exc: BaseException) -> UnreachableCause | None:
+    """The permanent reason a connection failed, from the types it wraps; None if it may
+    clear by itself (a reset, a timeout, a dropped connection)."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return UnreachableCause.TLS
+        if isinstance(cause, socket.gaierror):
+            return UnreachableCause.DNS
+        if isinstance(cause, ConnectionRefusedError):
+            return UnreachableCause.REFUSED
+    return None
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: where a connection goes, without path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def classify_connection_failure(exc: BaseException, *, url: str, what: str,
+                                connected: bool) -> GatewayError:
+    """The typed error for a request that got no HTTP answer.
+
+    :class:`Unreachable` (not retried) when the cause cannot clear by waiting; otherwise
+    a :class:`TransientError`, ``ambiguous`` when the request may have been sent
+    (``connected``: the failure came after the connection was made).
+    """
+    cause = unreachable_cause(exc)
+    if cause is not None:
+        return Unreachable(url=origin(url), cause=cause)
+    return TransientError(f"{what} failed: {_innermost(exc)} talking to {origin(url)}",
+                          ambiguous=connected)
+
+
+def _innermost(exc: BaseException) -> str:
+    # The operating system's word for it (ConnectionResetError, TimeoutError) rather than
+    # the wrapper's (requests' ConnectionError), for the operator reading the message.
+    names = [type(c).__name__ for c in _causes(exc) if type(c).__module__ == "builtins"]
+    return names[-1] if names else type(exc).__name__

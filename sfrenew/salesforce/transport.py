@@ -25,9 +25,9 @@ from sfrenew.salesforce.errors import (
     AuthError,
     BudgetExhausted,
     SessionExpired,
-    TransientError,
     UnexpectedResponse,
     classify,
+    classify_connection_failure,
 )
 from sfrenew.salesforce.retry import RetryPolicy
 
@@ -124,7 +124,8 @@ class Transport:
             return self._send(kind, method, path, params=params, data=data, headers=headers)
         except SessionExpired as exc:
             if not self._login.refreshable:
-                raise AuthError("the access token expired; provide a new one (auth: "
+                raise AuthError("the access token was rejected (invalid or expired): "
+                                "provide a new one (auth: "
                                 f"{self._login.flow.value} cannot log in again)",
                                 status=exc.status, error_code=exc.error_code) from None
             self.authenticate()
@@ -147,16 +148,19 @@ class Transport:
         self.counter.add(kind)
         if kind.uses_allocation:
             self.budget.record_call()
+        target = self.url(path)
         try:
-            response = self._session.request(method, self.url(path), params=params, data=data,
+            response = self._session.request(method, target, params=params, data=data,
                                              headers=all_headers, timeout=self._timeout)
-        except requests.ConnectTimeout:
+        except requests.ConnectTimeout as exc:
             # Never connected: nothing reached Salesforce.
-            raise TransientError(f"{kind.value} call could not connect (timeout)") from None
+            raise classify_connection_failure(exc, url=target, what=f"{kind.value} call",
+                                              connected=False) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            # The request may have been sent (and done) before the connection failed.
-            raise TransientError(f"{kind.value} call failed: {type(exc).__name__}",
-                                 ambiguous=True) from None
+            # DNS, refused, TLS: never connected and never will (not retried). Otherwise the
+            # request may have been sent (and done) before the connection failed.
+            raise classify_connection_failure(exc, url=target, what=f"{kind.value} call",
+                                              connected=True) from None
         usage = ApiUsage.parse(response.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self.usage = usage

@@ -47,9 +47,11 @@ from sfrenew.store.runs import make_run_id
 from sfrenew.store.schema import SCHEMA_VERSION
 from sfrenew.store.store import DEFAULT_URL, StateStore, open_store
 from sfrenew.store.values import (
+    NOT_SENT,
     DeadLetter,
     FieldOwnership,
     FieldWrite,
+    LedgerCounts,
     LedgerEntry,
     MirrorCount,
     MirrorGroup,
@@ -71,10 +73,12 @@ from sfrenew.store.values import (
 
 __all__ = [
     "DEFAULT_URL",
+    "NOT_SENT",
     "SCHEMA_VERSION",
     "DeadLetter",
     "FieldOwnership",
     "FieldWrite",
+    "LedgerCounts",
     "LedgerEntry",
     "MigrationError",
     "MirrorCount",

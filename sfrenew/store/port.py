@@ -18,6 +18,7 @@ from sfrenew.locks import Lock
 from sfrenew.store.values import (
     DeadLetter,
     FieldOwnership,
+    LedgerCounts,
     LedgerEntry,
     MirrorCount,
     MirrorGroup,
@@ -143,6 +144,9 @@ class StorePort(Protocol):
 
     def writes_of_run(self, run_id: str) -> list[RecordWrites]:
         """What ``run_id`` successfully wrote, per record, for rollback."""
+
+    def written_counts(self, run_ids: Iterable[str]) -> dict[str, dict[str, LedgerCounts]]:
+        """Per run and object, what the ledger holds (every attempt; see LedgerCounts)."""
 
     def last_written(self, object_name: str,
                      keys: Iterable[str]) -> dict[tuple[str, str], Any]:

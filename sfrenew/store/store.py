@@ -19,6 +19,7 @@ from sfrenew.store.port import DEFAULT_BATCH
 from sfrenew.store.values import (
     DeadLetter,
     FieldOwnership,
+    LedgerCounts,
     LedgerEntry,
     MirrorCount,
     MirrorGroup,
@@ -200,6 +201,10 @@ class StateStore:
     def writes_of_run(self, run_id: str) -> list[RecordWrites]:
         """What ``run_id`` successfully wrote, per record, for rollback."""
         return ledger.writes_of_run(self._db, run_id)
+
+    def written_counts(self, run_ids: Iterable[str]) -> dict[str, dict[str, LedgerCounts]]:
+        """Per run and object, what the ledger holds (every attempt; see LedgerCounts)."""
+        return ledger.written_counts(self._db, run_ids)
 
     def last_written(self, object_name: str,
                      keys: Iterable[str]) -> dict[tuple[str, str], Any]:

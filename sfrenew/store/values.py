@@ -124,6 +124,37 @@ class WriteCounts:
                            rejected=self.rejected + other.rejected)
 
 
+# A write recorded as failed because recovery found it never reached Salesforce: not a
+# rejection, and not a write (the next plan plans it again).
+NOT_SENT = "NOT_SENT"
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """What the ledger holds for one object of one run, over every attempt of it.
+
+    Succeeded writes by what they did (``updated`` counts closes too), rows Salesforce
+    rejected, and ``unknown``: intents with no answer yet (the process died after
+    recording them; the next run looks them up in the org).
+    """
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    unknown: int = 0
+
+    @property
+    def written(self) -> int:
+        """Records this object's writes changed in Salesforce."""
+        return self.created + self.updated + self.deleted
+
+    def to_json(self) -> dict[str, int]:
+        """A JSON-ready dict."""
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted,
+                "rejected": self.rejected, "unknown": self.unknown}
+
+
 @dataclass(frozen=True)
 class RunStats:
     """What a run did, as ``sfrenew runs show`` reports it."""

@@ -47,7 +47,7 @@ def test_a_wrong_field_fails_check_org(config: Path, tmp_path: Path) -> None:
                       encoding="utf-8")
     result = CliRunner().invoke(mappings, ["check", "--org", "--config", str(config),
                                            str(broken)], catch_exceptions=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "field 'SBQQ__NetPrise__c' is not on SBQQ__Subscription__c (did you mean " \
            "'SBQQ__NetPrice__c'?)" in result.output
     assert "object 'Usage_Snapshots__c' is not in the org (did you mean " \

@@ -83,6 +83,6 @@ def test_a_bad_config_stops_before_anything_runs(tmp_path: Path) -> None:
     path.write_text("salesforce: {target: local}\nrun: {write_chunk_size: 0}\nmappings: x\n",
                     encoding="utf-8")
     result = CliRunner().invoke(main, ["plan", "--config", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # usage or configuration (the old code exited 1)
     assert f"{path}:2:" in result.output
     assert f"{path}:3:" in result.output

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 from sfrenew.store import (
+    NOT_SENT,
     FieldWrite,
+    LedgerCounts,
     Operation,
     RunKind,
     RunStateError,
@@ -193,3 +195,41 @@ def test_concurrent_writers_do_not_collide(store: StateStore) -> None:
         entries = list(store.ledger_entries(f"r-t{n}"))
         assert [e.seq for e in entries] == list(range(1, 201))
         assert all(e.status is OK for e in entries)
+
+
+def test_written_counts_come_from_the_ledger_per_run_and_object(store: StateStore,
+                                                                 run: str) -> None:
+    # r-1, first attempt: 3 creates (2 succeeded, 1 rejected), 1 update and 1 close
+    # succeeded, 1 update never answered (killed). Second attempt (same run id): the
+    # recovery finds the unanswered update was never sent (NOT_SENT: not counted), and
+    # 1 more create succeeds. r-2 (a rollback): 2 deletes, 1 restore.
+    s = store.record_intents(run, [
+        opp("k1", Operation.CREATE), opp("k2", Operation.CREATE), opp("k3", Operation.CREATE),
+        opp("k4", Operation.UPDATE, "006D"), opp("k5", Operation.CLOSE, "006E"),
+        opp("k6", Operation.UPDATE, "006F"),
+        WriteIntent("Task", "t1", Operation.CREATE),
+    ], now=NOW)
+    store.record_results(run, [
+        WriteResult(s[0], OK, sf_id="006A"), WriteResult(s[1], OK, sf_id="006B"),
+        WriteResult(s[2], WriteStatus.FAILED, error_code="REQUIRED_FIELD_MISSING"),
+        WriteResult(s[3], OK), WriteResult(s[4], OK)], now=NOW)  # s[5], s[6]: killed
+    assert store.written_counts([run, "r-9"]) == {run: {
+        "Opportunity": LedgerCounts(created=2, updated=2, rejected=1, unknown=1),
+        "Task": LedgerCounts(unknown=1)}}
+
+    store.record_results(run, [WriteResult(s[5], WriteStatus.FAILED, error_code=NOT_SENT),
+                               WriteResult(s[6], OK, sf_id="00TA")], now=LATER)
+    (again,) = store.record_intents(run, [opp("k7", Operation.CREATE)], now=LATER)
+    store.record_results(run, [WriteResult(again, OK, sf_id="006G")], now=LATER)
+    store.start_run(run_id="r-2", job="rollback", kind=RunKind.ROLLBACK, now=LATER)
+    r2 = store.record_intents("r-2", [opp("k1", Operation.DELETE, "006A"),
+                                      opp("k2", Operation.DELETE, "006B"),
+                                      opp("k4", Operation.UPDATE, "006D")], now=LATER)
+    store.record_results("r-2", [WriteResult(q, OK) for q in r2], now=LATER)
+
+    counts = store.written_counts([run, "r-2"])
+    # created 2 + 1 = 3; updated 1 update + 1 close = 2; NOT_SENT neither rejected nor written
+    assert counts[run]["Opportunity"] == LedgerCounts(created=3, updated=2, rejected=1)
+    assert counts[run]["Task"] == LedgerCounts(created=1)
+    assert counts["r-2"] == {"Opportunity": LedgerCounts(updated=1, deleted=2)}
+    assert counts["r-2"]["Opportunity"].written == 3

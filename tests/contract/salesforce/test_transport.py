@@ -204,6 +204,6 @@ def test_access_token_cannot_refresh(rsps: responses.RequestsMock, monkeypatch:
     gateway = connect(config, retry=RetryPolicy.no_wait(), check_limits=False)
     rsps.get(f"{API}/sobjects", status=401,
              body=json.dumps([{"message": "x", "errorCode": "INVALID_SESSION_ID"}]))
-    with pytest.raises(AuthError, match="access token expired"):
+    with pytest.raises(AuthError, match=r"access token was rejected \(invalid or expired\)"):
         gateway.describe_global()
     assert calls_to(rsps, "/sobjects") == 1

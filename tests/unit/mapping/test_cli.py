@@ -26,10 +26,10 @@ def test_check_valid_presets_exits_zero() -> None:
     assert f"{STANDARD}: valid" in result.output
 
 
-def test_check_invalid_file_exits_one_with_every_error() -> None:
+def test_check_invalid_file_exits_two_with_every_error() -> None:
     bad = str(HERE / "invalid" / "several_errors.yaml")
     result = _run("check", bad, STANDARD)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a configuration mistake (the one table; was 1)
     assert f"{bad}:11:3: error: contract.colour: unknown key" in result.output
     assert f"{bad}:28:1: error: task: key_field is required" in result.output
     assert f"{STANDARD}: valid" in result.output  # the good file is still checked
@@ -50,11 +50,11 @@ def test_check_org_with_only_warnings_exits_zero(tmp_path: Path) -> None:
     assert "warning: contract.fields.end_date: the org spells it 'EndDate'" in result.output
 
 
-def test_check_org_error_exits_one(tmp_path: Path) -> None:
+def test_check_org_error_exits_two(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(Path(STANDARD).read_text().replace("Sfrenew_Run_Id__c", "Sfrenew_RunId__c"))
     result = _run("check", "--org", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "field 'Sfrenew_RunId__c' is not on Opportunity (did you mean " \
            "'Sfrenew_Run_Id__c'?)" in result.output
 
@@ -93,5 +93,5 @@ def test_metadata_writes_a_deployable_project(tmp_path: Path) -> None:
 def test_metadata_of_an_invalid_file_fails() -> None:
     result = CliRunner().invoke(cli.mappings, ["metadata", "--out", "/tmp/unused",
                                                str(HERE / "invalid" / "bad_via.yaml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "via must be 'lookup' or 'originating_opportunity'" in result.output

@@ -10,9 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 from sfrenew.cli import main
-from sfrenew.cli._ops_common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_RESUMABLE, exit_code
+from sfrenew.cli._ops_common import (
+    EXIT_CONFIG,
+    EXIT_DIRTY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_RESUMABLE,
+    dirty_records,
+    exit_code,
+)
 from sfrenew.cli.backfill import _accounts, resume_command
-from sfrenew.cli.ops import _print_status, lapsed_of_last_plan
+from sfrenew.cli.ops import _print_status, lapsed_of_last_plan, status_exit_code
 from sfrenew.cli.run import echo_lapsed
 from sfrenew.runner import RunRequest, Step
 from sfrenew.store import Run, RunKind, RunStats, RunStatus
@@ -21,6 +29,46 @@ from sfrenew.store import Run, RunKind, RunStats, RunStatus
 def test_exit_codes() -> None:
     assert [exit_code(s) for s in ("succeeded", "stopped", "interrupted", "failed")] == \
         [EXIT_OK, EXIT_RESUMABLE, EXIT_RESUMABLE, EXIT_FAILED]
+
+
+CLEAN = {"written": {"Opportunity": {"created": 3, "updated": 1, "skipped": 1, "rejected": 0}},
+         "plan": {"problems": 0}}
+
+
+@pytest.mark.parametrize(("status", "stats", "resumable", "expected"), [
+    ("succeeded", CLEAN, True, EXIT_OK),  # a stale record skipped is not bad data
+    # 2 rows rejected by Salesforce (Task) + 0 problems = 2 dirty records
+    ("succeeded", {"written": {"Task": {"created": 5, "rejected": 2}}}, True, EXIT_DIRTY),
+    # 0 rejected + 1 bad record the plan reported and skipped = 1
+    ("succeeded", {**CLEAN, "plan": {"problems": 1}}, True, EXIT_DIRTY),
+    ("stopped", {"written": {"Task": {"rejected": 2}}}, True, EXIT_RESUMABLE),  # 3 wins
+    ("stopped", CLEAN, False, EXIT_FAILED),  # a plan is not resumable
+    ("interrupted", None, False, EXIT_FAILED),
+    ("failed", CLEAN, True, EXIT_FAILED),
+])
+def test_exit_code_table(status: str, stats: dict[str, Any] | None, resumable: bool,
+                         expected: int) -> None:
+    assert exit_code(status, stats, resumable=resumable) == expected
+
+
+def test_dirty_records_add_rejections_and_skipped_bad_records() -> None:
+    # Opportunity 1 + Task 2 rejected, 4 bad records skipped: 1 + 2 + 4 = 7
+    assert dirty_records({"written": {"Opportunity": {"rejected": 1}, "Task": {"rejected": 2}},
+                          "plan": {"problems": 4}}) == 7
+    assert dirty_records(None) == 0
+
+
+@pytest.mark.parametrize(("api", "expected"), [
+    ({"skipped": True}, EXIT_OK),
+    ({"reachable": True, "max": 10, "remaining": 3}, EXIT_OK),
+    ({"reachable": False, "problem": "allocation_spent", "error": "x"}, EXIT_FAILED),
+    ({"reachable": False, "problem": "unreachable", "error": "x"}, EXIT_FAILED),
+    ({"reachable": False, "problem": "credentials", "error": "x"}, EXIT_FAILED),
+    ({"reachable": False, "problem": "secret_missing", "error": "x"}, EXIT_FAILED),
+    ({"reachable": False, "problem": "configuration", "error": "x"}, EXIT_CONFIG),
+])
+def test_status_exit_code(api: dict[str, Any], expected: int) -> None:
+    assert status_exit_code(api) == expected
 
 
 def test_resume_command_repeats_the_window_and_cap() -> None:
@@ -59,8 +107,9 @@ def test_status_shows_an_unreachable_org_error_as_written(
         capsys: pytest.CaptureFixture[str]) -> None:
     _print_status({"store": "empty (no run yet)", "watermarks": {}, "last_runs": {},
                    "dead_letters": {},
-                   "api_allocation": {"reachable": False, "error": "AuthError: [/x] refused"}})
-    assert "org unreachable (AuthError: [/x] refused)" in capsys.readouterr().out
+                   "api_allocation": {"reachable": False, "problem": "error",
+                                      "error": "AuthError: [/x] refused"}})
+    assert "org: cannot be used: AuthError: [/x] refused" in capsys.readouterr().out
 
 
 def _run(run_id: str, kind: RunKind, plan: dict[str, Any] | None, **params: Any) -> Run:
