@@ -108,14 +108,26 @@ def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
 def echo_lapsed(plan: Mapping[str, Any]) -> None:
     """The run's lapsed renewals (past their start, unsigned), most overdue first."""
     count = int(plan.get("lapsed", 0))
+    if count:
+        click.echo(f"  lapsed renewals (contract ended, unsigned): {count}")
+        for entry in sorted(plan.get("lapsed_renewals", ()),
+                            key=lambda e: (-int(e["days_overdue"]), e["key"])):
+            click.echo(f"    {entry['opportunity_id'] or 'new'} {entry['name']}: "
+                       f"{entry['days_overdue']} days overdue (contract ended "
+                       f"{entry['contract_end']})")
+    echo_dirty(plan)
+
+
+def echo_dirty(plan: Mapping[str, Any]) -> None:
+    """Records skipped for data a person must fix, by Id, with the reason and the fix."""
+    count = int(plan.get("dirty", 0))
     if not count:
         return
-    click.echo(f"  lapsed renewals (contract ended, unsigned): {count}")
-    for entry in sorted(plan.get("lapsed_renewals", ()),
-                        key=lambda e: (-int(e["days_overdue"]), e["key"])):
-        click.echo(f"    {entry['opportunity_id'] or 'new'} {entry['name']}: "
-                   f"{entry['days_overdue']} days overdue (contract ended "
-                   f"{entry['contract_end']})")
+    listed = plan.get("dirty_records", ())
+    more = f" (the first {len(listed)} listed)" if len(listed) < count else ""
+    click.echo(f"  records skipped for bad data (fix them in Salesforce): {count}{more}")
+    for entry in listed:
+        click.echo(f"    {entry['record_id']} {entry['reason']}: {entry['detail']}")
 
 
 @click.command("plan")
@@ -261,6 +273,7 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
     for obj, c in data["written"].items():
         table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
     _console().print(table)
+    echo_dirty(data["plan"] or {})
 
 
 DEMO_SEED = 1

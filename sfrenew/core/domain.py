@@ -60,7 +60,8 @@ class ContractLine:
     no end date) subscription, e.g. CPQ's Subscription Type ``Evergreen``. ``quantity``
     is negative on an amendment that takes units away. ``start_date``/``end_date`` are
     the line's own (empty: the contract's), ``terminated_date`` the day it was
-    terminated, if it was.
+    terminated, if it was. ``currency`` is the line's own ISO code where the org maps
+    one (empty: the contract's); one that differs from the contract's is dirty data.
     """
 
     id: str
@@ -75,6 +76,7 @@ class ContractLine:
     start_date: date | None = None
     end_date: date | None = None
     terminated_date: date | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

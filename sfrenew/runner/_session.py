@@ -245,7 +245,8 @@ class RunSession:
                               skipped_contracts=totals.skipped_by_reason,
                               problems=totals.problems, routing=totals.routing,
                               lapsed=totals.lapsed,
-                              lapsed_renewals=tuple(totals.lapsed_renewals))
+                              lapsed_renewals=tuple(totals.lapsed_renewals),
+                              dirty=totals.dirty, dirty_records=tuple(totals.dirty_records))
         if totals.stopped:  # resumed after the last account planned
             self.stopped = True
             self._move(run_id, plan=summary, plan_progress=PlanProgress(
