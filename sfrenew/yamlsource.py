@@ -104,32 +104,118 @@ def _duplicate_keys(node: yaml.Node, file: str) -> list[SourceError]:
     return errors
 
 
+# Limits on what an admin's YAML may be, so a mistake (or a hostile file) is reported
+# in bounded time and memory instead of exhausting them. Real configs, mappings and jobs
+# are a few kilobytes, nested a dozen levels, with a handful of aliases.
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64
+MAX_NODES = 100_000  # values in the document with every alias expanded (alias bombs)
+
+
+def _at(file: str, mark: Any, message: str) -> YamlSourceError:
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return YamlSourceError([SourceError(file, line, col, "", message)])
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH or larger than MAX_NODES values
+    once its aliases are expanded, before anything recursive reads it.
+
+    The event stream is parsed without recursion; each anchored value's expanded size
+    is remembered so an alias counts for everything it stands for.
+    """
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            count = sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) > MAX_DEPTH:
+                raise _at(file, event.start_mark,
+                          f"nested more than {MAX_DEPTH} levels deep; flatten the document")
+            stack.append([event.anchor, 1])
+            continue
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = count
+            stack[-1][1] += count
+            continue
+        elif isinstance(event, yaml.ScalarEvent):
+            count = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        else:
+            continue
+        stack[-1][1] += count
+        total = stack[0][1] + sum(frame[1] for frame in stack[1:])
+        if total > MAX_NODES:
+            raise _at(file, event.start_mark,
+                      f"more than {MAX_NODES:,} values once its aliases (*name) are "
+                      f"expanded; use fewer aliases or a smaller document")
+
+
+def _unreadable_char(text: str, file: str, exc: yaml.reader.ReaderError) -> YamlSourceError:
+    before = text[:exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+    return YamlSourceError([SourceError(
+        file, line, col, "", f"character U+{code:04X} "
+        "is not allowed in YAML; remove it (control characters such as NUL or BEL are "
+        "often pasted by accident)")])
+
+
 def loads(text: str, *, file: str) -> tuple[Any, LocationIndex]:
-    """Parse YAML text; raise YamlSourceError on syntax errors or duplicate keys."""
+    """Parse YAML text; raise YamlSourceError on syntax errors, duplicate keys, control
+    characters, and documents beyond the loader's limits (size, depth, alias expansion)."""
     index = LocationIndex(file)
+    if len(text) > MAX_BYTES:
+        raise YamlSourceError([SourceError(
+            file, 1, 1, "", f"the file is larger than {MAX_BYTES:,} characters; is it the "
+            f"right file?")])
     try:
+        _check_shape(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return None, index
+        dupes = _duplicate_keys(node, file)
+        if dupes:
+            raise YamlSourceError(dupes)
+        _walk(node, (), index)
+        return yaml.safe_load(text), index
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable_char(text, file, exc) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSourceError([SourceError(file, line, col, "", f"invalid YAML: {exc.problem}")]) \
-            from None
-    if node is None:
-        return None, index
-    dupes = _duplicate_keys(node, file)
-    if dupes:
-        raise YamlSourceError(dupes)
-    _walk(node, (), index)
-    return yaml.safe_load(text), index
+        mark = exc.problem_mark or exc.context_mark
+        raise _at(file, mark, f"invalid YAML: {exc.problem or exc.context}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # A scalar YAML cannot build (a date like 2024-13-45, bad base64 in !!binary).
+        raise _at(file, None, f"invalid YAML value: {exc}") from None
 
 
 def load(path: Path) -> tuple[Any, LocationIndex]:
-    """Read and parse a YAML file (see :func:`loads`)."""
+    """Read and parse a UTF-8 YAML file (see :func:`loads`)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
     except OSError as exc:
         raise YamlSourceError([SourceError(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) \
             from None
+    if len(raw) > MAX_BYTES:
+        raise YamlSourceError([SourceError(
+            str(path), 1, 1, "", f"the file is larger than {MAX_BYTES:,} bytes; is it the "
+            f"right file?")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[:exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise YamlSourceError([SourceError(
+            str(path), line, col, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x}); save the "
+            f"file as UTF-8")]) from None
     return loads(text, file=str(path))
 
 
