@@ -12,13 +12,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sfrenew.config.rules import rules_from_document
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import MappingFile, load_mapping
 from sfrenew.salesforce import SalesforceConfig
-from sfrenew.store import normalise_url
 from sfrenew.yamlsource import (
     LocationIndex,
     SourceError,
@@ -43,12 +42,6 @@ class StoreSettings(_Strict):
     url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<state_dir>/"
                                               "sfrenew.sqlite3; postgres:// is read as "
                                               "postgresql+psycopg://")
-
-    @field_validator("url")
-    @classmethod
-    def _psycopg(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_url(value)
-
 
 class RunSettings(_Strict):
     """``run:`` — how a run pulls, writes and spends API calls."""

@@ -30,12 +30,6 @@ def test_postgres_urls_are_read_as_psycopg(given: str, read: str) -> None:
     assert normalise_url(given) == read
 
 
-def test_a_config_with_a_postgres_url_loads_normalised(tmp_path: Path) -> None:
-    from sfrenew.config.app import StoreSettings  # noqa: PLC0415
-
-    assert StoreSettings(url="postgres://u@h/d").url == "postgresql+psycopg://u@h/d"
-
-
 def test_a_state_dir_that_cannot_be_created_names_the_setting(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
