@@ -28,9 +28,11 @@ DEFAULT_CONFIG = "config.example.yaml"
 DEFAULT_JOBS_DIR = "jobs"
 RESUMABLE = frozenset({"stopped", "interrupted"})
 
+CONFIG_ENV = "SFRENEW_CONFIG"
 config_option = click.option(
-    "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-    type=click.Path(dir_okay=False), help="The config file (secrets come from the environment).")
+    "--config", "config_path", default=DEFAULT_CONFIG, show_default=True, envvar=CONFIG_ENV,
+    type=click.Path(dir_okay=False),
+    help=f"The config file (or ${CONFIG_ENV}; secrets come from the environment).")
 jobs_dir_option = click.option(
     "--jobs-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_JOBS_DIR,
     show_default=True, help="Folder of job files (*.yaml).")

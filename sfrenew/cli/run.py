@@ -86,7 +86,11 @@ def _secret(config: AppConfig, name: str) -> Secret | None:
 
 config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
                              show_default=True, type=click.Path(dir_okay=False),
-                             help="The config file.")
+                             envvar="SFRENEW_CONFIG", help="The config file (or $SFRENEW_CONFIG).")
+# On a subcommand (``runs show RUN --config C``): the group's value unless given here.
+sub_config_option = click.option("--config", "sub_config_path", default=None,
+                                 type=click.Path(dir_okay=False),
+                                 help="The config file (as before the subcommand).")
 
 
 def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
@@ -246,10 +250,12 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
 
 @runs.command("show")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True)
+@sub_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.pass_obj
-def show(config_path: str, run_id: str, as_json: bool) -> None:
+def show(config_path: str, run_id: str, sub_config_path: str | None, as_json: bool) -> None:
     """One run: job, times, status, rows pulled, records written per object, API calls."""
+    config_path = sub_config_path or config_path
     with _errors():
         config = _config(config_path)
         with open_store(config.store_url) as store:

@@ -104,6 +104,45 @@ def _validate(model: type[BaseModel], data: Any, index: LocationIndex, name: str
         return None
 
 
+def _state_dir(document: dict[str, Any], index: LocationIndex, base: Path,
+               errors: list[SourceError]) -> Path:
+    state_raw = document.get("state_dir", DEFAULT_STATE_DIR)
+    if not isinstance(state_raw, str) or not state_raw:
+        errors.append(index.error(("state_dir",), "must be a folder path"))
+        state_raw = DEFAULT_STATE_DIR
+    return _resolve(base, state_raw)
+
+
+def _salesforce_data(document: dict[str, Any], base: Path, state_dir: Path) -> Any:
+    """The ``salesforce:`` section with the local org's data dir resolved: relative to
+    the config file, by default ``<state_dir>/localorg``."""
+    sf_data = _section(document, "salesforce")
+    if isinstance(sf_data, dict) and sf_data.get("target") == "local" \
+            and "local_data_dir" not in sf_data:
+        sf_data = {**sf_data, "local_data_dir": str(state_dir / "localorg")}
+    elif isinstance(sf_data, dict) and sf_data.get("local_data_dir"):
+        sf_data = {**sf_data, "local_data_dir": str(_resolve(base, sf_data["local_data_dir"]))}
+    return sf_data
+
+
+def load_salesforce(path: Path | str) -> SalesforceConfig:
+    """Only the config's ``salesforce:`` section, read as :func:`load_config` reads it
+    (its state_dir decides where the local org is): for commands that need only the org,
+    such as ``mappings check --org``, whatever the rest of the file holds."""
+    path = Path(path)
+    document, index = load(path)
+    if not isinstance(document, dict):
+        document = {}
+    base = path.parent.resolve()
+    errors: list[SourceError] = []
+    state_dir = _state_dir(document, index, base, errors)
+    salesforce = _validate(SalesforceConfig, _salesforce_data(document, base, state_dir),
+                           index, "salesforce", errors)
+    if errors or not isinstance(salesforce, SalesforceConfig):
+        raise YamlSourceError(errors)
+    return salesforce
+
+
 def load_config(path: Path | str) -> AppConfig:
     """Read and validate the config at ``path``; raise YamlSourceError listing every mistake."""
     path = Path(path)
@@ -116,19 +155,9 @@ def load_config(path: Path | str) -> AppConfig:
     errors: list[SourceError] = [index.error((key,), "unknown section (allowed: "
                                              + ", ".join(sorted(SECTIONS)) + ")")
                                  for key in document if key not in SECTIONS]
-    state_raw = document.get("state_dir", DEFAULT_STATE_DIR)
-    if not isinstance(state_raw, str) or not state_raw:
-        errors.append(index.error(("state_dir",), "must be a folder path"))
-        state_raw = DEFAULT_STATE_DIR
-    state_dir = _resolve(base, state_raw)
-
-    sf_data = _section(document, "salesforce")
-    if isinstance(sf_data, dict) and sf_data.get("target") == "local" \
-            and "local_data_dir" not in sf_data:
-        sf_data = {**sf_data, "local_data_dir": str(state_dir / "localorg")}
-    elif isinstance(sf_data, dict) and sf_data.get("local_data_dir"):
-        sf_data = {**sf_data, "local_data_dir": str(_resolve(base, sf_data["local_data_dir"]))}
-    salesforce = _validate(SalesforceConfig, sf_data, index, "salesforce", errors)
+    state_dir = _state_dir(document, index, base, errors)
+    salesforce = _validate(SalesforceConfig, _salesforce_data(document, base, state_dir),
+                           index, "salesforce", errors)
     store = _validate(StoreSettings, _section(document, "store"), index, "store", errors)
     run = _validate(RunSettings, _section(document, "run"), index, "run", errors)
 

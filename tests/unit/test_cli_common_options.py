@@ -1,0 +1,44 @@
+"""Options a newcomer types where they seem to belong (issue 16).
+
+The demo's own suggestion ``sfrenew runs show RUN --config C`` failed ("no such option":
+``--config`` was only accepted before the subcommand), and nothing read the config's
+path from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sfrenew.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "mappings", tmp_path / "mappings")
+    path = tmp_path / "c.yaml"
+    path.write_text("state_dir: st\nsalesforce:\n  target: local\n", encoding="utf-8")
+    return path
+
+
+def test_runs_show_takes_config_and_json_after_the_subcommand(config: Path) -> None:
+    result = CliRunner().invoke(main, ["runs", "show", "r-nope", "--config", str(config),
+                                       "--json"])
+    assert "No such option" not in result.output
+    assert "r-nope" in result.output  # the store at the config's state_dir says: unknown run
+    assert (config.parent / "st" / "sfrenew.sqlite3").exists()
+
+
+def test_the_config_comes_from_sfrenew_config(config: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["runs", "--json"], env={"SFRENEW_CONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+    assert (config.parent / "st" / "sfrenew.sqlite3").exists()
+    status = CliRunner().invoke(main, ["status", "--json"], env={"SFRENEW_CONFIG": str(config)})
+    assert json.loads(status.stdout)["store"].endswith("/st/sfrenew.sqlite3")
