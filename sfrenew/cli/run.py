@@ -105,6 +105,7 @@ def _echo_outcome(outcome: RunOutcome, as_json: bool) -> None:
     for obj, counts in sorted(outcome.stats.get("written", {}).items()):
         click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     echo_lapsed(outcome.stats.get("plan") or {})
+    echo_stale(outcome.stats.get("summary") or {})
     if outcome.status not in ("succeeded",):
         raise SystemExit(1)
 
@@ -120,6 +121,18 @@ def echo_lapsed(plan: Mapping[str, Any]) -> None:
                        f"{entry['days_overdue']} days overdue (contract ended "
                        f"{entry['contract_end']})")
     echo_dirty(plan)
+
+
+def echo_stale(summary: Mapping[str, Any]) -> None:
+    """Records a saved plan wanted to change that someone changed since: named, not just
+    counted (plan again to include them)."""
+    stale = summary.get("stale") or ()
+    if not stale:
+        return
+    click.echo(f"  skipped as stale (changed in Salesforce after the plan was made; plan "
+               f"again to include them): {len(stale)}")
+    for obj, key, *_ in stale:
+        click.echo(f"    {obj} {key}")
 
 
 def echo_dirty(plan: Mapping[str, Any]) -> None:
@@ -280,6 +293,7 @@ def show(config_path: str, run_id: str, sub_config_path: str | None, as_json: bo
         table.add_row(obj, *(str(c[k]) for k in ("created", "updated", "skipped", "rejected")))
     _console().print(table)
     echo_dirty(data["plan"] or {})
+    echo_stale(data["summary"] or {})
 
 
 DEMO_SEED = 1
