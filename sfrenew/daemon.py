@@ -30,7 +30,7 @@ import structlog
 from sfrenew.config import AppConfig
 from sfrenew.jobs import JobSpec
 from sfrenew.locks import Busy, FileLock
-from sfrenew.logs import bound
+from sfrenew.logs import bound, outcome_level
 from sfrenew.metrics import Metrics, MetricsServer
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
 from sfrenew.scheduler import JobScheduler
@@ -148,7 +148,7 @@ class JobFiring:
             self.metrics.observe_run(job=spec.name, status=outcome.status, stats=outcome.stats,
                                      api_calls=outcome.api_calls,
                                      duration_s=outcome.duration_s, finished_at=self.clock())
-            log.info(JOB_FINISHED, **outcome_fields(outcome))
+            log.log(outcome_level(outcome.status), JOB_FINISHED, **outcome_fields(outcome))
             self._refresh_allocation()
 
     def _refresh_allocation(self) -> None:

@@ -9,13 +9,15 @@ those messages.
 
 from __future__ import annotations
 
+import difflib
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 PathKey = tuple[str | int, ...]
 
@@ -219,18 +221,64 @@ def load(path: Path) -> tuple[Any, LocationIndex]:
     return loads(text, file=str(path))
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (``X | None``, ``list[X]``,
+    ``dict[str, X]``, ``Annotated[X, ...]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
+
+
+def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The keys allowed where ``loc`` (a pydantic error location, the unknown key last)
+    points inside ``model``; empty when the walk cannot tell."""
+    models = [model]
+    for part in loc[:-1]:
+        nxt: list[type[BaseModel]] = []
+        for current in models:
+            if isinstance(part, str) and part in current.model_fields:
+                nxt.extend(_models_in(current.model_fields[part].annotation))
+            elif part not in current.model_fields:
+                nxt.append(current)  # a list index or dict key: same model below
+        models = list(dict.fromkeys(nxt))
+        if not models:
+            return []
+    keys: list[str] = []
+    for current in models:
+        for name, info in current.model_fields.items():
+            keys.append(info.alias or name)
+    return sorted(set(keys))
+
+
+def unknown_key_message(key: str, allowed: Sequence[str], *, reference: str) -> str:
+    """"unknown key" with the closest allowed spelling when there is one (difflib)."""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key (check the spelling; see {reference})"
+
+
 def validation_errors(exc: ValidationError, index: LocationIndex,
-                      *, prefix: Sequence[str | int] = ()) -> list[SourceError]:
+                      *, prefix: Sequence[str | int] = (),
+                      model: type[BaseModel] | None = None,
+                      reference: str = "the reference for allowed keys") -> list[SourceError]:
     """Every error of a pydantic ValidationError, located in the YAML it came from.
 
     ``prefix`` is the path of the validated value inside the document (e.g. ``("rules",)``
-    when only the ``rules:`` section was validated).
+    when only the ``rules:`` section was validated). With ``model`` (the validated
+    model), an unknown key gets the closest allowed key as "did you mean ...?".
     """
     out = []
     for err in exc.errors():
-        loc = [*prefix, *(p for p in err["loc"] if isinstance(p, str | int))]
+        raw = [p for p in err["loc"] if isinstance(p, str | int)]
+        loc = [*prefix, *raw]
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the reference for allowed keys)"
+            allowed = allowed_keys(model, raw) if model is not None and raw else []
+            message = unknown_key_message(str(raw[-1]) if raw else "", allowed,
+                                          reference=reference)
         out.append(index.error(loc, message))
     return out

@@ -7,6 +7,7 @@ run before anything is read from or written to Salesforce.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -100,7 +101,8 @@ def _validate(model: type[BaseModel], data: Any, index: LocationIndex, name: str
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors.extend(validation_errors(exc, index, prefix=(name,)))
+        errors.extend(validation_errors(exc, index, prefix=(name,), model=model,
+                                        reference="config.example.yaml"))
         return None
 
 
@@ -143,6 +145,12 @@ def load_salesforce(path: Path | str) -> SalesforceConfig:
     return salesforce
 
 
+def _unknown_section(key: Any) -> str:
+    close = difflib.get_close_matches(str(key), sorted(SECTIONS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown section ({hint}allowed: {', '.join(sorted(SECTIONS))})"
+
+
 def load_config(path: Path | str) -> AppConfig:
     """Read and validate the config at ``path``; raise YamlSourceError listing every mistake."""
     path = Path(path)
@@ -152,8 +160,7 @@ def load_config(path: Path | str) -> AppConfig:
     if not isinstance(document, dict):
         raise YamlSourceError([index.error((), "the config file must be a mapping")])
     base = path.parent.resolve()
-    errors: list[SourceError] = [index.error((key,), "unknown section (allowed: "
-                                             + ", ".join(sorted(SECTIONS)) + ")")
+    errors: list[SourceError] = [index.error((key,), _unknown_section(key))
                                  for key in document if key not in SECTIONS]
     state_dir = _state_dir(document, index, base, errors)
     salesforce = _validate(SalesforceConfig, _salesforce_data(document, base, state_dir),

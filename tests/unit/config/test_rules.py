@@ -344,3 +344,18 @@ def test_a_rate_typed_as_a_percentage_is_refused_with_the_fraction(
 
 def test_a_rate_of_exactly_one_hundred_percent_is_allowed() -> None:
     assert loads_rules("rules:\n  uplift:\n    cap: 1\n").uplift.cap == Decimal(1)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("rules:\n  uplift:\n    defualt_rate: 0.05\n",
+     "c.yaml:3:5: rules.uplift.defualt_rate: unknown key (did you mean 'default_rate'?)"),
+    ("rules:\n  uplfit: {}\n", "c.yaml:2:3: rules.uplfit: unknown key (did you mean 'uplift'?)"),
+    ("rules:\n  uplift:\n    risk_adjustment:\n      High: {max_rat: 0}\n",
+     "rules.uplift.risk_adjustment.High.max_rat: unknown key (did you mean 'max_rate'?)"),
+    ("rules:\n  uplift:\n    zzz: 1\n",
+     "rules.uplift.zzz: unknown key (check the spelling; see docs/rules.md §11)"),
+])
+def test_an_unknown_key_suggests_the_closest_allowed_one(text: str, said: str) -> None:
+    with pytest.raises(YamlSourceError) as exc:
+        loads_rules(text, file="c.yaml")
+    assert said in str(exc.value)
