@@ -152,10 +152,14 @@ def echo_dirty(plan: Mapping[str, Any]) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the plan here (apply it later with `sfrenew apply FILE`).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="A table for people, or JSON (the same as --json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole plan as one JSON document (as every command's --json).")
 @click.option("--account", "accounts", multiple=True, help="Only this Account Id (repeat).")
-def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]) -> None:
+def plan(config_path: str, out: Path | None, fmt: str, as_json: bool,
+         accounts: tuple[str, ...]) -> None:
     """Pull and plan; show what a run would write (writes nothing to Salesforce)."""
+    fmt = "json" if as_json else fmt
     with _errors():
         config = _config(config_path)
         outcome = execute(config, RunRequest(job="plan", steps=(Step.PULL, Step.PLAN),
@@ -179,8 +183,13 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
                                                              path_type=Path))
 @config_option
 @click.option("--resume", "resume", default=None, help="Continue a stopped or crashed run.")
-@click.option("--max-api-calls", type=click.IntRange(1), default=None)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--max-api-calls", type=click.IntRange(1), default=None,
+              help="Stop this run (resumable, with --resume) before it spends more API calls "
+                   "than this; the smallest of this, run.max_api_calls and "
+                   "salesforce.budget.max_calls_per_run applies.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the run's outcome as JSON (run id, status, message, counts, API "
+                   "calls) on stdout.")
 def apply(plan_file: Path | None, config_path: str, resume: str | None,
           max_api_calls: int | None, as_json: bool) -> None:
     """Apply exactly a saved plan, or pull, plan and apply in one go."""
@@ -197,7 +206,7 @@ def apply(plan_file: Path | None, config_path: str, resume: str | None,
 @click.argument("run_id")
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would be undone; change nothing.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the rollback's items as JSON.")
 def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> None:
     """Undo a run: delete what it created, restore what it changed (not people's edits)."""
     with _errors():
@@ -234,8 +243,9 @@ def _run_json(run: Run) -> dict[str, Any]:
 
 @click.group("runs", invoke_without_command=True)
 @config_option
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="How many runs to list, newest first.")
 @click.pass_context
 def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> None:
     """The latest runs (newest first); `runs show RUN_ID` for one."""

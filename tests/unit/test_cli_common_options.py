@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -42,3 +43,23 @@ def test_the_config_comes_from_sfrenew_config(config: Path, tmp_path: Path) -> N
     assert (config.parent / "st" / "sfrenew.sqlite3").exists()
     status = CliRunner().invoke(main, ["status", "--json"], env={"SFRENEW_CONFIG": str(config)})
     assert json.loads(status.stdout)["store"].endswith("/st/sfrenew.sqlite3")
+
+
+@pytest.mark.parametrize("command", [["apply"], ["plan"], ["rollback"], ["runs"],
+                                     ["runs", "show"]])
+def test_every_option_has_help_text(command: list[str]) -> None:
+    """`apply --json` and `--max-api-calls` had none."""
+    group: click.Command = main
+    ctx = click.Context(main)
+    for name in command:
+        assert isinstance(group, click.Group)
+        found = group.get_command(ctx, name)
+        assert found is not None
+        group = found
+    bare = [p.name for p in group.params if isinstance(p, click.Option) and not p.help]
+    assert bare == []
+
+
+def test_plan_takes_json_like_every_other_command(config: Path) -> None:
+    result = CliRunner().invoke(main, ["plan", "--json", "--config", str(config)])
+    assert "No such option" not in result.output
