@@ -31,7 +31,7 @@ from sfrenew.config import AppConfig
 from sfrenew.jobs import JobSpec
 from sfrenew.locks import Busy, FileLock
 from sfrenew.logs import bound, outcome_level
-from sfrenew.metrics import Metrics, MetricsServer
+from sfrenew.metrics import BIND_HOST, Metrics, MetricsServer
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
 from sfrenew.scheduler import JobScheduler
 from sfrenew.store import open_store
@@ -177,7 +177,7 @@ class JobFiring:
 
 def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
           clock: Callable[[], datetime], stop: threading.Event,
-          metrics_port: int | None = None,
+          metrics_port: int | None = None, metrics_host: str = BIND_HOST,
           allocation: Callable[[], int | None] | None = None) -> None:
     """Hold the daemon lock and fire ``specs`` until ``stop`` is set.
 
@@ -190,7 +190,7 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
             last_runs = {spec.name: run.started_at for spec in specs
                          if (run := store.last_run(spec.name)) is not None}
         metrics = Metrics()
-        server = MetricsServer(metrics, port=metrics_port).start() \
+        server = MetricsServer(metrics, port=metrics_port, host=metrics_host).start() \
             if metrics_port is not None else None
         scheduler = JobScheduler(JobFiring(config=config, executor=executor, clock=clock,
                                            stop=stop, metrics=metrics,

@@ -2,8 +2,9 @@
 
 A handful of counters and gauges does not justify a dependency: :class:`Metrics`
 keeps them in memory (thread-safe, fed by each finished run) and renders version
-0.0.4 of the text format; :class:`MetricsServer` serves it on 127.0.0.1 only with
-the standard library's HTTP server, in a daemon thread that ``close()`` joins.
+0.0.4 of the text format; :class:`MetricsServer` serves it (on 127.0.0.1 unless told
+another address, e.g. 0.0.0.0 in a container) with the standard library's HTTP
+server, in a daemon thread that ``close()`` joins.
 """
 
 from __future__ import annotations
@@ -135,16 +136,16 @@ class _Handler(BaseHTTPRequestHandler):
 class _MetricsHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, metrics: Metrics) -> None:
+    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
         self.metrics = metrics
-        super().__init__((BIND_HOST, port), _Handler)
+        super().__init__((host, port), _Handler)
 
 
 class MetricsServer:
-    """``GET /metrics`` on 127.0.0.1:``port`` (0 picks a free port) until ``close()``."""
+    """``GET /metrics`` on ``host``:``port`` (0 picks a free port) until ``close()``."""
 
-    def __init__(self, metrics: Metrics, *, port: int) -> None:
-        self._server = _MetricsHTTPServer(port, metrics)
+    def __init__(self, metrics: Metrics, *, port: int, host: str = BIND_HOST) -> None:
+        self._server = _MetricsHTTPServer(host, port, metrics)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="sfrenew-metrics", daemon=True)
 

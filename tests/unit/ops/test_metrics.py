@@ -62,3 +62,15 @@ def test_server_on_loopback() -> None:
         info.value.close()
     finally:
         server.close()
+
+
+def test_server_binds_the_address_it_is_given() -> None:
+    # A container publishes or a sidecar scrapes 0.0.0.0; 127.0.0.1 was the only choice.
+    server = MetricsServer(Metrics(), port=0, host="0.0.0.0").start()
+    try:
+        assert server._server.server_address[0] == "0.0.0.0"
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics",
+                                    timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.close()
