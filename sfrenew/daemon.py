@@ -190,6 +190,7 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
             last_runs = {spec.name: run.started_at for spec in specs
                          if (run := store.last_run(spec.name)) is not None}
         metrics = Metrics()
+        metrics.start(jobs=[spec.name for spec in specs], started_at=clock())
         server = MetricsServer(metrics, port=metrics_port, host=metrics_host).start() \
             if metrics_port is not None else None
         scheduler = JobScheduler(JobFiring(config=config, executor=executor, clock=clock,

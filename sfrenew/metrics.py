@@ -10,7 +10,7 @@ server, in a daemon thread that ``close()`` joins.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,7 +41,10 @@ FAMILIES = (
     _Family("sfrenew_last_success_timestamp_seconds", "gauge",
             "Unix time the job's last successful run finished."),
     _Family("sfrenew_last_run_duration_seconds", "gauge", "Duration of the job's last run."),
+    _Family("sfrenew_daemon_start_timestamp_seconds", "gauge",
+            "Unix time the daemon started (served before any run)."),
 )
+OUTCOMES = ("succeeded", "stopped", "interrupted", "failed")
 
 
 def escape_label(value: str) -> str:
@@ -95,6 +98,15 @@ class Metrics:
         if status == "succeeded":
             self.set("sfrenew_last_success_timestamp_seconds", {"job": job},
                      round(finished_at.timestamp(), 3))
+
+    def start(self, *, jobs: Iterable[str], started_at: datetime) -> None:
+        """What is known before the first run: the start time, and a zero run count per
+        job and outcome (so ``/metrics`` is not empty and ``increase()`` sees the first
+        run)."""
+        self.set("sfrenew_daemon_start_timestamp_seconds", {}, round(started_at.timestamp(), 3))
+        for job in jobs:
+            for outcome in OUTCOMES:
+                self.inc("sfrenew_runs_total", {"job": job, "outcome": outcome}, 0)
 
     def set_remaining(self, remaining: int) -> None:
         """The org's remaining daily API allocation (from ``/limits`` or a response)."""

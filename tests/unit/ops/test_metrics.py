@@ -74,3 +74,13 @@ def test_server_binds_the_address_it_is_given() -> None:
             assert response.status == 200
     finally:
         server.close()
+
+
+def test_metrics_say_something_before_the_first_run() -> None:
+    # /metrics was empty (HELP and TYPE lines only) until a run finished.
+    metrics = Metrics()
+    metrics.start(jobs=["renewals"], started_at=datetime(2026, 3, 10, 9, tzinfo=UTC))
+    text = metrics.render()
+    assert "sfrenew_daemon_start_timestamp_seconds 1773133200\n" in text  # 2026-03-10 09:00 UTC
+    assert 'sfrenew_runs_total{job="renewals",outcome="failed"} 0\n' in text
+    assert 'sfrenew_runs_total{job="renewals",outcome="succeeded"} 0\n' in text
