@@ -34,7 +34,7 @@ from sfrenew.logs import bound, outcome_level
 from sfrenew.metrics import BIND_HOST, Metrics, MetricsServer
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
 from sfrenew.scheduler import JobScheduler
-from sfrenew.store import open_store
+from sfrenew.store import make_state_dir, open_store
 
 log = structlog.get_logger(__name__)
 
@@ -185,6 +185,7 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
     with a metrics port). Raises :class:`sfrenew.locks.Busy` when another daemon serves the same
     state dir.
     """
+    make_state_dir(config.state_dir)  # StoreConfigurationError names state_dir
     with daemon_lock(config):
         with open_store(config.store_url) as store:
             last_runs = {spec.name: run.started_at for spec in specs

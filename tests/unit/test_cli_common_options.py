@@ -63,3 +63,23 @@ def test_every_option_has_help_text(command: list[str]) -> None:
 def test_plan_takes_json_like_every_other_command(config: Path) -> None:
     result = CliRunner().invoke(main, ["plan", "--json", "--config", str(config)])
     assert "No such option" not in result.output
+
+
+@pytest.mark.parametrize("command", [
+    ["jobs", "run", "sync"], ["backfill", "--from", "2026-01-01", "--to", "2026-02-01"],
+    ["run"]])
+def test_a_state_dir_that_cannot_be_created_is_a_message_not_a_traceback(
+        tmp_path: Path, command: list[str]) -> None:
+    shutil.copytree(ROOT / "mappings", tmp_path / "mappings")
+    shutil.copytree(ROOT / "jobs", tmp_path / "jobs")
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    path = tmp_path / "c.yaml"
+    path.write_text(f"state_dir: {tmp_path / 'file' / 'state'}\nsalesforce:\n  target: local\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, [*command, "--config", str(path), "--jobs-dir",
+                                       str(tmp_path / "jobs")]
+                                if command[0] != "backfill" else
+                                [*command, "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"state_dir: cannot create the folder {tmp_path / 'file' / 'state'}" in result.output
