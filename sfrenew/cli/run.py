@@ -37,7 +37,14 @@ from sfrenew.runner import (
 )
 from sfrenew.salesforce.config import Secret
 from sfrenew.salesforce.errors import GatewayError
-from sfrenew.store import Run, StoreError, UnknownRun, open_store
+from sfrenew.store import (
+    Run,
+    StoreConfigurationError,
+    StoreError,
+    StoreUnavailable,
+    UnknownRun,
+    open_store,
+)
 from sfrenew.yamlsource import YamlSourceError
 
 DEFAULT_CONFIG = "config.example.yaml"
@@ -58,6 +65,8 @@ def _errors() -> Iterator[None]:
         yield
     except YamlSourceError as exc:
         raise click.ClickException("the configuration has mistakes:\n" + str(exc)) from None
+    except (StoreConfigurationError, StoreUnavailable):
+        raise  # the command group says which setting, with its exit code (sfrenew.cli)
     except (Busy, CheckpointVersionError, GatewayError, StoreError, PlanFileError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -332,6 +332,6 @@ class RunSession:
                      pulled=dict(self.stats.pulled), written=stats["written"],
                      api_calls=all_calls, api_calls_total=sum(all_calls.values()),
                      duration_s=round(duration, 3), lapsed=stats["plan"].get("lapsed", 0),
-                     message=message)
+                     dirty=stats["plan"].get("dirty", 0), message=message)
         return RunOutcome(run_id=run_id, status=status.value, stats=stats, api_calls=all_calls,
                           duration_s=duration, message=message)
