@@ -111,8 +111,10 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
             console.print(escape(f"  skipped contract {skip['contract_id']}: {skip['reason']} — "
                                  f"{skip['detail']}"))
         for problem in account.problems:
-            console.print(escape(f"  bad value: {problem['object']} {problem['record_id']} "
-                                 f"{problem['field']}: {problem['message']}"))
+            what = (f"bad value: {problem['object']} {problem['record_id']} {problem['field']}"
+                    if problem["field"] else
+                    f"bad record: {problem['object']} {problem['record_id']}")
+            console.print(escape(f"  {what}: {problem['message']}"))
         for routed in account.routing:
             console.print(escape(f"  routing: {routed['renewal']}: {routed['message']} "
                                  f"(fix {routed['object']} {routed['record_id']} "

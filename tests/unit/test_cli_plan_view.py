@@ -112,3 +112,11 @@ def test_an_account_with_only_a_skip_prints_no_empty_table(tmp_path: Path) -> No
 ])
 def test_long_values_are_cut_at_a_word_with_an_ellipsis(text: str, shown: str) -> None:
     assert shorten(text) == shown
+
+
+def test_a_bad_record_is_named_as_a_record_not_a_value(tmp_path: Path) -> None:
+    text = _render(tmp_path, AccountPlan(
+        account_id="001A", account_name="Acme", renewals=(), changes=(),
+        problems=({"object": "task", "record_id": "00T2", "field": "",
+                   "message": "duplicate task key 'k': task 00T1 has it too"},)))
+    assert "  bad record: task 00T2: duplicate task key 'k': task 00T1 has it too" in text
