@@ -30,11 +30,11 @@ import structlog
 from sfrenew.config import AppConfig
 from sfrenew.jobs import JobSpec
 from sfrenew.locks import Busy, FileLock
-from sfrenew.logs import bound
-from sfrenew.metrics import Metrics, MetricsServer
+from sfrenew.logs import bound, outcome_level
+from sfrenew.metrics import BIND_HOST, Metrics, MetricsServer
 from sfrenew.runner import ProgressSink, RunOutcome, RunRequest
 from sfrenew.scheduler import JobScheduler
-from sfrenew.store import open_store
+from sfrenew.store import make_state_dir, open_store
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +148,7 @@ class JobFiring:
             self.metrics.observe_run(job=spec.name, status=outcome.status, stats=outcome.stats,
                                      api_calls=outcome.api_calls,
                                      duration_s=outcome.duration_s, finished_at=self.clock())
-            log.info(JOB_FINISHED, **outcome_fields(outcome))
+            log.log(outcome_level(outcome.status), JOB_FINISHED, **outcome_fields(outcome))
             self._refresh_allocation()
 
     def _refresh_allocation(self) -> None:
@@ -177,7 +177,7 @@ class JobFiring:
 
 def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
           clock: Callable[[], datetime], stop: threading.Event,
-          metrics_port: int | None = None,
+          metrics_port: int | None = None, metrics_host: str = BIND_HOST,
           allocation: Callable[[], int | None] | None = None) -> None:
     """Hold the daemon lock and fire ``specs`` until ``stop`` is set.
 
@@ -185,12 +185,14 @@ def serve(config: AppConfig, specs: list[JobSpec], *, executor: Executor,
     with a metrics port). Raises :class:`sfrenew.locks.Busy` when another daemon serves the same
     state dir.
     """
+    make_state_dir(config.state_dir)  # StoreConfigurationError names state_dir
     with daemon_lock(config):
         with open_store(config.store_url) as store:
             last_runs = {spec.name: run.started_at for spec in specs
                          if (run := store.last_run(spec.name)) is not None}
         metrics = Metrics()
-        server = MetricsServer(metrics, port=metrics_port).start() \
+        metrics.start(jobs=[spec.name for spec in specs], started_at=clock())
+        server = MetricsServer(metrics, port=metrics_port, host=metrics_host).start() \
             if metrics_port is not None else None
         scheduler = JobScheduler(JobFiring(config=config, executor=executor, clock=clock,
                                            stop=stop, metrics=metrics,

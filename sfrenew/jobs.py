@@ -231,7 +231,8 @@ def parse_job(data: Any, index: LocationIndex, *, stem: str) -> tuple[JobSpec | 
         model = JobFile.model_validate(data)
     except ValidationError as exc:
         return None, [replace(e, message=e.message.removeprefix("Value error, "))
-                      for e in validation_errors(exc, index)]
+                      for e in validation_errors(exc, index, model=JobFile,
+                                                 reference="jobs/README.md")]
     name = model.name or stem
     if model.name is None and not re.match(NAME_PATTERN, stem):
         return None, [index.error((), f"the file name {stem!r} is not a job name; "

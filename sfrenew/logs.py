@@ -118,6 +118,23 @@ def _use_json(stream: TextIO | _CurrentStderr, json_logs: bool | None) -> bool:
     return not (callable(isatty) and isatty())
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def outcome_level(status: str) -> int:
+    """The level of a run's (or job's) final line: a failed run is an error, a stopped or
+    interrupted one (resumable) a warning, a succeeded one info."""
+    if status == "succeeded":
+        return logging.INFO
+    return logging.ERROR if status == "failed" else logging.WARNING
+_level_override: list[str | None] = [None]  # the command line's --log-level / --quiet
+
+
+def override_level(level: str | None) -> None:
+    """Make every later :func:`configure` use ``level`` (None: each caller's own)."""
+    _level_override[0] = level
+
+
 def configure(*, json_logs: bool | None = None, level: str = "INFO",
               stream: TextIO | _CurrentStderr | None = None,
               secrets: Iterable[str] = ()) -> Redactor:
@@ -127,6 +144,7 @@ def configure(*, json_logs: bool | None = None, level: str = "INFO",
     process's :class:`Redactor`; add secrets to it once the config names them.
     """
     out = stream or _CurrentStderr()
+    level = _level_override[0] or level
     REDACTOR.add(secrets_from_environment())
     REDACTOR.add(secrets)
     shared: list[Processor] = [

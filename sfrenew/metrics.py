@@ -2,14 +2,15 @@
 
 A handful of counters and gauges does not justify a dependency: :class:`Metrics`
 keeps them in memory (thread-safe, fed by each finished run) and renders version
-0.0.4 of the text format; :class:`MetricsServer` serves it on 127.0.0.1 only with
-the standard library's HTTP server, in a daemon thread that ``close()`` joins.
+0.0.4 of the text format; :class:`MetricsServer` serves it (on 127.0.0.1 unless told
+another address, e.g. 0.0.0.0 in a container) with the standard library's HTTP
+server, in a daemon thread that ``close()`` joins.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +41,10 @@ FAMILIES = (
     _Family("sfrenew_last_success_timestamp_seconds", "gauge",
             "Unix time the job's last successful run finished."),
     _Family("sfrenew_last_run_duration_seconds", "gauge", "Duration of the job's last run."),
+    _Family("sfrenew_daemon_start_timestamp_seconds", "gauge",
+            "Unix time the daemon started (served before any run)."),
 )
+OUTCOMES = ("succeeded", "stopped", "interrupted", "failed")
 
 
 def escape_label(value: str) -> str:
@@ -95,6 +99,15 @@ class Metrics:
             self.set("sfrenew_last_success_timestamp_seconds", {"job": job},
                      round(finished_at.timestamp(), 3))
 
+    def start(self, *, jobs: Iterable[str], started_at: datetime) -> None:
+        """What is known before the first run: the start time, and a zero run count per
+        job and outcome (so ``/metrics`` is not empty and ``increase()`` sees the first
+        run)."""
+        self.set("sfrenew_daemon_start_timestamp_seconds", {}, round(started_at.timestamp(), 3))
+        for job in jobs:
+            for outcome in OUTCOMES:
+                self.inc("sfrenew_runs_total", {"job": job, "outcome": outcome}, 0)
+
     def set_remaining(self, remaining: int) -> None:
         """The org's remaining daily API allocation (from ``/limits`` or a response)."""
         self.set("sfrenew_api_daily_remaining", {}, remaining)
@@ -135,16 +148,16 @@ class _Handler(BaseHTTPRequestHandler):
 class _MetricsHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, metrics: Metrics) -> None:
+    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
         self.metrics = metrics
-        super().__init__((BIND_HOST, port), _Handler)
+        super().__init__((host, port), _Handler)
 
 
 class MetricsServer:
-    """``GET /metrics`` on 127.0.0.1:``port`` (0 picks a free port) until ``close()``."""
+    """``GET /metrics`` on ``host``:``port`` (0 picks a free port) until ``close()``."""
 
-    def __init__(self, metrics: Metrics, *, port: int) -> None:
-        self._server = _MetricsHTTPServer(port, metrics)
+    def __init__(self, metrics: Metrics, *, port: int, host: str = BIND_HOST) -> None:
+        self._server = _MetricsHTTPServer(host, port, metrics)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="sfrenew-metrics", daemon=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -15,12 +16,38 @@ from sfrenew.cli import rules_lines as _rules_lines
 from sfrenew.cli import run as _run
 from sfrenew.cli._ops_common import EXIT_CODES_HELP
 from sfrenew.clock import ClockShiftError, clock_shift
+from sfrenew.logs import LEVELS, override_level
+from sfrenew.store import StoreConfigurationError, StoreUnavailable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group; a state store or state_dir sfrenew cannot use, from any command,
+    is a message naming the setting (exit 2; exit 1 when the database server is away),
+    never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except StoreConfigurationError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sfrenew")
-def main() -> None:
+@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False), default=None,
+              envvar="SFRENEW_LOG_LEVEL",
+              help="Log lines at this level and above, on stderr (default INFO; the demo "
+                   "WARNING). Also $SFRENEW_LOG_LEVEL.")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors (--log-level "
+                                                  "WARNING); results on stdout are unchanged.")
+def main(log_level: str | None, quiet: bool) -> None:
     """sfrenew: renewal automation for Salesforce."""
+    override_level("WARNING" if quiet and log_level is None else
+                   log_level.upper() if log_level else None)
     try:  # a mistyped shift is a configuration error, reported before anything runs
         clock_shift()
     except ClockShiftError as err:

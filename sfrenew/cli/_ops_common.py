@@ -43,9 +43,11 @@ DEFAULT_CONFIG = "config.example.yaml"
 DEFAULT_JOBS_DIR = "jobs"
 RESUMABLE = frozenset({"stopped", "interrupted"})
 
+CONFIG_ENV = "SFRENEW_CONFIG"
 config_option = click.option(
-    "--config", "config_path", default=DEFAULT_CONFIG, show_default=True,
-    type=click.Path(dir_okay=False), help="The config file (secrets come from the environment).")
+    "--config", "config_path", default=DEFAULT_CONFIG, show_default=True, envvar=CONFIG_ENV,
+    type=click.Path(dir_okay=False),
+    help=f"The config file (or ${CONFIG_ENV}; secrets come from the environment).")
 jobs_dir_option = click.option(
     "--jobs-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_JOBS_DIR,
     show_default=True, help="Folder of job files (*.yaml).")
@@ -81,11 +83,13 @@ def open_jobs(directory: Path) -> list[JobSpec]:
 
 def dirty_records(stats: Mapping[str, Any] | None) -> int:
     """Records a finished run left behind: rows Salesforce rejected (``written``) and bad
-    records the plan reported and skipped (``plan.problems``)."""
+    records the plan reported and skipped (``plan.dirty``: dirty contracts and record
+    problems; runs saved before it was counted have ``plan.problems`` only)."""
     if not stats:
         return 0
     rejected = sum(int(c.get("rejected", 0)) for c in (stats.get("written") or {}).values())
-    return rejected + int((stats.get("plan") or {}).get("problems", 0))
+    plan = stats.get("plan") or {}
+    return rejected + int(plan.get("dirty", plan.get("problems", 0)))
 
 
 def exit_code(status: str, stats: Mapping[str, Any] | None = None, *,

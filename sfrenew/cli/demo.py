@@ -18,7 +18,7 @@ import click
 import yaml
 
 from sfrenew.config import AppConfig
-from sfrenew.localorg.app import LocalOrg
+from sfrenew.localorg.app import LocalOrg, data_dir_lock
 from sfrenew.localorg.seed import seed_book
 from sfrenew.plan import iter_accounts
 from sfrenew.runner import RunRequest, Step, execute
@@ -68,7 +68,9 @@ def run_demo(config: AppConfig, *, contracts: int, seed: int,
     """Run the demo and print its summary (see module docstring)."""
     demo_dir = ((state_dir or config.state_dir) / "demo").resolve()
     if demo_dir.exists():
-        shutil.rmtree(demo_dir)
+        # Busy (shown without a traceback) while a local org serves the demo's data.
+        with data_dir_lock(demo_dir / "org").hold():
+            shutil.rmtree(demo_dir)
     demo_dir.mkdir(parents=True)
     derived, config_file = demo_config(config, demo_dir)
     today = clock().date()

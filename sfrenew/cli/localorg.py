@@ -21,6 +21,7 @@ import requests
 
 from sfrenew.cli.localorg_options import fault_config, org_options
 from sfrenew.cli.localorg_token import token_command
+from sfrenew.locks import Busy
 
 if TYPE_CHECKING:
     from sfrenew.localorg.app import LocalOrg
@@ -214,7 +215,7 @@ def _open(data_dir: Path, *, port: int = 0, **settings: Any) -> LocalOrg:
         raise click.ClickException(
             f"cannot start the local org in {data_dir}: {exc}. Check that the directory "
             "is writable and the port is free.") from exc
-    except ValueError as exc:
+    except (ValueError, Busy) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

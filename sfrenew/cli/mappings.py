@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from sfrenew.cli._ops_common import EXIT_CONFIG, fail
 from sfrenew.mapping import (
@@ -24,7 +23,7 @@ from sfrenew.mapping import (
 )
 from sfrenew.mapping.jsonschema import SCHEMA_PATH, render_json_schema
 from sfrenew.mapping.metadata import write_metadata
-from sfrenew.yamlsource import YamlSourceError, load, validation_errors
+from sfrenew.yamlsource import YamlSourceError
 
 DEFAULT_GLOB = "mappings/*.yaml"
 API_VERSION = "62.0"  # what the describe JSON claims to be; the checks do not depend on it
@@ -69,16 +68,12 @@ def _files(given: tuple[Path, ...]) -> list[Path]:
 
 def _gateway_source(config_path: Path) -> tuple[DescribeSource, tuple[type[Exception], ...]]:
     """The gateway for the config's ``salesforce:`` section (logs in once)."""
-    from sfrenew.salesforce.config import SalesforceConfig  # noqa: PLC0415 - only for --org
+    from sfrenew.config import load_salesforce  # noqa: PLC0415 - only for --org
     from sfrenew.salesforce.errors import ConfigurationError, GatewayError  # noqa: PLC0415
     from sfrenew.salesforce.gateway import connect  # noqa: PLC0415
 
-    data, index = load(config_path)
-    section = (data or {}).get("salesforce") if isinstance(data, dict) else None
-    try:
-        config = SalesforceConfig.model_validate(section or {})
-    except ValidationError as exc:
-        raise YamlSourceError(validation_errors(exc, index, prefix=("salesforce",))) from None
+    # The config's state_dir decides where its local org is, as for every other command.
+    config = load_salesforce(config_path)
     try:
         gateway = connect(config, base_dir=config_path.parent, check_limits=False)
     except GatewayError as exc:

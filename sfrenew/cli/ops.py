@@ -41,6 +41,7 @@ from sfrenew.daemon import outcome_fields, serve
 from sfrenew.jobs import JobSpec, find_job
 from sfrenew.locks import Busy
 from sfrenew.logs import bound
+from sfrenew.metrics import BIND_HOST
 from sfrenew.progress import progress_for
 from sfrenew.runner import OrgProblem, execute, remaining_allocation
 from sfrenew.scheduler import next_fire_time
@@ -148,8 +149,12 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
 @config_option
 @jobs_dir_option
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
-def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
+              help="Serve Prometheus metrics on HOST:PORT/metrics.")
+@click.option("--metrics-host", default=BIND_HOST, show_default=True,
+              envvar="SFRENEW_METRICS_HOST",
+              help="Address the metrics endpoint binds: 0.0.0.0 in a container whose port "
+                   "is published or scraped from outside; keep 127.0.0.1 on a shared host.")
+def run(config_path: str, jobs_dir: Path, metrics_port: int | None, metrics_host: str) -> None:
     """Run the scheduler daemon until SIGTERM or Ctrl-C (the run in flight checkpoints)."""
     from sfrenew.daemon import stop_on_signals  # noqa: PLC0415 (signals only here)
 
@@ -159,7 +164,7 @@ def run(config_path: str, jobs_dir: Path, metrics_port: int | None) -> None:
     try:
         with stop_on_signals(stop):
             serve(config, specs, executor=execute, clock=utc_now, stop=stop,
-                  metrics_port=metrics_port,
+                  metrics_port=metrics_port, metrics_host=metrics_host,
                   allocation=lambda: remaining_allocation(config).get("remaining"))
     except Busy as exc:
         fail(f"sfrenew is already running on this state: {exc}", EXIT_FAILED)

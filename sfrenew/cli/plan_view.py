@@ -30,11 +30,25 @@ def render_json(path: Path, out: IO[str]) -> None:
     out.write("]}\n")
 
 
+_VALUE_WIDTH = 40
+
+
+def shorten(text: str, width: int = _VALUE_WIDTH) -> str:
+    """``text`` cut to ``width`` characters at a word boundary, ending in "…" when cut (a
+    single long word is cut where it must)."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def _value(value: Any) -> str:
     text = value if isinstance(value, str) else json.loads(dumps(value)) if value is not None \
         else "∅"
-    text = str(text)
-    return escape(text if len(text) <= 40 else text[:39] + "…")
+    return escape(shorten(str(text)))
 
 
 def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
@@ -53,12 +67,10 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
                   f"{header.skipped_contracts} contracts skipped for bad or blocking data; "
                   f"{header.problems} unreadable values; {header.routing} assignee roles "
                   f"fell back (unresolved or inactive users)")
-    shown = 0
-    for account in iter_accounts(path):
+    for shown, account in enumerate(iter_accounts(path)):
         if shown >= limit:
             console.print(f"… more accounts in {escape(str(path))} (use --format json for all)")
             break
-        shown += 1
         # Names, values and reasons are org data: escaped, so "[/x]" in a name neither
         # crashes the table (MarkupError) nor vanishes as a style tag.
         console.rule(escape(f"{account.account_name} ({account.account_id})"))
@@ -75,14 +87,12 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
         for col in ("change", "object", "field", "now", "planned", "reason"):
             table.add_column(col)
         for change in account.changes[:_SHOWN_CHANGES]:
-            if change.kind is ChangeKind.CREATE:
-                table.add_row("create", change.object, f"{len(change.changes)} fields", "", "",
-                              escape(change.reason))
-                continue
             first = True
             for fc in change.changes or ():
                 table.add_row(change.kind.value if first else "", change.object if first else "",
-                              fc.field, _value(fc.before), _value(fc.after),
+                              fc.field,
+                              "" if change.kind is ChangeKind.CREATE else _value(fc.before),
+                              _value(fc.after),
                               escape(change.reason) if first else "")
                 first = False
             for kept in change.kept_edits:
@@ -95,13 +105,16 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
         if len(account.changes) > _SHOWN_CHANGES:
             table.add_row("…", f"{len(account.changes) - _SHOWN_CHANGES} more records", "", "",
                           "", "")
-        console.print(table)
+        if table.row_count:  # an account with only skips or problems gets no empty header
+            console.print(table)
         for skip in account.skipped:
             console.print(escape(f"  skipped contract {skip['contract_id']}: {skip['reason']} — "
                                  f"{skip['detail']}"))
         for problem in account.problems:
-            console.print(escape(f"  bad value: {problem['object']} {problem['record_id']} "
-                                 f"{problem['field']}: {problem['message']}"))
+            what = (f"bad value: {problem['object']} {problem['record_id']} {problem['field']}"
+                    if problem["field"] else
+                    f"bad record: {problem['object']} {problem['record_id']}")
+            console.print(escape(f"  {what}: {problem['message']}"))
         for routed in account.routing:
             console.print(escape(f"  routing: {routed['renewal']}: {routed['message']} "
                                  f"(fix {routed['object']} {routed['record_id']} "

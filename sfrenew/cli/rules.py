@@ -14,7 +14,7 @@ from sfrenew.config.rules import RulesModel, load_rules
 from sfrenew.core.domain import Account, RiskLevel
 from sfrenew.core.explain import describe_uplift
 from sfrenew.core.formula import Formula, FormulaError, parse
-from sfrenew.core.money import format_rate, quantum_for
+from sfrenew.core.money import format_rate, quantum_for, rate_problem
 from sfrenew.core.planner import approval_reasons
 from sfrenew.core.policy import (
     AnchorPolicy,
@@ -206,6 +206,16 @@ def _uplift_policy(config_path: Path | None) -> UpliftPolicy:
                                  param_hint="'--config'") from None
 
 
+def _fractions(**rates: Decimal | None) -> None:
+    """Refuse a rate typed as a percentage (5 for 5%), naming the option and the fraction
+    it likely meant (``--force`` accepts it)."""
+    for name, value in rates.items():
+        problem = rate_problem(value) if value is not None else None
+        if problem is not None:
+            raise click.BadParameter(f"{problem} (--force to use it anyway)",
+                                     param_hint=f"'--{name.replace('_', '-')}'")
+
+
 def _formula(formula: str, values: dict[str, Decimal], cap: Decimal | None,
              ) -> Formula:
     try:
@@ -256,13 +266,16 @@ def _formula(formula: str, values: dict[str, Decimal], cap: Decimal | None,
                    "compounds unless --account-method is given).")
 @click.option("--currency", default="USD", show_default=True, help="Currency (sets rounding).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--force", is_flag=True,
+              help="Accept rates beyond ±1 (±100%); without it 5 is refused as 500%.")
 def uplift(*, price: Decimal, rate: Decimal, source: str, config_path: Path | None,
            cap: Decimal | None, floor: Decimal | None, contract_cap: Decimal | None,
            contract_floor: Decimal | None, contractual_steps: tuple[str, ...],
            formula: str | None, cpi: Decimal | None, spread: Decimal | None,
            risk: str | None, risk_add: Decimal | None, risk_max_rate: Decimal | None,
            method: str | None, account_method: str | None, list_price: Decimal | None,
-           years: int, compound: bool | None, currency: str, as_json: bool) -> None:
+           years: int, compound: bool | None, currency: str, as_json: bool,
+           force: bool) -> None:
     """Apply formula, risk adjustment and bounds to a rate, and price each year.
 
     A rate from the line or contract (--source line|contract) is contractual: only the
@@ -270,6 +283,10 @@ def uplift(*, price: Decimal, rate: Decimal, source: str, config_path: Path | No
     uplift.contractual) lets a policy step change it, which then needs approval.
     """
     decimals = _decimals(currency)
+    if not force:
+        _fractions(rate=rate, cap=cap, floor=floor, contract_cap=contract_cap,
+                   contract_floor=contract_floor, cpi=cpi, spread=spread, risk_add=risk_add,
+                   risk_max_rate=risk_max_rate)
     if price < 0:
         raise click.BadParameter("must not be negative", param_hint="'--price'")
     policy = _uplift_policy(config_path)

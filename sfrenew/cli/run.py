@@ -54,6 +54,7 @@ from sfrenew.store import (
     RunStatus,
     StoreConfigurationError,
     StoreError,
+    StoreUnavailable,
     UnknownRun,
     open_store,
 )
@@ -79,8 +80,10 @@ def _errors() -> Iterator[None]:
         yield
     except YamlSourceError as exc:
         fail(f"the configuration has mistakes (nothing was run):\n{exc}", EXIT_CONFIG)
-    except (CheckpointVersionError, NotResumable, PlanFileError, StoreConfigurationError,
-            UnknownRun, RunStateError) as exc:
+    except (StoreConfigurationError, StoreUnavailable):
+        raise  # the command group says which setting, with its exit code (sfrenew.cli)
+    except (CheckpointVersionError, NotResumable, PlanFileError, UnknownRun,
+            RunStateError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except Busy as exc:
         fail(f"{exc}; try again when it ends", EXIT_FAILED)
@@ -112,7 +115,11 @@ def _secret(config: AppConfig, name: str) -> Secret | None:
 
 config_option = click.option("--config", "config_path", default=DEFAULT_CONFIG,
                              show_default=True, type=click.Path(dir_okay=False),
-                             help="The config file.")
+                             envvar="SFRENEW_CONFIG", help="The config file (or $SFRENEW_CONFIG).")
+# On a subcommand (``runs show RUN --config C``): the group's value unless given here.
+sub_config_option = click.option("--config", "sub_config_path", default=None,
+                                 type=click.Path(dir_okay=False),
+                                 help="The config file (as before the subcommand).")
 
 
 def _echo_outcome(outcome: RunOutcome, as_json: bool, *, resumable: bool = True) -> None:
@@ -129,6 +136,7 @@ def _echo_outcome(outcome: RunOutcome, as_json: bool, *, resumable: bool = True)
         for obj, counts in sorted(outcome.stats.get("written", {}).items()):
             click.echo(f"  {obj}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         echo_lapsed(outcome.stats.get("plan") or {})
+        echo_stale(outcome.stats.get("summary") or {})
         if code == EXIT_DIRTY:
             click.echo(f"  done, but {dirty_records(outcome.stats)} records were rejected or "
                        f"skipped as bad data: sfrenew runs show {outcome.run_id}")
@@ -139,14 +147,38 @@ def _echo_outcome(outcome: RunOutcome, as_json: bool, *, resumable: bool = True)
 def echo_lapsed(plan: Mapping[str, Any]) -> None:
     """The run's lapsed renewals (past their start, unsigned), most overdue first."""
     count = int(plan.get("lapsed", 0))
+    if count:
+        click.echo(f"  lapsed renewals (contract ended, unsigned): {count}")
+        for entry in sorted(plan.get("lapsed_renewals", ()),
+                            key=lambda e: (-int(e["days_overdue"]), e["key"])):
+            click.echo(f"    {entry['opportunity_id'] or 'new'} {entry['name']}: "
+                       f"{entry['days_overdue']} days overdue (contract ended "
+                       f"{entry['contract_end']})")
+    echo_dirty(plan)
+
+
+def echo_stale(summary: Mapping[str, Any]) -> None:
+    """Records a saved plan wanted to change that someone changed since: named, not just
+    counted (plan again to include them)."""
+    stale = summary.get("stale") or ()
+    if not stale:
+        return
+    click.echo(f"  skipped as stale (changed in Salesforce after the plan was made; plan "
+               f"again to include them): {len(stale)}")
+    for obj, key, *_ in stale:
+        click.echo(f"    {obj} {key}")
+
+
+def echo_dirty(plan: Mapping[str, Any]) -> None:
+    """Records skipped for data a person must fix, by Id, with the reason and the fix."""
+    count = int(plan.get("dirty", 0))
     if not count:
         return
-    click.echo(f"  lapsed renewals (contract ended, unsigned): {count}")
-    for entry in sorted(plan.get("lapsed_renewals", ()),
-                        key=lambda e: (-int(e["days_overdue"]), e["key"])):
-        click.echo(f"    {entry['opportunity_id'] or 'new'} {entry['name']}: "
-                   f"{entry['days_overdue']} days overdue (contract ended "
-                   f"{entry['contract_end']})")
+    listed = plan.get("dirty_records", ())
+    more = f" (the first {len(listed)} listed)" if len(listed) < count else ""
+    click.echo(f"  records skipped for bad data (fix them in Salesforce): {count}{more}")
+    for entry in listed:
+        click.echo(f"    {entry['record_id']} {entry['reason']}: {entry['detail']}")
 
 
 @click.command("plan")
@@ -154,10 +186,14 @@ def echo_lapsed(plan: Mapping[str, Any]) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the plan here (apply it later with `sfrenew apply FILE`).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="A table for people, or JSON (the same as --json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the whole plan as one JSON document (as every command's --json).")
 @click.option("--account", "accounts", multiple=True, help="Only this Account Id (repeat).")
-def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]) -> None:
+def plan(config_path: str, out: Path | None, fmt: str, as_json: bool,
+         accounts: tuple[str, ...]) -> None:
     """Pull and plan; show what a run would write (writes nothing to Salesforce)."""
+    fmt = "json" if as_json else fmt
     with _errors():
         config = _config(config_path)
         outcome = execute(config, RunRequest(job="plan", steps=(Step.PULL, Step.PLAN),
@@ -186,8 +222,12 @@ def plan(config_path: str, out: Path | None, fmt: str, accounts: tuple[str, ...]
 @click.option("--resume", "resume", default=None, metavar="RUN_ID",
               help="Continue a stopped or crashed apply (not a plan; same config only).")
 @click.option("--max-api-calls", type=click.IntRange(1), default=None,
-              help="Stop (resumable, exit 3) before spending more API calls than this.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+              help="Stop this run (resumable, exit 3, with --resume) before it spends more "
+                   "API calls than this; the smallest of this, run.max_api_calls and "
+                   "salesforce.budget.max_calls_per_run applies.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the run's outcome as JSON (run id, status, message, counts, API "
+                   "calls, exit code) on stdout.")
 def apply(plan_file: Path | None, config_path: str, resume: str | None,
           max_api_calls: int | None, as_json: bool) -> None:
     """Apply exactly a saved plan, or pull, plan and apply in one go."""
@@ -204,7 +244,7 @@ def apply(plan_file: Path | None, config_path: str, resume: str | None,
 @click.argument("run_id")
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would be undone; change nothing.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the rollback's items as JSON.")
 def rollback(run_id: str, config_path: str, dry_run: bool, as_json: bool) -> None:
     """Undo a run: delete what it created, restore what it changed (not people's edits)."""
     with _errors():
@@ -247,8 +287,9 @@ def _run_json(run: Run, ledger: Mapping[str, LedgerCounts]) -> dict[str, Any]:
 
 @click.group("runs", invoke_without_command=True)
 @config_option
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="How many runs to list, newest first.")
 @click.pass_context
 def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> None:
     """The latest runs (newest first); `runs show RUN_ID` for one."""
@@ -278,10 +319,12 @@ def runs(ctx: click.Context, config_path: str, as_json: bool, limit: int) -> Non
 
 @runs.command("show")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True)
+@sub_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.pass_obj
-def show(config_path: str, run_id: str, as_json: bool) -> None:
+def show(config_path: str, run_id: str, sub_config_path: str | None, as_json: bool) -> None:
     """One run: job, times, status, rows pulled, records written per object, API calls."""
+    config_path = sub_config_path or config_path
     with _errors():
         config = _config(config_path)
         with open_store(config.store_url) as store:
@@ -313,6 +356,8 @@ def show(config_path: str, run_id: str, as_json: bool) -> None:
     if any(c["unknown"] for c in data["written"].values()):
         click.echo("  unknown: sent (or about to be) when the process died; the next run "
                    "looks them up in the org and records what happened")
+    echo_dirty(data["plan"] or {})
+    echo_stale(data["summary"] or {})
 
 
 DEMO_SEED = 1

@@ -11,6 +11,7 @@ from sfrenew.config.app import (
     RunSettings,
     StoreSettings,
     load_config,
+    load_salesforce,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "RunSettings",
     "StoreSettings",
     "load_config",
+    "load_salesforce",
 ]

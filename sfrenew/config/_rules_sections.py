@@ -11,10 +11,18 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from sfrenew.core.domain import RiskLevel
 from sfrenew.core.formula import FormulaError, parse
+from sfrenew.core.money import rate_problem
 from sfrenew.core.policy import (
     FORECAST_ORDER,
     AnchorPolicy,
@@ -39,7 +47,16 @@ from sfrenew.core.rules.owners import (
 from sfrenew.core.rules.term import days_in_month
 from sfrenew.mapping import ACCOUNT_USER_FIELDS
 
-Rate = Annotated[Decimal, Field(ge=-1, le=10, description="a fraction: 0.05 is 5%")]
+
+def _fraction(value: Decimal) -> Decimal:
+    problem = rate_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Rate = Annotated[Decimal, AfterValidator(_fraction),
+                 Field(description="a fraction: 0.05 is 5% (at most 1, 100%)")]
 FORMULA_BUILTINS = frozenset({"rate", "floor", "cap"})
 
 
@@ -134,7 +151,7 @@ class IndexModel(_Strict):
     """An index-linked formula that replaces the chosen rate."""
 
     formula: str
-    values: dict[str, Decimal] = Field(default_factory=dict)
+    values: dict[str, Rate] = Field(default_factory=dict)
 
     @field_validator("formula")
     @classmethod

@@ -7,6 +7,7 @@ run before anything is read from or written to Salesforce.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,8 +41,8 @@ class StoreSettings(_Strict):
     """``store:`` — where the state store lives (default: SQLite under the state dir)."""
 
     url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<state_dir>/"
-                                              "sfrenew.sqlite3")
-
+                                              "sfrenew.sqlite3; postgres:// is read as "
+                                              "postgresql+psycopg://")
 
 class RunSettings(_Strict):
     """``run:`` — how a run pulls, writes and spends API calls."""
@@ -100,8 +101,54 @@ def _validate(model: type[BaseModel], data: Any, index: LocationIndex, name: str
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors.extend(validation_errors(exc, index, prefix=(name,)))
+        errors.extend(validation_errors(exc, index, prefix=(name,), model=model,
+                                        reference="config.example.yaml"))
         return None
+
+
+def _state_dir(document: dict[str, Any], index: LocationIndex, base: Path,
+               errors: list[SourceError]) -> Path:
+    state_raw = document.get("state_dir", DEFAULT_STATE_DIR)
+    if not isinstance(state_raw, str) or not state_raw:
+        errors.append(index.error(("state_dir",), "must be a folder path"))
+        state_raw = DEFAULT_STATE_DIR
+    return _resolve(base, state_raw)
+
+
+def _salesforce_data(document: dict[str, Any], base: Path, state_dir: Path) -> Any:
+    """The ``salesforce:`` section with the local org's data dir resolved: relative to
+    the config file, by default ``<state_dir>/localorg``."""
+    sf_data = _section(document, "salesforce")
+    if isinstance(sf_data, dict) and sf_data.get("target") == "local" \
+            and "local_data_dir" not in sf_data:
+        sf_data = {**sf_data, "local_data_dir": str(state_dir / "localorg")}
+    elif isinstance(sf_data, dict) and sf_data.get("local_data_dir"):
+        sf_data = {**sf_data, "local_data_dir": str(_resolve(base, sf_data["local_data_dir"]))}
+    return sf_data
+
+
+def load_salesforce(path: Path | str) -> SalesforceConfig:
+    """Only the config's ``salesforce:`` section, read as :func:`load_config` reads it
+    (its state_dir decides where the local org is): for commands that need only the org,
+    such as ``mappings check --org``, whatever the rest of the file holds."""
+    path = Path(path)
+    document, index = load(path)
+    if not isinstance(document, dict):
+        document = {}
+    base = path.parent.resolve()
+    errors: list[SourceError] = []
+    state_dir = _state_dir(document, index, base, errors)
+    salesforce = _validate(SalesforceConfig, _salesforce_data(document, base, state_dir),
+                           index, "salesforce", errors)
+    if errors or not isinstance(salesforce, SalesforceConfig):
+        raise YamlSourceError(errors)
+    return salesforce
+
+
+def _unknown_section(key: Any) -> str:
+    close = difflib.get_close_matches(str(key), sorted(SECTIONS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown section ({hint}allowed: {', '.join(sorted(SECTIONS))})"
 
 
 def load_config(path: Path | str) -> AppConfig:
@@ -113,22 +160,11 @@ def load_config(path: Path | str) -> AppConfig:
     if not isinstance(document, dict):
         raise YamlSourceError([index.error((), "the config file must be a mapping")])
     base = path.parent.resolve()
-    errors: list[SourceError] = [index.error((key,), "unknown section (allowed: "
-                                             + ", ".join(sorted(SECTIONS)) + ")")
+    errors: list[SourceError] = [index.error((key,), _unknown_section(key))
                                  for key in document if key not in SECTIONS]
-    state_raw = document.get("state_dir", DEFAULT_STATE_DIR)
-    if not isinstance(state_raw, str) or not state_raw:
-        errors.append(index.error(("state_dir",), "must be a folder path"))
-        state_raw = DEFAULT_STATE_DIR
-    state_dir = _resolve(base, state_raw)
-
-    sf_data = _section(document, "salesforce")
-    if isinstance(sf_data, dict) and sf_data.get("target") == "local" \
-            and "local_data_dir" not in sf_data:
-        sf_data = {**sf_data, "local_data_dir": str(state_dir / "localorg")}
-    elif isinstance(sf_data, dict) and sf_data.get("local_data_dir"):
-        sf_data = {**sf_data, "local_data_dir": str(_resolve(base, sf_data["local_data_dir"]))}
-    salesforce = _validate(SalesforceConfig, sf_data, index, "salesforce", errors)
+    state_dir = _state_dir(document, index, base, errors)
+    salesforce = _validate(SalesforceConfig, _salesforce_data(document, base, state_dir),
+                           index, "salesforce", errors)
     store = _validate(StoreSettings, _section(document, "store"), index, "store", errors)
     run = _validate(RunSettings, _section(document, "run"), index, "run", errors)
 

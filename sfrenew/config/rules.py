@@ -162,7 +162,8 @@ def rules_from_document(document: Any, index: Any) -> RulesPolicy:
     try:
         model = RulesModel.model_validate(section)
     except ValidationError as exc:
-        raise YamlSourceError(validation_errors(exc, index, prefix=("rules",))) from None
+        raise YamlSourceError(validation_errors(exc, index, prefix=("rules",), model=RulesModel,
+                                                 reference="docs/rules.md §11")) from None
     return model.to_policy()
 
 

@@ -9,7 +9,7 @@ mapping marks it ``enforce``; ``create_only`` fields are set once and never upda
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -158,6 +158,22 @@ def _missing(last_written: Mapping[tuple[str, str, str], Any], obj: str, key: st
     return (obj, key, fname) not in last_written
 
 
+def _update_reason(desired: DesiredRecord, changes: Sequence[FieldChange],
+                   last_written: Mapping[tuple[str, str, str], Any]) -> str:
+    """Why an update: fields sfrenew wrote before and now wants otherwise ("rules
+    changed"), and fields it writes for the first time (nothing in the ledger: a
+    record it adopts or links, a field newly mapped)."""
+    first = [c.field for c in changes
+             if _missing(last_written, desired.object, desired.key, c.field)]
+    changed = [c.field for c in changes if c.field not in first]
+    parts = []
+    if changed:
+        parts.append("rules changed " + ", ".join(changed))
+    if first:
+        parts.append("first written by sfrenew: " + ", ".join(first))
+    return "; ".join(parts)
+
+
 def _update(desired: DesiredRecord, current: CurrentRecord, *,
             last_written: Mapping[tuple[str, str, str], Any],
             ownership: OwnershipLookup,
@@ -198,7 +214,7 @@ def _update(desired: DesiredRecord, current: CurrentRecord, *,
             kept.append(KeptEdit(fname, have, ref_placeholder(ref)))
     refs = tuple(sorted(desired.refs.items()))
     if changes:
-        reason = "rules changed " + ", ".join(c.field for c in changes)
+        reason = _update_reason(desired, changes, last_written)
         if kept:
             reason += "; kept rep edit on " + ", ".join(k.field for k in kept)
         kind = ChangeKind.UPDATE

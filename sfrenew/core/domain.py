@@ -62,6 +62,8 @@ class ContractLine:
     the line's own (empty: the contract's), ``terminated_date`` the day it was
     terminated, if it was. ``list_price_note`` says where the shell found the list
     price (a price book entry, or why none was found); a line priced ``list`` says it.
+    ``currency`` is the line's own ISO code where the org maps one (empty: the
+    contract's); one that differs from the contract's is dirty data.
     """
 
     id: str
@@ -77,6 +79,7 @@ class ContractLine:
     end_date: date | None = None
     terminated_date: date | None = None
     list_price_note: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

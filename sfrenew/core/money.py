@@ -33,3 +33,18 @@ def format_rate(rate: Decimal) -> str:
     percent = (rate * 100).normalize()
     text = f"{percent:f}"
     return f"{text}%"
+
+
+# Every rate sfrenew reads is a fraction (0.05 is 5 %). A typed rate beyond ±1 (±100 %)
+# is nearly always a percentage typed as a number: refused, with the fraction it meant.
+MAX_RATE = Decimal(1)
+
+
+def rate_problem(rate: Decimal) -> str | None:
+    """Why ``rate`` is refused as a fraction (beyond ±MAX_RATE), with the likely meant
+    value, or None: 5 → "5 is 500%; rates are fractions (0.05 is 5%): did you mean 0.05?"."""
+    if -MAX_RATE <= rate <= MAX_RATE:
+        return None
+    meant = f"{(rate / 100).normalize():f}"
+    return (f"{rate} is {format_rate(rate)}; rates are fractions (0.05 is 5%): did you mean "
+            f"{meant}?")

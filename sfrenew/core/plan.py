@@ -46,6 +46,10 @@ class SkipReason(StrEnum):
     LINE_WITHOUT_PRICE = "line_without_price"
     NON_POSITIVE_AMOUNT = "non_positive_amount"
     INVALID_TERM = "invalid_term"
+    # Dirty data: reported with what to fix, never renewed on a guess.
+    END_BEFORE_START = "end_before_start"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    ACCOUNT_DELETED = "account_deleted"
 
 
 class SkippedContract(NamedTuple):

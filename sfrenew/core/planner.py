@@ -188,6 +188,30 @@ def plan_account(
     return RenewalPlan(account.id, tuple(planned), tuple(skipped), left, tuple(adopted))
 
 
+def plan_orphans(*, account_id: str, contracts: Sequence[Contract], today: date,
+                 policy: RulesPolicy) -> RenewalPlan:
+    """The plan of contracts whose account is gone (deleted in the org): nothing renews.
+
+    Each contract that would renew now is reported as ``account_deleted`` with what to
+    do; the others keep their usual reason (ended, beyond the horizon, ...).
+    """
+    skipped = []
+    for contract in sorted(contracts, key=_BY_ID):
+        why = eligibility(contract, today=today, policy=policy.eligibility,
+                          default_term_months=policy.default_term_months)
+        if why is None:
+            skipped.append(SkippedContract(
+                contract.id, SkipReason.ACCOUNT_DELETED,
+                f"its account {account_id} was deleted in Salesforce: restore the account "
+                f"(Recycle Bin) or move the contract to another account; it is not renewed "
+                f"until then"))
+        else:
+            reason = SkipReason(why.value)
+            skipped.append(SkippedContract(contract.id, reason,
+                                           _skip_detail(reason, contract, policy, ())))
+    return RenewalPlan(account_id, (), tuple(skipped), (), ())
+
+
 def _adoption_words(adoption: Adoption, policy: RulesPolicy) -> str:
     days = adoption.days_from_end
     when = (f"{-days} day{'s' if days != -1 else ''} before" if days < 0 else
@@ -255,11 +279,31 @@ def _check(contract: Contract, *, today: date, policy: RulesPolicy,
     if why is not None:
         reason = SkipReason(why.value)
         return reason, _skip_detail(reason, contract, policy, renewals)
+    if (contract.start_date is not None and contract.end_date is not None
+            and contract.end_date < contract.start_date):
+        return SkipReason.END_BEFORE_START, (
+            f"its end date {iso(contract.end_date)} is before its start date "
+            f"{iso(contract.start_date)}: correct the contract's dates in Salesforce; it is "
+            f"not renewed until then")
     if contract.currency not in policy.currencies:
         return SkipReason.UNKNOWN_CURRENCY, (
             f"currency {contract.currency!r} is not configured in rules.currencies")
+    other = _other_currency(contract)
+    if other is not None:
+        return SkipReason.CURRENCY_MISMATCH, (
+            f"the contract is in {contract.currency} but line {other.id} "
+            f"({other.product_name}) is in {other.currency}: make the lines' currency the "
+            f"contract's in Salesforce; it is not renewed until then")
     if not contract.lines:
         return SkipReason.NO_LINES, "the contract has no lines to renew"
+    return None
+
+
+def _other_currency(contract: Contract) -> ContractLine | None:
+    """The first line whose own currency is not the contract's (empty: the contract's)."""
+    for line in contract.lines:
+        if line.currency and line.currency != contract.currency:
+            return line
     return None
 
 

@@ -42,11 +42,21 @@ from sfrenew.localorg.soql import QueryEngine
 from sfrenew.localorg.store import OrgStore
 from sfrenew.localorg.tls import ensure_certificates, server_context, write_private
 from sfrenew.localorg.wire import Request, Response
+from sfrenew.locks import FileLock
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "org.sqlite3"
 CONNECTION_FILE = "connection.json"
+LOCK_FILE = "org.lock"
+
+
+def data_dir_lock(data_dir: Path) -> FileLock:
+    """The lock a serving org holds on its data dir for its whole life: a second org, a
+    reset or a demo wiping the folder gets :class:`sfrenew.locks.Busy` instead."""
+    return FileLock(data_dir / LOCK_FILE, purpose="a local org serves this data dir",
+                    busy=f"a local org is serving {data_dir}; stop it first (Ctrl-C "
+                         f"where `sfrenew localorg serve` runs), or use another data dir")
 DEFAULT_API_VERSION = "59.0"  # simple-salesforce's default; any version >= 50.0 is served
 Clock = Callable[[], datetime]
 ORGANIZATION_NAME = "sfrenew local org"  # also the SOAP login's organizationName
@@ -86,6 +96,7 @@ class LocalOrg:
         self._cursors: CursorRegistry | None = None
         self._api: OrgApi | None = None
         self._integration_user_id: str | None = None
+        self._held: FileLock | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -95,33 +106,43 @@ class LocalOrg:
             if self._server is not None:
                 return self
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            # TLS clients check validity against their own (real) clock, never a shifted one.
-            tls_files = ensure_certificates(self.data_dir)
-            identity = load_or_create_identity(self.data_dir)
-            store = OrgStore(self.data_dir / DATABASE_FILE, self.schema, clock=self.clock)
+            held = data_dir_lock(self.data_dir).acquire()  # Busy: another org serves it
             try:
-                self._identity, self._store = identity, store
-                self._integration_user_id = self._ensure_integration_user()
-                self._ensure_organization()
-                self._sessions = SessionRegistry(org_id=identity.org_id, clock=self.clock,
-                                                 lifetime=self._session_lifetime)
-                self._cursors = CursorRegistry(clock=self.clock, idle=self._cursor_idle)
-                self._api = self._build_api()
-                server = LocalOrgHttpServer(port=self._port,
-                                            ssl_context=server_context(tls_files),
-                                            handle=self._api.handle)
+                self._start_locked()
             except BaseException:
-                if self._bulk is not None:
-                    self._bulk.close()
-                    self._bulk = None
-                store.close()
-                self._store = None
+                held.release()
                 raise
-            server.start()
-            self._server = server
-            self._write_connection_file()
-            log.info("local org serving at %s", self.instance_url)
+            self._held = held
         return self
+
+    def _start_locked(self) -> None:
+        """The body of :meth:`start`, under the data dir's lock."""
+        # TLS clients check validity against their own (real) clock, never a shifted one.
+        tls_files = ensure_certificates(self.data_dir)
+        identity = load_or_create_identity(self.data_dir)
+        store = OrgStore(self.data_dir / DATABASE_FILE, self.schema, clock=self.clock)
+        try:
+            self._identity, self._store = identity, store
+            self._integration_user_id = self._ensure_integration_user()
+            self._ensure_organization()
+            self._sessions = SessionRegistry(org_id=identity.org_id, clock=self.clock,
+                                             lifetime=self._session_lifetime)
+            self._cursors = CursorRegistry(clock=self.clock, idle=self._cursor_idle)
+            self._api = self._build_api()
+            server = LocalOrgHttpServer(port=self._port,
+                                        ssl_context=server_context(tls_files),
+                                        handle=self._api.handle)
+        except BaseException:
+            if self._bulk is not None:
+                self._bulk.close()
+                self._bulk = None
+            store.close()
+            self._store = None
+            raise
+        server.start()
+        self._server = server
+        self._write_connection_file()
+        log.info("local org serving at %s", self.instance_url)
 
     def stop(self) -> None:
         """Stop serving and close everything (idempotent)."""
@@ -137,6 +158,9 @@ class LocalOrg:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            if self._held is not None:
+                self._held.release()
+                self._held = None
 
     def __enter__(self) -> LocalOrg:
         return self.start()

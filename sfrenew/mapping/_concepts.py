@@ -136,7 +136,8 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("end_date", D, "last day of the line (else the contract's)"),
         _f("terminated_date", D, "day the line was terminated (CPQ Terminated Date)"),
         _f("uplift_rate", P, "line-level uplift rate (wins over every other source)"),
-        _f("currency", S, "ISO currency code of the line"),
+        _f("currency", S, "ISO currency code of the line; one other than the contract's "
+           "keeps the contract from renewing (currency_mismatch)"),
         _f("subscription_type", PL, "subscription type (CPQ SBQQ__SubscriptionType__c); the "
            "value values.subscription_type.evergreen marks an evergreen line, and a contract "
            "with one is evergreen"),

@@ -32,7 +32,15 @@ from sfrenew.mapping._model import (
 )
 from sfrenew.mapping.coerce import CoercionError, coerce
 from sfrenew.mapping.price_basis import MULTIPLIER_FIELD, PRICED_FIELDS, PriceBasis
-from sfrenew.yamlsource import LocationIndex, SourceError, YamlSourceError, load, loads
+from sfrenew.yamlsource import (
+    LocationIndex,
+    SourceError,
+    YamlSourceError,
+    allowed_keys,
+    load,
+    loads,
+    unknown_key_message,
+)
 
 # Coercions that can stand in for one another (e.g. a percent field for a decimal rate).
 _COMPATIBLE: tuple[frozenset[Coercion], ...] = (
@@ -230,7 +238,9 @@ def _pydantic_errors(exc: ValidationError, index: LocationIndex) -> list[SourceE
                if not (i and raw[i - 1] == "lines" and p in _LINK_TAGS)]
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/mappings.md)"
+            message = unknown_key_message(str(loc[-1]) if loc else "",
+                                          allowed_keys(MappingFile, loc) if loc else [],
+                                          reference="docs/mappings.md")
         elif err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] == "union_tag_invalid":

@@ -98,7 +98,8 @@ def line_from(record: ConceptRecord, *, evergreen_type: str = "Evergreen",
         product_family=values.get("product_family"), list_price=values.get("list_price"),
         uplift_rate=values.get("uplift_rate"), start_date=values.get("start_date"),
         end_date=values.get("end_date"), terminated_date=values.get("terminated_date"),
-        evergreen=values.get("subscription_type") == evergreen_type)
+        evergreen=values.get("subscription_type") == evergreen_type,
+        currency=str(values["currency"]) if values.get("currency") else None)
 
 
 def contract_from(record: ConceptRecord, lines: Iterable[ConceptRecord], *,

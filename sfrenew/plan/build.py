@@ -25,8 +25,9 @@ from sfrenew.core.changeset import (
     DesiredRecord,
     diff_records,
 )
+from sfrenew.core.domain import Account
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan, SkipReason
-from sfrenew.core.planner import plan_account
+from sfrenew.core.planner import plan_account, plan_orphans
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
@@ -56,6 +57,13 @@ LAPSED_LISTED = 200  # lapsed renewals listed by name in the run's report (all a
 # Skips that are the normal course of business, counted but not listed per contract.
 QUIET_SKIPS = frozenset({SkipReason.BEYOND_HORIZON, SkipReason.ALREADY_ENDED,
                          SkipReason.STATUS_NOT_ELIGIBLE})
+# Skips that mean the org's data is wrong (a person must fix it): listed by record Id in
+# the run's report, ``runs show`` and the plan, besides the plan's own per-account entries.
+DIRTY_SKIPS = frozenset({SkipReason.END_BEFORE_START, SkipReason.CURRENCY_MISMATCH,
+                         SkipReason.ACCOUNT_DELETED, SkipReason.UNKNOWN_CURRENCY,
+                         SkipReason.MISSING_END_DATE, SkipReason.LINE_WITHOUT_PRICE,
+                         SkipReason.NON_POSITIVE_AMOUNT, SkipReason.INVALID_TERM})
+DIRTY_LISTED = 200  # dirty records listed by Id in the run's report (all are counted)
 PLAN_ACCOUNT_FAILED = "plan_account_failed"
 
 log = structlog.get_logger()
@@ -92,6 +100,8 @@ class PlanTotals:
     last_account: str | None = None
     lapsed: int = 0  # renewals past their start, unsigned (rules.lapse)
     lapsed_renewals: list[dict[str, Any]] = field(default_factory=list)  # the first ones
+    dirty: int = 0  # records skipped for data a person must fix (DIRTY_SKIPS, record problems)
+    dirty_records: list[dict[str, Any]] = field(default_factory=list)  # the first ones
 
 
 def task_close_policy(mapping: MappingFile) -> ClosePolicy:
@@ -176,6 +186,11 @@ def lapsed_entry(account_name: str, renewal: PlannedRenewal) -> dict[str, Any]:
             "days_overdue": renewal.days_overdue, "contracts": list(renewal.contract_ids)}
 
 
+def dirty_entry(record_id: str, reason: str, detail: str) -> dict[str, Any]:
+    """A record skipped for bad data, as the run's report and ``runs show`` list it."""
+    return {"record_id": record_id, "reason": reason, "detail": detail}
+
+
 @dataclass
 class _Pending:
     records: AccountRecords
@@ -226,7 +241,9 @@ class Planner:
     def plan_one(self, records: AccountRecords) -> _Pending | None:
         """The rules' plan and desired records of one account (None: not planned)."""
         account = records.account
-        if account is None or (self.scope.accounts and account.id not in self.scope.accounts):
+        if account is None:
+            return self._orphans(records) if records.contracts else None
+        if self.scope.accounts and account.id not in self.scope.accounts:
             return None
         records = in_scope(records, self.scope)
         return self._plan(self._list_prices(records), frozenset())
@@ -246,6 +263,17 @@ class Planner:
             c, books=records.contract_price_books.get(c.id, none), entries=entries,
             decimals=decimals.get(c.currency, 2)) for c in records.contracts]
         return records
+
+    def _orphans(self, records: AccountRecords) -> _Pending | None:
+        """Contracts whose account was deleted: reported per contract, nothing planned."""
+        account_id = records.contracts[0].account_id
+        if self.scope.accounts and account_id not in self.scope.accounts:
+            return None
+        records = in_scope(records, self.scope)
+        records.account = Account(id=account_id, name=f"(deleted account {account_id})")
+        plan = plan_orphans(account_id=account_id, contracts=records.contracts,
+                            today=self.today, policy=self.policy)
+        return _Pending(records, plan, [])
 
     def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:
         account = records.account
@@ -346,6 +374,12 @@ class Planner:
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
                       "message": p.message} for p in records.record_problems]
         t.problems += len(problems)
+        dirty = [dirty_entry(s["contract_id"], s["reason"], s["detail"]) for s in skipped
+                 if SkipReason(s["reason"]) in DIRTY_SKIPS]
+        dirty += [dirty_entry(str(p.record_id), f"bad_{p.concept.value}", p.message)
+                  for p in records.record_problems]
+        t.dirty += len(dirty)
+        t.dirty_records.extend(dirty[:max(0, DIRTY_LISTED - len(t.dirty_records))])
         routing = routing_entries(plan, item.routed)
         t.routing += len(routing)
         # Left alone but worth saying: people's edits, and records people deleted.

@@ -164,8 +164,12 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
     """
     problems: list[CoercionProblem] = []
     accounts = _read(mapping, Concept.ACCOUNT, group.of(mapping.account.object), problems)
-    if not accounts:
-        return AccountRecords(account=None, problems=problems)
+    if not accounts:  # the account was deleted (or never mirrored): its contracts say so
+        orphans = AccountRecords(account=None, problems=problems)
+        for read in _read(mapping, Concept.CONTRACT, group.of(mapping.contract.object),
+                          problems, shapes):
+            orphans.contracts.append(contract_from(read, [], default_currency="")[0])
+        return orphans
     acct = accounts[0]
     account = account_from(acct)
     unreadable = renewal_pricing_of(acct)[1]
@@ -261,6 +265,14 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
         task, found = read_record(mapping, Concept.TASK, record.data)
         problems.extend(found)
         key = str(task.key)
+        twin = out.current.get((task_obj, key))
+        if twin is not None:  # two tasks, one key: one is a copy (a person's or an import's)
+            out.record_problems.append(RecordProblem(
+                Concept.TASK, record.sf_id,
+                f"duplicate task key {key!r}: task {twin.sf_id} has it too; sfrenew keeps "
+                f"{twin.sf_id} and leaves this one alone: delete the copy or clear its "
+                f"{task_key}"))
+            continue
         out.current[(task_obj, key)] = _current(Concept.TASK, mapping, record, key)
         due = task.values.get("due_date")
         if isinstance(due, date):

@@ -42,7 +42,7 @@ from sfrenew.runner._wiring import (
     remaining_allocation,
     run_locks,
 )
-from sfrenew.store import open_store
+from sfrenew.store import make_state_dir, open_store
 
 __all__ = [
     "CHECKPOINT_VERSION",
@@ -80,7 +80,7 @@ def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datet
     config).
     """
     started = time.monotonic()
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    make_state_dir(config.state_dir)
     store = open_store(config.store_url)
     try:
         with run_locks(config, store):

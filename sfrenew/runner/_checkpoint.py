@@ -53,6 +53,8 @@ class PlanSummary:
     routing: int = 0  # assignee roles that fell back (see rules.owners)
     lapsed: int = 0  # renewals past their start, unsigned
     lapsed_renewals: tuple[Mapping[str, Any], ...] = ()  # the first of them, for status
+    dirty: int = 0  # records skipped for data a person must fix
+    dirty_records: tuple[Mapping[str, Any], ...] = ()  # the first of them, by Id
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class Checkpoint:
                            "skipped_contracts": dict(self.plan.skipped_contracts),
                            "problems": self.plan.problems, "routing": self.plan.routing,
                            "lapsed": self.plan.lapsed,
-                           "lapsed_renewals": [dict(r) for r in self.plan.lapsed_renewals]}
+                           "lapsed_renewals": [dict(r) for r in self.plan.lapsed_renewals],
+                           "dirty": self.plan.dirty,
+                           "dirty_records": [dict(r) for r in self.plan.dirty_records]}
         if self.plan_file is not None:
             out["plan_file"] = self.plan_file
         if self.summary is not None:
@@ -147,6 +151,8 @@ class Checkpoint:
                              problems=plan.get("problems", 0),
                              routing=plan.get("routing", 0), lapsed=plan.get("lapsed", 0),
                              lapsed_renewals=tuple(plan.get("lapsed_renewals", ())),
+                             dirty=plan.get("dirty", 0),
+                             dirty_records=tuple(plan.get("dirty_records", ())),
                              ) if plan is not None else None,
             plan_file=str(plan_file) if plan_file else None,
             summary=RunSummary(rejected=summary.get("rejected", 0),

@@ -12,7 +12,15 @@ from sfrenew.config import AppConfig
 from sfrenew.mapping import Concept
 from sfrenew.mapping.translate import written_fields
 from sfrenew.runner._wiring import mark_crashed, open_gateway, run_locks
-from sfrenew.store import RunKind, RunStats, RunStatus, StorePort, make_run_id, open_store
+from sfrenew.store import (
+    RunKind,
+    RunStats,
+    RunStatus,
+    StorePort,
+    make_run_id,
+    make_state_dir,
+    open_store,
+)
 
 
 @contextmanager
@@ -29,7 +37,7 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
 
     :class:`sfrenew.locks.Busy` when another run holds the state.
     """
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    make_state_dir(config.state_dir)
     store = open_store(config.store_url)
     try:
         store.get_run(target_run_id)  # UnknownRun before anything else

@@ -22,6 +22,7 @@ import structlog
 from sfrenew.apply import ApplyOptions, ApplyTotals, apply_plan, recover_pending
 from sfrenew.apply.recover import NOT_SENT
 from sfrenew.config import AppConfig
+from sfrenew.logs import outcome_level
 from sfrenew.mapping.objects import UNGROUPED, written_objects
 from sfrenew.plan import (
     PlanHeader,
@@ -248,7 +249,8 @@ class RunSession:
                               skipped_contracts=totals.skipped_by_reason,
                               problems=totals.problems, routing=totals.routing,
                               lapsed=totals.lapsed,
-                              lapsed_renewals=tuple(totals.lapsed_renewals))
+                              lapsed_renewals=tuple(totals.lapsed_renewals),
+                              dirty=totals.dirty, dirty_records=tuple(totals.dirty_records))
         if totals.stopped:  # resumed after the last account planned
             self.stopped = True
             self._move(run_id, plan=summary, plan_progress=PlanProgress(
@@ -328,9 +330,11 @@ class RunSession:
         stats = {**self.stats.to_json(), "plan": saved.get("plan", {}),
                  "summary": saved["summary"], "plan_file": self.checkpoint.plan_file}
         all_calls = dict(self.stats.api_calls)
-        self.log.info(RUN_FINISHED, status=status.value, pulled=dict(self.stats.pulled),
-                      written=stats["written"], api_calls=all_calls,
-                      api_calls_total=sum(all_calls.values()), duration_s=round(duration, 3),
-                      lapsed=stats["plan"].get("lapsed", 0), message=message)
+        # A failed run is an error line, a stopped or interrupted one a warning.
+        self.log.log(outcome_level(status.value), RUN_FINISHED, status=status.value,
+                     pulled=dict(self.stats.pulled), written=stats["written"],
+                     api_calls=all_calls, api_calls_total=sum(all_calls.values()),
+                     duration_s=round(duration, 3), lapsed=stats["plan"].get("lapsed", 0),
+                     dirty=stats["plan"].get("dirty", 0), message=message)
         return RunOutcome(run_id=run_id, status=status.value, stats=stats, api_calls=all_calls,
                           duration_s=duration, message=message)

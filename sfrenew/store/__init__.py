@@ -32,6 +32,7 @@ After a crash: ``unfinished_runs()`` → ``finish_run(…, status=INTERRUPTED)``
 ``writes_of_run(id)``.
 """
 
+from sfrenew.store.engine import make_state_dir, normalise_url
 from sfrenew.store.errors import (
     MigrationError,
     RunStateError,
@@ -39,6 +40,7 @@ from sfrenew.store.errors import (
     StoreConfigurationError,
     StoreError,
     StoreMissing,
+    StoreUnavailable,
     UnknownIntent,
     UnknownRun,
 )
@@ -100,6 +102,7 @@ __all__ = [
     "StoreError",
     "StoreMissing",
     "StorePort",
+    "StoreUnavailable",
     "UnknownIntent",
     "UnknownRun",
     "WriteCounts",
@@ -107,5 +110,7 @@ __all__ = [
     "WriteResult",
     "WriteStatus",
     "make_run_id",
+    "make_state_dir",
+    "normalise_url",
     "open_store",
 ]

@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from sfrenew.store.errors import StoreConfigurationError, StoreMissing
+from sfrenew.store.errors import StoreConfigurationError, StoreMissing, StoreUnavailable
 
 BUSY_TIMEOUT_MS = 10_000
 _WRITE = "sfrenew_write"
@@ -36,7 +37,7 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
     if not path.exists():
         if not create:
             raise StoreMissing(f"no state store at {path} (store.url {url})")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_state_dir(path.parent, setting="state_dir (or store.url)")
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -60,9 +61,38 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
     return engine
 
 
+def make_state_dir(path: Path, *, setting: str = "state_dir") -> None:
+    """Create ``path`` (and its parents), or say which setting names a folder that
+    cannot be (StoreConfigurationError)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreConfigurationError(
+            f"{setting}: cannot create the folder {path} ({exc.strerror or exc}); point "
+            f"{setting} at a folder sfrenew may write to") from None
+
+
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def normalise_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` (as hosting providers hand them out) as
+    ``postgresql+psycopg://``, the driver sfrenew uses; any other URL as it is."""
+    for scheme in POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
 def make_engine(url: str, *, create: bool) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://…``)."""
-    parsed = make_url(url)
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://…``;
+    ``postgres://`` is read as the latter)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise StoreConfigurationError(
+            f"store.url {url!r} is not a database URL: use sqlite:///path/to/file or "
+            f"postgresql+psycopg://user@host:port/database") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed, create=create)
@@ -77,6 +107,40 @@ def make_engine(url: str, *, create: bool) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     raise StoreConfigurationError(
         f"store.url {parsed!r}: only sqlite:/// and postgresql+psycopg:// are supported")
+
+
+# PostgreSQL SQLSTATEs that mean store.url is wrong, not that the server is away.
+_CONFIG_SQLSTATES = {"3D000": "the database does not exist: create it (createdb NAME) or "
+                              "fix the database name in store.url",
+                     "28P01": "the password was refused: fix store.url",
+                     "28000": "the login was refused: fix the user in store.url",
+                     "3F000": "the schema in store.url's search_path does not exist: "
+                              "create it or fix store.url"}
+
+
+def connection_error(engine: Engine, exc: OperationalError,
+                     ) -> StoreConfigurationError | StoreUnavailable:
+    """What the user can do about a failed connection, with the URL (password hidden).
+
+    libpq gives no SQLSTATE for a refused connection, but marks the server's own answer
+    with its FATAL severity: the server was reached and refused (no such database, bad
+    login) — store.url is wrong. Without it the server was not reached (down, DNS).
+    """
+    where = describe(engine)
+    orig = exc.orig
+    cause = str(orig).strip().splitlines()[0] if orig is not None else str(exc)
+    state = getattr(orig, "sqlstate", None)
+    if state in _CONFIG_SQLSTATES:
+        return StoreConfigurationError(f"store.url {where}: {_CONFIG_SQLSTATES[state]} "
+                                       f"({cause})")
+    pgconn = getattr(orig, "pgconn", None)
+    if b"FATAL:" in (getattr(pgconn, "error_message", b"") or b""):
+        return StoreConfigurationError(
+            f"store.url {where}: the database server refused the connection ({cause}): fix "
+            f"the database name, user or password in store.url, or create the database "
+            f"(createdb NAME)")
+    return StoreUnavailable(f"cannot reach the state store at {where} ({cause}): check "
+                            f"that the database server is up and reachable from here")
 
 
 def describe(engine: Engine) -> str:

@@ -38,6 +38,10 @@ class StoreMissing(StoreConfigurationError):
     """Opened with ``create=False`` and there is no state store at the URL."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (down, refused, DNS): nothing was done."""
+
+
 class MigrationError(StoreConfigurationError):
     """The schema cannot be brought forward (no step registered, or a step failed)."""
 

@@ -13,8 +13,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from sfrenew.store import deadletters, ledger, locks, migrations, mirror, ownership, runs
-from sfrenew.store.engine import Database, describe, make_engine
+from sfrenew.store.engine import Database, connection_error, describe, make_engine
 from sfrenew.store.port import DEFAULT_BATCH
 from sfrenew.store.values import (
     DeadLetter,
@@ -276,6 +278,9 @@ def open_store(url: str = DEFAULT_URL, *, create: bool = True) -> StateStore:
     db = Database(engine)
     try:
         migrations.prepare(db, create=create)
+    except OperationalError as exc:
+        engine.dispose()
+        raise connection_error(engine, exc) from None
     except BaseException:
         engine.dispose()
         raise

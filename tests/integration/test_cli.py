@@ -106,3 +106,25 @@ def test_sfrenew_demo_runs_from_any_folder(tmp_path: Path) -> None:
     assert "succeeded" in done.stdout
     assert "created in the org:" in done.stdout
     assert (tmp_path / ".state" / "demo" / "config.yaml").exists()
+
+
+def test_a_served_data_dir_is_locked_so_the_demo_does_not_wipe_it(tmp_path: Path) -> None:
+    """Re-running the demo while `localorg serve` uses its data dir wiped it without a word;
+    now the serving org holds a lock on its data dir and the demo refuses."""
+    from sfrenew.localorg.app import LocalOrg  # noqa: PLC0415
+    from sfrenew.locks import Busy  # noqa: PLC0415
+
+    org_dir = tmp_path / ".state" / "demo" / "org"
+    with LocalOrg(org_dir) as serving:
+        with pytest.raises(Busy, match="a local org is serving"):
+            LocalOrg(org_dir).start()  # a second org on the same data
+        done = subprocess.run([sys.executable, "-m", "sfrenew", "demo", "--contracts", "5"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode != 0
+        assert f"a local org is serving {org_dir}" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert (org_dir / "org.sqlite3").exists()
+        assert serving.store.counts()["User"] >= 1  # still serving its data
+    again = LocalOrg(org_dir).start()  # released when it stopped
+    again.stop()

@@ -52,3 +52,17 @@ def test_a_wrong_field_fails_check_org(config: Path, tmp_path: Path) -> None:
            "'SBQQ__NetPrice__c'?)" in result.output
     assert "object 'Usage_Snapshots__c' is not in the org (did you mean " \
            "'Usage_Snapshot__c'?)" in result.output
+
+
+def test_check_org_uses_the_configs_state_dir(tmp_path: Path) -> None:
+    """`mappings check --org --config ../m/config.yaml` looked for the local org in the
+    current folder's default, not under the config's state_dir."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    path = folder / "config.yaml"
+    path.write_text("state_dir: elsewhere\nsalesforce:\n  target: local\n", encoding="utf-8")
+    with LocalOrg(folder / "elsewhere" / "localorg"):
+        result = CliRunner().invoke(mappings, ["check", "--org", "--config", str(path),
+                                               STANDARD], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"checking against the org of {path}" in result.output

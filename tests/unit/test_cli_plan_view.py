@@ -6,9 +6,10 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
-from sfrenew.cli.plan_view import render_table
+from sfrenew.cli.plan_view import render_table, shorten
 from sfrenew.core.changeset import ChangeKind, FieldChange, RecordChange
 from sfrenew.plan import AccountPlan, PlanHeader, RenewalSummary
 from sfrenew.plan.model import write_account, write_header
@@ -65,3 +66,57 @@ def test_a_lapsed_renewal_says_how_overdue_it_is(tmp_path: Path) -> None:
     text = io.StringIO()
     render_table(path, Console(file=text, width=200, color_system=None))
     assert "5 tasks, lapsed: 21 days overdue" in text.getvalue()
+
+
+def _render(tmp_path: Path, *accounts: AccountPlan) -> str:
+    path = tmp_path / "plan.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        write_header(out, PlanHeader(run_id="r-1", created_at="2026-03-30T08:00:00+00:00",
+                                     fingerprint="abc", today="2026-03-30",
+                                     accounts=len(accounts)))
+        for account in accounts:
+            write_account(out, account)
+    text = io.StringIO()
+    render_table(path, Console(file=text, width=200, color_system=None))
+    return text.getvalue()
+
+
+def test_a_create_shows_the_values_it_writes(tmp_path: Path) -> None:
+    create = RecordChange(kind=ChangeKind.CREATE, object="Opportunity", key="k1", sf_id=None,
+                          reason="new renewal",
+                          changes=(FieldChange("Name", None, "Acme renewal 2027"),
+                                   FieldChange("Amount", None, Decimal("12600.00"))))
+    text = _render(tmp_path, AccountPlan(account_id="001A", account_name="Acme",
+                                         renewals=(), changes=(create,)))
+    assert "2 fields" not in text  # was "13 fields" for a real renewal
+    assert "Acme renewal 2027" in text
+    assert "12600.00" in text
+    assert "∅" not in text  # a create has no "now" value to show
+
+
+def test_an_account_with_only_a_skip_prints_no_empty_table(tmp_path: Path) -> None:
+    text = _render(tmp_path, AccountPlan(
+        account_id="001A", account_name="Acme", renewals=(), changes=(),
+        skipped=({"contract_id": "800B", "reason": "end_before_start", "detail": "fix"},)))
+    assert "skipped contract 800B" in text
+    assert "change   object" not in text  # the change table's empty header
+    assert " planned " not in text.split("Acme (001A)")[1]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("short", "short"),
+    # 40 characters at most, cut after a whole word, with an ellipsis.
+    ("Renewal of Platform and Support for Acme Corporation EMEA",
+     "Renewal of Platform and Support for…"),
+    ("x" * 50, "x" * 39 + "…"),  # one long word: cut where it must, still marked
+])
+def test_long_values_are_cut_at_a_word_with_an_ellipsis(text: str, shown: str) -> None:
+    assert shorten(text) == shown
+
+
+def test_a_bad_record_is_named_as_a_record_not_a_value(tmp_path: Path) -> None:
+    text = _render(tmp_path, AccountPlan(
+        account_id="001A", account_name="Acme", renewals=(), changes=(),
+        problems=({"object": "task", "record_id": "00T2", "field": "",
+                   "message": "duplicate task key 'k': task 00T1 has it too"},)))
+    assert "  bad record: task 00T2: duplicate task key 'k': task 00T1 has it too" in text

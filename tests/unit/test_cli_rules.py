@@ -300,3 +300,26 @@ def test_lines_refuses_a_term_price_without_a_usable_multiplier() -> None:
                      "--line", "Platform:1:3600:multiplier=0")
     assert code == 2
     assert "prorate multiplier 0 must be above zero" in out
+
+
+@pytest.mark.parametrize(("option", "value", "meant"), [
+    ("--rate", "5", "0.05"), ("--cap", "7", "0.07"), ("--cpi", "3.1", "0.031"),
+    ("--risk-max-rate", "-150", "-1.5"),
+])
+def test_uplift_refuses_a_percentage_typed_as_a_rate(option: str, value: str,
+                                                     meant: str) -> None:
+    args = ["uplift", "--price", "100", "--rate", "0.05", option, value]
+    if option == "--risk-max-rate":
+        args += ["--risk", "High"]
+    code, out = _run(*args)
+    assert code == 2
+    assert f"Invalid value for '{option}'" in out
+    assert f"did you mean {meant}?" in out
+    assert "--force" in out
+
+
+def test_uplift_force_takes_a_rate_above_one_hundred_percent() -> None:
+    # 100 × (1 + 1.5) = 250.00
+    code, out = _run("uplift", "--price", "100", "--rate", "1.5", "--force")
+    assert code == 0, out
+    assert "250.00" in out

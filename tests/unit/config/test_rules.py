@@ -113,7 +113,7 @@ def test_every_mistake_is_reported_at_once_with_file_and_line() -> None:
     ("{index: {formula: 'max(cap, rate)'}}", "uses cap, but no cap"),
     ("{index: {formula: 'cpi + 1'}}", "formula uses cpi"),
     ("{pricing: cheapest}", "'same', 'uplift' or 'list'"),
-    ("{default_rate: 11}", "less than or equal to 10"),
+    ("{default_rate: 11}", "11 is 1100%; rates are fractions (0.05 is 5%): did you mean 0.11?"),
     ("{risk_adjustment: {Severe: {max_rate: 0}}}", "'Low', 'Medium' or 'High'"),
 ])
 def test_uplift_mistakes(uplift: str, message: str) -> None:
@@ -320,3 +320,42 @@ def test_the_escalation_must_not_share_a_cadence_steps_name() -> None:
     policy = loads_rules("rules:\n  cadence: {steps: [{name: kickoff, days_before: 90, "
                          "subject: x}]}\n  lapse: {escalation: {name: escalation}}\n")
     assert policy.lapse.escalation is not None
+
+
+@pytest.mark.parametrize(("text", "where", "meant"), [
+    # 5 typed for 5 %: refused, 5 × 100 = 500 %, 5 / 100 = 0.05 meant.
+    ("rules:\n  uplift:\n    default_rate: 5\n", "c.yaml:3:5: rules.uplift.default_rate",
+     "5 is 500%; rates are fractions (0.05 is 5%): did you mean 0.05?"),
+    ("rules:\n  uplift:\n    cap: 7.5\n", "c.yaml:3:5: rules.uplift.cap",
+     "did you mean 0.075?"),
+    ("rules:\n  uplift:\n    index:\n      formula: cpi\n      values: {cpi: 3.1}\n",
+     "c.yaml:5:16: rules.uplift.index.values.cpi", "did you mean 0.031?"),
+    ("rules:\n  uplift:\n    risk_adjustment:\n      High: {max_rate: -2}\n",
+     "c.yaml:4:14: rules.uplift.risk_adjustment.High.max_rate", "did you mean -0.02?"),
+])
+def test_a_rate_typed_as_a_percentage_is_refused_with_the_fraction(
+        text: str, where: str, meant: str) -> None:
+    with pytest.raises(YamlSourceError) as exc:
+        loads_rules(text, file="c.yaml")
+    said = str(exc.value)
+    assert said.startswith(where), said
+    assert meant in said
+
+
+def test_a_rate_of_exactly_one_hundred_percent_is_allowed() -> None:
+    assert loads_rules("rules:\n  uplift:\n    cap: 1\n").uplift.cap == Decimal(1)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("rules:\n  uplift:\n    defualt_rate: 0.05\n",
+     "c.yaml:3:5: rules.uplift.defualt_rate: unknown key (did you mean 'default_rate'?)"),
+    ("rules:\n  uplfit: {}\n", "c.yaml:2:3: rules.uplfit: unknown key (did you mean 'uplift'?)"),
+    ("rules:\n  uplift:\n    risk_adjustment:\n      High: {max_rat: 0}\n",
+     "rules.uplift.risk_adjustment.High.max_rat: unknown key (did you mean 'max_rate'?)"),
+    ("rules:\n  uplift:\n    zzz: 1\n",
+     "rules.uplift.zzz: unknown key (check the spelling; see docs/rules.md §11)"),
+])
+def test_an_unknown_key_suggests_the_closest_allowed_one(text: str, said: str) -> None:
+    with pytest.raises(YamlSourceError) as exc:
+        loads_rules(text, file="c.yaml")
+    assert said in str(exc.value)

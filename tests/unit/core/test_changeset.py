@@ -81,6 +81,25 @@ def test_only_changed_fields_are_updated() -> None:
     assert change.expected_modstamp == "m1"
 
 
+@pytest.mark.parametrize(("last_written", "reason"), [
+    # sfrenew wrote 100 (and an empty next step) and now wants 110 and "Quote".
+    ({(OPP, "k1", "Amount"): 100, (OPP, "k1", "NextStep"): ""},
+     "rules changed Amount, NextStep"),
+    # Nothing in the ledger for NextStep (empty in the org): sfrenew's first write, which
+    # the plan called "rules changed" before.
+    ({(OPP, "k1", "Amount"): 100}, "rules changed Amount; first written by sfrenew: NextStep"),
+    ({}, "first written by sfrenew: Amount, NextStep"),
+])
+def test_an_update_says_whether_rules_changed_or_sfrenew_writes_first(
+        last_written: dict[tuple[str, str, str], Any], reason: str) -> None:
+    [change] = diff_records(desired=[_desired(Amount=Decimal("110.00"), NextStep="Quote")],
+                            current=_current(Amount=100.0, NextStep=None),
+                            last_written=last_written,
+                            ownership=_owner({"Amount": Ownership.ENFORCE}))
+    assert change.kind is ChangeKind.UPDATE
+    assert change.reason == reason
+
+
 def test_rep_edit_is_kept_and_reported() -> None:
     lw = {(OPP, "k1", "Amount"): 100}
     [change] = diff_records(desired=[_desired(Amount=Decimal("110.00"))],

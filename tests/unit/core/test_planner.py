@@ -70,12 +70,37 @@ def _plan(*contracts: Contract, policy: RulesPolicy = POLICY,
     (contract(lines=(line(1, qty="0"),)), SkipReason.NO_LINES),
     (contract(lines=(line(1, qty="-1"),)), SkipReason.NO_LINES),
     (contract(term_months=0), SkipReason.INVALID_TERM),
+    # Dirty data (issue 16): reported with what to fix, never renewed on a guess.
+    (replace(contract(), start_date=date(2024, 4, 1)), SkipReason.END_BEFORE_START),
+    (contract(currency="EUR", lines=(replace(line(1), currency="USD"),)),
+     SkipReason.CURRENCY_MISMATCH),
 ])
 def test_contracts_left_out_say_why(made: Contract, reason: SkipReason) -> None:
     plan = _plan(made, contract("800OK"))
     assert [(s.contract_id, s.reason) for s in plan.skipped] == [(made.id, reason)]
     assert plan.skipped[0].detail  # a sentence, not just a code
     assert [r.contract_ids for r in plan.renewals] == [("800OK",)]
+
+
+@pytest.mark.parametrize(("made", "words"), [
+    # ends 2024-03-31, starts 2024-04-01: a 12-month renewal was planned before.
+    (replace(contract(), start_date=date(2024, 4, 1)),
+     ["end date 2024-03-31 is before its start date 2024-04-01", "correct"]),
+    # a EUR contract with a USD line: before, renewed in USD with an explanation in EUR.
+    (contract(currency="EUR", lines=(line(1), replace(line(2), currency="USD"))),
+     ["in EUR but line L2 (Product 2) is in USD", "make the lines' currency"]),
+])
+def test_dirty_contracts_say_what_to_fix(made: Contract, words: list[str]) -> None:
+    plan = _plan(made)
+    assert plan.renewals == ()
+    assert all(w in plan.skipped[0].detail for w in words), plan.skipped[0].detail
+
+
+def test_a_line_in_the_contracts_own_currency_or_none_renews() -> None:
+    made = contract(currency="EUR", lines=(replace(line(1), currency="EUR"), line(2)))
+    plan = _plan(made)
+    assert plan.skipped == ()
+    assert plan.renewals[0].currency == "EUR"
 
 
 def test_zero_and_negative_amounts_name_the_line() -> None:

@@ -6,11 +6,19 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import structlog
 
-from sfrenew.logs import REDACTED, Redactor, bound, configure, secrets_from_environment
+from sfrenew.logs import (
+    REDACTED,
+    Redactor,
+    bound,
+    configure,
+    override_level,
+    secrets_from_environment,
+)
 
 SECRET = "s3cr3t-Value-42"
 
@@ -107,3 +115,34 @@ def test_console_tracebacks_are_redacted(restore_logging: None) -> None:
     assert "RuntimeError" in text
     assert "job_failed" in text
     assert SECRET not in text
+
+
+@pytest.mark.parametrize(("status", "level"), [
+    ("succeeded", "info"), ("failed", "error"), ("stopped", "warning"),
+    ("interrupted", "warning")])
+def test_a_runs_last_line_has_the_level_of_its_outcome(status: str, level: str) -> None:
+    # Failed runs were logged at info, so a log filter on errors missed them.
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    import sfrenew.logs  # noqa: PLC0415
+
+    with capture_logs() as logs:
+        structlog.get_logger().log(sfrenew.logs.outcome_level(status), "run_finished",
+                                   status=status)
+    assert logs == [{"event": "run_finished", "status": status, "log_level": level}]
+
+
+@pytest.mark.parametrize(("args", "level"), [
+    ([], "INFO"), (["--quiet"], "WARNING"), (["--log-level", "debug"], "DEBUG"),
+    (["-q", "--log-level", "ERROR"], "ERROR")])
+def test_log_level_and_quiet_set_every_configure(args: list[str], level: str,
+                                                tmp_path: Path) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from sfrenew.cli import main  # noqa: PLC0415
+
+    result = CliRunner().invoke(main, [*args, "jobs", "check", "--jobs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    configure(level="INFO")  # what each command does: the command line's level wins
+    assert logging.getLogger().level == getattr(logging, level)
+    override_level(None)

@@ -62,3 +62,25 @@ def test_server_on_loopback() -> None:
         info.value.close()
     finally:
         server.close()
+
+
+def test_server_binds_the_address_it_is_given() -> None:
+    # A container publishes or a sidecar scrapes 0.0.0.0; 127.0.0.1 was the only choice.
+    server = MetricsServer(Metrics(), port=0, host="0.0.0.0").start()
+    try:
+        assert server._server.server_address[0] == "0.0.0.0"
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics",
+                                    timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.close()
+
+
+def test_metrics_say_something_before_the_first_run() -> None:
+    # /metrics was empty (HELP and TYPE lines only) until a run finished.
+    metrics = Metrics()
+    metrics.start(jobs=["renewals"], started_at=datetime(2026, 3, 10, 9, tzinfo=UTC))
+    text = metrics.render()
+    assert "sfrenew_daemon_start_timestamp_seconds 1773133200\n" in text  # 2026-03-10 09:00 UTC
+    assert 'sfrenew_runs_total{job="renewals",outcome="failed"} 0\n' in text
+    assert 'sfrenew_runs_total{job="renewals",outcome="succeeded"} 0\n' in text

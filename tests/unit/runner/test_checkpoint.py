@@ -58,8 +58,10 @@ def test_an_old_checkpoint_migrates_to_the_typed_value() -> None:
     assert applying.version == CHECKPOINT_VERSION == 1
     # Saved again, it is the same JSON plus its version: readers of the runs row
     # (``sfrenew runs show``) see the keys they always saw.
-    # The keys added since (routing fallbacks, lapsed renewals) come with their defaults.
-    added_plan = {"routing": 0, "lapsed": 0, "lapsed_renewals": []}
+    # The keys added since (routing fallbacks, lapsed renewals, dirty records) come with
+    # their defaults.
+    added_plan = {"routing": 0, "lapsed": 0, "lapsed_renewals": [], "dirty": 0,
+                  "dirty_records": []}
     old_totals = OLD_STOPPED_PLANNING["plan_progress"]["totals"]
     added_totals = {k: v for k, v in dataclasses.asdict(PlanTotals()).items()
                     if k not in old_totals}
