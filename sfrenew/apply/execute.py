@@ -27,7 +27,6 @@ from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
 from sfrenew.plan.model import AccountPlan, iter_accounts
 from sfrenew.salesforce.port import GatewayPort
-from sfrenew.salesforce.soql import format_soql
 from sfrenew.store.port import StorePort
 
 STALE_SKIPPED = "apply_stale_skipped"
@@ -101,9 +100,8 @@ def _stale(gateway: GatewayPort, sobject: str, changes: Sequence[RecordChange]) 
     if not expected:
         return set()
     ids = sorted(str(i) for i in expected)
-    where = format_soql("Id IN {}", ids)
     stale: set[str] = set()
-    for row in gateway.read(sobject, ["Id", "SystemModstamp"], where, expected_rows=len(ids)):
+    for row in gateway.read_by_ids(sobject, ["Id", "SystemModstamp"], ids):
         now = row["SystemModstamp"]
         now_text = now.isoformat() if isinstance(now, datetime) else str(now)
         change = expected[str(row["Id"])]

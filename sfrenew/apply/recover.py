@@ -19,7 +19,6 @@ import structlog
 
 from sfrenew.core.changeset import same_value
 from sfrenew.salesforce.port import GatewayPort
-from sfrenew.salesforce.soql import format_soql
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import NOT_SENT, LedgerEntry, Operation, WriteResult, WriteStatus
 
@@ -41,9 +40,7 @@ def _by_key(gateway: GatewayPort, sobject: str, key_field: str, keys: Sequence[s
 def _by_id(gateway: GatewayPort, sobject: str, fields: Sequence[str], ids: Sequence[str]
            ) -> dict[str, Mapping[str, Any]]:
     names = sorted({"Id", *fields})
-    rows = gateway.read(sobject, names, format_soql("Id IN {}", list(ids)),
-                        expected_rows=len(ids))
-    return {str(r["Id"]): r for r in rows}
+    return {str(r["Id"]): r for r in gateway.read_by_ids(sobject, names, list(ids))}
 
 
 def recover_pending(*, gateway: GatewayPort, store: StorePort, run_id: str,

@@ -18,7 +18,6 @@ from typing import Any
 
 from sfrenew.core.changeset import same_value
 from sfrenew.salesforce.port import GatewayPort
-from sfrenew.salesforce.soql import format_soql
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import (
     FieldWrite,
@@ -29,8 +28,6 @@ from sfrenew.store.values import (
     WriteResult,
     WriteStatus,
 )
-
-IDS_PER_QUERY = 300
 
 
 @dataclass(frozen=True)
@@ -67,13 +64,7 @@ class RollbackReport:
 def _current(gateway: GatewayPort, sobject: str, fields: Sequence[str], ids: Sequence[str]
              ) -> dict[str, Mapping[str, Any]]:
     names = sorted({"Id", *fields})
-    out: dict[str, Mapping[str, Any]] = {}
-    for start in range(0, len(ids), IDS_PER_QUERY):
-        part = list(ids[start:start + IDS_PER_QUERY])
-        for row in gateway.read(sobject, names, format_soql("Id IN {}", part),
-                                expected_rows=len(part)):
-            out[str(row["Id"])] = row
-    return out
+    return {str(row["Id"]): row for row in gateway.read_by_ids(sobject, names, list(ids))}
 
 
 def _decide(write: RecordWrites, row: Mapping[str, Any] | None,

@@ -62,6 +62,11 @@ class GatewayPort(Protocol):
         """Records of ``sobject`` with exactly ``fields`` as keys, typed by describe;
         REST or Bulk by volume."""
 
+    def read_by_ids(self, sobject: str, fields: Sequence[str], ids: Sequence[str]
+                    ) -> Iterator[dict[str, Any]]:
+        """The records of ``sobject`` with these Ids, typed like :meth:`read`, in as many
+        REST queries as it takes for each URL to fit (Salesforce answers 414 beyond)."""
+
     def in_chunks(self, template: str, values: Sequence[Any], **params: Any) -> list[str]:
         """``template`` (``format_soql``, with ``{values}``) split so each query URL fits."""
 

@@ -69,7 +69,7 @@ def test_seed_stats_and_reset_without_a_server(tmp_path: Path) -> None:
     assert seeded.exit_code == 0, seeded.output
     stats = runner.invoke(main, ["localorg", "stats", "--json", "--data-dir", data_dir])
     assert stats.exit_code == 0, stats.output
-    counts = json.loads(stats.output)["records"]
+    counts = json.loads(stats.stdout)["records"]  # (logs, if configured, go to stderr)
     assert counts["Contract"] == 30
     again = runner.invoke(main, ["localorg", "seed", "--contracts", "30", "--data-dir", data_dir])
     assert again.exit_code == 1

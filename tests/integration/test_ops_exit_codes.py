@@ -19,6 +19,7 @@ from sfrenew.cli import main
 from sfrenew.cli._ops_common import (
     EXIT_CODES,
     EXIT_CONFIG,
+    EXIT_DIRTY,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_RESUMABLE,
@@ -54,7 +55,8 @@ def test_apply_json_exits_3_when_stopped_and_resume_finishes(book: Book) -> None
 
     done = cli.invoke(main, ["apply", "--config", config, "--resume", str(outcome["run_id"]),
                              "--json"])
-    assert done.exit_code == EXIT_OK, done.output
+    # done; the seeded book holds deliberately bad contracts, skipped and reported: 4
+    assert done.exit_code == EXIT_DIRTY, done.output
     assert _json(done)["status"] == "succeeded"
 
 
@@ -62,7 +64,7 @@ def test_resume_refuses_a_plan_run_and_does_not_offer_it(book: Book) -> None:
     cli = CliRunner()
     config = str(_config_file(book))
     planned = cli.invoke(main, ["plan", "--config", config, "--format", "json"])
-    assert planned.exit_code == EXIT_OK, planned.output
+    assert planned.exit_code == EXIT_DIRTY, planned.output  # the seed's bad contracts
     with open_store(book.config.store_url) as store:
         (plan_run,) = store.list_runs(1)
     refused = cli.invoke(main, ["apply", "--config", config, "--resume", plan_run.run_id])
@@ -103,7 +105,7 @@ def test_resume_refuses_another_config_and_says_what_differs(book: Book) -> None
 
     path.write_text(original, encoding="utf-8")
     resumed = cli.invoke(main, ["apply", "--config", str(path), "--resume", run_id, "--json"])
-    assert resumed.exit_code == EXIT_OK, resumed.output
+    assert resumed.exit_code == EXIT_DIRTY, resumed.output  # the seed's bad contracts
 
 
 @pytest.mark.parametrize("command", [["plan"], ["apply"], ["runs"], ["runs", "show", "r-1"],
