@@ -11,6 +11,7 @@ from sfrenew import __version__
 from sfrenew.cli import localorg as _localorg
 from sfrenew.cli import mappings as _mappings
 from sfrenew.cli import ops as _ops
+from sfrenew.cli import report as _report
 from sfrenew.cli import rules as _rules
 from sfrenew.cli import rules_lines as _rules_lines
 from sfrenew.cli import run as _run
@@ -68,6 +69,7 @@ main.add_command(_run.apply)
 main.add_command(_run.rollback)
 main.add_command(_run.runs)
 main.add_command(_run.demo)
+main.add_command(_report.report)
 
 
 def _with_exit_codes(command: click.Command) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import yaml
 
+from sfrenew.cli.report import demo_report
 from sfrenew.config import AppConfig
 from sfrenew.localorg.app import LocalOrg, data_dir_lock
 from sfrenew.localorg.seed import seed_book
@@ -81,6 +82,8 @@ def run_demo(config: AppConfig, *, contracts: int, seed: int,
         click.echo("running the main job once: pull → plan → apply …")
         outcome = execute(derived, RunRequest(job="main", steps=(
             Step.PULL, Step.PLAN, Step.APPLY, Step.REPORT)), clock=clock)
+        # The analytics page reads the mirror: pull the renewals just written into it.
+        execute(derived, RunRequest(job="analytics", steps=(Step.PULL,)), clock=clock)
     click.echo(f"\nrun {outcome.run_id}: {outcome.status} in {outcome.duration_s:.1f}s "
                f"({outcome.message})")
     click.echo("created in the org:")
@@ -108,6 +111,8 @@ where to look next:
   sfrenew localorg serve --data-dir {demo_dir / 'org'}   # then, in another terminal:
   sfrenew plan --config {config_file}                  # a second run plans nothing new
   docs/running.md                                      # runs, plans, apply, rollback""")
+    page = demo_report(derived, demo_dir / "report.html")
+    click.echo(f"\nrenewal analytics (sfrenew report --config {config_file}): {page}")
 
 
 def _samples(path: Path) -> None:

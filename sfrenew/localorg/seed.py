@@ -22,11 +22,19 @@ from sfrenew.localorg.errors import SalesforceApiError
 from sfrenew.localorg.seed_activity import AccountContacts, case_rows, task_rows, usage_rows
 from sfrenew.localorg.seed_catalog import (
     ACTIVE_CURRENCIES,
+    DECIMALS,
     FIRST_NAMES,
     LAST_NAMES,
     PRODUCTS,
     REGION_SHARE,
+    USD_RATE,
     Region,
+)
+from sfrenew.localorg.seed_history import (
+    HISTORY_EVERY,
+    HISTORY_MAX_CONTRACTS,
+    history_line_rows,
+    history_rows,
 )
 from sfrenew.localorg.seed_plan import AccountPlan, BookPlanner, DirtyKind, list_price_in
 from sfrenew.localorg.seed_rows import (
@@ -119,17 +127,31 @@ def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
     planner = BookPlanner(rng, today=today,
                           reps_per_region={r: len(ids) for r, ids in staff.reps.items()})
     dirty: dict[str, list[str]] = {kind.value: [] for kind in DirtyKind}
+    history: list[tuple[ContractRef, str]] = []  # the contracts given past renewals
     while planner.next_contract < contracts:
         batch = planner.accounts(limit=batch_accounts,
                                  contracts_left=contracts - planner.next_contract)
         with store.transaction():
             _seed_batch(writer, batch, staff=staff, catalogue=catalogue, rng=rng,
-                        today=today, dirty=dirty)
+                        today=today, dirty=dirty, history=history)
         if progress is not None:
             progress(planner.next_contract, contracts)
+    # The org's currencies and rates, then past renewals with their outcomes (the
+    # analytics' history), written last so no other record's Id moves.
+    with store.transaction():
+        writer.insert("CurrencyType", currency_type_rows())
+        _seed_history(writer, history, staff=staff, catalogue=catalogue, seed=seed,
+                      today=today)
     return SeedSummary(seed=seed, today=today, contracts=planner.next_contract,
                        admin_id=staff.admin, counts=dict(writer.counts),
                        dirty={kind: tuple(ids) for kind, ids in dirty.items()})
+
+
+def currency_type_rows() -> list[Row]:
+    """One CurrencyType per enabled currency (USD corporate): the rates the seed's price
+    books were derived with, so the analytics convert the way the prices were made."""
+    return [{"IsoCode": code, "ConversionRate": USD_RATE[code], "DecimalPlaces": DECIMALS[code],
+             "IsActive": True, "IsCorporate": code == "USD"} for code in ACTIVE_CURRENCIES]
 
 
 class _Writer:
@@ -284,7 +306,8 @@ def _seed_catalogue(writer: _Writer) -> Catalogue:
 
 def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
                 catalogue: Catalogue, rng: random.Random, today: date,
-                dirty: dict[str, list[str]]) -> None:
+                dirty: dict[str, list[str]],
+                history: list[tuple[ContractRef, str]] | None = None) -> None:
     """Write one batch of accounts and everything that hangs off them."""
     today_ord = today.toordinal()
     # Parents first, so subsidiaries can point at them.
@@ -304,6 +327,10 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     refs = contract_refs(batch, account_ids)
     contract_ids = writer.insert("Contract", contract_rows(
         refs, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
+    if history is not None:
+        history.extend((ref, cid) for ref, cid in zip(refs, contract_ids, strict=True)
+                       if ref[2].number % HISTORY_EVERY == 0
+                       and ref[2].number < HISTORY_MAX_CONTRACTS)
     opportunity_ids = writer.insert("Opportunity", originating_opportunity_rows(
         refs, contract_ids, staff=staff, catalogue=catalogue, rng=rng, today=today_ord))
     line_ids = writer.insert("OpportunityLineItem", line_item_rows(
@@ -323,6 +350,18 @@ def _seed_batch(writer: _Writer, batch: list[AccountPlan], *, staff: Staff,
     writer.insert("Usage_Snapshot__c", usage_rows(batch, account_ids, rng=rng, today=today))
     _note_dirty(dirty, batch=batch, account_ids=account_ids, contract_ids=contract_ids,
                 line_ids=line_ids, subscription_ids=subscription_ids)
+
+
+def _seed_history(writer: _Writer, history: list[tuple[ContractRef, str]], *, staff: Staff,
+                  catalogue: Catalogue, seed: int, today: date) -> None:
+    """Past renewals and their line items (sfrenew.localorg.seed_history)."""
+    opportunities, lines = history_rows(history, staff=staff, catalogue=catalogue, seed=seed,
+                                        today=today)
+    ids = writer.insert("Opportunity", opportunities)
+    writer.insert("OpportunityLineItem", (
+        row for opp_id, opp, items in zip(ids, opportunities, lines, strict=True)
+        for row in history_line_rows(items, opp_id, str(opp["CurrencyIsoCode"]),
+                                     catalogue=catalogue)))
 
 
 def _seed_amendments(writer: _Writer, refs: list[ContractRef], contract_ids: list[str],

@@ -29,6 +29,7 @@ class Concept(StrEnum):
     USAGE = "usage"
     USER = "user"
     PRICE_BOOK_ENTRY = "price_book_entry"
+    CURRENCY_RATE = "currency_rate"
 
 
 class WriteMode(StrEnum):
@@ -188,6 +189,8 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("renewed_contract", ID, "the (anchor) contract being renewed", written=True,
            references=Concept.CONTRACT),
         _f("is_closed", B, "closed (won or lost): open sfrenew tasks get closed"),
+        _f("loss_reason", PL, "why a lost renewal was lost (reps pick it): churn by reason "
+           "in the analytics (docs/analytics.md)"),
     ),
     Concept.RENEWAL_LINE: (
         _f("opportunity", ID, "the renewal opportunity", required=True, written=True,
@@ -257,6 +260,15 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("unit_price", N, "the list price for the product's default subscription term "
            "(12 months: read as annual)", required=True),
         _f("active", B, "active entry (an inactive one is not used; unmapped: active)"),
+    ),
+    Concept.CURRENCY_RATE: (
+        _f("iso_code", S, "ISO currency code (CurrencyType.IsoCode)", required=True),
+        _f("rate", N, "units of this currency per one unit of the corporate currency "
+           "(CurrencyType.ConversionRate): what the analytics convert with", required=True),
+        _f("decimals", INT, "the currency's decimal places"),
+        _f("active", B, "active currency (unmapped: active)"),
+        _f("corporate", B, "the corporate currency: the analytics' default reporting "
+           "currency"),
     ),
 }
 

@@ -248,11 +248,18 @@ class PriceBookEntryMapping(ConceptMapping):
     model_config = _concept_config(Concept.PRICE_BOOK_ENTRY)
 
 
+class CurrencyRateMapping(ConceptMapping):
+    """Currencies and their conversion rates (read): the analytics' reporting currency."""
+
+    concept: ClassVar[Concept] = Concept.CURRENCY_RATE
+    model_config = _concept_config(Concept.CURRENCY_RATE)
+
+
 CONCEPT_CLASSES: dict[Concept, type[ConceptMapping]] = {
     cls.concept: cls for cls in (
         AccountMapping, ContractMapping, ContractLineMapping, RenewalOpportunityMapping,
         RenewalLineMapping, TaskMapping, CasesMapping, ActivitiesMapping, ContactsMapping,
-        UsageMapping, UserMapping, PriceBookEntryMapping)
+        UsageMapping, UserMapping, PriceBookEntryMapping, CurrencyRateMapping)
 }
 
 
@@ -353,6 +360,7 @@ class MappingFile(_Strict):
     usage: UsageMapping | None = None
     user: UserMapping | None = None
     price_book_entry: PriceBookEntryMapping | None = None
+    currency_rate: CurrencyRateMapping | None = None
     values: PicklistValues = PicklistValues()
 
     def concept(self, concept: Concept) -> ConceptMapping | None:

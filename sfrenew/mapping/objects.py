@@ -23,10 +23,11 @@ ACCOUNT_KEY_PREFIX = "001"  # Account Ids start with 001 in every org
 CONCEPT_ORDER = (Concept.ACCOUNT, Concept.CONTRACT, Concept.RENEWAL_OPPORTUNITY,
                  Concept.CONTRACT_LINE, Concept.RENEWAL_LINE, Concept.TASK, Concept.CASES,
                  Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE, Concept.USER,
-                 Concept.PRICE_BOOK_ENTRY)
+                 Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE)
 # Concepts that belong to no account: mirrored without a group, read by the plan
-# through a lookup of their own (sfrenew.plan.owners, sfrenew.plan.price_books).
-UNGROUPED = frozenset({Concept.USER, Concept.PRICE_BOOK_ENTRY})
+# through a lookup of their own (sfrenew.plan.owners, sfrenew.plan.price_books,
+# sfrenew.report for the currency rates).
+UNGROUPED = frozenset({Concept.USER, Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE})
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,13 @@ def test_counts_match_the_store_and_look_like_a_book(seeded: tuple[sqlite3.Conne
     # subscription (no new row) in CPQ's.
     removals = _one(conn, 'SELECT COUNT(*) FROM "SBQQ__Subscription__c" '
                           'WHERE "SBQQ__TerminatedDate__c" IS NOT NULL')
-    assert summary.counts["OpportunityLineItem"] == lines + removals
-    # One originating opportunity per contract plus the renewals people opened.
+    # Past renewals (seed_history) carry the annual unit price; no other seeded line does.
+    history = _one(conn, 'SELECT COUNT(*) FROM "OpportunityLineItem" '
+                         'WHERE "Sfrenew_Annual_Unit_Price__c" IS NOT NULL')
+    assert history > 0
+    assert summary.counts["OpportunityLineItem"] == lines + removals + history
+    # One originating opportunity per contract plus the renewals people opened, and the
+    # past renewals with their outcomes.
     assert summary.counts["Opportunity"] > CONTRACTS
     assert str(summary).startswith(f"{summary.total:,} records")
 

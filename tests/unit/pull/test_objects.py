@@ -27,9 +27,10 @@ def test_each_object_is_pulled_once_with_its_bookkeeping_fields(objects: Objects
         assert len(lowered) == len(set(lowered)), obj.sobject
         assert "id" in lowered
         assert "systemmodstamp" in lowered
-        # Users and price book entries belong to no account: mirrored without a group.
+        # Users, price book entries and currencies belong to no account: mirrored
+        # without a group.
         assert obj.group_field.lower() in lowered or (obj.sobject, obj.group_field) in {
-            ("User", ""), ("PricebookEntry", "")}
+            ("User", ""), ("PricebookEntry", ""), ("CurrencyType", "")}
 
 
 def test_price_book_entries_are_pulled_without_an_account_under_cpq() -> None:
