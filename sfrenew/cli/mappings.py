@@ -73,7 +73,10 @@ def _gateway_source(config_path: Path) -> tuple[DescribeSource, tuple[type[Excep
     from sfrenew.salesforce.gateway import connect  # noqa: PLC0415
 
     # The config's state_dir decides where its local org is, as for every other command.
-    config = load_salesforce(config_path)
+    try:
+        config = load_salesforce(config_path)
+    except YamlSourceError as exc:  # the config's salesforce: section is wrong: say where
+        fail(f"the configuration has mistakes (nothing was checked):\n{exc}", EXIT_CONFIG)
     try:
         gateway = connect(config, base_dir=config_path.parent, check_limits=False)
     except GatewayError as exc:

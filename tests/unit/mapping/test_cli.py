@@ -95,3 +95,17 @@ def test_metadata_of_an_invalid_file_fails() -> None:
                                                str(HERE / "invalid" / "bad_via.yaml")])
     assert result.exit_code == 2
     assert "via must be 'lookup' or 'originating_opportunity'" in result.output
+
+
+@pytest.mark.parametrize(("section", "where"), [
+    ("salesforce:\n  target: org\n  auth: jwt\n  bogus: 1\n", ":4:3: salesforce.bogus"),
+    ("salesforce:\n  target: org\n  auth: jwt\n", "auth: jwt needs consumer_key"),
+])
+def test_check_org_with_a_bad_salesforce_section_says_where(tmp_path: Path, section: str,
+                                                            where: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(section, encoding="utf-8")
+    result = _run("check", STANDARD, "--org", "--config", str(config))
+    assert result.exit_code == 2, result.output  # a message, not a traceback
+    assert where in result.output
+    assert "Traceback" not in result.output
