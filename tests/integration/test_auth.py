@@ -36,7 +36,9 @@ def _assertion(org: LocalOrg, **overrides: object) -> str:
     info = org.connection_info
     claims: dict[str, object] = {
         "iss": info["client_id"], "sub": info["username"],
-        "aud": "https://login.salesforce.com", "exp": int(time.time()) + 180,
+        # a JWT's exp is checked against the real clock (by PyJWT in the local org, as by
+        # Salesforce), never a pinned one
+        "aud": "https://login.salesforce.com", "exp": int(time.time()) + 180,  # noqa: clock
     }
     claims.update(overrides)
     key = org.identity.jwt_private_key_file.read_bytes()
@@ -114,7 +116,9 @@ def test_jwt_bearer_through_token_login(local_org: LocalOrg, http: requests.Sess
 
 @pytest.mark.parametrize(("overrides", "description"), [
     ({"aud": "https://evil.example.com"}, "audience is invalid"),
-    ({"exp": int(time.time()) - 3600}, "expired authorization code"),
+    # a JWT's exp is checked against the real clock (PyJWT, as Salesforce does)
+    ({"exp": int(time.time()) - 3600},  # noqa: clock
+     "expired authorization code"),
     ({"sub": "someone.else@example.com"}, "authentication failure"),
 ])
 def test_jwt_bearer_rejections(local_org: LocalOrg, http: requests.Session,
@@ -133,7 +137,8 @@ def test_jwt_signed_with_another_key_is_refused(local_org: LocalOrg,
     info = local_org.connection_info
     assertion = jwt.encode({"iss": info["client_id"], "sub": info["username"],
                             "aud": "https://login.salesforce.com",
-                            "exp": int(time.time()) + 60}, other, algorithm="RS256")
+                            "exp": int(time.time()) + 60},  # noqa: clock
+                            other, algorithm="RS256")
     response = http.post(_token_url(local_org),
                          data={"grant_type": JWT_BEARER, "assertion": assertion})
     assert response.json() == {"error": "invalid_grant", "error_description": "invalid assertion"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from sfrenew.localorg.identity import load_or_create_identity
 from sfrenew.localorg.routes import Call, Router
 from sfrenew.localorg.sessions import SessionRegistry
 from sfrenew.localorg.wire import Request, Response
+from tests.clock import now
 
 
 def _ok(call: Call) -> Response:
@@ -32,14 +33,14 @@ def _crash(call: Call) -> Response:
 @pytest.fixture
 def api(tmp_path: Path) -> OrgApi:
     identity = load_or_create_identity(tmp_path)
-    sessions = SessionRegistry(org_id=identity.org_id, clock=lambda: datetime.now(UTC),
+    sessions = SessionRegistry(org_id=identity.org_id, clock=now,
                                lifetime=timedelta(hours=1))
     router = Router()
     router.add("GET", "ok", _ok, kind=CallKind.LIMITS)
     router.add("GET", "bad", _bad, kind=CallKind.SOBJECT)
     router.add("GET", "crash", _crash, kind=CallKind.SOBJECT)
     authenticator = Authenticator(identity=identity, sessions=sessions,
-                                  resolve_user=lambda name: "005X", clock=lambda: datetime.now(UTC),
+                                  resolve_user=lambda name: "005X", clock=now,
                                   instance_url=lambda: "https://127.0.0.1:1")
     return OrgApi(router=router, authenticator=authenticator, sessions=sessions,
                   accounting=Accounting(daily_api_requests=3))

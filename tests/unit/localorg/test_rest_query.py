@@ -16,6 +16,7 @@ from sfrenew.localorg.rest_query import CursorRegistry, QueryResource, batch_siz
 from sfrenew.localorg.routes import Call
 from sfrenew.localorg.sessions import Session
 from sfrenew.localorg.wire import Request
+from tests.clock import now
 
 
 class Clock:
@@ -82,8 +83,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _call(target: str, args: dict[str, str] | None = None,
           headers: dict[str, str] | None = None, user: str = "005A") -> Call:
-    session = Session(token="t", user_id=user, username="u", issued_at=datetime.now(UTC),
-                      expires_at=datetime.now(UTC) + timedelta(hours=1))
+    issued = now()  # the suite's pinned clock
+    session = Session(token="t", user_id=user, username="u", issued_at=issued,
+                      expires_at=issued + timedelta(hours=1))
     return Call(request=Request.build(method="GET", target=target, headers=headers or {}),
                 session=session, version="59.0", args=args or {})
 
