@@ -32,6 +32,12 @@ def _token_url(org: LocalOrg) -> str:
     return f"{org.instance_url}/services/oauth2/token"
 
 
+def _an_hour_ago() -> int:
+    """A JWT exp an hour past: JWTs are checked against the real clock (PyJWT in the local
+    org, as Salesforce does), never the suite's pinned one."""
+    return int(time.time()) - 3600  # noqa: clock
+
+
 def _assertion(org: LocalOrg, **overrides: object) -> str:
     info = org.connection_info
     claims: dict[str, object] = {
@@ -116,9 +122,7 @@ def test_jwt_bearer_through_token_login(local_org: LocalOrg, http: requests.Sess
 
 @pytest.mark.parametrize(("overrides", "description"), [
     ({"aud": "https://evil.example.com"}, "audience is invalid"),
-    # a JWT's exp is checked against the real clock (PyJWT, as Salesforce does)
-    ({"exp": int(time.time()) - 3600},  # noqa: clock
-     "expired authorization code"),
+    ({"exp": _an_hour_ago()}, "expired authorization code"),
     ({"sub": "someone.else@example.com"}, "authentication failure"),
 ])
 def test_jwt_bearer_rejections(local_org: LocalOrg, http: requests.Session,
@@ -135,10 +139,11 @@ def test_jwt_signed_with_another_key_is_refused(local_org: LocalOrg,
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
     info = local_org.connection_info
+    # a JWT's exp is checked against the real clock, never the pinned one
+    expires = int(time.time()) + 60  # noqa: clock
     assertion = jwt.encode({"iss": info["client_id"], "sub": info["username"],
-                            "aud": "https://login.salesforce.com",
-                            "exp": int(time.time()) + 60},  # noqa: clock
-                            other, algorithm="RS256")
+                            "aud": "https://login.salesforce.com", "exp": expires},
+                           other, algorithm="RS256")
     response = http.post(_token_url(local_org),
                          data={"grant_type": JWT_BEARER, "assertion": assertion})
     assert response.json() == {"error": "invalid_grant", "error_description": "invalid assertion"}
