@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
+
+from sfrenew.salesforce import AuthError, GatewayError
+from sfrenew.salesforce.auth import local_session
+from sfrenew.salesforce.config import Secret
 
 FORMATS = ("token", "env", "json")
 
@@ -23,22 +26,17 @@ FORMATS = ("token", "env", "json")
 def fetch_token(info: dict[str, Any]) -> dict[str, Any]:
     """A new token from the server described by ``info`` (connection.json)."""
     try:
-        with requests.Session() as http:
-            http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify otherwise
-            response = http.post(f"{info['instance_url']}/services/oauth2/token",
-                                 data={"grant_type": "client_credentials",
-                                       "client_id": info["client_id"],
-                                       "client_secret": info["client_secret"]},
-                                 verify=info["ca_file"], timeout=10)
-    except (requests.RequestException, KeyError) as exc:
+        grant = local_session(instance_url=str(info["instance_url"]),
+                              client_id=str(info["client_id"]),
+                              client_secret=Secret(str(info["client_secret"])),
+                              ca_file=Path(str(info["ca_file"])))
+    except AuthError as exc:
+        raise click.ClickException(f"the token endpoint refused: {exc}") from exc
+    except (GatewayError, KeyError) as exc:
         raise click.ClickException(
             f"the local org at {info.get('instance_url')} does not answer ({exc}); start it "
             "with `sfrenew localorg serve`") from exc
-    if response.status_code != 200:
-        raise click.ClickException(f"the token endpoint refused: {response.status_code} "
-                                   f"{response.text}")
-    token: dict[str, Any] = response.json()
-    return token
+    return {"access_token": grant.access_token.reveal(), "instance_url": grant.instance_url}
 
 
 def render(info: dict[str, Any], token: dict[str, Any], fmt: str) -> str:

@@ -169,6 +169,19 @@ class LocalConnection:
                                      f"{type(exc).__name__}") from None
 
 
+def local_session(*, instance_url: str, client_id: str, client_secret: Secret, ca_file: Path,
+                  timeout: float = 10.0) -> SessionGrant:
+    """A fresh session of a running local org by its connected app's client credentials
+    (the values of its ``connection.json``); the login every other client uses."""
+    login = _client_credentials_login(token_base=instance_url.rstrip("/"),
+                                      consumer_key=client_id, secret=client_secret,
+                                      timeout=timeout)
+    with requests.Session() as http:
+        http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify otherwise
+        http.verify = str(ca_file)
+        return login.obtain(http)
+
+
 def login_for(config: SalesforceConfig, *,
               base_dir: Path | None = None) -> tuple[Login, Path | None]:
     """The login for a config, and the CA bundle to verify TLS with (None: system CAs)."""
