@@ -318,6 +318,14 @@ class RiskModel(_Strict):
     signals: SignalsModel | None = None
 
 
+def _valid_template(text: str, placeholders: frozenset[str]) -> str:
+    """``text`` when every ``{placeholder}`` in it is known; ValueError saying which not."""
+    problems = template_problems(text, placeholders)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return text
+
+
 class CadenceStepModel(_Strict):
     """One cadence task."""
 
@@ -334,10 +342,7 @@ class CadenceStepModel(_Strict):
     @field_validator("subject")
     @classmethod
     def _template(cls, text: str) -> str:
-        problems = template_problems(text, SUBJECT_PLACEHOLDERS)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return text
+        return _valid_template(text, SUBJECT_PLACEHOLDERS)
 
 
 class CadenceModel(_Strict):
@@ -370,10 +375,7 @@ class LapseEscalationModel(_Strict):
     @field_validator("subject")
     @classmethod
     def _template(cls, text: str) -> str:
-        problems = template_problems(text, ESCALATION_PLACEHOLDERS)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return text
+        return _valid_template(text, ESCALATION_PLACEHOLDERS)
 
 
 class LapseModel(_Strict):
