@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from sfrenew.cli._ops_common import EXIT_CONFIG, fail
+from sfrenew.cli._ops_common import CONFIG_ENV, EXIT_CONFIG, fail
 from sfrenew.mapping import (
     DescribeSource,
     Level,
@@ -57,12 +57,28 @@ def _object_names(source: DescribeSource) -> list[str]:
     return [str(o["name"]) for o in describe_global().get("sobjects", [])]
 
 
-def _files(given: tuple[Path, ...]) -> list[Path]:
+def _config_mapping(config: Path) -> Path:
+    """The mapping file the config names (exit 2 naming where, when it names none)."""
+    from sfrenew.config import mapping_path_of  # noqa: PLC0415 - only without file args
+
+    try:
+        return mapping_path_of(config)
+    except YamlSourceError as exc:
+        fail(f"the configuration has mistakes (nothing was checked):\n{exc}", EXIT_CONFIG)
+
+
+def _files(given: tuple[Path, ...], config: Path | None) -> list[Path]:
+    """The files to check: the arguments; else the config's mapping (``--config`` or
+    ``$SFRENEW_CONFIG``), so the command works from any folder; else mappings/*.yaml."""
     if given:
         return list(given)
+    if config is not None:
+        return [_config_mapping(config)]
     found = sorted(Path().glob(DEFAULT_GLOB))
     if not found:
-        raise click.UsageError(f"no mapping files given and none match {DEFAULT_GLOB}")
+        raise click.UsageError(f"no mapping files given and none match {DEFAULT_GLOB} here; "
+                               f"name the files, or the config whose mapping to check with "
+                               f"--config (or ${CONFIG_ENV})")
     return found
 
 
@@ -100,8 +116,10 @@ def mappings() -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--org", is_flag=True, help="Also check against the org's describe (phase 2).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Config whose salesforce: section names the org for --org; without it, "
-                   "--org checks against the local org's built-in schema.")
+              envvar=CONFIG_ENV,
+              help="Config (or $SFRENEW_CONFIG) whose mapping is checked when no files are "
+                   "given, and whose salesforce: section names the org for --org; without "
+                   "it, --org checks against the local org's built-in schema.")
 def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     """Check mapping files (default: mappings/*.yaml); every problem at once.
 
@@ -109,7 +127,7 @@ def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     """
     loaded: list[LoadedMapping] = []
     failed = False
-    for path in _files(files):
+    for path in _files(files, config):
         try:
             loaded.append(load_mapping(path))
         except YamlSourceError as exc:

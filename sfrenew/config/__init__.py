@@ -12,6 +12,7 @@ from sfrenew.config.app import (
     StoreSettings,
     load_config,
     load_salesforce,
+    mapping_path_of,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "StoreSettings",
     "load_config",
     "load_salesforce",
+    "mapping_path_of",
 ]
