@@ -283,3 +283,11 @@ def test_cli_cannot_write_says_where_without_a_traceback(tmp_path: Path) -> None
     assert f"cannot write the project to {blocker / 'p'}" in result.output
     assert "choose another --out folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_docs_name_every_generated_report() -> None:
+    project = project_for(load_mapping(PRESETS[0]).model, extra_fields=ANALYTICS_FIELDS)
+    for doc in ("salesforce-setup.md", "analytics.md"):
+        text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+        for report in project.reports:
+            assert f"| {report.label} |" in text, (doc, report.label)
