@@ -257,7 +257,9 @@ def _report_types(r: _Resolver, concepts: Sequence[str]) -> list[ReportTypeSpec]
 
 
 def _dashboard(reports: Sequence[ReportSpec]) -> DashboardSpec:
-    charts = {  # report: (component type, how many of its groupings, measure column index)
+    # Each chart plots its report's first column over its first grouping (down, or down
+    # and across for a matrix; the two row groupings for a line per currency).
+    charts = {
         "Sfrenew_On_Time_Rate_By_Month": "LineGrouped",
         "Sfrenew_GRR_NRR_By_Period": "ColumnGrouped",
         "Sfrenew_ATR_By_Month": "ColumnStacked",
