@@ -5,7 +5,8 @@ every XML parses, every report names a generated report type and only its fields
 every report type field exists (a generated field file, or a standard field the
 mapping maps), every dashboard component names a generated report and its groupings.
 ``sf project convert source`` checks the layout and the object files but not what a
-report refers to (tests/thirdparty/test_sf_metadata.py).
+report refers to (tests/thirdparty/test_sf_metadata.py); the elements of every file
+are checked against the Metadata API's schema in tests/thirdparty/test_metadata_schema.py.
 """
 
 from __future__ import annotations
