@@ -167,8 +167,13 @@ def metadata(file: Path, out: Path) -> None:
     try:
         project = project_for(mapping.model)
     except AnalyticsFieldsMissing as exc:
-        fail(f"{file}: the analytics reports cannot be generated (nothing was written):\n"
-             f"{exc}\nmap these fields (docs/mappings.md)", EXIT_CONFIG)
+        lines = []
+        for (concept, name), reports in exc.needed.items():
+            line, column = mapping.locate([concept, "fields"])
+            lines.append(f"{mapping.file}:{line}:{column}: error: {concept}.fields: {name} "
+                         f"is not mapped; needed by the reports: {', '.join(reports)}")
+        fail("\n".join(lines) + "\nnothing was written: map these fields (docs/mappings.md) "
+             "and run the command again", EXIT_CONFIG)
     for note in project.notes:
         click.echo(f"note: {note}", err=True)
     try:

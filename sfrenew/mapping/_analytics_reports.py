@@ -58,15 +58,16 @@ class AnalyticsFieldsMissing(ValueError):
     """A mapped analytics concept lacks fields the generated reports need."""
 
     def __init__(self, missing: Sequence[tuple[str, str, str]]) -> None:
-        needed: dict[tuple[str, str], list[str]] = {}  # (concept, field): report labels
+        # (concept, field): the labels of the reports that need it, in report order
+        self.needed: dict[tuple[str, str], tuple[str, ...]] = {}
         for concept, name, report in missing:
-            reports = needed.setdefault((concept, name), [])
+            reports = self.needed.get((concept, name), ())
             if report not in reports:
-                reports.append(report)
-        self.missing = tuple(needed)
+                self.needed[(concept, name)] = (*reports, report)
+        self.missing = tuple(self.needed)
         super().__init__("\n".join(
             f"{concept}.{name} is not mapped; needed by: {', '.join(reports)}"
-            for (concept, name), reports in needed.items()))
+            for (concept, name), reports in self.needed.items()))
 
 
 @dataclass(frozen=True)

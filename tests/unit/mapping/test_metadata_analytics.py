@@ -292,3 +292,29 @@ def test_the_docs_name_every_generated_report() -> None:
         text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
         for report in project.reports:
             assert f"| {report.label} |" in text, (doc, report.label)
+
+
+def test_cli_names_the_mapping_section_of_a_missing_analytics_field(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The presets map every field the opportunity reports need, so the refusal is
+    # staged: as project_for raises it when a mapped analytics concept lacks a field.
+    def refuse(_: object) -> None:
+        raise AnalyticsFieldsMissing([
+            ("renewal_opportunity", "risk_level", "At-risk renewals"),
+            ("renewal_opportunity", "risk_level", "At-risk renewals"),
+            ("renewal_opportunity", "close_date", "Renewal pipeline by T-minus bucket"),
+            ("renewal_opportunity", "close_date", "At-risk renewals")])
+
+    monkeypatch.setattr(cli, "project_for", refuse)
+    out = tmp_path / "p"
+    result = CliRunner().invoke(cli.mappings, ["metadata", "--out", str(out),
+                                               str(PRESETS[0])])
+    assert result.exit_code == 2
+    # the renewal_opportunity section's fields: key is on line 70, column 3
+    assert result.output.splitlines() == [
+        f"{PRESETS[0]}:70:3: error: renewal_opportunity.fields: risk_level is not "
+        "mapped; needed by the reports: At-risk renewals",
+        f"{PRESETS[0]}:70:3: error: renewal_opportunity.fields: close_date is not "
+        "mapped; needed by the reports: Renewal pipeline by T-minus bucket, At-risk renewals",
+        "nothing was written: map these fields (docs/mappings.md) and run the command again"]
+    assert not out.exists()
