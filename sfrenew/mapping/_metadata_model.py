@@ -49,7 +49,12 @@ class CustomObjectSpec:
     plural_label: str
     description: str
     name_format: str  # the auto-number's display format, e.g. SRM-{00000000}
-    sharing_model: str  # Read: everyone reads, only the integration user writes
+    written: bool  # sfrenew writes its records (else it only reads them)
+
+    @property
+    def sharing_model(self) -> str:
+        """Read for sfrenew's own objects: everyone reads, only the integration user writes."""
+        return "Read" if self.written else "ReadWrite"
 
 
 class Aggregate(StrEnum):

@@ -105,7 +105,7 @@ def field_xml(spec: CustomFieldSpec) -> ET.Element:
 
 
 def object_xml(spec: CustomObjectSpec) -> ET.Element:
-    """The ``CustomObject`` element: reportable, searchable off, auto-numbered names."""
+    """The ``CustomObject`` element: reportable, auto-numbered names on sfrenew's own."""
     root = _root("CustomObject")
     _el(root, "deploymentStatus", "Deployed")
     _el(root, "description", spec.description)
@@ -117,9 +117,13 @@ def object_xml(spec: CustomObjectSpec) -> ET.Element:
     _el(root, "externalSharingModel", "Private")
     _el(root, "label", spec.label)
     name_field = _el(root, "nameField")
-    _el(name_field, "displayFormat", spec.name_format)
-    _el(name_field, "label", f"{spec.label} Number")
-    _el(name_field, "type", "AutoNumber")
+    if spec.written:  # sfrenew's own records: nobody types their names
+        _el(name_field, "displayFormat", spec.name_format)
+        _el(name_field, "label", f"{spec.label} Number")
+        _el(name_field, "type", "AutoNumber")
+    else:  # an object people fill: a Text name, as before (AutoNumber would rename them)
+        _el(name_field, "label", f"{spec.label} Name")
+        _el(name_field, "type", "Text")
     _el(root, "pluralLabel", spec.plural_label)
     _el(root, "sharingModel", spec.sharing_model)
     _el(root, "visibility", "Public")
@@ -127,7 +131,11 @@ def object_xml(spec: CustomObjectSpec) -> ET.Element:
 
 
 def permission_set_xml(project: SfdxProject) -> ET.Element:
-    """The integration user's field and object access (no delete: sfrenew never deletes)."""
+    """The integration user's field and object access.
+
+    Create and Edit only on objects sfrenew writes; no Delete (a rollback's deletes
+    need it granted separately, docs/salesforce-setup.md §4).
+    """
     perm = _root("PermissionSet")
     _el(perm, "description", "Field access for the sfrenew integration user")
     _el(perm, "label", "sfrenew Integration")
@@ -139,8 +147,9 @@ def permission_set_xml(project: SfdxProject) -> ET.Element:
         _el(fp, "readable", "true")
     for obj in project.objects:
         op = _el(perm, "objectPermissions")
-        for flag in ("allowCreate", "allowEdit", "allowRead"):
-            _el(op, flag, "true")
+        _el(op, "allowCreate", "true" if obj.written else "false")
+        _el(op, "allowEdit", "true" if obj.written else "false")
+        _el(op, "allowRead", "true")
         _el(op, "allowDelete", "false")
         _el(op, "modifyAllRecords", "false")
         _el(op, "object", obj.name)

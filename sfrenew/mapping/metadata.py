@@ -132,7 +132,8 @@ def custom_objects_needed(fields: Sequence[CustomFieldSpec],
     """Every unmanaged custom object the mapping or the fields name.
 
     An object sfrenew writes (any of its fields is written) is readable by everyone
-    and writable only by the integration user's permission set (sharing ``Read``).
+    and writable only by the integration user's permission set (sharing ``Read``); one
+    it only reads gets read access in the permission set, nothing more.
     """
     described: dict[str, str] = {m.object: f"sfrenew {m.concept.value} records"
                                  for m in mapping.mapped()}
@@ -151,7 +152,7 @@ def custom_objects_needed(fields: Sequence[CustomFieldSpec],
             name=name, label=label, plural_label=f"{label}s",
             description=described.get(name, f"{label} records"),
             name_format=f"{initials}-{{00000000}}",
-            sharing_model="Read" if written[name] else "ReadWrite"))
+            written=written[name]))
     return out
 
 

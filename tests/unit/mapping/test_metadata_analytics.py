@@ -318,3 +318,14 @@ def test_cli_names_the_mapping_section_of_a_missing_analytics_field(
         "mapped; needed by the reports: Renewal pipeline by T-minus bucket, At-risk renewals",
         "nothing was written: map these fields (docs/mappings.md) and run the command again"]
     assert not out.exists()
+
+
+def test_permission_set_only_reads_an_object_sfrenew_only_reads(project: Path) -> None:
+    perm = _xml(project / BASE / "permissionsets" / "Sfrenew_Integration.permissionset-meta.xml")
+    usage = [p for p in perm.iterfind(_ns("objectPermissions"))
+             if p.findtext(_ns("object")) == "Usage_Snapshot__c"]
+    assert [(p.findtext(_ns("allowRead")), p.findtext(_ns("allowCreate")),
+             p.findtext(_ns("allowEdit"))) for p in usage] == [("true", "false", "false")]
+    root = _xml(project / BASE / "objects/Usage_Snapshot__c/Usage_Snapshot__c.object-meta.xml")
+    assert root.findtext(_ns("sharingModel")) == "ReadWrite"  # the customer's object
+    assert root.findtext(_ns("nameField/type")) == "Text"  # its records keep their names
