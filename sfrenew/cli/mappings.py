@@ -22,7 +22,7 @@ from sfrenew.mapping import (
     load_mapping,
 )
 from sfrenew.mapping.jsonschema import SCHEMA_PATH, render_json_schema
-from sfrenew.mapping.metadata import write_metadata
+from sfrenew.mapping.metadata import AnalyticsFieldsMissing, project_for, write_project
 from sfrenew.yamlsource import YamlSourceError
 
 DEFAULT_GLOB = "mappings/*.yaml"
@@ -172,14 +172,32 @@ def schema(out: Path) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the SFDX project to deploy.")
 def metadata(file: Path, out: Path) -> None:
-    """Write Salesforce metadata (source format) for the custom fields a mapping needs.
+    """Write Salesforce metadata (source format) for what a mapping needs.
 
-    Deploy it with: cd OUT && sf project deploy start --manifest manifest/package.xml
+    The custom fields and objects, a permission set, and the renewal analytics: report
+    types, reports and a dashboard (docs/salesforce-setup.md). Deploy it with:
+    cd OUT && sf project deploy start --source-dir force-app
     """
     try:
         mapping = load_mapping(file)
     except YamlSourceError as exc:
         fail(str(exc), EXIT_CONFIG)
-    written = write_metadata(mapping.model, out)
+    try:
+        project = project_for(mapping.model)
+    except AnalyticsFieldsMissing as exc:
+        lines = []
+        for (concept, name), reports in exc.needed.items():
+            line, column = mapping.locate([concept, "fields"])
+            lines.append(f"{mapping.file}:{line}:{column}: error: {concept}.fields: {name} "
+                         f"is not mapped; needed by the reports: {', '.join(reports)}")
+        fail("\n".join(lines) + "\nnothing was written: map these fields (docs/mappings.md) "
+             "and run the command again", EXIT_CONFIG)
+    for note in project.notes:
+        click.echo(f"note: {note}", err=True)
+    try:
+        written = write_project(project, out)
+    except OSError as exc:
+        fail(f"cannot write the project to {out}: {exc.strerror or exc} "
+             f"({exc.filename or out}); choose another --out folder", EXIT_CONFIG)
     click.echo(f"wrote {len(written)} files to {out}; deploy with: "
-               f"cd {out} && sf project deploy start --manifest manifest/package.xml")
+               f"cd {out} && sf project deploy start --source-dir force-app")

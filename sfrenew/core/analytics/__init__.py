@@ -12,6 +12,7 @@ from sfrenew.core.analytics._currency import (
     identity_rates,
 )
 from sfrenew.core.analytics._desk import (
+    BUCKET_LIMITS,
     BUCKETS,
     AtRiskRenewal,
     OnTimeRate,
@@ -44,7 +45,8 @@ from sfrenew.core.analytics._retention import (
 from sfrenew.core.analytics._values import Outcome, RenewalFact, RenewalOutcome
 
 __all__ = [
-    "BUCKETS", "AtRiskRenewal", "BookFigures", "ConversionRates", "DatedRate", "Dimension",
+    "BUCKETS", "BUCKET_LIMITS", "AtRiskRenewal", "BookFigures", "ConversionRates", "DatedRate",
+    "Dimension",
     "ForecastAccuracy", "Grain", "OnTimeRate", "Outcome", "PipelineBucket", "RenewalFact",
     "RenewalOutcome", "Retention", "SnapshotRow", "UnknownCurrencyError", "at_risk", "atr",
     "book_figures", "bucket_of", "churn_by_reason", "convert_facts", "forecast_accuracy",
