@@ -137,6 +137,15 @@ class ExistingRenewal:
     # is Renewal decide whether a contract adopts it (``rules.adoption``).
     close_date: date | None = None
     renewal_type: bool = False
+    # A person's opportunity sfrenew adopted on an earlier run (the ledger holds sfrenew's
+    # writes onto it, or the contract link sfrenew wrote to it): while open, sfrenew keeps
+    # maintaining its own fields and tasks on it (``rules.adoption``).
+    adopted: bool = False
+
+    @property
+    def maintained_by_sfrenew(self) -> bool:
+        """True for an open renewal sfrenew made or adopted: it stays sfrenew's to maintain."""
+        return (self.created_by_sfrenew or self.adopted) and not self.is_closed
 
     @property
     def adoptable(self) -> bool:
