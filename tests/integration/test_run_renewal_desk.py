@@ -98,9 +98,9 @@ def _open_renewals_per_contract(desk: Desk) -> dict[str, set[str]]:
                 out.setdefault(c, set()).add(opp_id)
         elif o[to_contract]:
             out.setdefault(str(o[to_contract]), set()).add(opp_id)
-    for c in gw.read("Contract", ["Id", to_opp], f"{to_opp} != null"):
-        if str(c[to_opp]) in opps:
-            out.setdefault(str(c["Id"]), set()).add(str(c[to_opp]))
+    for row in gw.read("Contract", ["Id", to_opp], f"{to_opp} != null"):
+        if str(row[to_opp]) in opps:
+            out.setdefault(str(row["Id"]), set()).add(str(row[to_opp]))
     return out
 
 
