@@ -35,6 +35,7 @@ from sfrenew.mapping import MappingFile
 from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.adopted import with_adoptions
+from sfrenew.plan.closures import with_sfrenew_closures
 from sfrenew.plan.desired import FieldShapes, desired_records
 from sfrenew.plan.model import (
     AccountPlan,
@@ -250,6 +251,7 @@ class Planner:
             return self._orphans(records) if records.contracts else None
         if self.scope.accounts and account.id not in self.scope.accounts:
             return None
+        records = with_sfrenew_closures(self.store, self.mapping, records)
         records = in_scope(with_adoptions(self.store, self.mapping, records), self.scope)
         return self._plan(self._list_prices(records), frozenset())
 

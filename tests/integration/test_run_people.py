@@ -299,3 +299,52 @@ def test_a_renewal_a_person_opened_is_adopted_linked_and_never_duplicated(org: O
     assert all(undone[f] == (empty[f] if f in restored.fields else latest[f]) for f in OWNED)
     assert undone["Sfrenew_Risk_Level__c"] is None
     assert theirs() == worked
+
+
+def test_tasks_sfrenew_completed_itself_are_reopened_never_those_people_did(org: Org) -> None:
+    acct = org.account("Reopen Co")
+    org.contract("reopen", acct, ends_in=40)
+    gw = org.book.gateway()
+    contract = org.ids["reopen"]
+
+    def statuses() -> dict[str, str]:
+        return {k: t["Status"] for k, t in dump(org.book)["Task"].items()}
+
+    _run(org)
+    first = statuses()
+    assert len(first) >= 3
+    assert set(first.values()) == {"Not Started"}
+    by_person, touched, *sfrenews = sorted(first)
+    # A rep completes one task. Then the contract is marked do-not-renew for a while:
+    # sfrenew completes the renewal's other open tasks (as earlier versions did to open
+    # renewals), and a rep adds a comment to one of those afterwards.
+    assert gw.write("update", "Task", [{"Id": _sf_id(org, "Task", by_person),
+                                        "Status": "Completed"}])[0].success
+    assert gw.write("update", "Contract", [{"Id": contract, "Do_Not_Renew__c": True}])[
+        0].success
+    _run(org)
+    assert set(statuses().values()) == {"Completed"}
+    assert gw.write("update", "Task", [{"Id": _sf_id(org, "Task", touched),
+                                        "Description": "Customer asked to wait"}])[0].success
+
+    # The contract renews again: the tasks sfrenew completed itself (the ledger says so,
+    # and nobody touched them since) are reopened; the one the rep completed and the one
+    # the rep touched after sfrenew's close stay completed.
+    assert gw.write("update", "Contract", [{"Id": contract, "Do_Not_Renew__c": False}])[
+        0].success
+    reopened = _run(org)
+    now_status = statuses()
+    assert {k: now_status[k] for k in first} == {
+        by_person: "Completed", touched: "Completed",
+        **dict.fromkeys(sfrenews, "Not Started")}
+    said = {c.key: c.reason for a in iter_accounts(Path(reopened.stats["plan_file"]))
+            for c in a.changes}
+    assert all(said[k] == "rules changed Status" for k in sfrenews)
+    assert _run(org).stats["written"] == {}  # and they stay so
+
+    # Undoing the run that reopened them completes them again, and names no person's
+    # change.
+    _, report = rollback_session(org.book.config, reopened.run_id, dry_run=False, clock=now)
+    assert {i.key: i.action for i in report.items if i.object == "Task"} == dict.fromkeys(
+        sfrenews, "restore")
+    assert set(statuses().values()) == {"Completed"}
