@@ -127,7 +127,6 @@ def plan_account(
     # contract Id -> the person's opportunity it renews on, adopted now or earlier
     adopted_to: dict[str, ExistingRenewal] = {}
     by_opp = {r.opportunity_id: r for r in existing_renewals}
-    adoption_words: dict[str, str] = {}  # by opportunity Id
     skipped: list[SkippedContract] = []
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
@@ -147,16 +146,12 @@ def plan_account(
                            if r.adopted and r.maintained_by_sfrenew), None)
             if theirs is not None:  # adopted on an earlier run: still sfrenew's to maintain
                 adopted_to[mapped.id] = theirs
-                adoption_words.setdefault(theirs.opportunity_id,
-                                          _adopted_words(theirs.opportunity_id))
             elif adoptable and not any(r.created_by_sfrenew for r in renewals):
                 # (a contract sfrenew already renews keeps its renewal: nothing is abandoned)
                 adoption = adopt(mapped, adoptable, policy.adoption)
                 if adoption is not None:
                     adopted.append(adoption)
                     adopted_to[mapped.id] = by_opp[adoption.opportunity_id]
-                    adoption_words.setdefault(adoption.opportunity_id,
-                                              _adopted_words(adoption.opportunity_id))
         if problem is not None:
             skipped.append(SkippedContract(mapped.id, problem[0], problem[1]))
             continue
@@ -196,8 +191,8 @@ def plan_account(
                     "not created again (to renew it, open a renewal by hand)"))
             continue
         planned.append(_plan_group(members, key=key, existing=existing, context=context))
-    planned += _plan_adopted(adopted_to, adoption_words, candidates=candidates,
-                             context=context, skipped=skipped)
+    planned += _plan_adopted(adopted_to, candidates=candidates, context=context,
+                             skipped=skipped)
     left = _left_alone(skipped, renewals_of, planned) if existing_renewals else ()
     return RenewalPlan(account.id, tuple(planned), tuple(skipped), left, tuple(adopted))
 
@@ -431,7 +426,7 @@ class _GroupContext:
     deleted_keys: frozenset[str]
 
 
-def _plan_adopted(adopted_to: Mapping[str, ExistingRenewal], words: Mapping[str, str], *,
+def _plan_adopted(adopted_to: Mapping[str, ExistingRenewal], *,
                   candidates: Sequence[_Candidate], context: _GroupContext,
                   skipped: list[SkippedContract]) -> list[PlannedRenewal]:
     """One renewal per adopted opportunity, of the contracts that renew on it.
@@ -457,7 +452,7 @@ def _plan_adopted(adopted_to: Mapping[str, ExistingRenewal], words: Mapping[str,
                     f"sfrenew leaves it to the person"))
         out.append(_plan_group(first, key=adopted_renewal_key(opp_id),
                                existing=adopted_to[first[0].contract_id], context=context,
-                               adoption=words.get(opp_id)))
+                               adoption=_adopted_words(opp_id)))
     return out
 
 
