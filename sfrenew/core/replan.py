@@ -58,7 +58,8 @@ def replan_on(
     for planned in plan.renewals:
         days.append(cadence_changes_on(renewal_key=planned.key,
                                        renewal_start=planned.start_date, today=today,
-                                       policy=policy.cadence, existing=existing_tasks))
+                                       risk=planned.risk.level, policy=policy.cadence,
+                                       existing=existing_tasks))
         days.append(lapse_changes_on(planned.start_date, today=today))
     if plan.renewals:  # risk is assessed only for renewals
         days.append(risk_changes_on(signals or RiskSignals(), today, policy.risk))

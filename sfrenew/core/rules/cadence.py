@@ -157,11 +157,14 @@ def cadence_changes_on(
     renewal_key: str,
     renewal_start: date,
     today: date,
+    risk: RiskLevel,
     policy: CadencePolicy,
     existing: Mapping[str, ExistingTask],
 ) -> date | None:
     """The first day after ``today`` on which :func:`plan_cadence` may plan the renewal's
-    tasks otherwise (same renewal, risk and tasks), or None.
+    tasks otherwise (same renewal, risk and tasks), or None. (A High-only step at
+    another risk is unplanned whatever the date; the risk itself changes on its own day,
+    ``risk.risk_changes_on``.)
 
     A step's date passing is what moves: the day after its scheduled date it is past
     due. From then on its task keeps its date when it exists, is skipped (``skip``) or
@@ -174,6 +177,8 @@ def cadence_changes_on(
     """
     soonest: date | None = None
     for step, before in _offsets(policy):
+        if step.high_risk_only and risk is not RiskLevel.HIGH:
+            continue
         scheduled = renewal_start - before
         if scheduled >= today:  # plan_cadence's ``scheduled < today`` turns true the day after
             day = scheduled + _ONE_DAY

@@ -109,16 +109,25 @@ STEPS = (CadenceStep("kickoff", 90, "Kickoff {account}"),
 def test_cadence_changes_when_a_step_falls_past_due(
         past_due: PastDuePolicy, today: date, changes_on: date | None) -> None:
     assert cadence_changes_on(renewal_key="R1", renewal_start=D(2026, 6, 1), today=today,
-                              policy=CadencePolicy(STEPS, past_due),
+                              risk=RiskLevel.LOW, policy=CadencePolicy(STEPS, past_due),
                               existing={}) == changes_on
+
+
+def test_a_high_only_step_moves_the_plan_only_at_high_risk() -> None:
+    # the exec step is scheduled 2026-05-02 (30 days before): past due on 2026-05-03
+    for risk, changes_on in ((RiskLevel.HIGH, D(2026, 5, 3)), (RiskLevel.MEDIUM, None)):
+        assert cadence_changes_on(renewal_key="R1", renewal_start=D(2026, 6, 1),
+                                  today=D(2026, 5, 1), risk=risk,
+                                  policy=CadencePolicy(STEPS, PastDuePolicy.SKIP),
+                                  existing={}) == changes_on
 
 
 def test_written_tasks_keep_their_dates_so_nothing_changes_after_the_last_step() -> None:
     written = {task_key("R1", s.name): ExistingTask(task_key("R1", s.name), D(2026, 3, 3), False)
                for s in STEPS}
     assert cadence_changes_on(renewal_key="R1", renewal_start=D(2026, 6, 1),
-                              today=D(2026, 5, 10), policy=CadencePolicy(STEPS),
-                              existing=written) is None
+                              today=D(2026, 5, 10), risk=RiskLevel.HIGH,
+                              policy=CadencePolicy(STEPS), existing=written) is None
 
 
 @given(start=st.integers(-200, 200), today=st.integers(-200, 200),
@@ -141,7 +150,7 @@ def test_cadence_is_constant_until_its_change(start: int, today: int, past_due: 
 
     now = planned(day)
     changes = cadence_changes_on(renewal_key="R1", renewal_start=renewal_start, today=day,
-                                 policy=policy, existing=tasks)
+                                 risk=risk, policy=policy, existing=tasks)
     until = changes if changes is not None else day + timedelta(days=400)
     assert changes is None or changes > day
     for n in range(0, (until - day).days, 3):
