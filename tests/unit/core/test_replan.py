@@ -25,6 +25,7 @@ from sfrenew.core.policy import (
     LapsePolicy,
     PastDuePolicy,
     RiskPolicy,
+    RulesPolicy,
     SignalName,
     SignalPolicy,
 )
@@ -294,3 +295,21 @@ def test_the_calendar_harness_catches_a_wrong_replan_day(
     assert found.differences == [
         f" account {ACCOUNT.id} on {BENCH_TODAY + 10 * DAY}: kept the plan of an earlier "
         f"day, which differs"]
+
+
+def test_the_worked_example_of_docs_rules() -> None:
+    """docs/rules.md §12: Acme on 2026-03-10, then the day after with its tasks written."""
+    policy = RulesPolicy()  # the default rules the example names
+    a, b = contract("800A", end=D(2026, 6, 30)), contract("800B", end=D(2026, 12, 31))
+    signals = RiskSignals(last_completed_activity=D(2026, 2, 1))
+    first = plan_account(account=ACCOUNT, contracts=(a, b), today=D(2026, 3, 10),
+                         policy=policy, signals=signals)
+    assert replan_on(plan=first, contracts=(a, b), today=D(2026, 3, 10), policy=policy,
+                     signals=signals) == D(2026, 3, 11)  # the kickoff task is due today
+    written = {t.key: ExistingTask(t.key, t.due_date, False) for t in first.renewals[0].tasks}
+    second = plan_account(account=ACCOUNT, contracts=(a, b), today=D(2026, 3, 11),
+                          policy=policy, signals=signals, existing_tasks=written)
+    assert replan_on(plan=second, contracts=(a, b), today=D(2026, 3, 11), policy=policy,
+                     signals=signals, existing_tasks=written) == D(2026, 4, 2)
+    assert eligibility_changes_on(b, today=D(2026, 3, 10),
+                                  policy=policy.eligibility) == D(2026, 7, 4)
