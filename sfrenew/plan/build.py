@@ -253,7 +253,6 @@ class Planner:
         # saved as its plan state, for the next plan to replay (plan only what changed).
         self.marker = marker
         self.states: list[PlanState] = []
-        self.gone: list[str] = []  # accounts whose saved state is to be dropped
         self.shared_problems = False  # a user or price book entry did not read
         self.ownership = ownership_lookup(mapping)
         self.close = {} if scope.partial else {mapping.task.object: task_close_policy(mapping)}
@@ -374,9 +373,9 @@ class Planner:
                 self._emit(outcome, item.group, self.today if outcome.writes else item.replan)
             else:
                 self._emit(entry.outcome, entry.group, entry.replan, save=entry.save)
-        if self.marker is not None and (self.states or self.gone):
-            self.store.save_plan_states(self.states, drop=self.gone)
-            self.states, self.gone = [], []
+        if self.marker is not None and self.states:
+            self.store.save_plan_states(self.states)
+            self.states = []
 
     def _emit(self, o: AccountOutcome, group: str, replan: date | None, *,
               save: bool = True) -> None:
@@ -513,17 +512,15 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         walk = (_replaying(store, objects, today) if replay
                 else _planning(store.iter_groups(objects, after_group=scope.after_account)))
         for key, group, state in walk:
-            item: _Pending | _Done | None
+            item: _Pending | _Done
             if state is not None:
                 item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
                 planner.totals.replayed += 1
-            elif group is None:  # no records left: the account is gone from the plan
-                planner.gone.append(key)
-                item = None
+            elif group is None:  # no records left: nothing to plan (saved so, until
+                item = _Done(key, AccountOutcome())  # its records change again)
             else:
                 item = _plan_group(planner, mapping, group, shapes)
-            if item is not None:
-                batch.append(item)
+            batch.append(item)
             if advance is not None:
                 advance(1)
             if len(batch) >= BATCH_ACCOUNTS:

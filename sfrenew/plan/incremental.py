@@ -20,6 +20,7 @@ See ``docs/rules.md`` ("When an account is re-planned") and ADR 0019.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,11 +56,27 @@ def plan_fingerprint(*, mapping: MappingFile, policy: RulesPolicy, shapes: Field
     if not _CODE:
         _CODE.append(_code_digest())
     digest = hashlib.sha256()
-    for part in (f"plan v{PLAN_VERSION}", _CODE[0], mapping.model_dump_json(), repr(policy),
-                 repr(sorted(shapes.items()))):
+    for part in (f"plan v{PLAN_VERSION}", _CODE[0], mapping.model_dump_json(),
+                 repr(_canonical(policy)), repr(sorted(shapes.items()))):
         digest.update(part.encode())
         digest.update(b"\x1f")
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with sets and mappings in a fixed order: a set's ``repr`` follows the
+    process's string hashing, which differs from one run to the next."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__,
+                tuple((f.name, _canonical(getattr(value, f.name)))
+                      for f in dataclasses.fields(value)))
+    if isinstance(value, Mapping):
+        return tuple(sorted((repr(_canonical(k)), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(repr(_canonical(v)) for v in value))
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    return value
 
 
 @dataclass
