@@ -47,7 +47,8 @@ def timed_plan(**kwargs):
     started = time.monotonic()
     totals = build_plan(**kwargs)
     planned.update(plan_s=time.monotonic() - started, accounts=totals.accounts,
-                   replayed=getattr(totals, "replayed", 0))
+                   replayed=getattr(totals, "replayed", 0),
+                   full_pass=getattr(totals, "full_pass", True))
     return totals
 session.build_plan = timed_plan
 t = time.monotonic()
@@ -134,7 +135,8 @@ def _print(contracts: int, data: dict[str, Any]) -> None:
           f"wall {data['wall_s']:>7.1f}s  peak RSS {data['peak_rss_mb']:>6.0f} MB", flush=True)
     if "plan_s" in data:  # the plan step alone, and how many accounts it replayed
         print(f"         plan step {data['plan_s']:.1f}s: {data['accounts']:,} accounts in "
-              f"the plan, {data['replayed']:,} replayed from their saved state", flush=True)
+              f"the plan, {data['replayed']:,} replayed from their saved state"
+              f"{' (a full pass)' if data.get('full_pass', True) else ''}", flush=True)
     print("         calls by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())),
           flush=True)
 
