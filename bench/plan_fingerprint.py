@@ -3,6 +3,7 @@
     python -m bench.plan_fingerprint --write baseline.json     # before the change
     python -m bench.plan_fingerprint --check baseline.json     # after it
     python -m bench.plan_fingerprint --calendar 90             # re-planning by date
+    python -m bench.plan_fingerprint --calendar 30 --contracts 200 --variant default  # quick
 
 
 Plans the benchmark's generated books under a range of policies (every anchor and
@@ -235,12 +236,15 @@ def main() -> None:
     group.add_argument("--write", type=Path)
     group.add_argument("--check", type=Path)
     group.add_argument("--calendar", type=int, metavar="DAYS")
+    parser.add_argument("--variant", action="append", default=None, metavar="NAME",
+                        help="with --calendar: only this policy variant (repeat); a quick "
+                             "check is --calendar 30 --contracts 200 --variant default")
     parser.add_argument("--contracts", type=int, default=3000)
     parser.add_argument("--keep-reprs", action="store_true",
                         help="with --write: keep every plan's repr, to locate a difference")
     args = parser.parse_args()
     if args.calendar:
-        _calendar_main(args.calendar, args.contracts)
+        _calendar_main(args.calendar, args.contracts, args.variant)
         return
     found, reprs = fingerprints(args.contracts)
     if args.write:
@@ -262,14 +266,17 @@ def main() -> None:
     sys.exit(1 if differ else 0)
 
 
-def _calendar_main(days: int, contracts: int) -> None:
+def _calendar_main(days: int, contracts: int, only: list[str] | None) -> None:
+    chosen = {n: r for n, r in variants().items() if not only or n in only}
+    if not chosen:
+        sys.exit(f"no variant named {', '.join(only or ())}: {', '.join(variants())}")
     total = Calendar(days)
     for ends_within in (200, 1095):
         book = generate(contracts, 11, ends_within)
-        for name, rules in variants().items():
+        for name, rules in chosen.items():
             calendar(book, rules, days=days, name=f"{ends_within}/{name}", out=total)
     every_day = total.accounts * days
-    print(f"{days} daily runs, {len(variants()) * 2} variants, {total.accounts} account "
+    print(f"{days} daily runs, {len(chosen) * 2} variants, {total.accounts} account "
           f"plans a day: {total.planned} plans made instead of {every_day} "
           f"({total.planned / every_day:.1%}); {len(total.differences)} differ")
     for line in total.differences[:20]:
