@@ -21,7 +21,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from sfrenew.plan import read_header
-from sfrenew.runner import RunRequest, Step, execute
+from sfrenew.runner import RunRequest, Step, execute, rollback_session
 from sfrenew.store import open_store
 from tests.integration.renewal_desk_support import PRESETS, Desk, desk_fixture, rejected
 
@@ -126,3 +126,23 @@ def test_a_full_plan_is_made_when_asked_or_when_the_rules_change(desk: Desk) -> 
     assert plan()["full_pass"] is False
     assert plan(horizon_days=30)["full_pass"] is True  # another policy: another fingerprint
     assert plan(horizon_days=30)["full_pass"] is False
+
+
+def test_a_rollback_makes_the_next_plan_a_full_pass(desk: Desk) -> None:
+    """The undo moves the ledger under the saved plans: they are not replayed."""
+    def plan() -> MutableMapping[str, Any]:
+        with capture_logs() as logs:
+            outcome = desk.run(RunRequest(job="main", steps=(Step.PULL, Step.PLAN),
+                                          dry_run=True))
+        assert outcome.status == "succeeded", outcome.message
+        return _plan_step(logs)
+
+    first = desk.nightly()
+    assert first.status == "succeeded", first.message
+    assert plan()["full_pass"] is False
+    own, _report = rollback_session(desk.config, first.run_id, dry_run=False,
+                                    clock=desk.clock)
+    assert own is not None
+    after = plan()
+    assert after["full_pass"] is True
+    assert after["replayed"] == 0
