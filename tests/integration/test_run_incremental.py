@@ -146,3 +146,21 @@ def test_a_rollback_makes_the_next_plan_a_full_pass(desk: Desk) -> None:
     after = plan()
     assert after["full_pass"] is True
     assert after["replayed"] == 0
+
+
+def test_applying_a_saved_plan_makes_the_next_plan_a_full_pass(desk: Desk) -> None:
+    """A saved plan may be older than the plan states; its writes move the ledger."""
+    def plan() -> tuple[MutableMapping[str, Any], Path]:
+        with capture_logs() as logs:
+            outcome = desk.run(RunRequest(job="main", steps=(Step.PULL, Step.PLAN),
+                                          dry_run=True))
+        assert outcome.status == "succeeded", outcome.message
+        return _plan_step(logs), Path(outcome.stats["plan_file"])
+
+    step, saved = plan()
+    assert step["full_pass"] is True
+    assert plan()[0]["full_pass"] is False
+    applied = desk.run(RunRequest(job="apply", steps=(Step.APPLY, Step.REPORT),
+                                  plan_file=saved, kind="apply"))
+    assert applied.status == "succeeded", applied.message
+    assert plan()[0]["full_pass"] is True
