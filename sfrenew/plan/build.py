@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -35,7 +35,7 @@ from sfrenew.mapping import MappingFile
 from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.desired import FieldShapes, desired_records
-from sfrenew.plan.incremental import AccountOutcome, plan_fingerprint
+from sfrenew.plan.incremental import AccountOutcome, plan_fingerprint, planning, replaying
 from sfrenew.plan.model import (
     AccountPlan,
     PlanHeader,
@@ -509,8 +509,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
             planner.totals = replace(resume, stopped=False)
         planner.totals.full_pass = not replay
         batch: list[_Pending | _Done] = []
-        walk = (_replaying(store, objects, today) if replay
-                else _planning(store.iter_groups(objects, after_group=scope.after_account)))
+        walk = (replaying(store, objects, today) if replay
+                else planning(store.iter_groups(objects, after_group=scope.after_account)))
         for key, group, state in walk:
             item: _Pending | _Done
             if state is not None:
@@ -548,41 +548,6 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         shutil.copyfileobj(body, final)
     part.unlink()
     return totals
-
-
-_Step = tuple[str, MirrorGroup | None, PlanState | None]
-
-
-def _planning(groups: Iterable[MirrorGroup]) -> Iterator[_Step]:
-    """Every account, to plan."""
-    for group in groups:
-        yield group.group_key, group, None
-
-
-def _replaying(store: StorePort, objects: Sequence[str], today: date) -> Iterator[_Step]:
-    """Every account in order: those to plan again with their records (None: they have
-    none left), the others with the state to replay."""
-    again = store.replan_groups(today.isoformat())
-    groups = store.iter_groups_of(objects, again)
-    waiting = next(groups, None)
-    states = store.iter_plan_states()
-    state = next(states, None)
-    at = 0
-    while at < len(again) or state is not None:
-        key = again[at] if at < len(again) else None
-        if key is not None and (state is None or key <= state.group_key):
-            if state is not None and state.group_key == key:
-                state = next(states, None)
-            at += 1
-            if waiting is not None and waiting.group_key == key:
-                yield key, waiting, None
-                waiting = next(groups, None)
-            else:
-                yield key, None, None
-        else:
-            assert state is not None
-            yield state.group_key, None, state
-            state = next(states, None)
 
 
 def _plan_group(planner: Planner, mapping: MappingFile, group: MirrorGroup,

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import MappingFile
 from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.plan.model import PLAN_VERSION
+from sfrenew.store.port import StorePort
+from sfrenew.store.values import MirrorGroup, PlanState
 
 # sfrenew's code that decides what a plan holds: the core (rules, planner, diff), the
 # mapping's translation and the plan step. A new version of any of it is a new ruleset.
@@ -104,3 +107,40 @@ class AccountOutcome:
     def from_json(cls, data: Mapping[str, Any]) -> AccountOutcome:
         """The outcome :meth:`to_json` gave."""
         return cls(**data)
+
+
+Step = tuple[str, MirrorGroup | None, PlanState | None]
+"""An account's key with its records to plan, or (None) with its saved state to replay;
+both None: the account has no records left."""
+
+
+def planning(groups: Iterable[MirrorGroup]) -> Iterator[Step]:
+    """Every account, to plan."""
+    for group in groups:
+        yield group.group_key, group, None
+
+
+def replaying(store: StorePort, objects: Sequence[str], today: date) -> Iterator[Step]:
+    """Every account in order: those to plan again with their records (None: they have
+    none left), the others with the state to replay."""
+    again = store.replan_groups(today.isoformat())
+    groups = store.iter_groups_of(objects, again)
+    waiting = next(groups, None)
+    states = store.iter_plan_states()
+    state = next(states, None)
+    at = 0
+    while at < len(again) or state is not None:
+        key = again[at] if at < len(again) else None
+        if key is not None and (state is None or key <= state.group_key):
+            if state is not None and state.group_key == key:
+                state = next(states, None)
+            at += 1
+            if waiting is not None and waiting.group_key == key:
+                yield key, waiting, None
+                waiting = next(groups, None)
+            else:
+                yield key, None, None
+        else:
+            assert state is not None
+            yield state.group_key, None, state
+            state = next(states, None)
