@@ -9,7 +9,9 @@ the first one wrote: those records changed since its upper bound) and a no-chang
 run. Prints, per run, API calls by kind next to the formula minimum of DESIGN.md
 (REST ``Σ⌈N_i/2000⌉ + Σ⌈M_j/200⌉`` for N_i rows read and M_j rows written per object;
 a Bulk API 2.0 job is a constant number of calls however many rows), wall time and
-the child's peak RSS. The pull overlap is 0 here (a benchmark has no clock skew).
+the child's peak RSS, and the plan step's own time with the accounts it replayed
+(planning only what changed, docs/running.md). The pull overlap is 0 here (a benchmark
+has no clock skew).
 """
 
 from __future__ import annotations
@@ -38,11 +40,22 @@ from sfrenew.runner import RunRequest, Step, execute
 import structlog, logging
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 config = load_config(sys.argv[1])
+import sfrenew.runner._session as session
+planned = {}
+build_plan = session.build_plan
+def timed_plan(**kwargs):
+    started = time.monotonic()
+    totals = build_plan(**kwargs)
+    planned.update(plan_s=time.monotonic() - started, accounts=totals.accounts,
+                   replayed=getattr(totals, "replayed", 0),
+                   full_pass=getattr(totals, "full_pass", True))
+    return totals
+session.build_plan = timed_plan
 t = time.monotonic()
 out = execute(config, RunRequest(job="bench", steps=(Step.PULL, Step.PLAN, Step.APPLY,
               Step.REPORT)), clock=lambda: datetime.now(UTC))
 print(json.dumps({"status": out.status, "message": out.message, "stats": out.stats,
-                  "api_calls": out.api_calls, "wall_s": time.monotonic() - t,
+                  "api_calls": out.api_calls, "wall_s": time.monotonic() - t, **planned,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -120,6 +133,10 @@ def _print(contracts: int, data: dict[str, Any]) -> None:
           f"pulled {sum(stats['pulled'].values()):>9,}  written {written:>8,}  "
           f"API calls {counted:>5} (REST formula minimum {minimum(stats):>5})  "
           f"wall {data['wall_s']:>7.1f}s  peak RSS {data['peak_rss_mb']:>6.0f} MB", flush=True)
+    if "plan_s" in data:  # the plan step alone, and how many accounts it replayed
+        print(f"         plan step {data['plan_s']:.1f}s: {data['accounts']:,} accounts in "
+              f"the plan, {data['replayed']:,} replayed from their saved state"
+              f"{' (a full pass)' if data.get('full_pass', True) else ''}", flush=True)
     print("         calls by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())),
           flush=True)
 

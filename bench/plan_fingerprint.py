@@ -2,6 +2,9 @@
 
     python -m bench.plan_fingerprint --write baseline.json     # before the change
     python -m bench.plan_fingerprint --check baseline.json     # after it
+    python -m bench.plan_fingerprint --calendar 90             # re-planning by date
+    python -m bench.plan_fingerprint --calendar 30 --contracts 200 --variant default  # quick
+
 
 Plans the benchmark's generated books under a range of policies (every anchor and
 proration method, compounding on/off/auto, ``same`` and ``list`` pricing, risk
@@ -12,6 +15,11 @@ minimum term and evergreen eligibility knobs, the contractual-uplift knobs, the
 included, Decimals with their exponent (``1.0`` is not ``1.00``). ``--check``
 names the first account whose plan differs, under which variant, and shows the
 first differing characters.
+
+``--calendar DAYS`` runs the date-driven cases: every variant over DAYS daily runs from
+the benchmark's date, each account planned again only on the day ``replan_on`` named
+(and kept as it was before), compared each day with a full re-plan; it names the first
+account, variant and day that differ, and prints how many plans were made.
 """
 
 from __future__ import annotations
@@ -21,8 +29,8 @@ import hashlib
 import json
 import random
 import sys
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,6 +52,7 @@ from sfrenew.core.policy import (
     RulesPolicy,
     TermCompatibility,
 )
+from sfrenew.core.replan import replan_on
 
 
 def generate(contracts: int, seed: int, ends_within: int) -> Book:
@@ -181,16 +190,62 @@ def _first_difference(new_reprs: list[str], old_reprs: list[str] | None, book: B
     return "(no account differs)"
 
 
+@dataclass
+class Calendar:
+    """What :func:`calendar` found: plans made incrementally and fully, and differences."""
+
+    days: int
+    accounts: int = 0
+    planned: int = 0  # plans the incremental runs made (first day included)
+    differences: list[str] = field(default_factory=list)
+
+
+def calendar(book: Book, rules: RulesPolicy, *, days: int, name: str = "",
+             start: date = TODAY, out: Calendar | None = None) -> Calendar:
+    """Daily runs from ``start`` for ``days`` days: each account planned again only when
+    ``replan_on`` says so, else kept; every day compared with a full re-plan."""
+    found = out if out is not None else Calendar(days)
+    for account, items, signals in book:
+        kept = plan_account(account=account, contracts=items, today=start, policy=rules,
+                            signals=signals)
+        due = replan_on(plan=kept, contracts=items, today=start, policy=rules,
+                        signals=signals)
+        found.planned += 1
+        found.accounts += 1
+        for n in range(1, days):
+            today = start + timedelta(days=n)
+            if due is not None and today >= due:
+                kept = plan_account(account=account, contracts=items, today=today,
+                                    policy=rules, signals=signals)
+                due = replan_on(plan=kept, contracts=items, today=today, policy=rules,
+                                signals=signals)
+                found.planned += 1
+            full = plan_account(account=account, contracts=items, today=today, policy=rules,
+                                signals=signals)
+            if full != kept and repr(full) != repr(kept):
+                found.differences.append(f"{name} account {account.id} on {today}: kept the "
+                                         f"plan of an earlier day, which differs")
+                break
+    return found
+
+
 def main() -> None:
-    """Write or check the fingerprints."""
+    """Write or check the fingerprints, or run the calendar."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--write", type=Path)
     group.add_argument("--check", type=Path)
+    group.add_argument("--calendar", type=int, metavar="DAYS")
+    parser.add_argument("--variant", action="append", default=None, metavar="NAME",
+                        help="with --calendar: only this policy variant (repeat); a quick "
+                             "check is --calendar 30 --contracts 200 --variant default")
     parser.add_argument("--contracts", type=int, default=3000)
     parser.add_argument("--keep-reprs", action="store_true",
                         help="with --write: keep every plan's repr, to locate a difference")
     args = parser.parse_args()
+    if args.calendar:
+        _calendar_main(args.calendar, args.contracts, args.variant)
+        return
     found, reprs = fingerprints(args.contracts)
     if args.write:
         data: dict[str, object] = {"contracts": args.contracts, "digests": found}
@@ -209,6 +264,24 @@ def main() -> None:
         where = _first_difference(reprs[key], reference.get("reprs", {}).get(key), book)
         print(f"DIFFERS {key}: {where}")
     sys.exit(1 if differ else 0)
+
+
+def _calendar_main(days: int, contracts: int, only: list[str] | None) -> None:
+    chosen = {n: r for n, r in variants().items() if not only or n in only}
+    if not chosen:
+        sys.exit(f"no variant named {', '.join(only or ())}: {', '.join(variants())}")
+    total = Calendar(days)
+    for ends_within in (200, 1095):
+        book = generate(contracts, 11, ends_within)
+        for name, rules in chosen.items():
+            calendar(book, rules, days=days, name=f"{ends_within}/{name}", out=total)
+    every_day = total.accounts * days
+    print(f"{days} daily runs, {len(chosen) * 2} variants, {total.accounts} account "
+          f"plans a day: {total.planned} plans made instead of {every_day} "
+          f"({total.planned / every_day:.1%}); {len(total.differences)} differ")
+    for line in total.differences[:20]:
+        print(f"DIFFERS {line}")
+    sys.exit(1 if total.differences else 0)
 
 
 if __name__ == "__main__":

@@ -190,14 +190,18 @@ def echo_dirty(plan: Mapping[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the whole plan as one JSON document (as every command's --json).")
 @click.option("--account", "accounts", multiple=True, help="Only this Account Id (repeat).")
-def plan(config_path: str, out: Path | None, fmt: str, as_json: bool,
-         accounts: tuple[str, ...]) -> None:
+@click.option("--full-plan", is_flag=True,
+              help="Plan every account again, not only those whose records changed or whose "
+                   "plan moves with the date (the plan is the same; see docs/rules.md).")
+def plan(*, config_path: str, out: Path | None, fmt: str, as_json: bool,
+         accounts: tuple[str, ...], full_plan: bool) -> None:
     """Pull and plan; show what a run would write (writes nothing to Salesforce)."""
     fmt = "json" if as_json else fmt
     with _errors():
         config = _config(config_path)
         outcome = execute(config, RunRequest(job="plan", steps=(Step.PULL, Step.PLAN),
-                                             dry_run=True, accounts=accounts, kind="plan"),
+                                             dry_run=True, accounts=accounts, kind="plan",
+                                             full_plan=full_plan),
                           clock=utc_now)
         path = outcome.stats.get("plan_file")
         if outcome.status != "succeeded" or not path:

@@ -59,6 +59,9 @@ class RunSettings(_Strict):
                                         "many rows (overrides salesforce.thresholds)")
     max_api_calls: int | None = Field(None, ge=1, description="hard cap of API calls per run")
     reserve_daily_calls: int = Field(0, ge=0, description="daily API calls left for others")
+    full_plan: bool = Field(False, description="plan every account on every run instead of "
+                            "only those whose records changed or whose plan moves with the "
+                            "date (the plan is the same either way; see docs/rules.md)")
 
 
 @dataclass(frozen=True)

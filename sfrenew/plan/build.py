@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,7 @@ from sfrenew.core.domain import Account
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account, plan_orphans
 from sfrenew.core.policy import RulesPolicy
+from sfrenew.core.replan import replan_on
 from sfrenew.core.rules.adoption import describe
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
@@ -37,11 +38,12 @@ from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.adopted import with_adoptions
 from sfrenew.plan.closures import with_sfrenew_closures
 from sfrenew.plan.desired import FieldShapes, desired_records
+from sfrenew.plan.incremental import AccountOutcome, plan_fingerprint, planning, replaying
 from sfrenew.plan.model import (
     AccountPlan,
     PlanHeader,
     RenewalSummary,
-    write_account,
+    account_line,
     write_header,
 )
 from sfrenew.plan.owners import UserDirectory, route_renewals, routing_entries
@@ -54,6 +56,7 @@ from sfrenew.plan.price_books import (
 from sfrenew.plan.records import AccountRecords, account_records
 from sfrenew.plan.rulesets import RuleSet, select_changes
 from sfrenew.store.port import StorePort
+from sfrenew.store.values import MirrorGroup, PlanMeta, PlanState
 
 BATCH_ACCOUNTS = 200
 LAPSED_LISTED = 200  # lapsed renewals listed by name in the run's report (all are counted)
@@ -105,6 +108,8 @@ class PlanTotals:
     lapsed_renewals: list[dict[str, Any]] = field(default_factory=list)  # the first ones
     dirty: int = 0  # records skipped for data a person must fix (DIRTY_SKIPS, record problems)
     dirty_records: list[dict[str, Any]] = field(default_factory=list)  # the first ones
+    replayed: int = 0  # accounts not planned again: their saved part of the plan replayed
+    full_pass: bool = True  # every account was planned (none replayed from saved state)
 
 
 def task_close_policy(mapping: MappingFile) -> ClosePolicy:
@@ -205,6 +210,19 @@ class _Pending:
     # sfrenew's records a person deleted, by (object, key), with their old Id
     deleted: dict[tuple[str, str], str] = field(default_factory=dict)
     routed: dict[str, Assignees] = field(default_factory=dict)
+    replan: date | None = None  # the first day the plan may change with the date alone
+    group: str = ""
+
+
+@dataclass
+class _Done:
+    """An account whose part of the plan is known without planning it: replayed from its
+    saved state (``save`` false), or nothing to plan / planning failed (saved)."""
+
+    group: str
+    outcome: AccountOutcome
+    replan: date | None = None
+    save: bool = True
 
 
 def deleted_by_people(store: StorePort, wanted: Mapping[str, Iterable[str]],
@@ -233,9 +251,15 @@ class Planner:
     """Plans accounts in batches and appends them to a plan file."""
 
     def __init__(self, *, store: StorePort, mapping: MappingFile, policy: RulesPolicy,
-                 today: date, shapes: FieldShapes, scope: PlanScope, out: Any) -> None:
+                 today: date, shapes: FieldShapes, scope: PlanScope, out: Any,
+                 marker: int | None = None) -> None:
         self.store, self.mapping, self.policy, self.today = store, mapping, policy, today
         self.shapes, self.scope, self.out = shapes, scope, out
+        # With a marker (the mirror version this plan reads), each account's outcome is
+        # saved as its plan state, for the next plan to replay (plan only what changed).
+        self.marker = marker
+        self.states: list[PlanState] = []
+        self.shared_problems = False  # a user or price book entry did not read
         self.ownership = ownership_lookup(mapping)
         self.close = {} if scope.partial else {mapping.task.object: task_close_policy(mapping)}
         self.totals = PlanTotals()
@@ -263,7 +287,9 @@ class Planner:
                 or not prices_by_list(account, self.policy.uplift):
             return records
         entries = self.price_book.entries()
-        records.problems.extend(self.price_book.take_problems())
+        shared = self.price_book.take_problems()
+        self.shared_problems |= bool(shared)
+        records.problems.extend(shared)
         none = ContractPriceBooks()
         decimals = self.policy.currencies
         records.contracts = [priced_from_books(
@@ -280,7 +306,9 @@ class Planner:
         records.account = Account(id=account_id, name=f"(deleted account {account_id})")
         plan = plan_orphans(account_id=account_id, contracts=records.contracts,
                             today=self.today, policy=self.policy)
-        return _Pending(records, plan, [])
+        due = replan_on(plan=plan, contracts=records.contracts, today=self.today,
+                        policy=self.policy)
+        return _Pending(records, plan, [], replan=due)
 
     def _plan(self, records: AccountRecords, deleted_keys: frozenset[str]) -> _Pending:
         account = records.account
@@ -292,12 +320,18 @@ class Planner:
         entries = {lid: rec.values.get("price_book_entry")
                    for lid, rec in records.line_records.items()}
         routed = route_renewals(plan, records, policy=self.policy.owners, users=self.users)
-        records.problems.extend(self.users.take_problems())
+        shared = self.users.take_problems()
+        self.shared_problems |= bool(shared)
+        records.problems.extend(shared)
         desired = desired_records(mapping=self.mapping, plan=plan, owner_id=records.owner_id,
                                   line_entries=entries, shapes=self.shapes,
                                   account_object_id=account.id, assignees=routed,
                                   cadence=self.policy.cadence)
-        return _Pending(records, plan, desired, routed=routed)
+        due = replan_on(plan=plan, contracts=records.contracts, today=self.today,
+                        policy=self.policy, signals=records.signals,
+                        existing_renewals=records.existing_renewals,
+                        existing_tasks=records.existing_tasks)
+        return _Pending(records, plan, desired, routed=routed, replan=due)
 
     def _deletions(self, batch: list[_Pending]) -> list[_Pending]:
         """The batch with people's deletions known: an account where a person deleted a
@@ -319,15 +353,16 @@ class Planner:
             mine = {k: v for k, v in gone.items() if k in wants}
             keys = frozenset(k for (o, k) in mine if o != self.mapping.task.object)
             again = self._plan(item.records, keys) if keys else item
-            again.deleted = mine
+            again.deleted, again.group = mine, item.group
             out.append(again)
         return out
 
-    def flush(self, batch: list[_Pending]) -> None:
-        """Diff a batch of planned accounts against the ledger and write them out."""
-        batch = self._deletions(batch)
+    def flush(self, batch: Sequence[_Pending | _Done]) -> None:
+        """Diff a batch of planned accounts against the ledger and write them out, in
+        order with the accounts replayed; save their plan states."""
+        pending = self._deletions([i for i in batch if isinstance(i, _Pending)])
         keys: dict[str, set[str]] = {}
-        for item in batch:
+        for item in pending:
             for (obj, key) in item.records.current:
                 keys.setdefault(obj, set()).add(key)
             for want in item.desired:
@@ -336,10 +371,53 @@ class Planner:
         for obj, names in keys.items():
             for (key, fname), value in self.store.last_written(obj, sorted(names)).items():
                 last[(obj, key, fname)] = value
-        for item in batch:
-            self._write(item, last)
+        planned = iter(pending)
+        for entry in batch:
+            if isinstance(entry, _Pending):
+                item = next(planned)
+                outcome = self._outcome(item, last)
+                # A plan that writes moves the ledger (and, applied, the org): the account
+                # is planned again next time, whatever its records and dates say.
+                self._emit(outcome, item.group, self.today if outcome.writes else item.replan)
+            else:
+                self._emit(entry.outcome, entry.group, entry.replan, save=entry.save)
+        if self.marker is not None and self.states:
+            self.store.save_plan_states(self.states)
+            self.states = []
 
-    def _write(self, item: _Pending, last: Mapping[tuple[str, str, str], Any]) -> None:
+    def _emit(self, o: AccountOutcome, group: str, replan: date | None, *,
+              save: bool = True) -> None:
+        """Add one account's part to the totals and the plan file (and its state)."""
+        t = self.totals
+        if o.account_id is not None:
+            t.accounts += 1
+            t.last_account = o.account_id
+        for obj, kinds in o.counts.items():
+            per = t.counts.setdefault(obj, {k.value: 0 for k in ChangeKind})
+            for kind, n in kinds.items():
+                per[kind] += n
+        t.kept_edits += o.kept_edits
+        for reason, n in o.skipped_by_reason.items():
+            t.skipped_by_reason[reason] = t.skipped_by_reason.get(reason, 0) + n
+        t.skipped += o.skipped
+        for entry in o.lapsed:
+            t.lapsed += 1
+            if len(t.lapsed_renewals) < LAPSED_LISTED:
+                t.lapsed_renewals.append(entry)
+        t.problems += o.problems
+        t.dirty += len(o.dirty)
+        t.dirty_records.extend(o.dirty[:max(0, DIRTY_LISTED - len(t.dirty_records))])
+        t.routing += o.routing
+        if o.line is not None:
+            self.out.write(o.line)
+        if save and self.marker is not None and group:
+            self.states.append(PlanState(group_key=group, marker=self.marker,
+                                         replan_on=replan.isoformat() if replan else None,
+                                         entry=o.to_json()))
+
+    def _outcome(self, item: _Pending, last: Mapping[tuple[str, str, str], Any],
+                 ) -> AccountOutcome:
+        """One planned account's part of the plan: its changes diffed, its line, its counts."""
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
         leave = left_alone_records(self.mapping, plan, records.current)
@@ -356,56 +434,58 @@ class Planner:
                          ownership=self.ownership, close_policies=self.close, leave=leave,
                          deleted=item.deleted),
             rules=self.scope.rules, mapping=self.mapping, current=current)
-        t = self.totals
-        t.accounts += 1
-        t.last_account = records.account.id
+        o = AccountOutcome(account_id=records.account.id)
         for change in changes:
-            per = t.counts.setdefault(change.object, {k.value: 0 for k in ChangeKind})
+            per = o.counts.setdefault(change.object, {k.value: 0 for k in ChangeKind})
             per[change.kind.value] += 1
-            t.kept_edits += len(change.kept_edits)
+            o.kept_edits += len(change.kept_edits)
+            o.writes |= change.kind is not ChangeKind.LEAVE
         skipped = []
         for skip in plan.skipped:
-            t.skipped_by_reason[skip.reason.value] = t.skipped_by_reason.get(
+            o.skipped_by_reason[skip.reason.value] = o.skipped_by_reason.get(
                 skip.reason.value, 0) + 1
             if skip.reason not in QUIET_SKIPS:
                 skipped.append({"contract_id": skip.contract_id, "reason": skip.reason.value,
                                 "detail": skip.detail})
-        t.skipped += len(skipped)
-        for renewal in plan.renewals:
-            if renewal.days_overdue:
-                t.lapsed += 1
-                if len(t.lapsed_renewals) < LAPSED_LISTED:
-                    t.lapsed_renewals.append(lapsed_entry(records.account.name, renewal))
+        o.skipped = len(skipped)
+        o.lapsed = [lapsed_entry(records.account.name, renewal) for renewal in plan.renewals
+                    if renewal.days_overdue]
         problems = [{"object": p.object, "record_id": str(p.record_id), "field": p.field,
                      "message": p.message} for p in records.problems]
         problems += [{"object": p.concept.value, "record_id": str(p.record_id), "field": "",
                       "message": p.message} for p in records.record_problems]
-        t.problems += len(problems)
-        dirty = [dirty_entry(s["contract_id"], s["reason"], s["detail"]) for s in skipped
-                 if SkipReason(s["reason"]) in DIRTY_SKIPS]
-        dirty += [dirty_entry(str(p.record_id), f"bad_{p.concept.value}", p.message)
-                  for p in records.record_problems]
-        t.dirty += len(dirty)
-        t.dirty_records.extend(dirty[:max(0, DIRTY_LISTED - len(t.dirty_records))])
+        o.problems = len(problems)
+        o.dirty = [dirty_entry(s["contract_id"], s["reason"], s["detail"]) for s in skipped
+                   if SkipReason(s["reason"]) in DIRTY_SKIPS]
+        o.dirty += [dirty_entry(str(p.record_id), f"bad_{p.concept.value}", p.message)
+                    for p in records.record_problems]
         routing = routing_entries(plan, item.routed)
-        t.routing += len(routing)
+        o.routing = len(routing)
         # Left alone but worth saying: people's edits, and records people deleted.
         kept = [c for c in changes if c.kind is not ChangeKind.LEAVE or c.kept_edits
                 or (c.object, c.key) in item.deleted]
         if kept or skipped or problems or routing:
-            write_account(self.out, AccountPlan(
+            o.line = account_line(AccountPlan(
                 account_id=records.account.id, account_name=records.account.name,
                 renewals=_summary(plan, self.policy.adoption.close_date_window_days),
                 changes=tuple(kept), skipped=tuple(skipped),
                 problems=tuple(problems), routing=tuple(routing)))
+        return o
 
 
 def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, today: date,
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,
-               resume: PlanTotals | None = None) -> PlanTotals:
+               resume: PlanTotals | None = None, full_pass: bool = False) -> PlanTotals:
     """Plan every account of the mirror into the plan file at ``path``.
+
+    Only the accounts whose records changed since the last plan, or whose plan may
+    change with the date (``sfrenew.core.replan``), are planned again; the others are
+    replayed from their saved state, so the file is the one a full pass writes (see
+    :mod:`sfrenew.plan.incremental` for when a full pass is made anyway). ``full_pass``
+    plans every account. A scoped plan (accounts, a contract window, a resumed one)
+    always plans its accounts and neither reads nor saves plan states.
 
     Stopped (``stop`` set), it returns with ``stopped`` and ``last_account`` and leaves
     the accounts planned so far in ``<path>.part``; called again with those totals as
@@ -415,22 +495,40 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     carry_on = resume is not None and scope.after_account is not None and part.exists()
+    tracked = (not scope.accounts and not scope.partial and scope.after_account is None
+               and resume is None)
+    marker = fingerprint = None
+    replay = False
+    if tracked:
+        fingerprint = plan_fingerprint(mapping=mapping, policy=policy, shapes=shapes) + \
+            ",".join(sorted(scope.rules))
+        marker = store.mirror_version()
+        meta = store.plan_meta()
+        replay = (not full_pass and meta is not None and meta.fingerprint == fingerprint
+                  and meta.today <= today.isoformat()
+                  and store.ungrouped_version() <= meta.marker)
+        store.set_plan_meta(None)  # until this plan completes, the next one is full
+        if not replay:
+            store.clear_plan_states()
     with part.open("a" if carry_on else "w", encoding="utf-8") as out:
         planner = Planner(store=store, mapping=mapping, policy=policy, today=today,
-                          shapes=shapes, scope=scope, out=out)
+                          shapes=shapes, scope=scope, out=out, marker=marker)
         if carry_on and resume is not None:
             planner.totals = replace(resume, stopped=False)
-        batch: list[_Pending] = []
-        for group in store.iter_groups(objects, after_group=scope.after_account):
-            try:
-                pending = planner.plan_one(account_records(mapping, group, shapes))
-            except (ValueError, TypeError, ArithmeticError) as exc:
-                # A record the rules cannot read: reported, the run goes on.
-                log.warning(PLAN_ACCOUNT_FAILED, account=group.group_key, error=str(exc))
-                planner.totals.problems += 1
-                pending = None
-            if pending is not None:
-                batch.append(pending)
+        planner.totals.full_pass = not replay
+        batch: list[_Pending | _Done] = []
+        walk = (replaying(store, objects, today) if replay
+                else planning(store.iter_groups(objects, after_group=scope.after_account)))
+        for key, group, state in walk:
+            item: _Pending | _Done
+            if state is not None:
+                item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
+                planner.totals.replayed += 1
+            elif group is None:  # no records left: nothing to plan (saved so, until
+                item = _Done(key, AccountOutcome())  # its records change again)
+            else:
+                item = _plan_group(planner, mapping, group, shapes)
+            batch.append(item)
             if advance is not None:
                 advance(1)
             if len(batch) >= BATCH_ACCOUNTS:
@@ -438,12 +536,17 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                 batch = []
                 if stop is not None and stop.is_set():
                     planner.totals.stopped = True
-                    planner.totals.last_account = group.group_key
+                    planner.totals.last_account = key
                     break
         planner.flush(batch)
     totals = planner.totals
     if totals.stopped:
         return totals
+    if fingerprint is not None and marker is not None and not planner.shared_problems:
+        # (a problem in a user or price book entry is told by the first account that
+        # reads it: which one depends on the whole pass, so the next plan is full)
+        store.set_plan_meta(PlanMeta(fingerprint=fingerprint, marker=marker,
+                                     today=today.isoformat()))
     header.counts, header.accounts = totals.counts, totals.accounts
     header.kept_edits, header.skipped_contracts = totals.kept_edits, totals.skipped
     header.problems = totals.problems
@@ -453,6 +556,21 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         shutil.copyfileobj(body, final)
     part.unlink()
     return totals
+
+
+def _plan_group(planner: Planner, mapping: MappingFile, group: MirrorGroup,
+                shapes: FieldShapes) -> _Pending | _Done:
+    """One account planned (or its failure, reported and planned again next time)."""
+    try:
+        pending = planner.plan_one(account_records(mapping, group, shapes))
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # A record the rules cannot read: reported, the run goes on.
+        log.warning(PLAN_ACCOUNT_FAILED, account=group.group_key, error=str(exc))
+        return _Done(group.group_key, AccountOutcome(problems=1), replan=planner.today)
+    if pending is None:
+        return _Done(group.group_key, AccountOutcome())
+    pending.group = group.group_key
+    return pending
 
 
 def plan_objects(mapping: MappingFile) -> Iterable[str]:

@@ -137,9 +137,14 @@ def write_header(out: IO[str], header: PlanHeader) -> None:
     out.write(dumps(header.__dict__) + "\n")
 
 
+def account_line(plan: AccountPlan) -> str:
+    """One account's line of the plan file, newline included."""
+    return dumps(account_to_json(plan)) + "\n"
+
+
 def write_account(out: IO[str], plan: AccountPlan) -> None:
     """Write one account line."""
-    out.write(dumps(account_to_json(plan)) + "\n")
+    out.write(account_line(plan))
 
 
 def read_header(path: Path) -> PlanHeader:

@@ -31,7 +31,8 @@ class RunRequest:
     window (a backfill chunk); ``horizon_days`` overrides the rules' horizon;
     ``max_api_calls`` caps this run's calls below the config's cap; ``dry_run``
     plans (and reports) but writes nothing to Salesforce; ``rules`` limits what is
-    written to some rule sets (see :mod:`sfrenew.plan.rulesets`).
+    written to some rule sets (see :mod:`sfrenew.plan.rulesets`); ``full_plan``
+    plans every account again instead of only what changed (``run.full_plan`` too).
     """
 
     job: str
@@ -46,6 +47,7 @@ class RunRequest:
     kind: str = "run"
     plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
     rules: tuple[str, ...] = ()  # rule sets to write: renewals, risk, cadence (empty: all)
+    full_plan: bool = False  # plan every account again (else only what changed)
 
 
 class ProgressSink(Protocol):

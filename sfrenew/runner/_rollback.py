@@ -64,6 +64,8 @@ def rollback_session(config: AppConfig, target_run_id: str, *, dry_run: bool,
                                      error=f"{type(exc).__name__}: {exc}")
                 raise
             if run_id:
+                # The undo moved the ledger under the saved plan states: plan fully next.
+                store.set_plan_meta(None)
                 store.finish_run(run_id, status=RunStatus.SUCCEEDED, now=clock(), stats=RunStats(
                     written=report.written, api_calls=gateway.calls.as_dict()))
             return run_id, report

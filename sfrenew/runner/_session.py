@@ -242,7 +242,8 @@ class RunSession:
                             policy=effective_policy(self.config, r), today=now.date(),
                             shapes=self._shapes(gateway), header=header, path=path, scope=scope,
                             stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
-                            resume=replace(progress.totals) if progress else None)
+                            resume=replace(progress.totals) if progress else None,
+                            full_pass=r.full_plan or self.config.run.full_plan)
         self.progress.finish("plan")
         summary = PlanSummary(counts=totals.counts, accounts=totals.accounts,
                               kept_edits=totals.kept_edits,
@@ -260,7 +261,8 @@ class RunSession:
                        plan_file=str(path))
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
                       kept_edits=totals.kept_edits, routing=totals.routing,
-                      lapsed=totals.lapsed)
+                      lapsed=totals.lapsed, replayed=totals.replayed,
+                      full_pass=totals.full_pass)
 
     def _apply(self, gateway: GatewayPort, run_id: str) -> None:
         saved = self.request.plan_file
@@ -272,6 +274,10 @@ class RunSession:
         else:  # _steps applies only a saved plan or one this run planned
             raise RuntimeError(f"run {run_id} has no plan to apply")
         header = read_header(path)
+        if saved is not None:
+            # A saved plan may be older than the plan states: its writes move the ledger
+            # under them, so the next plan is a full pass.
+            self.store.set_plan_meta(None)
         if header.fingerprint != self.config.fingerprint:
             self.log.warning(PLAN_FINGERPRINT_DIFFERS, plan=str(path),
                              plan_fingerprint=header.fingerprint)

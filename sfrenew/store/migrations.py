@@ -43,9 +43,18 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-MIGRATIONS: Mapping[int, Migration] = {}
-"""The registry, keyed by the version a step starts from. Version 1 is the first
-released schema, so nothing needs migrating yet."""
+def _plan_only_what_changed(conn: Connection) -> None:
+    """Version 2: the mirror's change markers and the per-account plan state (both start
+    empty: the first plan after the migration is a full pass and fills them)."""
+    schema.mirror_changes.create(conn)
+    schema.plan_state.create(conn)
+
+
+MIGRATIONS: Mapping[int, Migration] = {
+    1: Migration(1, "mirror change markers and per-account plan state (issue 19)",
+                 _plan_only_what_changed),
+}
+"""The registry, keyed by the version a step starts from."""
 
 
 def read_version(conn: Connection) -> int | None:

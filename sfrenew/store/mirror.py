@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Row, delete, false, func, select, tuple_, update
 
-from sfrenew.store import schema
+from sfrenew.store import planstate, schema
 from sfrenew.store._sql import IN_CHUNK, chunked, upsert_insert
 from sfrenew.store.engine import Database
 from sfrenew.store.values import MirrorCount, MirrorGroup, MirrorRecord, MirrorRow
@@ -55,6 +55,10 @@ def upsert(db: Database, object_name: str, rows: Iterable[MirrorRow], *, batch: 
                    "system_modstamp": r.system_modstamp, "is_deleted": r.is_deleted,
                    "data": r.data} for r in latest.values()]
         with db.write() as conn:
+            # The accounts these rows leave (a record moved) change too: stamp both.
+            moved = conn.scalars(select(_m.c.group_key).distinct().where(
+                _m.c.object == object_name, _m.c.sf_id.in_(list(latest)))).all()
+            planstate.stamp(conn, db.dialect, [*moved, *(r.group_key for r in latest.values())])
             conn.execute(stmt, params)
         total += len(params)
     return total
@@ -69,8 +73,10 @@ def mark_deleted(db: Database, object_name: str, ids: Iterable[str], *,
         values["system_modstamp"] = system_modstamp
     with db.write() as conn:
         for chunk in chunked(ids, IN_CHUNK):
-            result = conn.execute(update(_m).where(_m.c.object == object_name,
-                                                   _m.c.sf_id.in_(chunk)).values(**values))
+            where = (_m.c.object == object_name, _m.c.sf_id.in_(chunk))
+            groups = conn.scalars(select(_m.c.group_key).distinct().where(*where)).all()
+            planstate.stamp(conn, db.dialect, groups)
+            result = conn.execute(update(_m).where(*where).values(**values))
             count += result.rowcount
     return count
 
@@ -84,7 +90,11 @@ def purge_deleted(db: Database, object_name: str | None = None) -> int:
     stmt = delete(_m).where(_m.c.is_deleted.is_(True))
     if object_name is not None:
         stmt = stmt.where(_m.c.object == object_name)
+    groups = select(_m.c.group_key).distinct().where(_m.c.is_deleted.is_(True))
+    if object_name is not None:
+        groups = groups.where(_m.c.object == object_name)
     with db.write() as conn:
+        planstate.stamp(conn, db.dialect, conn.scalars(groups).all())
         return conn.execute(stmt).rowcount
 
 
@@ -174,6 +184,35 @@ def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
         after = (last.group_key, last.object, last.sf_id)
     if current is not None:
         yield _group(current, records)
+
+
+def iter_groups_of(db: Database, objects: Iterable[str], group_keys: Sequence[str], *,
+                   batch: int) -> Iterator[MirrorGroup]:
+    """The live records of ``objects`` of the accounts ``group_keys`` (sorted), one
+    :class:`MirrorGroup` at a time in that order; an account with none is not yielded.
+    ``batch`` accounts per query (each its own short read transaction)."""
+    wanted = sorted(set(objects))
+    if not wanted or not group_keys:
+        return
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    for chunk in chunked(group_keys, batch):
+        stmt = (select(*_COLUMNS)
+                .where(_m.c.group_key.in_(chunk), _m.c.object.in_(wanted),
+                       _m.c.is_deleted == false())
+                .order_by(_m.c.group_key, _m.c.object, _m.c.sf_id))
+        with db.read() as conn:
+            rows = list(conn.execute(stmt))
+        current: str | None = None
+        records: dict[str, list[MirrorRecord]] = {}
+        for row in rows:
+            if row.group_key != current:
+                if current is not None:
+                    yield _group(current, records)
+                current, records = row.group_key, {}
+            records.setdefault(row.object, []).append(_record(row))
+        if current is not None:
+            yield _group(current, records)
 
 
 def count_groups(db: Database, objects: Iterable[str]) -> int:

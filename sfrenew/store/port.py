@@ -9,7 +9,7 @@ queue worker's) only has to implement this. The values it takes and returns are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +25,8 @@ from sfrenew.store.values import (
     MirrorRecord,
     MirrorRow,
     Operation,
+    PlanMeta,
+    PlanState,
     RecordWrites,
     Rejection,
     Run,
@@ -36,6 +38,7 @@ from sfrenew.store.values import (
 )
 
 DEFAULT_BATCH = 1000  # mirror rows per transaction, groups per page
+PLAN_GROUPS_BATCH = 100  # accounts per query when reading only some accounts
 
 
 class StorePort(Protocol):
@@ -80,6 +83,36 @@ class StorePort(Protocol):
                     after_group: str | None = None) -> Iterator[MirrorGroup]:
         """Stream the mirror account by account (``group_key`` order): each group has every
         record of ``objects`` for that account. Memory: one group + one page."""
+
+    def iter_groups_of(self, objects: Iterable[str], group_keys: Sequence[str], *,
+                       batch: int = PLAN_GROUPS_BATCH) -> Iterator[MirrorGroup]:
+        """The live records of ``objects`` of the accounts ``group_keys`` (sorted), one
+        group at a time in that order; accounts with none are not yielded."""
+
+    def mirror_version(self) -> int:
+        """The newest mirror version: every mirror write takes the next one."""
+
+    def ungrouped_version(self) -> int:
+        """The version of the last change to records mirrored without an account."""
+
+    def plan_meta(self) -> PlanMeta | None:
+        """The last complete plan's fingerprint and mirror version, if saved."""
+
+    def set_plan_meta(self, meta: PlanMeta | None) -> None:
+        """Save the plan's meta, or forget it (None): the next plan is a full pass."""
+
+    def replan_groups(self, today: str) -> list[str]:
+        """The accounts to plan again (changed, or their day has come), in order."""
+
+    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH) -> Iterator[PlanState]:
+        """Every account's plan state in ``group_key`` order, a page at a time."""
+
+    def save_plan_states(self, states: Iterable[PlanState], *,
+                         drop: Sequence[str] = ()) -> None:
+        """Insert or replace plan states; drop those of ``drop``; one transaction."""
+
+    def clear_plan_states(self) -> None:
+        """Forget every account's plan state."""
 
     def count_groups(self, objects: Iterable[str]) -> int:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""

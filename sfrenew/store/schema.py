@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 from sfrenew.store import codec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this sfrenew writes; older ones are migrated forward on open."""
 
 
@@ -219,3 +219,28 @@ Index("uq_dead_letters_open", dead_letters.c.object, dead_letters.c.key,
       dead_letters.c.operation, unique=True,
       sqlite_where=dead_letters.c.resolved == false(),
       postgresql_where=dead_letters.c.resolved == false())
+
+
+# Version 2 (issue 19): planning only what changed. ``mirror_changes`` holds, per
+# account (``group_key``; '' for records mirrored without one: users, price book
+# entries), the mirror version of its last change: every upsert, delete flag or purge
+# takes the next version and stamps the accounts it touched (the old account too when
+# a record moved). ``plan_state`` holds per account what the last plan made of it: the
+# mirror version it saw, the day its plan may change with the date alone
+# (``replan_on``, ISO text, NULL: never) and its output (the plan file's line and its
+# share of the totals), replayed as is while neither moves.
+mirror_changes = Table(
+    "mirror_changes", metadata,
+    Column("group_key", KEY, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Index("ix_mirror_changes_version", "version"),
+)
+
+plan_state = Table(
+    "plan_state", metadata,
+    Column("group_key", KEY, primary_key=True),
+    Column("marker", BigInteger, nullable=False),
+    Column("replan_on", String(10), nullable=True),
+    Column("entry", JsonText, nullable=False),
+    Index("ix_plan_state_replan_on", "replan_on"),
+)

@@ -7,7 +7,7 @@ never manage connections. Methods take and return the values of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
@@ -15,9 +15,18 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from sfrenew.store import deadletters, ledger, locks, migrations, mirror, ownership, runs
+from sfrenew.store import (
+    deadletters,
+    ledger,
+    locks,
+    migrations,
+    mirror,
+    ownership,
+    planstate,
+    runs,
+)
 from sfrenew.store.engine import Database, connection_error, describe, make_engine
-from sfrenew.store.port import DEFAULT_BATCH
+from sfrenew.store.port import DEFAULT_BATCH, PLAN_GROUPS_BATCH
 from sfrenew.store.values import (
     DeadLetter,
     FieldOwnership,
@@ -28,6 +37,8 @@ from sfrenew.store.values import (
     MirrorRecord,
     MirrorRow,
     Operation,
+    PlanMeta,
+    PlanState,
     RecordWrites,
     Rejection,
     Run,
@@ -116,6 +127,47 @@ class StateStore:
         """
         return mirror.iter_groups(self._db, objects, batch=batch,
                                   include_deleted=include_deleted, after_group=after_group)
+
+    def iter_groups_of(self, objects: Iterable[str], group_keys: Sequence[str], *,
+                       batch: int = PLAN_GROUPS_BATCH) -> Iterator[MirrorGroup]:
+        """The live records of ``objects`` of the accounts ``group_keys`` (sorted), one
+        group at a time in that order; accounts with none are not yielded."""
+        return mirror.iter_groups_of(self._db, objects, group_keys, batch=batch)
+
+    # --- plan state (planning only what changed) -------------------------------------
+
+    def mirror_version(self) -> int:
+        """The newest mirror version: every mirror write takes the next one."""
+        return planstate.mirror_version(self._db)
+
+    def ungrouped_version(self) -> int:
+        """The version of the last change to records mirrored without an account."""
+        return planstate.ungrouped_version(self._db)
+
+    def plan_meta(self) -> PlanMeta | None:
+        """The last complete plan's fingerprint and mirror version, if saved."""
+        return planstate.get_meta(self._db)
+
+    def set_plan_meta(self, meta: PlanMeta | None) -> None:
+        """Save the plan's meta, or forget it (None): the next plan is a full pass."""
+        planstate.set_meta(self._db, meta)
+
+    def replan_groups(self, today: str) -> list[str]:
+        """The accounts to plan again (changed, or their day has come), in order."""
+        return planstate.replan_groups(self._db, today)
+
+    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH) -> Iterator[PlanState]:
+        """Every account's plan state in ``group_key`` order, a page at a time."""
+        return planstate.iter_states(self._db, batch=batch)
+
+    def save_plan_states(self, states: Iterable[PlanState], *,
+                         drop: Sequence[str] = ()) -> None:
+        """Insert or replace plan states; drop those of ``drop``; one transaction."""
+        planstate.save_states(self._db, states, drop=drop)
+
+    def clear_plan_states(self) -> None:
+        """Forget every account's plan state."""
+        planstate.clear_states(self._db)
 
     def count_groups(self, objects: Iterable[str]) -> int:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""

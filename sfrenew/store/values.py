@@ -83,6 +83,30 @@ class MirrorRecord:
 
 
 @dataclass(frozen=True)
+class PlanState:
+    """What the last plan made of one account (see ``schema.plan_state``).
+
+    ``marker`` is the mirror version the plan saw; ``replan_on`` the ISO day its plan may
+    change with the date alone (None: never); ``entry`` its output, replayed as is.
+    """
+
+    group_key: str
+    marker: int
+    replan_on: str | None
+    entry: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PlanMeta:
+    """The last complete plan's fingerprint (config, mapping, rules), the mirror version
+    it saw and its day (ISO)."""
+
+    fingerprint: str
+    marker: int
+    today: str
+
+
+@dataclass(frozen=True)
 class MirrorGroup:
     """All mirrored records of one account, by object (objects with none are absent)."""
 

@@ -10,6 +10,9 @@ Dates in the past: a step whose date has passed when it is *first* planned (no
 task with its key exists yet) is skipped or made due today, by policy. A task that
 already exists and is open keeps its date when the new date would be in the past
 (it is simply overdue); a task a person has completed is never planned again.
+
+When the plan changes with the date alone: :func:`cadence_changes_on` (see
+``docs/rules.md``, "When an account is re-planned").
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def _offsets(policy: CadencePolicy) -> tuple[tuple[CadenceStep, timedelta], ...]
 
 
 _BY_DUE_DATE_AND_STEP = attrgetter("due_date", "step")
+_ONE_DAY = timedelta(days=1)
 
 
 def plan_cadence(
@@ -146,3 +150,45 @@ def plan_cadence(
                                  step.assignee_role, scheduled))
     tasks.sort(key=_BY_DUE_DATE_AND_STEP)
     return tuple(tasks), tuple(unplanned)
+
+
+def cadence_changes_on(
+    *,
+    renewal_key: str,
+    renewal_start: date,
+    today: date,
+    risk: RiskLevel,
+    policy: CadencePolicy,
+    existing: Mapping[str, ExistingTask],
+) -> date | None:
+    """The first day after ``today`` on which :func:`plan_cadence` may plan the renewal's
+    tasks otherwise (same renewal, risk and tasks), or None. (A High-only step at
+    another risk is unplanned whatever the date; the risk itself changes on its own day,
+    ``risk.risk_changes_on``.)
+
+    A step's date passing is what moves: the day after its scheduled date it is past
+    due. From then on its task keeps its date when it exists, is skipped (``skip``) or
+    is due *today* (``due_today``), which moves every day until the task is written.
+    Worked example (steps 90/60/30 days before, renewal starting 2026-06-01, on
+    2026-03-10, no tasks yet): the 90-day step is scheduled 2026-03-03, already past
+    and due today under ``due_today`` (changes 2026-03-11) or skipped under ``skip``;
+    the 60-day step is scheduled 2026-04-02, so under ``skip`` the plan next changes on
+    2026-04-03.
+    """
+    soonest: date | None = None
+    for step, before in _offsets(policy):
+        if step.high_risk_only and risk is not RiskLevel.HIGH:
+            continue
+        scheduled = renewal_start - before
+        if scheduled >= today:  # plan_cadence's ``scheduled < today`` turns true the day after
+            day = scheduled + _ONE_DAY
+        elif policy.past_due is PastDuePolicy.SKIP:
+            continue
+        else:
+            current = existing.get(task_key(renewal_key, step.name))
+            if current is not None:  # open: keeps its date; closed: never planned again
+                continue
+            day = today + _ONE_DAY  # due today, every day until the task exists
+        if soonest is None or day < soonest:
+            soonest = day
+    return soonest

@@ -52,6 +52,15 @@ def lapse_of(renewal_start: date, *, today: date, policy: LapsePolicy) -> Lapse 
                  contract_end + timedelta(days=policy.grace_days))
 
 
+def lapse_changes_on(renewal_start: date, *, today: date) -> date | None:
+    """The first day after ``today`` on which :func:`lapse_of` (and so the escalation and
+    the overdue words) may differ: the renewal's start while it is ahead, then every day
+    (``days_overdue`` counts up, and an escalation first planned late is due today)."""
+    if renewal_start > today:  # lapse_of's "still ahead"
+        return renewal_start
+    return today + ONE_DAY
+
+
 def escalation_task(*, renewal_key: str, lapse: Lapse, today: date,
                     values: Mapping[str, str], policy: LapsePolicy,
                     existing: Mapping[str, ExistingTask]) -> PlannedTask | None:

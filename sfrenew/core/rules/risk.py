@@ -8,9 +8,10 @@ plain-language reason when it fires and None when it does not. An unknown value
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -50,15 +51,32 @@ def open_high_severity_cases(ctx: RiskContext, at_least: Decimal) -> str | None:
     return None
 
 
+def quiet_from(last: date, days: Decimal) -> date:
+    """The first day :func:`no_recent_activity` fires after an activity completed on
+    ``last``: the threshold's days later (rounded up to a whole day)."""
+    return last + timedelta(days=math.ceil(days))
+
+
 def no_recent_activity(ctx: RiskContext, days: Decimal) -> str | None:
     """Fires when the last completed activity is at least the threshold's days ago."""
     last = ctx.signals.last_completed_activity
     if last is None:
         return None
-    since = (ctx.today - last).days
-    if since >= days:
+    if ctx.today >= quiet_from(last, days):
+        since = (ctx.today - last).days
         return f"no completed activity for {since} days (since {last.isoformat()})"
     return None
+
+
+def no_recent_activity_changes_on(signals: RiskSignals, today: date,
+                                  days: Decimal) -> date | None:
+    """The first day after ``today`` :func:`no_recent_activity` may answer otherwise: the
+    day it fires, then every day (its reason counts the days)."""
+    last = signals.last_completed_activity
+    if last is None:
+        return None
+    fires = quiet_from(last, days)
+    return fires if today < fires else today + timedelta(days=1)
 
 
 def usage_decline(ctx: RiskContext, decline: Decimal) -> str | None:
@@ -107,6 +125,29 @@ SIGNALS: dict[SignalName, Signal] = {
     SignalName.PAYMENT_OVERDUE: payment_overdue,
     SignalName.LARGE_UPLIFT: large_uplift,
 }
+
+
+SignalChange = Callable[[RiskSignals, date, Decimal], date | None]
+
+# The signals whose answer moves with the date alone (the others read values the org
+# keeps: a payment's days overdue is a number on the account, updated by the org, so a
+# change of it is a change of the account's records).
+SIGNAL_CHANGES: dict[SignalName, SignalChange] = {
+    SignalName.NO_RECENT_ACTIVITY: no_recent_activity_changes_on,
+}
+
+
+def risk_changes_on(signals: RiskSignals, today: date, policy: RiskPolicy) -> date | None:
+    """The first day after ``today`` on which :func:`assess_risk` may answer otherwise for
+    the same signals (any renewal of the account), or None: the soonest of the configured
+    signals' changes (``SIGNAL_CHANGES``)."""
+    soonest: date | None = None
+    for signal in policy.signals:
+        changes = SIGNAL_CHANGES.get(signal.name)
+        day = changes(signals, today, signal.threshold) if changes is not None else None
+        if day is not None and (soonest is None or day < soonest):
+            soonest = day
+    return soonest
 
 
 class RiskReason(NamedTuple):

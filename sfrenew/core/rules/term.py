@@ -165,6 +165,37 @@ def eligibility(
     (the planner reports it as ``invalid_term``). A contract whose open renewal sfrenew
     made or adopted (``holds_open_renewal``) is never ``already_ended`` nor ``beyond_horizon``.
     """
+    why = _standing(contract, policy=policy, renewals=renewals,
+                    default_term_months=default_term_months)
+    if not isinstance(why, _ByEndDate):
+        return why
+    end = contract.end_date
+    assert end is not None  # _standing answers MISSING_END_DATE first
+    if today > end:
+        return Ineligibility.ALREADY_ENDED
+    if today < horizon_opens(end, policy.horizon_days):
+        return Ineligibility.BEYOND_HORIZON
+    return None
+
+
+class _ByEndDate:
+    """The answer of :func:`_standing` when the end date and today decide."""
+
+
+_BY_END_DATE = _ByEndDate()
+
+
+def horizon_opens(end: date, horizon_days: int) -> date:
+    """The first day a contract ending on ``end`` is within the horizon (``horizon_days``
+    before its end): from then until ``end`` it is eligible, after ``end`` it has ended."""
+    return end - timedelta(days=horizon_days)
+
+
+def _standing(contract: Contract, *, policy: EligibilityPolicy,
+              renewals: tuple[ExistingRenewal, ...], default_term_months: int,
+              ) -> Ineligibility | _ByEndDate | None:
+    """The checks of :func:`eligibility` that do not move with the date, in its order:
+    a reason, None (eligible whatever the date), or ``_BY_END_DATE``."""
     if contract.status not in policy.statuses:
         return Ineligibility.STATUS_NOT_ELIGIBLE
     if contract.do_not_renew:
@@ -187,8 +218,33 @@ def eligibility(
         # The horizon decides what to create, never what to abandon: an open renewal
         # sfrenew made stays its to maintain until it closes, lapsed or far ahead.
         return None
-    if contract.end_date < today:
-        return Ineligibility.ALREADY_ENDED
-    if (contract.end_date - today).days > policy.horizon_days:
-        return Ineligibility.BEYOND_HORIZON
-    return None
+    return _BY_END_DATE
+
+
+def eligibility_changes_on(
+    contract: Contract,
+    *,
+    today: date,
+    policy: EligibilityPolicy,
+    renewals: tuple[ExistingRenewal, ...] = (),
+    default_term_months: int = 12,
+) -> date | None:
+    """The first day after ``today`` on which :func:`eligibility` may answer otherwise for
+    the same contract, or None (only a change of the contract or the policy can).
+
+    Only the end-date checks move with the date: beyond the horizon until
+    :func:`horizon_opens`, then eligible until the end date, then ended for good.
+    Worked example (horizon 180 days): a contract ending 2026-12-31 is beyond the horizon
+    on 2026-06-01 and changes on 2026-07-04 (eligible); on 2026-07-04 it changes next on
+    2027-01-01 (already ended); from then on never.
+    """
+    if _standing(contract, policy=policy, renewals=renewals,
+                 default_term_months=default_term_months) is not _BY_END_DATE:
+        return None
+    end = contract.end_date
+    assert end is not None  # _standing answers MISSING_END_DATE first
+    ended = end + ONE_DAY
+    if today >= ended:
+        return None
+    opens = horizon_opens(end, policy.horizon_days)
+    return opens if today < opens < ended else ended
