@@ -38,7 +38,8 @@ def report_figures(config: AppConfig, *, currency: str | None = None,
                    grain: Grain = Grain.MONTH) -> BookFigures:
     """The figures of the config's mirror, as of today (the injected clock).
 
-    Rates are the mirrored ``currency_rate`` records (CurrencyType), ``rates`` on top;
+    Rates are the mirrored ``currency_rate`` records (CurrencyType) and dated rates
+    (DatedConversionRate, where the org has them), ``rates`` on top;
     the reporting currency is ``currency``, else the org's corporate one, else USD.
     """
     store = open_store(config.store_url)
@@ -55,7 +56,10 @@ def report_figures(config: AppConfig, *, currency: str | None = None,
             fail(f"no conversion rate for the reporting currency {target} (the org has "
                  f"{', '.join(sorted(table))}); pass --rate {target}=RATE", EXIT_CONFIG)
         table[target] = Decimal(1)  # a single-currency org: nothing to convert
-    conversion = ConversionRates(rates=table,
+    # With advanced currency management the rate in force on each close date wins
+    # (DatedConversionRate); a --rate given here replaces the currency's dated rates.
+    dated = tuple(r for r in org.dated if r.currency not in (rates or {}))
+    conversion = ConversionRates(rates=table, dated=dated,
                                  decimals={**config.rules.currencies, **org.decimals})
     figures = book_figures(read.facts, rates=conversion, currency=target,
                            today=utc_now().date(), grain=grain,

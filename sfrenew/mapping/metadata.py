@@ -82,6 +82,8 @@ def _spec(mapping: MappingFile, section: ConceptMapping, field: str) -> CustomFi
         return replace(text, type="Currency", length=None, precision=18, scale=2)
     if coercion in _NUMBERS:
         precision, scale, kind = _NUMBERS[coercion]
+        if known.digits is not None and kind == "Number":  # the catalogue's own size
+            precision, scale = known.digits
         return replace(text, type=kind, length=None, precision=precision, scale=scale)
     if coercion is Coercion.BOOL:
         return replace(text, type="Checkbox", length=None)

@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sfrenew.core.analytics import Outcome, RenewalFact
+from sfrenew.core.analytics import DatedRate, Outcome, RenewalFact
 from sfrenew.core.money import round_money
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import read_record
@@ -158,22 +158,46 @@ def read_facts(store: StorePort, mapping: MappingFile, *, default_currency: str,
 
 @dataclass(frozen=True)
 class OrgCurrencies:
-    """The mirrored ``currency_rate`` records: rates, decimals and the corporate currency."""
+    """The mirrored ``currency_rate`` records: rates, decimals and the corporate currency;
+    and the ``dated_currency_rate`` records (advanced currency management)."""
 
     rates: dict[str, Decimal]
     decimals: dict[str, int]
     corporate: str | None
+    dated: tuple[DatedRate, ...] = ()
+
+
+# A dated rate with no next start is in force from its start on.
+_OPEN_END = date.max
+
+
+def read_dated_rates(store: StorePort, mapping: MappingFile) -> tuple[DatedRate, ...]:
+    """The mirrored dated conversion rates, by currency and start (empty when
+    ``dated_currency_rate`` is not mapped or the org has none: plain rates apply)."""
+    section = mapping.dated_currency_rate
+    if section is None:
+        return ()
+    out: list[DatedRate] = []
+    for record in store.iter_object(section.object):
+        v = read_record(mapping, Concept.DATED_CURRENCY_RATE, record.data)[0].values
+        code, rate, start = v.get("iso_code"), _money(v.get("rate")), _day(v.get("start_date"))
+        if not code or rate is None or rate <= 0 or start is None:
+            continue
+        out.append(DatedRate(str(code), start, _day(v.get("next_start_date")) or _OPEN_END,
+                             rate))
+    return tuple(sorted(out, key=lambda r: (r.currency, r.start)))
 
 
 def read_currencies(store: StorePort, mapping: MappingFile) -> OrgCurrencies:
     """The org's active currencies from the mirror (empty when ``currency_rate`` is not
-    mapped, or not pulled yet)."""
+    mapped, or not pulled yet), with its dated rates."""
     section = mapping.currency_rate
     rates: dict[str, Decimal] = {}
     decimals: dict[str, int] = {}
     corporate = None
+    dated = read_dated_rates(store, mapping)
     if section is None:
-        return OrgCurrencies(rates, decimals, corporate)
+        return OrgCurrencies(rates, decimals, corporate, dated)
     for record in store.iter_object(section.object):
         v = read_record(mapping, Concept.CURRENCY_RATE, record.data)[0].values
         code, rate = v.get("iso_code"), _money(v.get("rate"))
@@ -184,4 +208,4 @@ def read_currencies(store: StorePort, mapping: MappingFile) -> OrgCurrencies:
             decimals[str(code)] = int(v["decimals"])
         if v.get("corporate"):
             corporate = str(code)
-    return OrgCurrencies(rates, decimals, corporate)
+    return OrgCurrencies(rates, decimals, corporate, dated)
