@@ -49,7 +49,7 @@ from sfrenew.plan.price_books import (
     prices_by_list,
 )
 from sfrenew.plan.records import AccountRecords, account_records
-from sfrenew.plan.rulesets import RuleSet, select_changes
+from sfrenew.plan.rulesets import RuleSet, plans_accounts, select_changes
 from sfrenew.store.port import StorePort
 
 BATCH_ACCOUNTS = 200
@@ -331,6 +331,16 @@ class Planner:
         for item in batch:
             self._write(item, last)
 
+    def write_line(self, plan: AccountPlan) -> None:
+        """Write a line planned outside the accounts (the analytics rows), counted."""
+        t = self.totals
+        for change in plan.changes:
+            per = t.counts.setdefault(change.object, {k.value: 0 for k in ChangeKind})
+            per[change.kind.value] += 1
+        t.problems += len(plan.problems)
+        if plan.changes or plan.problems:
+            write_account(self.out, plan)
+
     def _write(self, item: _Pending, last: Mapping[tuple[str, str, str], Any]) -> None:
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
@@ -396,8 +406,10 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,
-               resume: PlanTotals | None = None) -> PlanTotals:
-    """Plan every account of the mirror into the plan file at ``path``.
+               resume: PlanTotals | None = None,
+               analytics: Callable[[], AccountPlan] | None = None) -> PlanTotals:
+    """Plan every account of the mirror into the plan file at ``path``, then the
+    ``analytics`` line when given (a run restricted to the analytics plans no account).
 
     Stopped (``stop`` set), it returns with ``stopped`` and ``last_account`` and leaves
     the accounts planned so far in ``<path>.part``; called again with those totals as
@@ -413,7 +425,9 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         if carry_on and resume is not None:
             planner.totals = replace(resume, stopped=False)
         batch: list[_Pending] = []
-        for group in store.iter_groups(objects, after_group=scope.after_account):
+        groups = store.iter_groups(objects, after_group=scope.after_account) \
+            if plans_accounts(scope.rules) else iter(())
+        for group in groups:
             try:
                 pending = planner.plan_one(account_records(mapping, group, shapes))
             except (ValueError, TypeError, ArithmeticError) as exc:
@@ -433,6 +447,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                     planner.totals.last_account = group.group_key
                     break
         planner.flush(batch)
+        if analytics is not None and not planner.totals.stopped:
+            planner.write_line(analytics())
     totals = planner.totals
     if totals.stopped:
         return totals

@@ -45,7 +45,8 @@ class RunRequest:
     resume_run_id: str | None = None
     kind: str = "run"
     plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
-    rules: tuple[str, ...] = ()  # rule sets to write: renewals, risk, cadence (empty: all)
+    # rule sets to write: renewals, risk, cadence, analytics (empty: all but analytics)
+    rules: tuple[str, ...] = ()
 
 
 class ProgressSink(Protocol):

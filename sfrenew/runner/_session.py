@@ -24,6 +24,7 @@ from sfrenew.apply.recover import NOT_SENT
 from sfrenew.config import AppConfig
 from sfrenew.logs import outcome_level
 from sfrenew.mapping.objects import UNGROUPED, written_objects
+from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan import (
     PlanHeader,
     PlanScope,
@@ -31,14 +32,22 @@ from sfrenew.plan import (
     read_header,
     shapes_from_describe,
 )
+from sfrenew.plan.analytics import AnalyticsPlanner
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
-from sfrenew.plan.rulesets import RuleSet
+from sfrenew.plan.model import AccountPlan
+from sfrenew.plan.rulesets import RuleSet, plans_analytics
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
-from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
+from sfrenew.runner._wiring import (
+    CRASHED,
+    analytics_options,
+    effective_policy,
+    mark_crashed,
+    open_gateway,
+)
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     RunKind,
@@ -238,11 +247,19 @@ class RunSession:
                           after_account=progress.after if progress else None,
                           rules=frozenset(RuleSet(name) for name in r.rules))
         self.progress.start("plan", self.store.count_groups(plan_objects(self.config.mapping)))
+        shapes = self._shapes(gateway)
+        analytics: Callable[[], AccountPlan] | None = None
+        if plans_analytics(scope.rules):  # metric rows, the week's snapshot, outcomes
+            analytics = AnalyticsPlanner(
+                store=self.store, mapping=self.config.mapping,
+                options=analytics_options(self.config), today=now.date(), shapes=shapes,
+                ownership=ownership_lookup(self.config.mapping)).plan_line
         totals = build_plan(store=self.store, mapping=self.config.mapping,
                             policy=effective_policy(self.config, r), today=now.date(),
-                            shapes=self._shapes(gateway), header=header, path=path, scope=scope,
+                            shapes=shapes, header=header, path=path, scope=scope,
                             stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
-                            resume=replace(progress.totals) if progress else None)
+                            resume=replace(progress.totals) if progress else None,
+                            analytics=analytics)
         self.progress.finish("plan")
         summary = PlanSummary(counts=totals.counts, accounts=totals.accounts,
                               kept_edits=totals.kept_edits,

@@ -45,6 +45,7 @@ from sfrenew.core.analytics._retention import (
 )
 from sfrenew.core.analytics._rows import (
     DIMENSIONS,
+    WHOLE_BOOK,
     Metric,
     MetricRow,
     Settlement,
@@ -59,7 +60,7 @@ from sfrenew.core.analytics._rows import (
 from sfrenew.core.analytics._values import Outcome, RenewalFact, RenewalOutcome
 
 __all__ = [
-    "BUCKETS", "DIMENSIONS", "AtRiskRenewal", "BookFigures", "ConversionRates",
+    "BUCKETS", "DIMENSIONS", "WHOLE_BOOK", "AtRiskRenewal", "BookFigures", "ConversionRates",
     "DatedRate", "Dimension", "ForecastAccuracy", "Grain", "Metric", "MetricRow",
     "OnTimeRate", "Outcome", "PipelineBucket", "RenewalFact", "RenewalOutcome",
     "Retention", "Settlement", "SnapshotRecord", "SnapshotRow", "UnknownCurrencyError",

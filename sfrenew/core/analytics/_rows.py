@@ -61,6 +61,7 @@ class Metric(StrEnum):
 
 
 ALL = "all"
+WHOLE_BOOK = (ALL,)  # ``dimensions`` for the whole book only
 # Dimension__c values and what they group on (``all``: the whole book).
 DIMENSIONS: Mapping[str, Dimension | None] = {
     ALL: None, "segment": Dimension.SEGMENT, "region": Dimension.REGION,
