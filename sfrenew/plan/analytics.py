@@ -57,10 +57,10 @@ from sfrenew.core.changeset import (
 )
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.coerce import FieldShapes
-from sfrenew.mapping.translate import read_record, write_fields
+from sfrenew.mapping.translate import write_fields
 from sfrenew.plan.model import AccountPlan
 from sfrenew.plan.records import current_record
-from sfrenew.report.facts import read_currencies, read_facts
+from sfrenew.report.facts import read_currencies, read_facts, read_snapshots
 from sfrenew.store.port import StorePort
 
 ANALYTICS_ACCOUNT = "analytics"  # the plan file's line for the analytics rows
@@ -229,21 +229,6 @@ class AnalyticsPlanner:
 
     # --- forecast snapshots ----------------------------------------------------------
 
-    def _stored(self) -> dict[str, SnapshotRecord]:
-        """The snapshot rows the mirror holds, by key, as values (as they were stored)."""
-        out: dict[str, SnapshotRecord] = {}
-        for key, record in self._current(Concept.FORECAST_SNAPSHOT).items():
-            data = {"Id": record.sf_id, **record.fields}
-            v = read_record(self.mapping, Concept.FORECAST_SNAPSHOT, data, self.shapes)[0].values
-            taken, period = v.get("snapshot_date"), v.get("period")
-            if not isinstance(taken, date) or not period:
-                continue  # not a row sfrenew can read back: left alone
-            out[key] = SnapshotRecord(
-                snapshot_date=taken, period=str(period), category=str(v.get("category") or ""),
-                amount=Decimal(str(v.get("amount") or 0)),
-                renewals=int(v.get("renewal_count") or 0), currency=str(v.get("currency") or ""))
-        return out
-
     def _snapshot_desired(self, row: SnapshotRecord) -> DesiredRecord:
         section = self.mapping.forecast_snapshot
         assert section is not None
@@ -263,7 +248,7 @@ class AnalyticsPlanner:
             return [], []
         o = self.options
         monday = week_start(self.today)
-        stored = self._stored()
+        stored = read_snapshots(self.store, self.mapping, self.shapes)
         desired: list[DesiredRecord] = []
         taken = any(r.snapshot_date == monday and r.currency == target
                     for r in stored.values())

@@ -29,9 +29,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sfrenew.core.analytics import DatedRate, Outcome, RenewalFact
+from sfrenew.core.analytics import DatedRate, Outcome, RenewalFact, SnapshotRecord
 from sfrenew.core.money import round_money
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.translate import read_record
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import MirrorGroup
@@ -209,3 +210,27 @@ def read_currencies(store: StorePort, mapping: MappingFile) -> OrgCurrencies:
         if v.get("corporate"):
             corporate = str(code)
     return OrgCurrencies(rates, decimals, corporate, dated)
+
+
+def read_snapshots(store: StorePort, mapping: MappingFile, shapes: FieldShapes | None = None
+                   ) -> dict[str, SnapshotRecord]:
+    """The forecast snapshot rows sfrenew stored (mirrored ``forecast_snapshot``
+    records), by key, as they were taken: what forecast accuracy is judged on. Rows
+    without a key, a snapshot date or a period are not sfrenew's to read and are skipped;
+    empty when the concept is not mapped."""
+    section = mapping.forecast_snapshot
+    if section is None or section.key_field is None:
+        return {}
+    key_field = section.key_field.lower()
+    out: dict[str, SnapshotRecord] = {}
+    for record in store.iter_object(section.object):
+        key = next((v for k, v in record.data.items() if k.lower() == key_field), None)
+        v = read_record(mapping, Concept.FORECAST_SNAPSHOT, record.data, shapes)[0].values
+        taken, period = _day(v.get("snapshot_date")), v.get("period")
+        if not key or taken is None or not period:
+            continue
+        out[str(key)] = SnapshotRecord(
+            snapshot_date=taken, period=str(period), category=str(v.get("category") or ""),
+            amount=_money(v.get("amount")) or Decimal(0),
+            renewals=int(v.get("renewal_count") or 0), currency=str(v.get("currency") or ""))
+    return out

@@ -3,7 +3,9 @@ the renewals' outcomes, written through plan → ledger → apply, with both pre
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,9 @@ import pytest
 from sfrenew.cli.report import report_figures
 from sfrenew.core.analytics import metric_cutoff, period_start, week_start
 from sfrenew.core.keys import metric_key, snapshot_key
-from sfrenew.runner import rollback_session
+from sfrenew.runner import RunRequest, Step, execute, rollback_session
 from sfrenew.salesforce import format_soql
+from sfrenew.store import Operation, WriteStatus, open_store
 from tests.clock import now, today
 from tests.integration.test_run_support import Book, open_book
 
@@ -135,3 +138,67 @@ def test_analytics_rows_are_written_once_and_rolled_back(desk: Book) -> None:
     assert _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS) == {}
     left = desk.gateway().read("Opportunity", ["Sfrenew_Outcome__c"], "Sfrenew_Key__c != null")
     assert {o["Sfrenew_Outcome__c"] for o in left} == {None}
+
+
+def test_rows_past_the_retention_are_deleted_through_the_ledger(desk: Book) -> None:
+    first = desk.run(rules=("analytics",))
+    assert first.status == "succeeded", first.message
+    metrics = _rows(desk, METRIC, METRIC_FIELDS)
+    old_snaps = _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS)
+    # A week later, keeping one month of metric periods and one weekly snapshot.
+    later = today() + timedelta(days=7)
+    cutoff = later.replace(day=1)
+    expired = {k for k, r in metrics.items() if str(r["Period_Start__c"]) < cutoff.isoformat()}
+    assert expired  # the seed's history gives earlier periods
+    config = dataclasses.replace(desk.config, analytics=desk.config.analytics.model_copy(
+        update={"metric_months": 1, "snapshot_weeks": 1}))
+    run = execute(config, RunRequest(job="analytics", steps=(Step.PULL, Step.PLAN, Step.APPLY),
+                                     rules=("analytics",)),
+                  clock=lambda: now() + timedelta(days=7))
+    assert run.status == "succeeded", run.message
+    assert run.stats["written"][METRIC]["deleted"] == len(expired)
+    assert run.stats["written"][SNAPSHOT]["deleted"] == len(old_snaps)
+    kept = _rows(desk, METRIC, METRIC_FIELDS)
+    assert not expired & set(kept)
+    assert min(str(r["Period_Start__c"]) for r in kept.values()) == cutoff.isoformat()
+    snaps = _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS)
+    assert {str(r["Snapshot_Date__c"]) for r in snaps.values()} == {
+        week_start(later).isoformat()}
+    # The deletes are in the ledger as this run's, like every write.
+    with open_store(desk.config.store_url) as store:
+        deleted = {e.key for e in store.ledger_entries(run.run_id)
+                   if e.operation is Operation.DELETE and e.status is WriteStatus.SUCCEEDED}
+    assert deleted == expired | set(old_snaps)
+
+
+def test_a_period_that_is_over_gets_its_actual_and_accuracy(desk: Book) -> None:
+    first = desk.run(rules=("analytics",))
+    assert first.status == "succeeded", first.message
+    this_month = f"{today():%Y-%m}"
+    taken = {k: r for k, r in _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS).items()
+             if r["Period__c"] == this_month}
+    assert taken
+    assert {r["Actual_Amount__c"] for r in taken.values()} == {None}
+    # Five weeks on, this month is over: its stored rows are judged as they were taken.
+    run = execute(desk.config, RunRequest(job="analytics",
+                                          steps=(Step.PULL, Step.PLAN, Step.APPLY),
+                                          rules=("analytics",)),
+                  clock=lambda: now() + timedelta(days=35))
+    assert run.status == "succeeded", run.message
+    rows = _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS)
+    judged = [rows[k] for k in taken]
+    (actual,) = {Decimal(str(r["Actual_Amount__c"])) for r in judged}
+    forecast = sum((Decimal(str(r["Amount__c"])) for r in judged
+                    if r["Category__c"] in ("Closed", "Commit")), Decimal(0))
+    # accuracy = 1 − |F − A| / A, floored at 0, to 4 places; the field holds a percent
+    expected = max(Decimal(0), 1 - abs(forecast - actual) / actual) if actual else None
+    (accuracy,) = {r["Accuracy__c"] for r in judged}
+    if expected is None:
+        assert accuracy is None
+    else:
+        assert Decimal(str(accuracy)) == (expected * 100).quantize(Decimal("0.01"))
+    # the snapshot's amounts are never rewritten; later periods are not judged yet
+    assert all(rows[k]["Amount__c"] == r["Amount__c"] for k, r in taken.items())
+    assert {r["Actual_Amount__c"] for k, r in rows.items()
+            if r["Period__c"] > this_month and str(r["Snapshot_Date__c"])
+            == week_start(today()).isoformat()} == {None}
