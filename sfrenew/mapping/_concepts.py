@@ -69,6 +69,7 @@ class ConceptField:
     long_text: bool = False  # generated metadata: a long text area, not a 255-char text
     money: bool = False  # generated metadata: a Currency field, not a Number
     digits: tuple[int, int] | None = None  # generated metadata: (precision, scale) of a Number
+    length: int | None = None  # generated metadata: a text field's length (default 255)
 
 
 def _f(name: str, coercion: Coercion, doc: str, **kw: object) -> ConceptField:
@@ -299,7 +300,7 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("dimension_value", S, "the segment, region, owner (User Id) or risk level; all for "
            "the whole book", required=True, written=True),
         _f("currency", S, "ISO code of the amounts: the reporting currency, or the original "
-           "currency of the renewals counted", required=True, written=True),
+           "currency of the renewals counted", required=True, written=True, length=3),
         _f("value", N, "the figure: an amount, or a rate as a fraction (0.9512 is 95.12%)",
            required=True, written=True, digits=(18, 4)),
         _f("numerator", N, "a rate's numerator (an amount's own value)", written=True,
@@ -321,7 +322,7 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("renewal_count", INT, "how many renewals the amount adds up", written=True,
            digits=(9, 0)),
         _f("currency", S, "ISO code of the amounts (the reporting currency)", required=True,
-           written=True),
+           written=True, length=3),
         _f("weeks_out", INT, "whole weeks from the snapshot to the period's start (negative "
            "during the period)", written=True, digits=(4, 0)),
         _f("actual_amount", N, "won ARR of the period, once it is over", written=True,

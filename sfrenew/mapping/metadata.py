@@ -13,7 +13,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sfrenew.mapping._concepts import Coercion, Concept, WriteMode, concept_fields, write_mode
+from sfrenew.mapping._concepts import (
+    OWN_CONCEPTS,
+    Coercion,
+    Concept,
+    WriteMode,
+    concept_fields,
+    write_mode,
+)
 from sfrenew.mapping._model import (
     VALUE_TARGETS,
     ConceptMapping,
@@ -93,7 +100,7 @@ def _spec(mapping: MappingFile, section: ConceptMapping, field: str) -> CustomFi
         return replace(text, type="Lookup", length=None, reference_to=target.object)
     if known.long_text:
         return replace(text, type="LongTextArea", length=LONG_TEXT_LENGTH)
-    return text
+    return replace(text, length=known.length) if known.length else text
 
 
 def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
@@ -104,7 +111,9 @@ def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
             # Salesforce refuses External ID fields on activities: a Task key is plain text.
             activity = section.object.lower() in ("task", "event")
             out.setdefault((section.object.lower(), section.key_field.lower()), CustomFieldSpec(
-                object=section.object, name=section.key_field, type="Text", length=80,
+                object=section.object, name=section.key_field, type="Text",
+                # sfrenew's own objects: Text(255), as reports built on them expect
+                length=255 if section.concept in OWN_CONCEPTS else 80,
                 label=_label(section.key_field), external_id=not activity, writable=True,
                 description=f"sfrenew's key for {section.concept.value} records "
                             + ("(queried to find them)" if activity else "(upserts)")))
