@@ -113,6 +113,17 @@ def pulled_objects(mapping: MappingFile) -> list[PulledObject]:
     return out
 
 
+ANALYTICS_CONCEPTS = frozenset({Concept.RENEWAL_METRIC, Concept.FORECAST_SNAPSHOT})
+
+
+def analytics_objects(mapping: MappingFile) -> frozenset[str]:
+    """The sObjects only the analytics rows live on: pulled and described only by runs
+    that write the analytics, so the other runs spend no call on them."""
+    mine = {s.object for c in ANALYTICS_CONCEPTS if (s := mapping.concept(c)) is not None}
+    others = {s.object for s in mapping.mapped() if s.concept not in ANALYTICS_CONCEPTS}
+    return frozenset(mine - others)
+
+
 def written_objects(mapping: MappingFile) -> dict[Concept, str]:
     """The sObjects sfrenew writes to, by concept (the diff reads them from the mirror)."""
     return {c: s.object for c in (Concept.RENEWAL_OPPORTUNITY, Concept.RENEWAL_LINE,

@@ -23,7 +23,7 @@ from sfrenew.apply import ApplyOptions, ApplyTotals, apply_plan, recover_pending
 from sfrenew.apply.recover import NOT_SENT
 from sfrenew.config import AppConfig
 from sfrenew.logs import outcome_level
-from sfrenew.mapping.objects import UNGROUPED, written_objects
+from sfrenew.mapping.objects import UNGROUPED, analytics_objects, written_objects
 from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan import (
     PlanHeader,
@@ -210,7 +210,7 @@ class RunSession:
         result = pull(gateway=gateway, store=self.store, mapping=self.config.mapping,
                       upper=upper, overlap=timedelta(seconds=self.config.run.pull_overlap_seconds),
                       run_id=run_id, stop=self.stop, progress=self.progress,
-                      skip=list(self.checkpoint.pulled_objects))
+                      skip=[*self.checkpoint.pulled_objects, *self._not_needed()])
         self.progress.finish("pull")
         self.stats = self.stats.merged(RunStats(pulled=result.pulled))
         pulled = tuple(sorted({*self.checkpoint.pulled_objects, *result.deleted}))
@@ -220,6 +220,13 @@ class RunSession:
         else:
             self._move(run_id, pulled_objects=pulled, phase=Phase.PULLED)
         self.log.info(RUN_STEP_DONE, step="pull", pulled=result.pulled)
+
+    def _not_needed(self) -> frozenset[str]:
+        """Objects this run neither pulls nor describes: the analytics rows' objects, unless
+        the run writes the analytics (their watermark waits for the analytics job)."""
+        if plans_analytics(frozenset(RuleSet(name) for name in self.request.rules)):
+            return frozenset()
+        return analytics_objects(self.config.mapping)
 
     def _shapes(self, gateway: GatewayPort) -> dict[tuple[str, str], FieldShape]:
         """The field types of every mapped object: how values are written (scale,
@@ -231,6 +238,7 @@ class RunSession:
         # resumed run need not describe them.
         objects = {*written_objects(mapping).values(),
                    *(s.object for s in mapping.mapped() if s.concept not in UNGROUPED)}
+        objects -= self._not_needed()
         for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes

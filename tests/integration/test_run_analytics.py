@@ -130,6 +130,12 @@ def test_analytics_rows_are_written_once_and_rolled_back(desk: Book) -> None:
     assert _written(again.stats) == 0, again.stats["written"]
     assert _rows(desk, SNAPSHOT, SNAPSHOT_FIELDS) == snaps
 
+    # A run that does not write the analytics spends no call on their objects.
+    nightly = desk.run()
+    assert nightly.status == "succeeded", nightly.message
+    assert not {METRIC, SNAPSHOT} & set(nightly.stats["pulled"])
+    assert not {METRIC, SNAPSHOT} & set(nightly.stats["written"])
+
     # Rollback of the analytics run deletes its rows and clears the outcomes.
     rolled, report = rollback_session(desk.config, run.run_id, dry_run=False, clock=now)
     assert rolled is not None
