@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sfrenew.core.analytics import (
@@ -65,12 +66,9 @@ from sfrenew.store.port import StorePort
 
 ANALYTICS_ACCOUNT = "analytics"  # the plan file's line for the analytics rows
 DEFAULT_CURRENCY = "USD"
-# Metric fields that are the figure itself: unchanged, the row is left alone.
-_FIGURES = ("metric", "period", "period_start", "dimension", "dimension_value", "currency",
-            "value", "numerator", "denominator")
 
 
-class OutcomeLabel:
+class OutcomeLabel(StrEnum):
     """The renewal outcomes written on the opportunity (``outcome`` field)."""
 
     OPEN = "open"
@@ -94,7 +92,7 @@ class AnalyticsOptions:
     decimals: Mapping[str, int] = field(default_factory=dict)
 
 
-def outcome_label(fact: RenewalFact, today: date) -> str:
+def outcome_label(fact: RenewalFact, today: date) -> OutcomeLabel:
     """open, lapsed (open after the contract end), renewed or churned."""
     if fact.outcome is Outcome.WON:
         return OutcomeLabel.RENEWED
@@ -258,9 +256,12 @@ class AnalyticsPlanner:
                 levels=o.risk_levels)]
         cutoff = snapshot_cutoff(monday, o.snapshot_weeks)
         kept = {k: r for k, r in stored.items() if r.snapshot_date >= cutoff}
+        # Every stored period that is over has an actual: its won ARR, 0 when none won.
         current_period = period_of(self.today, o.grain)
-        actuals = {p: v for p, v in won_by_period(converted, grain=o.grain).items()
-                   if p < current_period}
+        won = won_by_period(converted, grain=o.grain)
+        quarterly = o.grain is Grain.QUARTER
+        actuals = {r.period: won.get(r.period, Decimal(0)) for r in kept.values()
+                   if r.period < current_period and ("Q" in r.period) == quarterly}
         filled = {"actual_amount", "accuracy"} & set(section.fields)
         for s in settle(kept, actuals, currency=target) if filled else ():
             values = {"actual_amount": s.actual, "accuracy": s.accuracy}
@@ -291,7 +292,7 @@ class AnalyticsPlanner:
             if not key:
                 continue  # a person's renewal: not sfrenew's to write on
             fact = by_id[sf_id]
-            values: dict[str, Any] = {"outcome": outcome_label(fact, self.today)}
+            values: dict[str, Any] = {"outcome": outcome_label(fact, self.today).value}
             moved = outcome_of(fact, grain=self.options.grain)
             if moved is not None:
                 values |= {"expansion_arr": moved.expansion,

@@ -108,3 +108,14 @@ def test_outcome_label(outcome: Outcome, due: date, label: str) -> None:
                        close_date=due, outcome=outcome, prior_arr=Decimal(1),
                        renewal_arr=Decimal(1), uplift=Decimal(0))
     assert outcome_label(fact, TODAY) == label
+
+
+def test_a_stored_period_that_is_over_gets_an_actual_even_when_nothing_was_won(
+        store: StateStore) -> None:
+    over, running = _snap(1, date(2026, 2, 2), "2026-02"), _snap(2, date(2026, 2, 2), "2026-03")
+    store.upsert_mirror(SNAP, [over[1], running[1]])
+    changes = _plan(store)
+    # February is over and nothing of its cohort was won: actual 0, no accuracy (A = 0);
+    # March is still running: not judged
+    assert [(c.kind, c.key, [(f.field, f.after) for f in c.changes]) for c in changes] == [
+        (ChangeKind.UPDATE, over[0], [("Actual_Amount__c", Decimal(0))])]
