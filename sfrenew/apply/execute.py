@@ -56,6 +56,9 @@ def targets(mapping: MappingFile, run_id: str) -> list[Target]:
     out = [
         Target(mapping.renewal_opportunity.object, mapping.renewal_opportunity.key_field,
                upsert=True, stamp={run_field: run_id} if run_field else {}),
+        # sfrenew's own fields on renewals people made that it adopted, updated by Id.
+        Target(mapping.renewal_opportunity.object, None, upsert=False,
+               stamp={run_field: run_id} if run_field else {}),
         Target(mapping.renewal_line.object, mapping.renewal_line.key_field, upsert=True),
         Target(mapping.task.object, mapping.task.key_field, upsert=False),
         Target(mapping.contract.object, None, upsert=False),
@@ -132,9 +135,13 @@ class Applier:
         """Write one batch: each target object in order, in chunks."""
         todo = [c for c in changes if (c.object, c.key) not in self.options.done]
         for target in self.targets:
-            mine = [c for c in todo if c.object == target.sobject]
-            if target.key_field is None:  # updated by Id only (the account's risk fields)
-                mine = [c for c in mine if c.sf_id and c.kind is not ChangeKind.CREATE]
+            # A record sfrenew did not create (the account's risk fields, a contract's link,
+            # an adopted opportunity) is updated by Id; its key is its Id.
+            by_id = target.key_field is None
+            mine = [c for c in todo if c.object == target.sobject
+                    and (c.sf_id is not None and c.key == c.sf_id) == by_id]
+            if by_id:
+                mine = [c for c in mine if c.kind is not ChangeKind.CREATE]
             if mine:
                 self._apply_object(target, mine)
 

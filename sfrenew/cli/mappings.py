@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from sfrenew.cli._ops_common import EXIT_CONFIG, fail
+from sfrenew.cli._ops_common import CONFIG_ENV, EXIT_CONFIG, fail
 from sfrenew.mapping import (
     DescribeSource,
     Level,
@@ -22,7 +22,7 @@ from sfrenew.mapping import (
     load_mapping,
 )
 from sfrenew.mapping.jsonschema import SCHEMA_PATH, render_json_schema
-from sfrenew.mapping.metadata import write_metadata
+from sfrenew.mapping.metadata import AnalyticsFieldsMissing, project_for, write_project
 from sfrenew.yamlsource import YamlSourceError
 
 DEFAULT_GLOB = "mappings/*.yaml"
@@ -57,12 +57,28 @@ def _object_names(source: DescribeSource) -> list[str]:
     return [str(o["name"]) for o in describe_global().get("sobjects", [])]
 
 
-def _files(given: tuple[Path, ...]) -> list[Path]:
+def _config_mapping(config: Path) -> Path:
+    """The mapping file the config names (exit 2 naming where, when it names none)."""
+    from sfrenew.config import mapping_path_of  # noqa: PLC0415 - only without file args
+
+    try:
+        return mapping_path_of(config)
+    except YamlSourceError as exc:
+        fail(f"the configuration has mistakes (nothing was checked):\n{exc}", EXIT_CONFIG)
+
+
+def _files(given: tuple[Path, ...], config: Path | None) -> list[Path]:
+    """The files to check: the arguments; else the config's mapping (``--config`` or
+    ``$SFRENEW_CONFIG``), so the command works from any folder; else mappings/*.yaml."""
     if given:
         return list(given)
+    if config is not None:
+        return [_config_mapping(config)]
     found = sorted(Path().glob(DEFAULT_GLOB))
     if not found:
-        raise click.UsageError(f"no mapping files given and none match {DEFAULT_GLOB}")
+        raise click.UsageError(f"no mapping files given and none match {DEFAULT_GLOB} here; "
+                               f"name the files, or the config whose mapping to check with "
+                               f"--config (or ${CONFIG_ENV})")
     return found
 
 
@@ -100,8 +116,10 @@ def mappings() -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--org", is_flag=True, help="Also check against the org's describe (phase 2).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Config whose salesforce: section names the org for --org; without it, "
-                   "--org checks against the local org's built-in schema.")
+              envvar=CONFIG_ENV,
+              help="Config (or $SFRENEW_CONFIG) whose mapping is checked when no files are "
+                   "given, and whose salesforce: section names the org for --org; without "
+                   "it, --org checks against the local org's built-in schema.")
 def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     """Check mapping files (default: mappings/*.yaml); every problem at once.
 
@@ -109,7 +127,7 @@ def check(files: tuple[Path, ...], org: bool, config: Path | None) -> None:
     """
     loaded: list[LoadedMapping] = []
     failed = False
-    for path in _files(files):
+    for path in _files(files, config):
         try:
             loaded.append(load_mapping(path))
         except YamlSourceError as exc:
@@ -154,14 +172,32 @@ def schema(out: Path) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the SFDX project to deploy.")
 def metadata(file: Path, out: Path) -> None:
-    """Write Salesforce metadata (source format) for the custom fields a mapping needs.
+    """Write Salesforce metadata (source format) for what a mapping needs.
 
-    Deploy it with: cd OUT && sf project deploy start --manifest manifest/package.xml
+    The custom fields and objects, a permission set, and the renewal analytics: report
+    types, reports and a dashboard (docs/salesforce-setup.md). Deploy it with:
+    cd OUT && sf project deploy start --source-dir force-app
     """
     try:
         mapping = load_mapping(file)
     except YamlSourceError as exc:
         fail(str(exc), EXIT_CONFIG)
-    written = write_metadata(mapping.model, out)
+    try:
+        project = project_for(mapping.model)
+    except AnalyticsFieldsMissing as exc:
+        lines = []
+        for (concept, name), reports in exc.needed.items():
+            line, column = mapping.locate([concept, "fields"])
+            lines.append(f"{mapping.file}:{line}:{column}: error: {concept}.fields: {name} "
+                         f"is not mapped; needed by the reports: {', '.join(reports)}")
+        fail("\n".join(lines) + "\nnothing was written: map these fields (docs/mappings.md) "
+             "and run the command again", EXIT_CONFIG)
+    for note in project.notes:
+        click.echo(f"note: {note}", err=True)
+    try:
+        written = write_project(project, out)
+    except OSError as exc:
+        fail(f"cannot write the project to {out}: {exc.strerror or exc} "
+             f"({exc.filename or out}); choose another --out folder", EXIT_CONFIG)
     click.echo(f"wrote {len(written)} files to {out}; deploy with: "
-               f"cd {out} && sf project deploy start --manifest manifest/package.xml")
+               f"cd {out} && sf project deploy start --source-dir force-app")

@@ -81,6 +81,11 @@ def render_table(path: Path, console: Console, *, limit: int = 20) -> None:
                           f"{renewal.lines} lines, {renewal.tasks} tasks"
                           + (f", [bold red]lapsed: {renewal.days_overdue} days overdue[/]"
                              if renewal.days_overdue else ""))
+            if renewal.adopted_opportunity:  # a person's renewal: only sfrenew's own fields
+                console.print(escape(
+                    f"  on {renewal.adopted_opportunity}, a renewal a person made (adopted): "
+                    f"sfrenew writes only its own fields and tasks there"
+                    + (f"; {renewal.adoption}" if renewal.adoption else "")))
             # The talk track is short by design (at most 1,500 characters): shown whole.
             console.print(f"  [dim]{escape(renewal.explanation)}[/dim]")
         table = Table(show_header=True, box=None)

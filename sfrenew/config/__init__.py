@@ -13,6 +13,7 @@ from sfrenew.config.app import (
     StoreSettings,
     load_config,
     load_salesforce,
+    mapping_path_of,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "StoreSettings",
     "load_config",
     "load_salesforce",
+    "mapping_path_of",
 ]

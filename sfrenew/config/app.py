@@ -151,6 +151,21 @@ def _salesforce_data(document: dict[str, Any], base: Path, state_dir: Path) -> A
     return sf_data
 
 
+def mapping_path_of(path: Path | str) -> Path:
+    """Only the config's ``mappings:`` file, resolved as :func:`load_config` resolves it
+    (relative to the config's folder; the default when absent): for commands that need
+    only the mapping, such as ``mappings check``, from any folder.
+
+    Raises YamlSourceError (with file:line:col) when the key is not a path."""
+    path = Path(path)
+    document, index = load(path)
+    raw = document.get("mappings", DEFAULT_MAPPING) if isinstance(document, dict) \
+        else DEFAULT_MAPPING
+    if not isinstance(raw, str) or not raw:
+        raise YamlSourceError([index.error(("mappings",), "must be the path of a mapping file")])
+    return _resolve(path.parent.resolve(), raw)
+
+
 def load_salesforce(path: Path | str) -> SalesforceConfig:
     """Only the config's ``salesforce:`` section, read as :func:`load_config` reads it
     (its state_dir decides where the local org is): for commands that need only the org,

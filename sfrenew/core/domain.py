@@ -137,6 +137,15 @@ class ExistingRenewal:
     # is Renewal decide whether a contract adopts it (``rules.adoption``).
     close_date: date | None = None
     renewal_type: bool = False
+    # A person's opportunity sfrenew adopted on an earlier run (the ledger holds sfrenew's
+    # writes onto it, or the contract link sfrenew wrote to it): while open, sfrenew keeps
+    # maintaining its own fields and tasks on it (``rules.adoption``).
+    adopted: bool = False
+
+    @property
+    def maintained_by_sfrenew(self) -> bool:
+        """True for an open renewal sfrenew made or adopted: it stays sfrenew's to maintain."""
+        return (self.created_by_sfrenew or self.adopted) and not self.is_closed
 
     @property
     def adoptable(self) -> bool:
@@ -147,11 +156,24 @@ class ExistingRenewal:
 
 @dataclass(frozen=True, slots=True)
 class ExistingTask:
-    """A cadence task sfrenew created earlier, as the org holds it now."""
+    """A cadence task sfrenew created earlier, as the org holds it now.
+
+    ``closed_by_sfrenew``: the task is closed because sfrenew completed it itself (the
+    ledger's last write of its status is sfrenew's close, and nobody changed the task
+    since), not a person. Earlier versions completed the open tasks of renewals that
+    were still open; such a task is reopened while its renewal is planned
+    (:attr:`stays_closed`), a task a person completed never is.
+    """
 
     key: str
     due_date: date
     is_closed: bool
+    closed_by_sfrenew: bool = False
+
+    @property
+    def stays_closed(self) -> bool:
+        """True for a closed task sfrenew leaves closed: one it did not close itself."""
+        return self.is_closed and not self.closed_by_sfrenew
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,17 @@ def renewal_key(account_id: str, *, contract_ids: Sequence[str], start: date) ->
     return key_of("renewal", account_id, ",".join(sorted(contract_ids)), iso(start))
 
 
+def adopted_renewal_key(opportunity_id: str) -> str:
+    """The key of a renewal a person made and sfrenew adopted (``rules.adoption``).
+
+    Derived from the person's opportunity alone, so the cadence tasks sfrenew adds to it
+    (``task_key`` of this key) stay the same tasks on every run, whichever contracts the
+    opportunity renews. The key is never written on the opportunity: sfrenew knows it
+    by its Salesforce Id, and never takes it for one it made.
+    """
+    return key_of("adopted", opportunity_id)
+
+
 def line_key(renewal: str, *, contract_id: str, source_line_id: str) -> str:
     """A renewal line's key: its renewal's key and the contract line it renews."""
     return key_of("line", renewal, contract_id, source_line_id)

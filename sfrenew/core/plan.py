@@ -33,7 +33,6 @@ class SkipReason(StrEnum):
     STATUS_NOT_ELIGIBLE = "status_not_eligible"
     DO_NOT_RENEW = "do_not_renew"
     ALREADY_RENEWED_BY_PERSON = "already_renewed_by_person"
-    ADOPTED_PERSON_RENEWAL = "adopted_person_renewal"
     RENEWAL_DELETED_BY_PERSON = "renewal_deleted_by_person"
     RENEWAL_CLOSED = "renewal_closed"
     EVERGREEN = "evergreen"
@@ -156,6 +155,9 @@ class PlannedRenewal(NamedTuple):
     derivation: str = ""
     # Days since the contract ended, unsigned (0: not lapsed); see ``rules.lapse``.
     days_overdue: int = 0
+    # A renewal a person made that sfrenew adopted (``rules.adoption``): the opportunity
+    # is ``existing_opportunity_id``; sfrenew writes only its own fields and tasks on it.
+    adopted: bool = False
 
     @property
     def contract_ids(self) -> tuple[str, ...]:
@@ -181,8 +183,8 @@ class RenewalPlan:
     renewals: tuple[PlannedRenewal, ...]
     skipped: tuple[SkippedContract, ...]
     left_alone: tuple[LeftAloneRenewal, ...] = ()
-    # Renewals people made without a link, adopted by contracts (rules.adoption): the
-    # shell links each contract to its opportunity and writes nothing else on it.
+    # Renewals people made without a link, adopted by contracts on this run
+    # (rules.adoption); each is planned as a renewal with ``adopted`` set.
     adopted: tuple[Adoption, ...] = ()
 
     @property

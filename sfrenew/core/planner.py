@@ -39,7 +39,7 @@ from sfrenew.core.explain import (
     truncate,
 )
 from sfrenew.core.figures import renewal_figures
-from sfrenew.core.keys import line_key, renewal_key
+from sfrenew.core.keys import adopted_renewal_key, line_key, renewal_key
 from sfrenew.core.money import format_money, format_rate, quantum_for
 from sfrenew.core.plan import (
     LeftAloneRenewal,
@@ -124,13 +124,16 @@ def plan_account(
         if renewal.adoptable:
             adoptable.append(renewal)
     adopted: list[Adoption] = []
+    # contract Id -> the person's opportunity it renews on, adopted now or earlier
+    adopted_to: dict[str, ExistingRenewal] = {}
+    by_opp = {r.opportunity_id: r for r in existing_renewals}
     skipped: list[SkippedContract] = []
     candidates: list[_Candidate] = []
     memo: _DecisionMemo = {}
     table = table_for(policy.uplift)
     for mapped in sorted(contracts, key=_BY_ID):
-        problem = _check(mapped, today=today, policy=policy,
-                         renewals=tuple(renewals_of.get(mapped.id, ())))
+        renewals = tuple(renewals_of.get(mapped.id, ()))
+        problem = _check(mapped, today=today, policy=policy, renewals=renewals)
         notes: tuple[LineNote, ...] = ()
         contract = mapped
         if problem is None:
@@ -138,14 +141,17 @@ def plan_account(
             problem = _line_problem(mapped, lines, notes, policy=policy)
             if lines is not mapped.lines:  # amendments netted, ended lines left out
                 contract = replace(mapped, lines=lines)
-        if problem is None and adoptable and not any(
-                r.created_by_sfrenew for r in renewals_of.get(mapped.id, ())):
-            # (a contract sfrenew already renews keeps its renewal: nothing is abandoned)
-            adoption = adopt(mapped, adoptable, policy.adoption)
-            if adoption is not None:
-                adopted.append(adoption)
-                problem = (SkipReason.ADOPTED_PERSON_RENEWAL,
-                           _adoption_words(adoption, policy))
+        if problem is None:
+            theirs = next((r for r in sorted(renewals, key=_BY_OPPORTUNITY_ID)
+                           if r.adopted and r.maintained_by_sfrenew), None)
+            if theirs is not None:  # adopted on an earlier run: still sfrenew's to maintain
+                adopted_to[mapped.id] = theirs
+            elif adoptable and not any(r.created_by_sfrenew for r in renewals):
+                # (a contract sfrenew already renews keeps its renewal: nothing is abandoned)
+                adoption = adopt(mapped, adoptable, policy.adoption)
+                if adoption is not None:
+                    adopted.append(adoption)
+                    adopted_to[mapped.id] = by_opp[adoption.opportunity_id]
         if problem is not None:
             skipped.append(SkippedContract(mapped.id, problem[0], problem[1]))
             continue
@@ -153,12 +159,13 @@ def plan_account(
                                      memo=memo, notes=notes))
     by_id = {c.contract.id: c for c in candidates}
     risks: _RiskMemo = {}
+    free = [c.member for c in candidates if c.contract.id not in adopted_to]
     if existing_renewals:  # a group an open renewal already holds stays together
         kept = [r.contract_ids for r in sorted(existing_renewals, key=_BY_OPPORTUNITY_ID)
                 if r.created_by_sfrenew and not r.is_closed]
-        groups = group_keeping([c.member for c in candidates], policy.coterm, kept)
+        groups = group_keeping(free, policy.coterm, kept)
     else:
-        groups = group_members([c.member for c in candidates], policy.coterm)
+        groups = group_members(free, policy.coterm)
     planned = []
     # Existing opportunities continued, one renewal each. A group whose key is an open
     # renewal's continues that one; no other group may take it by a shared contract.
@@ -171,6 +178,9 @@ def plan_account(
                                          start=members[0].start))
             if opp is not None:
                 claimed.add(opp)
+    context = _GroupContext(by_id=by_id, account=account, today=today, policy=policy,
+                            signals=signals or RiskSignals(), existing_tasks=existing_tasks,
+                            risks=risks, deleted_keys=deleted_keys)
     for members in groups:
         key, existing = _group_key(account.id, members, existing_renewals, claimed)
         if key in deleted_keys:  # a person deleted the renewal sfrenew made: it stays so
@@ -180,10 +190,9 @@ def plan_account(
                     "a person deleted the renewal opportunity sfrenew created for it; it is "
                     "not created again (to renew it, open a renewal by hand)"))
             continue
-        planned.append(_plan_group(
-            members, key=key, existing=existing, by_id=by_id, account=account, today=today,
-            policy=policy, signals=signals or RiskSignals(), existing_tasks=existing_tasks,
-            risks=risks, deleted_keys=deleted_keys))
+        planned.append(_plan_group(members, key=key, existing=existing, context=context))
+    planned += _plan_adopted(adopted_to, candidates=candidates, context=context,
+                             skipped=skipped)
     left = _left_alone(skipped, renewals_of, planned) if existing_renewals else ()
     return RenewalPlan(account.id, tuple(planned), tuple(skipped), left, tuple(adopted))
 
@@ -212,18 +221,20 @@ def plan_orphans(*, account_id: str, contracts: Sequence[Contract], today: date,
     return RenewalPlan(account_id, (), tuple(skipped), (), ())
 
 
-def _adoption_words(adoption: Adoption, policy: RulesPolicy) -> str:
-    days = adoption.days_from_end
-    when = (f"{-days} day{'s' if days != -1 else ''} before" if days < 0 else
-            f"{days} day{'s' if days != 1 else ''} after" if days > 0 else "on")
-    said = (f"adopted opportunity {adoption.opportunity_id}, an open Renewal a person made, "
-            f"closing {iso(adoption.close_date)} ({when} the contract's end; "
-            f"rules.adoption.close_date_window_days is "
-            f"{policy.adoption.close_date_window_days}): linked to the contract, never "
-            f"duplicated; its lines, stage, amount and dates stay the person's")
-    if adoption.others:
-        said += f"; other candidates not adopted: {', '.join(adoption.others)}"
-    return said
+def _adopted_words(opportunity_id: str) -> str:
+    # The same words on every run, so a maintained renewal is not rewritten for them; how
+    # it was chosen is said once, in the run that adopts it (adoption.describe).
+    return (f"Adopted: opportunity {opportunity_id} is an open renewal a person made, linked "
+            f"to its contract; sfrenew maintains its own notes, risk and tasks on it until "
+            f"it closes, and its lines, stage, amount and dates stay the person's.")
+
+
+def _adopted_lead(adoption: str | None) -> str | None:
+    if adoption is None:
+        return None
+    return ("A person opened this renewal; sfrenew adopted it and writes only its notes, "
+            "risk and tasks here. The lines, stage, amount and dates are yours: the figures "
+            "below are sfrenew's proposal.")
 
 
 def _group_key(account_id: str, members: Sequence[CotermMember],
@@ -403,20 +414,62 @@ def _candidate(contract: Contract, *, account: Account, policy: RulesPolicy,
 _RiskMemo = dict[tuple[Decimal, int | None], RiskAssessment]
 
 
+@dataclass(frozen=True, slots=True)  # what every group of one planning call shares
+class _GroupContext:
+    by_id: Mapping[str, _Candidate]
+    account: Account
+    today: date
+    policy: RulesPolicy
+    signals: RiskSignals
+    existing_tasks: Mapping[str, ExistingTask]
+    risks: _RiskMemo
+    deleted_keys: frozenset[str]
+
+
+def _plan_adopted(adopted_to: Mapping[str, ExistingRenewal], *,
+                  candidates: Sequence[_Candidate], context: _GroupContext,
+                  skipped: list[SkippedContract]) -> list[PlannedRenewal]:
+    """One renewal per adopted opportunity, of the contracts that renew on it.
+
+    Its contracts are a group of their own, never co-termed into another renewal. Should
+    they not make one group (another currency), the first group renews on the
+    opportunity and the others' contracts are reported.
+    """
+    members_of: dict[str, list[CotermMember]] = {}
+    for c in candidates:
+        theirs = adopted_to.get(c.contract.id)
+        if theirs is not None:
+            members_of.setdefault(theirs.opportunity_id, []).append(c.member)
+    out = []
+    for opp_id, members in sorted(members_of.items()):
+        first, *rest = group_members(members, context.policy.coterm)
+        for group in rest:
+            for m in group:
+                skipped.append(SkippedContract(
+                    m.contract_id, SkipReason.ALREADY_RENEWED_BY_PERSON,
+                    f"it renews on opportunity {opp_id}, a renewal a person made that "
+                    f"sfrenew adopted, with contracts it cannot be co-termed with; "
+                    f"sfrenew leaves it to the person"))
+        out.append(_plan_group(first, key=adopted_renewal_key(opp_id),
+                               existing=adopted_to[first[0].contract_id], context=context,
+                               adoption=_adopted_words(opp_id)))
+    return out
+
+
 def _plan_group(
     members: tuple[CotermMember, ...],
     *,
     key: str,
     existing: ExistingRenewal | None,
-    by_id: Mapping[str, _Candidate],
-    account: Account,
-    today: date,
-    policy: RulesPolicy,
-    signals: RiskSignals,
-    existing_tasks: Mapping[str, ExistingTask],
-    risks: _RiskMemo,
-    deleted_keys: frozenset[str],
+    context: _GroupContext,
+    adoption: str | None = None,
 ) -> PlannedRenewal:
+    """One renewal of ``members``. ``adoption`` (words saying so) marks a renewal a
+    person made that sfrenew adopted: ``existing`` is the person's opportunity."""
+    by_id, account, today, policy = (context.by_id, context.account, context.today,
+                                     context.policy)
+    signals, existing_tasks = context.signals, context.existing_tasks
+    risks, deleted_keys = context.risks, context.deleted_keys
     # One pass over the members (comprehensions are calls): the candidates, their
     # contracts by id and numbers, the largest uplift (the first of equals, as max()
     # keeps) and the latest previous renewal.
@@ -518,15 +571,18 @@ def _plan_group(
                                window_days=policy.coterm.window_days)
     overdue = (lapse_words(lapse, escalated=policy.lapse.escalation is not None)
                if lapse is not None else None)
-    if overdue is not None:  # past its start, unsigned: said first, to the rep and the admin
-        derivation = truncate(f"{overdue}\n\n{derivation}", policy.explanation_max_chars)
+    # Said first, to the rep and the admin: past its start unsigned, and whose it is.
+    lead = "\n".join(w for w in (overdue, _adopted_lead(adoption)) if w) or None
+    if overdue is not None or adoption is not None:
+        said = "\n".join(w for w in (overdue, adoption) if w)
+        derivation = truncate(f"{said}\n\n{derivation}", policy.explanation_max_chars)
     talk = talk_track(parts, account=account, contracts=by_contract, quantum=quantum,
-                      lead=overdue)
+                      lead=lead)
     return PlannedRenewal(
         key, account.id, name, currency, start_date, end_date, start_date - ONE_DAY, stage,
         amount, group, lines, tasks, unplanned, risk, forecast, capped,
         existing.opportunity_id if existing is not None else None, talk, figures, approvals,
-        derivation, lapse.days_overdue if lapse is not None else 0)
+        derivation, lapse.days_overdue if lapse is not None else 0, adoption is not None)
 
 
 def approval_reasons(*, group: CotermGroup, contracts: Mapping[str, Contract],

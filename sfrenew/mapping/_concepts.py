@@ -68,8 +68,10 @@ class ConceptField:
     references: Concept | None = None  # an Id of a record of this concept
     long_text: bool = False  # generated metadata: a long text area, not a 255-char text
     money: bool = False  # generated metadata: a Currency field, not a Number
-    digits: tuple[int, int] | None = None  # generated metadata: (precision, scale) of a Number
-    length: int | None = None  # generated metadata: a text field's length (default 255)
+    # Generated metadata only: the size of a Number (precision, scale) or a Text field,
+    # where the default (Number(18, 6), Text(255)) does not fit the values.
+    digits: tuple[int, int] | None = None
+    length: int | None = None
 
 
 def _f(name: str, coercion: Coercion, doc: str, **kw: object) -> ConceptField:

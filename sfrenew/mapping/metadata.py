@@ -9,18 +9,19 @@ so the output is the same with or without an org.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from sfrenew.mapping._concepts import (
-    OWN_CONCEPTS,
-    Coercion,
-    Concept,
-    WriteMode,
-    concept_fields,
-    write_mode,
+from sfrenew.mapping._analytics_reports import AnalyticsFieldsMissing, with_analytics
+from sfrenew.mapping._concepts import Coercion, Concept, WriteMode, concept_fields, write_mode
+from sfrenew.mapping._metadata_model import (
+    PERMISSION_SET,
+    CustomFieldSpec,
+    CustomObjectSpec,
+    SfdxProject,
 )
+from sfrenew.mapping._metadata_xml import API_VERSION, NS, PACKAGE_DIR, field_xml, write_project
 from sfrenew.mapping._model import (
     VALUE_TARGETS,
     ConceptMapping,
@@ -28,10 +29,11 @@ from sfrenew.mapping._model import (
     OriginatingOpportunityLines,
 )
 
-NS = "http://soap.sforce.com/2006/04/metadata"
-API_VERSION = "62.0"
-PERMISSION_SET = "Sfrenew_Integration"
-PACKAGE_DIR = Path("force-app/main/default")
+__all__ = ["API_VERSION", "NS", "PACKAGE_DIR", "PERMISSION_SET", "AnalyticsFieldsMissing",
+           "CustomFieldSpec", "CustomObjectSpec", "custom_fields_needed",
+           "custom_objects_needed", "field_xml", "is_unmanaged_custom", "project_for",
+           "write_metadata", "write_project"]
+
 LONG_TEXT_LENGTH = 32768  # explanations are capped at 32,000 characters by the rules
 # Numbers: (precision, scale, metadata type). Rates keep 4 decimals of a percent.
 _NUMBERS = {Coercion.DECIMAL: (18, 6, "Number"), Coercion.PERCENT: (7, 4, "Percent"),
@@ -41,24 +43,6 @@ _NUMBERS = {Coercion.DECIMAL: (18, 6, "Number"), Coercion.PERCENT: (7, 4, "Perce
 def is_unmanaged_custom(name: str) -> bool:
     """True for ``Foo__c`` / ``Foo_Bar__c``; False for standard and namespaced names."""
     return name.endswith("__c") and name[:-3].count("__") == 0
-
-
-@dataclass(frozen=True)
-class CustomFieldSpec:
-    """One custom field to create, in metadata terms."""
-
-    object: str
-    name: str
-    type: str  # metadata type: Text, LongTextArea, Number, Percent, Checkbox, ...
-    label: str
-    description: str
-    writable: bool
-    length: int | None = None
-    precision: int | None = None
-    scale: int | None = None
-    external_id: bool = False
-    values: tuple[str, ...] = ()
-    reference_to: str | None = None
 
 
 def _label(name: str) -> str:
@@ -78,19 +62,20 @@ def _spec(mapping: MappingFile, section: ConceptMapping, field: str) -> CustomFi
     sf_name = section.fields[field].field
     coercion = section.field_type(field)
     text = CustomFieldSpec(
-        object=section.object, name=sf_name, type="Text", length=255, label=_label(sf_name),
-        description=f"sfrenew {concept.value}.{field}: {known.doc}",
-        writable=known.written and write_mode(concept) is not WriteMode.READ)
+        object=section.object, name=sf_name, type="Text", length=known.length or 255,
+        label=_label(sf_name), description=f"sfrenew {concept.value}.{field}: {known.doc}",
+        writable=known.written and write_mode(concept) is not WriteMode.READ,
+        concept=concept.value, concept_field=field)
     values = _picklist_values(mapping, concept, field)
     target = mapping.concept(known.references) if known.references else None
     if coercion is Coercion.PICKLIST and values:
         return replace(text, type="Picklist", length=None, values=values)
     if coercion is Coercion.DECIMAL and known.money:
-        return replace(text, type="Currency", length=None, precision=18, scale=2)
+        precision, scale = known.digits or (18, 2)
+        return replace(text, type="Currency", length=None, precision=precision, scale=scale)
     if coercion in _NUMBERS:
         precision, scale, kind = _NUMBERS[coercion]
-        if known.digits is not None and kind == "Number":  # the catalogue's own size
-            precision, scale = known.digits
+        precision, scale = known.digits or (precision, scale)
         return replace(text, type=kind, length=None, precision=precision, scale=scale)
     if coercion is Coercion.BOOL:
         return replace(text, type="Checkbox", length=None)
@@ -100,7 +85,19 @@ def _spec(mapping: MappingFile, section: ConceptMapping, field: str) -> CustomFi
         return replace(text, type="Lookup", length=None, reference_to=target.object)
     if known.long_text:
         return replace(text, type="LongTextArea", length=LONG_TEXT_LENGTH)
-    return replace(text, length=known.length) if known.length else text
+    return text
+
+
+def _key_spec(section: ConceptMapping, key_field: str) -> CustomFieldSpec:
+    # Salesforce refuses External ID fields on activities: a Task key is plain text.
+    activity = section.object.lower() in ("task", "event")
+    # On an object of sfrenew's own (metric rows), the key joins several values.
+    length = 255 if is_unmanaged_custom(section.object) else 80
+    return CustomFieldSpec(
+        object=section.object, name=key_field, type="Text", length=length,
+        label=_label(key_field), external_id=not activity, writable=True,
+        description=f"sfrenew's key for {section.concept.value} records "
+                    + ("(queried to find them)" if activity else "(upserts)"))
 
 
 def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
@@ -108,15 +105,8 @@ def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
     out: dict[tuple[str, str], CustomFieldSpec] = {}
     for section in mapping.mapped():
         if section.key_field and is_unmanaged_custom(section.key_field):
-            # Salesforce refuses External ID fields on activities: a Task key is plain text.
-            activity = section.object.lower() in ("task", "event")
-            out.setdefault((section.object.lower(), section.key_field.lower()), CustomFieldSpec(
-                object=section.object, name=section.key_field, type="Text",
-                # sfrenew's own objects: Text(255), as reports built on them expect
-                length=255 if section.concept in OWN_CONCEPTS else 80,
-                label=_label(section.key_field), external_id=not activity, writable=True,
-                description=f"sfrenew's key for {section.concept.value} records "
-                            + ("(queried to find them)" if activity else "(upserts)")))
+            out.setdefault((section.object.lower(), section.key_field.lower()),
+                           _key_spec(section, section.key_field))
         for name, spec in section.fields.items():
             if "." in spec.field or not is_unmanaged_custom(spec.field):
                 continue
@@ -137,75 +127,49 @@ def custom_fields_needed(mapping: MappingFile) -> list[CustomFieldSpec]:
     return sorted(out.values(), key=lambda s: (s.object, s.name))
 
 
-def _el(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-    child = ET.SubElement(parent, tag)
-    if text is not None:
-        child.text = text
-    return child
+def custom_objects_needed(fields: Sequence[CustomFieldSpec],
+                          mapping: MappingFile) -> list[CustomObjectSpec]:
+    """Every unmanaged custom object the mapping or the fields name.
+
+    An object sfrenew writes (any of its fields is written) is readable by everyone
+    and writable only by the integration user's permission set (sharing ``Read``); one
+    it only reads gets read access in the permission set, nothing more.
+    """
+    described: dict[str, str] = {m.object: f"sfrenew {m.concept.value} records"
+                                 for m in mapping.mapped()}
+    written: dict[str, bool] = {}
+    for spec in fields:
+        written[spec.object] = written.get(spec.object, False) or spec.writable
+        if spec.concept:
+            described.setdefault(spec.object, f"sfrenew {spec.concept} records")
+    for m in mapping.mapped():
+        written.setdefault(m.object, False)
+    out = []
+    for name in sorted(o for o in written if is_unmanaged_custom(o)):
+        label = _label(name)
+        initials = "".join(word[0] for word in label.split()).upper()
+        out.append(CustomObjectSpec(
+            name=name, label=label, plural_label=f"{label}s",
+            description=described.get(name, f"{label} records"),
+            name_format=f"{initials}-{{00000000}}",
+            written=written[name]))
+    return out
 
 
-def _root(tag: str) -> ET.Element:
-    return ET.Element(tag, {"xmlns": NS})
+def project_for(mapping: MappingFile, *,
+                extra_fields: Sequence[CustomFieldSpec] = ()) -> SfdxProject:
+    """The whole SFDX project of a mapping, as values: fields, objects, reports, dashboard.
 
-
-def _write(root: ET.Element, path: Path) -> Path:
-    ET.indent(root, space="    ")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = ET.tostring(root, encoding="unicode")
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n", encoding="utf-8")
-    return path
-
-
-def field_xml(spec: CustomFieldSpec) -> ET.Element:
-    """The ``CustomField`` element of one field."""
-    root = _root("CustomField")
-    _el(root, "fullName", spec.name)
-    _el(root, "description", spec.description)
-    if spec.external_id:
-        _el(root, "externalId", "true")
-    _el(root, "label", spec.label)
-    if spec.length is not None:
-        _el(root, "length", str(spec.length))
-    if spec.precision is not None:
-        _el(root, "precision", str(spec.precision))
-        _el(root, "scale", str(spec.scale or 0))
-    if spec.type == "Checkbox":
-        _el(root, "defaultValue", "false")
-    if spec.type == "Lookup":
-        _el(root, "deleteConstraint", "SetNull")
-        _el(root, "referenceTo", spec.reference_to)
-        _el(root, "relationshipName", spec.object.removesuffix("__c") + "s")
-    if spec.type in ("Text", "LongTextArea", "Number", "Percent", "Date", "Picklist", "Lookup"):
-        _el(root, "required", "false")
-    _el(root, "type", spec.type)
-    if spec.external_id:
-        _el(root, "unique", "true")
-        _el(root, "caseSensitive", "false")
-    if spec.type == "LongTextArea":
-        _el(root, "visibleLines", "5")
-    if spec.values:
-        vs = _el(root, "valueSet")
-        _el(vs, "restricted", "true")
-        definition = _el(vs, "valueSetDefinition")
-        _el(definition, "sorted", "false")
-        for value in spec.values:
-            item = _el(definition, "value")
-            _el(item, "fullName", value)
-            _el(item, "default", "false")
-            _el(item, "label", value)
-    return root
-
-
-def _object_xml(name: str) -> ET.Element:
-    root = _root("CustomObject")
-    _el(root, "deploymentStatus", "Deployed")
-    _el(root, "label", _label(name))
-    name_field = _el(root, "nameField")
-    _el(name_field, "label", f"{_label(name)} Name")
-    _el(name_field, "type", "Text")
-    _el(root, "pluralLabel", f"{_label(name)}s")
-    _el(root, "sharingModel", "ReadWrite")
-    return root
+    ``extra_fields`` are fields of concepts the mapping file does not have a section
+    for (yet), given as data; they join the mapping's own and reach the reports.
+    Raises :class:`AnalyticsFieldsMissing` when
+    a mapped analytics concept lacks a field a report needs.
+    """
+    fields = sorted([*custom_fields_needed(mapping), *extra_fields],
+                    key=lambda s: (s.object, s.name))
+    return with_analytics(SfdxProject(fields=tuple(fields),
+                                      objects=tuple(custom_objects_needed(fields, mapping))),
+                          mapping)
 
 
 def write_metadata(mapping: MappingFile, out: Path) -> list[Path]:
@@ -213,45 +177,4 @@ def write_metadata(mapping: MappingFile, out: Path) -> list[Path]:
 
     Deploy with ``sf project deploy start --manifest manifest/package.xml`` from ``out``.
     """
-    specs = custom_fields_needed(mapping)
-    objects = sorted({s.object for s in specs if is_unmanaged_custom(s.object)}
-                     | {s.object for s in mapping.mapped() if is_unmanaged_custom(s.object)})
-    base = out / PACKAGE_DIR
-    written = [_write(field_xml(s), base / "objects" / s.object / "fields" /
-                      f"{s.name}.field-meta.xml") for s in specs]
-    written += [_write(_object_xml(o), base / "objects" / o / f"{o}.object-meta.xml")
-                for o in objects]
-    perm = _root("PermissionSet")
-    _el(perm, "description", "Field access for the sfrenew integration user")
-    for spec in specs:
-        fp = _el(perm, "fieldPermissions")
-        _el(fp, "editable", "true" if spec.writable or spec.external_id else "false")
-        _el(fp, "field", f"{spec.object}.{spec.name}")
-        _el(fp, "readable", "true")
-    _el(perm, "label", "sfrenew Integration")
-    for obj in objects:
-        op = _el(perm, "objectPermissions")
-        for flag in ("allowCreate", "allowDelete", "allowEdit", "allowRead"):
-            _el(op, flag, "true" if flag in ("allowRead", "allowEdit", "allowCreate")
-                else "false")
-        _el(op, "modifyAllRecords", "false")
-        _el(op, "object", obj)
-        _el(op, "viewAllRecords", "false")
-    written.append(_write(perm, base / "permissionsets" /
-                          f"{PERMISSION_SET}.permissionset-meta.xml"))
-    package = _root("Package")
-    for kind, members in (("CustomField", [f"{s.object}.{s.name}" for s in specs]),
-                          ("CustomObject", objects), ("PermissionSet", [PERMISSION_SET])):
-        if not members:
-            continue
-        types = _el(package, "types")
-        for member in members:
-            _el(types, "members", member)
-        _el(types, "name", kind)
-    _el(package, "version", API_VERSION)
-    written.append(_write(package, out / "manifest" / "package.xml"))
-    project = out / "sfdx-project.json"
-    project.write_text('{\n  "packageDirectories": [{"path": "force-app", "default": true}],\n'
-                       f'  "sourceApiVersion": "{API_VERSION}"\n}}\n', encoding="utf-8")
-    written.append(project)
-    return written
+    return write_project(project_for(mapping), out)

@@ -29,10 +29,13 @@ from sfrenew.core.domain import Account
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account, plan_orphans
 from sfrenew.core.policy import RulesPolicy
+from sfrenew.core.rules.adoption import describe
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
 from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
+from sfrenew.plan.adopted import with_adoptions
+from sfrenew.plan.closures import with_sfrenew_closures
 from sfrenew.plan.desired import FieldShapes, desired_records
 from sfrenew.plan.model import (
     AccountPlan,
@@ -156,7 +159,7 @@ def in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
     inside = {c.id for c in records.contracts if c.end_date is not None
               and (lo is None or c.end_date >= lo) and (hi is None or c.end_date <= hi)}
     groups = [set(r.contract_ids) for r in records.existing_renewals
-              if r.created_by_sfrenew and not r.is_closed]
+              if r.maintained_by_sfrenew]
     grown = True
     while grown:
         grown = False
@@ -168,13 +171,16 @@ def in_scope(records: AccountRecords, scope: PlanScope) -> AccountRecords:
     return records
 
 
-def _summary(plan: RenewalPlan) -> tuple[RenewalSummary, ...]:
+def _summary(plan: RenewalPlan, window_days: int) -> tuple[RenewalSummary, ...]:
+    chosen = {a.opportunity_id: describe(a, window_days) for a in plan.adopted}
     return tuple(RenewalSummary(
         key=r.key, name=r.name, start_date=r.start_date.isoformat(),
         end_date=r.end_date.isoformat(), amount=str(r.amount), currency=r.currency,
         risk=r.risk.level.value, forecast=r.forecast.value, contracts=r.contract_ids,
         lines=len(r.lines), tasks=len(r.tasks), explanation=r.explanation,
-        derivation=r.derivation, days_overdue=r.days_overdue)
+        derivation=r.derivation, days_overdue=r.days_overdue,
+        adopted_opportunity=(r.existing_opportunity_id or "") if r.adopted else "",
+        adoption=chosen.get(r.existing_opportunity_id or "", "") if r.adopted else "")
         for r in plan.renewals)
 
 
@@ -245,7 +251,8 @@ class Planner:
             return self._orphans(records) if records.contracts else None
         if self.scope.accounts and account.id not in self.scope.accounts:
             return None
-        records = in_scope(records, self.scope)
+        records = with_sfrenew_closures(self.store, self.mapping, records)
+        records = in_scope(with_adoptions(self.store, self.mapping, records), self.scope)
         return self._plan(self._list_prices(records), frozenset())
 
     def _list_prices(self, records: AccountRecords) -> AccountRecords:
@@ -300,7 +307,8 @@ class Planner:
         for item in batch:
             for want in item.desired:
                 if want.object in self.keyed and (want.object, want.key) \
-                        not in item.records.current:
+                        not in item.records.current and want.key not in \
+                        item.records.by_id_current(want.object, self.mapping):
                     wanted.setdefault(want.object, set()).add(want.key)
         gone = deleted_by_people(self.store, wanted) if wanted else {}
         if not gone:
@@ -345,15 +353,14 @@ class Planner:
         records, plan = item.records, item.plan
         assert records.account is not None  # plan_one returned None otherwise
         leave = left_alone_records(self.mapping, plan, records.current)
-        current = records.current
+        # Records sfrenew did not create but writes (a contract's link to its renewal, its
+        # own fields on an adopted opportunity), as the org holds them, by Id.
+        by_id = {(w.object, w.key): found for w in item.desired
+                 if (found := records.by_id_current(w.object, self.mapping).get(w.key))}
+        current = {**records.current, **by_id} if by_id else records.current
         contract_obj = self.mapping.contract.object
-        links = [w.key for w in item.desired if w.object == contract_obj
-                 and w.key in records.contract_current]
-        if links:  # the contracts sfrenew links to their renewals, as the org holds them
-            current = {**current, **{(contract_obj, k): records.contract_current[k]
-                                     for k in links}}
         desired = [w for w in item.desired if w.object != contract_obj
-                   or w.key in records.contract_current]
+                   or (w.object, w.key) in by_id]
         changes = select_changes(
             diff_records(desired=desired, current=current, last_written=last,
                          ownership=self.ownership, close_policies=self.close, leave=leave,
@@ -398,7 +405,8 @@ class Planner:
         if kept or skipped or problems or routing:
             write_account(self.out, AccountPlan(
                 account_id=records.account.id, account_name=records.account.name,
-                renewals=_summary(plan), changes=tuple(kept), skipped=tuple(skipped),
+                renewals=_summary(plan, self.policy.adoption.close_date_window_days),
+                changes=tuple(kept), skipped=tuple(skipped),
                 problems=tuple(problems), routing=tuple(routing)))
 
 

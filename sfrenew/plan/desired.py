@@ -15,6 +15,7 @@ from typing import Any
 from sfrenew.core.changeset import DesiredRecord, RecordRef
 from sfrenew.core.plan import PlannedRenewal, RenewalPlan
 from sfrenew.core.policy import CadencePolicy, ForecastCategory, TaskPriority
+from sfrenew.core.rules.adoption import OWNED_FIELDS
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.core.talk import next_step_words, task_descriptions
 from sfrenew.mapping import Concept, MappingFile
@@ -64,6 +65,8 @@ def _mapped(mapping: MappingFile, concept: Concept, values: Mapping[str, Any],
 
 def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | None,
                  shapes: FieldShapes) -> dict[str, Any]:
+    """The renewal's opportunity fields; of an adopted renewal (a person's opportunity),
+    only the fields sfrenew owns there (``rules.adoption.OWNED_FIELDS``)."""
     v = mapping.values
     values = {
         "name": renewal.name, "account": renewal.account_id, "owner": owner,
@@ -86,6 +89,8 @@ def _opportunity(mapping: MappingFile, renewal: PlannedRenewal, owner: str | Non
     }
     if owner is None:
         del values["owner"]
+    if renewal.adopted:
+        values = {name: values[name] for name in OWNED_FIELDS}
     return _mapped(mapping, Concept.RENEWAL_OPPORTUNITY, values, shapes)
 
 
@@ -113,9 +118,6 @@ def contract_links(mapping: MappingFile, plan: RenewalPlan) -> list[DesiredRecor
                 out.append(DesiredRecord(contract_obj, contract_id, {},
                                          refs={link: RecordRef(opp_obj, renewal.key)},
                                          account_id=plan.account_id))
-    for adoption in plan.adopted:
-        out.append(DesiredRecord(contract_obj, adoption.contract_id,
-                                 {link: adoption.opportunity_id}, account_id=plan.account_id))
     return out
 
 
@@ -142,10 +144,13 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
         ref = RecordRef(opp_obj, renewal.key)
         who = routed.get(renewal.key)
         opp_owner = who.owner if who is not None else owner_id
-        out.append(DesiredRecord(opp_obj, renewal.key, shaped(
+        adopted = renewal.existing_opportunity_id if renewal.adopted else None
+        # A person's opportunity sfrenew adopted is known by its Id (the ledger's key for
+        # it too): sfrenew's own fields only, no lines, and tasks that point at it.
+        out.append(DesiredRecord(opp_obj, adopted or renewal.key, shaped(
             opp_obj, _opportunity(mapping, renewal, opp_owner, shapes), shapes),
             account_id=plan.account_id))
-        for line in renewal.lines:
+        for line in () if adopted else renewal.lines:
             values = {
                 "product": line.product_id,
                 "price_book_entry": line_entries.get(line.source_line_id),
@@ -171,12 +176,14 @@ def desired_records(*, mapping: MappingFile, plan: RenewalPlan, owner_id: str | 
             values = {"subject": task.subject, "due_date": task.due_date,
                       "status": mapping.values.task_status.open,
                       "priority": _priority(mapping, task.priority), "owner": task_owner,
-                      "description": descriptions.get(task.key)}
+                      "description": descriptions.get(task.key), "what": adopted}
             if task_owner is None:
                 del values["owner"]
+            if adopted is None:
+                del values["what"]
             out.append(DesiredRecord(task_obj, task.key, shaped(
                 task_obj, _mapped(mapping, Concept.TASK, values, shapes), shapes),
-                refs={opp_ref_task: ref} if opp_ref_task else {},
+                refs={opp_ref_task: ref} if opp_ref_task and adopted is None else {},
                 account_id=plan.account_id))
     out.extend(contract_links(mapping, plan))
     level = plan.account_risk

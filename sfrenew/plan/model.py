@@ -45,6 +45,10 @@ class RenewalSummary:
     explanation: str  # the rep's talk track
     derivation: str = ""  # the full derivation, for admins
     days_overdue: int = 0  # lapsed: days since the contract ended, unsigned
+    # A renewal a person made that sfrenew adopted: that opportunity's Id, and on the run
+    # that adopts it, how it was chosen (close date, other candidates).
+    adopted_opportunity: str = ""
+    adoption: str = ""
 
 
 @dataclass(frozen=True)

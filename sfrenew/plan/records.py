@@ -66,6 +66,17 @@ class AccountRecords:
     # The contracts as the org holds them (their renewal-opportunity link), by Id: the
     # diff's current record when sfrenew links a contract to its renewal.
     contract_current: dict[str, CurrentRecord] = field(default_factory=dict)
+    # Opportunities people made, as the org holds them, by Id: the diff's current record
+    # when sfrenew writes its own fields on one it adopted (rules.adoption).
+    person_current: dict[str, CurrentRecord] = field(default_factory=dict)
+
+    def by_id_current(self, obj: str, mapping: MappingFile) -> dict[str, CurrentRecord]:
+        """The records of ``obj`` sfrenew did not create but may write, by Id."""
+        if obj == mapping.contract.object:
+            return self.contract_current
+        if obj == mapping.renewal_opportunity.object:
+            return self.person_current
+        return {}
 
 
 def _read(mapping: MappingFile, concept: Concept, records: Sequence[MirrorRecord],
@@ -227,6 +238,9 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
         if opp.key:
             out.current[(opp_obj, opp.key)] = current_record(Concept.RENEWAL_OPPORTUNITY, mapping,
                                                        record, opp.key)
+        elif not opp.values.get("is_closed"):
+            out.person_current[record.sf_id] = current_record(
+                Concept.RENEWAL_OPPORTUNITY, mapping, record, record.sf_id)
         if opp.key or renewed:
             out.existing_renewals.append(ExistingRenewal(
                 opportunity_id=record.sf_id,

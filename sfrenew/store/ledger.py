@@ -180,7 +180,7 @@ def writes_of_run(db: Database, run_id: str) -> list[RecordWrites]:
 def _succeeded_writes(object_name: str, keys: Sequence[str]) -> Select[Any]:
     return (select(_i.c.key, _i.c.operation,
                    func.coalesce(_res.c.sf_id, _i.c.sf_id).label("sf_id"),
-                   _f.c.field, _f.c.value_after)
+                   _f.c.field, _f.c.value_after, _res.c.recorded_at)
             .select_from(_i.join(_res, _join_result).outerjoin(_f, _join_fields))
             .where(_i.c.object == object_name, _i.c.key.in_(keys),
                    _res.c.status == str(WriteStatus.SUCCEEDED))
@@ -203,6 +203,22 @@ def last_written(db: Database, object_name: str,
                         del out[ident]
                 elif row.field is not None:
                     out[(row.key, row.field)] = row.value_after
+    return out
+
+
+def last_operations(db: Database, object_name: str, keys: Iterable[str],
+                    field: str) -> dict[str, tuple[Operation, datetime]]:
+    """``{key: (operation, when)}``: how and when (the result's time) sfrenew last
+    successfully wrote ``field`` of each key (e.g. ``close``: sfrenew completed the task
+    itself). A successful delete forgets it."""
+    out: dict[str, tuple[Operation, datetime]] = {}
+    with db.read() as conn:
+        for part in chunked(dict.fromkeys(keys), IN_CHUNK):
+            for row in conn.execute(_succeeded_writes(object_name, part)):
+                if row.operation == Operation.DELETE:
+                    out.pop(row.key, None)
+                elif row.field == field:
+                    out[row.key] = (Operation(row.operation), row.recorded_at)
     return out
 
 

@@ -24,6 +24,7 @@ from sfrenew.store.values import (
     MirrorGroup,
     MirrorRecord,
     MirrorRow,
+    Operation,
     RecordWrites,
     Rejection,
     Run,
@@ -151,6 +152,10 @@ class StorePort(Protocol):
     def last_written(self, object_name: str,
                      keys: Iterable[str]) -> dict[tuple[str, str], Any]:
         """``{(key, field): value}`` last written successfully by sfrenew."""
+
+    def last_operations(self, object_name: str, keys: Iterable[str],
+                        field: str) -> dict[str, tuple[Operation, datetime]]:
+        """``{key: (operation, when)}`` of sfrenew's last successful write of ``field``."""
 
     def find_by_keys(self, object_name: str, keys: Iterable[str]) -> dict[str, str]:
         """``{key: sf_id}`` of live records sfrenew wrote under those keys."""

@@ -27,6 +27,7 @@ from sfrenew.store.values import (
     MirrorGroup,
     MirrorRecord,
     MirrorRow,
+    Operation,
     RecordWrites,
     Rejection,
     Run,
@@ -212,6 +213,11 @@ class StateStore:
                      keys: Iterable[str]) -> dict[tuple[str, str], Any]:
         """``{(key, field): value}`` last written successfully by sfrenew."""
         return ledger.last_written(self._db, object_name, keys)
+
+    def last_operations(self, object_name: str, keys: Iterable[str],
+                        field: str) -> dict[str, tuple[Operation, datetime]]:
+        """``{key: (operation, when)}`` of sfrenew's last successful write of ``field``."""
+        return ledger.last_operations(self._db, object_name, keys, field)
 
     def find_by_keys(self, object_name: str, keys: Iterable[str]) -> dict[str, str]:
         """``{key: sf_id}`` of live records sfrenew wrote under those keys."""

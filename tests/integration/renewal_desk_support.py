@@ -57,10 +57,10 @@ class Desk:
     config: AppConfig
     clock: MovingClock
 
-    def backfill(self, start: date, end: date) -> RunOutcome:
-        """``sfrenew backfill --from start --to end`` as the command builds it."""
+    def backfill(self, start: date, end: date, *, dry_run: bool = False) -> RunOutcome:
+        """``sfrenew backfill --from start --to end [--dry-run]`` as the command builds it."""
         request = build_request(self.config, start=start, end=end, accounts=(),
-                                dry_run=False, max_api_calls=None, resume=None)
+                                dry_run=dry_run, max_api_calls=None, resume=None)
         # The command takes the horizon from the wall clock's today; this desk's today
         # is the moving clock's (the same as the suite's until it moves).
         request = dataclasses.replace(request, horizon_days=max(
@@ -77,10 +77,10 @@ class Desk:
         """Any run on the desk's clock."""
         return execute(self.config, request, clock=self.clock)
 
-    def rollback(self, run_id: str) -> RollbackReport:
-        """``sfrenew rollback RUN_ID --dry-run``."""
-        own, report = rollback_session(self.config, run_id, dry_run=True, clock=self.clock)
-        assert own is None
+    def rollback(self, run_id: str, *, dry_run: bool = True) -> RollbackReport:
+        """``sfrenew rollback RUN_ID --dry-run`` (``dry_run=False``: the real rollback)."""
+        own, report = rollback_session(self.config, run_id, dry_run=dry_run, clock=self.clock)
+        assert (own is None) == dry_run
         return report
 
     def gateway(self) -> Gateway:

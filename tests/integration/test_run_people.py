@@ -9,9 +9,13 @@ offsets from the org's day, so the checks hold on any day.
   rollback; the renewal's explanation names the removed product, and its figures leave
   it out (prior ARR 10 × 1,000 = 10,000, not 10,000 + 5 × 200 = 11,000).
 * A person opened a Renewal opportunity by hand, naming no contract, closing 10 days
-  after the contract's end: it is adopted (linked on the contract, nothing else written
-  on it), never duplicated; another candidate 30 days before the end is reported, one
-  100 days after (outside the 45-day window) and a closed one are not candidates.
+  after the contract's end: it is adopted (linked on the contract), never duplicated,
+  and sfrenew writes only its own fields (talk track, derivation, risk, approval,
+  overdue) and its own cadence tasks on it, on this run and the next ones, never the
+  person's name, stage, amount, dates or lines; another candidate 30 days before the
+  end is reported, one 100 days after (outside the 45-day window) and a closed one are
+  not candidates. A rollback restores sfrenew's fields, deletes its tasks and leaves
+  the person's opportunity.
 * Every renewal sfrenew creates is linked back on its contract (CPQ's
   SBQQ__RenewalOpportunity__c; Renewal_Opportunity__c under the standard preset), and
   a rollback puts the link back as it was before the renewal goes.
@@ -190,6 +194,13 @@ def test_what_a_person_deleted_stays_deleted_even_after_a_rollback(org: Org) -> 
     assert task not in final["Task"]
 
 
+OWNED = ["Sfrenew_Explanation__c", "Sfrenew_Derivation__c", "Sfrenew_Risk_Level__c",
+         "Sfrenew_Risk_Score__c", "Sfrenew_Risk_Reasons__c", "Sfrenew_Needs_Approval__c",
+         "Sfrenew_Approval_Reason__c", "Sfrenew_Overdue__c", "Sfrenew_Days_Overdue__c"]
+PERSONS = ["Id", "Name", "StageName", "Amount", "CloseDate", "Type", "OwnerId", "NextStep",
+           KEY]
+
+
 def test_a_renewal_a_person_opened_is_adopted_linked_and_never_duplicated(org: Org) -> None:
     hand, plain = org.account("Hand Renewal Co"), org.account("Plain Co")
     org.contract("by_hand", hand, ends_in=40)
@@ -200,40 +211,140 @@ def test_a_renewal_a_person_opened_is_adopted_linked_and_never_duplicated(org: O
     def person_opp(name: str, close: date, stage: str = "Prospecting") -> str:
         return _insert(gw, "Opportunity", [{
             "AccountId": hand, "Name": name, "StageName": stage, "Type": "Renewal",
-            "CloseDate": close.isoformat(), "Amount": 9_500, "CurrencyIsoCode": "USD"}])[0]
+            "CloseDate": close.isoformat(), "Amount": 9_500, "CurrencyIsoCode": "USD",
+            "NextStep": "Call the CFO"}])[0]
+
+    def theirs() -> dict[str, dict[str, Any]]:
+        return {r["Id"]: r for r in gw.read("Opportunity", PERSONS, f"AccountId = '{hand}'")}
+
+    def owned(opp: str) -> dict[str, Any]:
+        (row,) = gw.read("Opportunity", OWNED, f"Id = '{opp}'")
+        return {f: row[f] for f in OWNED}
 
     chosen = person_opp("Renewal by hand", end + timedelta(days=10))
     other = person_opp("Another try", end - timedelta(days=30))
     far = person_opp("Next year's", end + timedelta(days=100))
     person_opp("Last year's", end, stage="Closed Won")
-    fields = ["Id", "Name", "StageName", "Amount", "CloseDate", "Type"]
-    as_made = {r["Id"]: r for r in gw.read("Opportunity", fields, f"AccountId = '{hand}'")}
+    as_made = theirs()
+    empty = owned(chosen)
 
     first = _run(org)
     org_now = dump(org.book)
-    assert {o["AccountId"] for o in org_now["Opportunity"].values()} == {plain}
-    reason, detail = _skips(first)[org.ids["by_hand"]]
-    assert reason == "adopted_person_renewal"
-    assert chosen in detail
-    assert other in detail
-    assert far not in detail
-    assert "10 days after" in detail
+    # No second renewal next to the person's: sfrenew's only opportunity is Plain Co's.
+    (sfrenew_opp,) = org_now["Opportunity"]
+    assert org_now["Opportunity"][sfrenew_opp]["AccountId"] == plain
+    assert org.ids["by_hand"] not in _skips(first)  # renewed: on the person's opportunity
     links = org.links()
     assert links[org.ids["by_hand"]] == chosen
-    (sfrenew_opp,) = org_now["Opportunity"]
     assert links[org.ids["plain"]] == _sf_id(org, "Opportunity", sfrenew_opp)
-    # Nothing else is written on the person's opportunities: no lines, same fields.
-    assert {r["Id"]: r for r in gw.read("Opportunity", fields,
-                                        f"AccountId = '{hand}'")} == as_made
+    # sfrenew's own fields on the adopted opportunity: the talk track says whose it is,
+    # the derivation how it was chosen; risk fields are sfrenew's view.
+    mine = owned(chosen)
+    assert mine["Sfrenew_Explanation__c"].startswith("A person opened this renewal")
+    assert chosen in mine["Sfrenew_Derivation__c"]
+    # How it was chosen is in the plan of the run that adopted it.
+    (said,) = [r.adoption for a in iter_accounts(Path(first.stats["plan_file"]))
+               for r in a.renewals if r.adopted_opportunity == chosen]
+    assert "10 days after" in said
+    assert other in said
+    assert far not in said
+    assert mine["Sfrenew_Risk_Level__c"] == "Low"
+    assert mine["Sfrenew_Overdue__c"] is False
+    # ... and nothing of the person's: name, stage, amount, close date, type, owner, next
+    # step, no key, no lines; the other candidates untouched.
+    assert theirs() == as_made
     assert not list(gw.read("OpportunityLineItem", ["Id"], f"OpportunityId = '{chosen}'"))
+    assert all(owned(o) == empty for o in (other, far))
+    # Its own cadence tasks, on the person's opportunity.
+    tasks = {k: t for k, t in org_now["Task"].items() if t["WhatId"] == chosen}
+    assert tasks
+    assert all(t["Status"] == "Not Started" for t in tasks.values())
 
     second = _run(org)
-    assert second.stats["written"] == {}
-    assert _skips(second)[org.ids["by_hand"]][0] == "already_renewed_by_person"
+    assert second.stats["written"] == {}  # maintained, nothing to change
+    assert org.ids["by_hand"] not in _skips(second)
 
-    # Undo the first run: the renewal goes, and both contract links are put back.
+    # The rep works the renewal: stage, amount, close date. sfrenew keeps maintaining its
+    # own fields and tasks and never touches theirs, nor opens a second renewal.
+    moved = (end + timedelta(days=20)).isoformat()
+    assert gw.write("update", "Opportunity", [{
+        "Id": chosen, "StageName": "Negotiation/Review", "Amount": 12_000,
+        "CloseDate": moved}])[0].success
+    worked = theirs()
+    _run(org)
+    assert theirs() == worked
+    assert len(dump(org.book)["Opportunity"]) == 1
+    assert {k for k, t in dump(org.book)["Task"].items() if t["WhatId"] == chosen} == set(tasks)
+
+    # Undo the first run: the renewal goes, both contract links are put back, sfrenew's
+    # fields on the person's opportunity are restored (empty) and its tasks deleted; the
+    # person's opportunity and their edits stay. Nothing is said to be a person's change.
+    latest = owned(chosen)
+    _, dry = rollback_session(org.book.config, first.run_id, dry_run=True, clock=now)
+    assert [i for i in dry.items if i.action == "left_alone"] == []
+    fate = {(i.object, i.key): i.action for i in dry.items}
+    assert fate[("Opportunity", chosen)] == "restore"
+    assert all(fate[("Task", k)] == "delete" for k in tasks)
     _, report = rollback_session(org.book.config, first.run_id, dry_run=False, clock=now)
     assert sorted(i.key for i in report.items if i.object == "Contract"
                   and i.action == "restore") == sorted([org.ids["by_hand"], org.ids["plain"]])
     assert org.links() == {org.ids["by_hand"]: None, org.ids["plain"]: None}
     assert dump(org.book)["Opportunity"] == {}
+    assert dump(org.book)["Task"] == {}
+    # Its fields are as before the run, but those a later run rewrote (the stage moved:
+    # the forecast words changed), which stay as that run wrote them.
+    restored = next(i for i in report.items if i.key == chosen)
+    assert "Sfrenew_Risk_Level__c" in restored.fields
+    undone = owned(chosen)
+    assert all(undone[f] == (empty[f] if f in restored.fields else latest[f]) for f in OWNED)
+    assert undone["Sfrenew_Risk_Level__c"] is None
+    assert theirs() == worked
+
+
+def test_tasks_sfrenew_completed_itself_are_reopened_never_those_people_did(org: Org) -> None:
+    acct = org.account("Reopen Co")
+    org.contract("reopen", acct, ends_in=40)
+    gw = org.book.gateway()
+    contract = org.ids["reopen"]
+
+    def statuses() -> dict[str, str]:
+        return {k: t["Status"] for k, t in dump(org.book)["Task"].items()}
+
+    _run(org)
+    first = statuses()
+    assert len(first) >= 3
+    assert set(first.values()) == {"Not Started"}
+    by_person, touched, *sfrenews = sorted(first)
+    # A rep completes one task. Then the contract is marked do-not-renew for a while:
+    # sfrenew completes the renewal's other open tasks (as earlier versions did to open
+    # renewals), and a rep adds a comment to one of those afterwards.
+    assert gw.write("update", "Task", [{"Id": _sf_id(org, "Task", by_person),
+                                        "Status": "Completed"}])[0].success
+    assert gw.write("update", "Contract", [{"Id": contract, "Do_Not_Renew__c": True}])[
+        0].success
+    _run(org)
+    assert set(statuses().values()) == {"Completed"}
+    assert gw.write("update", "Task", [{"Id": _sf_id(org, "Task", touched),
+                                        "Description": "Customer asked to wait"}])[0].success
+
+    # The contract renews again: the tasks sfrenew completed itself (the ledger says so,
+    # and nobody touched them since) are reopened; the one the rep completed and the one
+    # the rep touched after sfrenew's close stay completed.
+    assert gw.write("update", "Contract", [{"Id": contract, "Do_Not_Renew__c": False}])[
+        0].success
+    reopened = _run(org)
+    now_status = statuses()
+    assert {k: now_status[k] for k in first} == {
+        by_person: "Completed", touched: "Completed",
+        **dict.fromkeys(sfrenews, "Not Started")}
+    said = {c.key: c.reason for a in iter_accounts(Path(reopened.stats["plan_file"]))
+            for c in a.changes}
+    assert all(said[k] == "rules changed Status" for k in sfrenews)
+    assert _run(org).stats["written"] == {}  # and they stay so
+
+    # Undoing the run that reopened them completes them again, and names no person's
+    # change.
+    _, report = rollback_session(org.book.config, reopened.run_id, dry_run=False, clock=now)
+    assert {i.key: i.action for i in report.items if i.object == "Task"} == dict.fromkeys(
+        sfrenews, "restore")
+    assert set(statuses().values()) == {"Completed"}

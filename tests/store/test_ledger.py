@@ -112,6 +112,10 @@ def test_last_written_and_find_by_key_across_runs(store: StateStore, run: str) -
     assert store.last_written("Opportunity", ["k1", "k2", "k9"]) == {
         ("k1", "Amount"): Decimal("110.00"), ("k1", "StageName"): "Open"}
     assert store.last_written("Task", ["k1"]) == {}
+    assert store.last_operations("Opportunity", ["k1", "k2"], "Amount") == {
+        "k1": (Operation.UPDATE, LATER)}  # k2's create failed
+    assert store.last_operations("Opportunity", ["k1"], "StageName") == {
+        "k1": (Operation.CREATE, NOW)}  # the StageName update was never answered
     assert store.find_by_key("Opportunity", "k1") == "006A"
     assert store.find_by_key("Opportunity", "k2") is None  # its create failed
     assert store.find_by_keys("Opportunity", ["k1", "k2"]) == {"k1": "006A"}
@@ -122,6 +126,7 @@ def test_last_written_and_find_by_key_across_runs(store: StateStore, run: str) -
     store.record_results("r-2", [WriteResult(s3[0], OK)], now=LATER)
     assert store.find_by_key("Opportunity", "k1") is None
     assert store.last_written("Opportunity", ["k1"]) == {}
+    assert store.last_operations("Opportunity", ["k1"], "Amount") == {}
     s4 = store.record_intents("r-2", [opp("k1", Operation.CREATE, Amount=(None, 1))], now=LATER)
     store.record_results("r-2", [WriteResult(s4[0], OK, sf_id="006N")], now=LATER)
     assert store.find_by_key("Opportunity", "k1") == "006N"

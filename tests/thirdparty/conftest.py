@@ -57,13 +57,11 @@ def thirdparty_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalOr
         org.stop()
 
 
-def node_env(org: LocalOrg, home: Path) -> dict[str, str]:
-    """The environment of a Node client of ``org``: CA, no telemetry, a private HOME."""
-    info = org.connection_info
+def offline_env(home: Path) -> dict[str, str]:
+    """The environment of a Node client without an org: no telemetry, a private HOME."""
     return {
         "PATH": f"{NODE_MODULES / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
-        "NODE_EXTRA_CA_CERTS": info["ca_file"],
         "SF_DISABLE_TELEMETRY": "true",
         "SFDX_DISABLE_TELEMETRY": "true",
         "SF_AUTOUPDATE_DISABLE": "true",
@@ -74,6 +72,15 @@ def node_env(org: LocalOrg, home: Path) -> dict[str, str]:
         "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
         "SF_LOG_LEVEL": "fatal",
         "NO_COLOR": "1",
+    }
+
+
+def node_env(org: LocalOrg, home: Path) -> dict[str, str]:
+    """The environment of a Node client of ``org``: CA, no telemetry, a private HOME."""
+    info = org.connection_info
+    return {
+        **offline_env(home),
+        "NODE_EXTRA_CA_CERTS": info["ca_file"],
         "SF_INSTANCE_URL": org.instance_url,
         "SF_USERNAME": info["username"],
         "SF_PASSWORD": info["password"],

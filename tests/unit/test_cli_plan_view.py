@@ -68,6 +68,22 @@ def test_a_lapsed_renewal_says_how_overdue_it_is(tmp_path: Path) -> None:
     assert "5 tasks, lapsed: 21 days overdue" in text.getvalue()
 
 
+def test_an_adopted_renewal_names_the_persons_opportunity_and_how_it_was_chosen(
+        tmp_path: Path) -> None:
+    adopted = RenewalSummary(key="k1", name="Acme renewal", start_date="2026-04-01",
+                             end_date="2027-03-31", amount="1200.00", currency="USD",
+                             risk="Low", forecast="Pipeline", contracts=("800A",), lines=1,
+                             tasks=3, explanation="A person opened this renewal; …",
+                             adopted_opportunity="006P",
+                             adoption="adopted opportunity 006P, … other candidates not "
+                                      "adopted: 006Q")
+    text = _render(tmp_path, AccountPlan(account_id="001A", account_name="Acme",
+                                         renewals=(adopted,), changes=()))
+    assert ("on 006P, a renewal a person made (adopted): sfrenew writes only its own fields "
+            "and tasks there; adopted opportunity 006P, … other candidates not adopted: "
+            "006Q") in " ".join(text.split())
+
+
 def _render(tmp_path: Path, *accounts: AccountPlan) -> str:
     path = tmp_path / "plan.jsonl"
     with path.open("w", encoding="utf-8") as out:

@@ -12,6 +12,7 @@ from sfrenew.core.analytics._currency import (
     identity_rates,
 )
 from sfrenew.core.analytics._desk import (
+    BUCKET_LIMITS,
     BUCKETS,
     AtRiskRenewal,
     OnTimeRate,
@@ -60,14 +61,15 @@ from sfrenew.core.analytics._rows import (
 from sfrenew.core.analytics._values import Outcome, RenewalFact, RenewalOutcome
 
 __all__ = [
-    "BUCKETS", "DIMENSIONS", "WHOLE_BOOK", "AtRiskRenewal", "BookFigures", "ConversionRates",
-    "DatedRate", "Dimension", "ForecastAccuracy", "Grain", "Metric", "MetricRow",
-    "OnTimeRate", "Outcome", "PipelineBucket", "RenewalFact", "RenewalOutcome",
-    "Retention", "Settlement", "SnapshotRecord", "SnapshotRow", "UnknownCurrencyError",
-    "at_risk", "atr", "book_figures", "bucket_of", "churn_by_reason", "convert_facts",
-    "dimension_value", "forecast_accuracy", "forecast_snapshot", "identity_rates",
-    "metric_cutoff", "metric_rows", "on_time_by_period", "outcome_of", "period_of",
-    "period_start", "pipeline", "ratio", "retention", "retention_by_period", "settle",
+    "BUCKETS", "BUCKET_LIMITS", "DIMENSIONS", "WHOLE_BOOK", "AtRiskRenewal",
+    "BookFigures", "ConversionRates", "DatedRate", "Dimension", "ForecastAccuracy",
+    "Grain", "Metric", "MetricRow", "OnTimeRate", "Outcome", "PipelineBucket",
+    "RenewalFact", "RenewalOutcome", "Retention", "Settlement", "SnapshotRecord",
+    "SnapshotRow", "UnknownCurrencyError", "at_risk", "atr", "book_figures",
+    "bucket_of", "churn_by_reason", "convert_facts", "dimension_value",
+    "forecast_accuracy", "forecast_snapshot", "identity_rates", "metric_cutoff",
+    "metric_rows", "on_time_by_period", "outcome_of", "period_of", "period_start",
+    "pipeline", "ratio", "retention", "retention_by_period", "settle",
     "snapshot_cutoff", "snapshot_records", "timeliness", "week_start", "weeks_out",
     "won_by_period",
 ]

@@ -25,7 +25,9 @@ from sfrenew.core.analytics._retention import ratio
 from sfrenew.core.analytics._values import Outcome, RenewalFact
 
 BUCKETS = ("overdue", "T-30", "T-60", "T-90", "T-120", "later")
-_LIMITS = ((30, "T-30"), (60, "T-60"), (90, "T-90"), (120, "T-120"))
+# The upper bound (days to the due date, inclusive) of each T-minus bucket; the
+# generated Salesforce formula field (sfrenew.mapping) is built from these too.
+BUCKET_LIMITS = ((30, "T-30"), (60, "T-60"), (90, "T-90"), (120, "T-120"))
 
 
 class Timeliness:
@@ -80,7 +82,7 @@ def bucket_of(due: date, today: date) -> str:
     days = (due - today).days
     if days < 0:
         return "overdue"
-    for limit, name in _LIMITS:
+    for limit, name in BUCKET_LIMITS:
         if days <= limit:
             return name
     return "later"

@@ -125,7 +125,7 @@ def plan_cadence(
             continue
         key = task_key(renewal_key, step.name)
         current = existing.get(key)
-        if current is not None and current.is_closed:
+        if current is not None and current.stays_closed:
             unplanned.append(UnplannedStep(step.name, scheduled, StepOutcome.COMPLETED))
             continue
         due = scheduled

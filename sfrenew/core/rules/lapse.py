@@ -65,7 +65,7 @@ def escalation_task(*, renewal_key: str, lapse: Lapse, today: date,
         return None
     key = task_key(renewal_key, step.name)
     current = existing.get(key)
-    if current is not None and current.is_closed:
+    if current is not None and current.stays_closed:
         return None
     due = lapse.grace_ends
     if due < today:

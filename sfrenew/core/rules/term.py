@@ -142,8 +142,9 @@ class Ineligibility(StrEnum):
 
 
 def holds_open_renewal(renewals: tuple[ExistingRenewal, ...]) -> bool:
-    """True when one of ``renewals`` is an open renewal sfrenew made (it stays sfrenew's)."""
-    return any(r.created_by_sfrenew and not r.is_closed for r in renewals)
+    """True when one of ``renewals`` is an open renewal sfrenew made or adopted (it stays
+    sfrenew's)."""
+    return any(r.maintained_by_sfrenew for r in renewals)
 
 
 def eligibility(
@@ -162,14 +163,15 @@ def eligibility(
     evergreen contract often has no end date, and either kind should be reported as
     what it is, whenever it ends. A term of zero or less is not "short" but invalid
     (the planner reports it as ``invalid_term``). A contract whose open renewal sfrenew
-    made (``holds_open_renewal``) is never ``already_ended`` nor ``beyond_horizon``.
+    made or adopted (``holds_open_renewal``) is never ``already_ended`` nor ``beyond_horizon``.
     """
     if contract.status not in policy.statuses:
         return Ineligibility.STATUS_NOT_ELIGIBLE
     if contract.do_not_renew:
         return Ineligibility.DO_NOT_RENEW
     for renewal in renewals:
-        if not renewal.created_by_sfrenew:
+        # A person's renewal is theirs, unless it is open and sfrenew adopted it earlier.
+        if not renewal.created_by_sfrenew and not renewal.maintained_by_sfrenew:
             return Ineligibility.ALREADY_RENEWED_BY_PERSON
     for renewal in renewals:
         if renewal.is_closed:

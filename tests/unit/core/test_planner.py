@@ -17,7 +17,7 @@ from sfrenew.core.domain import (
     RiskSignals,
 )
 from sfrenew.core.formula import parse
-from sfrenew.core.keys import line_key, renewal_key
+from sfrenew.core.keys import adopted_renewal_key, line_key, renewal_key, task_key
 from sfrenew.core.plan import RenewalPlan, SkipReason
 from sfrenew.core.planner import plan_account
 from sfrenew.core.policy import (
@@ -34,6 +34,7 @@ from sfrenew.core.policy import (
     TermCompatibility,
     UpliftPolicy,
 )
+from sfrenew.core.rules.adoption import describe
 from tests.unit.core.builders import (
     ACCOUNT,
     TODAY,
@@ -654,14 +655,63 @@ def test_a_hand_made_renewal_near_the_end_is_adopted_not_duplicated() -> None:
     # (-30) and 2024-07-09 (+100, outside the default 45-day window).
     plan = _plan(contract(), existing=(_hand_made("006B", -30), _hand_made("006A", 10),
                                        _hand_made("006C", 100)))
-    assert plan.renewals == ()
-    ((contract_id, reason, detail),) = plan.skipped
-    assert (contract_id, reason) == ("800A", SkipReason.ADOPTED_PERSON_RENEWAL)
-    assert "006A" in detail
-    assert "closing 2024-04-10 (10 days after" in detail
-    assert "other candidates not adopted: 006B" in detail
-    assert "006C" not in detail
+    assert plan.skipped == ()
+    (renewal,) = plan.renewals  # planned on the person's opportunity, not a new one
+    assert renewal.adopted
+    assert renewal.existing_opportunity_id == "006A"
+    assert renewal.key == adopted_renewal_key("006A")
+    assert renewal.stage == "Prospecting"  # the person's stage
+    assert renewal.derivation.startswith("Adopted: opportunity 006A is an open renewal")
+    assert renewal.explanation.startswith("A person opened this renewal")
+    (adoption,) = plan.adopted
+    said = describe(adoption, 45)  # how it was chosen: said by the run that adopts it
+    assert "closing 2024-04-10 (10 days after" in said
+    assert "other candidates not adopted: 006B" in said
+    assert "006C" not in said
+    assert {t.key for t in renewal.tasks} == {task_key(renewal.key, t.step)
+                                              for t in renewal.tasks}
     assert [(a.contract_id, a.opportunity_id) for a in plan.adopted] == [("800A", "006A")]
+
+
+def test_an_adopted_renewal_is_its_own_group_and_stays_adopted_on_later_runs() -> None:
+    # 800A ends 2024-03-31, 800B 20 days later: they would co-term (60-day window).
+    # 006A closes 2024-02-20: 40 days before 800A's end (adopted, window 45), 60 days
+    # before 800B's (not).
+    b = contract("800B", end=date(2024, 4, 20))
+    plan = _plan(contract("800A"), b, existing=(_hand_made("006A", -40),))
+    assert len(_plan(contract("800A"), b).renewals) == 1  # co-termed without 006A
+    assert sorted((r.contract_ids, r.adopted) for r in plan.renewals) == [
+        (("800A",), True), (("800B",), False)]
+    # The next run sees 006A linked to 800A (the link sfrenew wrote) and adopted: the
+    # same renewal, same key and tasks, and no candidate is looked for again.
+    linked = ExistingRenewal(opportunity_id="006A", contract_ids=("800A",),
+                             created_by_sfrenew=False, stage="Prospecting", adopted=True)
+    later = _plan(contract("800A"), b, existing=(linked,))
+    again = next(r for r in later.renewals if r.adopted)
+    first = next(r for r in plan.renewals if r.adopted)
+    assert (again.key, again.contract_ids, again.existing_opportunity_id) == (
+        first.key, ("800A",), "006A")
+    assert [t.key for t in again.tasks] == [t.key for t in first.tasks]
+    # The same words too: a maintained renewal is not rewritten because it was adopted.
+    assert (again.explanation, again.derivation) == (first.explanation, first.derivation)
+    worked = replace(linked, stage="Negotiation/Review")  # the person's stage, read
+    assert next(r for r in _plan(contract("800A"), b, existing=(worked,)).renewals
+                if r.adopted).stage == "Negotiation/Review"
+    assert later.adopted == ()
+    # Closed by the person, it is theirs again: nothing is planned on it.
+    closed = replace(linked, is_closed=True)
+    assert [(s.contract_id, s.reason) for s in _plan(contract("800A"),
+                                                     existing=(closed,)).skipped] == [
+        ("800A", SkipReason.ALREADY_RENEWED_BY_PERSON)]
+
+
+def test_an_adopted_renewal_past_its_start_stays_planned_and_overdue() -> None:
+    linked = ExistingRenewal(opportunity_id="006A", contract_ids=("800A",),
+                             created_by_sfrenew=False, stage="Prospecting", adopted=True)
+    ended = contract("800A", end=TODAY - timedelta(days=3))
+    (renewal,) = _plan(ended, existing=(linked,)).renewals
+    assert renewal.adopted
+    assert renewal.days_overdue == 3
 
 
 def test_no_candidate_in_the_window_a_renewal_is_created() -> None:
@@ -671,7 +721,7 @@ def test_no_candidate_in_the_window_a_renewal_is_created() -> None:
     assert far.adopted == ()
     wider = _plan(contract(), existing=(_hand_made("006C", 46),),
                   policy=replace(POLICY, adoption=AdoptionPolicy(close_date_window_days=46)))
-    assert wider.renewals == ()
+    assert [r.existing_opportunity_id for r in wider.renewals] == ["006C"]
     assert wider.adopted[0].opportunity_id == "006C"
 
 

@@ -69,9 +69,60 @@ def test_check_defaults_to_the_mappings_folder(monkeypatch: pytest.MonkeyPatch) 
 def test_check_without_files_anywhere_is_a_usage_error(monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SFRENEW_CONFIG", raising=False)
     result = CliRunner().invoke(cli.mappings, ["check"])
     assert result.exit_code == 2
     assert "no mapping files given" in result.output
+    assert "--config" in result.output  # says how to name the config's mapping instead
+
+
+def _config_beside_a_mapping(tmp_path: Path, mapping_text: str) -> Path:
+    """A config in its own folder naming a mapping relative to that folder."""
+    folder = tmp_path / "desk"
+    (folder / "maps").mkdir(parents=True)
+    (folder / "maps" / "ours.yaml").write_text(mapping_text)
+    config = folder / "sfrenew.yaml"
+    config.write_text("salesforce:\n  target: local\nmappings: maps/ours.yaml\n")
+    return config
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_check_from_another_folder_checks_the_configs_mapping(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str) -> None:
+    config = _config_beside_a_mapping(tmp_path, Path(CPQ).read_text())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("SFRENEW_CONFIG", raising=False)
+    if how == "environment":
+        monkeypatch.setenv("SFRENEW_CONFIG", str(config))
+        result = _run("check")
+    else:
+        result = _run("check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"{config.parent / 'maps' / 'ours.yaml'}: valid" in result.output
+
+
+def test_check_of_the_configs_broken_mapping_says_where(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    config = _config_beside_a_mapping(
+        tmp_path, Path(STANDARD).read_text().replace("end_date: EndDate", "colour: Red__c"))
+    monkeypatch.delenv("SFRENEW_CONFIG", raising=False)
+    result = _run("check", "--config", str(config))
+    assert result.exit_code == 2
+    assert f"{config.parent / 'maps' / 'ours.yaml'}:" in result.output
+    assert "colour" in result.output
+
+
+def test_check_with_a_config_whose_mappings_key_is_wrong(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    config = tmp_path / "sfrenew.yaml"
+    config.write_text("salesforce:\n  target: local\nmappings: [a, b]\n")
+    monkeypatch.delenv("SFRENEW_CONFIG", raising=False)
+    result = CliRunner().invoke(cli.mappings, ["check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{config}:3:" in result.output
+    assert "must be the path of a mapping file" in result.output
 
 
 def test_schema_writes_the_committed_file(tmp_path: Path) -> None:

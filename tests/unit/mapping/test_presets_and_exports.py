@@ -1,12 +1,14 @@
 """The presets against the local org; the committed JSON Schema; generated metadata."""
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from sfrenew.mapping import Level, check_against_describe, load_mapping
+from sfrenew.mapping import Level, check_against_describe, load_mapping, metadata
+from sfrenew.mapping._concepts import Concept, ConceptField, concept_fields
 from sfrenew.mapping.jsonschema import render_json_schema
 from sfrenew.mapping.metadata import NS, custom_fields_needed, is_unmanaged_custom, write_metadata
 from tests.unit.mapping._describes import local_describes
@@ -130,3 +132,25 @@ def test_metadata_has_the_overdue_fields(path: Path, tmp_path: Path) -> None:
                        ("Sfrenew_Days_Overdue__c", "Number")):
         root = ET.parse(objects / "Opportunity" / "fields" / f"{name}.field-meta.xml").getroot()
         assert root.findtext(f"{M}type") == kind, name
+
+
+def test_catalogue_size_hints_size_the_generated_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The analytics fields need Number(18, 4), Text(3)...: a concept field's digits and
+    # length hints win over the coercion's default size.
+    def sized(concept: Concept) -> dict[str, ConceptField]:
+        fields = dict(concept_fields(concept))
+        if concept is Concept.RENEWAL_OPPORTUNITY:
+            fields["risk_score"] = dataclasses.replace(fields["risk_score"], digits=(3, 0))
+            fields["prior_arr"] = dataclasses.replace(fields["prior_arr"], digits=(16, 2))
+            fields["coterm_group"] = dataclasses.replace(fields["coterm_group"], length=40)
+        return fields
+
+    monkeypatch.setattr(metadata, "concept_fields", sized)
+    specs = {s.name: s for s in custom_fields_needed(load_mapping(PRESETS[0]).model)
+             if s.object == "Opportunity"}
+    assert (specs["Sfrenew_Risk_Score__c"].type, specs["Sfrenew_Risk_Score__c"].precision,
+            specs["Sfrenew_Risk_Score__c"].scale) == ("Number", 3, 0)
+    assert (specs["Sfrenew_Prior_ARR__c"].type, specs["Sfrenew_Prior_ARR__c"].precision) == \
+        ("Currency", 16)
+    assert specs["Sfrenew_Coterm_Group__c"].length == 40
+    assert specs["Sfrenew_Term_Months__c"].precision == 18  # no hint: the default

@@ -87,6 +87,26 @@ def test_existing_open_task_keeps_its_date_once_past_and_closed_tasks_stay_done(
     assert ("quote", StepOutcome.COMPLETED) in [(u.step, u.outcome) for u in unplanned]
 
 
+def test_a_task_sfrenew_completed_itself_is_reopened_one_a_person_completed_is_not() -> None:
+    # Today 2024-03-01; kickoff was due 2024-02-02 and quote 2024-03-03. An earlier
+    # version completed kickoff while the renewal was open (the ledger proves it); a
+    # person completed quote.
+    today = date(2024, 3, 1)
+    kickoff, quote = task_key("R1", "kickoff"), task_key("R1", "quote")
+    existing = {
+        kickoff: ExistingTask(kickoff, date(2024, 2, 2), is_closed=True,
+                              closed_by_sfrenew=True),
+        quote: ExistingTask(quote, date(2024, 3, 3), is_closed=True),
+    }
+    tasks, unplanned = _plan(today, existing=existing)
+    # kickoff is planned again, open, on the date it had (past: simply overdue)
+    assert [(t.step, t.due_date) for t in tasks] == [("kickoff", date(2024, 2, 2)),
+                                                     ("escalation", date(2024, 5, 2))]
+    assert ("quote", StepOutcome.COMPLETED) in [(u.step, u.outcome) for u in unplanned]
+    assert not existing[kickoff].stays_closed
+    assert existing[quote].stays_closed
+
+
 def test_open_tasks_are_re_dated_when_the_renewal_moves() -> None:
     key = task_key("R1", "escalation")
     existing = {key: ExistingTask(key, date(2024, 5, 2), is_closed=False)}
