@@ -151,10 +151,11 @@ class JobParams(_Strict):
     dry_run: StrictBool = Field(default=False, description="plan and report, write nothing")
     max_api_calls: StrictInt | None = Field(default=None, ge=1,
                                             description="hard cap for one run")
-    rules: list[Literal["renewals", "risk", "cadence"]] = Field(
-        default_factory=list, description="write only these rule sets (empty: all): "
-        "renewals (opportunities, lines), risk (risk fields, forecast category), cadence "
-        "(tasks)")
+    rules: list[Literal["renewals", "risk", "cadence", "analytics"]] = Field(
+        default_factory=list, description="write only these rule sets (empty: renewals, "
+        "risk and cadence): renewals (opportunities, lines), risk (risk fields, forecast "
+        "category), cadence (tasks), analytics (metric rows, the week's forecast snapshot, "
+        "renewal outcomes; only when named)")
     misfire_grace_seconds: StrictInt = Field(default=DEFAULT_MISFIRE_GRACE_SECONDS, ge=1,
         description="a fire missed by more than this (daemon down, busy) is skipped")
 

@@ -53,7 +53,7 @@ class ApplyOptions:
 def targets(mapping: MappingFile, run_id: str) -> list[Target]:
     """Write targets in parent-first order."""
     run_field = written_fields(mapping, Concept.RENEWAL_OPPORTUNITY).get("run_id")
-    return [
+    out = [
         Target(mapping.renewal_opportunity.object, mapping.renewal_opportunity.key_field,
                upsert=True, stamp={run_field: run_id} if run_field else {}),
         # sfrenew's own fields on renewals people made that it adopted, updated by Id.
@@ -64,6 +64,14 @@ def targets(mapping: MappingFile, run_id: str) -> list[Target]:
         Target(mapping.contract.object, None, upsert=False),
         Target(mapping.account.object, None, upsert=False),
     ]
+    # sfrenew's own analytics rows: upserted by key, stamped with the run like renewals.
+    for concept in (Concept.RENEWAL_METRIC, Concept.FORECAST_SNAPSHOT):
+        section = mapping.concept(concept)
+        if section is not None and section.key_field:
+            field = written_fields(mapping, concept).get("run_id")
+            out.append(Target(section.object, section.key_field, upsert=True,
+                              stamp={field: run_id} if field else {}))
+    return out
 
 
 def _pending_refs(change: RecordChange) -> list[tuple[str, RecordRef]]:

@@ -32,7 +32,7 @@ from sfrenew.store.values import (
 # sent (before their results are recorded, the worst moment), or after recording them.
 
 _OPERATION = {ChangeKind.CREATE: Operation.CREATE, ChangeKind.UPDATE: Operation.UPDATE,
-              ChangeKind.CLOSE: Operation.CLOSE}
+              ChangeKind.CLOSE: Operation.CLOSE, ChangeKind.DELETE: Operation.DELETE}
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ def chunk_checkpoint(chunks: int, point: str) -> None:
 
 
 def _payload(change: RecordChange, target: Target, refs: Mapping[str, str]) -> dict[str, Any]:
+    if change.kind is ChangeKind.DELETE:
+        return {"Id": change.sf_id}
     row: dict[str, Any] = {c.field: c.after for c in change.changes}
     row.update(refs)
     if change.kind is ChangeKind.CREATE or change.changes:
@@ -104,19 +106,23 @@ def send_chunk(*, gateway: GatewayPort, store: StorePort, run_id: str, target: T
     rows = [_payload(c, target, r) for c, r in zip(changes, refs, strict=True)]
     seqs = store.record_intents(run_id, [_intent(c, r, target) for c, r in
                                          zip(changes, rows, strict=True)], now=clock())
+    results = [RowResult(index=i, id=None, created=False, success=False)
+               for i in range(len(rows))]
+    deletes = [i for i, c in enumerate(changes) if c.kind is ChangeKind.DELETE]
+    creates = [i for i, c in enumerate(changes) if c.kind is ChangeKind.CREATE]
+    updates = [i for i, c in enumerate(changes)
+               if c.kind not in (ChangeKind.CREATE, ChangeKind.DELETE)]
+    sends: list[tuple[str, list[int], str | None]] = [("delete", deletes, None)]
     if target.upsert:
-        results = gateway.write("upsert", target.sobject, rows,
-                                external_id_field=target.key_field)
+        sends.append(("upsert", sorted(creates + updates), target.key_field))
     else:
-        creates = [i for i, c in enumerate(changes) if c.kind is ChangeKind.CREATE]
-        updates = [i for i, c in enumerate(changes) if c.kind is not ChangeKind.CREATE]
-        results = [RowResult(index=i, id=None, created=False, success=False)
-                   for i in range(len(rows))]
-        for op, idx in (("insert", creates), ("update", updates)):
-            if idx:
-                answers = gateway.write(op, target.sobject, [rows[i] for i in idx])
-                for i, answer in zip(idx, answers, strict=True):
-                    results[i] = answer
+        sends += [("insert", creates, None), ("update", updates, None)]
+    for op, idx, external_id in sends:
+        if idx:
+            answers = gateway.write(op, target.sobject, [rows[i] for i in idx],
+                                    external_id_field=external_id)
+            for i, answer in zip(idx, answers, strict=True):
+                results[i] = answer
     totals.chunks += 1
     chunk_checkpoint(totals.chunks, "before_results")
     outcomes: list[WriteResult] = []
@@ -131,7 +137,10 @@ def send_chunk(*, gateway: GatewayPort, store: StorePort, run_id: str, target: T
             done_keys.append(change.key)
             # An upsert says whether it created; a create found existing is an update.
             created = result.created if target.upsert else change.kind is ChangeKind.CREATE
-            totals.count(change.object, created=int(created), updated=int(not created))
+            if change.kind is ChangeKind.DELETE:
+                totals.count(change.object, deleted=1)
+            else:
+                totals.count(change.object, created=int(created), updated=int(not created))
         else:
             outcomes.append(WriteResult(seq, WriteStatus.FAILED, error_code=result.error_code,
                                         error_message=result.message,

@@ -2,8 +2,9 @@
 
 Starts from scratch in ``<state_dir>/demo`` every time (the org's data, the state
 store and a derived config file live there), seeds a book with a fixed seed, runs
-the real main job once (pull → plan → apply) with the given config, prints what it
-did and where to look next, and stops the org.
+the real main job once (pull → plan → apply) with the given config, then the weekly
+analytics job (metric rows, forecast snapshot, outcomes), prints what they did and
+where to look next, writes the report page, and stops the org.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def run_demo(config: AppConfig, *, contracts: int, seed: int,
         click.echo("running the main job once: pull → plan → apply …")
         outcome = execute(derived, RunRequest(job="main", steps=(
             Step.PULL, Step.PLAN, Step.APPLY, Step.REPORT)), clock=clock)
-        # The analytics page reads the mirror: pull the renewals just written into it.
-        execute(derived, RunRequest(job="analytics", steps=(Step.PULL,)), clock=clock)
+        # The analytics job (jobs/analytics.yaml): pulls the renewals just written,
+        # writes the metric rows, this week's forecast snapshot and the outcomes.
+        analytics = execute(derived, RunRequest(
+            job="analytics", steps=(Step.PULL, Step.PLAN, Step.APPLY), rules=("analytics",)),
+            clock=clock)
     click.echo(f"\nrun {outcome.run_id}: {outcome.status} in {outcome.duration_s:.1f}s "
                f"({outcome.message})")
     click.echo("created in the org:")
@@ -111,6 +115,10 @@ where to look next:
   sfrenew localorg serve --data-dir {demo_dir / 'org'}   # then, in another terminal:
   sfrenew plan --config {config_file}                  # a second run plans nothing new
   docs/running.md                                      # runs, plans, apply, rollback""")
+    written = analytics.stats.get("written", {})
+    click.echo(f"\nanalytics run {analytics.run_id}: {analytics.status}; in the org: " + ", ".join(
+        f"{obj} {c['created']} created, {c['updated']} updated"
+        for obj, c in sorted(written.items())))
     page = demo_report(derived, demo_dir / "report.html")
     click.echo(f"\nrenewal analytics (sfrenew report --config {config_file}): {page}")
 

@@ -10,8 +10,20 @@ import click
 from sfrenew.cli._ops_common import EXIT_CONFIG, config_option, fail, open_config
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
-from sfrenew.core.analytics import BookFigures, ConversionRates, Grain, book_figures
-from sfrenew.report import figures_json, read_currencies, read_facts, render_page
+from sfrenew.core.analytics import (
+    BookFigures,
+    ConversionRates,
+    Grain,
+    SnapshotRow,
+    book_figures,
+)
+from sfrenew.report import (
+    figures_json,
+    read_currencies,
+    read_facts,
+    read_snapshots,
+    render_page,
+)
 from sfrenew.store import open_store
 
 DEFAULT_CURRENCY = "USD"
@@ -38,7 +50,8 @@ def report_figures(config: AppConfig, *, currency: str | None = None,
                    grain: Grain = Grain.MONTH) -> BookFigures:
     """The figures of the config's mirror, as of today (the injected clock).
 
-    Rates are the mirrored ``currency_rate`` records (CurrencyType), ``rates`` on top;
+    Rates are the mirrored ``currency_rate`` records (CurrencyType) and dated rates
+    (DatedConversionRate, where the org has them), ``rates`` on top;
     the reporting currency is ``currency``, else the org's corporate one, else USD.
     """
     store = open_store(config.store_url)
@@ -46,6 +59,7 @@ def report_figures(config: AppConfig, *, currency: str | None = None,
         org = read_currencies(store, config.mapping)
         read = read_facts(store, config.mapping, default_currency=org.corporate
                           or DEFAULT_CURRENCY, decimals=config.rules.currencies)
+        stored = read_snapshots(store, config.mapping)
     finally:
         store.close()
     target = (currency or org.corporate or DEFAULT_CURRENCY).upper()
@@ -55,11 +69,19 @@ def report_figures(config: AppConfig, *, currency: str | None = None,
             fail(f"no conversion rate for the reporting currency {target} (the org has "
                  f"{', '.join(sorted(table))}); pass --rate {target}=RATE", EXIT_CONFIG)
         table[target] = Decimal(1)  # a single-currency org: nothing to convert
-    conversion = ConversionRates(rates=table,
+    # With advanced currency management the rate in force on each close date wins
+    # (DatedConversionRate); a --rate given here replaces the currency's dated rates.
+    dated = tuple(r for r in org.dated if r.currency not in (rates or {}))
+    conversion = ConversionRates(rates=table, dated=dated,
                                  decimals={**config.rules.currencies, **org.decimals})
+    # The weekly snapshots the analytics job stored, as taken (never recomputed), in
+    # the reporting currency and grain: what forecast accuracy judges.
+    snapshots = [SnapshotRow(r.snapshot_date, r.period, r.category, r.amount, r.renewals)
+                 for r in stored.values() if r.currency == target
+                 and ("Q" in r.period) == (grain is Grain.QUARTER)]
     figures = book_figures(read.facts, rates=conversion, currency=target,
                            today=utc_now().date(), grain=grain,
-                           grace_days=config.rules.lapse.grace_days)
+                           grace_days=config.rules.lapse.grace_days, snapshots=snapshots)
     figures.problems[:0] = read.problems
     return figures
 

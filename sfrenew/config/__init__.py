@@ -7,6 +7,7 @@
 from sfrenew.config.app import (
     DEFAULT_MAPPING,
     DEFAULT_STATE_DIR,
+    AnalyticsSettings,
     AppConfig,
     RunSettings,
     StoreSettings,
@@ -18,6 +19,7 @@ from sfrenew.config.app import (
 __all__ = [
     "DEFAULT_MAPPING",
     "DEFAULT_STATE_DIR",
+    "AnalyticsSettings",
     "AppConfig",
     "RunSettings",
     "StoreSettings",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,7 +30,8 @@ from sfrenew.yamlsource import (
 DEFAULT_STATE_DIR = ".state"
 DEFAULT_MAPPING = "mappings/standard.yaml"
 STORE_FILE = "sfrenew.sqlite3"
-SECTIONS = frozenset({"salesforce", "store", "state_dir", "mappings", "rules", "run"})
+SECTIONS = frozenset({"salesforce", "store", "state_dir", "mappings", "rules", "run",
+                      "analytics"})
 
 
 class _Strict(BaseModel):
@@ -64,6 +65,28 @@ class RunSettings(_Strict):
                             "date (the plan is the same either way; see docs/rules.md)")
 
 
+class AnalyticsSettings(_Strict):
+    """``analytics:`` — what the analytics job writes to Salesforce (docs/analytics.md)."""
+
+    currency: str | None = Field(
+        default=None, min_length=3, max_length=3,
+        description="reporting currency (ISO code); default the org's corporate currency")
+    grain: Literal["month", "quarter"] = Field(
+        default="month", description="periods of the metric and snapshot rows")
+    metric_months: int = Field(
+        default=24, ge=1, le=240,
+        description="months of metric periods kept up to this month (older rows are deleted)")
+    snapshot_weeks: int = Field(
+        default=104, ge=1, le=1040,
+        description="weekly forecast snapshots kept (older rows are deleted)")
+    per_currency: bool = Field(
+        default=True,
+        description="also write the whole book's metric rows in each renewal's own currency")
+    risk_levels: list[str] = Field(
+        default_factory=lambda: ["High"],
+        description="risk levels counted as at risk in the snapshots")
+
+
 @dataclass(frozen=True)
 class AppConfig:
     """A valid configuration: every section, resolved and typed.
@@ -83,6 +106,7 @@ class AppConfig:
     rules: RulesPolicy
     run: RunSettings
     fingerprint: str
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
     def with_salesforce(self, **changes: Any) -> AppConfig:
         """A copy with some ``salesforce:`` settings replaced (e.g. the demo's data dir)."""
@@ -185,6 +209,8 @@ def load_config(path: Path | str) -> AppConfig:
                            index, "salesforce", errors)
     store = _validate(StoreSettings, _section(document, "store"), index, "store", errors)
     run = _validate(RunSettings, _section(document, "run"), index, "run", errors)
+    analytics = _validate(AnalyticsSettings, _section(document, "analytics"), index,
+                          "analytics", errors)
 
     rules: RulesPolicy | None = None
     try:
@@ -209,10 +235,10 @@ def load_config(path: Path | str) -> AppConfig:
             except YamlSourceError as exc:
                 errors.extend(exc.errors)
     if errors or salesforce is None or store is None or run is None or rules is None \
-            or mapping is None:
+            or mapping is None or analytics is None:
         raise YamlSourceError(errors)
     store_url = store.url or f"sqlite:///{state_dir / STORE_FILE}"
     digest = hashlib.sha256(path.read_bytes() + b"\0" + mapping_text).hexdigest()[:16]
     return AppConfig(path=path, base_dir=base, salesforce=salesforce, store_url=store_url,
                      state_dir=state_dir, mapping_path=mapping_path, mapping=mapping,
-                     rules=rules, run=run, fingerprint=digest)
+                     rules=rules, run=run, fingerprint=digest, analytics=analytics)

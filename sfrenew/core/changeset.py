@@ -31,6 +31,7 @@ class ChangeKind(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     CLOSE = "close"
+    DELETE = "delete"  # only sfrenew's own rows past their retention (analytics)
     LEAVE = "leave"
 
 
@@ -100,7 +101,8 @@ class RecordChange:
     @property
     def writes(self) -> bool:
         """True when applying this change sends something to Salesforce."""
-        return self.kind in (ChangeKind.CREATE, ChangeKind.CLOSE) or bool(self.changes)
+        return self.kind in (ChangeKind.CREATE, ChangeKind.CLOSE, ChangeKind.DELETE) \
+            or bool(self.changes)
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,16 @@ def line_key(renewal: str, *, contract_id: str, source_line_id: str) -> str:
 def task_key(renewal_key: str, step: str) -> str:
     """A cadence task's key: its renewal's key and the cadence step."""
     return key_of("task", renewal_key, step)
+
+
+def metric_key(metric: str, *, period: str, dimension: str, dimension_value: str,
+               currency: str) -> str:
+    """A renewal metric row's key: the metric, its period, the dimension and its value,
+    and the currency it is stated in. Recomputing a figure updates its row."""
+    return key_of("metric", metric, period, dimension, dimension_value, currency)
+
+
+def snapshot_key(snapshot_date: date, *, period: str, category: str, currency: str) -> str:
+    """A forecast snapshot row's key: the snapshot's date (the week's Monday), the period
+    forecast, the forecast category and the currency. One row per week and category."""
+    return key_of("snapshot", iso(snapshot_date), period, category, currency)

@@ -142,6 +142,7 @@ def seed_book(store: SeedTarget, *, contracts: int, seed: int, today: date,
         writer.insert("CurrencyType", currency_type_rows())
         _seed_history(writer, history, staff=staff, catalogue=catalogue, seed=seed,
                       today=today)
+        writer.insert("DatedConversionRate", dated_rate_rows(today))
     return SeedSummary(seed=seed, today=today, contracts=planner.next_contract,
                        admin_id=staff.admin, counts=dict(writer.counts),
                        dirty={kind: tuple(ids) for kind, ids in dirty.items()})
@@ -152,6 +153,28 @@ def currency_type_rows() -> list[Row]:
     books were derived with, so the analytics convert the way the prices were made."""
     return [{"IsoCode": code, "ConversionRate": USD_RATE[code], "DecimalPlaces": DECIMALS[code],
              "IsActive": True, "IsCorporate": code == "USD"} for code in ACTIVE_CURRENCIES]
+
+
+# Advanced currency management: last calendar year EUR and GBP stood this much higher
+# (units per USD) than the CurrencyType rate, so last year's renewals convert differently.
+DATED_SHIFT = {"EUR": 0.03, "GBP": 0.02}
+
+
+def dated_rate_rows(today: date) -> list[Row]:
+    """DatedConversionRate rows of EUR and GBP: the CurrencyType rate until last year,
+    that rate + ``DATED_SHIFT`` during last calendar year, the CurrencyType rate again
+    from this year's 1 January (no next start: in force from then on)."""
+    last, this = date(today.year - 1, 1, 1), date(today.year, 1, 1)
+    rows: list[Row] = []
+    for code, shift in DATED_SHIFT.items():
+        rate = USD_RATE[code]
+        rows += [
+            {"IsoCode": code, "ConversionRate": rate, "StartDate": date(2000, 1, 1),
+             "NextStartDate": last},
+            {"IsoCode": code, "ConversionRate": round(rate + shift, 6), "StartDate": last,
+             "NextStartDate": this},
+            {"IsoCode": code, "ConversionRate": rate, "StartDate": this, "NextStartDate": None}]
+    return rows
 
 
 class _Writer:

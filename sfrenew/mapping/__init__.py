@@ -8,6 +8,7 @@ back.
 
 from sfrenew.mapping._concepts import (
     ACCOUNT_USER_FIELDS,
+    OWN_CONCEPTS,
     Coercion,
     Concept,
     ConceptField,
@@ -36,6 +37,7 @@ from sfrenew.mapping._model import (
 
 __all__ = [
     "ACCOUNT_USER_FIELDS",
+    "OWN_CONCEPTS",
     "Coercion",
     "Concept",
     "ConceptField",

@@ -30,6 +30,9 @@ class Concept(StrEnum):
     USER = "user"
     PRICE_BOOK_ENTRY = "price_book_entry"
     CURRENCY_RATE = "currency_rate"
+    DATED_CURRENCY_RATE = "dated_currency_rate"
+    RENEWAL_METRIC = "renewal_metric"
+    FORECAST_SNAPSHOT = "forecast_snapshot"
 
 
 class WriteMode(StrEnum):
@@ -195,6 +198,12 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("is_closed", B, "closed (won or lost): open sfrenew tasks get closed"),
         _f("loss_reason", PL, "why a lost renewal was lost (reps pick it): churn by reason "
            "in the analytics (docs/analytics.md)"),
+        _f("outcome", S, "where the renewal stands for the analytics: open, lapsed (open past "
+           "the contract end), renewed (closed won) or churned (closed lost)", written=True),
+        _f("expansion_arr", N, "closed won: ARR added by volume (won ARR − prior ARR − uplift, "
+           "when positive; docs/analytics.md)", written=True, money=True),
+        _f("contraction_arr", N, "closed won: ARR lost by volume (prior ARR + uplift − won "
+           "ARR, when positive)", written=True, money=True),
     ),
     Concept.RENEWAL_LINE: (
         _f("opportunity", ID, "the renewal opportunity", required=True, written=True,
@@ -274,6 +283,56 @@ _CATALOGUE: dict[Concept, tuple[ConceptField, ...]] = {
         _f("corporate", B, "the corporate currency: the analytics' default reporting "
            "currency"),
     ),
+    Concept.DATED_CURRENCY_RATE: (
+        _f("iso_code", S, "ISO currency code (DatedConversionRate.IsoCode)", required=True),
+        _f("rate", N, "units of this currency per one unit of the corporate currency from "
+           "start_date until next_start_date (advanced currency management)", required=True),
+        _f("start_date", D, "first day the rate is in force", required=True),
+        _f("next_start_date", D, "first day of the next rate (empty: in force from then on)"),
+    ),
+    Concept.RENEWAL_METRIC: (
+        _f("metric", S, "the figure: atr, renewed_arr, churn_arr, contraction_arr, uplift_arr, "
+           "expansion_arr, grr, nrr, grr_ex_escalators, nrr_ex_escalators, on_time_rate",
+           required=True, written=True),
+        _f("period", S, "the cohort period (contract end dates): 2027-03 or 2027-Q1",
+           required=True, written=True),
+        _f("period_start", D, "the period's first day", written=True),
+        _f("dimension", S, "what the row is split by: all, segment, region, owner, risk_level",
+           required=True, written=True),
+        _f("dimension_value", S, "the segment, region, owner (User Id) or risk level; all for "
+           "the whole book", required=True, written=True),
+        _f("currency", S, "ISO code of the amounts: the reporting currency, or the original "
+           "currency of the renewals counted", required=True, written=True, length=3),
+        _f("value", N, "the figure: an amount, or a rate as a fraction (0.9512 is 95.12%)",
+           required=True, written=True, digits=(18, 4)),
+        _f("numerator", N, "a rate's numerator (an amount's own value)", written=True,
+           digits=(18, 2)),
+        _f("denominator", N, "a rate's denominator (empty for amounts)", written=True,
+           digits=(18, 2)),
+        _f("computed_on", D, "the day the figure was last computed", written=True),
+        _f("run_id", S, "the run that last wrote the row", written=True),
+    ),
+    Concept.FORECAST_SNAPSHOT: (
+        _f("snapshot_date", D, "the Monday of the week the snapshot was taken", required=True,
+           written=True),
+        _f("period", S, "the cohort period forecast", required=True, written=True),
+        _f("period_start", D, "the period's first day", written=True),
+        _f("category", S, "Commit, Best Case, Pipeline, Omitted, At Risk or Closed",
+           required=True, written=True),
+        _f("amount", N, "ARR of the category's renewals as they stood", required=True,
+           written=True, digits=(18, 2)),
+        _f("renewal_count", INT, "how many renewals the amount adds up", written=True,
+           digits=(9, 0)),
+        _f("currency", S, "ISO code of the amounts (the reporting currency)", required=True,
+           written=True, length=3),
+        _f("weeks_out", INT, "whole weeks from the snapshot to the period's start (negative "
+           "during the period)", written=True, digits=(4, 0)),
+        _f("actual_amount", N, "won ARR of the period, once it is over", written=True,
+           digits=(18, 2)),
+        _f("accuracy", P, "the snapshot's forecast accuracy for the period, once it is over",
+           written=True),
+        _f("run_id", S, "the run that last wrote the row", written=True),
+    ),
 }
 
 WRITE_MODES: Mapping[Concept, WriteMode] = {
@@ -282,7 +341,12 @@ WRITE_MODES: Mapping[Concept, WriteMode] = {
     Concept.RENEWAL_OPPORTUNITY: WriteMode.UPSERT,
     Concept.RENEWAL_LINE: WriteMode.UPSERT,
     Concept.TASK: WriteMode.UPSERT,
+    Concept.RENEWAL_METRIC: WriteMode.UPSERT,
+    Concept.FORECAST_SNAPSHOT: WriteMode.UPSERT,
 }
+
+# sfrenew's own records: every field is sfrenew's (a person's edit is overwritten).
+OWN_CONCEPTS = frozenset({Concept.RENEWAL_METRIC, Concept.FORECAST_SNAPSHOT})
 
 REQUIRED_CONCEPTS = frozenset({Concept.ACCOUNT, Concept.CONTRACT, Concept.CONTRACT_LINE,
                                Concept.RENEWAL_OPPORTUNITY, Concept.RENEWAL_LINE, Concept.TASK})

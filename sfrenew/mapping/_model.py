@@ -255,11 +255,34 @@ class CurrencyRateMapping(ConceptMapping):
     model_config = _concept_config(Concept.CURRENCY_RATE)
 
 
+class DatedCurrencyRateMapping(ConceptMapping):
+    """Dated conversion rates (read; advanced currency management): the rate in force on
+    a renewal's close date wins over the currency's plain rate."""
+
+    concept: ClassVar[Concept] = Concept.DATED_CURRENCY_RATE
+    model_config = _concept_config(Concept.DATED_CURRENCY_RATE)
+
+
+class RenewalMetricMapping(ConceptMapping):
+    """Renewal metric rows sfrenew writes (ATR, GRR/NRR, on-time rate per period)."""
+
+    concept: ClassVar[Concept] = Concept.RENEWAL_METRIC
+    model_config = _concept_config(Concept.RENEWAL_METRIC)
+
+
+class ForecastSnapshotMapping(ConceptMapping):
+    """Weekly forecast snapshot rows sfrenew writes (forecast accuracy reads them back)."""
+
+    concept: ClassVar[Concept] = Concept.FORECAST_SNAPSHOT
+    model_config = _concept_config(Concept.FORECAST_SNAPSHOT)
+
+
 CONCEPT_CLASSES: dict[Concept, type[ConceptMapping]] = {
     cls.concept: cls for cls in (
         AccountMapping, ContractMapping, ContractLineMapping, RenewalOpportunityMapping,
         RenewalLineMapping, TaskMapping, CasesMapping, ActivitiesMapping, ContactsMapping,
-        UsageMapping, UserMapping, PriceBookEntryMapping, CurrencyRateMapping)
+        UsageMapping, UserMapping, PriceBookEntryMapping, CurrencyRateMapping,
+        DatedCurrencyRateMapping, RenewalMetricMapping, ForecastSnapshotMapping)
 }
 
 
@@ -361,6 +384,9 @@ class MappingFile(_Strict):
     user: UserMapping | None = None
     price_book_entry: PriceBookEntryMapping | None = None
     currency_rate: CurrencyRateMapping | None = None
+    dated_currency_rate: DatedCurrencyRateMapping | None = None
+    renewal_metric: RenewalMetricMapping | None = None
+    forecast_snapshot: ForecastSnapshotMapping | None = None
     values: PicklistValues = PicklistValues()
 
     def concept(self, concept: Concept) -> ConceptMapping | None:

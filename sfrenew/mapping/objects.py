@@ -23,11 +23,15 @@ ACCOUNT_KEY_PREFIX = "001"  # Account Ids start with 001 in every org
 CONCEPT_ORDER = (Concept.ACCOUNT, Concept.CONTRACT, Concept.RENEWAL_OPPORTUNITY,
                  Concept.CONTRACT_LINE, Concept.RENEWAL_LINE, Concept.TASK, Concept.CASES,
                  Concept.ACTIVITIES, Concept.CONTACTS, Concept.USAGE, Concept.USER,
-                 Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE)
+                 Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE, Concept.DATED_CURRENCY_RATE,
+                 Concept.RENEWAL_METRIC, Concept.FORECAST_SNAPSHOT)
 # Concepts that belong to no account: mirrored without a group, read by the plan
 # through a lookup of their own (sfrenew.plan.owners, sfrenew.plan.price_books,
-# sfrenew.report for the currency rates).
-UNGROUPED = frozenset({Concept.USER, Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE})
+# sfrenew.report for the currency rates, sfrenew.plan.analytics for sfrenew's metric and
+# snapshot rows).
+UNGROUPED = frozenset({Concept.USER, Concept.PRICE_BOOK_ENTRY, Concept.CURRENCY_RATE,
+                       Concept.DATED_CURRENCY_RATE, Concept.RENEWAL_METRIC,
+                       Concept.FORECAST_SNAPSHOT})
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,20 @@ def pulled_objects(mapping: MappingFile) -> list[PulledObject]:
     return out
 
 
+ANALYTICS_CONCEPTS = frozenset({Concept.RENEWAL_METRIC, Concept.FORECAST_SNAPSHOT})
+
+
+def analytics_objects(mapping: MappingFile) -> frozenset[str]:
+    """The sObjects only the analytics rows live on: pulled and described only by runs
+    that write the analytics, so the other runs spend no call on them."""
+    mine = {s.object for c in ANALYTICS_CONCEPTS if (s := mapping.concept(c)) is not None}
+    others = {s.object for s in mapping.mapped() if s.concept not in ANALYTICS_CONCEPTS}
+    return frozenset(mine - others)
+
+
 def written_objects(mapping: MappingFile) -> dict[Concept, str]:
     """The sObjects sfrenew writes to, by concept (the diff reads them from the mirror)."""
     return {c: s.object for c in (Concept.RENEWAL_OPPORTUNITY, Concept.RENEWAL_LINE,
-                                  Concept.TASK, Concept.ACCOUNT)
+                                  Concept.TASK, Concept.ACCOUNT, Concept.RENEWAL_METRIC,
+                                  Concept.FORECAST_SNAPSHOT)
             if (s := mapping.concept(c)) is not None}

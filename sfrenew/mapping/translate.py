@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfrenew.core.changeset import Ownership, OwnershipLookup
-from sfrenew.mapping._concepts import Concept, WriteMode, concept_fields, write_mode
+from sfrenew.mapping._concepts import (
+    OWN_CONCEPTS,
+    Concept,
+    WriteMode,
+    concept_fields,
+    write_mode,
+)
 from sfrenew.mapping._model import (
     ConceptMapping,
     LookupLines,
@@ -294,7 +300,8 @@ def key_field(mapping: MappingFile, concept: Concept) -> str:
 
 
 def ownership_lookup(mapping: MappingFile) -> OwnershipLookup:
-    """``(object, field) -> Ownership`` for the diff; unmapped fields are rep_after_edit.
+    """``(object, field) -> Ownership`` for the diff; unmapped fields are rep_after_edit,
+    and the fields of sfrenew's own records (metric and snapshot rows) enforce.
 
     Where two written concepts share an object (rare), the stricter ownership wins.
     """
@@ -302,7 +309,9 @@ def ownership_lookup(mapping: MappingFile) -> OwnershipLookup:
     strength = {Ownership.REP_AFTER_EDIT: 0, Ownership.CREATE_ONLY: 1, Ownership.ENFORCE: 2}
     for section in mapping.mapped():
         for name, sf_field in written_fields(mapping, section.concept).items():
-            own = section.fields[name].ownership or Ownership.REP_AFTER_EDIT
+            own = section.fields[name].ownership or (
+                Ownership.ENFORCE if section.concept in OWN_CONCEPTS
+                else Ownership.REP_AFTER_EDIT)
             slot = (section.object.lower(), sf_field.lower())
             if strength[own] >= strength[table.get(slot, Ownership.REP_AFTER_EDIT)]:
                 table[slot] = own

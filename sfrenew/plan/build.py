@@ -54,7 +54,7 @@ from sfrenew.plan.price_books import (
     prices_by_list,
 )
 from sfrenew.plan.records import AccountRecords, account_records
-from sfrenew.plan.rulesets import RuleSet, select_changes
+from sfrenew.plan.rulesets import RuleSet, plans_accounts, select_changes
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import MirrorGroup, PlanMeta, PlanState
 
@@ -385,6 +385,16 @@ class Planner:
             self.store.save_plan_states(self.states)
             self.states = []
 
+    def write_line(self, plan: AccountPlan) -> None:
+        """Write a line planned outside the accounts (the analytics rows), counted."""
+        t = self.totals
+        for change in plan.changes:
+            per = t.counts.setdefault(change.object, {k.value: 0 for k in ChangeKind})
+            per[change.kind.value] += 1
+        t.problems += len(plan.problems)
+        if plan.changes or plan.problems:
+            self.out.write(account_line(plan))
+
     def _emit(self, o: AccountOutcome, group: str, replan: date | None, *,
               save: bool = True) -> None:
         """Add one account's part to the totals and the plan file (and its state)."""
@@ -477,8 +487,10 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,
-               resume: PlanTotals | None = None, full_pass: bool = False) -> PlanTotals:
-    """Plan every account of the mirror into the plan file at ``path``.
+               resume: PlanTotals | None = None, full_pass: bool = False,
+               analytics: Callable[[], AccountPlan] | None = None) -> PlanTotals:
+    """Plan every account of the mirror into the plan file at ``path``, then the
+    ``analytics`` line when given (a run restricted to the analytics plans no account).
 
     Only the accounts whose records changed since the last plan, or whose plan may
     change with the date (``sfrenew.core.replan``), are planned again; the others are
@@ -495,8 +507,9 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     carry_on = resume is not None and scope.after_account is not None and part.exists()
-    tracked = (not scope.accounts and not scope.partial and scope.after_account is None
-               and resume is None)
+    # An analytics-only run plans no account: it neither reads nor saves plan states.
+    tracked = (plans_accounts(scope.rules) and not scope.accounts and not scope.partial
+               and scope.after_account is None and resume is None)
     marker = fingerprint = None
     replay = False
     if tracked:
@@ -519,6 +532,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         batch: list[_Pending | _Done] = []
         walk = (replaying(store, objects, today) if replay
                 else planning(store.iter_groups(objects, after_group=scope.after_account)))
+        if not plans_accounts(scope.rules):
+            walk = iter(())
         for key, group, state in walk:
             item: _Pending | _Done
             if state is not None:
@@ -539,6 +554,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                     planner.totals.last_account = key
                     break
         planner.flush(batch)
+        if analytics is not None and not planner.totals.stopped:
+            planner.write_line(analytics())
     totals = planner.totals
     if totals.stopped:
         return totals

@@ -147,8 +147,9 @@ def _signals(mapping: MappingFile, group: MirrorGroup, account: ConceptRecord,
                        payment_days_overdue=None if overdue is None else int(overdue))
 
 
-def _current(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: str
-             ) -> CurrentRecord:
+def current_record(concept: Concept, mapping: MappingFile, record: MirrorRecord, key: str
+                   ) -> CurrentRecord:
+    """A mirrored record sfrenew writes, as the diff compares it (its written fields)."""
     names = {f.lower(): f for f in record.data}
     fields = {sf: record.data.get(names.get(sf.lower(), sf))
               for sf in written_fields(mapping, concept).values()}
@@ -193,7 +194,7 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                          problems=problems, owner_id=acct.values.get("owner"))
     out.account_users = {name: (str(value) if value else None)
                          for name, value in acct.values.items() if name in ACCOUNT_USER_FIELDS}
-    out.current[(mapping.account.object, str(acct.sf_id))] = _current(
+    out.current[(mapping.account.object, str(acct.sf_id))] = current_record(
         Concept.ACCOUNT, mapping, group.of(mapping.account.object)[0], str(acct.sf_id))
 
     opp_obj, opp_key = mapping.renewal_opportunity.object, mapping.renewal_opportunity.key_field
@@ -235,11 +236,11 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
         if not opp.key and not renewed:
             unlinked.append((record, opp))
         if opp.key:
-            out.current[(opp_obj, opp.key)] = _current(Concept.RENEWAL_OPPORTUNITY, mapping,
+            out.current[(opp_obj, opp.key)] = current_record(Concept.RENEWAL_OPPORTUNITY, mapping,
                                                        record, opp.key)
         elif not opp.values.get("is_closed"):
-            out.person_current[record.sf_id] = _current(Concept.RENEWAL_OPPORTUNITY, mapping,
-                                                        record, record.sf_id)
+            out.person_current[record.sf_id] = current_record(
+                Concept.RENEWAL_OPPORTUNITY, mapping, record, record.sf_id)
         if opp.key or renewed:
             out.existing_renewals.append(ExistingRenewal(
                 opportunity_id=record.sf_id,
@@ -270,11 +271,11 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                 renewal_type=True))
     if written_fields(mapping, Concept.CONTRACT):
         for record in group.of(mapping.contract.object):
-            out.contract_current[record.sf_id] = _current(Concept.CONTRACT, mapping, record,
+            out.contract_current[record.sf_id] = current_record(Concept.CONTRACT, mapping, record,
                                                           record.sf_id)
     for record in keyed_lines:
         key = str(record.data[line_key or ""])
-        out.current[(line_obj, key)] = _current(Concept.RENEWAL_LINE, mapping, record, key)
+        out.current[(line_obj, key)] = current_record(Concept.RENEWAL_LINE, mapping, record, key)
     for record in keyed_tasks:
         task, found = read_record(mapping, Concept.TASK, record.data)
         problems.extend(found)
@@ -287,7 +288,7 @@ def account_records(mapping: MappingFile, group: MirrorGroup,
                 f"{twin.sf_id} and leaves this one alone: delete the copy or clear its "
                 f"{task_key}"))
             continue
-        out.current[(task_obj, key)] = _current(Concept.TASK, mapping, record, key)
+        out.current[(task_obj, key)] = current_record(Concept.TASK, mapping, record, key)
         due = task.values.get("due_date")
         if isinstance(due, date):
             out.existing_tasks[key] = ExistingTask(key=key, due_date=due,

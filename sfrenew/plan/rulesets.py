@@ -27,6 +27,23 @@ class RuleSet(StrEnum):
     RENEWALS = "renewals"  # renewal opportunities, their lines, the contracts' links
     RISK = "risk"  # risk fields and forecast category of renewals; the account's risk
     CADENCE = "cadence"  # cadence tasks
+    # Metric rows, the week's forecast snapshot and the renewals' outcome fields
+    # (sfrenew.plan.analytics). Written only when a job names it: a run that names no
+    # rule set writes the three above, not the analytics.
+    ANALYTICS = "analytics"
+
+
+RENEWAL_RULES = frozenset({RuleSet.RENEWALS, RuleSet.RISK, RuleSet.CADENCE})
+
+
+def plans_accounts(rules: frozenset[RuleSet]) -> bool:
+    """True when a run with these rule sets plans renewals (not the analytics alone)."""
+    return not rules or bool(rules & RENEWAL_RULES)
+
+
+def plans_analytics(rules: frozenset[RuleSet]) -> bool:
+    """True when a run with these rule sets writes the analytics rows."""
+    return RuleSet.ANALYTICS in rules
 
 
 def _risk_fields(mapping: MappingFile) -> frozenset[str]:
@@ -39,7 +56,7 @@ def select_changes(changes: Iterable[RecordChange], *, rules: frozenset[RuleSet]
                    current: Mapping[tuple[str, str], CurrentRecord]) -> list[RecordChange]:
     """The changes a run restricted to ``rules`` writes (all of them when empty)."""
     out = list(changes)
-    if not rules or rules >= set(RuleSet):
+    if not rules or rules >= RENEWAL_RULES:
         return out
     opp = mapping.renewal_opportunity.object
     line = mapping.renewal_line.object

@@ -5,9 +5,15 @@ opportunity sfrenew wrote into a :class:`~sfrenew.core.analytics.RenewalFact`, a
 renders the figures the pure core computes (docs/analytics.md).
 """
 
-from sfrenew.report.facts import MirrorFacts, OrgCurrencies, read_currencies, read_facts
+from sfrenew.report.facts import (
+    MirrorFacts,
+    OrgCurrencies,
+    read_currencies,
+    read_facts,
+    read_snapshots,
+)
 from sfrenew.report.figures_json import figures_json
 from sfrenew.report.page import render_page
 
 __all__ = ["MirrorFacts", "OrgCurrencies", "figures_json", "read_currencies", "read_facts",
-           "render_page"]
+           "read_snapshots", "render_page"]

@@ -29,9 +29,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sfrenew.core.analytics import Outcome, RenewalFact
+from sfrenew.core.analytics import DatedRate, Outcome, RenewalFact, SnapshotRecord
 from sfrenew.core.money import round_money
 from sfrenew.mapping import Concept, MappingFile
+from sfrenew.mapping.coerce import FieldShapes
 from sfrenew.mapping.translate import read_record
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import MirrorGroup
@@ -158,22 +159,46 @@ def read_facts(store: StorePort, mapping: MappingFile, *, default_currency: str,
 
 @dataclass(frozen=True)
 class OrgCurrencies:
-    """The mirrored ``currency_rate`` records: rates, decimals and the corporate currency."""
+    """The mirrored ``currency_rate`` records: rates, decimals and the corporate currency;
+    and the ``dated_currency_rate`` records (advanced currency management)."""
 
     rates: dict[str, Decimal]
     decimals: dict[str, int]
     corporate: str | None
+    dated: tuple[DatedRate, ...] = ()
+
+
+# A dated rate with no next start is in force from its start on.
+_OPEN_END = date.max
+
+
+def read_dated_rates(store: StorePort, mapping: MappingFile) -> tuple[DatedRate, ...]:
+    """The mirrored dated conversion rates, by currency and start (empty when
+    ``dated_currency_rate`` is not mapped or the org has none: plain rates apply)."""
+    section = mapping.dated_currency_rate
+    if section is None:
+        return ()
+    out: list[DatedRate] = []
+    for record in store.iter_object(section.object):
+        v = read_record(mapping, Concept.DATED_CURRENCY_RATE, record.data)[0].values
+        code, rate, start = v.get("iso_code"), _money(v.get("rate")), _day(v.get("start_date"))
+        if not code or rate is None or rate <= 0 or start is None:
+            continue
+        out.append(DatedRate(str(code), start, _day(v.get("next_start_date")) or _OPEN_END,
+                             rate))
+    return tuple(sorted(out, key=lambda r: (r.currency, r.start)))
 
 
 def read_currencies(store: StorePort, mapping: MappingFile) -> OrgCurrencies:
     """The org's active currencies from the mirror (empty when ``currency_rate`` is not
-    mapped, or not pulled yet)."""
+    mapped, or not pulled yet), with its dated rates."""
     section = mapping.currency_rate
     rates: dict[str, Decimal] = {}
     decimals: dict[str, int] = {}
     corporate = None
+    dated = read_dated_rates(store, mapping)
     if section is None:
-        return OrgCurrencies(rates, decimals, corporate)
+        return OrgCurrencies(rates, decimals, corporate, dated)
     for record in store.iter_object(section.object):
         v = read_record(mapping, Concept.CURRENCY_RATE, record.data)[0].values
         code, rate = v.get("iso_code"), _money(v.get("rate"))
@@ -184,4 +209,28 @@ def read_currencies(store: StorePort, mapping: MappingFile) -> OrgCurrencies:
             decimals[str(code)] = int(v["decimals"])
         if v.get("corporate"):
             corporate = str(code)
-    return OrgCurrencies(rates, decimals, corporate)
+    return OrgCurrencies(rates, decimals, corporate, dated)
+
+
+def read_snapshots(store: StorePort, mapping: MappingFile, shapes: FieldShapes | None = None
+                   ) -> dict[str, SnapshotRecord]:
+    """The forecast snapshot rows sfrenew stored (mirrored ``forecast_snapshot``
+    records), by key, as they were taken: what forecast accuracy is judged on. Rows
+    without a key, a snapshot date or a period are not sfrenew's to read and are skipped;
+    empty when the concept is not mapped."""
+    section = mapping.forecast_snapshot
+    if section is None or section.key_field is None:
+        return {}
+    key_field = section.key_field.lower()
+    out: dict[str, SnapshotRecord] = {}
+    for record in store.iter_object(section.object):
+        key = next((v for k, v in record.data.items() if k.lower() == key_field), None)
+        v = read_record(mapping, Concept.FORECAST_SNAPSHOT, record.data, shapes)[0].values
+        taken, period = _day(v.get("snapshot_date")), v.get("period")
+        if not key or taken is None or not period:
+            continue
+        out[str(key)] = SnapshotRecord(
+            snapshot_date=taken, period=str(period), category=str(v.get("category") or ""),
+            amount=_money(v.get("amount")) or Decimal(0),
+            renewals=int(v.get("renewal_count") or 0), currency=str(v.get("currency") or ""))
+    return out

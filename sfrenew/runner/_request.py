@@ -46,7 +46,8 @@ class RunRequest:
     resume_run_id: str | None = None
     kind: str = "run"
     plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
-    rules: tuple[str, ...] = ()  # rule sets to write: renewals, risk, cadence (empty: all)
+    # rule sets to write: renewals, risk, cadence, analytics (empty: all but analytics)
+    rules: tuple[str, ...] = ()
     full_plan: bool = False  # plan every account again (else only what changed)
 
 

@@ -23,7 +23,8 @@ from sfrenew.apply import ApplyOptions, ApplyTotals, apply_plan, recover_pending
 from sfrenew.apply.recover import NOT_SENT
 from sfrenew.config import AppConfig
 from sfrenew.logs import outcome_level
-from sfrenew.mapping.objects import UNGROUPED, written_objects
+from sfrenew.mapping.objects import UNGROUPED, analytics_objects, written_objects
+from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan import (
     PlanHeader,
     PlanScope,
@@ -31,14 +32,22 @@ from sfrenew.plan import (
     read_header,
     shapes_from_describe,
 )
+from sfrenew.plan.analytics import AnalyticsPlanner
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
-from sfrenew.plan.rulesets import RuleSet
+from sfrenew.plan.model import AccountPlan
+from sfrenew.plan.rulesets import RuleSet, plans_analytics
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
-from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
+from sfrenew.runner._wiring import (
+    CRASHED,
+    analytics_options,
+    effective_policy,
+    mark_crashed,
+    open_gateway,
+)
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     RunKind,
@@ -201,7 +210,7 @@ class RunSession:
         result = pull(gateway=gateway, store=self.store, mapping=self.config.mapping,
                       upper=upper, overlap=timedelta(seconds=self.config.run.pull_overlap_seconds),
                       run_id=run_id, stop=self.stop, progress=self.progress,
-                      skip=list(self.checkpoint.pulled_objects))
+                      skip=[*self.checkpoint.pulled_objects, *self._not_needed()])
         self.progress.finish("pull")
         self.stats = self.stats.merged(RunStats(pulled=result.pulled))
         pulled = tuple(sorted({*self.checkpoint.pulled_objects, *result.deleted}))
@@ -211,6 +220,13 @@ class RunSession:
         else:
             self._move(run_id, pulled_objects=pulled, phase=Phase.PULLED)
         self.log.info(RUN_STEP_DONE, step="pull", pulled=result.pulled)
+
+    def _not_needed(self) -> frozenset[str]:
+        """Objects this run neither pulls nor describes: the analytics rows' objects, unless
+        the run writes the analytics (their watermark waits for the analytics job)."""
+        if plans_analytics(frozenset(RuleSet(name) for name in self.request.rules)):
+            return frozenset()
+        return analytics_objects(self.config.mapping)
 
     def _shapes(self, gateway: GatewayPort) -> dict[tuple[str, str], FieldShape]:
         """The field types of every mapped object: how values are written (scale,
@@ -222,6 +238,7 @@ class RunSession:
         # resumed run need not describe them.
         objects = {*written_objects(mapping).values(),
                    *(s.object for s in mapping.mapped() if s.concept not in UNGROUPED)}
+        objects -= self._not_needed()
         for sobject in sorted(objects):
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
@@ -238,12 +255,20 @@ class RunSession:
                           after_account=progress.after if progress else None,
                           rules=frozenset(RuleSet(name) for name in r.rules))
         self.progress.start("plan", self.store.count_groups(plan_objects(self.config.mapping)))
+        shapes = self._shapes(gateway)
+        analytics: Callable[[], AccountPlan] | None = None
+        if plans_analytics(scope.rules):  # metric rows, the week's snapshot, outcomes
+            analytics = AnalyticsPlanner(
+                store=self.store, mapping=self.config.mapping,
+                options=analytics_options(self.config), today=now.date(), shapes=shapes,
+                ownership=ownership_lookup(self.config.mapping)).plan_line
         totals = build_plan(store=self.store, mapping=self.config.mapping,
                             policy=effective_policy(self.config, r), today=now.date(),
-                            shapes=self._shapes(gateway), header=header, path=path, scope=scope,
+                            shapes=shapes, header=header, path=path, scope=scope,
                             stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
                             resume=replace(progress.totals) if progress else None,
-                            full_pass=r.full_plan or self.config.run.full_plan)
+                            full_pass=r.full_plan or self.config.run.full_plan,
+                            analytics=analytics)
         self.progress.finish("plan")
         summary = PlanSummary(counts=totals.counts, accounts=totals.accounts,
                               kept_edits=totals.kept_edits,

@@ -13,8 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from sfrenew.config import AppConfig
+from sfrenew.core.analytics import Grain
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.locks import FileLock
+from sfrenew.plan.analytics import AnalyticsOptions
 from sfrenew.runner._request import RunRequest
 from sfrenew.salesforce import (
     AuthError,
@@ -68,6 +70,16 @@ def effective_policy(config: AppConfig, request: RunRequest) -> RulesPolicy:
         return config.rules
     return replace(config.rules, eligibility=replace(config.rules.eligibility,
                                                      horizon_days=horizon))
+
+
+def analytics_options(config: AppConfig) -> AnalyticsOptions:
+    """The ``analytics:`` settings with the rules they share (grace days, decimals)."""
+    a = config.analytics
+    return AnalyticsOptions(
+        currency=a.currency, grain=Grain(a.grain), metric_months=a.metric_months,
+        snapshot_weeks=a.snapshot_weeks, per_currency=a.per_currency,
+        risk_levels=tuple(a.risk_levels), grace_days=config.rules.lapse.grace_days,
+        decimals=dict(config.rules.currencies))
 
 
 def open_gateway(config: AppConfig, *, max_api_calls: int | None = None) -> Gateway:

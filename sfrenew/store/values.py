@@ -140,12 +140,14 @@ class WriteCounts:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    deleted: int = 0  # sfrenew's own analytics rows past their retention
 
     def __add__(self, other: WriteCounts) -> WriteCounts:
         return WriteCounts(created=self.created + other.created,
                            updated=self.updated + other.updated,
                            skipped=self.skipped + other.skipped,
-                           rejected=self.rejected + other.rejected)
+                           rejected=self.rejected + other.rejected,
+                           deleted=self.deleted + other.deleted)
 
 
 # A write recorded as failed because recovery found it never reached Salesforce: not a
@@ -197,7 +199,8 @@ class RunStats:
         """A JSON-ready dict (the shape kept in the ``runs`` table)."""
         return {"pulled": dict(sorted(self.pulled.items())),
                 "written": {obj: {"created": c.created, "updated": c.updated,
-                                  "skipped": c.skipped, "rejected": c.rejected}
+                                  "skipped": c.skipped, "rejected": c.rejected,
+                                  **({"deleted": c.deleted} if c.deleted else {})}
                             for obj, c in sorted(self.written.items())},
                 "api_calls": dict(sorted(self.api_calls.items()))}
 

@@ -56,6 +56,11 @@ def test_generated_fields_have_the_org_types_and_reports_its_fields(
     assert mismatches == []
     formulas = {s.name for s in project.fields if s.formula is not None}
     assert formulas == {"Sfrenew_T_Minus_Bucket__c"}
+    # the presets map the analytics objects: a report type over each, all fields in the org
+    assert {t.base_object for t in project.report_types} >= {
+        "Sfrenew_Renewal_Metric__c", "Sfrenew_Forecast_Snapshot__c"}
     for report_type in project.report_types:
         org_fields = _fields(sf, report_type.base_object, cache)
-        assert [f for f in report_type.fields if f not in org_fields] == sorted(formulas)
+        new = sorted(s.name for s in project.fields
+                     if s.formula is not None and s.object == report_type.base_object)
+        assert [f for f in report_type.fields if f not in org_fields] == new

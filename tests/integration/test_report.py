@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sfrenew.cli import main
 from sfrenew.cli.report import report_figures
 from sfrenew.core.analytics import (
     ConversionRates,
+    DatedRate,
     Outcome,
     retention,
     timeliness,
@@ -102,10 +104,18 @@ def test_report_reads_the_renewals_and_their_outcomes(desk: Desk) -> None:
                     for o in [*opps.values(), *history.values()]), Decimal(0))
 
     decimals = dict(desk.config.rules.currencies)
-    assert sum(v["all"] for v in figures.atr.values()) == converted(
+    # with the org's dated rates (advanced currency management): each renewal at the
+    # rate in force on its close date, which is not what the plain rates give
+    dated = tuple(DatedRate(str(r["IsoCode"]), r["StartDate"], r["NextStartDate"] or date.max,
+                            Decimal(str(r["ConversionRate"])))
+                  for r in desk.gateway().read("DatedConversionRate", [
+                      "IsoCode", "StartDate", "NextStartDate", "ConversionRate"]))
+    assert dated
+    in_usd = ConversionRates(rates=org_rates, dated=dated, decimals=decimals)
+    assert sum(v["all"] for v in figures.atr.values()) == converted(in_usd, "USD")
+    assert converted(in_usd, "USD") != converted(
         ConversionRates(rates=org_rates, decimals=decimals), "USD")
     churned = [o for o in history.values() if o["StageName"] == "Closed Lost"]
-    in_usd = ConversionRates(rates=org_rates, decimals=decimals)
     assert sum(figures.churn_by_reason.values()) == Decimal(str(lost["Sfrenew_Prior_ARR__c"])) \
         + sum((in_usd.convert(Decimal(str(o["Sfrenew_Prior_ARR__c"])), source=o["CurrencyIsoCode"],
                            target="USD", on=o["CloseDate"]) for o in churned), Decimal(0))
@@ -121,15 +131,16 @@ def test_report_reads_the_renewals_and_their_outcomes(desk: Desk) -> None:
     assert timeliness(lo, today=today, grace_days=14) == "lost"
     assert sum(r.on_time + r.late + r.lost for r in figures.on_time.values()) == len(history) + 2
 
-    # a rate given on the command line wins over the org's; another reporting currency
+    # a rate given on the command line wins over the org's, dated ones too (the other
+    # currencies keep theirs); another reporting currency
     override = {**org_rates, "EUR": Decimal("0.5")}
     eur = report_figures(desk.config, rates={"EUR": Decimal("0.5")})
-    assert sum(v["all"] for v in eur.atr.values()) == converted(
-        ConversionRates(rates=override, decimals=decimals), "USD")
+    assert sum(v["all"] for v in eur.atr.values()) == converted(ConversionRates(
+        rates=override, dated=tuple(r for r in dated if r.currency != "EUR"),
+        decimals=decimals), "USD")
     in_eur = report_figures(desk.config, currency="EUR")
     assert in_eur.currency == "EUR"
-    assert sum(v["all"] for v in in_eur.atr.values()) == converted(
-        ConversionRates(rates=org_rates, decimals=decimals), "EUR")
+    assert sum(v["all"] for v in in_eur.atr.values()) == converted(in_usd, "EUR")
 
 
 def _config_file(desk: Desk, base: Path) -> str:

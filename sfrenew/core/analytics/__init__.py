@@ -28,6 +28,7 @@ from sfrenew.core.analytics._forecast import (
     SnapshotRow,
     forecast_accuracy,
     forecast_snapshot,
+    weeks_out,
     won_by_period,
 )
 from sfrenew.core.analytics._periods import Grain, period_of, period_start
@@ -37,20 +38,38 @@ from sfrenew.core.analytics._retention import (
     Retention,
     atr,
     churn_by_reason,
+    dimension_value,
     outcome_of,
     ratio,
     retention,
     retention_by_period,
 )
+from sfrenew.core.analytics._rows import (
+    DIMENSIONS,
+    WHOLE_BOOK,
+    Metric,
+    MetricRow,
+    Settlement,
+    SnapshotRecord,
+    metric_cutoff,
+    metric_rows,
+    settle,
+    snapshot_cutoff,
+    snapshot_records,
+    week_start,
+)
 from sfrenew.core.analytics._values import Outcome, RenewalFact, RenewalOutcome
 
 __all__ = [
-    "BUCKETS", "BUCKET_LIMITS", "AtRiskRenewal", "BookFigures", "ConversionRates", "DatedRate",
-    "Dimension",
-    "ForecastAccuracy", "Grain", "OnTimeRate", "Outcome", "PipelineBucket", "RenewalFact",
-    "RenewalOutcome", "Retention", "SnapshotRow", "UnknownCurrencyError", "at_risk", "atr",
-    "book_figures", "bucket_of", "churn_by_reason", "convert_facts", "forecast_accuracy",
-    "forecast_snapshot", "identity_rates", "on_time_by_period", "outcome_of", "period_of",
-    "period_start", "pipeline", "ratio", "retention", "retention_by_period", "timeliness",
+    "BUCKETS", "BUCKET_LIMITS", "DIMENSIONS", "WHOLE_BOOK", "AtRiskRenewal",
+    "BookFigures", "ConversionRates", "DatedRate", "Dimension", "ForecastAccuracy",
+    "Grain", "Metric", "MetricRow", "OnTimeRate", "Outcome", "PipelineBucket",
+    "RenewalFact", "RenewalOutcome", "Retention", "Settlement", "SnapshotRecord",
+    "SnapshotRow", "UnknownCurrencyError", "at_risk", "atr", "book_figures",
+    "bucket_of", "churn_by_reason", "convert_facts", "dimension_value",
+    "forecast_accuracy", "forecast_snapshot", "identity_rates", "metric_cutoff",
+    "metric_rows", "on_time_by_period", "outcome_of", "period_of", "period_start",
+    "pipeline", "ratio", "retention", "retention_by_period", "settle",
+    "snapshot_cutoff", "snapshot_records", "timeliness", "week_start", "weeks_out",
     "won_by_period",
 ]

@@ -40,22 +40,33 @@ class SnapshotRow:
     period: str
     category: str
     arr: Decimal
+    renewals: int = 0  # how many renewals the ARR adds up
+
+
+def weeks_out(period: str, as_of: date) -> int:
+    """Whole weeks from ``as_of`` to the period's first day (negative during it)."""
+    return (period_start(period) - as_of).days // 7
 
 
 def forecast_snapshot(facts: Iterable[RenewalFact], *, as_of: date, grain: Grain,
                       levels: Collection[str] = ("High",)) -> list[SnapshotRow]:
     """The forecast as the renewals stand ``as_of`` (see the module docstring)."""
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(slot: tuple[str, str], arr: Decimal) -> None:
+        totals[slot] += arr
+        counts[slot] += 1
+
     for fact in facts:
         period = period_of(fact.due, grain)
         if fact.outcome is Outcome.WON:
-            won = fact.renewal_arr if fact.won_arr is None else fact.won_arr
-            totals[period, CLOSED] += won
+            add((period, CLOSED), fact.renewal_arr if fact.won_arr is None else fact.won_arr)
         elif fact.outcome is Outcome.OPEN:
-            totals[period, fact.forecast_category or "Pipeline"] += fact.renewal_arr
+            add((period, fact.forecast_category or "Pipeline"), fact.renewal_arr)
             if fact.risk_level in levels:
-                totals[period, AT_RISK] += fact.renewal_arr
-    return [SnapshotRow(as_of, p, c, v) for (p, c), v in sorted(totals.items())]
+                add((period, AT_RISK), fact.renewal_arr)
+    return [SnapshotRow(as_of, p, c, v, counts[p, c]) for (p, c), v in sorted(totals.items())]
 
 
 def won_by_period(facts: Iterable[RenewalFact], *, grain: Grain) -> dict[str, Decimal]:
@@ -97,6 +108,6 @@ def forecast_accuracy(snapshots: Sequence[SnapshotRow], actuals: Mapping[str, De
         accuracy = ratio(actual - abs(value - actual), actual)
         if accuracy is not None and accuracy < 0:
             accuracy = Decimal("0.0000")
-        weeks = (period_start(period) - as_of).days // 7
-        out.append(ForecastAccuracy(period, as_of, weeks, value, actual, accuracy))
+        out.append(ForecastAccuracy(period, as_of, weeks_out(period, as_of), value, actual,
+                                    accuracy))
     return out

@@ -46,7 +46,8 @@ def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return (numerator / denominator).quantize(_RATE, rounding=ROUND_HALF_UP)
 
 
-def _label(fact: RenewalFact, by: Dimension) -> str:
+def dimension_value(fact: RenewalFact, by: Dimension) -> str:
+    """The value of ``fact`` that ``by`` groups on (``(none)`` when it has none)."""
     value = {Dimension.SEGMENT: fact.segment, Dimension.REGION: fact.region,
              Dimension.OWNER: fact.owner, Dimension.RISK: fact.risk_level}[by]
     return value or NONE_LABEL
@@ -57,7 +58,7 @@ def atr(facts: Iterable[RenewalFact], *, grain: Grain, by: Dimension | None = No
     """ATR per period (sorted) and per ``by`` value (``"all"`` when ``by`` is None)."""
     out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for fact in facts:
-        key = "all" if by is None else _label(fact, by)
+        key = "all" if by is None else dimension_value(fact, by)
         out[period_of(fact.due, grain)][key] += fact.prior_arr
     return {p: dict(sorted(out[p].items())) for p in sorted(out)}
 
@@ -121,7 +122,7 @@ def retention_by_period(facts: Iterable[RenewalFact], *, grain: Grain,
     for fact in facts:
         outcome = outcome_of(fact, grain=grain)
         if outcome is not None:
-            key = "all" if by is None else _label(fact, by)
+            key = "all" if by is None else dimension_value(fact, by)
             groups[outcome.period][key].append(outcome)
     return {p: {k: retention(v) for k, v in sorted(groups[p].items())} for p in sorted(groups)}
 

@@ -55,3 +55,12 @@ def test_no_key_formula_or_rule_is_copied_inline_elsewhere_in_the_core() -> None
     # its definition in test_inline_copies.py
     assert copies == [("pricing.py", "# yearly_prices' uplift cases, kept inline: measured "
                                      "to save 6.4 % of the")], copies
+
+
+def test_analytics_row_keys_are_their_parts_joined() -> None:
+    assert keys.metric_key("grr", period="2026-Q1", dimension="segment",
+                           dimension_value="SMB", currency="EUR") == \
+        _digest("metric\x1fgrr\x1f2026-Q1\x1fsegment\x1fSMB\x1fEUR")
+    assert keys.snapshot_key(date(2026, 3, 9), period="2026-04", category="Best Case",
+                             currency="USD") == \
+        _digest("snapshot\x1f2026-03-09\x1f2026-04\x1fBest Case\x1fUSD")

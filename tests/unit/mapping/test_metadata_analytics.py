@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from sfrenew.cli import mappings as cli
 from sfrenew.core.analytics import BUCKETS, bucket_of
-from sfrenew.mapping import load_mapping
+from sfrenew.mapping import MappingFile, load_mapping
 from sfrenew.mapping._analytics_reports import t_minus_formula
 from sfrenew.mapping._metadata_xml import write_project
 from sfrenew.mapping.metadata import NS, AnalyticsFieldsMissing, is_unmanaged_custom, project_for
@@ -247,8 +247,28 @@ def test_t_minus_field_reads_the_renewed_contracts_end_date(path: Path, due: str
         ["Closed Won,Closed Lost", "Renewal", "High", "1"]
 
 
+def _without(*sections: str) -> MappingFile:
+    """The standard preset without some analytics sections (an org that skips them)."""
+    return load_mapping(PRESETS[0]).model.model_copy(update=dict.fromkeys(sections))
+
+
+def _dropping(concept: str, *names: str) -> MappingFile:
+    """The standard preset with some fields of one analytics section unmapped."""
+    mapping = load_mapping(PRESETS[0]).model
+    section = getattr(mapping, concept)
+    fields = {k: v for k, v in section.fields.items() if k not in names}
+    return mapping.model_copy(update={concept: section.model_copy(update={"fields": fields})})
+
+
+def test_the_presets_map_every_analytics_field_the_reports_need() -> None:
+    for preset in PRESETS:
+        project = project_for(load_mapping(preset).model)
+        assert {r.name for r in project.reports} == REPORTS
+        assert project.notes == ()
+
+
 def test_without_the_analytics_concepts_only_the_opportunity_reports() -> None:
-    project = project_for(load_mapping(PRESETS[0]).model)
+    project = project_for(_without("renewal_metric", "forecast_snapshot"))
     assert [r.name for r in project.reports] == ["Sfrenew_Pipeline_By_T_Minus",
                                                  "Sfrenew_At_Risk_Renewals"]
     assert project.notes == ("no report over renewal_metric: the mapping does not map it",
@@ -256,9 +276,11 @@ def test_without_the_analytics_concepts_only_the_opportunity_reports() -> None:
 
 
 def test_a_mapped_analytics_concept_without_a_needed_field_names_it() -> None:
-    fields = [f for f in ANALYTICS_FIELDS if f.name not in ("Value__c", "Weeks_Out__c")]
+    mapping = _dropping("renewal_metric", "value")
+    mapping = mapping.model_copy(update={"forecast_snapshot": _dropping(
+        "forecast_snapshot", "weeks_out").forecast_snapshot})
     with pytest.raises(AnalyticsFieldsMissing) as caught:
-        project_for(load_mapping(PRESETS[0]).model, extra_fields=fields)
+        project_for(mapping)
     assert str(caught.value).splitlines() == [
         "renewal_metric.value is not mapped; needed by: On-time renewal rate by month, "
         "GRR and NRR by period, Available to renew by month and risk",
@@ -268,8 +290,14 @@ def test_a_mapped_analytics_concept_without_a_needed_field_names_it() -> None:
 
 
 def test_cli_notes_what_it_left_out_and_says_how_to_deploy(tmp_path: Path) -> None:
+    # the standard preset without its renewal_metric section
+    text = PRESETS[0].read_text(encoding="utf-8")
+    start = text.index("\nrenewal_metric:\n")
+    end = text.index("\nforecast_snapshot:\n")
+    trimmed = tmp_path / "no-metrics.yaml"
+    trimmed.write_text(text[:start] + text[end:], encoding="utf-8")
     result = CliRunner().invoke(cli.mappings, ["metadata", "--out", str(tmp_path / "p"),
-                                               str(PRESETS[0])])
+                                               str(trimmed)])
     assert result.exit_code == 0, result.output
     assert "note: no report over renewal_metric: the mapping does not map it" in result.output
     assert "sf project deploy start --source-dir force-app" in result.output

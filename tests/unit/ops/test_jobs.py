@@ -34,7 +34,8 @@ def errors_of(folder: Path) -> list[str]:
 
 def test_shipped_jobs_load() -> None:
     jobs = {job.name: job for job in load_jobs(SHIPPED)}
-    assert set(jobs) == {"sync", "renewals", "risk", "cadence", "backfill-example"}
+    assert set(jobs) == {"sync", "renewals", "risk", "cadence", "analytics",
+                         "backfill-example"}
     assert jobs["sync"].steps == (Step.PULL,)
     assert jobs["sync"].trigger.interval is not None
     assert jobs["renewals"].steps == (Step.PULL, Step.PLAN, Step.APPLY)
@@ -44,6 +45,9 @@ def test_shipped_jobs_load() -> None:
     assert jobs["risk"].request().rules == ("risk",)
     assert jobs["cadence"].request().rules == ("cadence",)
     assert jobs["renewals"].request().rules == ()
+    assert jobs["analytics"].request().rules == ("analytics",)
+    assert jobs["analytics"].steps == (Step.PULL, Step.PLAN, Step.APPLY)
+    assert jobs["analytics"].trigger.cron == "0 5 * * mon"  # weekly: the snapshot's Monday
 
 
 def test_name_defaults_to_the_file_stem(tmp_path: Path) -> None:
@@ -82,7 +86,7 @@ MISTAKES = [
     ("trigger:\n  interval: {minutes: 5}\nsteps: [pull]\nparams:\n  max_api_calls: 0\n",
      "5:3: params.max_api_calls: Input should be greater than or equal to 1"),
     ("trigger:\n  interval: {minutes: 5}\nsteps: [pull]\nparams:\n  rules: [risk, pricing]\n",
-     "5:17: params.rules[1]: Input should be 'renewals', 'risk' or 'cadence'"),
+     "5:17: params.rules[1]: Input should be 'renewals', 'risk', 'cadence' or 'analytics'"),
     ("name: Nightly Run\ntrigger:\n  interval: {minutes: 5}\nsteps: [pull]\n",
      "1:1: name: 'Nightly Run' is not a job name"),
     ("steps: [pull]\n", "1:1: trigger: Field required"),

@@ -27,10 +27,12 @@ def test_each_object_is_pulled_once_with_its_bookkeeping_fields(objects: Objects
         assert len(lowered) == len(set(lowered)), obj.sobject
         assert "id" in lowered
         assert "systemmodstamp" in lowered
-        # Users, price book entries and currencies belong to no account: mirrored
-        # without a group.
+        # Users, price book entries, currencies and sfrenew's analytics rows belong to
+        # no account: mirrored without a group.
         assert obj.group_field.lower() in lowered or (obj.sobject, obj.group_field) in {
-            ("User", ""), ("PricebookEntry", ""), ("CurrencyType", "")}
+            ("User", ""), ("PricebookEntry", ""), ("CurrencyType", ""),
+            ("DatedConversionRate", ""), ("Sfrenew_Renewal_Metric__c", ""),
+            ("Sfrenew_Forecast_Snapshot__c", "")}
 
 
 def test_price_book_entries_are_pulled_without_an_account_under_cpq() -> None:
