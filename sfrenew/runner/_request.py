@@ -46,6 +46,10 @@ class RunRequest:
     kind: str = "run"
     plan_file: Path | None = None  # apply exactly this saved plan (no pull, no plan)
     rules: tuple[str, ...] = ()  # rule sets to write: renewals, risk, cadence (empty: all)
+    # A backfill chunk on the job queue: the run holds this lock and the org's run lock
+    # *shared* (chunks of one backfill run side by side; a nightly run excludes them all),
+    # and settles only its own crashed writes, never another chunk's in flight.
+    chunk_lock: str | None = None
 
 
 class ProgressSink(Protocol):
