@@ -18,14 +18,28 @@ from pathlib import Path
 from typing import Any
 
 import click
+import structlog
 
-from sfrenew.cli._ops_common import CONFIG_ENV, DEFAULT_CONFIG, EXIT_CONFIG, fail, json_option
+from sfrenew.cli._ops_common import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    EXIT_CONFIG,
+    fail,
+    json_option,
+    open_jobs,
+)
 from sfrenew.clock import utc_now
-from sfrenew.daemon import known_secrets
+from sfrenew.daemon import DAEMON_STOPPED, known_secrets, stop_on_signals
 from sfrenew.logs import configure
 from sfrenew.queue import Deployment, TaskHost, backfill_pull_task, load_deployment
+from sfrenew.queue.leader import Leader
 from sfrenew.store.queue import Backfill, open_queue
 from sfrenew.yamlsource import YamlSourceError
+
+log = structlog.get_logger(__name__)
+
+WORKER_STARTED = "worker_started"
+WORKER_STOPPED = "worker_stopped"
 
 configs_option = click.option(
     "--config", "config_paths", multiple=True, type=click.Path(dir_okay=False),
@@ -55,23 +69,45 @@ def worker_name() -> str:
 @configs_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Jobs this process runs at once (scale out with more processes).")
-@click.option("--heartbeat-seconds", type=click.FloatRange(0.1), default=10.0,
-              show_default=True, help="How often this worker tells the queue it is alive.")
-@click.option("--stalled-after-seconds", type=click.FloatRange(1), default=30.0,
-              show_default=True, help="A worker silent this long is stalled (its jobs are "
-                                      "retried by the leader); keep it above 2x the heartbeat.")
-def worker(*, config_paths: tuple[str, ...], concurrency: int, heartbeat_seconds: float,
-           stalled_after_seconds: float) -> None:
+def worker(*, config_paths: tuple[str, ...], concurrency: int) -> None:
     """Run queued jobs of the deployment's orgs until SIGTERM or Ctrl-C (PostgreSQL)."""
     from sfrenew.queue import _procrastinate  # noqa: PLC0415 (procrastinate only here)
 
     deployment = open_deployment(config_paths)
+    settings = deployment.queue_settings
     stop = threading.Event()
     with open_queue(deployment.queue_url) as queue:
         host = TaskHost(deployment, queue, clock=utc_now, stop=stop)
+        log.info(WORKER_STARTED, worker=worker_name(), orgs=sorted(deployment.orgs),
+                 concurrency=concurrency)
         _procrastinate.run_worker(queue.conninfo, host, name=worker_name(),
-                                  concurrency=concurrency, heartbeat_s=heartbeat_seconds,
-                                  stalled_after_s=stalled_after_seconds, on_stop=stop.set)
+                                  concurrency=concurrency,
+                                  heartbeat_s=settings.heartbeat_seconds,
+                                  stalled_after_s=settings.stalled_after_seconds,
+                                  on_stop=stop.set)
+        log.info(WORKER_STOPPED, worker=worker_name())
+
+
+def lead(config_paths: tuple[str, ...], *, jobs_dir: Path | None) -> None:
+    """``sfrenew run`` on PostgreSQL: lead (defer fires, retry stalled jobs) or stand by,
+    until SIGTERM or Ctrl-C. ``jobs_dir`` replaces the org's ``queue.jobs_dir`` (one org)."""
+    from sfrenew.queue import _procrastinate  # noqa: PLC0415 (procrastinate only here)
+
+    deployment = open_deployment(config_paths)
+    if jobs_dir is not None:
+        if len(deployment.orgs) > 1:
+            fail("--jobs-dir names one org's jobs: with several orgs, set queue.jobs_dir in "
+                 "each config", EXIT_CONFIG)
+        deployment = deployment.with_jobs(next(iter(deployment.orgs)),
+                                          tuple(open_jobs(jobs_dir)))
+    stalled_after = deployment.queue_settings.stalled_after_seconds
+    stop = threading.Event()
+    with stop_on_signals(stop), open_queue(deployment.queue_url) as queue:
+        conninfo = queue.conninfo
+        Leader(deployment, queue, clock=utc_now, stop=stop,
+               retry_stalled=lambda: _procrastinate.retry_stalled(
+                   conninfo, stalled_after_s=stalled_after)).serve()
+    log.info(DAEMON_STOPPED)
 
 
 @click.group("queue")

@@ -63,6 +63,11 @@ class QueueSettings(_Strict):
                           description="this org's job files (relative to this file)")
     concurrency: int = Field(default=2, ge=1, le=64, description="backfill chunks of this org that "
                              "may run at once (its nightly jobs always run one at a time)")
+    heartbeat_seconds: float = Field(default=10.0, ge=0.1, le=600, description="how often a "
+                                     "worker tells the queue it is alive")
+    stalled_after_seconds: float = Field(default=30.0, ge=1, le=86_400, description="a worker "
+                                         "silent this long is dead: the leader retries its "
+                                         "jobs (keep it above 2x heartbeat_seconds)")
     chunk_accounts: int = Field(default=500, ge=1, le=100_000, description="accounts per backfill "
                                 "chunk (one queued job each)")
 

@@ -14,12 +14,12 @@ each located as ``FILE:LINE:COL``:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import make_url
 
-from sfrenew.config import AppConfig, load_config
+from sfrenew.config import AppConfig, QueueSettings, load_config
 from sfrenew.jobs import JobSpec, load_jobs
 from sfrenew.store import normalise_url
 from sfrenew.yamlsource import SourceError, YamlSourceError, load
@@ -44,6 +44,15 @@ class Deployment:
 
     queue_url: str
     orgs: Mapping[str, OrgDeployment]
+
+    @property
+    def queue_settings(self) -> QueueSettings:
+        """The queue-wide settings (heartbeat, stalled bound), from the first org's config."""
+        return next(iter(self.orgs.values())).config.queue
+
+    def with_jobs(self, org: str, jobs: tuple[JobSpec, ...]) -> Deployment:
+        """A copy where ``org`` has these jobs."""
+        return replace(self, orgs={**self.orgs, org: replace(self.orgs[org], jobs=jobs)})
 
     def org(self, name: str) -> OrgDeployment:
         """The org called ``name`` (KeyError naming the orgs served)."""

@@ -42,6 +42,7 @@ QUEUE = "sfrenew"
 RUN_JOB = "sfrenew.run_job"
 BACKFILL_PULL = "sfrenew.backfill_pull"
 BACKFILL_CHUNK = "sfrenew.backfill_chunk"
+QUEUED_JOB_STARTED = "queued_job_started"
 QUEUED_JOB_FINISHED = "queued_job_finished"
 BACKFILL_CHUNKED = "backfill_chunked"
 WAITING_FOR_LOCK = "waiting_for_lock"
@@ -115,6 +116,7 @@ class TaskHost:
         if spec is None:
             raise KeyError(f"org {org!r} has no job {job!r} in {deployed.config.queue.jobs_dir}")
         with bound(job=job, org=org):
+            log.info(QUEUED_JOB_STARTED, task=RUN_JOB)
             outcome = self._until_free(lambda: execute(deployed.config, spec.request(),
                                                        clock=self.clock, stop=self.stop))
             self._log(outcome, task=RUN_JOB)
@@ -156,6 +158,8 @@ class TaskHost:
             def attempt() -> RunOutcome:
                 with self.queue.slot(org, config.queue.concurrency):
                     self.queue.chunk_started(backfill_id, chunk)
+                    log.info(QUEUED_JOB_STARTED, task=BACKFILL_CHUNK, backfill_id=backfill_id,
+                             chunk=chunk)
                     with open_store(config.store_url) as store:
                         crashed = store.unfinished_runs(job=name)
                     request = RunRequest(

@@ -141,10 +141,13 @@ class QueueStore:
             return _defer(conn, job)
 
     def defer_fire(self, *, schedule: str, fire_time: datetime, job: QueuedJob,
-                   now: datetime, leader: str) -> int | None:
+                   now: datetime, leader: str, fence: Fence | None = None) -> int | None:
         """Defer the fire of ``schedule`` at ``fire_time`` once: the job id, or None when
-        that fire was already deferred (by this leader or an overlapping one)."""
+        that fire was already deferred (by this leader or an overlapping one) or, with a
+        ``fence``, when the caller no longer holds the leader lock."""
         with self._db.write() as conn:
+            if fence is not None and not _fenced(conn, fence):
+                return None
             inserted = conn.execute(
                 pg_insert(fires).values(schedule=schedule, fire_time=fire_time,
                                         deferred_at=now, leader=leader)
@@ -283,12 +286,48 @@ class QueueStore:
         raise Busy(f"the {concurrency} chunk slots of org {org!r} are taken")
 
 
+@dataclass(frozen=True)
+class Fence:
+    """Proof of leadership a write checks in its own transaction: the advisory lock
+    ``key`` is held by the database session ``pid`` (the leader's dedicated one)."""
+
+    key: int
+    pid: int
+
+
+_HOLDS = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+              "AND classid = :hi AND objid = :lo AND objsubid = 1 AND pid = :pid")
+
+
+def _fenced(conn: Connection, fence: Fence) -> bool:
+    unsigned = fence.key & 0xFFFF_FFFF_FFFF_FFFF
+    held = conn.scalar(_HOLDS, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFF_FFFF,
+                                "pid": fence.pid})
+    return bool(held)
+
+
+class LeaderSession:
+    """The leader's hold on its lock: :meth:`alive` asks the dedicated connection."""
+
+    def __init__(self, conn: Connection, fence: Fence) -> None:
+        self._conn = conn
+        self.fence = fence
+
+    def alive(self) -> bool:
+        """Whether the lock is still held (its session still answers)."""
+        try:
+            self._conn.scalar(select(1))
+            self._conn.commit()
+        except Exception:
+            return False
+        return True
+
+
 @contextmanager
-def leader_lock(url: str, name: str) -> Iterator[Any]:
+def leader_lock(url: str, name: str) -> Iterator[LeaderSession]:
     """Hold the session advisory lock ``name`` on a DEDICATED connection (its own
-    engine, no pool: a pooled connection could be recycled and drop the lock), for the
-    ``with`` block. Yields a callable that says whether the lock is still held (the
-    connection still alive); :class:`~sfrenew.locks.Busy` when another process holds it."""
+    engine, no pool: a pooled connection could be recycled and drop the lock) for the
+    ``with`` block; :class:`~sfrenew.locks.Busy` when another process holds it."""
     pooled = make_engine(url, create=False)
     engine = create_engine(pooled.url, poolclass=NullPool)
     pooled.dispose()
@@ -296,26 +335,20 @@ def leader_lock(url: str, name: str) -> Iterator[Any]:
     try:
         with engine.connect() as conn:
             got = bool(conn.scalar(select(func.pg_try_advisory_lock(key))))
+            pid = int(conn.scalar(select(func.pg_backend_pid())) or 0)
             conn.commit()
             if not got:
                 raise Busy(f"lock {name!r} is held by another replica")
-
-            def alive() -> bool:
-                try:
-                    conn.scalar(select(1))
-                    conn.commit()
-                except Exception:
-                    return False
-                return True
-
             try:
-                yield alive
+                yield LeaderSession(conn, Fence(key=key, pid=pid))
             finally:
                 try:
                     conn.execute(select(func.pg_advisory_unlock(key)))
                     conn.commit()
                 except Exception:  # noqa: S110 (closing the session drops it anyway)
                     pass
+    except OperationalError as exc:
+        raise connection_error(engine, exc) from None
     finally:
         engine.dispose()
 
