@@ -35,6 +35,7 @@ from sfrenew.locks import Busy
 from sfrenew.queue.deployment import Deployment
 from sfrenew.queue.tasks import run_job_task
 from sfrenew.scheduler import JobScheduler
+from sfrenew.store import StoreUnavailable
 from sfrenew.store.queue import LeaderSession, QueueStore, leader_lock
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ LEADER_LOCK = "sfrenew-scheduler"
 LEADER_ELECTED = "leader_elected"
 LEADER_LOST = "leader_lost"
 LEADER_STANDBY = "leader_standby"
+LEADER_UNAVAILABLE = "leader_unavailable"
 FIRE_DEFERRED = "fire_deferred"
 FIRE_ALREADY_DEFERRED = "fire_already_deferred"
 STALLED_RETRIED = "stalled_jobs_retried"
@@ -106,6 +108,10 @@ class Leader:
                 if not told:
                     log.info(LEADER_STANDBY, replica=self.name)
                     told = True
+                self.stop.wait(self.poll_s)
+            except StoreUnavailable as exc:  # the database is away: stand by, try again
+                log.warning(LEADER_UNAVAILABLE, replica=self.name, error=str(exc))
+                told = False
                 self.stop.wait(self.poll_s)
 
     def _lead(self, session: LeaderSession) -> None:
