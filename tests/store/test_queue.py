@@ -8,8 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
+from sfrenew.locks import Busy
 from sfrenew.store import StoreConfigurationError, open_store
-from sfrenew.store.queue import Backfill, QueuedJob, QueueStore, open_queue
+from sfrenew.store.queue import (
+    Backfill,
+    Fence,
+    QueuedJob,
+    QueueStore,
+    leader_lock,
+    open_queue,
+)
 from sfrenew.store.queue_schema import QUEUE_VERSION_KEY
 
 NOW = datetime(2026, 11, 24, 7, 15, tzinfo=UTC)
@@ -98,3 +106,22 @@ def test_chunks_are_recorded_and_deferred_once(queue: QueueStore) -> None:
     assert queue.add_chunks("b2", [["001", "002"], ["003"]], chunk_jobs) == 2  # a retry
     assert queue.chunk_accounts("b2", 1) == ["003"]
     assert [t for t, _, _ in _jobs(queue.url)].count("sfrenew.backfill_chunk") == 2
+
+
+def test_the_leader_lock_is_exclusive_and_fences_its_defers(queue: QueueStore) -> None:
+    with leader_lock(queue.url, "sfrenew-scheduler") as session:
+        with pytest.raises(Busy), leader_lock(queue.url, "sfrenew-scheduler"):
+            pass
+        assert session.alive()
+        deferred = queue.defer_fire(schedule="acme/renewals", fire_time=NOW, job=JOB,
+                                    now=NOW, leader="a:1", fence=session.fence)
+        # A leader whose session no longer holds the lock (another pid) defers nothing.
+        stale = Fence(key=session.fence.key, pid=session.fence.pid + 1)
+        fenced_out = queue.defer_fire(schedule="acme/renewals",
+                                      fire_time=NOW + timedelta(hours=1), job=JOB, now=NOW,
+                                      leader="b:2", fence=stale)
+    assert deferred is not None
+    assert fenced_out is None
+    assert queue.last_fires() == {"acme/renewals": NOW}
+    with leader_lock(queue.url, "sfrenew-scheduler"):  # released on exit
+        pass
