@@ -414,6 +414,12 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
             planner.totals = replace(resume, stopped=False)
         batch: list[_Pending] = []
         for group in store.iter_groups(objects, after_group=scope.after_account):
+            if scope.accounts and group.group_key not in scope.accounts:
+                # Out of scope (a backfill chunk plans a few accounts of many): skipped
+                # before its records are translated, as plan_one would skip it after.
+                if advance is not None:
+                    advance(1)
+                continue
             try:
                 pending = planner.plan_one(account_records(mapping, group, shapes))
             except (ValueError, TypeError, ArithmeticError) as exc:

@@ -58,12 +58,14 @@ def write_queue_config(folder: Path, org: LocalOrg, *, url: str, name: str = "ac
 
 
 def wait_until(probe: Callable[[], T | None], *, timeout: float, what: str,
-               every: float = 0.2) -> T:
-    """Poll ``probe`` until it returns a value (not None); fail naming ``what``."""
+               every: float = 0.2, show: Callable[[], str] | None = None) -> T:
+    """Poll ``probe`` until it returns a value (not None); fail naming ``what`` (and
+    with ``show()``'s text, e.g. the processes' output)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
         if value is not None:
             return value
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    shown = "" if show is None else "\n" + show()[-20_000:]
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{shown}")

@@ -98,7 +98,8 @@ def test_leader_and_worker_killed_the_backfill_still_ends_like_an_uninterrupted_
                 done = wait_until(
                     lambda: b if (b := queue.get_backfill(backfill_id)) is not None
                     and b.chunks_total and b.chunks_done == b.chunks_total else None,
-                    timeout=240, what="every chunk of the backfill done")
+                    timeout=240, what="every chunk of the backfill done",
+                    show=lambda: "\n".join(p.output() for p in workers))
             standby.wait_for(lambda ev: bool(named(ev, "stalled_jobs_retried")), timeout=5)
             # At least one fire after the takeover, deferred by the new leader.
             standby.wait_for(lambda ev: bool(named(ev, "fire_deferred")), timeout=60)

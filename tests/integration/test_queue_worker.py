@@ -49,14 +49,15 @@ def test_two_workers_backfill_in_chunks_like_one_process(tmp_path: Path) -> None
                               "--json"], cwd=tmp_path)
         assert queued.returncode == 0, queued.stderr
         backfill_id = json.loads(queued.stdout)["backfill_id"]
-        workers = [Process(["worker", "--config", str(config), "--heartbeat-seconds", "1"],
+        workers = [Process(["worker", "--config", str(config)],
                            cwd=tmp_path) for _ in range(2)]
         try:
             with open_queue(url) as queue:
                 done = wait_until(
                     lambda: b if (b := queue.get_backfill(backfill_id)) is not None
                     and b.chunks_total and b.chunks_done == b.chunks_total else None,
-                    timeout=240, what="every chunk of the backfill done")
+                    timeout=240, what="every chunk of the backfill done",
+                    show=lambda: "\n".join(p.output() for p in workers))
                 queue.defer(run_job_task("acme", "renewals"))
                 wait_until(lambda: any(named(w.events(), "queued_job_finished")
                                        and any(e.get("task") == "sfrenew.run_job"
