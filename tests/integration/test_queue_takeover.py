@@ -72,10 +72,13 @@ def test_leader_and_worker_killed_the_backfill_still_ends_like_an_uninterrupted_
         config.write_text(config.read_text() + QUEUE_TIMING)
         args = ["--config", str(config)]
         leader = Process(["run", *args], cwd=tmp_path)
-        standby = Process(["run", *args], cwd=tmp_path)
-        workers = [Process(["worker", *args], cwd=tmp_path) for _ in range(2)]
-        processes = [leader, standby, *workers]
+        processes = [leader]
         try:
+            # The first replica leads; the second, started once it does, stands by.
+            leader.wait_for(lambda ev: bool(named(ev, "leader_elected")), timeout=60)
+            standby = Process(["run", *args], cwd=tmp_path)
+            workers = [Process(["worker", *args], cwd=tmp_path) for _ in range(2)]
+            processes += [standby, *workers]
             leader.wait_for(lambda ev: len(named(ev, "fire_deferred")) >= 1, timeout=60)
             standby.wait_for(lambda ev: bool(named(ev, "leader_standby")), timeout=60)
             queued = run_sfrenew(["queue", "backfill", *args, *window(), "--json"],
