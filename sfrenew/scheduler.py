@@ -151,19 +151,52 @@ def catch_up_time(spec: Trigger, *, last_run_at: datetime | None,
     return due if due is not None and due <= now else None
 
 
+class _WithFireTime:
+    """A job whose call also receives the instant it was scheduled for (the newest of
+    its coalesced run times): APScheduler 3 does not pass it to the callable."""
+
+    def __init__(self, job: Any, fire_time: datetime) -> None:
+        self._job = job
+        self.args = (*job.args, fire_time)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+
+# APScheduler 3 ships no type hints: its classes are Any to mypy.
+class _FireTimeExecutor(ThreadPoolExecutor):  # type: ignore[misc]
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        # Coalesced: one run time; misfires are still checked by APScheduler's run_job.
+        super()._do_submit_job(_WithFireTime(job, run_times[-1]), run_times)
+
+
 class JobScheduler(Generic[Job]):
     """A background APScheduler running ``fire(job)`` for each enabled job.
 
     One worker thread per job at most (``max_instances=1``); jobs of different names
-    may overlap in time, and the run lock serialises what they do to the org.
+    may overlap in time, and the run lock serialises what they do to the org. With
+    ``fire_at``, ``fire_at(job, fire_time)`` is called instead, with the instant the fire
+    was scheduled for (in sfrenew's clock frame): the leader's key for "deferred once".
     """
 
-    def __init__(self, fire: Callable[[Job], None], *, workers: int = 4) -> None:
-        self._fire = fire
+    def __init__(self, fire: Callable[[Job], None] | None = None, *, workers: int = 4,
+                 fire_at: Callable[[Job, datetime], None] | None = None) -> None:
+        if (fire is None) == (fire_at is None):
+            raise ValueError("give exactly one of fire and fire_at")
+        self._fire_at = fire_at
+        self._fire: Callable[..., None] = fire if fire is not None else self._with_fire_time
+        executor = ThreadPoolExecutor if fire_at is None else _FireTimeExecutor
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            executors={"default": executor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC")
         self._scheduler.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+
+    def _with_fire_time(self, spec: Job, at: datetime | None = None) -> None:
+        # ``at`` is appended by _FireTimeExecutor; the default only satisfies APScheduler's
+        # check of the callable's arguments when the job is added.
+        assert self._fire_at is not None
+        assert at is not None
+        self._fire_at(spec, at + clock_shift())  # out of APScheduler's real-clock frame
 
     def add(self, spec: Job, *, now: datetime, last_run_at: datetime | None = None) -> None:
         """Schedule an enabled job (a disabled one is left out, with a log line)."""

@@ -15,6 +15,7 @@ from sfrenew.cli import report as _report
 from sfrenew.cli import rules as _rules
 from sfrenew.cli import rules_lines as _rules_lines
 from sfrenew.cli import run as _run
+from sfrenew.cli import worker as _worker
 from sfrenew.cli._ops_common import EXIT_CODES_HELP
 from sfrenew.clock import ClockShiftError, clock_shift
 from sfrenew.logs import LEVELS, override_level
@@ -70,6 +71,8 @@ main.add_command(_run.rollback)
 main.add_command(_run.runs)
 main.add_command(_run.demo)
 main.add_command(_report.report)
+main.add_command(_worker.worker)
+main.add_command(_worker.queue)
 
 
 def _with_exit_codes(command: click.Command) -> None:

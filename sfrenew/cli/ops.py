@@ -45,7 +45,7 @@ from sfrenew.metrics import BIND_HOST
 from sfrenew.progress import progress_for
 from sfrenew.runner import OrgProblem, execute, remaining_allocation
 from sfrenew.scheduler import next_fire_time
-from sfrenew.store import Run, RunKind, StoreMissing, open_store
+from sfrenew.store import Run, RunKind, StoreMissing, normalise_url, open_store
 
 __all__ = ["backfill", "jobs", "run", "status"]
 
@@ -154,11 +154,26 @@ def run_job(*, name: str, config_path: str, jobs_dir: Path, dry_run: bool, as_js
               envvar="SFRENEW_METRICS_HOST",
               help="Address the metrics endpoint binds: 0.0.0.0 in a container whose port "
                    "is published or scraped from outside; keep 127.0.0.1 on a shared host.")
-def run(config_path: str, jobs_dir: Path, metrics_port: int | None, metrics_host: str) -> None:
-    """Run the scheduler daemon until SIGTERM or Ctrl-C (the run in flight checkpoints)."""
+@click.option("--org-config", "org_configs", multiple=True, type=click.Path(dir_okay=False),
+              help="PostgreSQL: another org of the deployment (its config file; repeat).")
+@click.option("--in-process", is_flag=True,
+              help="PostgreSQL: run jobs in this process as on SQLite, not on the job queue.")
+@click.pass_context
+def run(ctx: click.Context, *, config_path: str, jobs_dir: Path, metrics_port: int | None,
+        metrics_host: str, org_configs: tuple[str, ...], in_process: bool) -> None:
+    """Run the scheduler daemon until SIGTERM or Ctrl-C (the run in flight checkpoints).
+
+    On a PostgreSQL store it is the scale-out scheduler: the replica holding the leader
+    lock defers each fire to the job queue, and ``sfrenew worker`` runs them."""
     from sfrenew.daemon import stop_on_signals  # noqa: PLC0415 (signals only here)
 
     config = open_config(config_path)
+    if normalise_url(config.store_url).startswith("postgresql") and not in_process:
+        from sfrenew.cli.worker import lead  # noqa: PLC0415 (the queue only on PostgreSQL)
+
+        given = ctx.get_parameter_source("jobs_dir") is not click.core.ParameterSource.DEFAULT
+        lead((config_path, *org_configs), jobs_dir=jobs_dir if given else None)
+        return
     specs = open_jobs(jobs_dir)
     stop = threading.Event()
     try:

@@ -31,7 +31,9 @@ DEFAULT_STATE_DIR = ".state"
 DEFAULT_MAPPING = "mappings/standard.yaml"
 STORE_FILE = "sfrenew.sqlite3"
 SECTIONS = frozenset({"salesforce", "store", "state_dir", "mappings", "rules", "run",
-                      "analytics"})
+                      "analytics", "queue"})
+ORG_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+DEFAULT_ORG = "default"
 
 
 class _Strict(BaseModel):
@@ -44,6 +46,32 @@ class StoreSettings(_Strict):
     url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<state_dir>/"
                                               "sfrenew.sqlite3; postgres:// is read as "
                                               "postgresql+psycopg://")
+
+class QueueSettings(_Strict):
+    """``queue:`` — this org on the PostgreSQL job queue (``sfrenew worker``; scale-out).
+
+    Only read by ``sfrenew worker`` and ``sfrenew run`` on PostgreSQL: the embedded
+    SQLite default ignores it. Several orgs share one queue by naming the same ``url``
+    in their own config files (docs/operations.md, "Scaling out").
+    """
+
+    org: str = Field(default=DEFAULT_ORG, pattern=ORG_NAME_PATTERN,
+                     description="this org's name in the deployment (lowercase, digits, - _)")
+    url: str | None = Field(default=None,
+                            description="PostgreSQL URL of the shared job queue; default: "
+                                        "store.url")
+    jobs_dir: str = Field(default="jobs",
+                          description="this org's job files (relative to this file)")
+    concurrency: int = Field(default=2, ge=1, le=64, description="backfill chunks of this org that "
+                             "may run at once (its nightly jobs always run one at a time)")
+    heartbeat_seconds: float = Field(default=10.0, ge=0.1, le=600, description="how often a "
+                                     "worker tells the queue it is alive")
+    stalled_after_seconds: float = Field(default=30.0, ge=1, le=86_400, description="a worker "
+                                         "silent this long is dead: the leader retries its "
+                                         "jobs (keep it above 2x heartbeat_seconds)")
+    chunk_accounts: int = Field(default=500, ge=1, le=100_000, description="accounts per backfill "
+                                "chunk (one queued job each)")
+
 
 class RunSettings(_Strict):
     """``run:`` — how a run pulls, writes and spends API calls."""
@@ -107,6 +135,7 @@ class AppConfig:
     run: RunSettings
     fingerprint: str
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
     def with_salesforce(self, **changes: Any) -> AppConfig:
         """A copy with some ``salesforce:`` settings replaced (e.g. the demo's data dir)."""
@@ -211,6 +240,7 @@ def load_config(path: Path | str) -> AppConfig:
     run = _validate(RunSettings, _section(document, "run"), index, "run", errors)
     analytics = _validate(AnalyticsSettings, _section(document, "analytics"), index,
                           "analytics", errors)
+    queue = _validate(QueueSettings, _section(document, "queue"), index, "queue", errors)
 
     rules: RulesPolicy | None = None
     try:
@@ -235,10 +265,11 @@ def load_config(path: Path | str) -> AppConfig:
             except YamlSourceError as exc:
                 errors.extend(exc.errors)
     if errors or salesforce is None or store is None or run is None or rules is None \
-            or mapping is None or analytics is None:
+            or mapping is None or analytics is None or queue is None:
         raise YamlSourceError(errors)
     store_url = store.url or f"sqlite:///{state_dir / STORE_FILE}"
     digest = hashlib.sha256(path.read_bytes() + b"\0" + mapping_text).hexdigest()[:16]
     return AppConfig(path=path, base_dir=base, salesforce=salesforce, store_url=store_url,
                      state_dir=state_dir, mapping_path=mapping_path, mapping=mapping,
-                     rules=rules, run=run, fingerprint=digest, analytics=analytics)
+                     rules=rules, run=run, fingerprint=digest, analytics=analytics,
+                     queue=queue)

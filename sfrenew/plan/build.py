@@ -536,6 +536,12 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
             walk = iter(())
         for key, group, state in walk:
             item: _Pending | _Done
+            if scope.accounts and key not in scope.accounts:
+                # Out of scope (a backfill chunk plans a few accounts of many): skipped
+                # before its records are translated, as plan_one would skip it after.
+                if advance is not None:
+                    advance(1)
+                continue
             if state is not None:
                 item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
                 planner.totals.replayed += 1

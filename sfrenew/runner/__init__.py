@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sfrenew.config import AppConfig
+from sfrenew.plan.build import plan_objects
 from sfrenew.runner._checkpoint import (
     CHECKPOINT_VERSION,
     Checkpoint,
@@ -39,6 +40,7 @@ from sfrenew.runner._wiring import (
     OrgProblem,
     effective_policy,
     open_gateway,
+    org_lock_name,
     remaining_allocation,
     run_locks,
 )
@@ -60,14 +62,25 @@ __all__ = [
     "effective_policy",
     "execute",
     "open_gateway",
+    "org_lock_name",
+    "planned_accounts",
     "remaining_allocation",
     "rollback_session",
 ]
 
 
+def planned_accounts(config: AppConfig) -> list[str]:
+    """The Account Ids a plan goes through (the mirror's account groups), sorted: a
+    chunked backfill (:mod:`sfrenew.queue`) splits them into ranges after its pull."""
+    with open_store(config.store_url) as store:
+        return sorted(group.group_key
+                      for group in store.iter_groups(plan_objects(config.mapping)))
+
+
 def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datetime],
             stop: threading.Event | None = None,
-            progress: ProgressSink | None = None) -> RunOutcome:
+            progress: ProgressSink | None = None,
+            shared_budget: Callable[[int], bool] | None = None) -> RunOutcome:
     """Run ``request`` under ``config`` and return what happened (see module docstring).
 
     What the org or the data did (budget spent, transient failures after retries,
@@ -77,15 +90,17 @@ def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datet
     state; :class:`CheckpointVersionError` when the run to resume was saved by an
     sfrenew this one does not understand; :class:`NotResumable` when the run to resume
     is not one this request can continue (a plan, another kind, a finished run, another
-    config).
+    config). ``shared_budget`` draws the run's API calls from a budget shared with other
+    runs (a chunked backfill's, see :mod:`sfrenew.queue`).
     """
     started = time.monotonic()
     make_state_dir(config.state_dir)
     store = open_store(config.store_url)
     try:
-        with run_locks(config, store):
+        with run_locks(config, store, request):
             session = RunSession(config=config, request=request, store=store, clock=clock,
-                                 stop=stop, progress=progress or NoProgress())
+                                 stop=stop, progress=progress or NoProgress(),
+                                 shared_budget=shared_budget)
             return session.run(started)
     finally:
         store.close()

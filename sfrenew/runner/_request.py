@@ -49,6 +49,10 @@ class RunRequest:
     # rule sets to write: renewals, risk, cadence, analytics (empty: all but analytics)
     rules: tuple[str, ...] = ()
     full_plan: bool = False  # plan every account again (else only what changed)
+    # A backfill chunk on the job queue: the run holds this lock and the org's run lock
+    # *shared* (chunks of one backfill run side by side; a nightly run excludes them all),
+    # and settles only its own crashed writes, never another chunk's in flight.
+    chunk_lock: str | None = None
 
 
 class ProgressSink(Protocol):

@@ -78,8 +78,10 @@ class RunSession:
 
     def __init__(self, *, config: AppConfig, request: RunRequest, store: StorePort,
                  clock: Callable[[], datetime], stop: threading.Event | None,
-                 progress: ProgressSink) -> None:
+                 progress: ProgressSink,
+                 shared_budget: Callable[[int], bool] | None = None) -> None:
         self.config, self.request, self.store, self.clock = config, request, store, clock
+        self.shared_budget = shared_budget
         self.stop, self.progress = stop, progress
         self.checkpoint = Checkpoint()
         self.stats = RunStats()
@@ -98,7 +100,8 @@ class RunSession:
         gateway: GatewayPort | None = None
         status, message = RunStatus.SUCCEEDED, "done"
         try:
-            gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls)
+            gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls,
+                                   shared_budget=self.shared_budget)
             self._settle_crashed(gateway, run_id)
             self._steps(gateway, run_id)
             if self.stopped:
@@ -152,12 +155,13 @@ class RunSession:
 
     def _settle_crashed(self, gateway: GatewayPort, run_id: str) -> None:
         keys = self._key_fields()
-        mark_crashed(self.store, now=self.clock(), keep=run_id)
-        for run in self.store.unfinished_runs():
-            if run.run_id == run_id:
-                continue
-            recover_pending(gateway=gateway, store=self.store, run_id=run.run_id,
-                            key_fields=keys, clock=self.clock)
+        if self.request.chunk_lock is None:  # a chunk's neighbours may be running
+            mark_crashed(self.store, now=self.clock(), keep=run_id)
+            for run in self.store.unfinished_runs():
+                if run.run_id == run_id:
+                    continue
+                recover_pending(gateway=gateway, store=self.store, run_id=run.run_id,
+                                key_fields=keys, clock=self.clock)
         recover_pending(gateway=gateway, store=self.store, run_id=run_id, key_fields=keys,
                         clock=self.clock)
 

@@ -5,7 +5,7 @@ Only the runner calls these; the steps receive what they build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from sfrenew.config import AppConfig
+from sfrenew.config.app import DEFAULT_ORG
 from sfrenew.core.analytics import Grain
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.locks import FileLock
@@ -36,16 +37,33 @@ RUN_LOCK = "run.lock"  # in the state dir: one run per state at a time (SQLite s
 LOCK_NAME = "sfrenew-run"  # the store's advisory lock: one run per org at a time
 
 
+def org_lock_name(config: AppConfig) -> str:
+    """The store's advisory lock for one org's runs. PostgreSQL advisory locks are
+    per database, so orgs whose stores are schemas of one database need distinct names
+    (the default org keeps the historical name)."""
+    org = config.queue.org
+    return LOCK_NAME if org == DEFAULT_ORG else f"{LOCK_NAME}:{org}"
+
+
 @contextmanager
-def run_locks(config: AppConfig, store: StateStore) -> Iterator[None]:
+def run_locks(config: AppConfig, store: StateStore,
+              request: RunRequest | None = None) -> Iterator[None]:
     """Hold both run locks: the state dir's file lock (a second process on this state is
     refused, and a run found ``running`` in the store while we hold it is known to have
     crashed) and the store's advisory lock (another replica on a shared PostgreSQL
-    store). :class:`sfrenew.locks.Busy` when either is taken."""
+    store). :class:`sfrenew.locks.Busy` when either is taken.
+
+    A backfill chunk (``request.chunk_lock``, PostgreSQL only) holds the org's lock
+    shared and its own chunk lock, and no file lock: chunks run side by side."""
+    if request is not None and request.chunk_lock is not None:
+        with store.lock(org_lock_name(config), shared=True).hold(), \
+                store.lock(request.chunk_lock).hold():
+            yield
+        return
     state_dir = config.state_dir
     file_lock = FileLock(state_dir / RUN_LOCK, purpose="an sfrenew run",
                          busy=f"another sfrenew run is using {state_dir}")
-    with file_lock.hold(), store.lock(LOCK_NAME).hold():
+    with file_lock.hold(), store.lock(org_lock_name(config)).hold():
         yield
 
 
@@ -82,14 +100,16 @@ def analytics_options(config: AppConfig) -> AnalyticsOptions:
         decimals=dict(config.rules.currencies))
 
 
-def open_gateway(config: AppConfig, *, max_api_calls: int | None = None) -> Gateway:
-    """The gateway with the run's budget (the smallest cap configured) and thresholds."""
+def open_gateway(config: AppConfig, *, max_api_calls: int | None = None,
+                 shared_budget: Callable[[int], bool] | None = None) -> Gateway:
+    """The gateway with the run's budget (the smallest cap configured, and a budget
+    shared with other runs when given) and thresholds."""
     sf = config.salesforce
     caps = [c for c in (max_api_calls, config.run.max_api_calls, sf.budget.max_calls_per_run)
             if c is not None]
     guard = BudgetGuard(max_calls_per_run=min(caps) if caps else None,
                         reserve_calls=max(config.run.reserve_daily_calls, sf.budget.reserve_calls),
-                        reserve_percent=sf.budget.reserve_percent)
+                        reserve_percent=sf.budget.reserve_percent, shared=shared_budget)
     thresholds = ThresholdSettings(
         read_bulk_rows=config.run.bulk_read_rows or sf.thresholds.read_bulk_rows,
         write_bulk_rows=config.run.bulk_write_rows or sf.thresholds.write_bulk_rows)

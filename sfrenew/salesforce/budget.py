@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -86,7 +87,11 @@ class BudgetGuard:
     reserve_calls: int = 0
     reserve_percent: float = 0.0
     resume_hint: str = "resume the run once more calls are available"
+    # A budget shared with other runs (a chunked backfill's, kept in PostgreSQL): asked
+    # for the calls this run has not yet drawn, before they are sent; False when spent.
+    shared: Callable[[int], bool] | None = None
     _used: int = field(default=0, init=False)
+    _drawn: int = field(default=0, init=False)  # calls drawn from ``shared``
     _usage: ApiUsage | None = field(default=None, init=False)
     _since_usage: int = field(default=0, init=False)  # calls since ``_usage`` was reported
 
@@ -136,6 +141,11 @@ class BudgetGuard:
             reason = f"reserve of {floor:,} daily calls reached" if floor \
                 else "daily allocation spent"
             raise self.exhausted(reason if calls == 1 else f"{reason} ({calls:,} calls needed)")
+        missing = self._used + calls - self._drawn
+        if self.shared is not None and missing > 0:
+            if not self.shared(missing):
+                raise self.exhausted("the shared budget of the backfill is spent")
+            self._drawn += missing
 
     def record_call(self) -> None:
         """Count one call that was sent."""

@@ -37,14 +37,19 @@ def lock_key(name: str) -> int:
 
 
 @contextmanager
-def _pg_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
+def _pg_lock(db: Database, name: str, *, wait: bool, shared: bool) -> Iterator[None]:
     key = lock_key(name)
+    # Shared holders exclude an exclusive one but not each other (backfill chunks of an
+    # org run together; its nightly run waits for all of them, and they for it).
+    take = (func.pg_advisory_lock_shared if shared else func.pg_advisory_lock) if wait \
+        else (func.pg_try_advisory_lock_shared if shared else func.pg_try_advisory_lock)
+    unlock = func.pg_advisory_unlock_shared if shared else func.pg_advisory_unlock
     with db.engine.connect() as conn:
         if wait:
-            conn.execute(select(func.pg_advisory_lock(key)))
+            conn.execute(select(take(key)))
             got = True
         else:
-            got = bool(conn.scalar(select(func.pg_try_advisory_lock(key))))
+            got = bool(conn.scalar(select(take(key))))
         # End the implicit transaction: the lock is session-level, and an
         # idle-in-transaction connection would hold a snapshot for nothing.
         conn.commit()
@@ -53,7 +58,7 @@ def _pg_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(select(func.pg_advisory_unlock(key)))
+            conn.execute(select(unlock(key)))
             conn.commit()
 
 
@@ -70,11 +75,13 @@ def _local_lock(db: Database, name: str, *, wait: bool) -> Iterator[None]:
 
 
 @contextmanager
-def advisory_lock(db: Database, name: str, *, wait: bool = False) -> Iterator[None]:
+def advisory_lock(db: Database, name: str, *, wait: bool = False,
+                  shared: bool = False) -> Iterator[None]:
     """Hold the lock ``name`` for the ``with`` block; :class:`~sfrenew.locks.Busy` if it
-    is taken and ``wait`` is false."""
+    is taken and ``wait`` is false. ``shared`` (PostgreSQL): several shared holders at
+    once, none while an exclusive one holds it; SQLite, one process, has no shared mode."""
     if db.dialect == "postgresql":
-        with _pg_lock(db, name, wait=wait):
+        with _pg_lock(db, name, wait=wait, shared=shared):
             yield
     else:
         with _local_lock(db, name, wait=wait):
@@ -84,10 +91,11 @@ def advisory_lock(db: Database, name: str, *, wait: bool = False) -> Iterator[No
 class AdvisoryLock:
     """The lock ``name`` in the store ``db``, as a :class:`sfrenew.locks.Lock`."""
 
-    def __init__(self, db: Database, name: str) -> None:
+    def __init__(self, db: Database, name: str, *, shared: bool = False) -> None:
         self._db = db
         self.name = name
+        self.shared = shared
 
     def hold(self, *, wait: bool = False) -> AbstractContextManager[None]:
         """Hold it for the ``with`` block; :class:`~sfrenew.locks.Busy` if taken."""
-        return advisory_lock(self._db, self.name, wait=wait)
+        return advisory_lock(self._db, self.name, wait=wait, shared=self.shared)

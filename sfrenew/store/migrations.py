@@ -28,6 +28,7 @@ from sfrenew.store.errors import (
     StoreConfigurationError,
     StoreMissing,
 )
+from sfrenew.store.queue_schema import install_queue_schema
 
 VERSION_KEY = "schema_version"
 # Serialises concurrent first opens of one PostgreSQL database (two replicas starting).
@@ -102,6 +103,7 @@ def prepare(db: Database, *, create: bool, target: int = schema.SCHEMA_VERSION,
             if not create:
                 raise StoreMissing(f"no sfrenew state store at {where}")
             _create(conn, where=where, version=target)
+            _queue_schema(db, conn, where=where)
             return 0
         if found > target:
             raise SchemaTooNew(where=where, found=found, supported=target)
@@ -120,4 +122,13 @@ def prepare(db: Database, *, create: bool, target: int = schema.SCHEMA_VERSION,
                     f"({step.description}) failed: {exc}") from exc
             version += 1
             _write_version(conn, version)
+        _queue_schema(db, conn, where=where)
         return found
+
+
+def _queue_schema(db: Database, conn: Connection, *, where: str) -> None:
+    """PostgreSQL stores also hold the job queue (procrastinate's schema and sfrenew's
+    queue tables, :mod:`sfrenew.store.queue`), installed or upgraded in the same
+    transaction; SQLite stores never run a queue."""
+    if db.dialect == "postgresql":
+        install_queue_schema(conn, where=where)

@@ -217,9 +217,9 @@ class StorePort(Protocol):
     def dead_letter_counts_by_code(self) -> dict[str, int]:
         """Open dead letters per error code."""
 
-    def lock(self, name: str) -> Lock:
+    def lock(self, name: str, *, shared: bool = False) -> Lock:
         """The named lock (a :class:`sfrenew.locks.Lock`: PostgreSQL advisory lock; in-process on
-        SQLite)."""
+        SQLite); ``shared`` holders only exclude exclusive ones."""
 
     def advisory_lock(self, name: str, *, wait: bool = False) -> AbstractContextManager[None]:
         """Hold a named lock for a ``with`` block: ``lock(name).hold(wait=wait)``. Raises

@@ -312,10 +312,10 @@ class StateStore:
 
     # --- locks -----------------------------------------------------------------------
 
-    def lock(self, name: str) -> locks.AdvisoryLock:
+    def lock(self, name: str, *, shared: bool = False) -> locks.AdvisoryLock:
         """The named lock (a :class:`sfrenew.locks.Lock`: PostgreSQL advisory lock;
-        in-process on SQLite)."""
-        return locks.AdvisoryLock(self._db, name)
+        in-process on SQLite); ``shared`` holders only exclude exclusive ones."""
+        return locks.AdvisoryLock(self._db, name, shared=shared)
 
     def advisory_lock(self, name: str, *, wait: bool = False) -> AbstractContextManager[None]:
         """Hold a named lock for a ``with`` block: ``lock(name).hold(wait=wait)``.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sfrenew.clock import clock_shift
 from sfrenew.jobs import JobSpec, TriggerSpec, load_jobs
 from sfrenew.scheduler import (
     JobScheduler,
@@ -109,6 +110,41 @@ def test_missed_fires_are_coalesced_into_one_run(tmp_path: Path) -> None:
     finally:
         scheduler.shutdown()
     assert fired == ["nightly"]
+
+
+def test_fire_at_is_told_the_coalesced_fire_time_in_sfrenews_clock(tmp_path: Path) -> None:
+    """The leader's key for "deferred once": the newest missed fire, not the instant the
+    callable ran. APScheduler 3 computes fires on the real clock, so under the suite's
+    shifted clock the fire is a midnight of APScheduler's frame, moved by the shift."""
+    spec = _spec(tmp_path, "trigger: {cron: '0 0 * * *'}\nsteps: [pull]\n"
+                           "params: {misfire_grace_seconds: 172800}\n")
+    fired: list[tuple[str, datetime]] = []
+    done = threading.Event()
+
+    def fire_at(job: JobSpec, at: datetime) -> None:
+        fired.append((job.name, at))
+        done.set()
+
+    scheduler: JobScheduler[JobSpec] = JobScheduler(fire_at=fire_at)
+    now = pinned_now()  # 09:00 on the pinned date
+    scheduler.add(spec, now=now, last_run_at=now - timedelta(days=3, hours=1))
+    scheduler.start()
+    try:
+        assert done.wait(10)
+        threading.Event().wait(1.0)
+    finally:
+        scheduler.shutdown()
+    assert len(fired) == 1
+    name, at = fired[0]
+    assert name == "nightly"
+    assert now - timedelta(days=1) < at <= now  # the newest of the coalesced fires
+    in_frame = at - clock_shift()
+    assert (in_frame.hour, in_frame.minute, in_frame.second) == (0, 0, 0)
+
+
+def test_fire_and_fire_at_are_exclusive() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        JobScheduler()
 
 
 def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
