@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 import requests
 import structlog
@@ -95,12 +95,15 @@ class Transport:
 
     def request(self, kind: CallKind, method: str, path: str, *,
                 params: Mapping[str, str] | None = None, json_body: Any = None,
-                data: bytes | None = None, headers: Mapping[str, str] | None = None,
+                data: bytes | IO[bytes] | None = None,
+                headers: Mapping[str, str] | None = None,
                 idempotent: bool = True) -> requests.Response:
         """Send one logical call: retried if transient, repeated once after a refresh.
 
         ``idempotent=False`` (plain inserts) is not repeated after a failure that may
         have happened after Salesforce did the work (see ``TransientError.ambiguous``).
+        ``data`` may be a seekable file (a Bulk upload spooled to disk): it is streamed,
+        and rewound before every attempt.
         """
         body = None if json_body is None else json.dumps(json_body, default=_json_default)
         payload = data if data is not None else (body.encode() if body is not None else None)
@@ -118,7 +121,7 @@ class Transport:
         return decode_json(self.request(kind, method, path, **kwargs))
 
     def _send_refreshing(self, kind: CallKind, method: str, path: str, *,
-                         params: Mapping[str, str] | None, data: bytes | None,
+                         params: Mapping[str, str] | None, data: bytes | IO[bytes] | None,
                          headers: Mapping[str, str] | None) -> requests.Response:
         try:
             return self._send(kind, method, path, params=params, data=data, headers=headers)
@@ -137,9 +140,11 @@ class Transport:
                             status=exc.status, error_code=exc.error_code) from None
 
     def _send(self, kind: CallKind, method: str, path: str, *,
-              params: Mapping[str, str] | None, data: bytes | None,
+              params: Mapping[str, str] | None, data: bytes | IO[bytes] | None,
               headers: Mapping[str, str] | None) -> requests.Response:
         sf = self.sf
+        if data is not None and not isinstance(data, bytes):
+            data.seek(0)  # a repeated attempt sends the whole file again
         if kind.uses_allocation:
             self.budget.check()  # before anything is sent
         all_headers = dict(sf.headers)
