@@ -92,8 +92,9 @@ class JobGroup:
             raise BulkJobFailed(f"{watch.path} still {info['state']} after {waited:.0f}s",
                                 job_id=watch.path.rsplit("/", 1)[-1], state=str(info["state"]))
         processed = int(info.get("numberRecordsProcessed") or 0)
-        if watch.polled_at is not None and processed > watch.processed and now > watch.polled_at:
-            watch.rate = (processed - watch.processed) / (now - watch.polled_at)
+        since = watch.polled_at if watch.polled_at is not None else watch.started
+        if processed > watch.processed and now > since:
+            watch.rate = (processed - watch.processed) / (now - since)
         watch.processed, watch.polled_at = processed, now
         watch.due = now + self._policy.next_interval(
             waited=waited, expected_rows=watch.expected_rows, processed=processed,
