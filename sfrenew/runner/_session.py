@@ -38,7 +38,13 @@ from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
 from sfrenew.runner._request import ProgressSink, RunOutcome, RunRequest, Step
 from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
-from sfrenew.runner._wiring import CRASHED, effective_policy, mark_crashed, open_gateway
+from sfrenew.runner._wiring import (
+    CRASHED,
+    describe_cache,
+    effective_policy,
+    mark_crashed,
+    open_gateway,
+)
 from sfrenew.salesforce import BudgetExhausted, GatewayError, GatewayPort, TransientError
 from sfrenew.store import (
     RunKind,
@@ -89,7 +95,8 @@ class RunSession:
         gateway: GatewayPort | None = None
         status, message = RunStatus.SUCCEEDED, "done"
         try:
-            gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls)
+            gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls,
+                                   describes=describe_cache(self.config, now=self.clock()))
             self._settle_crashed(gateway, run_id)
             self._steps(gateway, run_id)
             if self.stopped:

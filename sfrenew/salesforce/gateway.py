@@ -20,6 +20,7 @@ from sfrenew.salesforce.bulk import BULK_INGEST_CALLS, MAX_CONCURRENT_JOBS, Bulk
 from sfrenew.salesforce.collections_api import MAX_RECORDS, CollectionsApi
 from sfrenew.salesforce.composite import first_pages
 from sfrenew.salesforce.config import SalesforceConfig
+from sfrenew.salesforce.describes import DescribeCache
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, ConfigurationError, TransientError
 from sfrenew.salesforce.polling import PollPolicy
 from sfrenew.salesforce.port import ReadSpec, Thresholds, WriteRequest
@@ -42,8 +43,10 @@ class Gateway:
 
     def __init__(self, transport: Transport, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  bulk_poll_seconds: float = PollPolicy().min_seconds,
-                 max_concurrent_jobs: int = MAX_CONCURRENT_JOBS) -> None:
+                 max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
+                 describe_cache: DescribeCache | None = None) -> None:
         self._t = transport
+        self._saved_describes = describe_cache
         self.thresholds = thresholds
         # 0 polls without sleeping (tests); otherwise the shortest interval of an
         # adaptive one (sfrenew.salesforce.polling).
@@ -274,11 +277,16 @@ class Gateway:
     # --- metadata -----------------------------------------------------------------
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """The object's describe (cached for the gateway's lifetime: one call per object)."""
+        """The object's describe: cached for the gateway's lifetime, and across runs in
+        the ``describe_cache`` when there is one (at most one call per object)."""
         key = check_name(sobject).lower()
         if key not in self._describes:
-            self._describes[key] = self._t.json(CallKind.DESCRIBE, "GET",
-                                                f"sobjects/{sobject}/describe")
+            saved = self._saved_describes.get(sobject) if self._saved_describes else None
+            if saved is None:
+                saved = self._t.json(CallKind.DESCRIBE, "GET", f"sobjects/{sobject}/describe")
+                if self._saved_describes is not None:
+                    self._saved_describes.put(sobject, saved)
+            self._describes[key] = saved
         return self._describes[key]
 
     def describe_global(self) -> dict[str, Any]:
@@ -329,14 +337,15 @@ def _at(result: RowResult, index: int) -> RowResult:
 def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
             budget: BudgetGuard | None = None, counter: CallCounter | None = None,
             session: requests.Session | None = None, base_dir: Path | None = None,
-            check_limits: bool = True) -> Gateway:
+            check_limits: bool = True, describe_cache: DescribeCache | None = None) -> Gateway:
     """Log in as ``config`` says and return a Gateway.
 
     ``retry``, ``budget`` and ``counter`` default to what the config says; pass them to
     share a counter across gateways or to run tests without waiting. ``base_dir``
     resolves relative paths in the config (the config file's folder). With
     ``check_limits`` the org's ``/limits`` is read first, so the budget guard knows
-    the daily allocation before the first real call.
+    the daily allocation before the first real call. ``describe_cache`` keeps
+    describes across runs (:mod:`sfrenew.salesforce.describes`).
     """
     login, ca_file = login_for(config, base_dir=base_dir)
     http = session or requests.Session()
@@ -361,7 +370,7 @@ def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
     gateway = Gateway(transport, thresholds=Thresholds(
         read_bulk_rows=config.thresholds.read_bulk_rows,
         write_bulk_rows=config.thresholds.write_bulk_rows),
-        bulk_poll_seconds=config.bulk_poll_seconds)
+        bulk_poll_seconds=config.bulk_poll_seconds, describe_cache=describe_cache)
     if check_limits:
         gateway.limits()
     return gateway
