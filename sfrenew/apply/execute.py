@@ -21,7 +21,14 @@ from pathlib import Path
 
 import structlog
 
-from sfrenew.apply.writer import ApplyTotals, Target, reject_unwritable, send_chunk
+from sfrenew.apply.writer import (
+    ApplyTotals,
+    Chunk,
+    Target,
+    reject_unwritable,
+    send_chunk,
+    send_chunks,
+)
 from sfrenew.core.changeset import ChangeKind, RecordChange, RecordRef, ref_placeholder
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
@@ -111,7 +118,17 @@ def _stale(gateway: GatewayPort, sobject: str, changes: Sequence[RecordChange]) 
 
 
 class Applier:
-    """Applies batches of changes for one run."""
+    """Applies batches of changes for one run.
+
+    Within a batch, the objects are written in waves: first every object none of whose
+    changes looks up a record this batch creates (renewal opportunities, accounts),
+    then the objects whose lookups that wave resolved (lines, tasks, contracts); the
+    Bulk API 2.0 jobs of one wave run at the same time. sObject Collections objects
+    send only full chunks and carry the rest to the next batch (a plan costs
+    ``⌈changes/200⌉`` calls per object, not a partial chunk per object per batch); a
+    change that looks up a carried record waits with it. :meth:`flush` sends what is
+    left at the end.
+    """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
                  run_id: str, clock: Callable[[], datetime], options: ApplyOptions) -> None:
@@ -119,24 +136,76 @@ class Applier:
         self.run_id, self.clock, self.options = run_id, clock, options
         self.targets = targets(mapping, run_id)
         self.totals = ApplyTotals()
+        self._carried: dict[str, list[tuple[RecordChange, dict[str, str]]]] = {}
+        self._waiting: list[RecordChange] = []  # they look up a carried record
 
-    def apply_batch(self, changes: Sequence[RecordChange]) -> None:
-        """Write one batch: each target object in order, in chunks."""
-        todo = [c for c in changes if (c.object, c.key) not in self.options.done]
+    def apply_batch(self, changes: Sequence[RecordChange], *, last: bool = False) -> None:
+        """Write one batch: its objects in waves, parents first, in chunks (``last``:
+        nothing is carried further)."""
+        todo = [*self._waiting,
+                *(c for c in changes if (c.object, c.key) not in self.options.done)]
+        self._waiting = []
+        pending: dict[str, list[RecordChange]] = {}
         for target in self.targets:
             mine = [c for c in todo if c.object == target.sobject]
             if target.key_field is None:  # updated by Id only (the account's risk fields)
                 mine = [c for c in mine if c.sf_id and c.kind is not ChangeKind.CREATE]
-            if mine:
-                self._apply_object(target, mine)
+            if mine or self._carried.get(target.sobject):
+                pending[target.sobject] = mine
+        while pending:
+            wave = [t for t in self.targets if t.sobject in pending and not any(
+                ref.object in pending and ref.object != t.sobject
+                for c in pending[t.sobject] for _f, ref in _pending_refs(c))]
+            if not wave:  # lookups in a circle: the written order decides
+                wave = [next(t for t in self.targets if t.sobject in pending)]
+            carried = {(obj, c.key) for obj, queue in self._carried.items() for c, _r in queue}
+            bulk: list[Chunk] = []
+            for target in wave:
+                mine = []
+                for change in pending.pop(target.sobject):
+                    if any((ref.object, ref.key) in carried for _f, ref in
+                           _pending_refs(change)):
+                        self._waiting.append(change)
+                    else:
+                        mine.append(change)
+                ready = self._ready(target, mine)
+                if target.sobject in self.options.bulk_objects:
+                    if ready:
+                        bulk.append(Chunk(target, [c for c, _r in ready],
+                                          [r for _c, r in ready]))
+                    continue
+                self._carried.setdefault(target.sobject, []).extend(ready)
+                self._send_full(target, every=last)
+            if bulk:
+                send_chunks(gateway=self.gateway, store=self.store, run_id=self.run_id,
+                            chunks=bulk, clock=self.clock, totals=self.totals)
 
-    def _apply_object(self, target: Target, changes: list[RecordChange]) -> None:
+    def flush(self) -> None:
+        """Send every change carried over from earlier batches, and those waiting."""
+        while self._waiting or any(self._carried.values()):
+            self.apply_batch([], last=True)
+
+    def _send_full(self, target: Target, *, every: bool) -> None:
+        queue = self._carried.get(target.sobject) or []
+        size = self.options.chunk_size
+        sent = 0
+        while len(queue) - sent >= size or (every and sent < len(queue)):
+            part = queue[sent:sent + size]
+            sent += len(part)
+            send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
+                       target=target, changes=[c for c, _r in part],
+                       refs=[r for _c, r in part], clock=self.clock, totals=self.totals)
+        del queue[:sent]
+
+    def _ready(self, target: Target, changes: list[RecordChange]
+               ) -> list[tuple[RecordChange, dict[str, str]]]:
+        """The changes that can be sent, each with its lookups resolved; a change whose
+        looked-up record was not written is a dead letter."""
         if self.options.saved_plan:
             changes = self._drop_stale(target, changes)
             changes = self._drop_existing(target, changes)
         self._resolve_refs(changes)
-        ready: list[RecordChange] = []
-        refs: list[dict[str, str]] = []
+        ready: list[tuple[RecordChange, dict[str, str]]] = []
         for change in changes:
             resolved: dict[str, str] = {}
             for fname, ref in _pending_refs(change):
@@ -145,19 +214,13 @@ class Applier:
                     break
                 resolved[fname] = sf_id
             else:
-                ready.append(change)
-                refs.append(resolved)
+                ready.append((change, resolved))
                 continue
             reject_unwritable(store=self.store, run_id=self.run_id, change=change,
                               code="PARENT_NOT_WRITTEN",
                               message="its renewal opportunity was not written",
                               clock=self.clock, totals=self.totals)
-        size = max(len(ready), 1) if target.sobject in self.options.bulk_objects \
-            else self.options.chunk_size
-        for start in range(0, len(ready), size):
-            send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
-                       target=target, changes=ready[start:start + size],
-                       refs=refs[start:start + size], clock=self.clock, totals=self.totals)
+        return ready
 
     def _resolve_refs(self, changes: Sequence[RecordChange]) -> None:
         wanted: dict[str, set[str]] = {}
@@ -215,11 +278,14 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
     for batch in _batches(iter_accounts(path), options.batch_rows):
         applier.apply_batch(batch)
         # Lookups point inside an account, and a batch holds whole accounts: the Ids
-        # learnt here are not needed again (memory stays flat however big the plan).
+        # learnt here are not needed again (changes carried to the next batch have
+        # theirs resolved already), so memory stays flat however big the plan.
         applier.totals.ids.clear()
         if advance is not None:
             advance(len(batch))
         if stop is not None and stop.is_set():
+            # Carried changes are not in the ledger: the resumed run sends them.
             applier.totals.stopped = True
-            break
+            return applier.totals
+    applier.flush()
     return applier.totals
