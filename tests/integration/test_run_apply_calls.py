@@ -36,8 +36,8 @@ def test_partial_chunks_are_carried_across_account_batches(tmp_path: Path) -> No
 def test_bulk_jobs_of_a_wave_run_together_and_write_what_collections_write(
         tmp_path: Path) -> None:
     by_path = {}
-    for name, run in (("collections", {}), ("bulk", {"bulk_write_rows": 30})):
-        book = open_book(tmp_path / name, **run)
+    for name, bulk_from in (("collections", None), ("bulk", 30)):
+        book = open_book(tmp_path / name, bulk_write_rows=bulk_from)
         try:
             outcome = book.run()
             assert outcome.status == "succeeded", outcome.message
