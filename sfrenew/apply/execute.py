@@ -275,7 +275,8 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
                       clock=clock, options=options)
     if totals is not None:
         applier.totals = totals
-    for batch in _batches(iter_accounts(path), options.batch_rows):
+    batches = _batches(iter_accounts(path), options.batch_rows)
+    while (batch := next(batches, None)) is not None:
         applier.apply_batch(batch)
         # Lookups point inside an account, and a batch holds whole accounts: the Ids
         # learnt here are not needed again (changes carried to the next batch have
@@ -283,6 +284,8 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
         applier.totals.ids.clear()
         if advance is not None:
             advance(len(batch))
+        # Not held while the next batch is read: one batch in memory at a time.
+        del batch
         if stop is not None and stop.is_set():
             # Carried changes are not in the ledger: the resumed run sends them.
             applier.totals.stopped = True
