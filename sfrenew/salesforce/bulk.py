@@ -26,11 +26,14 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
+
+import requests
+import urllib3
 
 from sfrenew.salesforce.budget import CallKind
 from sfrenew.salesforce.bulk_group import JobGroup
-from sfrenew.salesforce.errors import BulkJobFailed, UnexpectedResponse
+from sfrenew.salesforce.errors import BulkJobFailed, TransientError, UnexpectedResponse
 from sfrenew.salesforce.polling import PollPolicy
 from sfrenew.salesforce.port import WriteRequest
 from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult, parse_bulk_error
@@ -179,11 +182,9 @@ class BulkApi:
             params = {"locator": locator} if locator else None
             response = self._t.request(CallKind.BULK_RESULTS, "GET",
                                        f"jobs/query/{job_id}/results", params=params,
-                                       headers={"Accept": "text/csv"})
+                                       headers={"Accept": "text/csv"}, stream=True)
             locator = response.headers.get("Sforce-Locator")
-            text = response.content.decode("utf-8")
-            del response  # the page is held once, as text
-            yield from csv.DictReader(io.StringIO(text))
+            yield from _streamed_rows(response, job_id)
             if not locator or locator == "null":
                 return
 
@@ -194,6 +195,20 @@ class BulkApi:
         group = self.group()
         group.add(f"jobs/query/{job_id}", expected_rows=expected_rows)
         yield from self.query_rows(job_id, group)
+
+
+def _streamed_rows(response: requests.Response, job_id: str) -> Iterator[dict[str, str]]:
+    """The rows of a results page as they arrive (a page of 50,000 rows is never held
+    whole). A connection lost half-way is transient: the reader reads the job again."""
+    response.raw.decode_content = True  # gzip, if the server compressed it
+    response.raw.auto_close = False  # else urllib3 closes it under the text reader at EOF
+    try:
+        raw = cast(IO[bytes], response.raw)
+        with response, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+            yield from csv.DictReader(text)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise TransientError(f"the results of Bulk API 2.0 query job {job_id} were cut "
+                             f"off: {type(exc).__name__}") from None
 
 
 def _columns(operation: Operation, records: Sequence[Mapping[str, Any]]) -> list[str]:
