@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from sfrenew.config import load_config
+from sfrenew.mapping import load_mapping
+from sfrenew.runner._wiring import describe_cache
 from sfrenew.salesforce.describes import FileDescribeCache
 from tests.clock import now
 
@@ -53,3 +57,15 @@ def test_an_unreadable_file_is_a_miss(tmp_path: Path, content: bytes) -> None:
 
 def test_nothing_saved_is_a_miss(tmp_path: Path) -> None:
     assert _cache(tmp_path).get("Account") is None
+
+
+def test_the_run_keys_describes_by_its_mapping_and_org_settings(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    standard = load_config(root / "config.example.yaml")
+    cpq = dataclasses.replace(standard, mapping=load_mapping(root / "mappings/cpq.yaml").model)
+    other_org = standard.with_salesforce(local_data_dir=tmp_path / "other")
+    keys = {describe_cache(c, now=now()).key for c in (standard, cpq, other_org)}
+    assert len(keys) == 3
+    assert describe_cache(standard, now=now()).key == describe_cache(
+        load_config(root / "config.example.yaml"), now=now() + timedelta(hours=1)).key
+    assert describe_cache(standard, now=now()).directory == standard.state_dir / "describe"
