@@ -188,14 +188,6 @@ class BulkApi:
             if not locator or locator == "null":
                 return
 
-    def query(self, soql: str, *, include_deleted: bool = False,
-              expected_rows: int | None = None) -> Iterator[dict[str, str]]:
-        """Rows of one query job (started, waited for, read)."""
-        job_id = self.start_query(soql, include_deleted=include_deleted)
-        group = self.group()
-        group.add(f"jobs/query/{job_id}", expected_rows=expected_rows)
-        yield from self.query_rows(job_id, group)
-
 
 def _streamed_rows(response: requests.Response, job_id: str) -> Iterator[dict[str, str]]:
     """The rows of a results page as they arrive (a page of 50,000 rows is never held

@@ -27,7 +27,7 @@ from sfrenew.salesforce.port import ReadSpec, Thresholds, WriteRequest
 from sfrenew.salesforce.reads import read_many
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
-from sfrenew.salesforce.soql import check_name, count_query, in_chunks, select
+from sfrenew.salesforce.soql import check_name, count_query, in_chunks
 from sfrenew.salesforce.transport import Transport
 from sfrenew.salesforce.values import lookup, strip_attributes, typed
 
@@ -128,18 +128,10 @@ class Gateway:
         relationship fields (``Account.Name``) are flat keys. Describes are cached, so
         typing costs one call per object per gateway.
         """
-        soql = select(sobject, fields, where)
-        types = self._field_types(sobject, fields)
-        rows = expected_rows
-        if rows is None:
-            rows = self.count(sobject, where, include_deleted=include_deleted)
-        if rows >= self.thresholds.read_bulk_rows:
-            for row in self._bulk.query(soql, include_deleted=include_deleted,
-                                        expected_rows=rows):
-                yield {f: typed(row.get(f), types[f]) for f in fields}
-        else:
-            for record in self.query(soql, include_deleted=include_deleted):
-                yield {f: typed(lookup(record, f), types[f]) for f in fields}
+        spec = ReadSpec(sobject, tuple(fields), where, include_deleted=include_deleted,
+                        expected_rows=expected_rows)
+        for rows in self.read_many([spec]):  # one read: the same path as several
+            yield from rows
 
     def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
         """Per spec, in order, its records as :meth:`read` gives them; read each in turn.
