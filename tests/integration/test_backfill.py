@@ -119,7 +119,8 @@ def test_killed_twice_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
 def test_api_cap_stops_and_prints_the_resume_command(tmp_path: Path) -> None:
     # The whole pull must fit in one run: a budget stop mid-pull loses the objects already
     # pulled (the checkpoint keeps them only when the step ends; see the issue 15 report).
-    # 11 objects (users and currencies too): auth, limits, a describe and a query each = 24.
+    # 11 objects (users and currencies too): limits, a describe each and their COUNT()s and
+    # first pages five to a composite call fit well within 24 (docs/gateway.md).
     cap = 24
     with seeded_org(tmp_path / "org", contracts=400) as org:
         config = write_config(tmp_path, org)
