@@ -21,7 +21,14 @@ from pathlib import Path
 
 import structlog
 
-from sfrenew.apply.writer import ApplyTotals, Target, reject_unwritable, send_chunk
+from sfrenew.apply.writer import (
+    ApplyTotals,
+    Chunk,
+    Target,
+    reject_unwritable,
+    send_chunk,
+    send_chunks,
+)
 from sfrenew.core.changeset import ChangeKind, RecordChange, RecordRef, ref_placeholder
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
@@ -74,6 +81,17 @@ def targets(mapping: MappingFile, run_id: str) -> list[Target]:
     return out
 
 
+def _writes(target: Target, change: RecordChange) -> bool:
+    """True when ``target`` writes ``change``. A record sfrenew did not create (the
+    account's risk fields, a contract's link, an adopted opportunity) is updated by Id,
+    and its key is its Id; sfrenew's own records are written by their key."""
+    by_id = target.key_field is None
+    if change.object != target.sobject \
+            or (change.sf_id is not None and change.key == change.sf_id) != by_id:
+        return False
+    return not by_id or change.kind is not ChangeKind.CREATE
+
+
 def _pending_refs(change: RecordChange) -> list[tuple[str, RecordRef]]:
     """The lookups a change must resolve before it is sent: every one of a create; of an
     update, those whose field change waits for a record this run creates."""
@@ -122,7 +140,17 @@ def _stale(gateway: GatewayPort, sobject: str, changes: Sequence[RecordChange]) 
 
 
 class Applier:
-    """Applies batches of changes for one run."""
+    """Applies batches of changes for one run.
+
+    Within a batch, the objects are written in waves: first every object none of whose
+    changes looks up a record this batch creates (renewal opportunities, accounts),
+    then the objects whose lookups that wave resolved (lines, tasks, contracts); the
+    Bulk API 2.0 jobs of one wave run at the same time. sObject Collections objects
+    send only full chunks and carry the rest to the next batch (a plan costs
+    ``⌈changes/200⌉`` calls per object, not a partial chunk per object per batch); a
+    change that looks up a carried record waits with it. :meth:`flush` sends what is
+    left at the end.
+    """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
                  run_id: str, clock: Callable[[], datetime], options: ApplyOptions) -> None:
@@ -130,28 +158,79 @@ class Applier:
         self.run_id, self.clock, self.options = run_id, clock, options
         self.targets = targets(mapping, run_id)
         self.totals = ApplyTotals()
+        # per target, by its place in self.targets
+        self._carried: dict[int, list[tuple[RecordChange, dict[str, str]]]] = {}
+        self._waiting: list[RecordChange] = []  # they look up a carried record
 
-    def apply_batch(self, changes: Sequence[RecordChange]) -> None:
-        """Write one batch: each target object in order, in chunks."""
-        todo = [c for c in changes if (c.object, c.key) not in self.options.done]
-        for target in self.targets:
-            # A record sfrenew did not create (the account's risk fields, a contract's link,
-            # an adopted opportunity) is updated by Id; its key is its Id.
-            by_id = target.key_field is None
-            mine = [c for c in todo if c.object == target.sobject
-                    and (c.sf_id is not None and c.key == c.sf_id) == by_id]
-            if by_id:
-                mine = [c for c in mine if c.kind is not ChangeKind.CREATE]
-            if mine:
-                self._apply_object(target, mine)
+    def apply_batch(self, changes: Sequence[RecordChange], *, last: bool = False) -> None:
+        """Write one batch: its objects in waves, parents first, in chunks (``last``:
+        nothing is carried further)."""
+        todo = [*self._waiting,
+                *(c for c in changes if (c.object, c.key) not in self.options.done)]
+        self._waiting = []
+        pending: dict[int, list[RecordChange]] = {}  # by target (two write Opportunity)
+        for n, target in enumerate(self.targets):
+            mine = [c for c in todo if _writes(target, c)]
+            if mine or self._carried.get(n):
+                pending[n] = mine
+        while pending:
+            objects = {self.targets[n].sobject for n in pending}
+            wave = [n for n in sorted(pending) if not any(
+                ref.object in objects and ref.object != self.targets[n].sobject
+                for c in pending[n] for _f, ref in _pending_refs(c))]
+            if not wave:  # lookups in a circle: the written order decides
+                wave = [min(pending)]
+            carried = {(self.targets[n].sobject, c.key)
+                       for n, queue in self._carried.items() for c, _r in queue}
+            bulk: list[Chunk] = []
+            for n in wave:
+                target = self.targets[n]
+                mine = []
+                for change in pending.pop(n):
+                    if any((ref.object, ref.key) in carried for _f, ref in
+                           _pending_refs(change)):
+                        self._waiting.append(change)
+                    else:
+                        mine.append(change)
+                ready = self._ready(target, mine)
+                if target.sobject in self.options.bulk_objects:
+                    if ready:
+                        bulk.append(Chunk(target, [c for c, _r in ready],
+                                          [r for _c, r in ready]))
+                    continue
+                self._carried.setdefault(n, []).extend(ready)
+                self._send_full(n, every=last)
+            if bulk:
+                send_chunks(gateway=self.gateway, store=self.store, run_id=self.run_id,
+                            chunks=bulk, clock=self.clock, totals=self.totals)
 
-    def _apply_object(self, target: Target, changes: list[RecordChange]) -> None:
+    def flush(self) -> None:
+        """Send every change carried over from earlier batches, and those waiting."""
+        while self._waiting or any(self._carried.values()):
+            self.apply_batch([], last=True)
+
+    def _send_full(self, n: int, *, every: bool) -> None:
+        target = self.targets[n]
+        queue = self._carried.get(n) or []
+        size = self.options.chunk_size
+        sent = 0
+        while len(queue) - sent >= size or (every and sent < len(queue)):
+            part = queue[sent:sent + size]
+            sent += len(part)
+            send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
+                       target=target, changes=[c for c, _r in part],
+                       refs=[r for _c, r in part], clock=self.clock, totals=self.totals)
+        del queue[:sent]
+
+    def _ready(self, target: Target, changes: list[RecordChange]
+               ) -> list[tuple[RecordChange, dict[str, str]]]:
+        """The changes that can be sent, each with its lookups resolved; a change whose
+        looked-up record was not written is a dead letter."""
         if self.options.saved_plan:
             changes = self._drop_stale(target, changes)
             changes = self._drop_existing(target, changes)
         self._resolve_refs(changes)
-        ready: list[RecordChange] = []
-        refs: list[dict[str, str]] = []
+        ready: list[tuple[RecordChange, dict[str, str]]] = []
         for change in changes:
             resolved: dict[str, str] = {}
             for fname, ref in _pending_refs(change):
@@ -160,19 +239,13 @@ class Applier:
                     break
                 resolved[fname] = sf_id
             else:
-                ready.append(change)
-                refs.append(resolved)
+                ready.append((change, resolved))
                 continue
             reject_unwritable(store=self.store, run_id=self.run_id, change=change,
                               code="PARENT_NOT_WRITTEN",
                               message="its renewal opportunity was not written",
                               clock=self.clock, totals=self.totals)
-        size = max(len(ready), 1) if target.sobject in self.options.bulk_objects \
-            else self.options.chunk_size
-        for start in range(0, len(ready), size):
-            send_chunk(gateway=self.gateway, store=self.store, run_id=self.run_id,
-                       target=target, changes=ready[start:start + size],
-                       refs=refs[start:start + size], clock=self.clock, totals=self.totals)
+        return ready
 
     def _resolve_refs(self, changes: Sequence[RecordChange]) -> None:
         wanted: dict[str, set[str]] = {}
@@ -227,14 +300,20 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
                       clock=clock, options=options)
     if totals is not None:
         applier.totals = totals
-    for batch in _batches(iter_accounts(path), options.batch_rows):
+    batches = _batches(iter_accounts(path), options.batch_rows)
+    while (batch := next(batches, None)) is not None:
         applier.apply_batch(batch)
         # Lookups point inside an account, and a batch holds whole accounts: the Ids
-        # learnt here are not needed again (memory stays flat however big the plan).
+        # learnt here are not needed again (changes carried to the next batch have
+        # theirs resolved already), so memory stays flat however big the plan.
         applier.totals.ids.clear()
         if advance is not None:
             advance(len(batch))
+        # Not held while the next batch is read: one batch in memory at a time.
+        del batch
         if stop is not None and stop.is_set():
+            # Carried changes are not in the ledger: the resumed run sends them.
             applier.totals.stopped = True
-            break
+            return applier.totals
+    applier.flush()
     return applier.totals

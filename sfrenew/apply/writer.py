@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from sfrenew.core.changeset import ChangeKind, RecordChange
-from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.port import GatewayPort, WriteRequest
+from sfrenew.salesforce.results import Operation as SfOperation
 from sfrenew.salesforce.results import RowResult
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import (
@@ -99,36 +100,82 @@ def _rejection(change: RecordChange, row: Mapping[str, Any], result: RowResult) 
                      message=result.message or "", payload=dict(row), fields=result.fields)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Changes of one target sent together, with each change's resolved lookups."""
+
+    target: Target
+    changes: Sequence[RecordChange]
+    refs: Sequence[Mapping[str, str]]
+
+
 def send_chunk(*, gateway: GatewayPort, store: StorePort, run_id: str, target: Target,
                changes: Sequence[RecordChange], refs: Sequence[Mapping[str, str]],
                clock: Callable[[], datetime], totals: ApplyTotals) -> None:
     """Write one chunk of one object's changes, with the ledger around it."""
-    rows = [_payload(c, target, r) for c, r in zip(changes, refs, strict=True)]
-    seqs = store.record_intents(run_id, [_intent(c, r, target) for c, r in
-                                         zip(changes, rows, strict=True)], now=clock())
-    results = [RowResult(index=i, id=None, created=False, success=False)
-               for i in range(len(rows))]
-    deletes = [i for i, c in enumerate(changes) if c.kind is ChangeKind.DELETE]
-    creates = [i for i, c in enumerate(changes) if c.kind is ChangeKind.CREATE]
-    updates = [i for i, c in enumerate(changes)
-               if c.kind not in (ChangeKind.CREATE, ChangeKind.DELETE)]
-    sends: list[tuple[str, list[int], str | None]] = [("delete", deletes, None)]
-    if target.upsert:
-        sends.append(("upsert", sorted(creates + updates), target.key_field))
-    else:
-        sends += [("insert", creates, None), ("update", updates, None)]
-    for op, idx, external_id in sends:
-        if idx:
-            answers = gateway.write(op, target.sobject, [rows[i] for i in idx],
-                                    external_id_field=external_id)
-            for i, answer in zip(idx, answers, strict=True):
+    send_chunks(gateway=gateway, store=store, run_id=run_id,
+                chunks=[Chunk(target, changes, refs)], clock=clock, totals=totals)
+
+
+def send_chunks(*, gateway: GatewayPort, store: StorePort, run_id: str,
+                chunks: Sequence[Chunk], clock: Callable[[], datetime],
+                totals: ApplyTotals) -> None:
+    """Write independent chunks (no change of one looks up a record of another) in one
+    go, so their Bulk jobs run at the same time; every intent is in the ledger before
+    anything is sent, and every result after."""
+    rows = [[_payload(c, chunk.target, r) for c, r in zip(chunk.changes, chunk.refs,
+                                                           strict=True)]
+            for chunk in chunks]
+    seqs = [store.record_intents(run_id, [_intent(c, r, chunk.target) for c, r in
+                                          zip(chunk.changes, chunk_rows, strict=True)],
+                                 now=clock())
+            for chunk, chunk_rows in zip(chunks, rows, strict=True)]
+    requests: list[WriteRequest] = []
+    slots: list[list[tuple[int, list[int]]]] = []  # per chunk: (request, row indexes)
+    for chunk, chunk_rows in zip(chunks, rows, strict=True):
+        target = chunk.target
+        mine: list[tuple[int, list[int]]] = []
+        # sfrenew's own expired rows (analytics retention) are deleted by Id; the rest
+        # are upserted by key, or inserted and updated by Id.
+        kinds = [c.kind for c in chunk.changes]
+        rest = [i for i, k in enumerate(kinds) if k is not ChangeKind.DELETE]
+        parts = [(SfOperation.DELETE, [i for i, k in enumerate(kinds)
+                                       if k is ChangeKind.DELETE])]
+        if target.upsert:
+            parts.append((SfOperation.UPSERT, rest))
+        else:
+            parts += [(SfOperation.INSERT, [i for i in rest if kinds[i] is ChangeKind.CREATE]),
+                      (SfOperation.UPDATE, [i for i in rest
+                                            if kinds[i] is not ChangeKind.CREATE])]
+        for op, idx in parts:
+            if idx:
+                mine.append((len(requests), idx))
+                external_id = target.key_field if op is SfOperation.UPSERT else None
+                requests.append(WriteRequest(op, target.sobject, [chunk_rows[i] for i in idx],
+                                             external_id))
+        slots.append(mine)
+    answers = gateway.write_many(requests)
+    for chunk, chunk_rows, chunk_seqs, mine in zip(chunks, rows, seqs, slots, strict=True):
+        results = [RowResult(index=i, id=None, created=False, success=False)
+                   for i in range(len(chunk_rows))]
+        for number, idx in mine:
+            for i, answer in zip(idx, answers[number], strict=True):
                 results[i] = answer
-    totals.chunks += 1
-    chunk_checkpoint(totals.chunks, "before_results")
+        totals.chunks += 1
+        chunk_checkpoint(totals.chunks, "before_results")
+        _record(store=store, run_id=run_id, chunk=chunk, rows=chunk_rows, seqs=chunk_seqs,
+                results=results, clock=clock, totals=totals)
+        chunk_checkpoint(totals.chunks, "after_results")
+
+
+def _record(*, store: StorePort, run_id: str, chunk: Chunk, rows: Sequence[Mapping[str, Any]],
+            seqs: Sequence[int], results: Sequence[RowResult], clock: Callable[[], datetime],
+            totals: ApplyTotals) -> None:
+    target = chunk.target
     outcomes: list[WriteResult] = []
     done_keys: list[str] = []
     bad: list[Rejection] = []
-    for change, row, seq, result in zip(changes, rows, seqs, results, strict=True):
+    for change, row, seq, result in zip(chunk.changes, rows, seqs, results, strict=True):
         if result.success:
             sf_id = result.id or change.sf_id
             outcomes.append(WriteResult(seq, WriteStatus.SUCCEEDED, sf_id=sf_id))
@@ -153,7 +200,6 @@ def send_chunk(*, gateway: GatewayPort, store: StorePort, run_id: str, target: T
         store.add_dead_letters(run_id, bad, now=clock())
     if done_keys:
         store.resolve_dead_letters(target.sobject, done_keys, now=clock())
-    chunk_checkpoint(totals.chunks, "after_results")
 
 
 def reject_unwritable(*, store: StorePort, run_id: str, change: RecordChange, code: str,

@@ -26,10 +26,10 @@ from sfrenew.mapping.objects import (
     PulledObject,
     pulled_objects,
 )
-from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.port import GatewayPort, ReadSpec
 from sfrenew.salesforce.soql import format_soql
 from sfrenew.store.port import StorePort
-from sfrenew.store.values import MirrorRow
+from sfrenew.store.values import MirrorCount, MirrorRow
 
 BATCH_ROWS = 2_000  # rows per mirror transaction (one REST page)
 PULL_OBJECT_DONE = "pull_object_done"
@@ -128,6 +128,20 @@ def _store_batch(store: StorePort, obj: PulledObject, batch: list[dict[str, Any]
     return len(live), len(gone)
 
 
+def _spec(obj: PulledObject, watermark: datetime | None, *, upper: datetime,
+          overlap: timedelta, mirrored: MirrorCount | None) -> ReadSpec:
+    """The read of one object. An incremental read goes over REST straight away (a run
+    with no change then costs a share of one composite call per object); a first read
+    is sized by the mirror when it already holds the object (a re-pull), else by a
+    ``COUNT()``, and the gateway picks REST or Bulk by that size."""
+    where = _where(obj, window(watermark=watermark, upper=upper, overlap=overlap))
+    if watermark is not None:
+        return ReadSpec(obj.sobject, (*obj.fields, IS_DELETED), where, include_deleted=True,
+                        expected_rows=0)
+    size = mirrored.live + mirrored.deleted if mirrored is not None else 0
+    return ReadSpec(obj.sobject, tuple(obj.fields), where, expected_rows=size or None)
+
+
 def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper: datetime,
          overlap: timedelta, run_id: str, stop: threading.Event | None = None,
          progress: PullProgress | None = None, skip: Iterable[str] = ()) -> PullResult:
@@ -139,26 +153,23 @@ def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper:
     """
     result = PullResult()
     done = set(skip)
-    parents: list[str] = []
-    for obj in pulled_objects(mapping):
-        parents.append(obj.sobject)
-        if obj.sobject in done:
-            continue
+    objects = pulled_objects(mapping)
+    todo = [obj for obj in objects if obj.sobject not in done]
+    known = store.mirror_counts()
+    watermarks = {obj.sobject: store.get_watermark(obj.sobject) for obj in todo}
+    specs = [_spec(obj, watermarks[obj.sobject], upper=upper, overlap=overlap,
+                   mirrored=known.get(obj.sobject)) for obj in todo]
+    # One read of every object: counts and first pages go five to a call, and Bulk
+    # query jobs run in Salesforce at the same time while the objects are stored in
+    # order (a polymorphic object's parents are mirrored before it).
+    reads = gateway.read_many(specs)
+    parents = [obj.sobject for obj in objects]
+    for obj, rows in zip(todo, reads, strict=True):
         if stop is not None and stop.is_set():
             result.stopped = True
             return result
-        watermark = store.get_watermark(obj.sobject)
-        where = _where(obj, window(watermark=watermark, upper=upper, overlap=overlap))
-        fields = list(obj.fields)
-        incremental = watermark is not None
-        if incremental:
-            fields.append(IS_DELETED)
-        # A first pull lets the gateway COUNT() and choose REST or Bulk; an incremental
-        # one reads what changed over REST straight away (no COUNT call: a run with no
-        # change then costs one query call per object).
-        rows = gateway.read(obj.sobject, fields, where, include_deleted=incremental,
-                            expected_rows=0 if incremental else None)
-        resolve = _resolver(store, parents[:-1]) if obj.polymorphic else None
+        before = parents[:parents.index(obj.sobject)]
+        resolve = _resolver(store, before) if obj.polymorphic else None
         live = gone = 0
         for batch in _batches(rows, BATCH_ROWS):
             n_live, n_gone = _store_batch(store, obj, batch, resolve)
@@ -173,5 +184,5 @@ def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper:
         result.pulled[obj.sobject] = live + gone
         result.deleted[obj.sobject] = gone
         log.info(PULL_OBJECT_DONE, object=obj.sobject, rows=live, deleted=gone,
-                 incremental=incremental)
+                 incremental=watermarks[obj.sobject] is not None)
     return result

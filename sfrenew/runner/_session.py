@@ -44,6 +44,7 @@ from sfrenew.runner._resume import check_resumable, config_identity, resume_hint
 from sfrenew.runner._wiring import (
     CRASHED,
     analytics_options,
+    describe_cache,
     effective_policy,
     mark_crashed,
     open_gateway,
@@ -101,7 +102,8 @@ class RunSession:
         status, message = RunStatus.SUCCEEDED, "done"
         try:
             gateway = open_gateway(self.config, max_api_calls=self.request.max_api_calls,
-                                   shared_budget=self.shared_budget)
+                                   shared_budget=self.shared_budget,
+                                   describes=describe_cache(self.config, now=self.clock()))
             self._settle_crashed(gateway, run_id)
             self._steps(gateway, run_id)
             if self.stopped:

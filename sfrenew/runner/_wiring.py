@@ -5,6 +5,7 @@ Only the runner calls these; the steps receive what they build.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -31,6 +32,7 @@ from sfrenew.salesforce import (
     connect,
 )
 from sfrenew.salesforce.config import ThresholdSettings
+from sfrenew.salesforce.describes import DescribeCache, FileDescribeCache
 from sfrenew.store import RunStatus, StateStore, StorePort
 
 RUN_LOCK = "run.lock"  # in the state dir: one run per state at a time (SQLite state)
@@ -100,10 +102,23 @@ def analytics_options(config: AppConfig) -> AnalyticsOptions:
         decimals=dict(config.rules.currencies))
 
 
+DESCRIBE_DIR = "describe"  # in the state dir: describes kept across runs
+
+
+def describe_cache(config: AppConfig, *, now: datetime) -> FileDescribeCache:
+    """Describes saved in the state dir, good for a day by the run clock and while the
+    mapping and the org's settings (address, user, API version) stay the same."""
+    key = hashlib.sha256(config.mapping.model_dump_json().encode() + b"\0"
+                         + config.salesforce.model_dump_json().encode()).hexdigest()[:16]
+    return FileDescribeCache(config.state_dir / DESCRIBE_DIR, key=key, now=now)
+
+
 def open_gateway(config: AppConfig, *, max_api_calls: int | None = None,
-                 shared_budget: Callable[[int], bool] | None = None) -> Gateway:
+                 shared_budget: Callable[[int], bool] | None = None,
+                 describes: DescribeCache | None = None) -> Gateway:
     """The gateway with the run's budget (the smallest cap configured, and a budget
-    shared with other runs when given) and thresholds."""
+    shared with other runs when given) and thresholds, keeping describes in
+    ``describes`` when given."""
     sf = config.salesforce
     caps = [c for c in (max_api_calls, config.run.max_api_calls, sf.budget.max_calls_per_run)
             if c is not None]
@@ -114,7 +129,7 @@ def open_gateway(config: AppConfig, *, max_api_calls: int | None = None,
         read_bulk_rows=config.run.bulk_read_rows or sf.thresholds.read_bulk_rows,
         write_bulk_rows=config.run.bulk_write_rows or sf.thresholds.write_bulk_rows)
     return connect(sf.model_copy(update={"thresholds": thresholds}), budget=guard,
-                   base_dir=config.base_dir)
+                   base_dir=config.base_dir, describe_cache=describes)
 
 
 class OrgProblem(StrEnum):

@@ -1,121 +1,178 @@
 """Bulk API 2.0: ingest jobs with per-row results in input order, and query jobs.
 
+Jobs are started, then waited for as a group (:class:`~sfrenew.salesforce.bulk_group.JobGroup`),
+so independent jobs run at the same time in Salesforce and the client sleeps once for
+all of them. :meth:`BulkApi.ingest_many` starts every job of a set of writes before
+waiting; :meth:`BulkApi.start_query` and :meth:`BulkApi.query_rows` let a reader start
+several query jobs and read them in its own order.
+
+Uploads are streamed: each job's CSV is written row by row to a temporary file and
+sent from there, so a 20,000-row write is not held as rows, text and bytes at once.
 Ingest results come back as up to three CSV files (successful, failed, unprocessed)
 that echo the uploaded columns but not the row order; each result row is matched to
-its input row by those echoed values (identical input rows are interchangeable, so
-they are matched first come, first served). A results file is only downloaded when
-the job info says it has rows, so a clean job costs create, upload, close, polls and
-one download.
+its input row by a digest of those echoed values (identical input rows are
+interchangeable, so they are matched first come, first served). A results file is
+only downloaded when the job info says it has rows, so a clean job costs create,
+upload, close, polls and one download.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, cast
+
+import requests
+import urllib3
 
 from sfrenew.salesforce.budget import CallKind
-from sfrenew.salesforce.errors import BulkJobFailed, UnexpectedResponse
+from sfrenew.salesforce.bulk_group import JobGroup
+from sfrenew.salesforce.errors import BulkJobFailed, TransientError, UnexpectedResponse
+from sfrenew.salesforce.polling import PollPolicy
+from sfrenew.salesforce.port import WriteRequest
 from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult, parse_bulk_error
 from sfrenew.salesforce.retry import Sleep
-from sfrenew.salesforce.transport import Transport, decode_json
+from sfrenew.salesforce.transport import Transport
 from sfrenew.salesforce.values import to_csv_text
 
 MAX_UPLOAD_BYTES = 100_000_000  # Salesforce allows 150 MB base64-encoded per job
 # Calls a write reserves before starting an ingest job: create, upload, close, two
 # results files, and a few status polls. A job the budget cannot finish is not started.
 BULK_INGEST_CALLS = 10
-_DONE = frozenset({"JobComplete", "Failed", "Aborted"})
+# Jobs of one group running at once. Salesforce documents no cap on concurrent Bulk
+# API 2.0 jobs, only daily ones (DailyBulkV2QueryJobs, 15,000 ingest batches); the
+# cap keeps one run from crowding the org's other integrations.
+MAX_CONCURRENT_JOBS = 5
+
+
+@dataclass
+class _IngestJob:
+    request: int  # index of its WriteRequest
+    job_id: str
+    start: int  # index of its first row in the request's records
+    stop: int
+    columns: list[str]
+    digests: dict[bytes, deque[int]]  # row digest -> row indexes (relative to start)
 
 
 class BulkApi:
     """Bulk API 2.0 through the gateway's transport (counted, budgeted, refreshed)."""
 
-    def __init__(self, transport: Transport, *, poll_seconds: float,
-                 max_wait_seconds: float = 3600.0, sleep: Sleep = time.sleep) -> None:
+    def __init__(self, transport: Transport, *, poll: PollPolicy,
+                 max_wait_seconds: float = 3600.0, sleep: Sleep = time.sleep,
+                 max_concurrent_jobs: int = MAX_CONCURRENT_JOBS) -> None:
         self._t = transport
-        self._poll_seconds = poll_seconds
+        self._poll = poll
         self._max_wait = max_wait_seconds
-        # Polls wait for Salesforce to work, so they sleep for real even when the
-        # retry policy's backoff is switched off (tests set poll_seconds to 0 instead).
         self._sleep = sleep
+        self.max_concurrent_jobs = max(1, max_concurrent_jobs)
+
+    def group(self) -> JobGroup:
+        """A new group of jobs to wait for together."""
+        return JobGroup(self._t, self._poll, max_wait_seconds=self._max_wait,
+                        sleep=self._sleep)
 
     # --- ingest -------------------------------------------------------------------
 
     def ingest(self, operation: Operation, sobject: str, records: Sequence[Mapping[str, Any]],
                *, external_id_field: str | None = None) -> list[RowResult]:
         """Write ``records``; one RowResult per record, in input order."""
-        columns = _columns(operation, records)
-        # Bulk ignores an empty cell on update; "#N/A" is how a field is set to null.
-        null = "" if operation is Operation.INSERT else "#N/A"
-        rows = [[to_csv_text(r.get(c), null=null) for c in columns] for r in records]
-        results: list[RowResult] = []
-        for start, stop in _byte_chunks(columns, rows):
-            chunk = self._ingest_job(operation, sobject, columns, rows[start:stop],
-                                     external_id_field=external_id_field)
-            results.extend(_shift(r, start) for r in chunk)
-        return results
+        return self.ingest_many([WriteRequest(operation, sobject, records,
+                                               external_id_field)])[0]
 
-    def _ingest_job(self, operation: Operation, sobject: str, columns: list[str],
-                    rows: list[list[str]], *, external_id_field: str | None) -> list[RowResult]:
-        spec: dict[str, Any] = {"object": sobject, "operation": operation.value,
-                                "contentType": "CSV", "lineEnding": "LF",
-                                "columnDelimiter": "COMMA"}
-        if operation is Operation.UPSERT:
-            spec["externalIdFieldName"] = external_id_field
+    def ingest_many(self, requests: Sequence[WriteRequest]) -> list[list[RowResult]]:
+        """Write each request's records, the jobs running at the same time; per request,
+        one RowResult per record in input order."""
+        results: list[list[RowResult | None]] = [[None] * len(r.records) for r in requests]
+        group = self.group()
+        running: deque[_IngestJob] = deque()
+        for job in self._started_jobs(requests):
+            group.add(f"jobs/ingest/{job.job_id}", expected_rows=job.stop - job.start)
+            running.append(job)
+            if len(running) >= self.max_concurrent_jobs:
+                self._finish(running.popleft(), group, results)
+        while running:
+            self._finish(running.popleft(), group, results)
+        return [[r for r in rows if r is not None] for rows in results]
+
+    def _started_jobs(self, requests: Sequence[WriteRequest]) -> Iterator[_IngestJob]:
+        for number, request in enumerate(requests):
+            columns = _columns(request.operation, request.records)
+            # Bulk ignores an empty cell on update; "#N/A" is how a field is set to null.
+            null = "" if request.operation is Operation.INSERT else "#N/A"
+            rows = ([to_csv_text(r.get(c), null=null) for c in columns]
+                    for r in request.records)
+            for start, stop, upload, digests in _spooled_uploads(columns, rows):
+                with upload:
+                    job_id = self._create_and_upload(request, upload)
+                yield _IngestJob(number, job_id, start, stop, columns, digests)
+
+    def _create_and_upload(self, request: WriteRequest, upload: IO[bytes]) -> str:
+        spec: dict[str, Any] = {"object": request.sobject,
+                                "operation": request.operation.value, "contentType": "CSV",
+                                "lineEnding": "LF", "columnDelimiter": "COMMA"}
+        if request.operation is Operation.UPSERT:
+            spec["externalIdFieldName"] = request.external_id_field
         job = self._t.json(CallKind.BULK_JOB, "POST", "jobs/ingest", json_body=spec)
         job_id = str(job["id"])
         self._t.request(CallKind.BULK_UPLOAD, "PUT", f"jobs/ingest/{job_id}/batches",
-                        data=_csv_bytes(columns, rows), headers={"Content-Type": "text/csv"})
+                        data=upload, headers={"Content-Type": "text/csv"})
         self._t.json(CallKind.BULK_JOB, "PATCH", f"jobs/ingest/{job_id}",
                      json_body={"state": "UploadComplete"})
-        info = self._wait(f"jobs/ingest/{job_id}")
+        return job_id
+
+    def _finish(self, job: _IngestJob, group: JobGroup,
+                results: list[list[RowResult | None]]) -> None:
+        info = group.wait_for(f"jobs/ingest/{job.job_id}")
         processed = int(info.get("numberRecordsProcessed") or 0)
         failed = int(info.get("numberRecordsFailed") or 0)
         if info["state"] != "JobComplete" and processed == 0:
-            raise BulkJobFailed(f"Bulk API 2.0 job {job_id} {info['state']}: "
-                                f"{info.get('errorMessage', '')}", job_id=job_id,
+            raise BulkJobFailed(f"Bulk API 2.0 job {job.job_id} {info['state']}: "
+                                f"{info.get('errorMessage', '')}", job_id=job.job_id,
                                 state=str(info["state"]))
-        pending: dict[tuple[str, ...], deque[int]] = defaultdict(deque)
-        for i, row in enumerate(rows):
-            pending[tuple(row)].append(i)
-        out: dict[int, RowResult] = {}
+        out = results[job.request]
         if processed - failed > 0:
-            for rec in self._result_rows(job_id, "successfulResults"):
-                i = _claim(pending, columns, rec)
+            for rec in self._result_rows(job.job_id, "successfulResults"):
+                i = job.start + _claim(job.digests, job.columns, rec)
                 out[i] = RowResult(index=i, id=rec.get("sf__Id") or None, success=True,
                                    created=rec.get("sf__Created", "").lower() == "true")
         if failed > 0:
-            for rec in self._result_rows(job_id, "failedResults"):
-                i = _claim(pending, columns, rec)
+            for rec in self._result_rows(job.job_id, "failedResults"):
+                i = job.start + _claim(job.digests, job.columns, rec)
                 code, message, fields = parse_bulk_error(rec.get("sf__Error", ""))
                 out[i] = RowResult(index=i, id=rec.get("sf__Id") or None, created=False,
                                    success=False, error_code=code, message=message,
                                    fields=fields)
-        for i in range(len(rows)):
-            if i not in out:  # unprocessed: the job failed or was aborted before this row
+        for i in range(job.start, job.stop):
+            if out[i] is None:  # unprocessed: the job failed or was aborted before this row
                 out[i] = RowResult(index=i, id=None, created=False, success=False,
                                    error_code=NOT_PROCESSED,
-                                   message=f"job {job_id} {info['state']} before this row")
-        return [out[i] for i in range(len(rows))]
+                                   message=f"job {job.job_id} {info['state']} before this row")
 
-    def _result_rows(self, job_id: str, name: str) -> list[dict[str, str]]:
+    def _result_rows(self, job_id: str, name: str) -> Iterator[dict[str, str]]:
         response = self._t.request(CallKind.BULK_RESULTS, "GET", f"jobs/ingest/{job_id}/{name}",
                                    headers={"Accept": "text/csv"})
-        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+        return csv.DictReader(io.StringIO(response.content.decode("utf-8")))
 
     # --- query --------------------------------------------------------------------
 
-    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, str]]:
-        """Rows of a query job as CSV strings keyed by column (``Account.Name`` dotted)."""
+    def start_query(self, soql: str, *, include_deleted: bool = False) -> str:
+        """Create a query job (one call); its id."""
         job = self._t.json(CallKind.BULK_JOB, "POST", "jobs/query", json_body={
             "operation": "queryAll" if include_deleted else "query", "query": soql,
             "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA"})
-        job_id = str(job["id"])
-        info = self._wait(f"jobs/query/{job_id}")
+        return str(job["id"])
+
+    def query_rows(self, job_id: str, group: JobGroup) -> Iterator[dict[str, str]]:
+        """Rows of a started query job as CSV strings keyed by column (``Account.Name``
+        dotted), once ``group`` (where it was added) has seen it complete."""
+        info = group.wait_for(f"jobs/query/{job_id}")
         if info["state"] != "JobComplete":
             raise BulkJobFailed(f"Bulk API 2.0 query job {job_id} {info['state']}: "
                                 f"{info.get('errorMessage', '')}", job_id=job_id,
@@ -125,29 +182,25 @@ class BulkApi:
             params = {"locator": locator} if locator else None
             response = self._t.request(CallKind.BULK_RESULTS, "GET",
                                        f"jobs/query/{job_id}/results", params=params,
-                                       headers={"Accept": "text/csv"})
-            yield from csv.DictReader(io.StringIO(response.content.decode("utf-8")))
+                                       headers={"Accept": "text/csv"}, stream=True)
             locator = response.headers.get("Sforce-Locator")
+            yield from _streamed_rows(response, job_id)
             if not locator or locator == "null":
                 return
 
-    # --- shared -------------------------------------------------------------------
 
-    def _wait(self, path: str) -> dict[str, Any]:
-        waited = 0.0
-        interval = self._poll_seconds
-        while True:
-            info = decode_json(self._t.request(CallKind.BULK_POLL, "GET", path))
-            if not isinstance(info, dict) or "state" not in info:
-                raise UnexpectedResponse(f"no job state in the answer to {path}")
-            if info["state"] in _DONE:
-                return info
-            if waited >= self._max_wait:
-                raise BulkJobFailed(f"{path} still {info['state']} after {waited:.0f}s",
-                                    job_id=path.rsplit("/", 1)[-1], state=str(info["state"]))
-            self._sleep(interval)
-            waited += interval
-            interval = min(interval * 1.5, 30.0) if interval else 0.0
+def _streamed_rows(response: requests.Response, job_id: str) -> Iterator[dict[str, str]]:
+    """The rows of a results page as they arrive (a page of 50,000 rows is never held
+    whole). A connection lost half-way is transient: the reader reads the job again."""
+    response.raw.decode_content = True  # gzip, if the server compressed it
+    response.raw.auto_close = False  # else urllib3 closes it under the text reader at EOF
+    try:
+        raw = cast(IO[bytes], response.raw)
+        with response, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+            yield from csv.DictReader(text)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise TransientError(f"the results of Bulk API 2.0 query job {job_id} were cut "
+                             f"off: {type(exc).__name__}") from None
 
 
 def _columns(operation: Operation, records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -161,39 +214,48 @@ def _columns(operation: Operation, records: Sequence[Mapping[str, Any]]) -> list
     return list(seen)
 
 
-def _csv_bytes(columns: list[str], rows: Sequence[list[str]]) -> bytes:
+def _csv_line(values: list[str]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
-    writer.writerows(rows)
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(values)
     return buffer.getvalue().encode("utf-8")
 
 
-def _byte_chunks(columns: list[str], rows: Sequence[list[str]]) -> Iterator[tuple[int, int]]:
-    header = len(_csv_bytes(columns, []))
-    start, size = 0, header
-    for i, row in enumerate(rows):
-        row_size = len(_csv_bytes([], [row])) - 1  # minus the empty header line
-        if i > start and size + row_size > MAX_UPLOAD_BYTES:
-            yield start, i
-            start, size = i, header
-        size += row_size
-    if start < len(rows):
-        yield start, len(rows)
+def _digest(values: Iterable[str]) -> bytes:
+    # A result row echoes the uploaded cells; 16 bytes per row instead of the row.
+    return hashlib.blake2b("\x1f".join(values).encode("utf-8"), digest_size=16).digest()
 
 
-def _claim(pending: dict[tuple[str, ...], deque[int]], columns: list[str],
+def _spooled_uploads(columns: list[str], rows: Iterator[list[str]]
+                     ) -> Iterator[tuple[int, int, IO[bytes], dict[bytes, deque[int]]]]:
+    """(start, stop, file, digests) per job: the CSV of rows start..stop written to a
+    temporary file (header first), at most MAX_UPLOAD_BYTES each."""
+    header = _csv_line(columns)
+    index = start = 0
+    upload: IO[bytes] | None = None
+    digests: dict[bytes, deque[int]] = defaultdict(deque)
+    size = 0
+    for values in rows:
+        line = _csv_line(values)
+        if upload is not None and index > start and size + len(line) > MAX_UPLOAD_BYTES:
+            upload.seek(0)
+            yield start, index, upload, digests
+            upload, digests = None, defaultdict(deque)
+        if upload is None:
+            upload = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
+            upload.write(header)
+            start, size = index, len(header)
+        upload.write(line)
+        size += len(line)
+        digests[_digest(values)].append(index - start)
+        index += 1
+    if upload is not None:
+        upload.seek(0)
+        yield start, index, upload, digests
+
+
+def _claim(digests: dict[bytes, deque[int]], columns: list[str],
            rec: Mapping[str, str]) -> int:
-    key = tuple(rec.get(c, "") for c in columns)
-    queue = pending.get(key)
+    queue = digests.get(_digest(rec.get(c, "") for c in columns))
     if not queue:
         raise UnexpectedResponse("a Bulk API 2.0 result row matches no uploaded row")
     return queue.popleft()
-
-
-def _shift(result: RowResult, offset: int) -> RowResult:
-    if offset == 0:
-        return result
-    return RowResult(index=result.index + offset, id=result.id, created=result.created,
-                     success=result.success, error_code=result.error_code,
-                     message=result.message, fields=result.fields)

@@ -113,7 +113,9 @@ class SalesforceConfig(_Strict):
     access_token_file: Path | None = None
     api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
     timeout_seconds: float = Field(default=120.0, gt=0)
-    bulk_poll_seconds: float = Field(default=2.0, ge=0)
+    # The shortest interval between Bulk job polls; the interval adapts to each job's
+    # size and progress above it (salesforce/polling.py). 0 polls without sleeping.
+    bulk_poll_seconds: float = Field(default=0.1, ge=0)
     thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)

@@ -16,14 +16,18 @@ import structlog
 
 from sfrenew.salesforce.auth import login_for
 from sfrenew.salesforce.budget import BudgetGuard, CallCounter, CallKind
-from sfrenew.salesforce.bulk import BULK_INGEST_CALLS, BulkApi
+from sfrenew.salesforce.bulk import BULK_INGEST_CALLS, MAX_CONCURRENT_JOBS, BulkApi
 from sfrenew.salesforce.collections_api import MAX_RECORDS, CollectionsApi
+from sfrenew.salesforce.composite import first_pages
 from sfrenew.salesforce.config import SalesforceConfig
+from sfrenew.salesforce.describes import DescribeCache
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, ConfigurationError, TransientError
-from sfrenew.salesforce.port import Thresholds
+from sfrenew.salesforce.polling import PollPolicy
+from sfrenew.salesforce.port import ReadSpec, Thresholds, WriteRequest
+from sfrenew.salesforce.reads import read_many
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
-from sfrenew.salesforce.soql import check_name, count_query, in_chunks, select
+from sfrenew.salesforce.soql import check_name, count_query, in_chunks
 from sfrenew.salesforce.transport import Transport
 from sfrenew.salesforce.values import lookup, strip_attributes, typed
 
@@ -38,10 +42,18 @@ class Gateway:
     """Queries, reads, counts, writes and metadata for one org (see ``connect``)."""
 
     def __init__(self, transport: Transport, *, thresholds: Thresholds = DEFAULT_THRESHOLDS,
-                 bulk_poll_seconds: float = 2.0) -> None:
+                 bulk_poll_seconds: float = PollPolicy().min_seconds,
+                 max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
+                 describe_cache: DescribeCache | None = None) -> None:
         self._t = transport
+        self._saved_describes = describe_cache
         self.thresholds = thresholds
-        self._bulk = BulkApi(transport, poll_seconds=bulk_poll_seconds)
+        # 0 polls without sleeping (tests); otherwise the shortest interval of an
+        # adaptive one (sfrenew.salesforce.polling).
+        poll = PollPolicy(min_seconds=0.0, max_seconds=0.0) if bulk_poll_seconds == 0 \
+            else PollPolicy(min_seconds=bulk_poll_seconds,
+                            max_seconds=max(bulk_poll_seconds, PollPolicy().max_seconds))
+        self._bulk = BulkApi(transport, poll=poll, max_concurrent_jobs=max_concurrent_jobs)
         self._collections = CollectionsApi(transport)
         self._describes: dict[str, dict[str, Any]] = {}
 
@@ -116,17 +128,34 @@ class Gateway:
         relationship fields (``Account.Name``) are flat keys. Describes are cached, so
         typing costs one call per object per gateway.
         """
-        soql = select(sobject, fields, where)
-        types = self._field_types(sobject, fields)
-        rows = expected_rows
-        if rows is None:
-            rows = self.count(sobject, where, include_deleted=include_deleted)
-        if rows >= self.thresholds.read_bulk_rows:
-            for row in self._bulk.query(soql, include_deleted=include_deleted):
-                yield {f: typed(row.get(f), types[f]) for f in fields}
-        else:
-            for record in self.query(soql, include_deleted=include_deleted):
-                yield {f: typed(lookup(record, f), types[f]) for f in fields}
+        spec = ReadSpec(sobject, tuple(fields), where, include_deleted=include_deleted,
+                        expected_rows=expected_rows)
+        for rows in self.read_many([spec]):  # one read: the same path as several
+            yield from rows
+
+    def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
+        """Per spec, in order, its records as :meth:`read` gives them; read each in turn.
+
+        The same records as one ``read`` after another, for fewer calls and no idle
+        waits: unknown sizes are counted five to a ``/composite`` call, Bulk query jobs
+        are all started (up to the concurrency cap) before the first record is read and
+        polled as a group, and the first REST page of the other reads goes five to a
+        ``/composite`` call (see :mod:`sfrenew.salesforce.reads`).
+        """
+        return read_many(specs, bulk=self._bulk,
+                         transport_pages=lambda requests: first_pages(self._t, requests),
+                         rest_records=self._records_from, field_types=self._field_types,
+                         bulk_rows=self.thresholds.read_bulk_rows)
+
+    def _records_from(self, page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The records of a first page and of the pages after it."""
+        while True:
+            for record in page.get("records") or ():
+                yield strip_attributes(record)
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self._t.json(CallKind.QUERY_PAGE, "GET", str(next_url))
 
     def read_by_ids(self, sobject: str, fields: Sequence[str], ids: Sequence[str]
                     ) -> Iterator[dict[str, Any]]:
@@ -162,17 +191,41 @@ class Gateway:
         job at or above. Rows refused with a lock error are sent again, only those, in
         batches half as large each round, at most ``lock_retry_rounds`` times.
         """
-        op = Operation(operation)
-        check_name(sobject)
-        if op is Operation.UPSERT and external_id_field is None:
-            raise ConfigurationError(f"upsert into {sobject} needs an external_id_field")
-        if not records:
-            return []
+        return self.write_many([WriteRequest(Operation(operation), sobject, records,
+                                             external_id_field)])[0]
+
+    def write_many(self, requests: Sequence[WriteRequest]) -> list[list[RowResult]]:
+        """Independent writes (no row of one looks up a row of another), as :meth:`write`
+        does each; their Bulk API 2.0 jobs run at the same time, waited for as a group.
+        The budget is asked for every call of every request first: all or nothing."""
+        for request in requests:
+            check_name(request.sobject)
+            if request.operation is Operation.UPSERT and request.external_id_field is None:
+                raise ConfigurationError(
+                    f"upsert into {request.sobject} needs an external_id_field")
         # All or nothing: a write the budget cannot finish is not started, so no rows
         # are saved whose results the caller would never see.
-        self._t.budget.check(calls=self._calls_needed(len(records)))
-        results = self._write_once(op, sobject, records, external_id_field=external_id_field,
-                                   batch_size=MAX_RECORDS)
+        self._t.budget.check(calls=sum(self._calls_needed(len(r.records)) for r in requests
+                                       if r.records))
+        bulk = [i for i, r in enumerate(requests)
+                if len(r.records) >= self.thresholds.write_bulk_rows]
+        results: list[list[RowResult]] = [[] for _ in requests]
+        if bulk:
+            for i, answers in zip(bulk, self._bulk.ingest_many([requests[i] for i in bulk]),
+                                  strict=True):
+                results[i] = answers
+        for i, r in enumerate(requests):
+            if r.records and i not in bulk:
+                results[i] = self._collections.write(
+                    r.operation, r.sobject, r.records, external_id_field=r.external_id_field,
+                    batch_size=MAX_RECORDS)
+        for request, answers in zip(requests, results, strict=True):
+            self._retry_locked(request, answers)
+        return results
+
+    def _retry_locked(self, request: WriteRequest, results: list[RowResult]) -> None:
+        """Rows refused with a lock error, sent again in halving batches (in place)."""
+        op, sobject, records = request.operation, request.sobject, request.records
         policy = self._t.retry
         try:
             for round_number in range(1, policy.lock_retry_rounds + 1):
@@ -186,7 +239,7 @@ class Gateway:
                     # so a stop half-way never loses a row that was saved.
                     self._t.budget.check(calls=self._calls_needed(len(chunk), size))
                     retried = self._write_once(op, sobject, [records[i] for i in chunk],
-                                               external_id_field=external_id_field,
+                                               external_id_field=request.external_id_field,
                                                batch_size=size)
                     for i, result in zip(chunk, retried, strict=True):
                         results[i] = _at(result, i)
@@ -195,7 +248,6 @@ class Gateway:
             # locked stay as retriable failures rather than losing every result.
             log.warning(EVENT_LOCK_RETRY_STOPPED, sobject=sobject,
                         rows=sum(r.retriable for r in results), reason=type(exc).__name__)
-        return results
 
     def _retry_chunks(self, indexes: list[int], size: int) -> list[list[int]]:
         if len(indexes) >= self.thresholds.write_bulk_rows:
@@ -217,11 +269,16 @@ class Gateway:
     # --- metadata -----------------------------------------------------------------
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """The object's describe (cached for the gateway's lifetime: one call per object)."""
+        """The object's describe: cached for the gateway's lifetime, and across runs in
+        the ``describe_cache`` when there is one (at most one call per object)."""
         key = check_name(sobject).lower()
         if key not in self._describes:
-            self._describes[key] = self._t.json(CallKind.DESCRIBE, "GET",
-                                                f"sobjects/{sobject}/describe")
+            saved = self._saved_describes.get(sobject) if self._saved_describes else None
+            if saved is None:
+                saved = self._t.json(CallKind.DESCRIBE, "GET", f"sobjects/{sobject}/describe")
+                if self._saved_describes is not None:
+                    self._saved_describes.put(sobject, saved)
+            self._describes[key] = saved
         return self._describes[key]
 
     def describe_global(self) -> dict[str, Any]:
@@ -272,14 +329,15 @@ def _at(result: RowResult, index: int) -> RowResult:
 def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
             budget: BudgetGuard | None = None, counter: CallCounter | None = None,
             session: requests.Session | None = None, base_dir: Path | None = None,
-            check_limits: bool = True) -> Gateway:
+            check_limits: bool = True, describe_cache: DescribeCache | None = None) -> Gateway:
     """Log in as ``config`` says and return a Gateway.
 
     ``retry``, ``budget`` and ``counter`` default to what the config says; pass them to
     share a counter across gateways or to run tests without waiting. ``base_dir``
     resolves relative paths in the config (the config file's folder). With
     ``check_limits`` the org's ``/limits`` is read first, so the budget guard knows
-    the daily allocation before the first real call.
+    the daily allocation before the first real call. ``describe_cache`` keeps
+    describes across runs (:mod:`sfrenew.salesforce.describes`).
     """
     login, ca_file = login_for(config, base_dir=base_dir)
     http = session or requests.Session()
@@ -304,7 +362,7 @@ def connect(config: SalesforceConfig, *, retry: RetryPolicy | None = None,
     gateway = Gateway(transport, thresholds=Thresholds(
         read_bulk_rows=config.thresholds.read_bulk_rows,
         write_bulk_rows=config.thresholds.write_bulk_rows),
-        bulk_poll_seconds=config.bulk_poll_seconds)
+        bulk_poll_seconds=config.bulk_poll_seconds, describe_cache=describe_cache)
     if check_limits:
         gateway.limits()
     return gateway

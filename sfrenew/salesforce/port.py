@@ -26,6 +26,27 @@ class Thresholds:
     write_bulk_rows: int = 2_000
 
 
+@dataclass(frozen=True)
+class ReadSpec:
+    """One read of :meth:`GatewayPort.read_many`: like the arguments of ``read``."""
+
+    sobject: str
+    fields: tuple[str, ...]
+    where: str | None = None
+    include_deleted: bool = False
+    expected_rows: int | None = None  # None: a COUNT() decides REST or Bulk
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One write of :meth:`GatewayPort.write_many`: like the arguments of ``write``."""
+
+    operation: Operation
+    sobject: str
+    records: Sequence[Mapping[str, Any]]
+    external_id_field: str | None = None
+
+
 class GatewayPort(Protocol):
     """Queries, reads, counts, writes and metadata for one org."""
 
@@ -74,6 +95,14 @@ class GatewayPort(Protocol):
               records: Sequence[Mapping[str, Any]], *,
               external_id_field: str | None = None) -> list[RowResult]:
         """Insert, update, upsert or delete ``records``; one RowResult each, in input order."""
+
+    def write_many(self, requests: Sequence[WriteRequest]) -> list[list[RowResult]]:
+        """Independent writes, their Bulk jobs running at the same time; per request one
+        RowResult per record, in input order."""
+
+    def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
+        """Per spec, in order, its records as ``read`` gives them (read each in turn);
+        counts and first pages batched, Bulk query jobs concurrent."""
 
     def describe(self, sobject: str) -> dict[str, Any]:
         """The object's describe (cached: one call per object)."""

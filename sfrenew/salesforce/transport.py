@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 import requests
 import structlog
@@ -95,12 +95,16 @@ class Transport:
 
     def request(self, kind: CallKind, method: str, path: str, *,
                 params: Mapping[str, str] | None = None, json_body: Any = None,
-                data: bytes | None = None, headers: Mapping[str, str] | None = None,
-                idempotent: bool = True) -> requests.Response:
+                data: bytes | IO[bytes] | None = None,
+                headers: Mapping[str, str] | None = None,
+                idempotent: bool = True, stream: bool = False) -> requests.Response:
         """Send one logical call: retried if transient, repeated once after a refresh.
 
         ``idempotent=False`` (plain inserts) is not repeated after a failure that may
         have happened after Salesforce did the work (see ``TransientError.ambiguous``).
+        ``data`` may be a seekable file (a Bulk upload spooled to disk): it is streamed,
+        and rewound before every attempt. With ``stream`` a successful answer's body is
+        left unread (a large Bulk results page, read row by row by the caller).
         """
         body = None if json_body is None else json.dumps(json_body, default=_json_default)
         payload = data if data is not None else (body.encode() if body is not None else None)
@@ -110,7 +114,7 @@ class Transport:
                 if number > 1:
                     log.info(EVENT_RETRY, kind=kind.value, attempt=number)
                 return self._send_refreshing(kind, method, path, params=params, data=payload,
-                                             headers=headers)
+                                             headers=headers, stream=stream)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     def json(self, kind: CallKind, method: str, path: str, **kwargs: Any) -> Any:
@@ -118,10 +122,11 @@ class Transport:
         return decode_json(self.request(kind, method, path, **kwargs))
 
     def _send_refreshing(self, kind: CallKind, method: str, path: str, *,
-                         params: Mapping[str, str] | None, data: bytes | None,
-                         headers: Mapping[str, str] | None) -> requests.Response:
+                         params: Mapping[str, str] | None, data: bytes | IO[bytes] | None,
+                         headers: Mapping[str, str] | None, stream: bool) -> requests.Response:
         try:
-            return self._send(kind, method, path, params=params, data=data, headers=headers)
+            return self._send(kind, method, path, params=params, data=data, headers=headers,
+                              stream=stream)
         except SessionExpired as exc:
             if not self._login.refreshable:
                 raise AuthError("the access token was rejected (invalid or expired): "
@@ -131,15 +136,18 @@ class Transport:
             self.authenticate()
             log.info(EVENT_SESSION_REFRESHED, kind=kind.value)
         try:
-            return self._send(kind, method, path, params=params, data=data, headers=headers)
+            return self._send(kind, method, path, params=params, data=data, headers=headers,
+                              stream=stream)
         except SessionExpired as exc:
             raise AuthError("the session expired again right after logging in",
                             status=exc.status, error_code=exc.error_code) from None
 
     def _send(self, kind: CallKind, method: str, path: str, *,
-              params: Mapping[str, str] | None, data: bytes | None,
-              headers: Mapping[str, str] | None) -> requests.Response:
+              params: Mapping[str, str] | None, data: bytes | IO[bytes] | None,
+              headers: Mapping[str, str] | None, stream: bool = False) -> requests.Response:
         sf = self.sf
+        if data is not None and not isinstance(data, bytes):
+            data.seek(0)  # a repeated attempt sends the whole file again
         if kind.uses_allocation:
             self.budget.check()  # before anything is sent
         all_headers = dict(sf.headers)
@@ -151,7 +159,8 @@ class Transport:
         target = self.url(path)
         try:
             response = self._session.request(method, target, params=params, data=data,
-                                             headers=all_headers, timeout=self._timeout)
+                                             headers=all_headers, timeout=self._timeout,
+                                             stream=stream)
         except requests.ConnectTimeout as exc:
             # Never connected: nothing reached Salesforce.
             raise classify_connection_failure(exc, url=target, what=f"{kind.value} call",

@@ -102,6 +102,22 @@ def test_no_change_run_writes_nothing_and_reads_only_changes(book: Book) -> None
     assert book.org.stats()["calls"].get("collections", 0) == before
 
 
+def test_a_no_change_run_costs_three_api_calls_as_the_org_counts_them(book: Book) -> None:
+    first = book.run()
+    book.run()  # reads back the first run's writes
+    assert first.api_calls["describe"] == 11  # one per object, saved in the state dir
+    used = book.org.accounting.api_used
+    before = book.org.accounting.snapshot()["calls"]
+    third = book.run()
+    after = book.org.accounting.snapshot()["calls"]
+    # /limits, and the ten objects' incremental queries five to a composite call;
+    # the describes come from the state dir (same mapping, same day).
+    assert third.api_calls == {"auth": 1, "limits": 1, "composite": 2}
+    assert book.org.accounting.api_used - used == 3
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} \
+        == {"auth": 1, "limits": 1, "composite": 2}
+
+
 def test_rep_edits_survive_reruns(book: Book) -> None:
     assert book.run().status == "succeeded"
     org = dump(book)
@@ -193,11 +209,11 @@ def test_dry_run_writes_nothing(book: Book) -> None:
 
 
 def test_budget_stops_with_a_checkpoint_and_resume_finishes(book: Book) -> None:
-    # Enough to pull (users and currencies too) and plan, not to apply: CurrencyType and
-    # DatedConversionRate (the analytics' rates) cost a describe and a query page each;
-    # the analytics rows' objects are not read by a run that does not write them
-    # (36 measured: 34 stops before the plan, 41 finishes).
-    stopped = book.run(max_api_calls=36)
+    # Enough to pull (users, currencies and dated rates too) and plan, not to apply:
+    # /limits, one describe per object (12) and five composite calls (the objects'
+    # COUNT()s and first pages, five to a call) are 18 calls; two more start the apply.
+    # The analytics rows' objects are not read by a run that does not write them.
+    stopped = book.run(max_api_calls=20)
     assert stopped.status == "stopped"
     assert "API budget" in stopped.message
     assert f"--resume {stopped.run_id}" in stopped.message

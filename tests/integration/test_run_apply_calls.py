@@ -1,0 +1,57 @@
+"""Apply's calls on the local org: full chunks carried across account batches, and the
+Bulk jobs of one wave (objects whose lookups are resolved) sent together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_run_support import dump, open_book
+
+pytestmark = pytest.mark.integration
+# What the seeded book of 150 contracts writes on its first run (hand-checked once
+# against the plan's counts; both tests below write exactly this).
+WRITTEN = {"Account": 32, "Contract": 41, "Opportunity": 41, "OpportunityLineItem": 130,
+           "Task": 164}
+
+
+def test_partial_chunks_are_carried_across_account_batches(tmp_path: Path) -> None:
+    # Chunks of 7 and batches of 70 changes: six batches, each with a partial chunk of
+    # every object if chunks were not carried (71 calls before this change).
+    book = open_book(tmp_path, write_chunk_size=7)
+    try:
+        outcome = book.run()
+        assert outcome.status == "succeeded", outcome.message
+        written = {k: v["created"] + v["updated"] for k, v in outcome.stats["written"].items()}
+        assert written == WRITTEN
+        # ⌈32/7⌉ + ⌈41/7⌉ + ⌈41/7⌉ + ⌈130/7⌉ + ⌈164/7⌉ = 5 + 6 + 6 + 19 + 24
+        assert outcome.api_calls["collections"] == 60
+        assert book.org.accounting.snapshot()["calls"]["collections"] == 60
+        assert book.run().stats["written"] == {}  # nothing was left unsent
+    finally:
+        book.org.stop()
+
+
+def test_bulk_jobs_of_a_wave_run_together_and_write_what_collections_write(
+        tmp_path: Path) -> None:
+    by_path = {}
+    for name, bulk_from in (("collections", None), ("bulk", 30)):
+        book = open_book(tmp_path / name, bulk_write_rows=bulk_from)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            written = {k: v["created"] + v["updated"]
+                       for k, v in outcome.stats["written"].items()}
+            assert written == WRITTEN
+            org = dump(book)
+            by_path[name] = {obj: sorted(org[obj]) for obj in ("Opportunity",
+                                                               "OpportunityLineItem", "Task")}
+            calls = outcome.api_calls
+        finally:
+            book.org.stop()
+    assert by_path["bulk"] == by_path["collections"]
+    # Every object at or above 30 rows goes through Bulk, in one batch: a wave of the
+    # renewals and the accounts, then one of lines, tasks and contracts; no Collections.
+    assert calls["bulk_upload"] == 5
+    assert "collections" not in calls
