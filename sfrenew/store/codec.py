@@ -65,8 +65,26 @@ _ENCODER = json.JSONEncoder(default=_encode, sort_keys=True, separators=(",", ":
 _DECODER = json.JSONDecoder(object_hook=_decode)
 
 
+_quote = json.encoder.encode_basestring  # the encoder's own string quoting (ensure_ascii off)
+
+
 def dumps(value: Any) -> str:
     """JSON text for ``value``, with Decimal, date and datetime tagged."""
+    # Most values the ledger keeps are one scalar: text them directly, exactly as the
+    # encoder would (the tests hold both paths to the same text).
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return _quote(value)
+    if kind is Decimal:
+        return f'{{"{_DECIMAL}":"{value}"}}'
+    if kind is date:
+        return f'{{"{_DATE}":"{value.isoformat()}"}}'
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
     return _ENCODER.encode(value)
 
 

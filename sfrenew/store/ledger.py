@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 
 from sfrenew.store import schema, snapshot
-from sfrenew.store._sql import IN_CHUNK, chunked
+from sfrenew.store._sql import IN_CHUNK, chunked, insert_many
 from sfrenew.store.engine import Database
 from sfrenew.store.errors import RunStateError, UnknownIntent, UnknownRun
 from sfrenew.store.values import (
@@ -57,15 +57,14 @@ def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
         last = conn.scalar(select(func.coalesce(func.max(_i.c.seq), 0))
                            .where(_i.c.run_id == run_id)) or 0
         seqs = list(range(last + 1, last + 1 + len(chunk)))
-        conn.execute(_i.insert(), [
+        insert_many(conn, _i.insert(), [
             {"run_id": run_id, "seq": seq, "object": it.object, "key": it.key,
              "operation": str(Operation(it.operation)), "sf_id": it.sf_id, "recorded_at": now}
             for seq, it in zip(seqs, chunk, strict=True)])
         fields = [{"run_id": run_id, "seq": seq, "field": fw.field,
                    "value_before": fw.before, "value_after": fw.after}
                   for seq, it in zip(seqs, chunk, strict=True) for fw in it.fields]
-        if fields:
-            conn.execute(_f.insert(), fields)
+        insert_many(conn, _f.insert(), fields)
     return seqs
 
 
@@ -96,7 +95,7 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
         if answered:
             raise RunStateError(
                 f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
-        conn.execute(_res.insert(), [
+        insert_many(conn, _res.insert(), [
             {"run_id": run_id, "seq": r.seq, "status": str(WriteStatus(r.status)),
              "sf_id": r.sf_id, "error_code": r.error_code, "error_message": r.error_message,
              "error_fields": list(r.error_fields), "recorded_at": now} for r in chunk])

@@ -53,3 +53,11 @@ def test_one_encoder_and_one_decoder_serve_every_call(monkeypatch: pytest.Monkey
     for value in ({"Amount": Decimal("1.10")}, [date(2026, 1, 31)], "text"):
         assert codec.loads(codec.dumps(value)) == value
     assert built == []
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, -7, 10**20, "", "text", 'quote " and \\ and \n', "日本 – €",
+    Decimal("12000.00"), Decimal("-3E+2"), Decimal("NaN"), date(2024, 2, 29),
+])
+def test_scalars_text_as_the_encoder_writes_them(value: Any) -> None:
+    assert codec.dumps(value) == codec._ENCODER.encode(value)
