@@ -59,6 +59,12 @@ PINNED_BOOKS: Mapping[int, Mapping[str, int]] = {
           "Opportunity": 334, "OpportunityLineItem": 912, "Organization": 1, "Pricebook2": 3,
           "PricebookEntry": 192, "Product2": 16, "SBQQ__Subscription__c": 620, "Task": 211,
           "Usage_Snapshot__c": 288, "User": 12, "UserRole": 8},
+    2_000: {"Account": 799, "Case": 1226, "Contact": 2862, "ContentDocument": 0,
+            "ContentDocumentLink": 0, "ContentVersion": 0, "Contract": 2000,
+            "CurrencyType": 4, "Opportunity": 3326, "OpportunityLineItem": 9346,
+            "Organization": 1, "Pricebook2": 3, "PricebookEntry": 192, "Product2": 16,
+            "SBQQ__Subscription__c": 6270, "Task": 1926, "Usage_Snapshot__c": 3396,
+            "User": 14, "UserRole": 8},
 }
 CONTENDERS = ("sfrenew", "rewrite", "naive")
 RUNS = ("first", "no change", "5 % changed")
