@@ -137,7 +137,7 @@ def _copy_fields(conn: Connection, dialect: str, write_ids: Sequence[int]) -> No
 
 
 def backfill(conn: Connection) -> int:
-    """Build the snapshot from the whole ledger history (the migration to schema 2);
+    """Build the snapshot from the whole ledger history (the migration to schema 3);
     return how many successful writes it read. Reads the history a page at a time in
     write order."""
     stmt = (select(_i.c.id, _i.c.object, _i.c.key, _i.c.operation,
