@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -32,3 +32,31 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run ``stmt`` (an INSERT, upserts included, of one table) once per row with the
+    driver's own ``executemany``.
+
+    ``conn.execute(stmt, rows)`` does the same but builds a parameter dict per row
+    and checks it against the statement first: for the ledger's and the mirror's
+    thousands of small rows that was as much CPU as the database's own work. Here the
+    statement is compiled once, each column's type converts its values (the same bind
+    processors SQLAlchemy uses: JSON text, UTC datetimes), and the driver gets plain
+    tuples or dicts in its own parameter style. Every row has the keys of the first.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
+    table = stmt.table
+    assert isinstance(table, Table)
+    convert = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
+    if compiled.positional:
+        # The statement's placeholders, in order; each is a column of the row.
+        order = [names.index(bind) for bind in compiled.positiontup or ()]
+        tuples = [tuple(f(row[n]) if f else row[n] for n, f in convert) for row in rows]
+        params: list[Any] = [tuple(t[i] for i in order) for t in tuples]
+    else:
+        params = [{n: f(row[n]) if f else row[n] for n, f in convert} for row in rows]
+    conn.exec_driver_sql(compiled.string, params)

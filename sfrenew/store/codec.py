@@ -18,6 +18,11 @@ tuple                 a JSON array (read back as a list)
 Salesforce field names never start with ``$``, so a tag cannot collide with a
 record's own keys. Floats are kept as floats; NaN and infinities are refused.
 Output is compact with sorted keys, so equal values give equal text.
+
+One encoder and one decoder serve every call: ``json.dumps``/``json.loads`` with
+options build a new ``JSONEncoder``/``JSONDecoder`` each time, which cost as much as
+the encoding itself for the short values the ledger keeps (both are thread-safe to
+share: they hold only their options).
 """
 
 from __future__ import annotations
@@ -55,12 +60,34 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+_ENCODER = json.JSONEncoder(default=_encode, sort_keys=True, separators=(",", ":"),
+                            allow_nan=False, ensure_ascii=False)
+_DECODER = json.JSONDecoder(object_hook=_decode)
+
+
+_quote = json.encoder.encode_basestring  # the encoder's own string quoting (ensure_ascii off)
+
+
 def dumps(value: Any) -> str:
     """JSON text for ``value``, with Decimal, date and datetime tagged."""
-    return json.dumps(value, default=_encode, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False, ensure_ascii=False)
+    # Most values the ledger keeps are one scalar: text them directly, exactly as the
+    # encoder would (the tests hold both paths to the same text).
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return _quote(value)
+    if kind is Decimal:
+        return f'{{"{_DECIMAL}":"{value}"}}'
+    if kind is date:
+        return f'{{"{_DATE}":"{value.isoformat()}"}}'
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str) -> Any:
     """The value :func:`dumps` wrote, with tagged scalars turned back into their types."""
-    return json.loads(text, object_hook=_decode)
+    return _DECODER.decode(text)

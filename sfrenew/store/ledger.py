@@ -2,7 +2,9 @@
 
 Append-only. ``record_intents`` writes a chunk's intents, one row per record plus one
 row per field, in one transaction before the chunk goes to Salesforce;
-``record_results`` adds one result row per intent after Salesforce answered. An
+``record_results`` adds one result row per intent after Salesforce answered, and in
+the same transaction moves the last-written snapshot forward
+(:mod:`sfrenew.store.snapshot`), which is what plans read. An
 intent without a result is a write whose fate is unknown (the process died in
 between): :func:`pending_intents` lists them so a resumed run can look in the org
 before writing again. ``seq`` numbers writes within a run; the global ``id`` orders
@@ -17,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 
-from sfrenew.store import schema
-from sfrenew.store._sql import IN_CHUNK, chunked
+from sfrenew.store import schema, snapshot
+from sfrenew.store._sql import IN_CHUNK, chunked, insert_many
 from sfrenew.store.engine import Database
 from sfrenew.store.errors import RunStateError, UnknownIntent, UnknownRun
 from sfrenew.store.values import (
@@ -55,15 +57,14 @@ def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
         last = conn.scalar(select(func.coalesce(func.max(_i.c.seq), 0))
                            .where(_i.c.run_id == run_id)) or 0
         seqs = list(range(last + 1, last + 1 + len(chunk)))
-        conn.execute(_i.insert(), [
+        insert_many(conn, _i.insert(), [
             {"run_id": run_id, "seq": seq, "object": it.object, "key": it.key,
              "operation": str(Operation(it.operation)), "sf_id": it.sf_id, "recorded_at": now}
             for seq, it in zip(seqs, chunk, strict=True)])
         fields = [{"run_id": run_id, "seq": seq, "field": fw.field,
                    "value_before": fw.before, "value_after": fw.after}
                   for seq, it in zip(seqs, chunk, strict=True) for fw in it.fields]
-        if fields:
-            conn.execute(_f.insert(), fields)
+        insert_many(conn, _f.insert(), fields)
     return seqs
 
 
@@ -80,23 +81,30 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
     if len(set(seqs)) != len(seqs):
         raise RunStateError(f"run {run_id!r}: two results for one intent in a chunk")
     with db.write() as conn:
-        known: set[int] = set()
+        known: dict[int, Any] = {}
         answered: set[int] = set()
         for part in chunked(seqs, IN_CHUNK):
-            known.update(conn.scalars(select(_i.c.seq).where(_i.c.run_id == run_id,
-                                                             _i.c.seq.in_(part))))
+            known.update((row.seq, row) for row in conn.execute(
+                select(_i.c.seq, _i.c.id, _i.c.object, _i.c.key, _i.c.operation, _i.c.sf_id)
+                .where(_i.c.run_id == run_id, _i.c.seq.in_(part))))
             answered.update(conn.scalars(select(_res.c.seq).where(_res.c.run_id == run_id,
                                                                   _res.c.seq.in_(part))))
-        missing = sorted(set(seqs) - known)
+        missing = sorted(set(seqs) - known.keys())
         if missing:
             raise UnknownIntent(f"run {run_id!r} has no intents with seq {missing[:10]}")
         if answered:
             raise RunStateError(
                 f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
-        conn.execute(_res.insert(), [
+        insert_many(conn, _res.insert(), [
             {"run_id": run_id, "seq": r.seq, "status": str(WriteStatus(r.status)),
              "sf_id": r.sf_id, "error_code": r.error_code, "error_message": r.error_message,
              "error_fields": list(r.error_fields), "recorded_at": now} for r in chunk])
+        snapshot.settle(conn, [
+            snapshot.SettledWrite(
+                write_id=known[r.seq].id, object=known[r.seq].object, key=known[r.seq].key,
+                operation=Operation(known[r.seq].operation),
+                sf_id=r.sf_id if r.sf_id is not None else known[r.seq].sf_id)
+            for r in chunk if WriteStatus(r.status) is WriteStatus.SUCCEEDED])
 
 
 def _entries_query() -> Select[Any]:
@@ -192,18 +200,10 @@ def last_written(db: Database, object_name: str,
     """``{(key, field): value}``: the last value sfrenew successfully wrote to each field.
 
     A successful delete forgets what was written to that key before it, so a record
-    re-created under the same key starts clean.
+    re-created under the same key starts clean. Read from the snapshot that
+    :func:`record_results` keeps (:mod:`sfrenew.store.snapshot`), not the history.
     """
-    out: dict[tuple[str, str], Any] = {}
-    with db.read() as conn:
-        for part in chunked(dict.fromkeys(keys), IN_CHUNK):
-            for row in conn.execute(_succeeded_writes(object_name, part)):
-                if row.operation == Operation.DELETE:
-                    for ident in [k for k in out if k[0] == row.key]:
-                        del out[ident]
-                elif row.field is not None:
-                    out[(row.key, row.field)] = row.value_after
-    return out
+    return snapshot.last_written(db, object_name, keys)
 
 
 def last_operations(db: Database, object_name: str, keys: Iterable[str],
@@ -224,15 +224,7 @@ def last_operations(db: Database, object_name: str, keys: Iterable[str],
 
 def find_by_keys(db: Database, object_name: str, keys: Iterable[str]) -> dict[str, str]:
     """``{key: sf_id}`` of records sfrenew wrote and did not delete since."""
-    out: dict[str, str] = {}
-    with db.read() as conn:
-        for part in chunked(dict.fromkeys(keys), IN_CHUNK):
-            for row in conn.execute(_succeeded_writes(object_name, part)):
-                if row.operation == Operation.DELETE:
-                    out.pop(row.key, None)
-                elif row.sf_id:
-                    out[row.key] = row.sf_id
-    return out
+    return snapshot.find_by_keys(db, object_name, keys)
 
 
 def written_counts(db: Database, run_ids: Iterable[str]) -> dict[str, dict[str, LedgerCounts]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, inspect, select, text
 
-from sfrenew.store import schema
+from sfrenew.store import schema, snapshot
 from sfrenew.store.engine import Database, describe
 from sfrenew.store.errors import (
     MigrationError,
@@ -51,9 +51,18 @@ def _plan_only_what_changed(conn: Connection) -> None:
     schema.plan_state.create(conn)
 
 
+def _ledger_snapshot(conn: Connection) -> None:
+    """Version 3: the ledger's last-written snapshot (ADR 20), created and filled from
+    the history, so plans read after the upgrade what they read before."""
+    schema.metadata.create_all(conn, tables=[schema.ledger_last, schema.ledger_keys])
+    snapshot.backfill(conn)
+
+
 MIGRATIONS: Mapping[int, Migration] = {
     1: Migration(1, "mirror change markers and per-account plan state (issue 19)",
                  _plan_only_what_changed),
+    2: Migration(2, "the ledger's last-written snapshot, filled from its history",
+                 _ledger_snapshot),
 }
 """The registry, keyed by the version a step starts from."""
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Row, delete, false, func, select, tuple_, update
 
 from sfrenew.store import planstate, schema
-from sfrenew.store._sql import IN_CHUNK, chunked, upsert_insert
+from sfrenew.store._sql import IN_CHUNK, chunked, insert_many, upsert_insert
 from sfrenew.store.engine import Database
 from sfrenew.store.values import MirrorCount, MirrorGroup, MirrorRecord, MirrorRow
 
@@ -59,7 +59,7 @@ def upsert(db: Database, object_name: str, rows: Iterable[MirrorRow], *, batch: 
             moved = conn.scalars(select(_m.c.group_key).distinct().where(
                 _m.c.object == object_name, _m.c.sf_id.in_(list(latest)))).all()
             planstate.stamp(conn, db.dialect, [*moved, *(r.group_key for r in latest.values())])
-            conn.execute(stmt, params)
+            insert_many(conn, stmt, params)
         total += len(params)
     return total
 

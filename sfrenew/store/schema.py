@@ -31,8 +31,11 @@ from sqlalchemy.types import TypeDecorator
 
 from sfrenew.store import codec
 
-SCHEMA_VERSION = 2
-"""The schema version this sfrenew writes; older ones are migrated forward on open."""
+SCHEMA_VERSION = 3
+"""The schema version this sfrenew writes; older ones are migrated forward on open.
+
+2: mirror change markers and per-account plan state (plan only what changed);
+3: the ledger's last-written snapshot (``ledger_last``, ``ledger_keys``)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -181,6 +184,36 @@ ledger_results = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("run_id", "seq"),  # at most one result per intent
     ForeignKeyConstraint(["run_id", "seq"], ["ledger_intents.run_id", "ledger_intents.seq"]),
+)
+
+# The ledger's snapshot: what its history means for the next plan, kept up to date by
+# ``record_results`` in the same transaction as the results it follows from, so a plan
+# reads one row per field instead of folding every write ever made to a record (see
+# docs/adr/0020-ledger-snapshot.md). ``write_id`` is the ``ledger_intents.id`` of the
+# write the row comes from: results can be recorded out of write order (a crashed
+# run's intents settled later), and the snapshot keeps the newest write, as the history
+# read in ``id`` order did.
+ledger_last = Table(
+    "ledger_last", metadata,
+    Column("object", OBJECT, nullable=False),
+    Column("key", KEY, nullable=False),
+    Column("field", FIELD, nullable=False),
+    Column("value", JsonText, nullable=True),  # copied as text from ledger_fields
+    Column("write_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("object", "key", "field"),
+)
+
+# Per record: its Salesforce Id as last written and the newest successful delete of
+# the key, which forgets every earlier write (a record re-created under the key starts
+# clean).
+ledger_keys = Table(
+    "ledger_keys", metadata,
+    Column("object", OBJECT, nullable=False),
+    Column("key", KEY, nullable=False),
+    Column("sf_id", SF_ID, nullable=True),
+    Column("sf_id_write", BigInteger, nullable=True),
+    Column("deleted_write", BigInteger, nullable=True),
+    PrimaryKeyConstraint("object", "key"),
 )
 
 field_owners = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,3 +38,26 @@ def test_refuses_what_it_cannot_round_trip() -> None:
         codec.dumps({1, 2})
     with pytest.raises(ValueError, match="JSON compliant"):
         codec.dumps(float("nan"))
+
+
+def test_one_encoder_and_one_decoder_serve_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    for cls in (json.JSONEncoder, json.JSONDecoder):
+        init = cls.__init__
+
+        def counting(self: Any, *args: Any, _init: Any = init, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            _init(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    for value in ({"Amount": Decimal("1.10")}, [date(2026, 1, 31)], "text"):
+        assert codec.loads(codec.dumps(value)) == value
+    assert built == []
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, -7, 10**20, "", "text", 'quote " and \\ and \n', "日本 – €",
+    Decimal("12000.00"), Decimal("-3E+2"), Decimal("NaN"), date(2024, 2, 29),
+])
+def test_scalars_text_as_the_encoder_writes_them(value: Any) -> None:
+    assert codec.dumps(value) == codec._ENCODER.encode(value)

@@ -41,7 +41,7 @@ def version_of(url: str) -> int | None:
 
 def test_fresh_create_writes_current_version(store_url: str) -> None:
     with open_store(store_url) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
     with open_store(store_url, create=False) as again:  # reopening changes nothing
         assert again.schema_version() == SCHEMA_VERSION
 
@@ -60,11 +60,12 @@ def test_refuses_a_newer_version_with_a_clear_message(store_url: str) -> None:
         open_store(store_url)
     assert str(err.value) == (
         f"state store at {where} has schema version 7; this sfrenew understands up "
-        "to 2 — upgrade sfrenew or point store.url at another database")
+        "to 3 — upgrade sfrenew or point store.url at another database")
     assert version_of(store_url) == 7  # untouched
 
 
 _V2_TABLES = ("mirror_changes", "plan_state")
+_V3_TABLES = ("ledger_last", "ledger_keys")
 
 
 def _stage_v0(url: str) -> None:
@@ -79,7 +80,7 @@ def _stage_v0(url: str) -> None:
 
 def _v0_to_v1(conn: Connection) -> None:
     tables.metadata.create_all(conn, tables=[t for t in tables.metadata.sorted_tables
-                                             if t.name not in ("meta", *_V2_TABLES)])
+                                             if t.name not in ("meta", *_V2_TABLES, *_V3_TABLES)])
     for obj, stamp in conn.execute(text("SELECT object, stamp FROM old_watermarks")):
         conn.execute(tables.watermarks.insert().values(
             object=obj, value=datetime.fromisoformat(stamp)))
@@ -102,10 +103,10 @@ def test_migrates_forward_through_registered_steps(store_url: str) -> None:
                        steps={0: Migration(0, "again", step)}) == 1  # nothing to do
     assert calls == [0]
     assert version_of(store_url) == 1
-    with open_store(store_url, create=False) as store:  # then the real step 1 -> 2
-        assert store.schema_version() == 2
+    with open_store(store_url, create=False) as store:  # then the real steps 1 -> 3
+        assert store.schema_version() == 3
         assert store.get_watermark("Contract") == NOW
-    assert version_of(store_url) == 2
+    assert version_of(store_url) == 3
 
 
 def test_version_1_gains_the_plan_state_tables_empty(store_url: str) -> None:
@@ -113,10 +114,11 @@ def test_version_1_gains_the_plan_state_tables_empty(store_url: str) -> None:
     the first plan after the upgrade is a full pass."""
     with Database(make_engine(store_url, create=True)) as db, db.write() as conn:
         tables.metadata.create_all(conn, tables=[
-            t for t in tables.metadata.sorted_tables if t.name not in _V2_TABLES])
+            t for t in tables.metadata.sorted_tables
+            if t.name not in (*_V2_TABLES, *_V3_TABLES)])
         conn.execute(tables.meta.insert().values(name="schema_version", value="1"))
     with open_store(store_url, create=False) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == 3
         assert store.mirror_version() == 0
         assert store.plan_meta() is None
     with raw(store_url) as conn:
