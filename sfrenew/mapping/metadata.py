@@ -156,17 +156,13 @@ def custom_objects_needed(fields: Sequence[CustomFieldSpec],
     return out
 
 
-def project_for(mapping: MappingFile, *,
-                extra_fields: Sequence[CustomFieldSpec] = ()) -> SfdxProject:
+def project_for(mapping: MappingFile) -> SfdxProject:
     """The whole SFDX project of a mapping, as values: fields, objects, reports, dashboard.
 
-    ``extra_fields`` are fields of concepts the mapping file does not have a section
-    for (yet), given as data; they join the mapping's own and reach the reports.
-    Raises :class:`AnalyticsFieldsMissing` when
-    a mapped analytics concept lacks a field a report needs.
+    Raises :class:`AnalyticsFieldsMissing` when a mapped analytics concept lacks a field
+    a report needs.
     """
-    fields = sorted([*custom_fields_needed(mapping), *extra_fields],
-                    key=lambda s: (s.object, s.name))
+    fields = sorted(custom_fields_needed(mapping), key=lambda s: (s.object, s.name))
     return with_analytics(SfdxProject(fields=tuple(fields),
                                       objects=tuple(custom_objects_needed(fields, mapping))),
                           mapping)

@@ -23,7 +23,6 @@ from sfrenew.mapping import load_mapping
 from sfrenew.mapping._metadata_xml import write_project
 from sfrenew.mapping.metadata import NS, project_for
 from tests.thirdparty.conftest import HERE, require_install
-from tests.unit.mapping._analytics_fixture import ANALYTICS_FIELDS
 
 ROOT = Path(__file__).parents[2]
 PRESETS = [ROOT / "mappings" / "standard.yaml", ROOT / "mappings" / "cpq.yaml"]
@@ -88,8 +87,7 @@ def problems(schemas: Schemas, element: ET.Element, kind: str, where: str = "") 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_every_generated_file_fits_the_metadata_api_schema(path: Path, tmp_path: Path,
                                                            schemas: Schemas) -> None:
-    written = write_project(project_for(load_mapping(path).model,
-                                        extra_fields=ANALYTICS_FIELDS), tmp_path)
+    written = write_project(project_for(load_mapping(path).model), tmp_path)
     kinds: set[str] = set()
     found: list[str] = []
     for file in written:

@@ -22,7 +22,7 @@ from sfrenew.mapping import load_mapping
 from sfrenew.mapping._metadata_xml import write_project
 from sfrenew.mapping.metadata import NS, project_for
 from tests.thirdparty.conftest import NODE_MODULES, offline_env, require_install
-from tests.unit.mapping._analytics_fixture import ANALYTICS_FIELDS, METRIC_OBJECT
+from tests.unit.mapping._analytics_fixture import METRIC_OBJECT
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def _convert(project: Path, out: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_generated_project_converts(path: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    write_project(project_for(load_mapping(path).model, extra_fields=ANALYTICS_FIELDS),
+    write_project(project_for(load_mapping(path).model),
                   project)
     body = _convert(project, tmp_path / "mdapi")
     assert body["status"] == 0, body
@@ -79,8 +79,7 @@ def test_the_converter_refuses_a_broken_object_file(tmp_path: Path) -> None:
     # lenient: a missing or mismatched closing tag passes, a broken tag does not,
     # so the unit tests parse every file with a strict parser too)
     project = tmp_path / "project"
-    write_project(project_for(load_mapping(PRESETS[0]).model,
-                              extra_fields=ANALYTICS_FIELDS), project)
+    write_project(project_for(load_mapping(PRESETS[0]).model), project)
     field = (project / "force-app/main/default/objects" / METRIC_OBJECT / "fields" /
              "Value__c.field-meta.xml")
     field.write_text("<CustomField><broken")  # an unclosed tag inside an element

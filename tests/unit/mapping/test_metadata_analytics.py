@@ -26,7 +26,6 @@ from sfrenew.mapping._metadata_xml import write_project
 from sfrenew.mapping.metadata import NS, AnalyticsFieldsMissing, is_unmanaged_custom, project_for
 from tests.clock import today
 from tests.unit.mapping._analytics_fixture import (
-    ANALYTICS_FIELDS,
     METRIC_OBJECT,
     SNAPSHOT_OBJECT,
 )
@@ -42,7 +41,7 @@ REPORTS = {"Sfrenew_On_Time_Rate_By_Month", "Sfrenew_GRR_NRR_By_Period",
 
 def _generate(path: Path, out: Path) -> list[Path]:
     mapping = load_mapping(path).model
-    return write_project(project_for(mapping, extra_fields=ANALYTICS_FIELDS), out)
+    return write_project(project_for(mapping), out)
 
 
 def _xml(path: Path) -> ET.Element:
@@ -315,7 +314,7 @@ def test_cli_cannot_write_says_where_without_a_traceback(tmp_path: Path) -> None
 
 
 def test_the_docs_name_every_generated_report() -> None:
-    project = project_for(load_mapping(PRESETS[0]).model, extra_fields=ANALYTICS_FIELDS)
+    project = project_for(load_mapping(PRESETS[0]).model)
     for doc in ("salesforce-setup.md", "analytics.md"):
         text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
         for report in project.reports:
