@@ -24,7 +24,7 @@ from bench.bench_run import ROOT, _config, _serve, _sfrenew
 
 _CHILD = """
 import json, logging, resource, sys, time
-from datetime import UTC, datetime
+from sfrenew.clock import utc_now
 import structlog
 from sfrenew.config import load_config
 from sfrenew.runner import RunRequest, Step, execute
@@ -32,7 +32,7 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 config = load_config(sys.argv[1])
 t = time.monotonic()
 out = execute(config, RunRequest(job="bench", steps=(Step.PULL,)),
-              clock=lambda: datetime.now(UTC))
+              clock=utc_now)
 print(json.dumps({"status": out.status, "calls": out.api_calls,
                   "pulled": sum(out.stats["pulled"].values()), "wall_s": time.monotonic() - t,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

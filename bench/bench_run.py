@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
 import json, resource, sys, time
-from datetime import UTC, datetime
+from sfrenew.clock import utc_now
 from sfrenew.config import load_config
 from sfrenew.runner import RunRequest, Step, execute
 import structlog, logging
@@ -53,7 +53,7 @@ def timed_plan(**kwargs):
 session.build_plan = timed_plan
 t = time.monotonic()
 out = execute(config, RunRequest(job="bench", steps=(Step.PULL, Step.PLAN, Step.APPLY,
-              Step.REPORT)), clock=lambda: datetime.now(UTC))
+              Step.REPORT)), clock=utc_now)
 print(json.dumps({"status": out.status, "message": out.message, "stats": out.stats,
                   "api_calls": out.api_calls, "wall_s": time.monotonic() - t, **planned,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
