@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from sfrenew.store import schema, snapshot
-from sfrenew.store.engine import Database, describe
+from sfrenew.store.engine import Database, connection_error, describe, make_engine
 from sfrenew.store.errors import (
     MigrationError,
     SchemaTooNew,
@@ -141,3 +142,23 @@ def _queue_schema(db: Database, conn: Connection, *, where: str) -> None:
     transaction; SQLite stores never run a queue."""
     if db.dialect == "postgresql":
         install_queue_schema(conn, where=where)
+
+
+def open_prepared(url: str, *, create: bool,
+                  check: Callable[[Database], object] | None = None) -> Database:
+    """The database at ``url`` with its schema created or migrated forward (``check``
+    first, e.g. that it is PostgreSQL); the engine is disposed of when that fails, and a
+    connection failure is a :class:`~sfrenew.store.errors.StoreUnavailable` naming it."""
+    engine = make_engine(url, create=create)
+    db = Database(engine)
+    try:
+        if check is not None:
+            check(db)
+        prepare(db, create=create)
+    except OperationalError as exc:
+        engine.dispose()
+        raise connection_error(engine, exc) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return db

@@ -356,15 +356,4 @@ def leader_lock(url: str, name: str) -> Iterator[LeaderSession]:
 def open_queue(url: str) -> QueueStore:
     """The queue in the PostgreSQL database at ``url``, its schema installed or upgraded
     (:class:`~sfrenew.store.errors.StoreConfigurationError` on SQLite)."""
-    engine = make_engine(url, create=True)
-    db = Database(engine)
-    try:
-        queue = QueueStore(db)
-        migrations.prepare(db, create=True)
-    except OperationalError as exc:
-        engine.dispose()
-        raise connection_error(engine, exc) from None
-    except BaseException:
-        engine.dispose()
-        raise
-    return queue
+    return QueueStore(migrations.open_prepared(url, create=True, check=QueueStore))

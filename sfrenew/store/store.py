@@ -13,8 +13,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
-
 from sfrenew.store import (
     deadletters,
     ledger,
@@ -25,7 +23,7 @@ from sfrenew.store import (
     planstate,
     runs,
 )
-from sfrenew.store.engine import Database, connection_error, describe, make_engine
+from sfrenew.store.engine import Database, describe
 from sfrenew.store.port import DEFAULT_BATCH, PLAN_GROUPS_BATCH
 from sfrenew.store.values import (
     DeadLetter,
@@ -332,14 +330,4 @@ def open_store(url: str = DEFAULT_URL, *, create: bool = True) -> StateStore:
     :class:`SchemaTooNew` for a database written by a newer sfrenew and
     :class:`StoreMissing` when ``create`` is false and there is nothing there.
     """
-    engine = make_engine(url, create=create)
-    db = Database(engine)
-    try:
-        migrations.prepare(db, create=create)
-    except OperationalError as exc:
-        engine.dispose()
-        raise connection_error(engine, exc) from None
-    except BaseException:
-        engine.dispose()
-        raise
-    return StateStore(db)
+    return StateStore(migrations.open_prepared(url, create=create))
