@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -44,13 +45,9 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """A URL where no state store exists yet, on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/state/sfrenew.sqlite3"
-        return
-    database: str = request.getfixturevalue("pg_database")
+@contextmanager
+def _fresh_schema(database: str) -> Iterator[str]:
+    """A URL on ``database`` whose search path is a new, empty schema (dropped after)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = create_engine(database)
     try:
@@ -62,6 +59,23 @@ def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A URL where no state store exists yet, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state/sfrenew.sqlite3"
+        return
+    with _fresh_schema(request.getfixturevalue("pg_database")) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_store_url(pg_database: str) -> Iterator[str]:
+    """A URL where no state store exists yet, on PostgreSQL only (the job queue's)."""
+    with _fresh_schema(pg_database) as url:
+        yield url
 
 
 @pytest.fixture

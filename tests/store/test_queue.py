@@ -28,10 +28,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def queue(store_url: str) -> Iterator[QueueStore]:
-    if store_url.startswith("sqlite"):
-        pytest.skip("the job queue is PostgreSQL only")
-    with open_queue(store_url) as opened:
+def queue(pg_store_url: str) -> Iterator[QueueStore]:
+    """The queue on a fresh PostgreSQL schema (it has no SQLite form: see the first test)."""
+    with open_queue(pg_store_url) as opened:
         yield opened
 
 
