@@ -143,6 +143,19 @@ def connection_error(engine: Engine, exc: OperationalError,
                             f"that the database server is up and reachable from here")
 
 
+def libpq_conninfo(engine: Engine) -> str:
+    """The engine's PostgreSQL database as a libpq connection string, password and
+    ``options`` (such as a ``search_path``) kept: for clients that take one, such as
+    procrastinate's connector. psycopg, the driver, is used here only."""
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415 - PostgreSQL only
+
+    url = engine.url
+    params: dict[str, Any] = {"host": url.host, "port": url.port, "dbname": url.database,
+                              "user": url.username, "password": url.password,
+                              **{k: v for k, v in url.query.items() if isinstance(v, str)}}
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
 def describe(engine: Engine) -> str:
     """Where the store is, for messages (password hidden)."""
     return engine.url.render_as_string(hide_password=True)

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import (
     Connection,
     create_engine,
@@ -51,6 +50,7 @@ from sfrenew.store.engine import (
     Database,
     connection_error,
     describe,
+    libpq_conninfo,
     make_engine,
 )
 from sfrenew.store.errors import StoreConfigurationError
@@ -129,11 +129,7 @@ class QueueStore:
     def conninfo(self) -> str:
         """The database as a libpq connection string (procrastinate's connector takes
         one); ``options`` such as a ``search_path`` are kept."""
-        url = self._db.engine.url
-        params: dict[str, Any] = {"host": url.host, "port": url.port, "dbname": url.database,
-                                  "user": url.username, "password": url.password,
-                                  **{k: v for k, v in url.query.items() if isinstance(v, str)}}
-        return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+        return libpq_conninfo(self._db.engine)
 
     def defer(self, job: QueuedJob) -> int:
         """Put ``job`` on the queue; its procrastinate job id."""
