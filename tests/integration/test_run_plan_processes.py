@@ -1,0 +1,94 @@
+"""Planning across processes writes the plan one process writes (issue 19 item 6).
+
+On the local org, both presets: copies of one state store plan the same mirror with
+``run.plan_processes`` 1 and 3; the plan files are the same, byte for byte (the header
+but for the run's id and time). A first plan (every account) and, days later after a
+run applied with 2 processes, a plan of only what changed. The processes are the real
+thing: spawned interpreters, each opening the SQLite store itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from sfrenew.config import AppConfig
+from sfrenew.plan import parallel
+from sfrenew.runner import RunRequest, Step, execute
+from sfrenew.store import open_store
+from tests.integration.renewal_desk_support import PRESETS, Desk, desk_fixture, rejected
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=PRESETS, ids=lambda p: Path(p).stem)
+def desk(request: pytest.FixtureRequest, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    # The local org's book is small: split it anyway (a span of one account at least).
+    monkeypatch.setattr(parallel, "PART_MIN_ACCOUNTS", 1)
+    yield from desk_fixture(tmp_path, request.param)
+
+
+def _with_processes(config: AppConfig, processes: int, state: Path | None = None,
+                    ) -> AppConfig:
+    run = config.run.model_copy(update={"plan_processes": processes})
+    if state is None:
+        return dataclasses.replace(config, run=run)
+    return dataclasses.replace(config, run=run, state_dir=state,
+                               store_url=f"sqlite:///{state / 'sfrenew.sqlite3'}")
+
+
+def _plan_on_a_copy(desk: Desk, where: Path, processes: int) -> tuple[list[str], dict[str, int]]:
+    """The plan file (header without run id and time) a copy of the store makes, and the
+    plan step's log line."""
+    state = where / "state"
+    state.mkdir(parents=True)
+    with sqlite3.connect(desk.config.state_dir / "sfrenew.sqlite3") as source, \
+            sqlite3.connect(state / "sfrenew.sqlite3") as target:
+        source.backup(target)
+    with capture_logs() as logs:
+        outcome = execute(_with_processes(desk.config, processes, state),
+                          RunRequest(job="main", steps=(Step.PLAN,), dry_run=True),
+                          clock=desk.clock)
+    assert outcome.status == "succeeded", outcome.message
+    lines = Path(outcome.stats["plan_file"]).read_text(encoding="utf-8").splitlines()
+    header = {k: v for k, v in json.loads(lines[0]).items()
+              if k not in ("run_id", "created_at")}
+    started = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_STARTED]
+    return [json.dumps(header), *lines[1:]], {"parts": started[0]["processes"] if started
+                                              else 1}
+
+
+def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None:
+    pulled = desk.run(RunRequest(job="main", steps=(Step.PULL,)))
+    assert pulled.status == "succeeded", pulled.message
+
+    one, alone = _plan_on_a_copy(desk, tmp_path / "first-1", 1)
+    three, split = _plan_on_a_copy(desk, tmp_path / "first-3", 3)
+    assert alone == {"parts": 1}
+    assert split == {"parts": 3}
+    assert len(one) > 3  # a plan with accounts in it
+    assert three == one
+
+    # The real store: planned with 2 processes and applied; its plan states saved.
+    desk.config = _with_processes(desk.config, 2)
+    applied = desk.run(RunRequest(job="main", steps=(Step.PLAN, Step.APPLY)))
+    assert applied.status == "succeeded", applied.message
+    assert rejected(applied) == 0
+    with open_store(desk.config.store_url) as store:
+        assert store.plan_meta() is not None
+
+    # Days later, only what changed is planned, split across processes again.
+    desk.clock.move_to(desk.clock.today() + timedelta(days=20))
+    pulled = desk.run(RunRequest(job="main", steps=(Step.PULL,)))
+    assert pulled.status == "succeeded", pulled.message
+    one, _ = _plan_on_a_copy(desk, tmp_path / "later-1", 1)
+    three, _ = _plan_on_a_copy(desk, tmp_path / "later-3", 3)
+    assert three == one

@@ -1,0 +1,78 @@
+"""Splitting a plan across processes: the spans and the totals merged (issue 19 item 6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sfrenew.plan.build import DIRTY_LISTED, PlanTotals
+from sfrenew.plan.incremental import Span
+from sfrenew.plan.parallel import merge_totals, processes_setting, split_spans
+
+KEYS = [f"001{n:03d}" for n in range(10)]
+
+
+@pytest.mark.parametrize(("parts", "spans"), [
+    (1, [Span()]),
+    (2, [Span(last="001004"), Span(after="001004")]),
+    (3, [Span(last="001002"), Span(after="001002", last="001005"), Span(after="001005")]),
+    (20, [Span(last=k) if i == 0 else Span(after=KEYS[i - 1], last=k) for i, k in
+          enumerate(KEYS[:-1])] + [Span(after="001008")]),  # never more spans than keys
+])
+def test_spans_are_contiguous_and_about_equal(parts: int, spans: list[Span]) -> None:
+    assert split_spans(KEYS, parts) == spans
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 7, 10])
+def test_every_key_is_in_exactly_one_span_and_in_order(parts: int) -> None:
+    spans = split_spans(KEYS, parts)
+    owners = [[i for i, s in enumerate(spans) if s.holds(k)] for k in [*KEYS, "000", "999"]]
+    assert all(len(o) == 1 for o in owners)  # keys outside the list fall in the ends too
+    assert [o[0] for o in owners[:-2]] == sorted(o[0] for o in owners[:-2])
+
+
+def test_no_keys_is_one_span() -> None:
+    assert split_spans([], 4) == [Span()]
+
+
+def _totals(obj: str, created: int, account: str, dirty: int) -> PlanTotals:
+    return PlanTotals(counts={obj: {"create": created, "update": 0, "close": 0,
+                                    "delete": 0, "leave": 1}},
+                      accounts=2, last_account=account, kept_edits=1, skipped=1,
+                      skipped_by_reason={"beyond_horizon": 3}, problems=1, routing=1,
+                      lapsed=1, lapsed_renewals=[{"key": account}], dirty=dirty,
+                      dirty_records=[{"record_id": f"{account}-{i}"} for i in range(dirty)],
+                      replayed=1)
+
+
+def test_merged_totals_are_the_sums_in_account_order() -> None:
+    into = _totals("Opportunity", 2, "001A", 1)
+    merge_totals(into, _totals("Task", 5, "001B", 1))
+    merge_totals(into, _totals("Opportunity", 1, "001C", 1))
+    assert list(into.counts) == ["Opportunity", "Task"]  # first seen first, as one pass
+    assert into.counts["Opportunity"]["create"] == 3
+    assert into.counts["Task"] == {"create": 5, "update": 0, "close": 0, "delete": 0,
+                                   "leave": 1}
+    assert (into.accounts, into.last_account, into.kept_edits, into.skipped) == (6, "001C", 3, 3)
+    assert into.skipped_by_reason == {"beyond_horizon": 9}
+    assert (into.problems, into.routing, into.lapsed, into.replayed) == (3, 3, 3, 3)
+    assert [r["key"] for r in into.lapsed_renewals] == ["001A", "001B", "001C"]
+    assert [r["record_id"] for r in into.dirty_records] == ["001A-0", "001B-0", "001C-0"]
+
+
+def test_listed_records_stop_at_the_limit_as_in_one_pass() -> None:
+    into = _totals("Opportunity", 0, "001A", DIRTY_LISTED - 1)
+    merge_totals(into, _totals("Opportunity", 0, "001B", 5))
+    assert into.dirty == DIRTY_LISTED + 4  # all counted
+    assert len(into.dirty_records) == DIRTY_LISTED  # the first ones listed
+    assert into.dirty_records[-1] == {"record_id": "001B-0"}
+
+
+def test_a_span_of_nothing_keeps_the_last_account() -> None:
+    into = _totals("Opportunity", 0, "001A", 0)
+    merge_totals(into, PlanTotals())
+    assert into.last_account == "001A"
+
+
+def test_the_setting_auto_is_the_cores_this_process_may_use() -> None:
+    assert processes_setting(3) == 3
+    assert processes_setting("auto") >= 1
