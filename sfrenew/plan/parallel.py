@@ -60,6 +60,7 @@ PART_MIN_ACCOUNTS = 1_000
 PROGRESS_EVERY = 200  # accounts a process plans between two progress messages
 _POLL_SECONDS = 0.2
 PLAN_PARTS_STARTED = "plan_parts_started"
+PLAN_PARTS_DONE = "plan_parts_done"
 PLAN_PARTS_AGAIN = "plan_parts_again"
 
 log = structlog.get_logger()
@@ -148,7 +149,8 @@ def plan_part(job: PartJob, messages: Any) -> None:
     """A planning process: plan the span's accounts into the job's part file.
 
     Sends ``("advance", n)``, ``("warn", account, error)`` and at the end
-    ``("done", index, totals, shared_problems)`` or ``("failed", index, error)``.
+    ``("done", index, totals, shared_problems, cpu seconds)`` or
+    ``("failed", index, error)``.
     """
     done = 0
 
@@ -171,7 +173,8 @@ def plan_part(job: PartJob, messages: Any) -> None:
         messages.put(("failed", job.index, f"{type(exc).__name__}: {exc}"))
         return
     messages.put(("advance", done))
-    messages.put(("done", job.index, planner.totals, planner.shared_problems))
+    messages.put(("done", job.index, planner.totals, planner.shared_problems,
+                  round(time.process_time(), 3)))
 
 
 def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: str,
@@ -198,13 +201,19 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
             for i, (span, file) in enumerate(zip(spans, files, strict=True))]
     log.info(PLAN_PARTS_STARTED, processes=len(jobs), accounts=len(keys),
              spans=[(s.after, s.last) for s in spans])
+    started = time.monotonic()
     try:
         results = _run(jobs, stop=stop, advance=advance)
+        if results is not None:
+            log.info(PLAN_PARTS_DONE, processes=len(jobs),
+                     wall_s=round(time.monotonic() - started, 3),
+                     cpu_s=[cpu for _totals, _shared, cpu in results],
+                     accounts=[totals.accounts for totals, _shared, _cpu in results])
         if results is None:  # stopped: planned again from the start when resumed
             planner.totals.stopped = True
             planner.totals.last_account = None
             return
-        if any(shared for _totals, shared in results[1:]):
+        if any(shared for _totals, shared, _cpu in results[1:]):
             # A shared record's problem is told by the first account reading it: which
             # one, only a single pass knows.
             log.info(PLAN_PARTS_AGAIN, reason="problem in a user or price book entry")
@@ -213,7 +222,7 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
             planner.totals = replace(PlanTotals(), full_pass=planner.totals.full_pass)
             plan_accounts(planner, work, stop=stop, advance=None)
             return
-        for (totals, shared), file in zip(results, files, strict=True):
+        for (totals, shared, _cpu), file in zip(results, files, strict=True):
             merge_totals(planner.totals, totals)
             planner.shared_problems |= shared
             with file.open(encoding="utf-8") as body:
@@ -224,15 +233,17 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
 
 
 def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
-         advance: Callable[[int], None] | None) -> list[tuple[PlanTotals, bool]] | None:
-    """Run the jobs, one process each, to their results in span order (None: stopped)."""
+         advance: Callable[[int], None] | None,
+         ) -> list[tuple[PlanTotals, bool, float]] | None:
+    """Run the jobs, one process each, to their results in span order (None: stopped):
+    (totals, whether a shared record's problem was told, CPU seconds)."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
     messages = context.Queue()                      # connections, threads or locks
     workers = [context.Process(target=plan_part, args=(job, messages), daemon=True,
                                name=f"sfrenew-plan-{job.index}") for job in jobs]
     for worker in workers:
         worker.start()
-    results: dict[int, tuple[PlanTotals, bool]] = {}
+    results: dict[int, tuple[PlanTotals, bool, float]] = {}
     try:
         while len(results) < len(jobs):
             if stop is not None and stop.is_set():
@@ -249,7 +260,7 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             elif kind == "warn":
                 log.warning(PLAN_ACCOUNT_FAILED, account=message[1], error=message[2])
             elif kind == "done":
-                results[message[1]] = (message[2], message[3])
+                results[message[1]] = (message[2], message[3], message[4])
             else:
                 raise PlanningFailed(f"planning process {message[1]} failed: {message[2]}")
         return [results[i] for i in range(len(jobs))]

@@ -36,7 +36,7 @@ from sfrenew.plan.analytics import AnalyticsPlanner
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
 from sfrenew.plan.model import AccountPlan
-from sfrenew.plan.parallel import processes_setting
+from sfrenew.plan.parallel import PlanningFailed, processes_setting
 from sfrenew.plan.rulesets import RuleSet, plans_analytics
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
@@ -115,7 +115,7 @@ class RunSession:
         except TransientError as exc:
             status = RunStatus.INTERRUPTED
             message = f"Salesforce kept failing ({exc}); {self._hint(run_id)}"
-        except GatewayError as exc:
+        except (GatewayError, PlanningFailed) as exc:
             status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
             self._finish(run_id, gateway, RunStatus.FAILED, f"{type(exc).__name__}: {exc}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -92,3 +93,26 @@ def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None
     one, _ = _plan_on_a_copy(desk, tmp_path / "later-1", 1)
     three, _ = _plan_on_a_copy(desk, tmp_path / "later-3", 3)
     assert three == one
+
+
+def _dies(job: parallel.PartJob, messages: object) -> None:
+    """A planning process killed before it finishes (the OOM killer, say)."""
+    if job.index == 1:
+        os._exit(9)
+    parallel.plan_part(job, messages)
+
+
+def test_a_planning_process_that_dies_fails_the_step_and_leaves_no_plan(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    pulled = desk.run(RunRequest(job="main", steps=(Step.PULL,)))
+    assert pulled.status == "succeeded", pulled.message
+    # (the process is spawned: it runs this module's function, found by its name)
+    monkeypatch.setattr(parallel, "plan_part", _dies)
+    desk.config = _with_processes(desk.config, 3)
+    outcome = desk.run(RunRequest(job="main", steps=(Step.PLAN, Step.APPLY)))
+    assert outcome.status == "failed"
+    assert "planning process 1 ended with exit code 9" in outcome.message
+    assert outcome.stats["plan_file"] is None
+    runs = desk.config.state_dir / "runs"
+    assert not list(runs.rglob("plan.jsonl*"))  # neither the plan nor a part of it
+    assert not any(outcome.stats["written"].values())

@@ -1,12 +1,25 @@
-"""Splitting a plan across processes: the spans and the totals merged (issue 19 item 6)."""
+"""Splitting a plan across processes: the spans, the totals merged, the processes run
+(issue 19 item 6). The processes here are spawned for real, with stand-in work."""
 
 from __future__ import annotations
 
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any, cast
+
 import pytest
 
+from sfrenew.plan import parallel
 from sfrenew.plan.build import DIRTY_LISTED, PlanTotals
 from sfrenew.plan.incremental import Span
-from sfrenew.plan.parallel import merge_totals, processes_setting, split_spans
+from sfrenew.plan.parallel import (
+    PartJob,
+    PlanningFailed,
+    merge_totals,
+    processes_setting,
+    split_spans,
+)
 
 KEYS = [f"001{n:03d}" for n in range(10)]
 
@@ -76,3 +89,47 @@ def test_a_span_of_nothing_keeps_the_last_account() -> None:
 def test_the_setting_auto_is_the_cores_this_process_may_use() -> None:
     assert processes_setting(3) == 3
     assert processes_setting("auto") >= 1
+
+
+def _job(index: int) -> PartJob:
+    # Only the index is read by the stand-in processes below.
+    return cast(PartJob, SimpleNamespace(index=index))
+
+
+def _fails(job: PartJob, messages: Any) -> None:
+    messages.put(("failed", job.index, "StoreMissing: no state store at sqlite:///gone"))
+
+
+def _sleeps(job: PartJob, messages: Any) -> None:
+    time.sleep(60)
+
+
+def _plans(job: PartJob, messages: Any) -> None:
+    messages.put(("advance", 3))
+    messages.put(("done", job.index, PlanTotals(accounts=job.index + 1), False, 0.5))
+
+
+def test_a_process_that_fails_fails_the_step_with_its_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _fails)
+    with pytest.raises(PlanningFailed, match=r"planning process [01] failed: StoreMissing"):
+        parallel._run([_job(0), _job(1)], stop=None, advance=None)
+
+
+def test_results_come_in_span_order_with_the_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _plans)
+    moved: list[int] = []
+    results = parallel._run([_job(0), _job(1), _job(2)], stop=None, advance=moved.append)
+    assert results is not None
+    assert [(r[0].accounts, r[1], r[2]) for r in results] == [(1, False, 0.5), (2, False, 0.5),
+                                                               (3, False, 0.5)]
+    assert moved == [3, 3, 3]
+
+
+def test_a_stop_ends_the_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _sleeps)
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    assert parallel._run([_job(0), _job(1)], stop=stop, advance=None) is None
+    assert time.monotonic() - started < 30  # not the minute the processes would sleep
