@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -499,7 +499,7 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                advance: Callable[[int], None] | None = None,
                resume: PlanTotals | None = None, full_pass: bool = False,
                analytics: Callable[[], AccountPlan] | None = None,
-               processes: int = 1, store_url: str | None = None) -> PlanTotals:
+               split: SplitPlan | None = None) -> PlanTotals:
     """Plan every account of the mirror into the plan file at ``path``, then the
     ``analytics`` line when given (a run restricted to the analytics plans no account).
 
@@ -510,9 +510,9 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
     plans every account. A scoped plan (accounts, a contract window, a resumed one)
     always plans its accounts and neither reads nor saves plan states.
 
-    With ``processes`` above 1 and the store's ``store_url``, a whole plan (not a resumed
-    or an accounts-scoped one) is split across processes by account
-    (:mod:`sfrenew.plan.parallel`); the file is the same, byte for byte.
+    ``split`` plans a whole plan's accounts (not a resumed or an accounts-scoped plan's)
+    in several processes (:func:`sfrenew.plan.parallel.in_processes`); the file is the
+    same, byte for byte.
 
     Stopped (``stop`` set), it returns with ``stopped`` and ``last_account`` and leaves
     the accounts planned so far in ``<path>.part``; called again with those totals as
@@ -545,14 +545,10 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
             planner.totals = replace(resume, stopped=False)
         planner.totals.full_pass = not replay
         work = Work(objects=tuple(objects), replay=replay, span=Span(after=scope.after_account))
-        parts = processes if plans_accounts(scope.rules) and scope.after_account is None \
-            and not scope.accounts and resume is None and store_url is not None else 1
-        if parts > 1 and store_url is not None:
-            # (imported here: the parallel module builds on this one)
-            from sfrenew.plan.parallel import plan_in_parts  # noqa: PLC0415
+        whole = scope.after_account is None and not scope.accounts and resume is None
+        if split is not None and whole and plans_accounts(scope.rules):
             try:
-                plan_in_parts(planner, work, processes=parts, store_url=store_url,
-                              path=path, stop=stop, advance=advance)
+                split(planner, work, path=path, stop=stop, advance=advance)
             except Exception:
                 out.close()
                 part.unlink(missing_ok=True)  # no partial plan is left behind
@@ -595,6 +591,16 @@ class Work:
             return replaying(store, self.objects, today, self.span)
         return planning(store.iter_groups(self.objects, after_group=self.span.after),
                         self.span)
+
+
+class SplitPlan(Protocol):
+    """Plans ``work`` into the planner's file and totals as :func:`plan_accounts` does,
+    its accounts split across processes (``path``: the plan file, beside which the
+    parts are written)."""
+
+    def __call__(self, planner: Planner, work: Work, *, path: Path,
+                 stop: threading.Event | None,
+                 advance: Callable[[int], None] | None) -> None: ...
 
 
 def plan_accounts(planner: Planner, work: Work, *, stop: threading.Event | None,

@@ -47,6 +47,7 @@ from sfrenew.plan.build import (
     Planner,
     PlanScope,
     PlanTotals,
+    SplitPlan,
     Work,
     plan_accounts,
 )
@@ -177,6 +178,19 @@ def plan_part(job: PartJob, messages: Any) -> None:
                   round(time.process_time(), 3)))
 
 
+def in_processes(processes: int, store_url: str) -> SplitPlan | None:
+    """How :func:`~sfrenew.plan.build.build_plan` splits a plan across ``processes``
+    opening the store at ``store_url`` (None: one process, no split)."""
+    if processes <= 1:
+        return None
+
+    def split(planner: Planner, work: Work, *, path: Path, stop: threading.Event | None,
+              advance: Callable[[int], None] | None) -> None:
+        plan_in_parts(planner, work, processes=processes, store_url=store_url, path=path,
+                      stop=stop, advance=advance)
+    return split
+
+
 def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: str,
                   path: Path, stop: threading.Event | None,
                   advance: Callable[[int], None] | None) -> None:
@@ -215,12 +229,13 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
             return
         if any(shared for _totals, shared, _cpu in results[1:]):
             # A shared record's problem is told by the first account reading it: which
-            # one, only a single pass knows.
+            # one, only a single pass knows. A full one: a process's saved states may
+            # tell it too. (The plan's meta is not saved then, so the next one is full.)
             log.info(PLAN_PARTS_AGAIN, reason="problem in a user or price book entry")
             planner.out.seek(0)
             planner.out.truncate()
-            planner.totals = replace(PlanTotals(), full_pass=planner.totals.full_pass)
-            plan_accounts(planner, work, stop=stop, advance=None)
+            planner.totals = PlanTotals()
+            plan_accounts(planner, replace(work, replay=False), stop=stop, advance=None)
             return
         for (totals, shared, _cpu), file in zip(results, files, strict=True):
             merge_totals(planner.totals, totals)

@@ -46,14 +46,18 @@ def _with_processes(config: AppConfig, processes: int, state: Path | None = None
                                store_url=f"sqlite:///{state / 'sfrenew.sqlite3'}")
 
 
-def _plan_on_a_copy(desk: Desk, where: Path, processes: int) -> tuple[list[str], dict[str, int]]:
-    """The plan file (header without run id and time) a copy of the store makes, and the
-    plan step's log line."""
+def _plan_on_a_copy(desk: Desk, where: Path, processes: int, *, sql: str = "",
+                    ) -> tuple[list[str], dict[str, int | bool]]:
+    """The plan file (header without run id and time) a copy of the store makes (after
+    ``sql`` on the copy), how many processes planned it and whether it was planned
+    again in one."""
     state = where / "state"
     state.mkdir(parents=True)
     with sqlite3.connect(desk.config.state_dir / "sfrenew.sqlite3") as source, \
             sqlite3.connect(state / "sfrenew.sqlite3") as target:
         source.backup(target)
+        if sql:
+            target.execute(sql)
     with capture_logs() as logs:
         outcome = execute(_with_processes(desk.config, processes, state),
                           RunRequest(job="main", steps=(Step.PLAN,), dry_run=True),
@@ -63,8 +67,9 @@ def _plan_on_a_copy(desk: Desk, where: Path, processes: int) -> tuple[list[str],
     header = {k: v for k, v in json.loads(lines[0]).items()
               if k not in ("run_id", "created_at")}
     started = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_STARTED]
-    return [json.dumps(header), *lines[1:]], {"parts": started[0]["processes"] if started
-                                              else 1}
+    again = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_AGAIN]
+    return [json.dumps(header), *lines[1:]], {
+        "parts": started[0]["processes"] if started else 1, "again": bool(again)}
 
 
 def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None:
@@ -73,8 +78,8 @@ def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None
 
     one, alone = _plan_on_a_copy(desk, tmp_path / "first-1", 1)
     three, split = _plan_on_a_copy(desk, tmp_path / "first-3", 3)
-    assert alone == {"parts": 1}
-    assert split == {"parts": 3}
+    assert alone == {"parts": 1, "again": False}
+    assert split == {"parts": 3, "again": False}
     assert len(one) > 3  # a plan with accounts in it
     assert three == one
 
@@ -92,6 +97,20 @@ def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None
     assert pulled.status == "succeeded", pulled.message
     one, _ = _plan_on_a_copy(desk, tmp_path / "later-1", 1)
     three, _ = _plan_on_a_copy(desk, tmp_path / "later-3", 3)
+    assert three == one
+
+
+def test_a_bad_user_every_process_reads_is_told_once_as_by_one_process(
+        desk: Desk, tmp_path: Path) -> None:
+    pulled = desk.run(RunRequest(job="main", steps=(Step.PULL,)))
+    assert pulled.status == "succeeded", pulled.message
+    # Every user's IsActive unreadable: the first account reading each user tells it.
+    bad = ("UPDATE mirror SET data = json_set(data, '$.IsActive', 'maybe') "
+           "WHERE object = 'User'")
+    one, _ = _plan_on_a_copy(desk, tmp_path / "one", 1, sql=bad)
+    three, again = _plan_on_a_copy(desk, tmp_path / "three", 3, sql=bad)
+    assert again == {"parts": 3, "again": True}  # split, then planned again in one
+    assert any("IsActive" in line for line in one[1:])
     assert three == one
 
 
