@@ -12,7 +12,7 @@ import pytest
 
 from sfrenew.plan import parallel
 from sfrenew.plan.build import DIRTY_LISTED, PlanTotals
-from sfrenew.plan.incremental import Span
+from sfrenew.plan.incremental import Span, planning
 from sfrenew.plan.parallel import (
     PartJob,
     PlanningFailed,
@@ -20,6 +20,7 @@ from sfrenew.plan.parallel import (
     processes_setting,
     split_spans,
 )
+from sfrenew.store.values import MirrorGroup
 
 KEYS = [f"001{n:03d}" for n in range(10)]
 
@@ -133,3 +134,10 @@ def test_a_stop_ends_the_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
     assert parallel._run([_job(0), _job(1)], stop=stop, advance=None) is None
     assert time.monotonic() - started < 30  # not the minute the processes would sleep
+
+
+def test_planning_a_span_stops_after_its_last_account() -> None:
+    groups = [MirrorGroup(group_key=k, records={}) for k in KEYS[4:]]  # after 001003
+    walked = [key for key, _group, _state in planning(groups, Span(after="001003",
+                                                                    last="001006"))]
+    assert walked == ["001004", "001005", "001006"]
