@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -135,3 +136,44 @@ def test_a_planning_process_that_dies_fails_the_step_and_leaves_no_plan(
     runs = desk.config.state_dir / "runs"
     assert not list(runs.rglob("plan.jsonl*"))  # neither the plan nor a part of it
     assert not any(outcome.stats["written"].values())
+
+
+class _StopPlanning:
+    """A progress sink that asks the run to stop at the first accounts planned."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def start(self, phase: str, total: int | None) -> None:
+        """Nothing to do."""
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        """Stop once planning has begun."""
+        if phase == "plan" and n:
+            self.stop.set()
+
+    def finish(self, phase: str) -> None:
+        """Nothing to do."""
+
+
+def test_a_stop_while_processes_plan_resumes_from_the_first_account(
+        desk: Desk, tmp_path: Path) -> None:
+    pulled = desk.run(RunRequest(job="main", steps=(Step.PULL,)))
+    assert pulled.status == "succeeded", pulled.message
+    expected, _ = _plan_on_a_copy(desk, tmp_path / "one", 1)
+    desk.config = _with_processes(desk.config, 3)
+    stop = threading.Event()
+    stopped = execute(desk.config, RunRequest(job="main", steps=(Step.PLAN,), dry_run=True),
+                      clock=desk.clock, stop=stop, progress=_StopPlanning(stop))
+    assert stopped.status == "stopped", stopped.message
+    assert stopped.stats["plan_file"] is None
+    runs = desk.config.state_dir / "runs" / stopped.run_id
+    assert not list(runs.glob("plan.jsonl.part?*"))  # no process's part is left
+
+    resumed = desk.run(RunRequest(job="main", steps=(Step.PLAN,), dry_run=True,
+                                  resume_run_id=stopped.run_id))
+    assert resumed.status == "succeeded", resumed.message
+    lines = Path(resumed.stats["plan_file"]).read_text(encoding="utf-8").splitlines()
+    header = {k: v for k, v in json.loads(lines[0]).items()
+              if k not in ("run_id", "created_at")}
+    assert [json.dumps(header), *lines[1:]] == expected
