@@ -11,7 +11,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -91,6 +91,9 @@ class RunSettings(_Strict):
     full_plan: bool = Field(False, description="plan every account on every run instead of "
                             "only those whose records changed or whose plan moves with the "
                             "date (the plan is the same either way; see docs/rules.md)")
+    plan_processes: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = Field(
+        1, description="processes that plan the accounts, each a span of them end to end "
+        "(auto: one per core); the plan file is the same (docs/running.md)")
 
 
 class AnalyticsSettings(_Strict):

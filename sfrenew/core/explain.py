@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sfrenew.core.domain import Account, Contract
-from sfrenew.core.money import format_money, format_rate, round_money, round_to
+from sfrenew.core.money import format_money, format_rate, quantum_for, round_to
 from sfrenew.core.plan import PlannedLine, PlannedRenewal, RenewalFigures
 from sfrenew.core.policy import AnchorPolicy, ForecastCategory, PricingMethod, ProrationMethod
 from sfrenew.core.rules.cadence import PlannedTask, StepOutcome, UnplannedStep
@@ -138,20 +138,21 @@ def _unit_words(  # noqa: PLR0917 - once per line: positional is cheaper
 
 
 def _price_words(prior: Decimal, prices: tuple[Decimal, ...], decision: UpliftDecision,
-                 currency: str, decimals: int) -> str:
-    prior = round_money(prior, decimals)
-    if decision.pricing is PricingMethod.SAME:
-        price = f"price kept at {format_money(prior, currency)} a year per unit"
-    elif decision.pricing is PricingMethod.LIST:
-        price = (f"price book price {format_money(prices[0], currency)} a year per unit "
-                 f"(was {format_money(prior, currency)})")
+                 currency: str, quantum: Decimal) -> str:
+    """``1,000.00 USD → 1,050.00 USD a year per unit: uplift 5% (…)``: the line's price
+    in words (the per-decision words memoised)."""
+    _decision, kind, uplift, note = _decision_words(decision)
+    prior = round_to(prior, quantum)
+    if kind == 2:
+        price = (f"{format_money(prior, currency)} → {format_money(prices[0], currency)} a "
+                 f"year per unit: uplift {uplift}{note}")
+    elif kind == 0:
+        price = f"price kept at {format_money(prior, currency)} a year per unit{note}"
     else:
-        price = (f"{format_money(prior, currency)} → {format_money(prices[0], currency)} "
-                 f"a year per unit: uplift {describe_uplift(decision)}")
-    if decision.pricing_note:
-        price += f" ({decision.pricing_note})"
+        price = (f"price book price {format_money(prices[0], currency)} a year per unit "
+                 f"(was {format_money(prior, currency)}){note}")
     if len(prices) > 1:
-        price += "; later years " + ", ".join(format_money(p, currency) for p in prices[1:])
+        price += "; later years " + ", ".join([format_money(p, currency) for p in prices[1:]])
     return price
 
 
@@ -169,11 +170,9 @@ def explain_line(
     decimals: int,
 ) -> str:
     """A line's short explanation (at most 1,000 characters)."""
-    price = _price_words(prior, prices, decision, currency, decimals)
-    text = (f"{product_name} × {quantity}: {price}. {describe_proration(proration)}. "
-            + _unit_words(describe_term(proration), term_unit_price, prices, quantity,
-                          amount, currency))
-    return truncate(text, LINE_MAX)
+    return explain_priced_line(product_name, quantity, prior, prices, decision,
+                               proration_words(proration), term_unit_price, amount, currency,
+                               quantum_for(decimals))
 
 
 # An identity memo for the planner's lines: the key is the decision's id and the value
@@ -221,25 +220,14 @@ def explain_priced_line(  # noqa: PLR0917 - called once per line: positional is 
                         prices: tuple[Decimal, ...], decision: UpliftDecision,
                         period_words: tuple[str, str], unit: Decimal, amount: Decimal,
                         currency: str, quantum: Decimal) -> str:
-    """:func:`explain_line`, word for word, for the planner's hot loop.
+    """:func:`explain_line` with positional arguments, for the planner's loop over lines.
 
-    Positional; ``period_words`` is ``proration_words(proration)`` (the planner
-    describes each contract's period once, not once per line), ``quantum`` the
-    currency's (``quantum_for(decimals)``); the per-decision words are memoised.
+    ``period_words`` is ``proration_words(proration)`` (the planner describes each
+    contract's period once, not once per line), ``quantum`` the currency's
+    (``quantum_for(decimals)``).
     """
-    _decision, kind, uplift, note = _decision_words(decision)
-    prior = round_to(prior, quantum)
-    if kind == 2:
-        price = (f"{format_money(prior, currency)} → {format_money(prices[0], currency)} a "
-                 f"year per unit: uplift {uplift}{note}")
-    elif kind == 0:
-        price = f"price kept at {format_money(prior, currency)} a year per unit{note}"
-    else:
-        price = (f"price book price {format_money(prices[0], currency)} a year per unit "
-                 f"(was {format_money(prior, currency)}){note}")
-    if len(prices) > 1:
-        price += "; later years " + ", ".join([format_money(p, currency) for p in prices[1:]])
-    text = (f"{product_name} × {quantity}: {price}. {period_words[0]}. "
+    text = (f"{product_name} × {quantity}: "
+            f"{_price_words(prior, prices, decision, currency, quantum)}. {period_words[0]}. "
             + _unit_words(period_words[1], unit, prices, quantity, amount, currency))
     return text if len(text) <= LINE_MAX else truncate(text, LINE_MAX)
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
+from sfrenew.core.money import round_to
 from sfrenew.core.plan import PlannedLine, RenewalFigures
 from sfrenew.core.rules.proration import split_months
 
@@ -48,8 +49,7 @@ def renewal_figures(lines: Sequence[PlannedLine], *, start: date, end: date,
     for line in lines:  # a loop, not two generator sums: this runs once per renewal
         prior += line.quantity * line.prior_unit_price
         renewal += line.quantity * line.unit_prices[0]
-    prior = prior.quantize(quantum, rounding=ROUND_HALF_UP)
-    renewal = renewal.quantize(quantum, rounding=ROUND_HALF_UP)
+    prior, renewal = round_to(prior, quantum), round_to(renewal, quantum)
     return RenewalFigures(prior, renewal, renewal - prior, term_months(start, end))
 
 
@@ -77,4 +77,4 @@ def last_term_total(lines: Sequence[PlannedLine], terms: Mapping[str, tuple[date
                 return None
             n = months[line.contract_id] = _term_months(*dates)
         total += line.quantity * line.prior_unit_price * n / 12
-    return total.quantize(quantum, rounding=ROUND_HALF_UP)
+    return round_to(total, quantum)

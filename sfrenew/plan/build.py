@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -38,7 +38,15 @@ from sfrenew.mapping.translate import ownership_lookup
 from sfrenew.plan.adopted import with_adoptions
 from sfrenew.plan.closures import with_sfrenew_closures
 from sfrenew.plan.desired import FieldShapes, desired_records
-from sfrenew.plan.incremental import AccountOutcome, plan_fingerprint, planning, replaying
+from sfrenew.plan.incremental import (
+    EVERY_ACCOUNT,
+    AccountOutcome,
+    Span,
+    Step,
+    plan_fingerprint,
+    planning,
+    replaying,
+)
 from sfrenew.plan.model import (
     AccountPlan,
     PlanHeader,
@@ -267,6 +275,8 @@ class Planner:
                                                    mapping.renewal_line, mapping.task))
         self.users = UserDirectory(store, mapping)
         self.price_book = PriceBook(store, mapping)
+        # How an account the rules cannot read is told (a planning process sends it home).
+        self.warn: Callable[[str, str], None] = _warn_failed
 
     def plan_one(self, records: AccountRecords) -> _Pending | None:
         """The rules' plan and desired records of one account (None: not planned)."""
@@ -488,7 +498,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
                advance: Callable[[int], None] | None = None,
                resume: PlanTotals | None = None, full_pass: bool = False,
-               analytics: Callable[[], AccountPlan] | None = None) -> PlanTotals:
+               analytics: Callable[[], AccountPlan] | None = None,
+               split: SplitPlan | None = None) -> PlanTotals:
     """Plan every account of the mirror into the plan file at ``path``, then the
     ``analytics`` line when given (a run restricted to the analytics plans no account).
 
@@ -498,6 +509,10 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
     :mod:`sfrenew.plan.incremental` for when a full pass is made anyway). ``full_pass``
     plans every account. A scoped plan (accounts, a contract window, a resumed one)
     always plans its accounts and neither reads nor saves plan states.
+
+    ``split`` plans a whole plan's accounts (not a resumed or an accounts-scoped plan's)
+    in several processes (:func:`sfrenew.plan.parallel.in_processes`); the file is the
+    same, byte for byte.
 
     Stopped (``stop`` set), it returns with ``stopped`` and ``last_account`` and leaves
     the accounts planned so far in ``<path>.part``; called again with those totals as
@@ -529,37 +544,17 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         if carry_on and resume is not None:
             planner.totals = replace(resume, stopped=False)
         planner.totals.full_pass = not replay
-        batch: list[_Pending | _Done] = []
-        walk = (replaying(store, objects, today) if replay
-                else planning(store.iter_groups(objects, after_group=scope.after_account)))
-        if not plans_accounts(scope.rules):
-            walk = iter(())
-        for key, group, state in walk:
-            item: _Pending | _Done
-            if scope.accounts and key not in scope.accounts:
-                # Out of scope (a backfill chunk plans a few accounts of many): skipped
-                # before its records are translated, as plan_one would skip it after.
-                if advance is not None:
-                    advance(1)
-                continue
-            if state is not None:
-                item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
-                planner.totals.replayed += 1
-            elif group is None:  # no records left: nothing to plan (saved so, until
-                item = _Done(key, AccountOutcome())  # its records change again)
-            else:
-                item = _plan_group(planner, mapping, group, shapes)
-            batch.append(item)
-            if advance is not None:
-                advance(1)
-            if len(batch) >= BATCH_ACCOUNTS:
-                planner.flush(batch)
-                batch = []
-                if stop is not None and stop.is_set():
-                    planner.totals.stopped = True
-                    planner.totals.last_account = key
-                    break
-        planner.flush(batch)
+        work = Work(objects=tuple(objects), replay=replay, span=Span(after=scope.after_account))
+        whole = scope.after_account is None and not scope.accounts and resume is None
+        if split is not None and whole and plans_accounts(scope.rules):
+            try:
+                split(planner, work, path=path, stop=stop, advance=advance)
+            except Exception:
+                out.close()
+                part.unlink(missing_ok=True)  # no partial plan is left behind
+                raise
+        elif plans_accounts(scope.rules):
+            plan_accounts(planner, work, stop=stop, advance=advance)
         if analytics is not None and not planner.totals.stopped:
             planner.write_line(analytics())
     totals = planner.totals
@@ -581,6 +576,71 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
     return totals
 
 
+@dataclass(frozen=True)
+class Work:
+    """What a planning pass walks: the mirror's ``objects``, replaying saved states or
+    not, over the accounts of ``span``."""
+
+    objects: tuple[str, ...]
+    replay: bool
+    span: Span = EVERY_ACCOUNT
+
+    def walk(self, store: StorePort, today: date) -> Iterator[Step]:
+        """The accounts in order, each to plan or to replay (see ``incremental``)."""
+        if self.replay:
+            return replaying(store, self.objects, today, self.span)
+        return planning(store.iter_groups(self.objects, after_group=self.span.after),
+                        self.span)
+
+
+class SplitPlan(Protocol):
+    """Plans ``work`` into the planner's file and totals as :func:`plan_accounts` does,
+    its accounts split across processes (``path``: the plan file, beside which the
+    parts are written)."""
+
+    def __call__(self, planner: Planner, work: Work, *, path: Path,
+                 stop: threading.Event | None,
+                 advance: Callable[[int], None] | None) -> None: ...
+
+
+def plan_accounts(planner: Planner, work: Work, *, stop: threading.Event | None,
+                  advance: Callable[[int], None] | None) -> None:
+    """Plan (or replay) the accounts of ``work`` into the planner's file, a batch at a
+    time; stopped (``stop`` set), the totals say after which account."""
+    scope = planner.scope
+    batch: list[_Pending | _Done] = []
+    for key, group, state in work.walk(planner.store, planner.today):
+        item: _Pending | _Done
+        if scope.accounts and key not in scope.accounts:
+            # Out of scope (a backfill chunk plans a few accounts of many): skipped
+            # before its records are translated, as plan_one would skip it after.
+            if advance is not None:
+                advance(1)
+            continue
+        if state is not None:
+            item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
+            planner.totals.replayed += 1
+        elif group is None:  # no records left: nothing to plan (saved so, until
+            item = _Done(key, AccountOutcome())  # its records change again)
+        else:
+            item = _plan_group(planner, planner.mapping, group, planner.shapes)
+        batch.append(item)
+        if advance is not None:
+            advance(1)
+        if len(batch) >= BATCH_ACCOUNTS:
+            planner.flush(batch)
+            batch = []
+            if stop is not None and stop.is_set():
+                planner.totals.stopped = True
+                planner.totals.last_account = key
+                break
+    planner.flush(batch)
+
+
+def _warn_failed(account: str, error: str) -> None:
+    log.warning(PLAN_ACCOUNT_FAILED, account=account, error=error)
+
+
 def _plan_group(planner: Planner, mapping: MappingFile, group: MirrorGroup,
                 shapes: FieldShapes) -> _Pending | _Done:
     """One account planned (or its failure, reported and planned again next time)."""
@@ -588,7 +648,7 @@ def _plan_group(planner: Planner, mapping: MappingFile, group: MirrorGroup,
         pending = planner.plan_one(account_records(mapping, group, shapes))
     except (ValueError, TypeError, ArithmeticError) as exc:
         # A record the rules cannot read: reported, the run goes on.
-        log.warning(PLAN_ACCOUNT_FAILED, account=group.group_key, error=str(exc))
+        planner.warn(group.group_key, str(exc))
         return _Done(group.group_key, AccountOutcome(problems=1), replan=planner.today)
     if pending is None:
         return _Done(group.group_key, AccountOutcome())

@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -114,19 +115,40 @@ Step = tuple[str, MirrorGroup | None, PlanState | None]
 both None: the account has no records left."""
 
 
-def planning(groups: Iterable[MirrorGroup]) -> Iterator[Step]:
-    """Every account, to plan."""
+@dataclass(frozen=True)
+class Span:
+    """The accounts after ``after`` up to ``last`` included, in ``group_key`` order (None:
+    from the first, to the last): one process's share of a plan."""
+
+    after: str | None = None
+    last: str | None = None
+
+    def holds(self, key: str) -> bool:
+        """Whether the account ``key`` is in the span."""
+        return (self.after is None or key > self.after) and (self.last is None
+                                                             or key <= self.last)
+
+
+EVERY_ACCOUNT = Span()
+
+
+def planning(groups: Iterable[MirrorGroup], span: Span = EVERY_ACCOUNT) -> Iterator[Step]:
+    """Every account (of ``span``, ``groups`` starting after ``span.after``), to plan."""
     for group in groups:
+        if span.last is not None and group.group_key > span.last:
+            return
         yield group.group_key, group, None
 
 
-def replaying(store: StorePort, objects: Sequence[str], today: date) -> Iterator[Step]:
-    """Every account in order: those to plan again with their records (None: they have
-    none left), the others with the state to replay."""
-    again = store.replan_groups(today.isoformat())
+def replaying(store: StorePort, objects: Sequence[str], today: date,
+              span: Span = EVERY_ACCOUNT) -> Iterator[Step]:
+    """Every account of ``span`` in order: those to plan again with their records (None:
+    they have none left), the others with the state to replay."""
+    again = [key for key in store.replan_groups(today.isoformat()) if span.holds(key)]
     groups = store.iter_groups_of(objects, again)
     waiting = next(groups, None)
-    states = store.iter_plan_states()
+    states = takewhile(lambda s: span.last is None or s.group_key <= span.last,
+                       store.iter_plan_states(after_group=span.after))
     state = next(states, None)
     at = 0
     while at < len(again) or state is not None:

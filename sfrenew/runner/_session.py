@@ -36,6 +36,7 @@ from sfrenew.plan.analytics import AnalyticsPlanner
 from sfrenew.plan.build import plan_objects
 from sfrenew.plan.desired import FieldShape
 from sfrenew.plan.model import AccountPlan
+from sfrenew.plan.parallel import PlanningFailed, in_processes, processes_setting
 from sfrenew.plan.rulesets import RuleSet, plans_analytics
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
@@ -114,7 +115,7 @@ class RunSession:
         except TransientError as exc:
             status = RunStatus.INTERRUPTED
             message = f"Salesforce kept failing ({exc}); {self._hint(run_id)}"
-        except GatewayError as exc:
+        except (GatewayError, PlanningFailed) as exc:
             status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
             self._finish(run_id, gateway, RunStatus.FAILED, f"{type(exc).__name__}: {exc}",
@@ -274,7 +275,9 @@ class RunSession:
                             stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
                             resume=replace(progress.totals) if progress else None,
                             full_pass=r.full_plan or self.config.run.full_plan,
-                            analytics=analytics)
+                            analytics=analytics, split=in_processes(
+                                processes_setting(self.config.run.plan_processes),
+                                self.config.store_url))
         self.progress.finish("plan")
         summary = PlanSummary(counts=totals.counts, accounts=totals.accounts,
                               kept_edits=totals.kept_edits,

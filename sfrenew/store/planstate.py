@@ -90,9 +90,11 @@ def replan_groups(db: Database, today: str) -> list[str]:
     return sorted(found)
 
 
-def iter_states(db: Database, *, batch: int) -> Iterator[PlanState]:
-    """Every account's plan state, in ``group_key`` order, a page at a time."""
-    after: str | None = None
+def iter_states(db: Database, *, batch: int,
+                after_group: str | None = None) -> Iterator[PlanState]:
+    """Every account's plan state (after ``after_group`` if given), in ``group_key``
+    order, a page at a time."""
+    after = after_group
     while True:
         stmt = select(_s.c.group_key, _s.c.marker, _s.c.replan_on, _s.c.entry)
         if after is not None:

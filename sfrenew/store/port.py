@@ -104,8 +104,10 @@ class StorePort(Protocol):
     def replan_groups(self, today: str) -> list[str]:
         """The accounts to plan again (changed, or their day has come), in order."""
 
-    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH) -> Iterator[PlanState]:
-        """Every account's plan state in ``group_key`` order, a page at a time."""
+    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH,
+                         after_group: str | None = None) -> Iterator[PlanState]:
+        """Every account's plan state in ``group_key`` order (after ``after_group`` if
+        given), a page at a time."""
 
     def save_plan_states(self, states: Iterable[PlanState], *,
                          drop: Sequence[str] = ()) -> None:
@@ -116,6 +118,9 @@ class StorePort(Protocol):
 
     def count_groups(self, objects: Iterable[str]) -> int:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""
+
+    def group_keys(self, objects: Iterable[str]) -> list[str]:
+        """The accounts :meth:`iter_groups` would yield, in order (to split a plan)."""
 
     def mirror_counts(self) -> dict[str, MirrorCount]:
         """Live and deleted records per object."""

@@ -154,9 +154,11 @@ class StateStore:
         """The accounts to plan again (changed, or their day has come), in order."""
         return planstate.replan_groups(self._db, today)
 
-    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH) -> Iterator[PlanState]:
-        """Every account's plan state in ``group_key`` order, a page at a time."""
-        return planstate.iter_states(self._db, batch=batch)
+    def iter_plan_states(self, *, batch: int = DEFAULT_BATCH,
+                         after_group: str | None = None) -> Iterator[PlanState]:
+        """Every account's plan state in ``group_key`` order (after ``after_group`` if
+        given), a page at a time."""
+        return planstate.iter_states(self._db, batch=batch, after_group=after_group)
 
     def save_plan_states(self, states: Iterable[PlanState], *,
                          drop: Sequence[str] = ()) -> None:
@@ -170,6 +172,10 @@ class StateStore:
     def count_groups(self, objects: Iterable[str]) -> int:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""
         return mirror.count_groups(self._db, objects)
+
+    def group_keys(self, objects: Iterable[str]) -> list[str]:
+        """The accounts :meth:`iter_groups` would yield, in order (to split a plan)."""
+        return mirror.group_keys(self._db, objects)
 
     def mirror_counts(self) -> dict[str, MirrorCount]:
         """Live and deleted records per object."""

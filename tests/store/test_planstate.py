@@ -76,6 +76,9 @@ def test_states_stream_in_account_order_and_are_dropped_and_cleared(store: State
     store.save_plan_states([_state("001009", 2)], drop=["001001", "001004"])
     states = list(store.iter_plan_states())
     assert [s.group_key for s in states] == ["001002", "001003", "001005", "001009"]
+    # a span's states (planning in processes): those after an account
+    assert [s.group_key for s in store.iter_plan_states(batch=2, after_group="001002")] == [
+        "001003", "001005", "001009"]
     assert states[-1] == _state("001009", 2)
     store.clear_plan_states()
     assert list(store.iter_plan_states()) == []

@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from sfrenew.core.domain import Account, Contract, ContractLine, RiskLevel
 from sfrenew.core.frozen import fast_init
-from sfrenew.core.money import round_money
+from sfrenew.core.money import quantum_for, round_money, round_to
 from sfrenew.core.policy import PricingMethod, RiskAdjustment, UpliftPolicy, UpliftRule
 
 ZERO = Decimal(0)
@@ -295,19 +295,28 @@ def yearly_prices(
     decision = as_priced(decision, list_price)
     method = decision.pricing
     factor = ONE + decision.rate
-    if years == 1:  # the common case, without the loop
-        if method is PricingMethod.SAME:
-            return (round_money(prior, decimals),), decision
-        if method is PricingMethod.LIST and list_price is not None:
-            return (round_money(list_price, decimals),), decision
-        return (round_money(prior * factor, decimals),), decision
-    prices: list[Decimal] = []
-    for year in range(1, years + 1):
-        if method is PricingMethod.SAME:
-            price = prior
-        elif method is PricingMethod.LIST and list_price is not None:
-            price = list_price * factor ** (year - 1) if compound else list_price
-        else:
-            price = prior * factor ** year if compound else prior * factor
-        prices.append(round_money(price, decimals))
-    return tuple(prices), decision
+    if method is PricingMethod.SAME:
+        return (round_money(prior, decimals),) * years, decision
+    if method is PricingMethod.LIST and list_price is not None:
+        return tuple(round_money(list_price * factor ** (year - 1) if compound else list_price,
+                                 decimals) for year in range(1, years + 1)), decision
+    return uplifted_prices(prior, factor, years, compound, quantum_for(decimals)), decision
+
+
+def uplifted_prices(prior: Decimal, factor: Decimal, years: int, compound: bool,
+                    quantum: Decimal) -> tuple[Decimal, ...]:
+    """``uplift`` pricing's yearly prices: the prior price × ``factor`` (1 + the rate),
+    raised again each further year when ``compound``, each rounded to ``quantum``.
+
+    1,000.00 at 5 % for 3 years: compounded 1,050.00, 1,102.50, 1,157.63 (1,157.625
+    rounded half up); not compounded 1,050.00 each year. Positional: the pricer calls
+    it for every line, :func:`yearly_prices` for the rest.
+    """
+    if years == 1:
+        return (round_to(prior * factor, quantum),)
+    if not compound:
+        return (round_to(prior * factor, quantum),) * years
+    prices = []
+    for year in range(1, years + 1):  # a loop: a comprehension is a call
+        prices.append(round_to(prior * factor ** year, quantum))
+    return tuple(prices)

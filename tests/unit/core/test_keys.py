@@ -51,10 +51,8 @@ def test_no_key_formula_or_rule_is_copied_inline_elsewhere_in_the_core() -> None
     assert hashing == ["keys.py"]
     copies = [(str(p.relative_to(CORE)), text.strip()) for p in sorted(CORE.rglob("*.py"))
               for text in p.read_text().splitlines() if re.search(r"#.*\binline\b", text)]
-    # the one copy kept for speed (6.4 % of the planning instructions), tested against
-    # its definition in test_inline_copies.py
-    assert copies == [("pricing.py", "# yearly_prices' uplift cases, kept inline: measured "
-                                     "to save 6.4 % of the")], copies
+    # none left: the pricer calls uplifted_prices, yearly_prices' own uplift case
+    assert copies == [], copies
 
 
 def test_analytics_row_keys_are_their_parts_joined() -> None:

@@ -1,0 +1,299 @@
+"""Planning across processes: the accounts split into spans, each planned end to end.
+
+``run.plan_processes`` above 1 splits the accounts to plan (sorted Account Ids) into
+contiguous spans of about as many accounts each, one per process. Each process opens
+the state store itself, reads its accounts from the mirror, plans and diffs them,
+saves their plan states and writes its part of the plan to a part file of its own;
+only its totals (counts, the first lapsed and dirty records) come back. The parent
+then appends the parts in account order, so the plan file is the one a single
+process writes, byte for byte, and ``apply`` executes it as it is (ADR 0024).
+
+What is not one account's is done once, in the parent: the fingerprint and the
+decision to replay (before), the analytics line and the plan's header (after). A
+problem in a record every account may read (a user, a price book entry) is told by
+the first account that reads it; a process other than the first cannot know whether
+an earlier one told it already, so then the plan is made again in one process.
+
+A process that fails (an exception, or killed) fails the step with a clear error and
+leaves no plan file; a stop request ends the processes and the plan is made again
+from the start when the run is resumed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+from sfrenew.core.changeset import ChangeKind
+from sfrenew.core.policy import RulesPolicy
+from sfrenew.mapping import MappingFile
+from sfrenew.plan.build import (
+    DIRTY_LISTED,
+    LAPSED_LISTED,
+    PLAN_ACCOUNT_FAILED,
+    Planner,
+    PlanScope,
+    PlanTotals,
+    SplitPlan,
+    Work,
+    plan_accounts,
+)
+from sfrenew.plan.desired import FieldShapes
+from sfrenew.plan.incremental import Span
+from sfrenew.store import open_store
+
+# Fewer accounts than this per process and starting one (about a second: a new
+# interpreter importing sfrenew) costs more than it saves.
+PART_MIN_ACCOUNTS = 1_000
+PROGRESS_EVERY = 200  # accounts a process plans between two progress messages
+_POLL_SECONDS = 0.2
+PLAN_PARTS_STARTED = "plan_parts_started"
+PLAN_PARTS_DONE = "plan_parts_done"
+PLAN_PARTS_AGAIN = "plan_parts_again"
+
+log = structlog.get_logger()
+
+
+def _proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return _proxy, (dict(proxy),)
+
+
+# The rules policy holds read-only mappings; a process is sent a copy of them.
+ForkingPickler.register(MappingProxyType, _reduce_proxy)
+
+
+class PlanningFailed(RuntimeError):
+    """A planning process failed: the step fails and no plan file is written."""
+
+
+def processes_setting(value: int | str) -> int:
+    """``run.plan_processes`` as a number: ``auto`` is the cores this process may use."""
+    if value == "auto":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    return int(value)
+
+
+def split_spans(keys: Sequence[str], parts: int) -> list[Span]:
+    """``parts`` contiguous spans of the sorted ``keys``, about as many keys in each; the
+    first is open below and the last above, so together they hold every account."""
+    parts = max(1, min(parts, len(keys)))
+    spans = []
+    after: str | None = None
+    for i in range(1, parts):
+        last = keys[len(keys) * i // parts - 1]
+        spans.append(Span(after=after, last=last))
+        after = last
+    spans.append(Span(after=after))
+    return spans
+
+
+def merge_totals(into: PlanTotals, part: PlanTotals) -> None:
+    """Add a later span's totals to ``into``, as planning its accounts after would."""
+    for obj, kinds in part.counts.items():
+        per = into.counts.setdefault(obj, {k.value: 0 for k in ChangeKind})
+        for kind, n in kinds.items():
+            per[kind] += n
+    into.accounts += part.accounts
+    into.last_account = part.last_account or into.last_account
+    into.kept_edits += part.kept_edits
+    into.skipped += part.skipped
+    for reason, n in part.skipped_by_reason.items():
+        into.skipped_by_reason[reason] = into.skipped_by_reason.get(reason, 0) + n
+    into.problems += part.problems
+    into.routing += part.routing
+    into.lapsed += part.lapsed
+    into.lapsed_renewals.extend(
+        part.lapsed_renewals[:max(0, LAPSED_LISTED - len(into.lapsed_renewals))])
+    into.dirty += part.dirty
+    into.dirty_records.extend(
+        part.dirty_records[:max(0, DIRTY_LISTED - len(into.dirty_records))])
+    into.replayed += part.replayed
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """What one planning process is given (values only: it opens the store itself)."""
+
+    index: int
+    store_url: str
+    mapping: MappingFile
+    policy: RulesPolicy
+    today: date
+    shapes: FieldShapes
+    scope: PlanScope
+    marker: int | None
+    work: Work
+    path: str
+
+
+def plan_part(job: PartJob, messages: Any) -> None:
+    """A planning process: plan the span's accounts into the job's part file.
+
+    Sends ``("advance", n)``, ``("warn", account, error)`` and at the end
+    ``("done", index, totals, shared_problems, cpu seconds)`` or
+    ``("failed", index, error)``.
+    """
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if done >= PROGRESS_EVERY:
+            messages.put(("advance", done))
+            done = 0
+
+    try:
+        with open_store(job.store_url, create=False) as store, \
+                Path(job.path).open("w", encoding="utf-8") as out:
+            planner = Planner(store=store, mapping=job.mapping, policy=job.policy,
+                              today=job.today, shapes=job.shapes, scope=job.scope, out=out,
+                              marker=job.marker)
+            planner.warn = lambda account, error: messages.put(("warn", account, error))
+            plan_accounts(planner, job.work, stop=None, advance=advance)
+    except Exception as exc:  # told to the parent, which fails the step
+        messages.put(("failed", job.index, f"{type(exc).__name__}: {exc}"))
+        return
+    messages.put(("advance", done))
+    messages.put(("done", job.index, planner.totals, planner.shared_problems,
+                  round(time.process_time(), 3)))
+
+
+def in_processes(processes: int, store_url: str) -> SplitPlan | None:
+    """How :func:`~sfrenew.plan.build.build_plan` splits a plan across ``processes``
+    opening the store at ``store_url`` (None: one process, no split)."""
+    if processes <= 1:
+        return None
+
+    def split(planner: Planner, work: Work, *, path: Path, stop: threading.Event | None,
+              advance: Callable[[int], None] | None) -> None:
+        plan_in_parts(planner, work, processes=processes, store_url=store_url, path=path,
+                      stop=stop, advance=advance)
+    return split
+
+
+def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: str,
+                  path: Path, stop: threading.Event | None,
+                  advance: Callable[[int], None] | None) -> None:
+    """Plan ``work`` in up to ``processes`` processes into the planner's file and totals.
+
+    Fewer processes when there are few accounts to plan (``PART_MIN_ACCOUNTS`` each);
+    one: planned here, as :func:`~sfrenew.plan.build.plan_accounts` does.
+    """
+    store = planner.store
+    keys = ([k for k in store.replan_groups(planner.today.isoformat()) if work.span.holds(k)]
+            if work.replay else store.group_keys(work.objects))
+    parts = min(processes, len(keys) // PART_MIN_ACCOUNTS)
+    if parts <= 1:
+        plan_accounts(planner, work, stop=stop, advance=advance)
+        return
+    spans = split_spans(keys, parts)
+    files = [path.with_name(f"{path.name}.part{i}") for i in range(len(spans))]
+    jobs = [PartJob(index=i, store_url=store_url, mapping=planner.mapping,
+                    policy=planner.policy, today=planner.today, shapes=planner.shapes,
+                    scope=planner.scope, marker=planner.marker,
+                    work=replace(work, span=span), path=str(file))
+            for i, (span, file) in enumerate(zip(spans, files, strict=True))]
+    log.info(PLAN_PARTS_STARTED, processes=len(jobs), accounts=len(keys),
+             spans=[(s.after, s.last) for s in spans])
+    started = time.monotonic()
+    try:
+        results = _run(jobs, stop=stop, advance=advance)
+        if results is not None:
+            log.info(PLAN_PARTS_DONE, processes=len(jobs),
+                     wall_s=round(time.monotonic() - started, 3),
+                     cpu_s=[cpu for _totals, _shared, cpu in results],
+                     accounts=[totals.accounts for totals, _shared, _cpu in results])
+        if results is None:  # stopped: planned again from the start when resumed
+            planner.totals.stopped = True
+            planner.totals.last_account = None
+            return
+        if any(shared for _totals, shared, _cpu in results[1:]):
+            # A shared record's problem is told by the first account reading it: which
+            # one, only a single pass knows. A full one: a process's saved states may
+            # tell it too. (The plan's meta is not saved then, so the next one is full.)
+            log.info(PLAN_PARTS_AGAIN, reason="problem in a user or price book entry")
+            planner.out.seek(0)
+            planner.out.truncate()
+            planner.totals = PlanTotals()
+            plan_accounts(planner, replace(work, replay=False), stop=stop, advance=None)
+            return
+        for (totals, shared, _cpu), file in zip(results, files, strict=True):
+            merge_totals(planner.totals, totals)
+            planner.shared_problems |= shared
+            with file.open(encoding="utf-8") as body:
+                shutil.copyfileobj(body, planner.out)
+    finally:
+        for file in files:
+            file.unlink(missing_ok=True)
+
+
+def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
+         advance: Callable[[int], None] | None,
+         ) -> list[tuple[PlanTotals, bool, float]] | None:
+    """Run the jobs, one process each, to their results in span order (None: stopped):
+    (totals, whether a shared record's problem was told, CPU seconds)."""
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
+    messages = context.Queue()                      # connections, threads or locks
+    workers = [context.Process(target=plan_part, args=(job, messages), daemon=True,
+                               name=f"sfrenew-plan-{job.index}") for job in jobs]
+    for worker in workers:
+        worker.start()
+    results: dict[int, tuple[PlanTotals, bool, float]] = {}
+    try:
+        while len(results) < len(jobs):
+            if stop is not None and stop.is_set():
+                return None
+            try:
+                message = messages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                _check_alive(workers, results)
+                continue
+            kind = message[0]
+            if kind == "advance":
+                if advance is not None and message[1]:
+                    advance(message[1])
+            elif kind == "warn":
+                log.warning(PLAN_ACCOUNT_FAILED, account=message[1], error=message[2])
+            elif kind == "done":
+                results[message[1]] = (message[2], message[3], message[4])
+            else:
+                raise PlanningFailed(f"planning process {message[1]} failed: {message[2]}")
+        return [results[i] for i in range(len(jobs))]
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        deadline = time.monotonic() + 10
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        messages.close()
+
+
+def _check_alive(workers: Sequence[Any], results: dict[int, Any]) -> None:
+    """Fail when a process ended without its result (killed, or out of memory); one
+    that ended well sent its result before (it is still on its way)."""
+    for i, worker in enumerate(workers):
+        if i not in results and worker.exitcode not in (None, 0):
+            raise PlanningFailed(
+                f"planning process {i} ended with exit code {worker.exitcode} before "
+                "finishing its accounts; no plan was written")
