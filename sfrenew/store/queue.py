@@ -248,6 +248,14 @@ class QueueStore:
                                               chunks.c.chunk == chunk)
                          .values(run_id=run_id))
 
+    def chunk_returned(self, backfill_id: str, chunk: int, *, run_id: str) -> None:
+        """A chunk whose worker stopped it is queued again; its next attempt resumes
+        ``run_id``."""
+        with self._db.write() as conn:
+            conn.execute(update(chunks).where(chunks.c.backfill_id == backfill_id,
+                                              chunks.c.chunk == chunk)
+                         .values(status=QueueTables.QUEUED, run_id=run_id))
+
     def chunk_finished(self, backfill_id: str, chunk: int, *, status: str, run_id: str,
                        now: datetime) -> None:
         """Record a chunk's outcome."""
