@@ -373,7 +373,8 @@ class RunSession:
         self._save(run_id)
         error = None if status is RunStatus.SUCCEEDED else message
         if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):  # nothing will resume it
-            self.store.drop_plan_file(run_id)
+            self.store.drop_plan_file(run_id, superseded_in=self.request.job
+                                      if status is RunStatus.SUCCEEDED else None)
         self.store.finish_run(run_id, status=status, now=self.clock(), stats=self.stats,
                               error=error)
         duration = time.monotonic() - started

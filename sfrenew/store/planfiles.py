@@ -18,6 +18,8 @@ from sqlalchemy import delete, func, select
 
 from sfrenew.store.engine import Database
 from sfrenew.store.queue_schema import plan_files
+from sfrenew.store.schema import runs
+from sfrenew.store.values import RunStatus
 
 PART_BYTES = 4 * 1024 * 1024  # of the file per row (before compression)
 
@@ -66,18 +68,17 @@ def restore(db: Database, run_id: str, path: Path) -> bool:
     return True
 
 
-def drop(db: Database, run_id: str) -> None:
-    """Forget ``run_id``'s plan file (the run settled: nothing will resume it)."""
+def drop(db: Database, run_id: str, *, superseded_in: str | None = None) -> None:
+    """Forget ``run_id``'s plan file (the run settled: nothing will resume it) and, with
+    ``superseded_in`` (the run's job, when it succeeded), those of the job's earlier
+    runs left stopped or interrupted: a later run of the job planned afresh, so theirs
+    are stale."""
     if not kept_here(db):
         return
+    gone = plan_files.c.run_id == run_id
+    if superseded_in is not None:
+        gone = gone | plan_files.c.run_id.in_(
+            select(runs.c.run_id).where(runs.c.job == superseded_in,
+                                        runs.c.status != str(RunStatus.RUNNING)))
     with db.write() as conn:
-        conn.execute(delete(plan_files).where(plan_files.c.run_id == run_id))
-
-
-def kept_runs(db: Database) -> list[str]:
-    """The runs whose plan file is kept (tests, pruning)."""
-    if not kept_here(db):
-        return []
-    with db.read() as conn:
-        return [str(r) for r in conn.scalars(select(plan_files.c.run_id).distinct()
-                                             .order_by(plan_files.c.run_id))]
+        conn.execute(delete(plan_files).where(gone))

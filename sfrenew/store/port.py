@@ -169,8 +169,10 @@ class StorePort(Protocol):
     def restore_plan_file(self, run_id: str, path: Path) -> bool:
         """Write ``run_id``'s kept plan file to ``path``; False when none is kept."""
 
-    def drop_plan_file(self, run_id: str) -> None:
-        """Forget ``run_id``'s kept plan file (the run settled)."""
+    def drop_plan_file(self, run_id: str, *, superseded_in: str | None = None) -> None:
+        """Forget ``run_id``'s kept plan file (the run settled) and, with
+        ``superseded_in`` (its job, on success), those of the job's earlier runs left
+        stopped or interrupted."""
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
                        now: datetime) -> list[int]:

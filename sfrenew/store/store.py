@@ -241,9 +241,11 @@ class StateStore:
         """Write ``run_id``'s kept plan file to ``path``; False when none is kept."""
         return planfiles.restore(self._db, run_id, path)
 
-    def drop_plan_file(self, run_id: str) -> None:
-        """Forget ``run_id``'s kept plan file (the run settled)."""
-        planfiles.drop(self._db, run_id)
+    def drop_plan_file(self, run_id: str, *, superseded_in: str | None = None) -> None:
+        """Forget ``run_id``'s kept plan file (the run settled) and, with
+        ``superseded_in`` (its job, on success), those of the job's earlier runs left
+        stopped or interrupted."""
+        planfiles.drop(self._db, run_id, superseded_in=superseded_in)
 
     # --- ledger ----------------------------------------------------------------------
 

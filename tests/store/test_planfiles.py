@@ -3,12 +3,14 @@ it back; on SQLite (one process, one disk) nothing is kept."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from sfrenew.store import open_store, planfiles
+from sfrenew.store import RunKind, RunStatus, open_store, planfiles
 
+NOW = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)
 BODY = "".join(f'{{"account": "001{n:012d}", "changes": []}}\n' for n in range(2_000))
 
 
@@ -45,3 +47,21 @@ def test_sqlite_keeps_no_plan_file(tmp_path: Path) -> None:
         assert not store.restore_plan_file("r-1", tmp_path / "copy.jsonl")
         store.drop_plan_file("r-1")
     assert saved.exists()
+
+
+@pytest.mark.postgres
+def test_a_jobs_success_drops_the_copies_of_its_earlier_unfinished_runs(
+        pg_store_url: str, tmp_path: Path) -> None:
+    saved = _plan(tmp_path)
+    with open_store(pg_store_url) as store:
+        for run_id, job in (("r-1", "renewals"), ("r-2", "renewals"), ("r-3", "renewals"),
+                            ("r-4", "backfill-b-0001")):
+            store.start_run(run_id=run_id, job=job, kind=RunKind.RUN, now=NOW, params={})
+            store.keep_plan_file(run_id, saved)
+        store.finish_run("r-1", status=RunStatus.STOPPED, now=NOW)  # stopped with a worker
+        store.finish_run("r-2", status=RunStatus.INTERRUPTED, now=NOW)  # killed
+        # r-3 succeeds (still running while it settles); r-4 is another job's
+        store.drop_plan_file("r-3", superseded_in="renewals")
+        kept = [r for r in ("r-1", "r-2", "r-3", "r-4")
+                if store.restore_plan_file(r, tmp_path / "back" / r / "plan.jsonl")]
+        assert kept == ["r-4"]
