@@ -103,6 +103,8 @@ def run_worker(conninfo: str, host: Host, *, name: str, stop: threading.Event,
                     log.info(WORKER_STOPPING, worker=name, signal=sig.name)
                 stop.set()  # the job in flight checkpoints at its next safe point
                 worker.cancel()  # procrastinate: fetch nothing new, wait for the job
+                if sig is signal.SIGINT:  # a second Ctrl-C kills, as in the daemon
+                    loop.remove_signal_handler(signal.SIGINT)
 
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, on_signal, sig)
