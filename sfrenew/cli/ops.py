@@ -34,6 +34,7 @@ from sfrenew.cli._ops_common import (
     when,
 )
 from sfrenew.cli.backfill import backfill
+from sfrenew.cli.queue_view import print_queue, queue_report
 from sfrenew.cli.run import echo_lapsed
 from sfrenew.clock import utc_now
 from sfrenew.config import AppConfig
@@ -226,6 +227,9 @@ def _status(config: AppConfig, jobs_dir: Path, *, org: bool) -> dict[str, Any]:
                     "error": last.error}
             report["dead_letters"] = store.dead_letter_counts_by_code()
             report["lapsed"] = lapsed_of_last_plan(store.list_runs(200))
+    queue = queue_report(config)  # only with a queue: section (PostgreSQL)
+    if queue is not None:
+        report["queue"] = queue
     report["api_allocation"] = remaining_allocation(config) if org else {"skipped": True}
     return report
 
@@ -249,6 +253,7 @@ def _print_status(report: Mapping[str, Any]) -> None:
     console.print("dead letters: " + (", ".join(f"{code} {n}" for code, n in
                                                  sorted(letters.items())) or "none"))
     _print_lapsed(console, report.get("lapsed"))
+    print_queue(console, report.get("queue"))
     api = report["api_allocation"]
     if api.get("skipped"):
         console.print("daily API allocation: not checked (--no-org)")

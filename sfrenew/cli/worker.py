@@ -70,7 +70,8 @@ def worker_name() -> str:
 @click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Jobs this process runs at once (scale out with more processes).")
 def worker(*, config_paths: tuple[str, ...], concurrency: int) -> None:
-    """Run queued jobs of the deployment's orgs until SIGTERM or Ctrl-C (PostgreSQL)."""
+    """Run queued jobs of the deployment's orgs until SIGTERM or Ctrl-C (PostgreSQL); the
+    job in flight checkpoints and goes back to the queue for another worker."""
     from sfrenew.queue import _procrastinate  # noqa: PLC0415 (procrastinate only here)
 
     deployment = open_deployment(config_paths)
@@ -80,11 +81,10 @@ def worker(*, config_paths: tuple[str, ...], concurrency: int) -> None:
         host = TaskHost(deployment, queue, clock=utc_now, stop=stop)
         log.info(WORKER_STARTED, worker=worker_name(), orgs=sorted(deployment.orgs),
                  concurrency=concurrency)
-        _procrastinate.run_worker(queue.conninfo, host, name=worker_name(),
+        _procrastinate.run_worker(queue.conninfo, host, name=worker_name(), stop=stop,
                                   concurrency=concurrency,
                                   heartbeat_s=settings.heartbeat_seconds,
-                                  stalled_after_s=settings.stalled_after_seconds,
-                                  on_stop=stop.set)
+                                  stalled_after_s=settings.stalled_after_seconds)
         log.info(WORKER_STOPPED, worker=worker_name())
 
 

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+import signal
+import threading
+from typing import Protocol
 
-from procrastinate import App, JobContext, PsycopgConnector
+import structlog
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate.jobs import Job
 
-from sfrenew.queue.tasks import BACKFILL_CHUNK, BACKFILL_PULL, QUEUE, RUN_JOB
+from sfrenew.queue.tasks import BACKFILL_CHUNK, BACKFILL_PULL, QUEUE, RUN_JOB, WorkStopped
+
+log = structlog.get_logger(__name__)
+
+WORKER_STOPPING = "worker_stopping"
 
 
 class Host(Protocol):
@@ -36,44 +44,79 @@ def _host(context: JobContext) -> Host:
     return host
 
 
+class ReturnWhenStopped(BaseRetryStrategy):
+    """A job its worker stopped (:class:`~sfrenew.queue.tasks.WorkStopped`: SIGTERM, its
+    run checkpointed) goes back to ``todo`` at once, for any worker; any other error
+    fails the job, as before."""
+
+    def get_retry_decision(self, *, exception: BaseException,
+                           job: Job) -> RetryDecision | None:  # noqa: ARG002 -- procrastinate's signature
+        """Retry now when the worker stopped the job; else no retry."""
+        return RetryDecision(retry_in={"seconds": 0}) \
+            if isinstance(exception, WorkStopped) else None
+
+
 def make_app(conninfo: str) -> App:
     """The procrastinate app on the queue database, with sfrenew's three tasks."""
     app = App(connector=PsycopgConnector(conninfo=conninfo))
+    returned = ReturnWhenStopped()
 
-    @app.task(name=RUN_JOB, queue=QUEUE, pass_context=True)
+    @app.task(name=RUN_JOB, queue=QUEUE, pass_context=True, retry=returned)
     def run_job(context: JobContext, *, org: str, job: str) -> None:
         _host(context).run_job(org=org, job=job)
 
-    @app.task(name=BACKFILL_PULL, queue=QUEUE, pass_context=True)
+    @app.task(name=BACKFILL_PULL, queue=QUEUE, pass_context=True, retry=returned)
     def backfill_pull(context: JobContext, *, org: str, backfill_id: str) -> None:
         _host(context).backfill_pull(org=org, backfill_id=backfill_id)
 
-    @app.task(name=BACKFILL_CHUNK, queue=QUEUE, pass_context=True)
+    @app.task(name=BACKFILL_CHUNK, queue=QUEUE, pass_context=True, retry=returned)
     def backfill_chunk(context: JobContext, *, org: str, backfill_id: str, chunk: int) -> None:
         _host(context).backfill_chunk(org=org, backfill_id=backfill_id, chunk=chunk)
 
     return app
 
 
-def run_worker(conninfo: str, host: Host, *, name: str, concurrency: int = 1,
-               heartbeat_s: float = 10.0, stalled_after_s: float = 30.0,
-               on_stop: Any = None) -> None:
-    """Run one procrastinate worker until SIGTERM/SIGINT (procrastinate's handlers: the job
-    in flight finishes first). ``on_stop`` is called when the worker is asked to stop."""
+def run_worker(conninfo: str, host: Host, *, name: str, stop: threading.Event,
+               concurrency: int = 1, heartbeat_s: float = 10.0,
+               stalled_after_s: float = 30.0) -> None:
+    """Run one procrastinate worker until SIGTERM/SIGINT.
+
+    The signal sets ``stop`` at once, so the job in flight stops at its run's next safe
+    point (a checkpoint: between pull pages, planned-account batches, write batches),
+    raises :class:`~sfrenew.queue.tasks.WorkStopped` and goes back to the queue
+    (:class:`ReturnWhenStopped`); the worker takes nothing new, waits for that, unregisters
+    and returns."""
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     app = make_app(conninfo)
 
     async def main() -> None:
         async with app.open_async():
+            worker = asyncio.create_task(app.run_worker_async(
+                queues=[QUEUE], name=name, concurrency=concurrency, wait=True,
+                additional_context={"sfrenew": host}, delete_jobs="never",
+                update_heartbeat_interval=heartbeat_s,
+                stalled_worker_timeout=stalled_after_s, install_signal_handlers=False))
+            loop = asyncio.get_running_loop()
+
+            def on_signal(sig: signal.Signals) -> None:
+                if not stop.is_set():
+                    log.info(WORKER_STOPPING, worker=name, signal=sig.name)
+                stop.set()  # the job in flight checkpoints at its next safe point
+                worker.cancel()  # procrastinate: fetch nothing new, wait for the job
+                if sig is signal.SIGINT:  # a second Ctrl-C kills, as in the daemon
+                    loop.remove_signal_handler(signal.SIGINT)
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, on_signal, sig)
             try:
-                await app.run_worker_async(
-                    queues=[QUEUE], name=name, concurrency=concurrency, wait=True,
-                    additional_context={"sfrenew": host}, delete_jobs="never",
-                    update_heartbeat_interval=heartbeat_s,
-                    stalled_worker_timeout=stalled_after_s, install_signal_handlers=True)
+                await worker
+            except asyncio.CancelledError:
+                if not stop.is_set():  # cancelled from outside, not by a signal
+                    raise
             finally:
-                if on_stop is not None:
-                    on_stop()
+                stop.set()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
 
     asyncio.run(main())
 

@@ -101,7 +101,8 @@ class Leader:
         told = False
         while not self.stop.is_set():
             try:
-                with leader_lock(self.deployment.queue_url, LEADER_LOCK) as session:
+                with leader_lock(self.deployment.queue_url, LEADER_LOCK,
+                                 replica=self.name) as session:
                     told = False
                     self._lead(session)
             except Busy:

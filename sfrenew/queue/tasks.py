@@ -17,6 +17,13 @@ run side by side, never beside a nightly run of the same org. At most
 chunk draws its API calls from the backfill's one budget in PostgreSQL.
 
 A task that finds its lock taken waits (polling), as the daemon does.
+
+When the worker is asked to stop (SIGTERM), ``stop`` is set: the run in flight
+checkpoints at its next safe point and ends ``stopped``, and the task raises
+:class:`WorkStopped`, which puts the job back on the queue: a chunk's next attempt, on
+any worker, resumes that run (its plan file read back from the store when the worker
+has not got it); a ``run_job`` runs the job afresh (the pull starts from the
+watermarks, so what the stopped run wrote is read, not written again).
 """
 
 from __future__ import annotations
@@ -46,6 +53,14 @@ QUEUED_JOB_STARTED = "queued_job_started"
 QUEUED_JOB_FINISHED = "queued_job_finished"
 BACKFILL_CHUNKED = "backfill_chunked"
 WAITING_FOR_LOCK = "waiting_for_lock"
+
+
+class WorkStopped(Exception):
+    """The worker is stopping: the job's run checkpointed (or never started) and the job
+    goes back to the queue for another worker (not a failure)."""
+
+
+RESUMABLE = frozenset({RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.STOPPED})
 
 
 def org_lock(org: str) -> str:
@@ -92,7 +107,7 @@ class TaskHost:
         self.deployment, self.queue, self.clock = deployment, queue, clock
         self.stop, self.busy_poll_s = stop, busy_poll_s
 
-    def _until_free(self, attempt: Callable[[], RunOutcome]) -> RunOutcome | None:
+    def _until_free(self, attempt: Callable[[], RunOutcome]) -> RunOutcome:
         told = False
         while not self.stop.is_set():
             try:
@@ -102,12 +117,15 @@ class TaskHost:
                     log.info(WAITING_FOR_LOCK, reason=str(exc))
                     told = True
                 self.stop.wait(self.busy_poll_s)
-        return None
+        raise WorkStopped("the worker is stopping: the job goes back to the queue")
 
-    def _log(self, outcome: RunOutcome | None, **fields: object) -> None:
-        if outcome is not None:
-            log.log(outcome_level(outcome.status), QUEUED_JOB_FINISHED,
-                    **fields, **outcome_fields(outcome))
+    def _log(self, outcome: RunOutcome, **fields: object) -> None:
+        log.log(outcome_level(outcome.status), QUEUED_JOB_FINISHED,
+                **fields, **outcome_fields(outcome))
+
+    def _stopped_here(self, outcome: RunOutcome) -> bool:
+        """The run stopped because this worker is stopping (not on its budget)."""
+        return outcome.status == RunStatus.STOPPED.value and self.stop.is_set()
 
     def run_job(self, *, org: str, job: str) -> None:
         """One fire of ``job`` for ``org``."""
@@ -120,6 +138,8 @@ class TaskHost:
             outcome = self._until_free(lambda: execute(deployed.config, spec.request(),
                                                        clock=self.clock, stop=self.stop))
             self._log(outcome, task=RUN_JOB)
+            if self._stopped_here(outcome):
+                raise WorkStopped(f"run {outcome.run_id} stopped with the worker")
 
     def backfill_pull(self, *, org: str, backfill_id: str) -> None:
         """Pull once, then split the backfill into chunks and defer them."""
@@ -134,9 +154,11 @@ class TaskHost:
                 outcome = self._until_free(lambda: execute(config, request, clock=self.clock,
                                                            stop=self.stop))
                 self._log(outcome, task=BACKFILL_PULL)
-                if outcome is None or outcome.status != RunStatus.SUCCEEDED.value:
+                if self._stopped_here(outcome):
+                    raise WorkStopped(f"run {outcome.run_id} stopped with the worker")
+                if outcome.status != RunStatus.SUCCEEDED.value:
                     raise RuntimeError(f"the pull of backfill {backfill_id} did not succeed: "
-                                       f"{outcome.message if outcome else 'stopped'}")
+                                       f"{outcome.message}")
             accounts = planned_accounts(config)
             ranges = account_ranges(accounts, config.queue.chunk_accounts)
             total = self.queue.add_chunks(
@@ -161,13 +183,17 @@ class TaskHost:
                     log.info(QUEUED_JOB_STARTED, task=BACKFILL_CHUNK, backfill_id=backfill_id,
                              chunk=chunk)
                     with open_store(config.store_url) as store:
-                        crashed = store.unfinished_runs(job=name)
+                        # The chunk's previous attempt: killed (running), or stopped with
+                        # its worker. (A chunk stopped on its budget is not run again.)
+                        last = store.last_run(name)
+                    resume = last.run_id if last is not None and last.status in RESUMABLE \
+                        else None
                     request = RunRequest(
                         job=name, steps=(Step.PLAN, Step.APPLY), dry_run=backfill.dry_run,
                         accounts=accounts, contract_end_from=backfill.contract_end_from,
                         contract_end_to=backfill.contract_end_to,
                         horizon_days=backfill.horizon_days, kind=RunKind.BACKFILL.value,
-                        resume_run_id=crashed[-1].run_id if crashed else None,
+                        resume_run_id=resume,
                         chunk_lock=f"sfrenew-chunk:{backfill_id}:{chunk}")
                     return execute(config, request, clock=self.clock, stop=self.stop,
                                    shared_budget=lambda n: self.queue.take_calls(backfill_id,
@@ -175,9 +201,11 @@ class TaskHost:
 
             outcome = self._until_free(attempt)
             self._log(outcome, task=BACKFILL_CHUNK, backfill_id=backfill_id, chunk=chunk)
-            if outcome is not None:
-                status = QueueTables.DONE if outcome.status == RunStatus.SUCCEEDED.value \
-                    else outcome.status
-                self.queue.chunk_finished(backfill_id, chunk, status=status,
-                                          run_id=outcome.run_id, now=self.clock())
+            if self._stopped_here(outcome):
+                self.queue.chunk_returned(backfill_id, chunk, run_id=outcome.run_id)
+                raise WorkStopped(f"run {outcome.run_id} stopped with the worker")
+            status = QueueTables.DONE if outcome.status == RunStatus.SUCCEEDED.value \
+                else outcome.status
+            self.queue.chunk_finished(backfill_id, chunk, status=status,
+                                      run_id=outcome.run_id, now=self.clock())
 

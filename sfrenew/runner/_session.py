@@ -68,6 +68,11 @@ BATCH_CHUNKS = 10  # accounts are applied in batches of this many chunks' worth 
 BULK_BATCH_ROWS = 20_000  # ... or this many when an object goes through Bulk API 2.0
 
 
+def plan_path(config: AppConfig, run_id: str) -> Path:
+    """Where a run saves the plan it made (on this machine's disk)."""
+    return config.state_dir / "runs" / run_id / "plan.jsonl"
+
+
 def _kind(value: str) -> RunKind:
     try:
         return RunKind(value)
@@ -252,11 +257,13 @@ class RunSession:
 
     def _plan(self, gateway: GatewayPort, run_id: str) -> None:
         now = self.clock()
-        path = self.config.state_dir / "runs" / run_id / "plan.jsonl"
+        path = plan_path(self.config, run_id)
         header = PlanHeader(run_id=run_id, created_at=now.isoformat(),
                             fingerprint=self.config.fingerprint, today=now.date().isoformat())
         r = self.request
         progress = self.checkpoint.plan_progress  # a run stopped while planning
+        if progress is not None and not path.with_name(path.name + ".part").exists():
+            progress = None  # resumed on another machine: plan its accounts again
         scope = PlanScope(accounts=frozenset(r.accounts), contract_end_from=r.contract_end_from,
                           contract_end_to=r.contract_end_to,
                           after_account=progress.after if progress else None,
@@ -291,6 +298,8 @@ class RunSession:
             self._move(run_id, plan=summary, plan_progress=PlanProgress(
                 after=totals.last_account, totals=replace(totals)))
         else:
+            if Step.APPLY in r.steps and not r.dry_run:  # a resume anywhere applies it
+                self.store.keep_plan_file(run_id, path)  # (PostgreSQL; no-op on SQLite)
             self._move(run_id, plan=summary, plan_progress=None, phase=Phase.PLANNED,
                        plan_file=str(path))
         self.log.info(RUN_STEP_DONE, step="plan", accounts=totals.accounts, counts=totals.counts,
@@ -305,6 +314,9 @@ class RunSession:
             path = saved
         elif plan_file is not None:
             path = Path(plan_file)
+            local = plan_path(self.config, run_id)
+            if not path.exists() and self.store.restore_plan_file(run_id, local):
+                path, plan_file = local, str(local)  # planned on another machine
         else:  # _steps applies only a saved plan or one this run planned
             raise RuntimeError(f"run {run_id} has no plan to apply")
         header = read_header(path)
@@ -363,6 +375,9 @@ class RunSession:
             stale=tuple(tuple(s) for s in totals.stale), message=message))
         self._save(run_id)
         error = None if status is RunStatus.SUCCEEDED else message
+        if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):  # nothing will resume it
+            self.store.drop_plan_file(run_id, superseded_in=self.request.job
+                                      if status is RunStatus.SUCCEEDED else None)
         self.store.finish_run(run_id, status=status, now=self.clock(), stats=self.stats,
                               error=error)
         duration = time.monotonic() - started

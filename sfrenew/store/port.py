@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sfrenew.locks import Lock
@@ -165,6 +166,18 @@ class StorePort(Protocol):
 
     def unfinished_runs(self, *, job: str | None = None) -> list[Run]:
         """Runs left ``running`` or ``interrupted``, oldest first."""
+
+    def keep_plan_file(self, run_id: str, path: Path) -> None:
+        """Keep ``run_id``'s saved plan file in the store (PostgreSQL; a no-op on SQLite),
+        so the run resumes on a machine that does not have the file."""
+
+    def restore_plan_file(self, run_id: str, path: Path) -> bool:
+        """Write ``run_id``'s kept plan file to ``path``; False when none is kept."""
+
+    def drop_plan_file(self, run_id: str, *, superseded_in: str | None = None) -> None:
+        """Forget ``run_id``'s kept plan file (the run settled) and, with
+        ``superseded_in`` (its job, on success), those of the job's earlier runs left
+        stopped or interrupted."""
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
                        now: datetime) -> list[int]:

@@ -56,6 +56,7 @@ from sfrenew.store.engine import (
 from sfrenew.store.errors import StoreConfigurationError
 from sfrenew.store.locks import advisory_lock, lock_key
 from sfrenew.store.queue_schema import QueueTables, backfills, chunks, fires
+from sfrenew.store.queue_status import OrgQueueStatus, org_status
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,14 @@ class QueueStore:
                                               chunks.c.chunk == chunk)
                          .values(run_id=run_id))
 
+    def chunk_returned(self, backfill_id: str, chunk: int, *, run_id: str) -> None:
+        """A chunk whose worker stopped it is queued again; its next attempt resumes
+        ``run_id``."""
+        with self._db.write() as conn:
+            conn.execute(update(chunks).where(chunks.c.backfill_id == backfill_id,
+                                              chunks.c.chunk == chunk)
+                         .values(status=QueueTables.QUEUED, run_id=run_id))
+
     def chunk_finished(self, backfill_id: str, chunk: int, *, status: str, run_id: str,
                        now: datetime) -> None:
         """Record a chunk's outcome."""
@@ -267,6 +276,14 @@ class QueueStore:
                        (cap.is_(None)) | (backfills.c.calls_used + calls <= cap))
                 .values(calls_used=backfills.c.calls_used + calls)).rowcount
         return bool(taken)
+
+    def org_status(self, org: str, *, queue: str, leader_lock: str,
+                   stalled_after_s: float) -> OrgQueueStatus:
+        """The queue as ``org`` sees it: its jobs, the workers, the scheduler's leader,
+        its running backfills (:mod:`sfrenew.store.queue_status`)."""
+        with self._db.read() as conn:
+            return org_status(conn, org=org, queue=queue, leader_lock=leader_lock,
+                              stalled_after_s=stalled_after_s)
 
     @contextmanager
     def slot(self, org: str, concurrency: int) -> Iterator[int]:
@@ -320,16 +337,20 @@ class LeaderSession:
 
 
 @contextmanager
-def leader_lock(url: str, name: str) -> Iterator[LeaderSession]:
+def leader_lock(url: str, name: str, *, replica: str = "") -> Iterator[LeaderSession]:
     """Hold the session advisory lock ``name`` on a DEDICATED connection (its own
     engine, no pool: a pooled connection could be recycled and drop the lock) for the
-    ``with`` block; :class:`~sfrenew.locks.Busy` when another process holds it."""
+    ``with`` block; :class:`~sfrenew.locks.Busy` when another process holds it. The
+    session is named ``replica`` (``application_name``: ``sfrenew status`` shows who
+    leads)."""
     pooled = make_engine(url, create=False)
     engine = create_engine(pooled.url, poolclass=NullPool)
     pooled.dispose()
     key = lock_key(name)
     try:
         with engine.connect() as conn:
+            if replica:
+                conn.execute(select(func.set_config("application_name", replica[:63], False)))
             got = bool(conn.scalar(select(func.pg_try_advisory_lock(key))))
             pid = int(conn.scalar(select(func.pg_backend_pid())) or 0)
             conn.commit()
@@ -349,7 +370,8 @@ def leader_lock(url: str, name: str) -> Iterator[LeaderSession]:
         engine.dispose()
 
 
-def open_queue(url: str) -> QueueStore:
+def open_queue(url: str, *, create: bool = True) -> QueueStore:
     """The queue in the PostgreSQL database at ``url``, its schema installed or upgraded
-    (:class:`~sfrenew.store.errors.StoreConfigurationError` on SQLite)."""
-    return QueueStore(migrations.open_prepared(url, create=True, check=QueueStore))
+    (:class:`~sfrenew.store.errors.StoreConfigurationError` on SQLite;
+    :class:`~sfrenew.store.errors.StoreMissing` when there is none and not ``create``)."""
+    return QueueStore(migrations.open_prepared(url, create=create, check=QueueStore))

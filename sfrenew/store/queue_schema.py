@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -66,6 +67,16 @@ chunks = Table(
     Column("run_id", String(64), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+# A run's saved plan file (JSON Lines, ADR 0007), zlib-compressed in parts of at most
+# planfiles.PART_BYTES of the file each: a run resumed by a worker on another machine,
+# with its own empty state_dir, reads it back from here (sfrenew.store.planfiles).
+plan_files = Table(
+    "queue_plan_files", queue_metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from sfrenew.store import (
     migrations,
     mirror,
     ownership,
+    planfiles,
     planstate,
     runs,
 )
@@ -235,6 +237,21 @@ class StateStore:
     def unfinished_runs(self, *, job: str | None = None) -> list[Run]:
         """Runs left ``running`` or ``interrupted``, oldest first."""
         return runs.unfinished(self._db, job=job)
+
+    def keep_plan_file(self, run_id: str, path: Path) -> None:
+        """Keep ``run_id``'s saved plan file in the store (PostgreSQL; a no-op on SQLite),
+        for a resume on another machine (:mod:`sfrenew.store.planfiles`)."""
+        planfiles.keep(self._db, run_id, path)
+
+    def restore_plan_file(self, run_id: str, path: Path) -> bool:
+        """Write ``run_id``'s kept plan file to ``path``; False when none is kept."""
+        return planfiles.restore(self._db, run_id, path)
+
+    def drop_plan_file(self, run_id: str, *, superseded_in: str | None = None) -> None:
+        """Forget ``run_id``'s kept plan file (the run settled) and, with
+        ``superseded_in`` (its job, on success), those of the job's earlier runs left
+        stopped or interrupted."""
+        planfiles.drop(self._db, run_id, superseded_in=superseded_in)
 
     # --- ledger ----------------------------------------------------------------------
 

@@ -43,13 +43,15 @@ def fresh_database() -> Iterator[str]:
 
 def write_queue_config(folder: Path, org: LocalOrg, *, url: str, name: str = "acme",
                        chunk_accounts: int = 10, concurrency: int = 4,
-                       jobs_dir: Path | None = None) -> Path:
-    """A config for ``org`` on PostgreSQL at ``url``, with its queue section."""
+                       jobs_dir: Path | None = None, state_dir: str | None = None) -> Path:
+    """A config for ``org`` on PostgreSQL at ``url``, with its queue section
+    (``state_dir`` as written, e.g. relative to the file; default ``folder/state``)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
     path.write_text(
         f"salesforce:\n  target: local\n  local_data_dir: {org.data_dir}\n"
-        f"  bulk_poll_seconds: 0.1\nstate_dir: {folder / 'state'}\nmappings: {MAPPING}\n"
+        f"  bulk_poll_seconds: 0.1\nstate_dir: {state_dir or folder / 'state'}\n"
+        f"mappings: {MAPPING}\n"
         f"store:\n  url: '{url}'\n"
         f"queue:\n  org: {name}\n  chunk_accounts: {chunk_accounts}\n"
         f"  concurrency: {concurrency}\n  jobs_dir: {jobs_dir or folder / 'jobs'}\n",

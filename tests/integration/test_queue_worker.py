@@ -59,10 +59,11 @@ def test_two_workers_backfill_in_chunks_like_one_process(tmp_path: Path) -> None
                     timeout=240, what="every chunk of the backfill done",
                     show=lambda: "\n".join(p.output() for p in workers))
                 queue.defer(run_job_task("acme", "renewals"))
-                wait_until(lambda: any(named(w.events(), "queued_job_finished")
-                                       and any(e.get("task") == "sfrenew.run_job"
-                                               for e in w.events()) for w in workers) or None,
-                           timeout=120, what="the queued renewals job finished")
+                # Finished, not started: SIGTERM would stop it and return it to the queue.
+                wait_until(lambda: any(e.get("task") == "sfrenew.run_job"
+                                       for w in workers
+                                       for e in named(w.events(), "queued_job_finished"))
+                           or None, timeout=120, what="the queued renewals job finished")
             for worker in workers:
                 worker.signal(signal.SIGTERM)
             assert [w.finish(timeout=60) for w in workers] == [0, 0]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sfrenew.plan.build import plan_objects
 from sfrenew.runner import CheckpointVersionError, RunRequest, Step, execute
 from sfrenew.store import RunStatus, open_store
 from tests.clock import now
@@ -88,3 +89,37 @@ def test_an_old_style_checkpoint_resumes_and_an_unknown_version_is_refused(book:
     assert after["version"] == 1
     assert after["phase"] == "applied"
     assert book.run().stats["written"] == {}  # nothing was left undone
+
+
+class _StopPlanning(_StopApplying):
+    """Asks the run to stop once ``after`` accounts are planned."""
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        """Count planned accounts, and stop past the mark."""
+        if phase == "plan":
+            self.seen += n
+            if self.seen >= self.after:
+                self.stop.set()
+
+
+def test_a_plan_stopped_part_way_resumes_on_a_disk_without_its_partial_plan(
+        book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker on another machine resumes it: the accounts planned so far (``.part``) are
+    # not there, so it plans from the first account again instead of losing them.
+    monkeypatch.setattr("sfrenew.plan.build.BATCH_ACCOUNTS", 10)  # stop between batches
+    stop = threading.Event()
+    stopped = execute(book.config, RunRequest(job="main", steps=(
+        Step.PULL, Step.PLAN, Step.APPLY)), clock=now, stop=stop,
+        progress=_StopPlanning(20, stop))
+    assert stopped.status == "stopped", stopped.message
+    saved = _saved_checkpoint(book, stopped.run_id)
+    assert saved["plan_progress"]["after"]
+    (part,) = (book.config.state_dir / "runs" / stopped.run_id).glob("*.part")
+    part.unlink()
+
+    resumed = book.run(resume_run_id=stopped.run_id)
+    assert resumed.status == "succeeded", resumed.message
+    with open_store(book.config.store_url) as store:
+        groups = store.count_groups(plan_objects(book.config.mapping))
+    assert resumed.stats["plan"]["accounts"] == groups > 20
+    assert book.run().stats["written"] == {}  # no account was left unplanned

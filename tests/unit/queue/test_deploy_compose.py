@@ -33,8 +33,10 @@ def test_the_compose_file_runs_postgres_schedulers_and_workers() -> None:
                       if m.startswith("./") or m.startswith("../"))
         assert mounts["./config.postgres.yaml"] == "/etc/sfrenew/config.yaml"
         assert (DEPLOY / "config.postgres.yaml").is_file()
-    # Workers share one state volume: a chunk retried on another worker finds its plan.
-    assert "state:/var/lib/sfrenew" in services["worker"]["volumes"]
+    # Workers share no state volume: a chunk retried on another worker reads its plan
+    # back from PostgreSQL (ADR 0017).
+    assert not any(m.endswith(":/var/lib/sfrenew") for m in services["worker"]["volumes"])
+    assert "state" not in (_compose().get("volumes") or {})
 
 
 def test_its_config_loads_as_a_deployment(tmp_path: Path) -> None:
