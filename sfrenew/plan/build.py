@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -483,6 +483,17 @@ class Planner:
         return o
 
 
+def _scoped_groups(store: StorePort, objects: list[str],
+                   scope: PlanScope) -> Iterator[MirrorGroup]:
+    """The mirror's groups the scope plans, in order: a plan of some accounts (a
+    backfill chunk's range of many) reads only theirs, not the whole mirror."""
+    if not scope.accounts:
+        return store.iter_groups(objects, after_group=scope.after_account)
+    after = scope.after_account
+    return store.iter_groups_of(objects, sorted(a for a in scope.accounts
+                                                if after is None or a > after))
+
+
 def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, today: date,
                shapes: FieldShapes, header: PlanHeader, path: Path,
                scope: PlanScope = PlanScope(), stop: threading.Event | None = None,
@@ -531,17 +542,11 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         planner.totals.full_pass = not replay
         batch: list[_Pending | _Done] = []
         walk = (replaying(store, objects, today) if replay
-                else planning(store.iter_groups(objects, after_group=scope.after_account)))
+                else planning(_scoped_groups(store, objects, scope)))
         if not plans_accounts(scope.rules):
             walk = iter(())
         for key, group, state in walk:
             item: _Pending | _Done
-            if scope.accounts and key not in scope.accounts:
-                # Out of scope (a backfill chunk plans a few accounts of many): skipped
-                # before its records are translated, as plan_one would skip it after.
-                if advance is not None:
-                    advance(1)
-                continue
             if state is not None:
                 item = _Done(key, AccountOutcome.from_json(state.entry), save=False)
                 planner.totals.replayed += 1
