@@ -42,14 +42,22 @@ from tests.integration.queue_support import fresh_database, wait_until, write_qu
 from tests.integration.test_backfill import created, org_state
 
 
-def _calls(url: str) -> dict[str, int]:
-    """API calls of every run in the store (the backfill's pull and chunks), by kind."""
+def _runs(url: str) -> tuple[dict[str, int], float, float]:
+    """API calls of every run in the store (the backfill's pull and chunks), by kind;
+    the pull's seconds (it runs alone) and the chunks' (first start to last end)."""
     totals: dict[str, int] = {}
     with open_store(url) as store:
-        for run in store.list_runs(100_000):
-            for kind, n in run.stats.api_calls.items():
-                totals[kind] = totals.get(kind, 0) + n
-    return dict(sorted(totals.items()))
+        runs = store.list_runs(100_000)
+    for run in runs:
+        for kind, n in run.stats.api_calls.items():
+            totals[kind] = totals.get(kind, 0) + n
+    pulls = [r for r in runs if r.job.endswith("-pull")]
+    chunks = [r for r in runs if not r.job.endswith("-pull")]
+    pull_s = sum((r.finished_at - r.started_at).total_seconds()
+                 for r in pulls if r.finished_at is not None)
+    ends = [r.finished_at for r in chunks if r.finished_at is not None]
+    chunks_s = (max(ends) - min(r.started_at for r in chunks)).total_seconds() if ends else 0.0
+    return dict(sorted(totals.items())), pull_s, chunks_s
 
 
 def _this_code_in_subprocesses() -> str:
@@ -125,8 +133,9 @@ def one(work: Path, *, template: Path, contracts: int, workers: int, latency_ms:
         finally:
             for process in processes:
                 process.kill()
-        calls = _calls(url)
+        calls, pull_s, chunks_s = _runs(url)
         return {"workers": workers, "wall_s": round(wall, 1), "chunks": done.chunks_total,
+                "pull_s": round(pull_s, 1), "chunks_s": round(chunks_s, 1),
                 "org_cpu_s": round(org_cpu, 1), "workers_cpu_s": round(workers_cpu, 1),
                 "load_before": load_before, "load_after": _load(),
                 "api_calls": sum(n for k, n in calls.items() if k != "auth"),
@@ -161,16 +170,18 @@ def main() -> None:
                          latency_ms=args.latency_ms, chunk_accounts=chunk_accounts,
                          window=window)
             results.append(result)
-            print(f"{count} worker(s): {result['wall_s']:.1f}s wall, {result['chunks']} chunks, "
+            print(f"{count} worker(s): {result['wall_s']:.1f}s wall (pull {result['pull_s']}s, "
+                  f"then chunks {result['chunks_s']}s), {result['chunks']} chunks, "
                   f"{result['api_calls']:,} API calls {result['by_kind']}, "
                   f"{result['created']:,} renewals created; CPU: org {result['org_cpu_s']}s, "
                   f"sfrenew processes {result['workers_cpu_s']}s; load average "
                   f"{result['load_before']} -> {result['load_after']}", flush=True)
     same = all(r["state"] == results[0]["state"] for r in results[1:])
     print(f"every org ends in the same state: {same}")
-    base = results[0]["wall_s"]
+    base, base_chunks = results[0]["wall_s"], results[0]["chunks_s"]
     for r in results:
-        print(f"  {r['workers']} worker(s): speed-up x{base / r['wall_s']:.2f}")
+        print(f"  {r['workers']} worker(s): speed-up x{base / r['wall_s']:.2f} "
+              f"(the chunks x{base_chunks / max(r['chunks_s'], 0.1):.2f})")
 
 
 if __name__ == "__main__":
