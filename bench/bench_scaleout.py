@@ -32,6 +32,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, text
+
 import sfrenew
 from sfrenew.clock import utc_now
 from sfrenew.localorg.faults import FaultConfig
@@ -75,6 +77,37 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class DatabaseCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, sampled from /proc
+    while the backfill runs (a backend's last sample counts; one that lives less than
+    a sampling interval is missed). None when the server is not on this machine."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, pool_size=1)
+        self.seen: dict[int, float] = {}
+        self.readable = True
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> None:
+        with self.engine.connect() as conn:
+            pids = list(conn.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")))
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue  # ended since
+            except OSError:
+                self.readable = False
+                return
+            self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.ticks  # utime, stime
+
+    def total(self) -> float | None:
+        self.engine.dispose()
+        return round(sum(self.seen.values()), 1) if self.readable else None
+
+
 def _load() -> str:
     return " ".join(f"{n:.2f}" for n in os.getloadavg())
 
@@ -116,13 +149,19 @@ def one(work: Path, *, template: Path, contracts: int, workers: int, latency_ms:
         backfill_id = json.loads(queued.stdout)["backfill_id"]
         processes = [Process(["worker", *args], cwd=work) for _ in range(workers)]
         try:
+            database = DatabaseCpu(url)
+
+            def finished() -> Any:
+                database.sample()
+                b = queue.get_backfill(backfill_id)
+                return b if b is not None and b.chunks_total is not None \
+                    and b.chunks_done == b.chunks_total else None
+
             with open_queue(url) as queue:
-                done = wait_until(
-                    lambda: b if (b := queue.get_backfill(backfill_id)) is not None
-                    and b.chunks_total is not None and b.chunks_done == b.chunks_total
-                    else None, timeout=6 * 3600, what="the backfill", every=0.5)
+                done = wait_until(finished, timeout=6 * 3600, what="the backfill", every=0.5)
             wall = time.perf_counter() - started
             org_cpu = time.process_time() - org_cpu  # the org serves from this process
+            database_cpu = database.total()
             for process in processes:
                 process.signal(signal.SIGTERM)
             for n, process in enumerate(processes):
@@ -137,6 +176,7 @@ def one(work: Path, *, template: Path, contracts: int, workers: int, latency_ms:
         return {"workers": workers, "wall_s": round(wall, 1), "chunks": done.chunks_total,
                 "pull_s": round(pull_s, 1), "chunks_s": round(chunks_s, 1),
                 "org_cpu_s": round(org_cpu, 1), "workers_cpu_s": round(workers_cpu, 1),
+                "database_cpu_s": database_cpu,
                 "load_before": load_before, "load_after": _load(),
                 "api_calls": sum(n for k, n in calls.items() if k != "auth"),
                 "by_kind": calls, "created": created(org), "state": org_state(org)}
@@ -174,7 +214,8 @@ def main() -> None:
                   f"then chunks {result['chunks_s']}s), {result['chunks']} chunks, "
                   f"{result['api_calls']:,} API calls {result['by_kind']}, "
                   f"{result['created']:,} renewals created; CPU: org {result['org_cpu_s']}s, "
-                  f"sfrenew processes {result['workers_cpu_s']}s; load average "
+                  f"sfrenew processes {result['workers_cpu_s']}s, PostgreSQL backends "
+                  f"{result['database_cpu_s']}s; load average "
                   f"{result['load_before']} -> {result['load_after']}", flush=True)
     same = all(r["state"] == results[0]["state"] for r in results[1:])
     print(f"every org ends in the same state: {same}")
