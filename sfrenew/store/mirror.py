@@ -224,6 +224,17 @@ def count_groups(db: Database, objects: Iterable[str]) -> int:
         return int(conn.scalar(stmt) or 0)
 
 
+def group_keys(db: Database, objects: Iterable[str]) -> list[str]:
+    """The accounts :func:`iter_groups` would yield, in its order, without reading
+    their records (a chunked backfill splits them into ranges)."""
+    stmt = (select(_m.c.group_key).distinct()
+            .where(_m.c.object.in_(sorted(set(objects))), _m.c.group_key.is_not(None),
+                   _m.c.is_deleted == false())
+            .order_by(_m.c.group_key))
+    with db.read() as conn:
+        return [str(key) for key in conn.scalars(stmt)]
+
+
 def _group(key: str, records: dict[str, list[MirrorRecord]]) -> MirrorGroup:
     return MirrorGroup(group_key=key, records={obj: tuple(rows) for obj, rows in records.items()})
 

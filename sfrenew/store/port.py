@@ -117,6 +117,9 @@ class StorePort(Protocol):
     def count_groups(self, objects: Iterable[str]) -> int:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""
 
+    def group_keys(self, objects: Iterable[str]) -> list[str]:
+        """The accounts :meth:`iter_groups` would yield, in order, records unread."""
+
     def mirror_counts(self) -> dict[str, MirrorCount]:
         """Live and deleted records per object."""
 

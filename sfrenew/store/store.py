@@ -171,6 +171,10 @@ class StateStore:
         """How many accounts :meth:`iter_groups` would yield (for progress)."""
         return mirror.count_groups(self._db, objects)
 
+    def group_keys(self, objects: Iterable[str]) -> list[str]:
+        """The accounts :meth:`iter_groups` would yield, in order, records unread."""
+        return mirror.group_keys(self._db, objects)
+
     def mirror_counts(self) -> dict[str, MirrorCount]:
         """Live and deleted records per object."""
         return mirror.counts(self._db)

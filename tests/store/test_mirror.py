@@ -93,6 +93,9 @@ def test_groups_hold_every_object_of_one_account(store: StateStore) -> None:
     assert list(store.iter_groups([])) == []
     assert store.count_groups(["Opportunity", "Contract"]) == 7
     assert store.count_groups(["Opportunity"]) == 5
+    assert store.group_keys(["Opportunity", "Contract"]) == [g.group_key for g in groups]
+    assert store.group_keys(["Opportunity"]) == [acct(i) for i in range(5)]
+    assert store.group_keys([]) == []
     # Resuming after a checkpointed account yields exactly the accounts after it.
     resumed = list(store.iter_groups(["Opportunity", "Contract"], batch=4,
                                      after_group=acct(3)))
