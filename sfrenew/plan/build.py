@@ -544,7 +544,8 @@ def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, t
         if carry_on and resume is not None:
             planner.totals = replace(resume, stopped=False)
         planner.totals.full_pass = not replay
-        work = Work(objects=tuple(objects), replay=replay, span=Span(after=scope.after_account))
+        work = Work(objects=tuple(objects), replay=replay, span=Span(after=scope.after_account),
+                    accounts=tuple(sorted(scope.accounts)))
         whole = scope.after_account is None and not scope.accounts and resume is None
         if split is not None and whole and plans_accounts(scope.rules):
             try:
@@ -584,11 +585,17 @@ class Work:
     objects: tuple[str, ...]
     replay: bool
     span: Span = EVERY_ACCOUNT
+    accounts: tuple[str, ...] = ()  # sorted; a plan of some accounts (a backfill chunk)
 
     def walk(self, store: StorePort, today: date) -> Iterator[Step]:
-        """The accounts in order, each to plan or to replay (see ``incremental``)."""
+        """The accounts in order, each to plan or to replay (see ``incremental``). A plan
+        of some accounts (a backfill chunk's range of many) reads only theirs from the
+        mirror, not the whole mirror."""
         if self.replay:
             return replaying(store, self.objects, today, self.span)
+        if self.accounts:
+            return planning(store.iter_groups_of(
+                self.objects, [a for a in self.accounts if self.span.holds(a)]), self.span)
         return planning(store.iter_groups(self.objects, after_group=self.span.after),
                         self.span)
 

@@ -73,8 +73,7 @@ def planned_accounts(config: AppConfig) -> list[str]:
     """The Account Ids a plan goes through (the mirror's account groups), sorted: a
     chunked backfill (:mod:`sfrenew.queue`) splits them into ranges after its pull."""
     with open_store(config.store_url) as store:
-        return sorted(group.group_key
-                      for group in store.iter_groups(plan_objects(config.mapping)))
+        return sorted(store.group_keys(plan_objects(config.mapping)))
 
 
 def execute(config: AppConfig, request: RunRequest, *, clock: Callable[[], datetime],

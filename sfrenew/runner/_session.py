@@ -268,7 +268,8 @@ class RunSession:
                           contract_end_to=r.contract_end_to,
                           after_account=progress.after if progress else None,
                           rules=frozenset(RuleSet(name) for name in r.rules))
-        self.progress.start("plan", self.store.count_groups(plan_objects(self.config.mapping)))
+        self.progress.start("plan", len(r.accounts) if r.accounts
+                            else self.store.count_groups(plan_objects(self.config.mapping)))
         shapes = self._shapes(gateway)
         analytics: Callable[[], AccountPlan] | None = None
         if plans_analytics(scope.rules):  # metric rows, the week's snapshot, outcomes

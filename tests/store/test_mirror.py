@@ -96,6 +96,7 @@ def test_groups_hold_every_object_of_one_account(store: StateStore) -> None:
     # the accounts to split a plan by: those iter_groups yields, in its order
     assert store.group_keys(["Opportunity", "Contract"]) == [acct(i) for i in range(7)]
     assert store.group_keys(["Opportunity"]) == [acct(i) for i in range(5)]
+    assert store.group_keys([]) == []
     # Resuming after a checkpointed account yields exactly the accounts after it.
     resumed = list(store.iter_groups(["Opportunity", "Contract"], batch=4,
                                      after_group=acct(3)))
