@@ -156,10 +156,24 @@ def formula_minimum(read: Mapping[str, int], written: Mapping[str, int]) -> int:
             + sum(math.ceil(n / 200) for n in written.values()))
 
 
+class ContenderFailed(RuntimeError):
+    """A contender's process failed: its exit status and the end of its stderr."""
+
+
+def _child(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a contender's process; its last stdout line (JSON). A failure is raised with
+    the tail of its stderr, so the reason is on the bench's own output."""
+    done = subprocess.run(argv, capture_output=True, check=False, cwd=ROOT, env=env)
+    lines = done.stdout.decode(errors="replace").strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-30:])
+        raise ContenderFailed(f"`{' '.join(argv[1:3])} …` exited {done.returncode}:\n{tail}")
+    data: dict[str, Any] = json.loads(lines[-1])
+    return data
+
+
 def _run_sfrenew(config: Path, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(config)], capture_output=True,
-                          check=True, cwd=ROOT, env=env)
-    data = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    data = _child([sys.executable, "-c", _CHILD, str(config)], env)
     stats = data["stats"]
     written = {obj: int(c["created"]) + int(c["updated"]) for obj, c in stats["written"].items()}
     return {"read": {k: int(v) for k, v in stats["pulled"].items()}, "written": written,
@@ -168,10 +182,7 @@ def _run_sfrenew(config: Path, env: dict[str, str]) -> dict[str, Any]:
 
 def _run_peer(kind: str) -> Callable[[Path, dict[str, str]], dict[str, Any]]:
     def run(config: Path, env: dict[str, str]) -> dict[str, Any]:
-        done = subprocess.run([sys.executable, "-m", "bench.peers", kind, str(config)],
-                              capture_output=True, check=True, cwd=ROOT, env=env)
-        data: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
-        return data
+        return _child([sys.executable, "-m", "bench.peers", kind, str(config)], env)
     return run
 
 
@@ -212,7 +223,11 @@ def bench(contender: str, base: Path, work: Path, env: dict[str, str]) -> None:
                 org.change_contracts()
             org.admin("POST", "stats/reset")
             cpu = _cpu_seconds(server.pid)
-            result = run(config, env)
+            try:
+                result = run(config, env)
+            except ContenderFailed as failed:  # the others still run; say why this one did not
+                print(f"{contender:<8} {label:<12} crashed: {failed}", flush=True)
+                return
             org_cpu = _cpu_seconds(server.pid) - cpu
             calls = org.calls()
             written = sum(result["written"].values())
