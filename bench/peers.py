@@ -51,7 +51,7 @@ from sfrenew.pull.incremental import pull
 from sfrenew.runner import RunRequest, Step
 from sfrenew.runner._wiring import effective_policy
 from sfrenew.salesforce.auth import LocalConnection
-from sfrenew.salesforce.port import GatewayPort
+from sfrenew.salesforce.port import GatewayPort, ReadSpec
 from sfrenew.salesforce.soql import format_soql, select
 from sfrenew.salesforce.values import lookup, typed
 from sfrenew.store import open_store
@@ -98,7 +98,21 @@ def _token(http: requests.Session, info: LocalConnection) -> str:
     return str(answer.json()["access_token"])
 
 
-class NaiveReader:
+class _EachInTurn:
+    """``read_many`` as a script does it: each object read in turn by ``read``."""
+
+    def read(self, sobject: str, fields: Sequence[str], where: str | None = None, *,
+             include_deleted: bool = False, expected_rows: int | None = None,
+             ) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
+        """Per spec, in order, its records (each read only when the pull gets to it)."""
+        for spec in specs:
+            yield self.read(spec.sobject, spec.fields, spec.where)
+
+
+class NaiveReader(_EachInTurn):
     """``read`` for sfrenew's pull: the Ids by query, then one query call per record."""
 
     def __init__(self, org: Org) -> None:
@@ -116,7 +130,7 @@ class NaiveReader:
                 yield {f: typed(lookup(record, f), types[f]) for f in fields}
 
 
-class BulkReader:
+class BulkReader(_EachInTurn):
     """``read`` for sfrenew's pull: one Bulk API 2.0 query job per object."""
 
     def __init__(self, org: Org) -> None:

@@ -53,10 +53,11 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     assert isinstance(table, Table)
     convert = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
     if compiled.positional:
-        # The statement's placeholders, in order; each is a column of the row.
-        order = [names.index(bind) for bind in compiled.positiontup or ()]
-        tuples = [tuple(f(row[n]) if f else row[n] for n, f in convert) for row in rows]
-        params: list[Any] = [tuple(t[i] for i in order) for t in tuples]
+        # The statement's placeholders, in order; each is a column of the row, converted
+        # straight into its place (one tuple per row).
+        placed = [convert[names.index(bind)] for bind in compiled.positiontup or ()]
+        params: list[Any] = [tuple([f(row[n]) if f else row[n] for n, f in placed])
+                             for row in rows]
     else:
         params = [{n: f(row[n]) if f else row[n] for n, f in convert} for row in rows]
     conn.exec_driver_sql(compiled.string, params)

@@ -61,3 +61,27 @@ def test_one_encoder_and_one_decoder_serve_every_call(monkeypatch: pytest.Monkey
 ])
 def test_scalars_text_as_the_encoder_writes_them(value: Any) -> None:
     assert codec.dumps(value) == codec._ENCODER.encode(value)
+
+
+@pytest.mark.parametrize("text", [
+    '"text"', '""', '"日本 – €"', '"quote \\" inside"', '"back\\\\slash"', '"tab\\t"',
+    '"\\u00e9"', 'null', 'true', 'false', '0', '-7', '1.5', '[1,2]', '{"a":1}',
+    '{"$decimal":"12.30"}', '{"$decimal":"-3E+2"}', '{"$decimal":"NaN"}',
+    '{"$date":"2024-02-29"}', '{"$datetime":"2026-11-24T07:15:00+00:00"}',
+    '{"$decimal":"1","x":2}', '{"$date":"2024-02-29","$decimal":"1"}',
+    '{"$decimal":"1.5\\u0030"}', '{"$decimal": "1.5"}', ' "spaced" ', '"a" ',
+])
+def test_direct_reads_give_what_the_decoder_gives(text: str) -> None:
+    expected = codec._DECODER.decode(text)
+    back = codec.loads(text)
+    assert type(back) is type(expected)
+    assert repr(back) == repr(expected)  # digits kept; Decimal('NaN') is not == itself
+
+
+@pytest.mark.parametrize("text", ['"a" "b"', '{"$decimal":"x"}', '"unterminated', "nul"])
+def test_direct_reads_refuse_what_the_decoder_refuses(text: str) -> None:
+    refusals = (ValueError, ArithmeticError)  # JSONDecodeError, Decimal's InvalidOperation
+    with pytest.raises(refusals):
+        codec._DECODER.decode(text)
+    with pytest.raises(refusals):
+        codec.loads(text)
