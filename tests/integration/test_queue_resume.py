@@ -133,6 +133,14 @@ def _same_as_reference(setup: Setup) -> None:
     assert _kept_plans(setup.url) == 0  # every run settled: no plan kept
 
 
+def _planned_run_id(worker: Process) -> str:
+    """The run of the first chunk ``worker`` has planned (waited for)."""
+    planned = _chunk_planned(worker.wait_for(lambda ev: _chunk_planned(ev) is not None,
+                                             timeout=180))
+    assert planned is not None
+    return str(planned["run_id"])
+
+
 def test_a_chunk_killed_after_planning_resumes_on_a_worker_with_another_state_dir(
         tmp_path: Path) -> None:
     with _setup(tmp_path) as setup:
@@ -140,11 +148,8 @@ def test_a_chunk_killed_after_planning_resumes_on_a_worker_with_another_state_di
         first = Process(["worker", "--config", str(setup.config(0))], cwd=tmp_path)
         workers = [first]
         try:
-            planned = _chunk_planned(first.wait_for(lambda ev: _chunk_planned(ev) is not None,
-                                                    timeout=180))
+            run_id = _planned_run_id(first)
             first.kill()  # kill -9, its plan saved, its writes under way
-            assert planned is not None
-            run_id = str(planned["run_id"])
             plan = Path("runs") / run_id / "plan.jsonl"
             assert (setup.state(0) / plan).exists()
             # The first machine's disk is out of reach (one test machine: delete its plans).
@@ -176,10 +181,7 @@ def test_sigterm_checkpoints_the_chunk_and_another_worker_resumes_it(tmp_path: P
         first = Process(["worker", "--config", str(setup.config(0))], cwd=tmp_path)
         workers = [first]
         try:
-            planned = _chunk_planned(first.wait_for(lambda ev: _chunk_planned(ev) is not None,
-                                                    timeout=180))
-            assert planned is not None
-            run_id = str(planned["run_id"])
+            run_id = _planned_run_id(first)
             asked = time.monotonic()
             first.signal(signal.SIGTERM)
             assert first.finish(timeout=60) == 0

@@ -8,44 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from sfrenew.core.planner import plan_account
-from sfrenew.mapping.objects import pulled_objects
 from sfrenew.plan import iter_accounts
-from sfrenew.plan.records import account_records
 from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.salesforce import format_soql
 from sfrenew.store import open_store
 from tests.clock import now, today
 from tests.integration.test_run_support import (
     Book,
+    StopWhile,
     book,
     dump,
+    engine_keys,
     open_book,
     schema_with,
 )
 
 pytestmark = pytest.mark.integration
 __all__ = ["book"]  # the fixture, re-exported for pytest
-
-
-def _engine_keys(b: Book) -> dict[str, set[str]]:
-    """The renewal, line and task keys the rules engine plans straight from the mirror."""
-    m = b.config.mapping
-    keys: dict[str, set[str]] = {"Opportunity": set(), "OpportunityLineItem": set(), "Task": set()}
-    with open_store(b.config.store_url) as store:
-        for group in store.iter_groups([o.sobject for o in pulled_objects(m)]):
-            records = account_records(m, group)
-            if records.account is None:
-                continue
-            plan = plan_account(account=records.account, contracts=records.contracts,
-                                today=today(), policy=b.config.rules, signals=records.signals,
-                                existing_renewals=records.existing_renewals,
-                                existing_tasks=records.existing_tasks)
-            for renewal in plan.renewals:
-                keys["Opportunity"].add(renewal.key)
-                keys["OpportunityLineItem"] |= {line.key for line in renewal.lines}
-                keys["Task"] |= {task.key for task in renewal.tasks}
-    return keys
 
 
 def test_first_run_creates_what_the_rules_plan(tmp_path: Path) -> None:
@@ -64,7 +43,7 @@ def _first_run_creates_what_the_rules_plan(book: Book) -> None:
     outcome = book.run()
     assert outcome.status == "succeeded", outcome.message
     org = dump(book)
-    expected = _engine_keys(book)
+    expected = engine_keys(book)
     for obj in ("Opportunity", "OpportunityLineItem", "Task"):
         assert set(org[obj]) == expected[obj], obj
         assert outcome.stats["written"][obj]["created"] == len(expected[obj])
@@ -223,7 +202,7 @@ def test_budget_stops_with_a_checkpoint_and_resume_finishes(book: Book) -> None:
     assert resumed.status == "succeeded", resumed.message
     assert resumed.run_id == stopped.run_id
     org = dump(book)
-    expected = _engine_keys(book)
+    expected = engine_keys(book)
     for obj in ("Opportunity", "OpportunityLineItem", "Task"):
         assert set(org[obj]) == expected[obj], obj
     assert book.run().stats["written"] == {}
@@ -240,26 +219,6 @@ def test_stop_event_ends_the_run_between_chunks(book: Book) -> None:
     assert sum(c["created"] for c in finished.stats["written"].values()) > 0
 
 
-class _StopWhile:
-    """A progress sink that asks the run to stop once a phase has advanced ``after``."""
-
-    def __init__(self, phase: str, after: int, stop: threading.Event) -> None:
-        self.phase, self.after, self.stop, self.seen = phase, after, stop, 0
-
-    def start(self, phase: str, total: int | None) -> None:
-        """Nothing to do."""
-
-    def advance(self, phase: str, n: int = 1) -> None:
-        """Count, and stop past the mark."""
-        if phase == self.phase:
-            self.seen += n
-            if self.seen >= self.after:
-                self.stop.set()
-
-    def finish(self, phase: str) -> None:
-        """Nothing to do."""
-
-
 def test_a_run_stopped_while_planning_resumes_after_the_last_planned_account(
         tmp_path: Path) -> None:
     b = open_book(tmp_path, contracts=700)
@@ -267,13 +226,13 @@ def test_a_run_stopped_while_planning_resumes_after_the_last_planned_account(
         stop = threading.Event()
         first = execute(b.config, RunRequest(job="main", steps=(
             Step.PULL, Step.PLAN, Step.APPLY)), clock=now, stop=stop,
-            progress=_StopWhile("plan", 10, stop))
+            progress=StopWhile("plan", 10, stop))
         assert first.status == "stopped"
         assert first.stats["written"] == {}
         resumed = b.run(resume_run_id=first.run_id)
         assert resumed.status == "succeeded", resumed.message
         org = dump(b)
-        expected = _engine_keys(b)
+        expected = engine_keys(b)
         for obj in ("Opportunity", "OpportunityLineItem", "Task"):
             assert set(org[obj]) == expected[obj], obj
         with open_store(b.config.store_url) as store:

@@ -9,6 +9,7 @@ created records, system fields, the run id stamp) so runs can be compared.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,17 @@ import pytest
 import yaml
 
 from sfrenew.config import AppConfig, load_config
+from sfrenew.core.planner import plan_account
 from sfrenew.localorg.app import LocalOrg
 from sfrenew.localorg.schema import OrgSchema, build_schema
 from sfrenew.localorg.seed import SeedSummary, seed_book
 from sfrenew.mapping import Concept, load_mapping
+from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import written_fields
+from sfrenew.plan.records import account_records
 from sfrenew.runner import RunOutcome, RunRequest, Step, execute, open_gateway
 from sfrenew.salesforce import Gateway
+from sfrenew.store import open_store
 from tests.clock import now, today
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,3 +135,48 @@ def insert(gateway: Gateway, sobject: str, rows: list[dict[str, Any]]) -> list[s
     results = gateway.write("insert", sobject, rows)
     assert all(r.success for r in results), [(r.error_code, r.message) for r in results]
     return [str(r.id) for r in results]
+
+
+class StopWhile:
+    """A progress sink that asks the run to stop once ``phase`` has advanced ``after``
+    (and remembers each phase's announced total)."""
+
+    def __init__(self, phase: str, after: int, stop: threading.Event) -> None:
+        self.phase, self.after, self.stop, self.seen = phase, after, stop, 0
+        self.totals: dict[str, int | None] = {}
+
+    def start(self, phase: str, total: int | None) -> None:
+        """Remember the phase's total."""
+        self.totals[phase] = total
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        """Count, and stop past the mark."""
+        if phase == self.phase:
+            self.seen += n
+            if self.seen >= self.after:
+                self.stop.set()
+
+    def finish(self, phase: str) -> None:
+        """Nothing to do."""
+
+
+def engine_keys(b: Book, accounts: set[str] | None = None) -> dict[str, set[str]]:
+    """The renewal, line and task keys the rules engine plans straight from the mirror,
+    for every account (None) or those of ``accounts``."""
+    m = b.config.mapping
+    keys: dict[str, set[str]] = {"Opportunity": set(), "OpportunityLineItem": set(), "Task": set()}
+    with open_store(b.config.store_url) as store:
+        for group in store.iter_groups([o.sobject for o in pulled_objects(m)]):
+            records = account_records(m, group)
+            if records.account is None or (accounts is not None
+                                           and records.account.id not in accounts):
+                continue
+            plan = plan_account(account=records.account, contracts=records.contracts,
+                                today=today(), policy=b.config.rules, signals=records.signals,
+                                existing_renewals=records.existing_renewals,
+                                existing_tasks=records.existing_tasks)
+            for renewal in plan.renewals:
+                keys["Opportunity"].add(renewal.key)
+                keys["OpportunityLineItem"] |= {line.key for line in renewal.lines}
+                keys["Task"] |= {task.key for task in renewal.tasks}
+    return keys
