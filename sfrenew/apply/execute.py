@@ -1,7 +1,9 @@
 """Applying a plan file: exactly its changes, chunk by chunk, parents first.
 
-Accounts are read from the plan file a batch at a time (flat memory). Within a
-batch, renewal opportunities are written first, then their lines and tasks with
+Accounts are read from the plan file a batch at a time (flat memory); objects written
+through Bulk API 2.0 are spooled to disk and sent as one job each per pass over the
+plan (:mod:`sfrenew.apply.spool`, ADR 0023). Within a batch, renewal opportunities are
+written first, then their lines and tasks with
 lookups (``RecordRef``) resolved to Ids (this run's results, else the ledger, else
 the org by key), then the contracts' links to their renewals (a lookup to an
 opportunity this run created, resolved the same way), then the accounts' risk fields.
@@ -45,8 +47,9 @@ class ApplyOptions:
     existence checks), and which (object, key) pairs this run already wrote.
 
     Accounts are gathered until their changes reach ``batch_rows``, then each object's
-    share is sent in chunks of ``chunk_size`` (sObject Collections: 200 a call), or in
-    one chunk for the ``bulk_objects`` (a Bulk API 2.0 job when it is big enough).
+    share is sent in chunks of ``chunk_size`` (sObject Collections: 200 a call), or,
+    for the ``bulk_objects``, spooled to one Bulk API 2.0 job per object sent at the
+    end of the pass.
     """
 
     chunk_size: int = 200
@@ -144,8 +147,9 @@ class Applier:
 
     Within a batch, the objects are written in waves: first every object none of whose
     changes looks up a record this batch creates (renewal opportunities, accounts),
-    then the objects whose lookups that wave resolved (lines, tasks, contracts); the
-    Bulk API 2.0 jobs of one wave run at the same time. sObject Collections objects
+    then the objects whose lookups that wave resolved (lines, tasks, contracts). Bulk
+    API 2.0 objects' rows are spooled (:attr:`spools`) and sent, one job per object, by
+    :meth:`flush` at the end of a pass. sObject Collections objects
     send only full chunks and carry the rest to the next batch (a plan costs
     ``⌈changes/200⌉`` calls per object, not a partial chunk per object per batch); a
     change that looks up a carried record waits with it. :meth:`flush` sends what is
