@@ -7,8 +7,10 @@ waiting; :meth:`BulkApi.start_query` and :meth:`BulkApi.query_rows` let a reader
 several query jobs and read them in its own order.
 
 Uploads are streamed: each job's CSV is written row by row to a temporary file and
-sent from there, so a 20,000-row write is not held as rows, text and bytes at once.
-Ingest results come back as up to three CSV files (successful, failed, unprocessed)
+sent from there, so a 20,000-row write is not held as rows, text and bytes at once;
+:meth:`BulkApi.ingest_streamed` also reads the rows from the caller's own file and
+yields results as they are read, so neither is held. Ingest results come back as up
+to three CSV files (successful, failed, unprocessed), read row by row as they arrive,
 that echo the uploaded columns but not the row order; each result row is matched to
 its input row by a digest of those echoed values (identical input rows are
 interchangeable, so they are matched first come, first served). A results file is
@@ -23,6 +25,7 @@ import hashlib
 import io
 import tempfile
 import time
+from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,30 +52,39 @@ BULK_INGEST_CALLS = 10
 # API 2.0 jobs, only daily ones (DailyBulkV2QueryJobs, 15,000 ingest batches); the
 # cap keeps one run from crowding the org's other integrations.
 MAX_CONCURRENT_JOBS = 5
+_BUCKET_SHIFT = 64 - 14  # row digests in 2**14 buckets by their top 14 bits
+_UNCLAIMED = 1 << 63  # set on a stored digest until a result row claims it
 
 
 class _RowDigests:
-    """Which uploaded row a result row echoes: 8-byte digests of the uploaded cells,
-    about 100 bytes a row (a whole-plan job of 100,000 rows holds 10 MB, not its rows).
-    Identical rows are interchangeable: they are claimed first come, first served."""
+    """Which uploaded row a result row echoes: an 8-byte digest of the uploaded cells
+    per row, kept with the row's index as two unsigned 64-bit numbers in one of 16,384
+    arrays chosen by the digest's top bits, ~16 bytes a row (a whole-plan job of 200,000
+    rows holds 3 MB, not its rows nor a dict entry per row). Identical rows are
+    interchangeable: they are claimed first come, first served."""
 
     def __init__(self) -> None:
-        self._one: dict[int, int] = {}
-        self._more: dict[int, deque[int]] = {}  # digests of identical rows, rare
+        self._buckets: dict[int, array[int]] = {}
 
     def add(self, values: Iterable[str], index: int) -> None:
         digest = _digest(values)
-        first = self._one.setdefault(digest, index)
-        if first != index:
-            self._more.setdefault(digest, deque()).append(index)
+        bucket = self._buckets.get(digest >> _BUCKET_SHIFT)
+        if bucket is None:
+            bucket = self._buckets[digest >> _BUCKET_SHIFT] = array("Q")
+        bucket.append(digest | _UNCLAIMED)
+        bucket.append(index)
 
     def claim(self, values: Iterable[str]) -> int:
         digest = _digest(values)
-        more = self._more.get(digest)
-        if digest in self._one:
-            return self._one.pop(digest)
-        if more:
-            return more.popleft()
+        bucket = self._buckets.get(digest >> _BUCKET_SHIFT)
+        if bucket is not None:
+            try:  # a scan in C of a dozen pairs; indexes never have the top bit set
+                at = bucket.index(digest | _UNCLAIMED)
+            except ValueError:
+                pass
+            else:
+                bucket[at] = 0
+                return bucket[at + 1]
         raise UnexpectedResponse("a Bulk API 2.0 result row matches no uploaded row")
 
 
