@@ -225,9 +225,29 @@ class BulkApi:
                     message=f"job {job.job_id} {info['state']} before this row")
 
     def _result_rows(self, job_id: str, name: str) -> Iterator[dict[str, str]]:
-        response = self._t.request(CallKind.BULK_RESULTS, "GET", f"jobs/ingest/{job_id}/{name}",
+        """The rows of a results file, downloaded to a temporary file first (retried
+        whole if cut off): the caller records results between rows, and a connection
+        held open that long is closed by the server (and holds its file open)."""
+        for attempt in self._t.retry.retrying():
+            with attempt:
+                download = self._download(f"jobs/ingest/{job_id}/{name}", job_id)
+        with download, io.TextIOWrapper(download, encoding="utf-8", newline="") as text:
+            yield from csv.DictReader(text)
+
+    def _download(self, path: str, job_id: str) -> IO[bytes]:
+        response = self._t.request(CallKind.BULK_RESULTS, "GET", path,
                                    headers={"Accept": "text/csv"}, stream=True)
-        return _streamed_rows(response, job_id)
+        download = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller
+        try:
+            with response:
+                for block in response.iter_content(chunk_size=1 << 16):
+                    download.write(block)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            download.close()
+            raise TransientError(f"the results of Bulk API 2.0 job {job_id} were cut "
+                                 f"off: {type(exc).__name__}") from None
+        download.seek(0)
+        return download
 
     # --- query --------------------------------------------------------------------
 
