@@ -1,7 +1,9 @@
 """Applying a plan file: exactly its changes, chunk by chunk, parents first.
 
-Accounts are read from the plan file a batch at a time (flat memory). Within a
-batch, renewal opportunities are written first, then their lines and tasks with
+Accounts are read from the plan file a batch at a time (flat memory); objects written
+through Bulk API 2.0 are spooled to disk and sent as one job each per pass over the
+plan (:mod:`sfrenew.apply.spool`, ADR 0023). Within a batch, renewal opportunities are
+written first, then their lines and tasks with
 lookups (``RecordRef``) resolved to Ids (this run's results, else the ledger, else
 the org by key), then the contracts' links to their renewals (a lookup to an
 opportunity this run created, resolved the same way), then the accounts' risk fields.
@@ -21,18 +23,17 @@ from pathlib import Path
 
 import structlog
 
+from sfrenew.apply.spool import Spools
 from sfrenew.apply.writer import (
     ApplyTotals,
-    Chunk,
     Target,
     reject_unwritable,
     send_chunk,
-    send_chunks,
 )
 from sfrenew.core.changeset import ChangeKind, RecordChange, RecordRef, ref_placeholder
 from sfrenew.mapping import Concept, MappingFile
 from sfrenew.mapping.translate import written_fields
-from sfrenew.plan.model import AccountPlan, iter_accounts
+from sfrenew.plan.model import AccountPlan, iter_accounts, read_header
 from sfrenew.salesforce.port import GatewayPort
 from sfrenew.store.port import StorePort
 
@@ -46,8 +47,9 @@ class ApplyOptions:
     existence checks), and which (object, key) pairs this run already wrote.
 
     Accounts are gathered until their changes reach ``batch_rows``, then each object's
-    share is sent in chunks of ``chunk_size`` (sObject Collections: 200 a call), or in
-    one chunk for the ``bulk_objects`` (a Bulk API 2.0 job when it is big enough).
+    share is sent in chunks of ``chunk_size`` (sObject Collections: 200 a call), or,
+    for the ``bulk_objects``, spooled to one Bulk API 2.0 job per object sent at the
+    end of the pass.
     """
 
     chunk_size: int = 200
@@ -101,10 +103,11 @@ def _pending_refs(change: RecordChange) -> list[tuple[str, RecordRef]]:
     return [(f, ref) for f, ref in change.refs if waiting.get(f) == ref_placeholder(ref)]
 
 
-def _batches(accounts: Iterable[AccountPlan], size: int) -> Iterator[list[RecordChange]]:
+def _batches(accounts: Iterable[AccountPlan], size: int,
+             wanted: Callable[[RecordChange], bool]) -> Iterator[list[RecordChange]]:
     batch: list[RecordChange] = []
     for account in accounts:
-        batch.extend(c for c in account.changes if c.writes)
+        batch.extend(c for c in account.changes if c.writes and wanted(c))
         if len(batch) >= size:
             yield batch
             batch = []
@@ -144,8 +147,9 @@ class Applier:
 
     Within a batch, the objects are written in waves: first every object none of whose
     changes looks up a record this batch creates (renewal opportunities, accounts),
-    then the objects whose lookups that wave resolved (lines, tasks, contracts); the
-    Bulk API 2.0 jobs of one wave run at the same time. sObject Collections objects
+    then the objects whose lookups that wave resolved (lines, tasks, contracts). Bulk
+    API 2.0 objects' rows are spooled (:attr:`spools`) and sent, one job per object, by
+    :meth:`flush` at the end of a pass. sObject Collections objects
     send only full chunks and carry the rest to the next batch (a plan costs
     ``⌈changes/200⌉`` calls per object, not a partial chunk per object per batch); a
     change that looks up a carried record waits with it. :meth:`flush` sends what is
@@ -153,11 +157,15 @@ class Applier:
     """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
-                 run_id: str, clock: Callable[[], datetime], options: ApplyOptions) -> None:
+                 run_id: str, clock: Callable[[], datetime], options: ApplyOptions,
+                 totals: ApplyTotals | None = None) -> None:
         self.gateway, self.store, self.mapping = gateway, store, mapping
         self.run_id, self.clock, self.options = run_id, clock, options
         self.targets = targets(mapping, run_id)
-        self.totals = ApplyTotals()
+        self.totals = ApplyTotals() if totals is None else totals
+        # Bulk objects' rows, sent as one job each at the end of a pass over the plan.
+        self.spools = Spools(gateway=gateway, store=store, run_id=run_id, clock=clock,
+                             totals=self.totals)
         # per target, by its place in self.targets
         self._carried: dict[int, list[tuple[RecordChange, dict[str, str]]]] = {}
         self._waiting: list[RecordChange] = []  # they look up a carried record
@@ -182,7 +190,6 @@ class Applier:
                 wave = [min(pending)]
             carried = {(self.targets[n].sobject, c.key)
                        for n, queue in self._carried.items() for c, _r in queue}
-            bulk: list[Chunk] = []
             for n in wave:
                 target = self.targets[n]
                 mine = []
@@ -195,19 +202,18 @@ class Applier:
                 ready = self._ready(target, mine)
                 if target.sobject in self.options.bulk_objects:
                     if ready:
-                        bulk.append(Chunk(target, [c for c, _r in ready],
-                                          [r for _c, r in ready]))
+                        self.spools.add(n, target, [c for c, _r in ready],
+                                        [r for _c, r in ready])
                     continue
                 self._carried.setdefault(n, []).extend(ready)
                 self._send_full(n, every=last)
-            if bulk:
-                send_chunks(gateway=self.gateway, store=self.store, run_id=self.run_id,
-                            chunks=bulk, clock=self.clock, totals=self.totals)
 
     def flush(self) -> None:
-        """Send every change carried over from earlier batches, and those waiting."""
+        """Send every change carried over from earlier batches, and those waiting, and
+        the spooled Bulk rows."""
         while self._waiting or any(self._carried.values()):
             self.apply_batch([], last=True)
+        self.spools.send()
 
     def _send_full(self, n: int, *, every: bool) -> None:
         target = self.targets[n]
@@ -285,6 +291,13 @@ class Applier:
         return [c for c in changes if not (c.kind is ChangeKind.CREATE and c.key in found)]
 
 
+def _deferred(change: RecordChange, unsettled: frozenset[str]) -> bool:
+    """True when ``change`` looks up a record of another object whose changes are not
+    all sent yet (it waits for a later pass over the plan)."""
+    return any(ref.object in unsettled and ref.object != change.object
+               for _f, ref in _pending_refs(change))
+
+
 def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
                run_id: str, clock: Callable[[], datetime], options: ApplyOptions,
                stop: threading.Event | None = None,
@@ -292,15 +305,53 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
                totals: ApplyTotals | None = None) -> ApplyTotals:
     """Apply the plan file at ``path``; stops between batches when ``stop`` is set.
 
+    With no Bulk object the plan is read once. With Bulk objects it is read in passes:
+    the first sends every change that looks up no record of another object the plan
+    writes (renewal opportunities, accounts; the Bulk rows spooled and sent as one job
+    per object at the end of the pass), the next the changes that looked those up (their
+    Ids are in the ledger by then), and so on.
+
     Raises the gateway's BudgetExhausted/TransientError as they come: the runner
     checkpoints (everything sent so far is in the ledger, and in ``totals`` when the
     caller passes its own).
     """
     applier = Applier(gateway=gateway, store=store, mapping=mapping, run_id=run_id,
-                      clock=clock, options=options)
-    if totals is not None:
-        applier.totals = totals
-    batches = _batches(iter_accounts(path), options.batch_rows)
+                      clock=clock, options=options, totals=totals)
+    counts = read_header(path).counts
+    unsettled = frozenset(obj for obj, per in counts.items()
+                          if any(n for kind, n in per.items() if kind != "leave")) \
+        if options.bulk_objects else frozenset()
+    before: frozenset[str] | None = None  # what the previous pass waited for
+    while True:
+        deferred = _pass(applier, path, before=before, unsettled=unsettled, stop=stop,
+                         advance=advance)
+        if deferred is None:  # stopped
+            return applier.totals
+        applier.flush()
+        if not deferred:
+            return applier.totals
+        # Lookups in a circle (none in sfrenew's plans): the last pass takes every change.
+        before, unsettled = unsettled, (frozenset(deferred) if deferred != unsettled
+                                        else frozenset())
+
+
+def _pass(applier: Applier, path: Path, *, before: frozenset[str] | None,
+          unsettled: frozenset[str], stop: threading.Event | None,
+          advance: Callable[[int], None] | None) -> set[str] | None:
+    """One pass over the plan: the changes the previous pass deferred (every change in
+    the first) that need not wait for ``unsettled`` objects; the objects of those that
+    still wait, or None when stopped."""
+    deferred: set[str] = set()
+
+    def wanted(change: RecordChange) -> bool:
+        if before is not None and not _deferred(change, before):
+            return False  # sent by an earlier pass
+        if _deferred(change, unsettled):
+            deferred.add(change.object)
+            return False
+        return True
+
+    batches = _batches(iter_accounts(path), applier.options.batch_rows, wanted)
     while (batch := next(batches, None)) is not None:
         applier.apply_batch(batch)
         # Lookups point inside an account, and a batch holds whole accounts: the Ids
@@ -312,8 +363,9 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
         # Not held while the next batch is read: one batch in memory at a time.
         del batch
         if stop is not None and stop.is_set():
-            # Carried changes are not in the ledger: the resumed run sends them.
+            # Spooled rows have their intents in the ledger: they are sent. Carried
+            # changes are not in the ledger: the resumed run sends them.
+            applier.spools.send()
             applier.totals.stopped = True
-            return applier.totals
-    applier.flush()
-    return applier.totals
+            return None
+    return deferred

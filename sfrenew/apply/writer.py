@@ -32,6 +32,7 @@ from sfrenew.store.values import (
 # Test hook for crash-safety tests: SIGKILL this process after that many chunks were
 # sent (before their results are recorded, the worst moment), or after recording them.
 
+_SEND_ORDER = (SfOperation.DELETE, SfOperation.UPSERT, SfOperation.INSERT, SfOperation.UPDATE)
 _OPERATION = {ChangeKind.CREATE: Operation.CREATE, ChangeKind.UPDATE: Operation.UPDATE,
               ChangeKind.CLOSE: Operation.CLOSE, ChangeKind.DELETE: Operation.DELETE}
 
@@ -94,10 +95,43 @@ def _intent(change: RecordChange, row: Mapping[str, Any], target: Target) -> Wri
                        sf_id=change.sf_id)
 
 
-def _rejection(change: RecordChange, row: Mapping[str, Any], result: RowResult) -> Rejection:
-    return Rejection(object=change.object, key=change.key, operation=_OPERATION[change.kind],
+@dataclass(frozen=True)
+class SentRow:
+    """One row sent to Salesforce: what the ledger and the totals need of its change."""
+
+    object: str
+    key: str
+    kind: ChangeKind
+    sf_id: str | None
+    seq: int  # its intent in the ledger
+    row: Mapping[str, Any]
+
+
+def _rejection(sent: SentRow, result: RowResult) -> Rejection:
+    return Rejection(object=sent.object, key=sent.key, operation=_OPERATION[sent.kind],
                      error_code=result.error_code or "UNKNOWN_EXCEPTION",
-                     message=result.message or "", payload=dict(row), fields=result.fields)
+                     message=result.message or "", payload=dict(sent.row), fields=result.fields)
+
+
+def sf_operation(target: Target, kind: ChangeKind) -> SfOperation:
+    """How a change is sent: sfrenew's own expired rows (analytics retention) are
+    deleted by Id; the rest are upserted by key, or inserted and updated by Id."""
+    if kind is ChangeKind.DELETE:
+        return SfOperation.DELETE
+    if target.upsert:
+        return SfOperation.UPSERT
+    return SfOperation.INSERT if kind is ChangeKind.CREATE else SfOperation.UPDATE
+
+
+def record_intents(*, store: StorePort, run_id: str, target: Target,
+                   changes: Sequence[RecordChange], refs: Sequence[Mapping[str, str]],
+                   clock: Callable[[], datetime]) -> list[SentRow]:
+    """Each change's row, its intent committed to the ledger (before it is sent)."""
+    rows = [_payload(c, target, r) for c, r in zip(changes, refs, strict=True)]
+    seqs = store.record_intents(run_id, [_intent(c, r, target) for c, r in
+                                         zip(changes, rows, strict=True)], now=clock())
+    return [SentRow(c.object, c.key, c.kind, c.sf_id, seq, row)
+            for c, row, seq in zip(changes, rows, seqs, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -123,62 +157,47 @@ def send_chunks(*, gateway: GatewayPort, store: StorePort, run_id: str,
     """Write independent chunks (no change of one looks up a record of another) in one
     go, so their Bulk jobs run at the same time; every intent is in the ledger before
     anything is sent, and every result after."""
-    rows = [[_payload(c, chunk.target, r) for c, r in zip(chunk.changes, chunk.refs,
-                                                           strict=True)]
+    sent = [record_intents(store=store, run_id=run_id, target=chunk.target,
+                           changes=chunk.changes, refs=chunk.refs, clock=clock)
             for chunk in chunks]
-    seqs = [store.record_intents(run_id, [_intent(c, r, chunk.target) for c, r in
-                                          zip(chunk.changes, chunk_rows, strict=True)],
-                                 now=clock())
-            for chunk, chunk_rows in zip(chunks, rows, strict=True)]
     requests: list[WriteRequest] = []
     slots: list[list[tuple[int, list[int]]]] = []  # per chunk: (request, row indexes)
-    for chunk, chunk_rows in zip(chunks, rows, strict=True):
+    for chunk, rows in zip(chunks, sent, strict=True):
         target = chunk.target
         mine: list[tuple[int, list[int]]] = []
-        # sfrenew's own expired rows (analytics retention) are deleted by Id; the rest
-        # are upserted by key, or inserted and updated by Id.
-        kinds = [c.kind for c in chunk.changes]
-        rest = [i for i, k in enumerate(kinds) if k is not ChangeKind.DELETE]
-        parts = [(SfOperation.DELETE, [i for i, k in enumerate(kinds)
-                                       if k is ChangeKind.DELETE])]
-        if target.upsert:
-            parts.append((SfOperation.UPSERT, rest))
-        else:
-            parts += [(SfOperation.INSERT, [i for i in rest if kinds[i] is ChangeKind.CREATE]),
-                      (SfOperation.UPDATE, [i for i in rest
-                                            if kinds[i] is not ChangeKind.CREATE])]
-        for op, idx in parts:
+        for op in _SEND_ORDER:
+            idx = [i for i, r in enumerate(rows) if sf_operation(target, r.kind) is op]
             if idx:
                 mine.append((len(requests), idx))
                 external_id = target.key_field if op is SfOperation.UPSERT else None
-                requests.append(WriteRequest(op, target.sobject, [chunk_rows[i] for i in idx],
+                requests.append(WriteRequest(op, target.sobject, [rows[i].row for i in idx],
                                              external_id))
         slots.append(mine)
     answers = gateway.write_many(requests)
-    for chunk, chunk_rows, chunk_seqs, mine in zip(chunks, rows, seqs, slots, strict=True):
+    for chunk, rows, mine in zip(chunks, sent, slots, strict=True):
         results = [RowResult(index=i, id=None, created=False, success=False)
-                   for i in range(len(chunk_rows))]
+                   for i in range(len(rows))]
         for number, idx in mine:
             for i, answer in zip(idx, answers[number], strict=True):
                 results[i] = answer
         totals.chunks += 1
         chunk_checkpoint(totals.chunks, "before_results")
-        _record(store=store, run_id=run_id, chunk=chunk, rows=chunk_rows, seqs=chunk_seqs,
-                results=results, clock=clock, totals=totals)
+        record_results(store=store, run_id=run_id, target=chunk.target, sent=rows,
+                       results=results, clock=clock, totals=totals)
         chunk_checkpoint(totals.chunks, "after_results")
 
 
-def _record(*, store: StorePort, run_id: str, chunk: Chunk, rows: Sequence[Mapping[str, Any]],
-            seqs: Sequence[int], results: Sequence[RowResult], clock: Callable[[], datetime],
-            totals: ApplyTotals) -> None:
-    target = chunk.target
+def record_results(*, store: StorePort, run_id: str, target: Target, sent: Sequence[SentRow],
+                   results: Sequence[RowResult], clock: Callable[[], datetime],
+                   totals: ApplyTotals) -> None:
+    """The outcomes of sent rows in the ledger, the rejected ones as dead letters."""
     outcomes: list[WriteResult] = []
     done_keys: list[str] = []
     bad: list[Rejection] = []
-    for change, row, seq, result in zip(chunk.changes, rows, seqs, results, strict=True):
+    for change, result in zip(sent, results, strict=True):
         if result.success:
             sf_id = result.id or change.sf_id
-            outcomes.append(WriteResult(seq, WriteStatus.SUCCEEDED, sf_id=sf_id))
+            outcomes.append(WriteResult(change.seq, WriteStatus.SUCCEEDED, sf_id=sf_id))
             if sf_id:
                 totals.ids[(change.object, change.key)] = sf_id
             done_keys.append(change.key)
@@ -189,10 +208,11 @@ def _record(*, store: StorePort, run_id: str, chunk: Chunk, rows: Sequence[Mappi
             else:
                 totals.count(change.object, created=int(created), updated=int(not created))
         else:
-            outcomes.append(WriteResult(seq, WriteStatus.FAILED, error_code=result.error_code,
+            outcomes.append(WriteResult(change.seq, WriteStatus.FAILED,
+                                        error_code=result.error_code,
                                         error_message=result.message,
                                         error_fields=result.fields))
-            bad.append(_rejection(change, row, result))
+            bad.append(_rejection(change, result))
             totals.count(change.object, rejected=1)
     store.record_results(run_id, outcomes, now=clock())
     totals.rejected.extend(bad)

@@ -64,8 +64,9 @@ RUN_STARTED = "run_started"
 RUN_STEP_DONE = "run_step_done"
 RUN_FINISHED = "run_finished"
 PLAN_FINGERPRINT_DIFFERS = "plan_fingerprint_differs"
-BATCH_CHUNKS = 10  # accounts are applied in batches of this many chunks' worth of changes
-BULK_BATCH_ROWS = 20_000  # ... or this many when an object goes through Bulk API 2.0
+# Accounts are applied in batches of this many chunks' worth of changes; Bulk API 2.0
+# objects too: their rows are spooled to disk and sent as one job per object.
+BATCH_CHUNKS = 10
 
 
 def plan_path(config: AppConfig, run_id: str) -> Path:
@@ -342,9 +343,9 @@ class RunSession:
         bulk_from = gateway.thresholds.write_bulk_rows
         bulk = frozenset(obj for obj, per in header.counts.items()
                          if sum(n for k, n in per.items() if k != "leave") >= bulk_from)
-        options = ApplyOptions(chunk_size=chunk, batch_rows=max(
-            BATCH_CHUNKS * chunk, BULK_BATCH_ROWS if bulk else 0), bulk_objects=bulk,
-            saved_plan=saved is not None or resumed, done=done)
+        options = ApplyOptions(chunk_size=chunk, batch_rows=BATCH_CHUNKS * chunk,
+                               bulk_objects=bulk, saved_plan=saved is not None or resumed,
+                               done=done)
         try:
             apply_plan(path=path, gateway=gateway, store=self.store,
                        mapping=self.config.mapping, run_id=run_id, clock=self.clock,

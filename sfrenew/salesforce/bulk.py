@@ -7,8 +7,10 @@ waiting; :meth:`BulkApi.start_query` and :meth:`BulkApi.query_rows` let a reader
 several query jobs and read them in its own order.
 
 Uploads are streamed: each job's CSV is written row by row to a temporary file and
-sent from there, so a 20,000-row write is not held as rows, text and bytes at once.
-Ingest results come back as up to three CSV files (successful, failed, unprocessed)
+sent from there, so a 20,000-row write is not held as rows, text and bytes at once;
+:meth:`BulkApi.ingest_streamed` also reads the rows from the caller's own file and
+yields results as they are read, so neither is held. Ingest results come back as up
+to three CSV files (successful, failed, unprocessed), read row by row as they arrive,
 that echo the uploaded columns but not the row order; each result row is matched to
 its input row by a digest of those echoed values (identical input rows are
 interchangeable, so they are matched first come, first served). A results file is
@@ -23,7 +25,8 @@ import hashlib
 import io
 import tempfile
 import time
-from collections import defaultdict, deque
+from array import array
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -35,7 +38,7 @@ from sfrenew.salesforce.budget import CallKind
 from sfrenew.salesforce.bulk_group import JobGroup
 from sfrenew.salesforce.errors import BulkJobFailed, TransientError, UnexpectedResponse
 from sfrenew.salesforce.polling import PollPolicy
-from sfrenew.salesforce.port import WriteRequest
+from sfrenew.salesforce.port import StreamedWrite, WriteRequest
 from sfrenew.salesforce.results import NOT_PROCESSED, Operation, RowResult, parse_bulk_error
 from sfrenew.salesforce.retry import Sleep
 from sfrenew.salesforce.transport import Transport
@@ -49,6 +52,52 @@ BULK_INGEST_CALLS = 10
 # API 2.0 jobs, only daily ones (DailyBulkV2QueryJobs, 15,000 ingest batches); the
 # cap keeps one run from crowding the org's other integrations.
 MAX_CONCURRENT_JOBS = 5
+_BUCKET_SHIFT = 64 - 14  # row digests in 2**14 buckets by their top 14 bits
+_UNCLAIMED = 1 << 63  # set on a stored digest until a result row claims it
+
+
+class _RowDigests:
+    """Which uploaded row a result row echoes: an 8-byte digest of the uploaded cells
+    per row, kept with the row's index as two unsigned 64-bit numbers in one of 16,384
+    arrays chosen by the digest's top bits, ~16 bytes a row (a whole-plan job of 200,000
+    rows holds 3 MB, not its rows nor a dict entry per row). Identical rows are
+    interchangeable: they are claimed first come, first served."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, array[int]] = {}
+
+    def add(self, values: Iterable[str], index: int) -> None:
+        digest = _digest(values)
+        bucket = self._buckets.get(digest >> _BUCKET_SHIFT)
+        if bucket is None:
+            bucket = self._buckets[digest >> _BUCKET_SHIFT] = array("Q")
+        bucket.append(digest | _UNCLAIMED)
+        bucket.append(index)
+
+    def claim(self, values: Iterable[str]) -> int:
+        digest = _digest(values)
+        bucket = self._buckets.get(digest >> _BUCKET_SHIFT)
+        if bucket is not None:
+            try:  # a scan in C of a dozen pairs; indexes never have the top bit set
+                at = bucket.index(digest | _UNCLAIMED)
+            except ValueError:
+                pass
+            else:
+                bucket[at] = 0
+                return bucket[at + 1]
+        raise UnexpectedResponse("a Bulk API 2.0 result row matches no uploaded row")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The rows of one write, as an iterator: held (``ingest_many``) or read from the
+    caller's file (``ingest_streamed``)."""
+
+    operation: Operation
+    sobject: str
+    external_id_field: str | None
+    columns: list[str]
+    rows: Iterator[Mapping[str, Any]]
 
 
 @dataclass
@@ -58,7 +107,7 @@ class _IngestJob:
     start: int  # index of its first row in the request's records
     stop: int
     columns: list[str]
-    digests: dict[bytes, deque[int]]  # row digest -> row indexes (relative to start)
+    digests: _RowDigests  # row indexes relative to start
 
 
 class BulkApi:
@@ -90,30 +139,47 @@ class BulkApi:
         """Write each request's records, the jobs running at the same time; per request,
         one RowResult per record in input order."""
         results: list[list[RowResult | None]] = [[None] * len(r.records) for r in requests]
+        sources = [_Source(r.operation, r.sobject, r.external_id_field,
+                           _columns(r.operation, r.records), iter(r.records))
+                   for r in requests]
+        for number, result in self._ingest(sources):
+            results[number][result.index] = result
+        return [[r for r in rows if r is not None] for rows in results]
+
+    def ingest_streamed(self, requests: Sequence[StreamedWrite]
+                        ) -> Iterator[tuple[int, RowResult]]:
+        """Write each request's rows as they are read from the caller's file, the jobs
+        running at the same time; yields (request number, RowResult) as result files are
+        read, each row once, in no particular order. Neither rows nor results are held."""
+        sources = [_Source(r.operation, r.sobject, r.external_id_field,
+                           ["Id"] if r.operation is Operation.DELETE else list(r.columns),
+                           r.rows()) for r in requests]
+        return self._ingest(sources)
+
+    def _ingest(self, sources: Sequence[_Source]) -> Iterator[tuple[int, RowResult]]:
         group = self.group()
         running: deque[_IngestJob] = deque()
-        for job in self._started_jobs(requests):
+        for job in self._started_jobs(sources):
             group.add(f"jobs/ingest/{job.job_id}", expected_rows=job.stop - job.start)
             running.append(job)
             if len(running) >= self.max_concurrent_jobs:
-                self._finish(running.popleft(), group, results)
+                yield from self._finish(running.popleft(), group)
         while running:
-            self._finish(running.popleft(), group, results)
-        return [[r for r in rows if r is not None] for rows in results]
+            yield from self._finish(running.popleft(), group)
 
-    def _started_jobs(self, requests: Sequence[WriteRequest]) -> Iterator[_IngestJob]:
-        for number, request in enumerate(requests):
-            columns = _columns(request.operation, request.records)
+    def _started_jobs(self, sources: Sequence[_Source]) -> Iterator[_IngestJob]:
+        for number, source in enumerate(sources):
+            columns = source.columns
             # Bulk ignores an empty cell on update; "#N/A" is how a field is set to null.
-            null = "" if request.operation is Operation.INSERT else "#N/A"
+            null = "" if source.operation is Operation.INSERT else "#N/A"
             rows = ([to_csv_text(r.get(c), null=null) for c in columns]
-                    for r in request.records)
+                    for r in source.rows)
             for start, stop, upload, digests in _spooled_uploads(columns, rows):
                 with upload:
-                    job_id = self._create_and_upload(request, upload)
+                    job_id = self._create_and_upload(source, upload)
                 yield _IngestJob(number, job_id, start, stop, columns, digests)
 
-    def _create_and_upload(self, request: WriteRequest, upload: IO[bytes]) -> str:
+    def _create_and_upload(self, request: _Source, upload: IO[bytes]) -> str:
         spec: dict[str, Any] = {"object": request.sobject,
                                 "operation": request.operation.value, "contentType": "CSV",
                                 "lineEnding": "LF", "columnDelimiter": "COMMA"}
@@ -127,8 +193,7 @@ class BulkApi:
                      json_body={"state": "UploadComplete"})
         return job_id
 
-    def _finish(self, job: _IngestJob, group: JobGroup,
-                results: list[list[RowResult | None]]) -> None:
+    def _finish(self, job: _IngestJob, group: JobGroup) -> Iterator[tuple[int, RowResult]]:
         info = group.wait_for(f"jobs/ingest/{job.job_id}")
         processed = int(info.get("numberRecordsProcessed") or 0)
         failed = int(info.get("numberRecordsFailed") or 0)
@@ -136,29 +201,53 @@ class BulkApi:
             raise BulkJobFailed(f"Bulk API 2.0 job {job.job_id} {info['state']}: "
                                 f"{info.get('errorMessage', '')}", job_id=job.job_id,
                                 state=str(info["state"]))
-        out = results[job.request]
+        answered = bytearray(job.stop - job.start)  # a byte a row: which were in a file
         if processed - failed > 0:
             for rec in self._result_rows(job.job_id, "successfulResults"):
-                i = job.start + _claim(job.digests, job.columns, rec)
-                out[i] = RowResult(index=i, id=rec.get("sf__Id") or None, success=True,
-                                   created=rec.get("sf__Created", "").lower() == "true")
+                n = job.digests.claim(rec.get(c, "") for c in job.columns)
+                answered[n] = 1
+                yield job.request, RowResult(
+                    index=job.start + n, id=rec.get("sf__Id") or None, success=True,
+                    created=rec.get("sf__Created", "").lower() == "true")
         if failed > 0:
             for rec in self._result_rows(job.job_id, "failedResults"):
-                i = job.start + _claim(job.digests, job.columns, rec)
+                n = job.digests.claim(rec.get(c, "") for c in job.columns)
+                answered[n] = 1
                 code, message, fields = parse_bulk_error(rec.get("sf__Error", ""))
-                out[i] = RowResult(index=i, id=rec.get("sf__Id") or None, created=False,
-                                   success=False, error_code=code, message=message,
-                                   fields=fields)
-        for i in range(job.start, job.stop):
-            if out[i] is None:  # unprocessed: the job failed or was aborted before this row
-                out[i] = RowResult(index=i, id=None, created=False, success=False,
-                                   error_code=NOT_PROCESSED,
-                                   message=f"job {job.job_id} {info['state']} before this row")
+                yield job.request, RowResult(
+                    index=job.start + n, id=rec.get("sf__Id") or None, created=False,
+                    success=False, error_code=code, message=message, fields=fields)
+        for n, seen in enumerate(answered):
+            if not seen:  # unprocessed: the job failed or was aborted before this row
+                yield job.request, RowResult(
+                    index=job.start + n, id=None, created=False, success=False,
+                    error_code=NOT_PROCESSED,
+                    message=f"job {job.job_id} {info['state']} before this row")
 
     def _result_rows(self, job_id: str, name: str) -> Iterator[dict[str, str]]:
-        response = self._t.request(CallKind.BULK_RESULTS, "GET", f"jobs/ingest/{job_id}/{name}",
-                                   headers={"Accept": "text/csv"})
-        return csv.DictReader(io.StringIO(response.content.decode("utf-8")))
+        """The rows of a results file, downloaded to a temporary file first (retried
+        whole if cut off): the caller records results between rows, and a connection
+        held open that long is closed by the server (and holds its file open)."""
+        for attempt in self._t.retry.retrying():
+            with attempt:
+                download = self._download(f"jobs/ingest/{job_id}/{name}", job_id)
+        with download, io.TextIOWrapper(download, encoding="utf-8", newline="") as text:
+            yield from csv.DictReader(text)
+
+    def _download(self, path: str, job_id: str) -> IO[bytes]:
+        response = self._t.request(CallKind.BULK_RESULTS, "GET", path,
+                                   headers={"Accept": "text/csv"}, stream=True)
+        download = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller
+        try:
+            with response:
+                for block in response.iter_content(chunk_size=1 << 16):
+                    download.write(block)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            download.close()
+            raise TransientError(f"the results of Bulk API 2.0 job {job_id} were cut "
+                                 f"off: {type(exc).__name__}") from None
+        download.seek(0)
+        return download
 
     # --- query --------------------------------------------------------------------
 
@@ -220,42 +309,36 @@ def _csv_line(values: list[str]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _digest(values: Iterable[str]) -> bytes:
-    # A result row echoes the uploaded cells; 16 bytes per row instead of the row.
-    return hashlib.blake2b("\x1f".join(values).encode("utf-8"), digest_size=16).digest()
+def _digest(values: Iterable[str]) -> int:
+    # A result row echoes the uploaded cells; 8 bytes per row instead of the row (two
+    # different rows of one job share one with odds of 1 in 10^9 at 200,000 rows).
+    return int.from_bytes(hashlib.blake2b("\x1f".join(values).encode("utf-8"),
+                                          digest_size=8).digest(), "big")
 
 
 def _spooled_uploads(columns: list[str], rows: Iterator[list[str]]
-                     ) -> Iterator[tuple[int, int, IO[bytes], dict[bytes, deque[int]]]]:
+                     ) -> Iterator[tuple[int, int, IO[bytes], _RowDigests]]:
     """(start, stop, file, digests) per job: the CSV of rows start..stop written to a
     temporary file (header first), at most MAX_UPLOAD_BYTES each."""
     header = _csv_line(columns)
     index = start = 0
     upload: IO[bytes] | None = None
-    digests: dict[bytes, deque[int]] = defaultdict(deque)
+    digests = _RowDigests()
     size = 0
     for values in rows:
         line = _csv_line(values)
         if upload is not None and index > start and size + len(line) > MAX_UPLOAD_BYTES:
             upload.seek(0)
             yield start, index, upload, digests
-            upload, digests = None, defaultdict(deque)
+            upload, digests = None, _RowDigests()
         if upload is None:
             upload = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
             upload.write(header)
             start, size = index, len(header)
         upload.write(line)
         size += len(line)
-        digests[_digest(values)].append(index - start)
+        digests.add(values, index - start)
         index += 1
     if upload is not None:
         upload.seek(0)
         yield start, index, upload, digests
-
-
-def _claim(digests: dict[bytes, deque[int]], columns: list[str],
-           rec: Mapping[str, str]) -> int:
-    queue = digests.get(_digest(rec.get(c, "") for c in columns))
-    if not queue:
-        raise UnexpectedResponse("a Bulk API 2.0 result row matches no uploaded row")
-    return queue.popleft()

@@ -23,7 +23,7 @@ from sfrenew.salesforce.config import SalesforceConfig
 from sfrenew.salesforce.describes import DescribeCache
 from sfrenew.salesforce.errors import ApiUsage, BudgetExhausted, ConfigurationError, TransientError
 from sfrenew.salesforce.polling import PollPolicy
-from sfrenew.salesforce.port import ReadSpec, Thresholds, WriteRequest
+from sfrenew.salesforce.port import ReadSpec, StreamedWrite, Thresholds, WriteRequest
 from sfrenew.salesforce.reads import read_many
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
@@ -222,6 +222,51 @@ class Gateway:
         for request, answers in zip(requests, results, strict=True):
             self._retry_locked(request, answers)
         return results
+
+    def write_streamed(self, requests: Sequence[StreamedWrite]
+                       ) -> Iterator[tuple[int, RowResult]]:
+        """Independent writes whose rows are read from the caller's file as they are sent
+        (a whole plan's rows of one object in one Bulk API 2.0 job, not held); (request
+        number, RowResult) for each row once, in no particular order, as result files
+        are read. A request below ``thresholds.write_bulk_rows`` has fewer rows than that
+        and is read into memory and sent as :meth:`write_many` sends it. Rows refused
+        with a lock error are sent again as :meth:`write` does, then yielded. The budget
+        is asked for every call first: all or nothing."""
+        for request in requests:
+            check_name(request.sobject)
+            if request.operation is Operation.UPSERT and request.external_id_field is None:
+                raise ConfigurationError(
+                    f"upsert into {request.sobject} needs an external_id_field")
+        self._t.budget.check(calls=sum(self._calls_needed(r.count) for r in requests
+                                       if r.count))
+        bulk = [i for i, r in enumerate(requests) if r.count >= self.thresholds.write_bulk_rows]
+        locked: dict[int, list[RowResult]] = {}
+        if bulk:
+            for n, result in self._bulk.ingest_streamed([requests[i] for i in bulk]):
+                if result.retriable:  # held back (few) and sent again below
+                    locked.setdefault(bulk[n], []).append(result)
+                else:
+                    yield bulk[n], result
+        for number, request in enumerate(requests):
+            if number in bulk or not request.count:
+                continue
+            records = list(request.rows())
+            answers = self._collections.write(
+                request.operation, request.sobject, records,
+                external_id_field=request.external_id_field, batch_size=MAX_RECORDS)
+            self._retry_locked(WriteRequest(request.operation, request.sobject, records,
+                                            request.external_id_field), answers)
+            for answer in answers:
+                yield number, answer
+        for number, refused in locked.items():
+            request = requests[number]
+            indexes = [r.index for r in refused]
+            again = [_at(r, n) for n, r in enumerate(refused)]
+            self._retry_locked(WriteRequest(request.operation, request.sobject,
+                                            request.rows_at(indexes),
+                                            request.external_id_field), again)
+            for index, answer in zip(indexes, again, strict=True):
+                yield number, _at(answer, index)
 
     def _retry_locked(self, request: WriteRequest, results: list[RowResult]) -> None:
         """Rows refused with a lock error, sent again in halving batches (in place)."""

@@ -9,7 +9,7 @@ API 2.0) implements it; the steps (pull, apply, recovery, rollback) take a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +44,22 @@ class WriteRequest:
     operation: Operation
     sobject: str
     records: Sequence[Mapping[str, Any]]
+    external_id_field: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamedWrite:
+    """One write of :meth:`GatewayPort.write_streamed`: its rows are read from the
+    caller's store (a file) as they are sent, never held; ``columns`` is every field of
+    any row; ``rows_at`` reads some rows again, by index (rows refused with a lock
+    error are sent again)."""
+
+    operation: Operation
+    sobject: str
+    columns: tuple[str, ...]
+    count: int
+    rows: Callable[[], Iterator[Mapping[str, Any]]]
+    rows_at: Callable[[Sequence[int]], list[Mapping[str, Any]]]
     external_id_field: str | None = None
 
 
@@ -99,6 +115,11 @@ class GatewayPort(Protocol):
     def write_many(self, requests: Sequence[WriteRequest]) -> list[list[RowResult]]:
         """Independent writes, their Bulk jobs running at the same time; per request one
         RowResult per record, in input order."""
+
+    def write_streamed(self, requests: Sequence[StreamedWrite]
+                       ) -> Iterator[tuple[int, RowResult]]:
+        """Independent writes whose rows are read as they are sent; (request number,
+        RowResult) for each row once, in no particular order."""
 
     def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
         """Per spec, in order, its records as ``read`` gives them (read each in turn);

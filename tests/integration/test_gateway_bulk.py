@@ -22,6 +22,8 @@ from sfrenew.salesforce import (
     connect,
     format_soql,
 )
+from sfrenew.salesforce.port import StreamedWrite
+from sfrenew.salesforce.results import Operation
 
 pytestmark = pytest.mark.integration
 REST = Thresholds(read_bulk_rows=10**9, write_bulk_rows=10**9)
@@ -129,6 +131,34 @@ def test_faults_survived_with_nothing_lost_or_duplicated(tmp_path: Path) -> None
                                                             f"{key}-%")) == count
         injected = org.stats()["faults"]
     assert sum(injected.values()) > 0  # the faults really happened
+
+
+def test_streamed_writes_answer_every_row_once_through_lock_errors(tmp_path: Path) -> None:
+    # Rows read from the caller as they are uploaded, results given as the result files
+    # are read; rows refused with a lock error are sent again before they are answered.
+    faults = FaultConfig(seed=3, lock_row_rate=0.1)
+    with LocalOrg(tmp_path / "org", faults=faults) as org:
+        gateway = gateway_for(org, lock_retry_rounds=8)
+        rows = renewals("streamed", 300)
+        small = renewals("streamed-small", 3)
+        gateway.thresholds = Thresholds(read_bulk_rows=1, write_bulk_rows=10)
+        columns = tuple(dict.fromkeys(k for r in rows for k in r))
+        answers = list(gateway.write_streamed([
+            StreamedWrite(Operation.UPSERT, "Opportunity", columns, len(rows),
+                          lambda: iter(rows), lambda idx: [rows[i] for i in idx],
+                          "Sfrenew_Key__c"),
+            StreamedWrite(Operation.UPSERT, "Opportunity", columns, len(small),
+                          lambda: iter(small), lambda idx: [small[i] for i in idx],
+                          "Sfrenew_Key__c")]))
+        by_request = {0: sorted(r.index for n, r in answers if n == 0),
+                      1: sorted(r.index for n, r in answers if n == 1)}
+        assert by_request == {0: list(range(300)), 1: [0, 1, 2]}
+        assert all(r.success for _n, r in answers), {r.error_code for _n, r in answers}
+        assert gateway.calls.get(CallKind.BULK_UPLOAD) >= 1
+        assert gateway.calls.get(CallKind.COLLECTIONS) >= 1  # the small one: below 10 rows
+        assert gateway.count("Opportunity", format_soql("Sfrenew_Key__c LIKE {}",
+                                                        "streamed-%")) == 303
+        assert org.stats()["faults"].get("lock_row", 0) > 0, org.stats()["faults"]
 
 
 def test_session_expiring_during_bulk_polls_is_refreshed(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Apply's calls on the local org: full chunks carried across account batches, and the
-Bulk jobs of one wave (objects whose lookups are resolved) sent together."""
+Bulk jobs of one pass over the plan (objects whose lookups are resolved) sent together,
+one job per object however many batches the plan is read in."""
 
 from __future__ import annotations
 
@@ -54,4 +55,27 @@ def test_bulk_jobs_of_a_wave_run_together_and_write_what_collections_write(
     # Every object at or above 30 rows goes through Bulk, in one batch: a wave of the
     # renewals and the accounts, then one of lines, tasks and contracts; no Collections.
     assert calls["bulk_upload"] == 5
+    assert "collections" not in calls
+
+
+def test_a_plan_read_in_many_batches_is_one_bulk_job_per_object(tmp_path: Path) -> None:
+    # Batches of 70 changes (ten chunks of 7): the plan's 408 writes are read in six
+    # batches a pass, and every object (30 rows or more) is still written by one job.
+    by_path = {}
+    for name, bulk_from in (("collections", None), ("bulk", 30)):
+        book = open_book(tmp_path / name, write_chunk_size=7, bulk_write_rows=bulk_from)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            written = {k: v["created"] + v["updated"]
+                       for k, v in outcome.stats["written"].items()}
+            assert written == WRITTEN
+            by_path[name] = dump(book)
+            calls = outcome.api_calls
+            assert book.run().stats["written"] == {}  # nothing left unsent, nothing twice
+        finally:
+            book.org.stop()
+    assert by_path["bulk"] == by_path["collections"]
+    assert calls["bulk_upload"] == 5  # one job per object, not one per object per batch
+    assert calls["bulk_job"] == 10  # create and close of each
     assert "collections" not in calls

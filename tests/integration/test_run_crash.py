@@ -41,7 +41,8 @@ def die(chunks, point):
         os.kill(os.getpid(), signal.SIGKILL)
 
 writer.chunk_checkpoint = die
-config = make_config(Path({base!r}), Path({org!r}), write_chunk_size={chunk})
+config = make_config(Path({base!r}), Path({org!r}), write_chunk_size={chunk},
+                     bulk_write_rows={bulk})
 execute(config, RunRequest(job="main", steps=ALL_STEPS), clock=now)
 """
 
@@ -58,9 +59,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         b.org.stop()
 
 
-def _killed_run(b: Book, *, after_chunks: int, point: str) -> str:
+def _killed_run(b: Book, *, after_chunks: int, point: str, bulk: int | None = None) -> str:
     code = _CHILD.format(root=str(ROOT), base=str(b.base), org=str(b.base / "org"), chunk=CHUNK,
-                         after=after_chunks, point=point)
+                         after=after_chunks, point=point, bulk=bulk)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           timeout=300, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
@@ -92,5 +93,27 @@ def test_killed_apply_then_rerun_matches_uninterrupted(
                 RunStatus.INTERRUPTED, RunStatus.SUCCEEDED)
         again = b.run()  # and nothing left to do
         assert again.stats["written"] == {}
+    finally:
+        b.org.stop()
+
+
+@pytest.mark.parametrize(("after_chunks", "resume"), [
+    (1, False),  # the first pass's Bulk jobs (renewals, accounts) sent, nothing recorded
+    (3, True),   # the second pass's jobs (lines, tasks, contracts) sent, resumed
+])
+def test_killed_bulk_apply_then_rerun_matches_uninterrupted(
+        tmp_path: Path, reference: dict[str, Any], after_chunks: int, resume: bool) -> None:
+    # Every object at or above 30 rows goes through one Bulk job for the whole plan (the
+    # plan is read in batches of 400 changes): killed after a pass's jobs were sent and
+    # before any result was recorded, the whole pass's intents are pending.
+    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=30)
+    try:
+        killed = _killed_run(b, after_chunks=after_chunks, point="before_results", bulk=30)
+        outcome = b.run(resume_run_id=killed) if resume else b.run()
+        assert outcome.status == "succeeded", outcome.message
+        assert dump(b) == reference
+        with open_store(b.config.store_url) as store:
+            assert not store.pending_intents(killed)
+        assert b.run().stats["written"] == {}
     finally:
         b.org.stop()
