@@ -45,7 +45,8 @@ from sfrenew.mapping import MappingFile
 from sfrenew.mapping.coerce import FieldShape, shapes_from_describe
 from sfrenew.mapping.objects import pulled_objects
 from sfrenew.mapping.translate import ownership_lookup
-from sfrenew.plan.build import Planner, PlanScope, plan_objects
+from sfrenew.plan.build import plan_objects
+from sfrenew.plan.planner import Planner, PlanScope
 from sfrenew.plan.records import account_records
 from sfrenew.pull.incremental import pull
 from sfrenew.runner import RunRequest, Step

@@ -1,6 +1,6 @@
 """Planning a run: mirror → rules → desired records → diff → the plan file (a value)."""
 
-from sfrenew.plan.build import PlanScope, PlanTotals, build_plan
+from sfrenew.plan.build import build_plan
 from sfrenew.plan.desired import FieldShape, shapes_from_describe
 from sfrenew.plan.model import (
     PLAN_VERSION,
@@ -11,6 +11,7 @@ from sfrenew.plan.model import (
     iter_accounts,
     read_header,
 )
+from sfrenew.plan.planner import PlanScope, PlanTotals
 
 __all__ = [
     "PLAN_VERSION",

@@ -40,19 +40,17 @@ import structlog
 from sfrenew.core.changeset import ChangeKind
 from sfrenew.core.policy import RulesPolicy
 from sfrenew.mapping import MappingFile
-from sfrenew.plan.build import (
+from sfrenew.plan.build import SplitPlan, Work, plan_accounts
+from sfrenew.plan.desired import FieldShapes
+from sfrenew.plan.incremental import Span
+from sfrenew.plan.planner import (
     DIRTY_LISTED,
     LAPSED_LISTED,
     PLAN_ACCOUNT_FAILED,
     Planner,
     PlanScope,
     PlanTotals,
-    SplitPlan,
-    Work,
-    plan_accounts,
 )
-from sfrenew.plan.desired import FieldShapes
-from sfrenew.plan.incremental import Span
 from sfrenew.store import open_store
 
 # Fewer accounts than this per process and starting one (about a second: a new

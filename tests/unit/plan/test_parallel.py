@@ -11,7 +11,6 @@ from typing import Any, cast
 import pytest
 
 from sfrenew.plan import parallel
-from sfrenew.plan.build import DIRTY_LISTED, PlanTotals
 from sfrenew.plan.incremental import Span, planning
 from sfrenew.plan.parallel import (
     PartJob,
@@ -20,6 +19,7 @@ from sfrenew.plan.parallel import (
     processes_setting,
     split_spans,
 )
+from sfrenew.plan.planner import DIRTY_LISTED, PlanTotals
 from sfrenew.store.values import MirrorGroup
 
 KEYS = [f"001{n:03d}" for n in range(10)]

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from sfrenew.core.domain import ExistingRenewal
-from sfrenew.plan.build import PlanScope, in_scope
+from sfrenew.plan.planner import PlanScope, in_scope
 from sfrenew.plan.records import AccountRecords
 from tests.unit.core.builders import ACCOUNT, contract, existing
 
