@@ -47,7 +47,6 @@ from sfrenew.plan.rulesets import plans_accounts
 from sfrenew.store.port import StorePort
 from sfrenew.store.values import PlanMeta
 
-
 BATCH_ACCOUNTS = 200  # accounts planned between two flushes (ledger look-ups, stops)
 
 def build_plan(*, store: StorePort, mapping: MappingFile, policy: RulesPolicy, today: date,
