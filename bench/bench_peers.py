@@ -214,11 +214,13 @@ def seed_book(contracts: int, org: Path, env: dict[str, str], *, any_book: bool)
             "to measure anyway, and record a new baseline")
 
 
-def bench(contender: str, base: Path, work: Path, env: dict[str, str]) -> None:
-    """The runs of one contender on its own copy of the seeded org."""
+def bench(contender: str, base: Path, work: Path, env: dict[str, str], *,
+          plan_processes: str | None = None) -> None:
+    """The runs of one contender on its own copy of the seeded org (``plan_processes``:
+    sfrenew's ``run.plan_processes``, None: the example config's)."""
     here = work / contender
     shutil.copytree(base, here / "org")
-    config = _config(here)
+    config = _config(here, plan_processes=plan_processes)
     run = _run_sfrenew if contender == "sfrenew" else _run_peer(contender)
     server = _serve_with(here / "org", env)
     try:
@@ -264,13 +266,16 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--any-book", action="store_true",
                         help="measure even when the seeded book differs from the pinned one")
+    parser.add_argument("--plan-processes", default=None,
+                        help="sfrenew's run.plan_processes (a number or auto; default: "
+                             "config.example.yaml's)")
     args = parser.parse_args()
     env = _pinned_env()
     work = args.work or Path(tempfile.mkdtemp(prefix="sfrenew-bench-peers-"))
     try:
         seed_book(args.contracts, work / "base", env, any_book=args.any_book)
         for contender in args.only:
-            bench(contender, work / "base", work, env)
+            bench(contender, work / "base", work, env, plan_processes=args.plan_processes)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -80,13 +80,17 @@ def _sfrenew(*args: str) -> list[str]:
     return [sys.executable, "-m", "sfrenew", *args]
 
 
-def _config(work: Path) -> Path:
+def _config(work: Path, *, plan_processes: int | str | None = None) -> Path:
+    """The example config on the org in ``work`` (``plan_processes``: None keeps the
+    example's ``run.plan_processes``)."""
     document = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
     document["state_dir"] = str(work / "state")
     document["mappings"] = str(ROOT / "mappings/standard.yaml")
     document["salesforce"] = {**document.get("salesforce", {}), "target": "local",
                               "local_data_dir": str(work / "org")}
     document["run"] = {**(document.get("run") or {}), "pull_overlap_seconds": 0}
+    if plan_processes is not None:
+        document["run"]["plan_processes"] = plan_processes
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
