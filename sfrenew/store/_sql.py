@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import ClauseElement, Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -34,7 +34,8 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]], *,
+                raw: Collection[str] = ()) -> None:
     """Run ``stmt`` (an INSERT, upserts included, of one table) once per row with the
     driver's own ``executemany``.
 
@@ -44,6 +45,8 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     statement is compiled once, each column's type converts its values (the same bind
     processors SQLAlchemy uses: JSON text, UTC datetimes), and the driver gets plain
     tuples or dicts in its own parameter style. Every row has the keys of the first.
+    Columns named in ``raw`` hold values already in the driver's form (JSON text the
+    caller encoded once for two tables) and are passed as they are.
     """
     if not rows:
         return
@@ -51,12 +54,30 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     table = stmt.table
     assert isinstance(table, Table)
-    convert = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
+    convert = [(name, None if name in raw else table.c[name].type.bind_processor(conn.dialect))
+               for name in names]
+    _send(conn, compiled, names, [tuple(f(row[n]) if f else row[n] for n, f in convert)
+                                  for row in rows])
+
+
+def execute_many(conn: Connection, stmt: ClauseElement,
+                 rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run ``stmt`` once per row through the driver's ``executemany``, like
+    :func:`insert_many`, for a statement with named bind parameters (the rows' keys)
+    whose values are already in the driver's form."""
+    if not rows:
+        return
+    names = list(rows[0])
+    compiled = stmt.compile(dialect=conn.dialect)
+    _send(conn, compiled, names, [tuple(row[n] for n in names) for row in rows])
+
+
+def _send(conn: Connection, compiled: Any, names: list[str], tuples: list[tuple[Any, ...]],
+          ) -> None:
     if compiled.positional:
         # The statement's placeholders, in order; each is a column of the row.
         order = [names.index(bind) for bind in compiled.positiontup or ()]
-        tuples = [tuple(f(row[n]) if f else row[n] for n, f in convert) for row in rows]
         params: list[Any] = [tuple(t[i] for i in order) for t in tuples]
     else:
-        params = [{n: f(row[n]) if f else row[n] for n, f in convert} for row in rows]
+        params = [dict(zip(names, t, strict=True)) for t in tuples]
     conn.exec_driver_sql(compiled.string, params)

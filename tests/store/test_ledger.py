@@ -21,6 +21,7 @@ from sfrenew.store import (
     WriteIntent,
     WriteResult,
     WriteStatus,
+    open_store,
 )
 from tests.store.conftest import NOW
 
@@ -84,6 +85,17 @@ def test_results_are_checked(store: StateStore, run: str) -> None:
         store.record_results(run, [WriteResult(1, OK, sf_id="006A")], now=NOW)
     with pytest.raises(UnknownRun):
         store.record_intents("r-404", [opp("k1", Operation.CREATE)], now=NOW)
+
+
+def test_results_another_process_recorded_are_refused(store: StateStore, run: str,
+                                                     store_url: str) -> None:
+    (seq,) = store.record_intents(run, [opp("k1", Operation.CREATE, Amount=(None, 1))],
+                                  now=NOW)
+    with open_store(store_url) as other:
+        other.record_results(run, [WriteResult(seq, OK, sf_id="006A")], now=NOW)
+    with pytest.raises(RunStateError, match=r"already recorded for seq \[1\]"):
+        store.record_results(run, [WriteResult(seq, WriteStatus.FAILED)], now=NOW)
+    assert store.last_written("Opportunity", ["k1"]) == {("k1", "Amount"): 1}
 
 
 def test_a_failed_chunk_transaction_records_nothing(store: StateStore, run: str) -> None:
