@@ -16,12 +16,14 @@ and dropped here).
 ``--ledger-only`` skips the mirror and prints, per write batch of 200 (intents, then
 results, as apply records them), the CPU milliseconds of this process and the SQL
 statements sent (an ``executemany`` counts once: one round trip on psycopg's
-pipeline), for recording intents and results separately.
+pipeline), for recording intents and results separately, and on PostgreSQL the CPU
+milliseconds of the server's backend for both (from /proc: a local server).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -131,6 +133,8 @@ def measure_batches(url: str, writes: int) -> dict[str, float]:
     batches = 0
     with open_store(url) as store:
         event.listen(store._db.engine, "before_cursor_execute", count)
+        server = _server_cpu(store)
+        s0 = server()
         for run in range(2):
             run_id = f"bench-{run}"
             store.start_run(run_id=run_id, job="bench", kind=RunKind.APPLY, now=NOW)
@@ -147,10 +151,33 @@ def measure_batches(url: str, writes: int) -> dict[str, float]:
                 cpu["results"] += time.process_time() - t1
                 sent["intents"] += n1 - n0
                 sent["results"] += statements - n1
-    return {"intents_ms": 1000 * cpu["intents"] / batches,
+        served = server() - s0
+    return {"server_ms": 1000 * served / batches,
+            "intents_ms": 1000 * cpu["intents"] / batches,
             "results_ms": 1000 * cpu["results"] / batches,
             "intents_stmts": sent["intents"] / batches,
             "results_stmts": sent["results"] / batches}
+
+
+def _server_cpu(store: Any) -> Callable[[], float]:
+    """CPU seconds used so far by the PostgreSQL backend serving ``store`` (the one
+    pooled connection a single-threaded bench uses), read from /proc: the server runs
+    on this machine. Always 0 for SQLite, whose work is this process's CPU."""
+    if store.dialect != "postgresql":
+        return lambda: 0.0
+    with store._db.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")  # a server elsewhere (or in another namespace)
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return used
 
 
 def _chunks(items: Iterator[WriteIntent] | Iterator[str], size: int) -> Iterator[list[Any]]:
@@ -219,12 +246,13 @@ def _ledger_batches(args: argparse.Namespace) -> None:
     print(f"ledger: {args.writes:,} Opportunity writes x 2 runs, 6 fields, "
           f"batches of {CHUNK}; per batch:")
     print(f"{'backend':<12}{'intents CPU ms':>16}{'statements':>12}"
-          f"{'results CPU ms':>16}{'statements':>12}")
+          f"{'results CPU ms':>16}{'statements':>12}{'server CPU ms':>15}")
 
     def report(backend: str, url: str) -> None:
         m = measure_batches(url, args.writes)
         print(f"{backend:<12}{m['intents_ms']:>16.2f}{m['intents_stmts']:>12.1f}"
-              f"{m['results_ms']:>16.2f}{m['results_stmts']:>12.1f}")
+              f"{m['results_ms']:>16.2f}{m['results_stmts']:>12.1f}"
+              f"{m['server_ms']:>15.2f}")
 
     with tempfile.TemporaryDirectory() as tmp:
         report("sqlite", f"sqlite:///{tmp}/bench.sqlite3")

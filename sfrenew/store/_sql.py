@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import ClauseElement, Connection, Insert, Table
@@ -60,24 +61,28 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
                                   for row in rows])
 
 
-def execute_many(conn: Connection, stmt: ClauseElement,
-                 rows: Sequence[Mapping[str, Any]]) -> None:
+def execute_many(conn: Connection, stmt: ClauseElement, names: Sequence[str],
+                 rows: Sequence[tuple[Any, ...]]) -> None:
     """Run ``stmt`` once per row through the driver's ``executemany``, like
-    :func:`insert_many`, for a statement with named bind parameters (the rows' keys)
-    whose values are already in the driver's form."""
+    :func:`insert_many`, for a statement with named bind parameters: each row holds
+    the values of ``names``, in order and already in the driver's form."""
     if not rows:
         return
-    names = list(rows[0])
-    compiled = stmt.compile(dialect=conn.dialect)
-    _send(conn, compiled, names, [tuple(row[n] for n in names) for row in rows])
+    _send(conn, stmt.compile(dialect=conn.dialect), list(names), rows)
 
 
-def _send(conn: Connection, compiled: Any, names: list[str], tuples: list[tuple[Any, ...]],
-          ) -> None:
+def _send(conn: Connection, compiled: Any, names: list[str],
+          tuples: Sequence[tuple[Any, ...]]) -> None:
+    params: Sequence[Any]
     if compiled.positional:
-        # The statement's placeholders, in order; each is a column of the row.
+        # The statement's placeholders, in order (a name may come twice).
         order = [names.index(bind) for bind in compiled.positiontup or ()]
-        params: list[Any] = [tuple(t[i] for i in order) for t in tuples]
+        if order == list(range(len(names))):
+            params = tuples
+        else:
+            pick = itemgetter(*order)
+            params = [pick(t) for t in tuples] if len(order) > 1 else [(t[order[0]],)
+                                                                        for t in tuples]
     else:
         params = [dict(zip(names, t, strict=True)) for t in tuples]
     conn.exec_driver_sql(compiled.string, params)

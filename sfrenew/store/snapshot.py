@@ -133,8 +133,8 @@ def _remember_fields(conn: Connection, dialect: str,
     for w in writes:  # in write order: the newest write of a field wins
         for name, value in w.fields:
             newest[(w.object, w.key, name)] = (value, w.write_id)
-    execute_many(conn, _field_upsert(dialect), [
-        {"o": o, "k": k, "f": f, "v": v, "w": w} for (o, k, f), (v, w) in newest.items()])
+    execute_many(conn, _field_upsert(dialect), ("o", "k", "f", "v", "w"),
+                 [(*ident, *row) for ident, row in newest.items()])
 
 
 def _field_upsert(dialect: str) -> Any:
