@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ClauseElement, Connection, Insert, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -59,16 +59,6 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
                for name in names]
     _send(conn, compiled, names, [tuple(f(row[n]) if f else row[n] for n, f in convert)
                                   for row in rows])
-
-
-def execute_many(conn: Connection, stmt: ClauseElement, names: Sequence[str],
-                 rows: Sequence[tuple[Any, ...]]) -> None:
-    """Run ``stmt`` once per row through the driver's ``executemany``, like
-    :func:`insert_many`, for a statement with named bind parameters: each row holds
-    the values of ``names``, in order and already in the driver's form."""
-    if not rows:
-        return
-    _send(conn, stmt.compile(dialect=conn.dialect), list(names), rows)
 
 
 def _send(conn: Connection, compiled: Any, names: list[str],

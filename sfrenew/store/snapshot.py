@@ -34,21 +34,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    String,
     Text,
     and_,
     bindparam,
     delete,
-    exists,
     or_,
     select,
     type_coerce,
 )
 
 from sfrenew.store import schema
-from sfrenew.store._sql import IN_CHUNK, chunked, execute_many, upsert_insert
+from sfrenew.store._sql import IN_CHUNK, chunked, upsert_insert
 from sfrenew.store.engine import Database
 from sfrenew.store.values import Operation, WriteStatus
 
@@ -85,7 +82,7 @@ def settle(conn: Connection, writes: Iterable[SettledWrite]) -> None:
         _forget(conn, dialect, deletes)
     kept = [w for w in ordered if w.operation is not Operation.DELETE]
     _remember_ids(conn, dialect, kept)
-    _remember_fields(conn, dialect, kept)
+    _remember_fields(conn, kept)
 
 
 def _forget(conn: Connection, dialect: str, deletes: Sequence[SettledWrite]) -> None:
@@ -122,34 +119,54 @@ def _remember_ids(conn: Connection, dialect: str, writes: Sequence[SettledWrite]
          for w in newest.values()])
 
 
-def _remember_fields(conn: Connection, dialect: str,
-                     writes: Sequence[SettledWrite]) -> None:
+def _remember_fields(conn: Connection, writes: Sequence[SettledWrite]) -> None:
     # Built from the values in memory (the caller has them): one row per field, the
-    # batch's newest write of it; one executemany, so no INSERT … SELECT over the
-    # history. Rows never replace a newer write, and fields of writes older than the
-    # key's newest delete (stored, or settled just before in this batch) stay
-    # forgotten: the statement checks both.
+    # batch's newest write of it, sent as one statement (per chunk on SQLite), so no
+    # INSERT … SELECT over the history and no statement per row. Rows never replace a
+    # newer write, and fields of writes older than the key's newest delete (stored, or
+    # settled just before in this batch) stay forgotten: the statement checks both.
     newest: dict[tuple[str, str, str], tuple[str | None, int]] = {}
     for w in writes:  # in write order: the newest write of a field wins
         for name, value in w.fields:
             newest[(w.object, w.key, name)] = (value, w.write_id)
-    execute_many(conn, _field_upsert(dialect), ("o", "k", "f", "v", "w"),
-                 [(*ident, *row) for ident, row in newest.items()])
+    if not newest:
+        return
+    rows = [(*ident, *row) for ident, row in newest.items()]
+    if conn.dialect.name == "postgresql":
+        # Five arrays, one per column: the driver adapts a list at once, where a
+        # VALUES list of thousands of placeholders costs it a parse per statement.
+        conn.exec_driver_sql(_field_upsert(conn, "unnest(%s::text[], %s::text[], "
+                                                 "%s::text[], %s::text[], %s::bigint[]) AS v "
+                                                 "(column1, column2, column3, column4, column5)"),
+                             tuple(list(column) for column in zip(*rows, strict=True)))
+        return
+    for part in chunked(rows, _ROWS_PER_STATEMENT):
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(part))
+        conn.exec_driver_sql(_field_upsert(conn, f"(VALUES {values}) AS v"),
+                             tuple(value for row in part for value in row))
 
 
-def _field_upsert(dialect: str) -> Any:
-    obj, key = bindparam("o", type_=String), bindparam("k", type_=String)
-    write_id = bindparam("w", type_=BigInteger)
-    source = select(obj, key, bindparam("f", type_=String), bindparam("v", type_=Text),
-                    write_id).where(~exists().where(_keys.c.object == obj,
-                                                     _keys.c.key == key,
-                                                     _keys.c.deleted_write > write_id))
-    ins = upsert_insert(dialect, _last).from_select(
-        ["object", "key", "field", "value", "write_id"], source)
-    return ins.on_conflict_do_update(
-        index_elements=[_last.c.object, _last.c.key, _last.c.field],
-        set_={"value": ins.excluded.value, "write_id": ins.excluded.write_id},
-        where=_last.c.write_id < ins.excluded.write_id)
+# Five parameters a row: far below SQLite's 32,766 variables.
+_ROWS_PER_STATEMENT = 2000
+
+
+def _field_upsert(conn: Connection, source: str) -> str:
+    """``INSERT … SELECT`` into ``ledger_last`` from ``source``, a row source ``v`` of
+    five columns ``column1``…``column5`` (object, key, field, value, write_id) made
+    only of placeholders."""
+    quote = conn.dialect.identifier_preparer.quote
+    last, keys = quote(_last.name), quote(_keys.name)
+    obj, key, field, value, write_id = (quote(c) for c in
+                                        ("object", "key", "field", "value", "write_id"))
+    # VALUES names its columns column1…column5 (SQLite takes no alias list).
+    return (
+        f"INSERT INTO {last} ({obj}, {key}, {field}, {value}, {write_id}) "  # noqa: S608 -- names from the schema, values bound
+        f"SELECT v.column1, v.column2, v.column3, v.column4, CAST(v.column5 AS BIGINT) "
+        f"FROM {source} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {keys} AS d WHERE d.{obj} = v.column1 "
+        f"AND d.{key} = v.column2 AND d.deleted_write > CAST(v.column5 AS BIGINT)) "
+        f"ON CONFLICT ({obj}, {key}, {field}) DO UPDATE SET {value} = excluded.{value}, "
+        f"{write_id} = excluded.{write_id} WHERE {last}.{write_id} < excluded.{write_id}")
 
 
 def backfill(conn: Connection) -> int:
