@@ -4,7 +4,9 @@ Append-only. ``record_intents`` writes a chunk's intents, one row per record plu
 row per field, in one transaction before the chunk goes to Salesforce;
 ``record_results`` adds one result row per intent after Salesforce answered, and in
 the same transaction moves the last-written snapshot forward
-(:mod:`sfrenew.store.snapshot`), which is what plans read. An
+(:mod:`sfrenew.store.snapshot`), which is what plans read; the intents a store
+recorded are kept in its :class:`IntentBook` until then, so the snapshot's rows are
+built without reading them back (ADR 0020). An
 intent without a result is a write whose fate is unknown (the process died in
 between): :func:`pending_intents` lists them so a resumed run can look in the org
 before writing again. ``seq`` numbers writes within a run; the global ``id`` orders
