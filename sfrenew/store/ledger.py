@@ -15,6 +15,7 @@ writes across runs, which is what "the last value sfrenew wrote" means.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,18 +74,22 @@ class IntentBook:
     def __init__(self, limit: int = 50_000) -> None:
         self._limit = limit
         self._intents: dict[tuple[str, int], _Intent] = {}
+        self._lock = threading.Lock()  # one store may serve several threads
 
     def add(self, run_id: str, intents: Mapping[int, _Intent]) -> None:
-        self._intents.update(((run_id, seq), it) for seq, it in intents.items())
-        while len(self._intents) > self._limit:  # forget the oldest (a failed chunk's)
-            del self._intents[next(iter(self._intents))]
+        with self._lock:
+            self._intents.update(((run_id, seq), it) for seq, it in intents.items())
+            while len(self._intents) > self._limit:  # forget the oldest (a failed chunk's)
+                del self._intents[next(iter(self._intents))]
 
     def get(self, run_id: str, seqs: Iterable[int]) -> dict[int, _Intent]:
-        return {seq: it for seq in seqs if (it := self._intents.get((run_id, seq)))}
+        with self._lock:
+            return {seq: it for seq in seqs if (it := self._intents.get((run_id, seq)))}
 
     def drop(self, run_id: str, seqs: Iterable[int]) -> None:
-        for seq in seqs:
-            self._intents.pop((run_id, seq), None)
+        with self._lock:
+            for seq in seqs:
+                self._intents.pop((run_id, seq), None)
 
 
 def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
