@@ -23,8 +23,8 @@ global write order):
 
 The rows are built from the writes the caller holds in memory (the values as the
 JSON text stored in ``ledger_fields``: neither decoded nor encoded again) and sent
-as one ``executemany`` of conditional upserts, not copied by ``INSERT … SELECT``
-from the history.
+as one conditional upsert per batch whose rows are bound parameters, not copied from
+the history by joining it again.
 """
 
 from __future__ import annotations
