@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Insert, Table
@@ -55,24 +54,14 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     compiled = stmt.compile(dialect=conn.dialect, column_keys=names)
     table = stmt.table
     assert isinstance(table, Table)
-    convert = [(name, None if name in raw else table.c[name].type.bind_processor(conn.dialect))
-               for name in names]
-    _send(conn, compiled, names, [tuple(f(row[n]) if f else row[n] for n, f in convert)
-                                  for row in rows])
-
-
-def _send(conn: Connection, compiled: Any, names: list[str],
-          tuples: Sequence[tuple[Any, ...]]) -> None:
-    params: Sequence[Any]
+    convert = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
+    convert = [(name, None if name in raw else f) for name, f in convert]
     if compiled.positional:
-        # The statement's placeholders, in order (a name may come twice).
-        order = [names.index(bind) for bind in compiled.positiontup or ()]
-        if order == list(range(len(names))):
-            params = tuples
-        else:
-            pick = itemgetter(*order)
-            params = [pick(t) for t in tuples] if len(order) > 1 else [(t[order[0]],)
-                                                                        for t in tuples]
+        # The statement's placeholders, in order; each is a column of the row, converted
+        # straight into its place (one tuple per row).
+        placed = [convert[names.index(bind)] for bind in compiled.positiontup or ()]
+        params: list[Any] = [tuple([f(row[n]) if f else row[n] for n, f in placed])
+                             for row in rows]
     else:
-        params = [dict(zip(names, t, strict=True)) for t in tuples]
+        params = [{n: f(row[n]) if f else row[n] for n, f in convert} for row in rows]
     conn.exec_driver_sql(compiled.string, params)
