@@ -3,7 +3,7 @@
 Usage::
 
     python -m bench.bench_store [--rows 300000] [--batch 2000] [--writes 40000]
-                                [--pg-url URL] [--no-pg] [--cpu]
+                                [--pg-url URL] [--no-pg] [--cpu] [--ledger-only]
 
 Prints rows/s for upserting ``--rows`` Contract rows (realistic field payloads,
 10 per account) and for streaming them back with ``iter_groups``; then, for the
@@ -12,11 +12,18 @@ intents and results in chunks of 200 (as apply does) and keys/s for reading back
 the last value written to every field of every key (``last_written``, as a plan
 does), on a temporary SQLite file and on a temporary PostgreSQL database (created
 and dropped here).
+
+``--ledger-only`` skips the mirror and prints, per write batch of 200 (intents, then
+results, as apply records them), the CPU milliseconds of this process and the SQL
+statements sent (an ``executemany`` counts once: one round trip on psycopg's
+pipeline), for recording intents and results separately, and on PostgreSQL the CPU
+milliseconds of the server's backend for both (from /proc: a local server).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -25,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from sfrenew.store import (
     FieldWrite,
@@ -112,6 +119,67 @@ def measure_ledger(url: str, writes: int) -> tuple[float, float]:
     return record, read
 
 
+def measure_batches(url: str, writes: int) -> dict[str, float]:
+    """CPU ms and statements per batch of ``CHUNK`` writes, intents and results apart,
+    over two runs of ``writes`` writes (creates, then updates of the same keys)."""
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    cpu = {"intents": 0.0, "results": 0.0}
+    sent = {"intents": 0, "results": 0}
+    batches = 0
+    with open_store(url) as store:
+        event.listen(store._db.engine, "before_cursor_execute", count)
+        server = _server_cpu(store)
+        s0 = server()
+        for run in range(2):
+            run_id = f"bench-{run}"
+            store.start_run(run_id=run_id, job="bench", kind=RunKind.APPLY, now=NOW)
+            for i, chunk in enumerate(_chunks(opportunity_writes(writes, run), CHUNK)):
+                batches += 1
+                t0, n0 = time.process_time(), statements
+                seqs = store.record_intents(run_id, chunk, now=NOW)
+                t1, n1 = time.process_time(), statements
+                store.record_results(run_id, [
+                    WriteResult(seq, WriteStatus.SUCCEEDED,
+                                sf_id=f"006{i * CHUNK + j:015d}")
+                    for j, seq in enumerate(seqs)], now=NOW)
+                cpu["intents"] += t1 - t0
+                cpu["results"] += time.process_time() - t1
+                sent["intents"] += n1 - n0
+                sent["results"] += statements - n1
+        served = server() - s0
+    return {"server_ms": 1000 * served / batches,
+            "intents_ms": 1000 * cpu["intents"] / batches,
+            "results_ms": 1000 * cpu["results"] / batches,
+            "intents_stmts": sent["intents"] / batches,
+            "results_stmts": sent["results"] / batches}
+
+
+def _server_cpu(store: Any) -> Callable[[], float]:
+    """CPU seconds used so far by the PostgreSQL backend serving ``store`` (the one
+    pooled connection a single-threaded bench uses), read from /proc: the server runs
+    on this machine. Always 0 for SQLite, whose work is this process's CPU."""
+    if store.dialect != "postgresql":
+        return lambda: 0.0
+    with store._db.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")  # a server elsewhere (or in another namespace)
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return used
+
+
 def _chunks(items: Iterator[WriteIntent] | Iterator[str], size: int) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for item in items:
@@ -149,10 +217,15 @@ def main() -> None:
                         help="rates per CPU second of this process instead of per wall "
                              "second (steadier on a shared machine; a PostgreSQL "
                              "server's own CPU is then not counted)")
+    parser.add_argument("--ledger-only", action="store_true",
+                        help="only the ledger: CPU ms and SQL statements per write batch")
     args = parser.parse_args()
     global _clock  # noqa: PLW0603 -- the bench's one switch, set once before measuring
     _clock = time.process_time if args.cpu else time.perf_counter
 
+    if args.ledger_only:
+        _ledger_batches(args)
+        return
     print(f"mirror: {args.rows:,} Contract rows, 10 per account, batch {args.batch:,}")
     print(f"ledger: {args.writes:,} Opportunity writes x 2 runs, 6 fields, chunks of {CHUNK}")
     print(f"{'backend':<12}{'upsert rows/s':>16}{'stream rows/s':>16}"
@@ -162,6 +235,24 @@ def main() -> None:
         upsert, stream = measure(url, args.rows, args.batch)
         record, read = measure_ledger(url, args.writes)
         print(f"{backend:<12}{upsert:>16,.0f}{stream:>16,.0f}{record:>18,.0f}{read:>22,.0f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report("sqlite", f"sqlite:///{tmp}/bench.sqlite3")
+    if not args.no_pg:
+        with_pg_database(args.pg_url, lambda url: report("postgresql", url))
+
+
+def _ledger_batches(args: argparse.Namespace) -> None:
+    print(f"ledger: {args.writes:,} Opportunity writes x 2 runs, 6 fields, "
+          f"batches of {CHUNK}; per batch:")
+    print(f"{'backend':<12}{'intents CPU ms':>16}{'statements':>12}"
+          f"{'results CPU ms':>16}{'statements':>12}{'server CPU ms':>15}")
+
+    def report(backend: str, url: str) -> None:
+        m = measure_batches(url, args.writes)
+        print(f"{backend:<12}{m['intents_ms']:>16.2f}{m['intents_stmts']:>12.1f}"
+              f"{m['results_ms']:>16.2f}{m['results_stmts']:>12.1f}"
+              f"{m['server_ms']:>15.2f}")
 
     with tempfile.TemporaryDirectory() as tmp:
         report("sqlite", f"sqlite:///{tmp}/bench.sqlite3")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Insert, Table
@@ -34,7 +34,8 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]], *,
+                raw: Collection[str] = ()) -> None:
     """Run ``stmt`` (an INSERT, upserts included, of one table) once per row with the
     driver's own ``executemany``.
 
@@ -44,6 +45,8 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     statement is compiled once, each column's type converts its values (the same bind
     processors SQLAlchemy uses: JSON text, UTC datetimes), and the driver gets plain
     tuples or dicts in its own parameter style. Every row has the keys of the first.
+    Columns named in ``raw`` hold values already in the driver's form (JSON text the
+    caller encoded once for two tables) and are passed as they are.
     """
     if not rows:
         return
@@ -52,6 +55,7 @@ def insert_many(conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]
     table = stmt.table
     assert isinstance(table, Table)
     convert = [(name, table.c[name].type.bind_processor(conn.dialect)) for name in names]
+    convert = [(name, None if name in raw else f) for name, f in convert]
     if compiled.positional:
         # The statement's placeholders, in order; each is a column of the row, converted
         # straight into its place (one tuple per row).

@@ -4,7 +4,9 @@ Append-only. ``record_intents`` writes a chunk's intents, one row per record plu
 row per field, in one transaction before the chunk goes to Salesforce;
 ``record_results`` adds one result row per intent after Salesforce answered, and in
 the same transaction moves the last-written snapshot forward
-(:mod:`sfrenew.store.snapshot`), which is what plans read. An
+(:mod:`sfrenew.store.snapshot`), which is what plans read; the intents a store
+recorded are kept in its :class:`IntentBook` until then, so the snapshot's rows are
+built without reading them back (ADR 0020). An
 intent without a result is a write whose fate is unknown (the process died in
 between): :func:`pending_intents` lists them so a resumed run can look in the org
 before writing again. ``seq`` numbers writes within a run; the global ``id`` orders
@@ -13,13 +15,16 @@ writes across runs, which is what "the last value sfrenew wrote" means.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select, text
+from sqlalchemy.exc import IntegrityError
 
-from sfrenew.store import schema, snapshot
+from sfrenew.store import codec, schema, snapshot
 from sfrenew.store._sql import IN_CHUNK, chunked, insert_many
 from sfrenew.store.engine import Database
 from sfrenew.store.errors import RunStateError, UnknownIntent, UnknownRun
@@ -44,33 +49,113 @@ _join_result = and_(_res.c.run_id == _i.c.run_id, _res.c.seq == _i.c.seq)
 _join_fields = and_(_f.c.run_id == _i.c.run_id, _f.c.seq == _i.c.seq)
 
 
+@dataclass(frozen=True)
+class _Intent:
+    """What settling a recorded intent needs of it (values as stored JSON text)."""
+
+    write_id: int  # ledger_intents.id
+    object: str
+    key: str
+    operation: Operation
+    sf_id: str | None
+    fields: tuple[tuple[str, str | None], ...]
+
+
+class IntentBook:
+    """The intents this process recorded and has not settled yet, kept in memory so
+    that ``record_results`` builds the snapshot's rows without reading them back.
+
+    Only committed intents enter it, and an intent never changes once recorded, so
+    what it holds is always what the ledger holds. Anything not in it (a resumed run
+    settling a dead process's intents, more than ``limit`` unsettled ones) is read
+    from the ledger instead: the book saves a query, it decides nothing.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._limit = limit
+        self._intents: dict[tuple[str, int], _Intent] = {}
+        self._lock = threading.Lock()  # one store may serve several threads
+
+    def add(self, run_id: str, intents: Mapping[int, _Intent]) -> None:
+        with self._lock:
+            self._intents.update(((run_id, seq), it) for seq, it in intents.items())
+            while len(self._intents) > self._limit:  # forget the oldest (a failed chunk's)
+                del self._intents[next(iter(self._intents))]
+
+    def get(self, run_id: str, seqs: Iterable[int]) -> dict[int, _Intent]:
+        with self._lock:
+            return {seq: it for seq in seqs if (it := self._intents.get((run_id, seq)))}
+
+    def drop(self, run_id: str, seqs: Iterable[int]) -> None:
+        with self._lock:
+            for seq in seqs:
+                self._intents.pop((run_id, seq), None)
+
+
 def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
-                   now: datetime) -> list[int]:
-    """Record a chunk of intents in one transaction; return their ``seq`` in order."""
+                   now: datetime, book: IntentBook | None = None) -> list[int]:
+    """Record a chunk of intents in one transaction; return their ``seq`` in order.
+
+    Three statements: the run's check with its next ``seq`` and the chunk's write
+    ids, then the intents and their fields (each one ``executemany``).
+    """
     chunk = list(intents)
     if not chunk:
         return []
     with db.write() as conn:
-        if conn.scalar(select(schema.runs.c.run_id)
-                       .where(schema.runs.c.run_id == run_id)) is None:
+        run, last, ids = _next_ids(conn, run_id, len(chunk))
+        if run is None:
             raise UnknownRun(f"no run {run_id!r} in the state store")
-        last = conn.scalar(select(func.coalesce(func.max(_i.c.seq), 0))
-                           .where(_i.c.run_id == run_id)) or 0
         seqs = list(range(last + 1, last + 1 + len(chunk)))
         insert_many(conn, _i.insert(), [
-            {"run_id": run_id, "seq": seq, "object": it.object, "key": it.key,
-             "operation": str(Operation(it.operation)), "sf_id": it.sf_id, "recorded_at": now}
-            for seq, it in zip(seqs, chunk, strict=True)])
-        fields = [{"run_id": run_id, "seq": seq, "field": fw.field,
-                   "value_before": fw.before, "value_after": fw.after}
-                  for seq, it in zip(seqs, chunk, strict=True) for fw in it.fields]
-        insert_many(conn, _f.insert(), fields)
+            {"id": write_id, "run_id": run_id, "seq": seq, "object": it.object,
+             "key": it.key, "operation": str(Operation(it.operation)), "sf_id": it.sf_id,
+             "recorded_at": now} for write_id, seq, it in zip(ids, seqs, chunk, strict=True)])
+        # Each value encoded once, for the history and for the snapshot.
+        after = [tuple((fw.field, codec.dumps(fw.after)) for fw in it.fields)
+                 for it in chunk]
+        insert_many(conn, _f.insert(), [
+            {"run_id": run_id, "seq": seq, "field": fw.field,
+             "value_before": codec.dumps(fw.before), "value_after": text_after}
+            for seq, it, texts in zip(seqs, chunk, after, strict=True)
+            for fw, (_, text_after) in zip(it.fields, texts, strict=True)],
+            raw=("value_before", "value_after"))
+    if book is not None:
+        book.add(run_id, {seq: _Intent(write_id=write_id, object=it.object, key=it.key,
+                                       operation=Operation(it.operation), sf_id=it.sf_id,
+                                       fields=texts)
+                          for write_id, seq, it, texts
+                          in zip(ids, seqs, chunk, after, strict=True)})
     return seqs
 
 
+_PG_NEXT_IDS = text(
+    "SELECT (SELECT run_id FROM runs WHERE run_id = :run_id),"
+    " (SELECT coalesce(max(seq), 0) FROM ledger_intents WHERE run_id = :run_id),"
+    " ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_intents', 'id'))"
+    " FROM generate_series(1, :n) ORDER BY 1)")
+
+
+def _next_ids(conn: Connection, run_id: str, n: int) -> tuple[str | None, int, list[int]]:
+    """The run (None if unknown), its last ``seq`` and ``n`` new write ids, in one
+    query. Ids are taken before the insert so the snapshot knows them without
+    reading them back: PostgreSQL's sequence hands them out, SQLite's write
+    transaction (``BEGIN IMMEDIATE``) makes ``max(id)`` safe to count on."""
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_PG_NEXT_IDS, {"run_id": run_id, "n": n}).one()
+        return row[0], int(row[1]), list(row[2])
+    run = select(schema.runs.c.run_id).where(schema.runs.c.run_id == run_id)
+    last = select(func.coalesce(func.max(_i.c.seq), 0)).where(_i.c.run_id == run_id)
+    top = select(func.coalesce(func.max(_i.c.id), 0))
+    row = conn.execute(select(run.scalar_subquery(), last.scalar_subquery(),
+                              top.scalar_subquery())).one()
+    return row[0], int(row[1]), list(range(row[2] + 1, row[2] + 1 + n))
+
+
 def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
-                   now: datetime) -> None:
-    """Record Salesforce's answers for intents of ``run_id`` in one transaction."""
+                   now: datetime, book: IntentBook | None = None) -> None:
+    """Record Salesforce's answers for intents of ``run_id`` in one transaction, and
+    move the last-written snapshot forward by the successful ones."""
     chunk = list(results)
     if not chunk:
         return
@@ -80,31 +165,67 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
     seqs = [r.seq for r in chunk]
     if len(set(seqs)) != len(seqs):
         raise RunStateError(f"run {run_id!r}: two results for one intent in a chunk")
-    with db.write() as conn:
-        known: dict[int, Any] = {}
-        answered: set[int] = set()
-        for part in chunked(seqs, IN_CHUNK):
-            known.update((row.seq, row) for row in conn.execute(
-                select(_i.c.seq, _i.c.id, _i.c.object, _i.c.key, _i.c.operation, _i.c.sf_id)
-                .where(_i.c.run_id == run_id, _i.c.seq.in_(part))))
-            answered.update(conn.scalars(select(_res.c.seq).where(_res.c.run_id == run_id,
-                                                                  _res.c.seq.in_(part))))
-        missing = sorted(set(seqs) - known.keys())
-        if missing:
-            raise UnknownIntent(f"run {run_id!r} has no intents with seq {missing[:10]}")
+    book = book if book is not None else IntentBook()
+    try:
+        with db.write() as conn:
+            known = book.get(run_id, seqs)
+            missing = [seq for seq in seqs if seq not in known]
+            if missing:
+                known.update(_read_intents(conn, run_id, missing))
+            # One result per intent: the primary key refuses a second one (below).
+            insert_many(conn, _res.insert(), [
+                {"run_id": run_id, "seq": r.seq, "status": str(WriteStatus(r.status)),
+                 "sf_id": r.sf_id, "error_code": r.error_code,
+                 "error_message": r.error_message, "error_fields": list(r.error_fields),
+                 "recorded_at": now} for r in chunk])
+            snapshot.settle(conn, [
+                snapshot.SettledWrite(
+                    write_id=it.write_id, object=it.object, key=it.key,
+                    operation=it.operation,
+                    sf_id=r.sf_id if r.sf_id is not None else it.sf_id, fields=it.fields)
+                for r in chunk if WriteStatus(r.status) is WriteStatus.SUCCEEDED
+                for it in (known[r.seq],)])
+    except IntegrityError:
+        answered = _answered(db, run_id, seqs)
         if answered:
-            raise RunStateError(
-                f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
-        insert_many(conn, _res.insert(), [
-            {"run_id": run_id, "seq": r.seq, "status": str(WriteStatus(r.status)),
-             "sf_id": r.sf_id, "error_code": r.error_code, "error_message": r.error_message,
-             "error_fields": list(r.error_fields), "recorded_at": now} for r in chunk])
-        snapshot.settle(conn, [
-            snapshot.SettledWrite(
-                write_id=known[r.seq].id, object=known[r.seq].object, key=known[r.seq].key,
-                operation=Operation(known[r.seq].operation),
-                sf_id=r.sf_id if r.sf_id is not None else known[r.seq].sf_id)
-            for r in chunk if WriteStatus(r.status) is WriteStatus.SUCCEEDED])
+            raise RunStateError(f"run {run_id!r}: results already recorded for seq "
+                                f"{answered[:10]}") from None
+        raise
+    book.drop(run_id, seqs)
+
+
+def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[int, _Intent]:
+    """The intents ``seqs`` of ``run_id`` from the ledger, checked: each exists and has
+    no result yet."""
+    rows: dict[int, list[Any]] = {}
+    answered: set[int] = set()
+    for part in chunked(seqs, IN_CHUNK):
+        stmt = (select(_i.c.seq, _i.c.id, _i.c.object, _i.c.key, _i.c.operation,
+                       _i.c.sf_id, _res.c.seq.label("answered"), _f.c.field,
+                       snapshot.stored_text(_f.c.value_after).label("value"))
+                .select_from(_i.outerjoin(_res, _join_result).outerjoin(_f, _join_fields))
+                .where(_i.c.run_id == run_id, _i.c.seq.in_(part)))
+        for row in conn.execute(stmt):
+            rows.setdefault(row.seq, []).append(row)
+            if row.answered is not None:
+                answered.add(row.seq)
+    missing = sorted(set(seqs) - rows.keys())
+    if missing:
+        raise UnknownIntent(f"run {run_id!r} has no intents with seq {missing[:10]}")
+    if answered:
+        raise RunStateError(
+            f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
+    return {seq: _Intent(write_id=rs[0].id, object=rs[0].object, key=rs[0].key,
+                         operation=Operation(rs[0].operation), sf_id=rs[0].sf_id,
+                         fields=tuple((r.field, r.value) for r in rs if r.field is not None))
+            for seq, rs in rows.items()}
+
+
+def _answered(db: Database, run_id: str, seqs: Sequence[int]) -> list[int]:
+    with db.read() as conn:
+        return sorted(seq for part in chunked(seqs, IN_CHUNK)
+                      for seq in conn.scalars(select(_res.c.seq).where(
+                          _res.c.run_id == run_id, _res.c.seq.in_(part))))
 
 
 def _entries_query() -> Select[Any]:

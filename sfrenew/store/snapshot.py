@@ -21,8 +21,10 @@ global write order):
   after a later run wrote): each row keeps the ``write_id`` it comes from and is
   only replaced by a newer write.
 
-Values are copied as stored text by ``INSERT … SELECT`` from ``ledger_fields``:
-they are neither decoded nor encoded again on the way.
+The rows are built from the writes the caller holds in memory (the values as the
+JSON text stored in ``ledger_fields``: neither decoded nor encoded again) and sent
+as one conditional upsert per batch whose rows are bound parameters, not copied from
+the history by joining it again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select
+from sqlalchemy import (
+    Connection,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    type_coerce,
+)
 
 from sfrenew.store import schema
 from sfrenew.store._sql import IN_CHUNK, chunked, upsert_insert
@@ -54,6 +65,9 @@ class SettledWrite:
     key: str
     operation: Operation
     sf_id: str | None  # the result's Id, else the intent's
+    # (field, value after) of the write, the value as stored JSON text: copied into
+    # the snapshot as it is, neither decoded nor encoded again.
+    fields: tuple[tuple[str, str | None], ...] = ()
 
 
 def settle(conn: Connection, writes: Iterable[SettledWrite]) -> None:
@@ -68,20 +82,7 @@ def settle(conn: Connection, writes: Iterable[SettledWrite]) -> None:
         _forget(conn, dialect, deletes)
     kept = [w for w in ordered if w.operation is not Operation.DELETE]
     _remember_ids(conn, dialect, kept)
-    # One INSERT … SELECT per round, where round n holds each record's n-th write of
-    # the batch: a statement may not touch one row twice (PostgreSQL refuses), and
-    # later rounds hold later writes, so the newest value wins.
-    rounds: list[list[int]] = []
-    seen: dict[tuple[str, str], int] = {}
-    for w in kept:
-        n = seen.get((w.object, w.key), 0)
-        seen[(w.object, w.key)] = n + 1
-        if n == len(rounds):
-            rounds.append([])
-        rounds[n].append(w.write_id)
-    for ids in rounds:
-        for part in chunked(ids, IN_CHUNK):
-            _copy_fields(conn, dialect, part)
+    _remember_fields(conn, kept)
 
 
 def _forget(conn: Connection, dialect: str, deletes: Sequence[SettledWrite]) -> None:
@@ -118,22 +119,54 @@ def _remember_ids(conn: Connection, dialect: str, writes: Sequence[SettledWrite]
          for w in newest.values()])
 
 
-def _copy_fields(conn: Connection, dialect: str, write_ids: Sequence[int]) -> None:
-    # Fields of writes older than the key's newest delete stay forgotten.
-    source = (select(_i.c.object, _i.c.key, _f.c.field, _f.c.value_after,
-                     _i.c.id)
-              .select_from(_f.join(_i, and_(_f.c.run_id == _i.c.run_id,
-                                            _f.c.seq == _i.c.seq))
-                           .outerjoin(_keys, and_(_keys.c.object == _i.c.object,
-                                                  _keys.c.key == _i.c.key)))
-              .where(_i.c.id.in_(write_ids),
-                     or_(_keys.c.deleted_write.is_(None), _i.c.id > _keys.c.deleted_write)))
-    ins = upsert_insert(dialect, _last).from_select(
-        ["object", "key", "field", "value", "write_id"], source)
-    conn.execute(ins.on_conflict_do_update(
-        index_elements=[_last.c.object, _last.c.key, _last.c.field],
-        set_={"value": ins.excluded.value, "write_id": ins.excluded.write_id},
-        where=_last.c.write_id < ins.excluded.write_id))
+def _remember_fields(conn: Connection, writes: Sequence[SettledWrite]) -> None:
+    # Built from the values in memory (the caller has them): one row per field, the
+    # batch's newest write of it, sent as one statement (per chunk on SQLite), so no
+    # INSERT … SELECT over the history and no statement per row. Rows never replace a
+    # newer write, and fields of writes older than the key's newest delete (stored, or
+    # settled just before in this batch) stay forgotten: the statement checks both.
+    newest: dict[tuple[str, str, str], tuple[str | None, int]] = {}
+    for w in writes:  # in write order: the newest write of a field wins
+        for name, value in w.fields:
+            newest[(w.object, w.key, name)] = (value, w.write_id)
+    if not newest:
+        return
+    rows = [(*ident, *row) for ident, row in newest.items()]
+    if conn.dialect.name == "postgresql":
+        # Five arrays, one per column: the driver adapts a list at once, where a
+        # VALUES list of thousands of placeholders costs it a parse per statement.
+        conn.exec_driver_sql(_field_upsert(conn, "unnest(%s::text[], %s::text[], "
+                                                 "%s::text[], %s::text[], %s::bigint[]) AS v "
+                                                 "(column1, column2, column3, column4, column5)"),
+                             tuple(list(column) for column in zip(*rows, strict=True)))
+        return
+    for part in chunked(rows, _ROWS_PER_STATEMENT):
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(part))
+        conn.exec_driver_sql(_field_upsert(conn, f"(VALUES {values}) AS v"),
+                             tuple(value for row in part for value in row))
+
+
+# Five parameters a row: far below SQLite's 32,766 variables.
+_ROWS_PER_STATEMENT = 2000
+
+
+def _field_upsert(conn: Connection, source: str) -> str:
+    """``INSERT … SELECT`` into ``ledger_last`` from ``source``, a row source ``v`` of
+    five columns ``column1``…``column5`` (object, key, field, value, write_id) made
+    only of placeholders."""
+    quote = conn.dialect.identifier_preparer.quote
+    last, keys = quote(_last.name), quote(_keys.name)
+    obj, key, field, value, write_id = (quote(c) for c in
+                                        ("object", "key", "field", "value", "write_id"))
+    # VALUES names its columns column1…column5 (SQLite takes no alias list).
+    return (
+        f"INSERT INTO {last} ({obj}, {key}, {field}, {value}, {write_id}) "  # noqa: S608 -- names from the schema, values bound
+        f"SELECT v.column1, v.column2, v.column3, v.column4, CAST(v.column5 AS BIGINT) "
+        f"FROM {source} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {keys} AS d WHERE d.{obj} = v.column1 "
+        f"AND d.{key} = v.column2 AND d.deleted_write > CAST(v.column5 AS BIGINT)) "
+        f"ON CONFLICT ({obj}, {key}, {field}) DO UPDATE SET {value} = excluded.{value}, "
+        f"{write_id} = excluded.{write_id} WHERE {last}.{write_id} < excluded.{write_id}")
 
 
 def backfill(conn: Connection) -> int:
@@ -150,17 +183,31 @@ def backfill(conn: Connection) -> int:
     while True:
         rows = list(conn.execute(stmt.where(_i.c.id > after).order_by(_i.c.id)
                                  .limit(IN_CHUNK)))
-        settle(conn, (_settled(row) for row in rows))
+        fields: dict[int, list[tuple[str, str | None]]] = {}
+        if rows:
+            for write_id, name, value in conn.execute(
+                    select(_i.c.id, _f.c.field, stored_text(_f.c.value_after))
+                    .select_from(_f.join(_i, and_(_f.c.run_id == _i.c.run_id,
+                                                  _f.c.seq == _i.c.seq)))
+                    .where(_i.c.id.in_([row.id for row in rows]))):
+                fields.setdefault(write_id, []).append((name, value))
+        settle(conn, (_settled(row, fields.get(row.id, ())) for row in rows))
         total += len(rows)
         if len(rows) < IN_CHUNK:
             return total
         after = rows[-1].id
 
 
-def _settled(row: Any) -> SettledWrite:
+def _settled(row: Any, fields: Iterable[tuple[str, str | None]]) -> SettledWrite:
     sf_id = row.result_sf_id if row.result_sf_id is not None else row.intent_sf_id
     return SettledWrite(write_id=row.id, object=row.object, key=row.key,
-                        operation=Operation(row.operation), sf_id=sf_id)
+                        operation=Operation(row.operation), sf_id=sf_id,
+                        fields=tuple(fields))
+
+
+def stored_text(column: Any) -> Any:
+    """``column`` (a JSON value column) as its stored text, not decoded."""
+    return type_coerce(column, Text)
 
 
 def last_written(db: Database, object_name: str,

@@ -57,6 +57,7 @@ class StateStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._intents = ledger.IntentBook()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -259,12 +260,12 @@ class StateStore:
                        now: datetime) -> list[int]:
         """Before sending a chunk: record its writes in one transaction; returns each
         write's ``seq`` (in order) for :meth:`record_results`."""
-        return ledger.record_intents(self._db, run_id, intents, now=now)
+        return ledger.record_intents(self._db, run_id, intents, now=now, book=self._intents)
 
     def record_results(self, run_id: str, results: Iterable[WriteResult], *,
                        now: datetime) -> None:
         """After Salesforce answered: record each write's outcome in one transaction."""
-        ledger.record_results(self._db, run_id, results, now=now)
+        ledger.record_results(self._db, run_id, results, now=now, book=self._intents)
 
     def pending_intents(self, run_id: str) -> list[LedgerEntry]:
         """Writes of ``run_id`` with no recorded result (maybe sent, maybe not)."""

@@ -130,9 +130,11 @@ class _History:
             self.ids[intent.key] = sf_id
 
 
-def _random_history(store: StateStore, seed: int) -> _History:
+def _random_history(store: StateStore, seed: int,
+                    settler: StateStore | None = None) -> _History:
     """Writes to a few keys over two runs, answered in shuffled order, some failing,
-    some never answered; returns the reference fold of what succeeded."""
+    some never answered (through ``settler``, if given: another process, which has
+    not the intents in memory); returns the reference fold of what succeeded."""
     rnd = random.Random(seed)
     written: list[tuple[str, int, WriteIntent, str | None]] = []  # write order
     for run_id in ("r-a", "r-b"):
@@ -158,7 +160,8 @@ def _random_history(store: StateStore, seed: int) -> _History:
         fate = rnd.choice([OK, OK, OK, FAILED, None])
         outcome[(run_id, q)] = fate
         if fate is not None:
-            store.record_results(run_id, [WriteResult(q, fate, sf_id=new_id)], now=NOW)
+            (settler or store).record_results(run_id, [WriteResult(q, fate, sf_id=new_id)],
+                                              now=NOW)
     for run_id, q, intent, new_id in written:
         if outcome[(run_id, q)] is OK:
             reference.apply(intent, new_id if new_id is not None else intent.sf_id)
@@ -170,6 +173,16 @@ def test_snapshot_agrees_with_the_history_fold(store: StateStore, seed: int) -> 
     reference = _random_history(store, seed)
     assert store.last_written("Opportunity", "abcdz") == reference.last
     assert store.find_by_keys("Opportunity", "abcdz") == reference.ids
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_results_settled_by_another_process_read_the_intents(store: StateStore,
+                                                             store_url: str, seed: int) -> None:
+    # A resumed run settles intents a dead process recorded: read from the ledger.
+    with open_store(store_url) as other:
+        reference = _random_history(store, seed, settler=other)
+        assert other.last_written("Opportunity", "abcdz") == reference.last
+        assert other.find_by_keys("Opportunity", "abcdz") == reference.ids
 
 
 def test_migration_from_version_2_backfills_the_snapshot(store_url: str) -> None:
