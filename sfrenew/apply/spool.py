@@ -104,8 +104,10 @@ class Spools:
     def add(self, n: int, target: Target, changes: Sequence[RecordChange],
             refs: Sequence[Mapping[str, str]]) -> None:
         """Record the changes' intents in the ledger and spool their rows."""
+        # Answered when the pass's Bulk job ends: the intents are read back then.
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
-                                   changes=changes, refs=refs, clock=self.clock):
+                                   changes=changes, refs=refs, clock=self.clock,
+                                   answered_soon=False):
             op = sf_operation(target, sent.kind)
             spool = self._spools.get((n, op))
             if spool is None:

@@ -125,11 +125,13 @@ def sf_operation(target: Target, kind: ChangeKind) -> SfOperation:
 
 def record_intents(*, store: StorePort, run_id: str, target: Target,
                    changes: Sequence[RecordChange], refs: Sequence[Mapping[str, str]],
-                   clock: Callable[[], datetime]) -> list[SentRow]:
-    """Each change's row, its intent committed to the ledger (before it is sent)."""
+                   clock: Callable[[], datetime], answered_soon: bool = True) -> list[SentRow]:
+    """Each change's row, its intent committed to the ledger (before it is sent;
+    ``answered_soon``: False when the answer comes only at the end of a pass)."""
     rows = [_payload(c, target, r) for c, r in zip(changes, refs, strict=True)]
     seqs = store.record_intents(run_id, [_intent(c, r, target) for c, r in
-                                         zip(changes, rows, strict=True)], now=clock())
+                                         zip(changes, rows, strict=True)], now=clock(),
+                                answered_soon=answered_soon)
     return [SentRow(c.object, c.key, c.kind, c.sf_id, seq, row)
             for c, row, seq in zip(changes, rows, seqs, strict=True)]
 

@@ -71,7 +71,7 @@ class IntentBook:
     from the ledger instead: the book saves a query, it decides nothing.
     """
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
         self._intents: dict[tuple[str, int], _Intent] = {}
         self._lock = threading.Lock()  # one store may serve several threads

@@ -180,9 +180,12 @@ class StorePort(Protocol):
         stopped or interrupted."""
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
-                       now: datetime) -> list[int]:
+                       now: datetime, answered_soon: bool = True) -> list[int]:
         """Before sending a chunk: record its writes in one transaction; returns each write's
-        ``seq`` (in order) for :meth:`record_results`."""
+        ``seq`` (in order) for :meth:`record_results`. ``answered_soon``: the results
+        follow within the batch (REST), so the intents are kept in memory until then;
+        False for rows whose answer comes at the end of a whole pass (a Bulk job), which
+        would only fill memory: their results read the intents back."""
 
     def record_results(self, run_id: str, results: Iterable[WriteResult], *,
                        now: datetime) -> None:

@@ -257,10 +257,12 @@ class StateStore:
     # --- ledger ----------------------------------------------------------------------
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
-                       now: datetime) -> list[int]:
+                       now: datetime, answered_soon: bool = True) -> list[int]:
         """Before sending a chunk: record its writes in one transaction; returns each
-        write's ``seq`` (in order) for :meth:`record_results`."""
-        return ledger.record_intents(self._db, run_id, intents, now=now, book=self._intents)
+        write's ``seq`` (in order) for :meth:`record_results` (``answered_soon``: see
+        :meth:`StorePort.record_intents`)."""
+        return ledger.record_intents(self._db, run_id, intents, now=now,
+                                     book=self._intents if answered_soon else None)
 
     def record_results(self, run_id: str, results: Iterable[WriteResult], *,
                        now: datetime) -> None:
