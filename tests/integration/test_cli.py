@@ -37,7 +37,7 @@ def test_serve_prints_connection_json_answers_stats_and_exits_on_sigterm(tmp_pat
         stats = CliRunner().invoke(main, ["localorg", "stats", "--json", "--data-dir",
                                           str(data_dir)])
         assert stats.exit_code == 0, stats.output
-        result = json.loads(stats.output)
+        result = json.loads(stats.stdout)
         assert result["source"] == info["instance_url"]
         assert result["records"]["User"] >= 1
         assert "calls" in result
@@ -77,7 +77,7 @@ def test_seed_stats_and_reset_without_a_server(tmp_path: Path) -> None:
     reset = runner.invoke(main, ["localorg", "reset", "--yes", "--data-dir", data_dir])
     assert reset.exit_code == 0, reset.output
     stats = runner.invoke(main, ["localorg", "stats", "--json", "--data-dir", data_dir])
-    assert json.loads(stats.output)["records"]["Contract"] == 0
+    assert json.loads(stats.stdout)["records"]["Contract"] == 0
 
 
 def test_stats_without_an_org_explains_what_to_do(tmp_path: Path) -> None:
