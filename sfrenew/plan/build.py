@@ -170,16 +170,9 @@ def plan_accounts(planner: Planner, work: Work, *, stop: threading.Event | None,
                   advance: Callable[[int], None] | None) -> None:
     """Plan (or replay) the accounts of ``work`` into the planner's file, a batch at a
     time; stopped (``stop`` set), the totals say after which account."""
-    scope = planner.scope
     batch: list[PendingAccount | DoneAccount] = []
     for key, group, state in work.walk(planner.store, planner.today):
         item: PendingAccount | DoneAccount
-        if scope.accounts and key not in scope.accounts:
-            # Out of scope (a backfill chunk plans a few accounts of many): skipped
-            # before its records are translated, as plan_one would skip it after.
-            if advance is not None:
-                advance(1)
-            continue
         if state is not None:
             item = DoneAccount(key, AccountOutcome.from_json(state.entry), save=False)
             planner.totals.replayed += 1
