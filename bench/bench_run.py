@@ -57,12 +57,15 @@ session.build_plan = timed_plan
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 steps_rss = {"start": peak()}
+steps_s = {}
 def measured(name, step):
     def wrapped(**kwargs):
+        started = time.monotonic()
         try:
             return step(**kwargs)
         finally:
             steps_rss[name] = peak()
+            steps_s[name] = steps_s.get(name, 0.0) + time.monotonic() - started
     return wrapped
 session.pull = measured("pull", session.pull)
 session.build_plan = measured("plan", session.build_plan)
@@ -72,7 +75,8 @@ out = execute(config, RunRequest(job="bench", steps=(Step.PULL, Step.PLAN, Step.
               Step.REPORT)), clock=utc_now)
 print(json.dumps({"status": out.status, "message": out.message, "stats": out.stats,
                   "api_calls": out.api_calls, "wall_s": time.monotonic() - t, **planned,
-                  "steps_rss_mb": steps_rss, "peak_rss_mb": peak()}))
+                  "steps_rss_mb": steps_rss, "steps_s": steps_s,
+                  "peak_rss_mb": peak()}))
 """
 
 
@@ -166,6 +170,9 @@ def _print(contracts: int, data: dict[str, Any]) -> None:
     if "steps_rss_mb" in data:  # peak RSS so far as each step ended
         print("         peak RSS after: " + ", ".join(
             f"{k} {v:.0f} MB" for k, v in data["steps_rss_mb"].items()), flush=True)
+    if "steps_s" in data:  # wall time of each step
+        print("         step wall time: " + ", ".join(
+            f"{k} {v:.1f}s" for k, v in data["steps_s"].items()), flush=True)
     print("         calls by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())),
           flush=True)
 

@@ -38,7 +38,7 @@ from sfrenew.salesforce.port import GatewayPort, StreamedWrite
 from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.store.port import StorePort
 
-RECORD_ROWS = 2_000  # results recorded in the ledger this many rows at a time
+RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
 
 
 class RowSpool:
@@ -122,7 +122,9 @@ class Spools:
         if not spools:
             return
         try:
-            pending: list[list[tuple[SentRow, RowResult]]] = [[] for _ in spools]
+            # Per spool, the answers not recorded yet; the rows they answer are read
+            # back from the spool only when recorded, one spool's batch at a time.
+            pending: list[list[RowResult]] = [[] for _ in spools]
             answers = self.gateway.write_streamed([s.request() for s in spools])
             first = self.totals.chunks + 1
             self.totals.chunks += len(spools)  # a job each, for the crash tests' seam
@@ -132,21 +134,21 @@ class Spools:
                     # The module's seam, looked up when called (the crash tests patch it).
                     writer.chunk_checkpoint(first, "before_results")
                     started = True
-                pending[number].append((spools[number].at(result.index), result))
+                pending[number].append(result)
                 if len(pending[number]) >= RECORD_ROWS:
-                    self._record(spools[number].target, pending[number])
+                    self._record(spools[number], pending[number])
                     pending[number] = []
-            for spool, rows in zip(spools, pending, strict=True):
-                self._record(spool.target, rows)
+            for spool, results in zip(spools, pending, strict=True):
+                self._record(spool, results)
             writer.chunk_checkpoint(self.totals.chunks, "after_results")
         finally:
             for spool in spools:
                 spool.close()
 
-    def _record(self, target: Target, rows: list[tuple[SentRow, RowResult]]) -> None:
-        if rows:
-            record_results(store=self.store, run_id=self.run_id, target=target,
-                           sent=[s for s, _r in rows], results=[r for _s, r in rows],
+    def _record(self, spool: RowSpool, results: list[RowResult]) -> None:
+        if results:
+            record_results(store=self.store, run_id=self.run_id, target=spool.target,
+                           sent=[spool.at(r.index) for r in results], results=results,
                            clock=self.clock, totals=self.totals)
             # The Ids learnt are in the ledger, where the next pass's lookups find them:
             # not kept here, or they would grow with the plan.

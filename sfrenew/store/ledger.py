@@ -196,8 +196,11 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
 
 def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[int, _Intent]:
     """The intents ``seqs`` of ``run_id`` from the ledger, checked: each exists and has
-    no result yet."""
-    rows: dict[int, list[Any]] = {}
+    no result yet. Folded row by row as they are fetched: a batch of a few thousand
+    intents has tens of thousands of field rows, which are not held as rows."""
+    heads: dict[int, tuple[int, str, str, Operation, str | None]] = {}
+    fields: dict[int, list[tuple[str, str | None]]] = {}
+    names: dict[str, str] = {}  # one string per field name, however many rows name it
     answered: set[int] = set()
     for part in chunked(seqs, IN_CHUNK):
         stmt = (select(_i.c.seq, _i.c.id, _i.c.object, _i.c.key, _i.c.operation,
@@ -205,20 +208,23 @@ def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[in
                        snapshot.stored_text(_f.c.value_after).label("value"))
                 .select_from(_i.outerjoin(_res, _join_result).outerjoin(_f, _join_fields))
                 .where(_i.c.run_id == run_id, _i.c.seq.in_(part)))
-        for row in conn.execute(stmt):
-            rows.setdefault(row.seq, []).append(row)
-            if row.answered is not None:
-                answered.add(row.seq)
-    missing = sorted(set(seqs) - rows.keys())
+        for seq, write_id, obj, key, op, sf_id, done, name, value in conn.execute(stmt):
+            if seq not in heads:
+                heads[seq] = (write_id, obj, key, Operation(op), sf_id)
+                fields[seq] = []
+            if done is not None:
+                answered.add(seq)
+            if name is not None:
+                fields[seq].append((names.setdefault(name, name), value))
+    missing = sorted(set(seqs) - heads.keys())
     if missing:
         raise UnknownIntent(f"run {run_id!r} has no intents with seq {missing[:10]}")
     if answered:
         raise RunStateError(
             f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
-    return {seq: _Intent(write_id=rs[0].id, object=rs[0].object, key=rs[0].key,
-                         operation=Operation(rs[0].operation), sf_id=rs[0].sf_id,
-                         fields=tuple((r.field, r.value) for r in rs if r.field is not None))
-            for seq, rs in rows.items()}
+    return {seq: _Intent(write_id=write_id, object=obj, key=key, operation=op, sf_id=sf_id,
+                         fields=tuple(fields[seq]))
+            for seq, (write_id, obj, key, op, sf_id) in heads.items()}
 
 
 def _answered(db: Database, run_id: str, seqs: Sequence[int]) -> list[int]:
