@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -149,6 +150,13 @@ class ConceptMapping(_Strict):
         """The coercion of a mapped concept field (its own, else the catalogue's)."""
         spec = self.fields[name]
         return spec.type or concept_fields(self.concept)[name].coercion
+
+    @cached_property
+    def read_fields(self) -> tuple[tuple[str, str, Any, Coercion], ...]:
+        """Each mapped field as (concept field, Salesforce field, default, coercion):
+        what reading a record needs, worked out once per mapping rather than per record."""
+        return tuple((name, spec.field, spec.default, self.field_type(name))
+                     for name, spec in self.fields.items())
 
 
 def _concept_config(concept: Concept) -> ConfigDict:

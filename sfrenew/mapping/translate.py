@@ -18,6 +18,7 @@ from typing import Any
 from sfrenew.core.changeset import Ownership, OwnershipLookup
 from sfrenew.mapping._concepts import (
     OWN_CONCEPTS,
+    Coercion,
     Concept,
     WriteMode,
     concept_fields,
@@ -169,17 +170,17 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
     sf_id = field_value(record, "Id")
     values: dict[str, Any] = {}
     problems: list[CoercionProblem] = []
-    for name, spec in section.fields.items():
-        coercion = section.field_type(name)
-        raw = field_value(record, spec.field)
+    for name, path, default, coercion in section.read_fields:
+        raw = field_value(record, path)
         if raw is None or raw == "":
-            raw = spec.default
+            raw = default
         try:
-            values[name] = coerce(raw, coercion,
-                                  sf_type=sf_type(shapes, section.object, spec.field))
+            # Only a rate's reading depends on the field's type (see coerce).
+            values[name] = coerce(raw, coercion, sf_type=sf_type(
+                shapes, section.object, path) if coercion is Coercion.PERCENT else None)
         except CoercionError as exc:
             values[name] = None
-            problems.append(CoercionProblem(section.object, sf_id, spec.field, name, str(exc)))
+            problems.append(CoercionProblem(section.object, sf_id, path, name, str(exc)))
     if concept is Concept.CONTRACT_LINE:
         problems += _annualise(section, sf_id, values)
     key = field_value(record, section.key_field) if section.key_field else None

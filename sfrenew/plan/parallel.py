@@ -1,12 +1,14 @@
 """Planning across processes: the accounts split into spans, each planned end to end.
 
 ``run.plan_processes`` above 1 splits the accounts to plan (sorted Account Ids) into
-contiguous spans of about as many accounts each, one per process. Each process opens
-the state store itself, reads its accounts from the mirror, plans and diffs them,
-saves their plan states and writes its part of the plan to a part file of its own;
-only its totals (counts, the first lapsed and dirty records) come back. The parent
-then appends the parts in account order, so the plan file is the one a single
-process writes, byte for byte, and ``apply`` executes it as it is (ADR 0024).
+contiguous spans of about as many accounts each. The first span is planned by a
+thread of the run's own process (which would otherwise only wait), each other span
+by a process of its own. Each opens the state store itself, reads its accounts from
+the mirror, plans and diffs them, saves their plan states and writes its part of the
+plan to a part file of its own; only its totals (counts, the first lapsed and dirty
+records) come back. The parent then appends the parts in account order, so the plan
+file is the one a single process writes, byte for byte, and ``apply`` executes it as
+it is (ADR 0024).
 
 What is not one account's is done once, in the parent: the fingerprint and the
 decision to replay (before), the analytics line and the plan's header (after). A
@@ -15,8 +17,9 @@ the first account that reads it; a process other than the first cannot know whet
 an earlier one told it already, so then the plan is made again in one process.
 
 A process that fails (an exception, or killed) fails the step with a clear error and
-leaves no plan file; a stop request ends the processes and the plan is made again
-from the start when the run is resumed.
+leaves no plan file; a stop request ends the processes (and the thread, after the
+batch of accounts it is planning) and the plan is made again from the start when the
+run is resumed.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ from sfrenew.plan.planner import (
 )
 from sfrenew.store import open_store
 
-# Fewer accounts than this per process and starting one (about a second: a new
-# interpreter importing sfrenew) costs more than it saves.
-PART_MIN_ACCOUNTS = 1_000
+# Fewer accounts than this per span and starting a process for one (0.6-0.7 s: a new
+# interpreter importing sfrenew, about what planning 200 accounts takes) saves too
+# little: 984 accounts planned in two spans took 2.7-3.7 s instead of 3.9-4.4 s.
+PART_MIN_ACCOUNTS = 400
 PROGRESS_EVERY = 200  # accounts a process plans between two progress messages
 _POLL_SECONDS = 0.2
 PLAN_PARTS_STARTED = "plan_parts_started"
@@ -144,8 +148,9 @@ class PartJob:
     path: str
 
 
-def plan_part(job: PartJob, messages: Any) -> None:
-    """A planning process: plan the span's accounts into the job's part file.
+def plan_part(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
+    """A planning process (or the run's own thread, which passes ``stop``): plan the
+    span's accounts into the job's part file.
 
     Sends ``("advance", n)``, ``("warn", account, error)`` and at the end
     ``("done", index, totals, shared_problems, cpu seconds)`` or
@@ -167,13 +172,13 @@ def plan_part(job: PartJob, messages: Any) -> None:
                               today=job.today, shapes=job.shapes, scope=job.scope, out=out,
                               marker=job.marker)
             planner.warn = lambda account, error: messages.put(("warn", account, error))
-            plan_accounts(planner, job.work, stop=None, advance=advance)
+            plan_accounts(planner, job.work, stop=stop, advance=advance)
     except Exception as exc:  # told to the parent, which fails the step
         messages.put(("failed", job.index, f"{type(exc).__name__}: {exc}"))
         return
     messages.put(("advance", done))
     messages.put(("done", job.index, planner.totals, planner.shared_problems,
-                  round(time.process_time(), 3)))
+                  round(time.thread_time(), 3)))
 
 
 def in_processes(processes: int, store_url: str) -> SplitPlan | None:
@@ -248,14 +253,26 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
 def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
          advance: Callable[[int], None] | None,
          ) -> list[tuple[PlanTotals, bool, float]] | None:
-    """Run the jobs, one process each, to their results in span order (None: stopped):
-    (totals, whether a shared record's problem was told, CPU seconds)."""
+    """Run the jobs to their results in span order (None: stopped): (totals, whether a
+    shared record's problem was told, CPU seconds). The first span is planned by a
+    thread of this process, which would otherwise only wait; each other span by a
+    process of its own."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
     messages = context.Queue()                      # connections, threads or locks
     workers = [context.Process(target=plan_part, args=(job, messages), daemon=True,
-                               name=f"sfrenew-plan-{job.index}") for job in jobs]
+                               name=f"sfrenew-plan-{job.index}") for job in jobs[1:]]
     for worker in workers:
         worker.start()
+    halt = threading.Event()  # ends the thread's planning early when the step ends
+    crashed: list[BaseException] = []
+
+    def first_span() -> None:
+        try:
+            plan_part(jobs[0], messages, halt)
+        except BaseException as exc:  # plan_part tells its own errors; this is the rest,
+            crashed.append(exc)       # told by the step's failure
+    here = threading.Thread(target=first_span, daemon=True, name="sfrenew-plan-0")
+    here.start()
     results: dict[int, tuple[PlanTotals, bool, float]] = {}
     try:
         while len(results) < len(jobs):
@@ -264,6 +281,8 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             try:
                 message = messages.get(timeout=_POLL_SECONDS)
             except queue.Empty:
+                if crashed:
+                    raise PlanningFailed(f"planning span 0 failed: {crashed[0]!r}") from None
                 _check_alive(workers, results)
                 continue
             kind = message[0]
@@ -278,10 +297,12 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
                 raise PlanningFailed(f"planning process {message[1]} failed: {message[2]}")
         return [results[i] for i in range(len(jobs))]
     finally:
+        halt.set()
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
         deadline = time.monotonic() + 10
+        here.join(max(0.0, deadline - time.monotonic()))  # at most a batch of accounts
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         messages.close()
@@ -290,7 +311,7 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
 def _check_alive(workers: Sequence[Any], results: dict[int, Any]) -> None:
     """Fail when a process ended without its result (killed, or out of memory); one
     that ended well sent its result before (it is still on its way)."""
-    for i, worker in enumerate(workers):
+    for i, worker in enumerate(workers, start=1):  # span 0 is this process's thread
         if i not in results and worker.exitcode not in (None, 0):
             raise PlanningFailed(
                 f"planning process {i} ended with exit code {worker.exitcode} before "

@@ -97,15 +97,20 @@ def _job(index: int) -> PartJob:
     return cast(PartJob, SimpleNamespace(index=index))
 
 
-def _fails(job: PartJob, messages: Any) -> None:
+# Stand-ins for plan_part: span 0 runs in a thread of the test's process (given ``stop``),
+# the others in processes.
+def _fails(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
     messages.put(("failed", job.index, "StoreMissing: no state store at sqlite:///gone"))
 
 
-def _sleeps(job: PartJob, messages: Any) -> None:
-    time.sleep(60)
+def _sleeps(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
+    if stop is None:
+        time.sleep(60)
+    else:  # the thread: ends when the step ends it, as plan_accounts does
+        stop.wait(60)
 
 
-def _plans(job: PartJob, messages: Any) -> None:
+def _plans(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
     messages.put(("advance", 3))
     messages.put(("done", job.index, PlanTotals(accounts=job.index + 1), False, 0.5))
 
@@ -134,6 +139,18 @@ def test_a_stop_ends_the_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
     assert parallel._run([_job(0), _job(1)], stop=stop, advance=None) is None
     assert time.monotonic() - started < 30  # not the minute the processes would sleep
+
+
+def _crashes(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
+    if stop is not None:  # the thread, on something plan_part does not catch
+        raise SystemExit(3)
+    messages.put(("done", job.index, PlanTotals(), False, 0.0))
+
+
+def test_a_thread_that_crashes_fails_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _crashes)
+    with pytest.raises(PlanningFailed, match=r"planning span 0 failed: SystemExit\(3\)"):
+        parallel._run([_job(0), _job(1)], stop=None, advance=None)
 
 
 def test_planning_a_span_stops_after_its_last_account() -> None:
