@@ -48,7 +48,7 @@ from typing import Any
 import requests
 from simple_salesforce.api import Salesforce
 
-from bench.bench_run import ROOT, _config, _serve, _sfrenew
+from bench.bench_run import ROOT, _config, _serve, _sfrenew, cpu_seconds
 from sfrenew.clock import SHIFT_VARIABLE, utc_now
 from sfrenew.salesforce.auth import LocalConnection
 
@@ -150,11 +150,6 @@ class OrgAdmin:
                    if kind not in ("auth", "admin"))
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def formula_minimum(read: Mapping[str, int], written: Mapping[str, int]) -> int:
     """DESIGN.md's REST minimum: Σ⌈rows read/2,000⌉ + Σ⌈rows written/200⌉ per object."""
     return (sum(math.ceil(n / 2000) for n in read.values())
@@ -229,13 +224,13 @@ def bench(contender: str, base: Path, work: Path, env: dict[str, str], *,
             if label == "5 % changed":
                 org.change_contracts()
             org.admin("POST", "stats/reset")
-            cpu = _cpu_seconds(server.pid)
+            cpu = cpu_seconds(server.pid)
             try:
                 result = run(config, env)
             except ContenderFailed as failed:  # the others still run; say why this one did not
                 print(f"{contender:<8} {label:<12} crashed: {failed}", flush=True)
                 return
-            org_cpu = _cpu_seconds(server.pid) - cpu
+            org_cpu = cpu_seconds(server.pid) - cpu
             calls = org.calls()
             written = sum(result["written"].values())
             print(f"{contender:<8} {label:<12} calls {calls:>7,}  written {written:>7,}  "

@@ -9,8 +9,10 @@ each in a fresh child process: the first run, the run after it (it reads back wh
 the first one wrote: those records changed since its upper bound) and a no-change
 run. Prints, per run, API calls by kind next to the formula minimum of DESIGN.md
 (REST ``Σ⌈N_i/2000⌉ + Σ⌈M_j/200⌉`` for N_i rows read and M_j rows written per object;
-a Bulk API 2.0 job is a constant number of calls however many rows), wall time and
-the child's peak RSS, and the plan step's own time with the accounts it replayed
+a Bulk API 2.0 job is a constant number of calls however many rows), wall time (of
+each step too), the CPU seconds of the client (its planning processes included) and
+of the org, the child's peak RSS, and the plan step's own time with the accounts it
+replayed
 (planning only what changed, docs/running.md). The pull overlap is 0 here (a benchmark
 has no clock skew).
 """
@@ -73,9 +75,12 @@ session.apply_plan = measured("apply", session.apply_plan)
 t = time.monotonic()
 out = execute(config, RunRequest(job="bench", steps=(Step.PULL, Step.PLAN, Step.APPLY,
               Step.REPORT)), clock=utc_now)
+own = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the planning processes
 print(json.dumps({"status": out.status, "message": out.message, "stats": out.stats,
                   "api_calls": out.api_calls, "wall_s": time.monotonic() - t, **planned,
                   "steps_rss_mb": steps_rss, "steps_s": steps_s,
+                  "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
                   "peak_rss_mb": peak()}))
 """
 
@@ -113,6 +118,12 @@ def _serve(org: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("the local org did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU seconds (user and system) process ``pid`` has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def minimum(stats: dict[str, Any]) -> int:
     """DESIGN.md's REST formula for the rows this run read and wrote."""
     reads = sum(math.ceil(int(n) / 2000) for n in stats["pulled"].values())
@@ -142,10 +153,12 @@ def bench(contracts: int, work: Path, *, runs: int = 3,
     results = []
     try:
         for label in ("first run", "reads back its writes", "no-change run")[:runs]:
+            org_cpu = cpu_seconds(server.pid)
             done = subprocess.run([sys.executable, "-c", _CHILD, str(config)],
                                   capture_output=True, check=True, cwd=ROOT)
             data = json.loads(done.stdout.decode().strip().splitlines()[-1])
             data["label"] = label
+            data["org_cpu_s"] = cpu_seconds(server.pid) - org_cpu
             results.append(data)
             _print(contracts, data)
     finally:
@@ -172,7 +185,9 @@ def _print(contracts: int, data: dict[str, Any]) -> None:
             f"{k} {v:.0f} MB" for k, v in data["steps_rss_mb"].items()), flush=True)
     if "steps_s" in data:  # wall time of each step
         print("         step wall time: " + ", ".join(
-            f"{k} {v:.1f}s" for k, v in data["steps_s"].items()), flush=True)
+            f"{k} {v:.1f}s" for k, v in data["steps_s"].items())
+            + f"; CPU: client {data['cpu_s']:.1f}s (with its planning processes), "
+            f"org {data.get('org_cpu_s', 0.0):.1f}s", flush=True)
     print("         calls by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())),
           flush=True)
 

@@ -83,6 +83,12 @@ def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None
     assert split == {"parts": 3, "again": False}
     assert len(one) > 3  # a plan with accounts in it
     assert three == one
+    # Spans too large for the run's own thread: every span planned by a process.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parallel, "HERE_MAX_ACCOUNTS", 0)
+        apart, split = _plan_on_a_copy(desk, tmp_path / "first-3-apart", 3)
+    assert split == {"parts": 3, "again": False}
+    assert apart == one
 
     # The real store: planned with 2 processes and applied; its plan states saved.
     desk.config = _with_processes(desk.config, 2)

@@ -158,3 +158,20 @@ def test_planning_a_span_stops_after_its_last_account() -> None:
     walked = [key for key, _group, _state in planning(groups, Span(after="001003",
                                                                     last="001006"))]
     assert walked == ["001004", "001005", "001006"]
+
+
+def _says_where(job: PartJob, messages: Any, stop: threading.Event | None = None) -> None:
+    # (the shared-problem flag of the result carries "planned in the run's thread")
+    messages.put(("done", job.index, PlanTotals(accounts=job.index + 1), stop is not None,
+                  0.0))
+
+
+@pytest.mark.parametrize(("here", "threaded"), [(True, [True, False, False]),
+                                                (False, [False, False, False])])
+def test_the_first_span_is_planned_in_the_runs_own_thread_unless_told_not_to(
+        monkeypatch: pytest.MonkeyPatch, here: bool, threaded: list[bool]) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _says_where)
+    results = parallel._run([_job(0), _job(1), _job(2)], stop=None, advance=None, here=here)
+    assert results is not None
+    assert [r[1] for r in results] == threaded
+    assert [r[0].accounts for r in results] == [1, 2, 3]
