@@ -280,8 +280,9 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             plan_part(jobs[0], messages, halt)
         except BaseException as exc:  # plan_part tells its own errors; this is the rest,
             crashed.append(exc)       # told by the step's failure
-    thread = threading.Thread(target=first_span, daemon=True, name="sfrenew-plan-0")
-    if here:
+    thread = (threading.Thread(target=first_span, daemon=True, name="sfrenew-plan-0")
+              if here else None)
+    if thread is not None:
         thread.start()
     results: dict[int, tuple[PlanTotals, bool, float]] = {}
     try:
@@ -312,8 +313,8 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             if worker.is_alive():
                 worker.terminate()
         deadline = time.monotonic() + 10
-        if here:
-            thread.join(max(0.0, deadline - time.monotonic()))  # at most a batch of accounts
+        if thread is not None:  # it stops after at most a batch of accounts
+            thread.join(max(0.0, deadline - time.monotonic()))
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         messages.close()
