@@ -1,13 +1,16 @@
-"""A pass's Bulk API 2.0 rows, spooled to disk as the plan is read, sent as one job each.
+"""A pass's Bulk API 2.0 rows, spooled to disk as the plan is read, sent as jobs.
 
 The apply reads the plan a small batch at a time. The changes of an object written
 through Bulk API 2.0 are not sent per batch: each batch's rows get their ledger intents
 (before anything is sent, as for every write) and are appended to a temporary file per
-object and operation. At the end of a pass over the plan every file is sent as one
-Bulk job (jobs of different objects run at the same time), and the results are
-recorded as the result files are read, a few thousand rows at a time. So a plan of any
-size holds a batch of changes, a file offset per spooled row and the job's row digests
-(:mod:`sfrenew.salesforce.bulk`), and pays one job per object instead of one per batch.
+object and operation. A file that reaches ``JOB_ROWS`` rows (one Bulk internal batch)
+is sent at once as its own job, and Salesforce processes it while the apply reads the
+plan on and spools the next rows; at the end of a pass the rest is sent (jobs of
+different objects run at the same time) and every job's results are recorded, oldest
+job first, as its result files are read, a few hundred rows at a time, while the org
+still works on the later jobs. So a plan of any size holds a batch of changes, a file
+offset per spooled row and the jobs' row digests (:mod:`sfrenew.salesforce.bulk`), and
+pays one job per object per 10,000 rows instead of one per batch of the plan.
 
 A run killed before the results are recorded leaves intents without results: the
 next run settles them in the org first (:mod:`sfrenew.apply.recover`), as for any
@@ -20,7 +23,9 @@ import os
 import pickle
 import tempfile
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +44,13 @@ from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.store.port import StorePort
 
 RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
+# A spool this full is sent as its own job while the pass goes on: Salesforce processes
+# Bulk API 2.0 ingest in internal batches of 10,000 records, each counted against the
+# org's 15,000 a day, so a smaller job would spend batches and calls for no gain.
+JOB_ROWS = 10_000
+# Jobs sent and not yet answered. The gateway's own cap (MAX_CONCURRENT_JOBS) keeps one
+# run from crowding the org's other integrations: the same figure.
+IN_FLIGHT = 5
 
 
 class RowSpool:
@@ -88,62 +100,120 @@ class RowSpool:
         self._file.close()
 
 
+@dataclass
+class _Sent:
+    """Spools whose jobs are started: their answers, and the apply's number of the first
+    (each spool counts as one chunk, for the crash tests' seam)."""
+
+    spools: list[RowSpool]
+    answers: Iterator[tuple[int, RowResult]]
+    first: int
+
+    def close(self) -> None:
+        for spool in self.spools:
+            spool.close()
+
+
 class Spools:
     """The spooled Bulk rows of one pass, by target (its place in the apply's targets)
-    and operation; :meth:`send` sends them all and records every result."""
+    and operation.
+
+    A spool that reaches ``job_rows`` rows is sent at once as its own job (the org
+    processes it while the plan is read on), and a new spool takes the object's next
+    rows; at most ``IN_FLIGHT`` sends wait for their answers, the oldest answered first.
+    :meth:`send` sends the rest and records every result.
+    """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, run_id: str,
-                 clock: Callable[[], datetime], totals: ApplyTotals) -> None:
+                 clock: Callable[[], datetime], totals: ApplyTotals,
+                 job_rows: int | None = None) -> None:
         self.gateway, self.store, self.run_id, self.clock = gateway, store, run_id, clock
         self.totals = totals
+        # Looked up when built: the tests set the module's value to see several jobs.
+        self.job_rows = JOB_ROWS if job_rows is None else job_rows
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
+        self._sent: deque[_Sent] = deque()
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._spools.values())
 
     def add(self, n: int, target: Target, changes: Sequence[RecordChange],
             refs: Sequence[Mapping[str, str]]) -> None:
-        """Record the changes' intents in the ledger and spool their rows."""
-        # Answered when the pass's Bulk job ends: the intents are read back then.
+        """Record the changes' intents in the ledger and spool their rows (a spool that
+        is full is sent)."""
+        # Answered when the job ends: the intents are read back then.
+        full: list[RowSpool] = []
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
                                    changes=changes, refs=refs, clock=self.clock,
                                    answered_soon=False):
-            op = sf_operation(target, sent.kind)
-            spool = self._spools.get((n, op))
+            key = (n, sf_operation(target, sent.kind))
+            spool = self._spools.get(key)
             if spool is None:
-                spool = self._spools[(n, op)] = RowSpool(target, op)
+                spool = self._spools[key] = RowSpool(target, key[1])
             spool.add(sent)
+            if len(spool) >= self.job_rows:  # the object's next rows go to a new spool
+                full.append(self._spools.pop(key))
+        if full:
+            self._start(full)
 
     def send(self) -> None:
         """Send every spooled row (one Bulk job per object and operation, run at the same
-        time), recording results as they are read; the spools are emptied."""
-        spools = [s for _k, s in sorted(self._spools.items(), key=lambda kv: kv[0])]
+        time), wait for every job sent, recording results as they are read; the spools
+        are emptied."""
+        rest = [s for _k, s in sorted(self._spools.items(), key=lambda kv: kv[0])]
         self._spools = {}
-        if not spools:
-            return
         try:
-            # Per spool, the answers not recorded yet; the rows they answer are read
-            # back from the spool only when recorded, one spool's batch at a time.
-            pending: list[list[RowResult]] = [[] for _ in spools]
-            answers = self.gateway.write_streamed([s.request() for s in spools])
-            first = self.totals.chunks + 1
-            self.totals.chunks += len(spools)  # a job each, for the crash tests' seam
-            started = False
-            for number, result in answers:
-                if not started:  # sent, nothing recorded yet: the worst moment to die
-                    # The module's seam, looked up when called (the crash tests patch it).
-                    writer.chunk_checkpoint(first, "before_results")
-                    started = True
-                pending[number].append(result)
-                if len(pending[number]) >= RECORD_ROWS:
-                    self._record(spools[number], pending[number])
-                    pending[number] = []
-            for spool, results in zip(spools, pending, strict=True):
-                self._record(spool, results)
-            writer.chunk_checkpoint(self.totals.chunks, "after_results")
+            if rest:
+                self._start(rest)
+            while self._sent:
+                self._answer_oldest()
         finally:
+            self.close()
+
+    def close(self) -> None:
+        """Delete every spool, sent or not (after a failure: the rows' intents are in
+        the ledger, and the next run settles them in the org)."""
+        for spool in self._spools.values():
+            spool.close()
+        self._spools = {}
+        while self._sent:
+            self._sent.popleft().close()
+
+    def _start(self, spools: list[RowSpool]) -> None:
+        """Send ``spools`` (their jobs started now), after answering the oldest sends
+        while ``IN_FLIGHT`` wait."""
+        try:
+            while len(self._sent) >= IN_FLIGHT:
+                self._answer_oldest()
+            answers = self.gateway.start_streamed([s.request() for s in spools])
+        except BaseException:
             for spool in spools:
                 spool.close()
+            self.close()
+            raise
+        self._sent.append(_Sent(spools, answers, self.totals.chunks + 1))
+        self.totals.chunks += len(spools)  # a job each, for the crash tests' seam
+
+    def _answer_oldest(self) -> None:
+        """Record every answer of the oldest send (the rows they answer are read back
+        from its spools only when recorded, a batch at a time), then delete its spools."""
+        sent = self._sent[0]
+        # Per spool, the answers not recorded yet.
+        pending: list[list[RowResult]] = [[] for _ in sent.spools]
+        started = False
+        for number, result in sent.answers:
+            if not started:  # sent, nothing recorded yet: the worst moment to die
+                # The module's seam, looked up when called (the crash tests patch it).
+                writer.chunk_checkpoint(sent.first, "before_results")
+                started = True
+            pending[number].append(result)
+            if len(pending[number]) >= RECORD_ROWS:
+                self._record(sent.spools[number], pending[number])
+                pending[number] = []
+        for spool, results in zip(sent.spools, pending, strict=True):
+            self._record(spool, results)
+        writer.chunk_checkpoint(sent.first + len(sent.spools) - 1, "after_results")
+        self._sent.popleft().close()
 
     def _record(self, spool: RowSpool, results: list[RowResult]) -> None:
         if results:

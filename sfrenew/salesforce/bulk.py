@@ -9,7 +9,9 @@ several query jobs and read them in its own order.
 Uploads are streamed: each job's CSV is written row by row to a temporary file and
 sent from there, so a 20,000-row write is not held as rows, text and bytes at once;
 :meth:`BulkApi.ingest_streamed` also reads the rows from the caller's own file and
-yields results as they are read, so neither is held. Ingest results come back as up
+yields results as they are read, so neither is held; :meth:`BulkApi.start_streamed`
+does the same with the jobs started before it returns, so the caller can prepare the
+next job while Salesforce processes this one. Ingest results come back as up
 to three CSV files (successful, failed, unprocessed), read row by row as they arrive,
 that echo the uploaded columns but not the row order; each result row is matched to
 its input row by a digest of those echoed values (identical input rows are
@@ -151,10 +153,20 @@ class BulkApi:
         """Write each request's rows as they are read from the caller's file, the jobs
         running at the same time; yields (request number, RowResult) as result files are
         read, each row once, in no particular order. Neither rows nor results are held."""
-        sources = [_Source(r.operation, r.sobject, r.external_id_field,
-                           ["Id"] if r.operation is Operation.DELETE else list(r.columns),
-                           r.rows()) for r in requests]
-        return self._ingest(sources)
+        return self._ingest(_streamed_sources(requests))
+
+    def start_streamed(self, requests: Sequence[StreamedWrite]
+                       ) -> Iterator[tuple[int, RowResult]]:
+        """Like :meth:`ingest_streamed`, but every job is created, uploaded and closed
+        now, before this returns: Salesforce works on them while the caller goes on.
+        The results are read (waiting for the jobs) as the returned iterator is."""
+        sources = _streamed_sources(requests)
+        group = self.group()
+        jobs = []
+        for job in self._started_jobs(sources):
+            group.add(f"jobs/ingest/{job.job_id}", expected_rows=job.stop - job.start)
+            jobs.append(job)
+        return (answer for job in jobs for answer in self._finish(job, group))
 
     def _ingest(self, sources: Sequence[_Source]) -> Iterator[tuple[int, RowResult]]:
         group = self.group()
@@ -301,6 +313,12 @@ def _columns(operation: Operation, records: Sequence[Mapping[str, Any]]) -> list
             if key != "attributes":
                 seen.setdefault(key, None)
     return list(seen)
+
+
+def _streamed_sources(requests: Sequence[StreamedWrite]) -> list[_Source]:
+    return [_Source(r.operation, r.sobject, r.external_id_field,
+                    ["Id"] if r.operation is Operation.DELETE else list(r.columns), r.rows())
+            for r in requests]
 
 
 def _csv_line(values: list[str]) -> bytes:

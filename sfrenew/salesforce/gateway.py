@@ -232,6 +232,24 @@ class Gateway:
         and is read into memory and sent as :meth:`write_many` sends it. Rows refused
         with a lock error are sent again as :meth:`write` does, then yielded. The budget
         is asked for every call first: all or nothing."""
+        bulk = self._streamed_bulk(requests)
+        answers = self._bulk.ingest_streamed([requests[i] for i in bulk]) if bulk else iter(())
+        yield from self._streamed_results(requests, bulk, answers)
+
+    def start_streamed(self, requests: Sequence[StreamedWrite]
+                       ) -> Iterator[tuple[int, RowResult]]:
+        """:meth:`write_streamed` with its Bulk API 2.0 jobs created, uploaded and closed
+        before this returns (Salesforce processes them while the caller prepares the
+        next); the returned iterator waits for them and yields the results as
+        :meth:`write_streamed` does. Requests sent through sObject Collections are sent
+        as it is read."""
+        bulk = self._streamed_bulk(requests)
+        answers = self._bulk.start_streamed([requests[i] for i in bulk]) if bulk else iter(())
+        return self._streamed_results(requests, bulk, answers)
+
+    def _streamed_bulk(self, requests: Sequence[StreamedWrite]) -> list[int]:
+        """Checks the requests and the budget (every call of every request); the numbers
+        of those sent through Bulk API 2.0."""
         for request in requests:
             check_name(request.sobject)
             if request.operation is Operation.UPSERT and request.external_id_field is None:
@@ -239,24 +257,27 @@ class Gateway:
                     f"upsert into {request.sobject} needs an external_id_field")
         self._t.budget.check(calls=sum(self._calls_needed(r.count) for r in requests
                                        if r.count))
-        bulk = [i for i, r in enumerate(requests) if r.count >= self.thresholds.write_bulk_rows]
+        return [i for i, r in enumerate(requests) if r.count >= self.thresholds.write_bulk_rows]
+
+    def _streamed_results(self, requests: Sequence[StreamedWrite], bulk: list[int],
+                          answers: Iterator[tuple[int, RowResult]]
+                          ) -> Iterator[tuple[int, RowResult]]:
         locked: dict[int, list[RowResult]] = {}
-        if bulk:
-            for n, result in self._bulk.ingest_streamed([requests[i] for i in bulk]):
-                if result.retriable:  # held back (few) and sent again below
-                    locked.setdefault(bulk[n], []).append(result)
-                else:
-                    yield bulk[n], result
+        for n, result in answers:
+            if result.retriable:  # held back (few) and sent again below
+                locked.setdefault(bulk[n], []).append(result)
+            else:
+                yield bulk[n], result
         for number, request in enumerate(requests):
             if number in bulk or not request.count:
                 continue
             records = list(request.rows())
-            answers = self._collections.write(
+            answers_now = self._collections.write(
                 request.operation, request.sobject, records,
                 external_id_field=request.external_id_field, batch_size=MAX_RECORDS)
             self._retry_locked(WriteRequest(request.operation, request.sobject, records,
-                                            request.external_id_field), answers)
-            for answer in answers:
+                                            request.external_id_field), answers_now)
+            for answer in answers_now:
                 yield number, answer
         for number, refused in locked.items():
             request = requests[number]

@@ -121,6 +121,11 @@ class GatewayPort(Protocol):
         """Independent writes whose rows are read as they are sent; (request number,
         RowResult) for each row once, in no particular order."""
 
+    def start_streamed(self, requests: Sequence[StreamedWrite]
+                       ) -> Iterator[tuple[int, RowResult]]:
+        """:meth:`write_streamed` with its Bulk jobs started before it returns: the org
+        works on them while the caller goes on; the iterator waits and yields results."""
+
     def read_many(self, specs: Sequence[ReadSpec]) -> Iterator[Iterator[dict[str, Any]]]:
         """Per spec, in order, its records as ``read`` gives them (read each in turn);
         counts and first pages batched, Bulk query jobs concurrent."""

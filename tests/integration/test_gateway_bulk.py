@@ -133,9 +133,13 @@ def test_faults_survived_with_nothing_lost_or_duplicated(tmp_path: Path) -> None
     assert sum(injected.values()) > 0  # the faults really happened
 
 
-def test_streamed_writes_answer_every_row_once_through_lock_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["write_streamed", "start_streamed"])
+def test_streamed_writes_answer_every_row_once_through_lock_errors(tmp_path: Path,
+                                                                   method: str) -> None:
     # Rows read from the caller as they are uploaded, results given as the result files
     # are read; rows refused with a lock error are sent again before they are answered.
+    # start_streamed has its Bulk job uploaded and closed before it returns; the small
+    # write goes through Collections only as the answers are read.
     faults = FaultConfig(seed=3, lock_row_rate=0.1)
     with LocalOrg(tmp_path / "org", faults=faults) as org:
         gateway = gateway_for(org, lock_retry_rounds=8)
@@ -143,13 +147,18 @@ def test_streamed_writes_answer_every_row_once_through_lock_errors(tmp_path: Pat
         small = renewals("streamed-small", 3)
         gateway.thresholds = Thresholds(read_bulk_rows=1, write_bulk_rows=10)
         columns = tuple(dict.fromkeys(k for r in rows for k in r))
-        answers = list(gateway.write_streamed([
+        sent = getattr(gateway, method)([
             StreamedWrite(Operation.UPSERT, "Opportunity", columns, len(rows),
                           lambda: iter(rows), lambda idx: [rows[i] for i in idx],
                           "Sfrenew_Key__c"),
             StreamedWrite(Operation.UPSERT, "Opportunity", columns, len(small),
                           lambda: iter(small), lambda idx: [small[i] for i in idx],
-                          "Sfrenew_Key__c")]))
+                          "Sfrenew_Key__c")])
+        started = method == "start_streamed"
+        assert gateway.calls.get(CallKind.BULK_UPLOAD) == (1 if started else 0)
+        assert gateway.calls.get(CallKind.BULK_JOB) == (2 if started else 0)
+        assert gateway.calls.get(CallKind.COLLECTIONS) == 0
+        answers = list(sent)
         by_request = {0: sorted(r.index for n, r in answers if n == 0),
                       1: sorted(r.index for n, r in answers if n == 1)}
         assert by_request == {0: list(range(300)), 1: [0, 1, 2]}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sfrenew.apply import spool
 from tests.integration.test_run_support import dump, open_book
 
 pytestmark = pytest.mark.integration
@@ -79,3 +80,37 @@ def test_a_plan_read_in_many_batches_is_one_bulk_job_per_object(tmp_path: Path) 
     assert calls["bulk_upload"] == 5  # one job per object, not one per object per batch
     assert calls["bulk_job"] == 10  # create and close of each
     assert "collections" not in calls
+
+
+@pytest.mark.parametrize("mapping", ["mappings/standard.yaml", "mappings/cpq.yaml"])
+@pytest.mark.parametrize("in_flight", [5, 2])
+def test_a_full_spool_is_sent_as_its_own_job_while_the_plan_is_read_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str, in_flight: int) -> None:
+    # Spools of at most 50 rows: lines and tasks (over 100 rows each) go in several jobs,
+    # the first sent while the plan is still read; with 2 jobs in flight, the oldest
+    # job's results are recorded before a third is sent. The org ends as with one job
+    # per object, and the ledger knows every write (the next run writes nothing).
+    by_jobs = {}
+    for name, job_rows in (("one job an object", spool.JOB_ROWS), ("50-row jobs", 50)):
+        monkeypatch.setattr(spool, "JOB_ROWS", job_rows)
+        monkeypatch.setattr(spool, "IN_FLIGHT", in_flight)
+        book = open_book(tmp_path / name, mapping=mapping, write_chunk_size=7,
+                         bulk_write_rows=30)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            by_jobs[name] = (outcome.stats["written"], dump(book))
+            calls = outcome.api_calls
+            assert book.run().stats["written"] == {}
+        finally:
+            book.org.stop()
+    assert by_jobs["50-row jobs"] == by_jobs["one job an object"]
+    written = by_jobs["50-row jobs"][0]
+    # Per object, a job per 50 rows; what is left at the end of the pass goes as the
+    # gateway sends any write: Bulk from 30 rows, else one Collections call (≤ 200).
+    sizes = [counts["created"] + counts["updated"] for counts in written.values()]
+    jobs = sum(n // 50 + (n % 50 >= 30) for n in sizes)
+    assert jobs > len(written)
+    assert calls["bulk_upload"] == jobs
+    assert calls["bulk_job"] == 2 * jobs  # create and close of each
+    assert calls.get("collections", 0) == sum(0 < n % 50 < 30 for n in sizes)

@@ -33,7 +33,7 @@ from pathlib import Path
 import os, signal
 from tests.clock import now
 from tests.integration.test_run_support import make_config, ALL_STEPS
-from sfrenew.apply import writer
+from sfrenew.apply import spool, writer
 from sfrenew.runner import RunRequest, execute
 
 def die(chunks, point):
@@ -41,6 +41,7 @@ def die(chunks, point):
         os.kill(os.getpid(), signal.SIGKILL)
 
 writer.chunk_checkpoint = die
+spool.JOB_ROWS = {job_rows}
 config = make_config(Path({base!r}), Path({org!r}), write_chunk_size={chunk},
                      bulk_write_rows={bulk})
 execute(config, RunRequest(job="main", steps=ALL_STEPS), clock=now)
@@ -59,9 +60,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         b.org.stop()
 
 
-def _killed_run(b: Book, *, after_chunks: int, point: str, bulk: int | None = None) -> str:
+def _killed_run(b: Book, *, after_chunks: int, point: str, bulk: int | None = None,
+                job_rows: int = 10_000) -> str:
     code = _CHILD.format(root=str(ROOT), base=str(b.base), org=str(b.base / "org"), chunk=CHUNK,
-                         after=after_chunks, point=point, bulk=bulk)
+                         after=after_chunks, point=point, bulk=bulk, job_rows=job_rows)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           timeout=300, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
@@ -109,6 +111,30 @@ def test_killed_bulk_apply_then_rerun_matches_uninterrupted(
     b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=30)
     try:
         killed = _killed_run(b, after_chunks=after_chunks, point="before_results", bulk=30)
+        outcome = b.run(resume_run_id=killed) if resume else b.run()
+        assert outcome.status == "succeeded", outcome.message
+        assert dump(b) == reference
+        with open_store(b.config.store_url) as store:
+            assert not store.pending_intents(killed)
+        assert b.run().stats["written"] == {}
+    finally:
+        b.org.stop()
+
+
+@pytest.mark.parametrize(("after_chunks", "point", "resume"), [
+    (1, "before_results", False),  # the first job's answers come, later jobs sent
+    (2, "after_results", True),    # two jobs recorded, later ones in flight, resumed
+    (9, "before_results", True),   # in the second pass, with jobs recorded before
+])
+def test_killed_with_several_bulk_jobs_in_flight_then_rerun_matches_uninterrupted(
+        tmp_path: Path, reference: dict[str, Any], after_chunks: int, point: str,
+        resume: bool) -> None:
+    # Jobs of at most 25 rows (every object takes several), sent while the plan is read
+    # on: killed with jobs sent and unanswered (and, in the first pass, rows spooled and
+    # not sent), every intent is settled by the next run.
+    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=10)
+    try:
+        killed = _killed_run(b, after_chunks=after_chunks, point=point, bulk=10, job_rows=25)
         outcome = b.run(resume_run_id=killed) if resume else b.run()
         assert outcome.status == "succeeded", outcome.message
         assert dump(b) == reference
