@@ -11,10 +11,9 @@ run. Prints, per run, API calls by kind next to the formula minimum of DESIGN.md
 (REST ``Σ⌈N_i/2000⌉ + Σ⌈M_j/200⌉`` for N_i rows read and M_j rows written per object;
 a Bulk API 2.0 job is a constant number of calls however many rows), wall time (of
 each step too), the CPU seconds of the client (its planning processes included) and
-of the org, the child's peak RSS, and the plan step's own time with the accounts it
-replayed
-(planning only what changed, docs/running.md). The pull overlap is 0 here (a benchmark
-has no clock skew).
+of the org, the child's peak RSS (and that of its largest planning process), and
+the plan step's own time with the accounts it replayed (planning only what changed,
+docs/running.md). The pull overlap is 0 here (a benchmark has no clock skew).
 """
 
 from __future__ import annotations
@@ -81,7 +80,9 @@ print(json.dumps({"status": out.status, "message": out.message, "stats": out.sta
                   "api_calls": out.api_calls, "wall_s": time.monotonic() - t, **planned,
                   "steps_rss_mb": steps_rss, "steps_s": steps_s,
                   "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
-                  "peak_rss_mb": peak()}))
+                  "peak_rss_mb": peak(),
+                  # the largest planning process (the run's own RSS leaves them out)
+                  "planner_peak_rss_mb": kids.ru_maxrss / 1024}))
 """
 
 
@@ -182,7 +183,9 @@ def _print(contracts: int, data: dict[str, Any]) -> None:
               f"{' (a full pass)' if data.get('full_pass', True) else ''}", flush=True)
     if "steps_rss_mb" in data:  # peak RSS so far as each step ended
         print("         peak RSS after: " + ", ".join(
-            f"{k} {v:.0f} MB" for k, v in data["steps_rss_mb"].items()), flush=True)
+            f"{k} {v:.0f} MB" for k, v in data["steps_rss_mb"].items())
+            + (f"; largest planning process {data['planner_peak_rss_mb']:.0f} MB"
+               if data.get("planner_peak_rss_mb") else ""), flush=True)
     if "steps_s" in data:  # wall time of each step
         print("         step wall time: " + ", ".join(
             f"{k} {v:.1f}s" for k, v in data["steps_s"].items())
