@@ -19,6 +19,7 @@ chunk killed in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import tempfile
@@ -27,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sfrenew.apply import writer
 from sfrenew.apply.writer import (
@@ -55,12 +56,16 @@ IN_FLIGHT = 5
 
 class RowSpool:
     """The rows of one object and operation, in a temporary file: one pickled
-    :class:`SentRow` each, found again by its offset (8 bytes a row in memory)."""
+    :class:`SentRow` each, found again by its offset (8 bytes a row in memory). A row's
+    recorded intent goes to a second file: it is read only when the row's result is
+    recorded, not when the row is uploaded."""
 
     def __init__(self, target: Target, operation: Operation) -> None:
         self.target, self.operation = target, operation
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._offsets = array("q", [0])  # row i is at offsets[i]:offsets[i + 1]
+        self._intents = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._intent_offsets = array("q", [0])
         self._columns: dict[str, None] = {}
 
     def __len__(self) -> int:
@@ -68,17 +73,20 @@ class RowSpool:
 
     def add(self, sent: SentRow) -> None:
         """Append one row."""
-        data = pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL)
-        self._file.write(data)
-        self._offsets.append(self._offsets[-1] + len(data))
+        _append(self._file, self._offsets, dataclasses.replace(sent, intent=None))
+        _append(self._intents, self._intent_offsets, sent.intent)
         for name in sent.row:
             self._columns.setdefault(name, None)
 
     def at(self, index: int) -> SentRow:
-        """Row ``index`` (read with pread: the file position is not moved)."""
-        start, stop = self._offsets[index], self._offsets[index + 1]
-        # Written by this process to its own unnamed temporary file moments ago.
-        return pickle.loads(os.pread(self._file.fileno(), stop - start, start))  # type: ignore[no-any-return] # noqa: S301
+        """Row ``index`` without its intent (read with pread: the file position is not
+        moved)."""
+        return _read(self._file, self._offsets, index)  # type: ignore[no-any-return]
+
+    def answered(self, index: int) -> SentRow:
+        """Row ``index`` with its recorded intent, to record its result."""
+        intent = _read(self._intents, self._intent_offsets, index)
+        return dataclasses.replace(self.at(index), intent=intent)
 
     def request(self) -> StreamedWrite:
         """The write of every spooled row, read from the file as it is sent."""
@@ -96,8 +104,22 @@ class RowSpool:
             target.key_field if self.operation is Operation.UPSERT else None)
 
     def close(self) -> None:
-        """Delete the file."""
+        """Delete the files."""
         self._file.close()
+        self._intents.close()
+
+
+def _append(file: IO[bytes], offsets: array[int], value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    file.write(data)
+    offsets.append(offsets[-1] + len(data))
+
+
+def _read(file: IO[bytes], offsets: array[int], index: int) -> Any:
+    start, stop = offsets[index], offsets[index + 1]
+    file.flush()  # no-op unless rows were added since the last read
+    # Written by this process to its own unnamed temporary file moments ago.
+    return pickle.loads(os.pread(file.fileno(), stop - start, start))  # noqa: S301
 
 
 @dataclass
@@ -141,7 +163,7 @@ class Spools:
             refs: Sequence[Mapping[str, str]]) -> None:
         """Record the changes' intents in the ledger and spool their rows (a spool that
         is full is sent)."""
-        # Answered when the job ends: the intents are read back then.
+        # Answered when the job ends: each row keeps its recorded intent until then.
         full: list[RowSpool] = []
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
                                    changes=changes, refs=refs, clock=self.clock,
@@ -218,7 +240,7 @@ class Spools:
     def _record(self, spool: RowSpool, results: list[RowResult]) -> None:
         if results:
             record_results(store=self.store, run_id=self.run_id, target=spool.target,
-                           sent=[spool.at(r.index) for r in results], results=results,
+                           sent=[spool.answered(r.index) for r in results], results=results,
                            clock=self.clock, totals=self.totals)
             # The Ids learnt are in the ledger, where the next pass's lookups find them:
             # not kept here, or they would grow with the plan.

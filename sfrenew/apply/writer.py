@@ -22,6 +22,7 @@ from sfrenew.store.port import StorePort
 from sfrenew.store.values import (
     FieldWrite,
     Operation,
+    RecordedIntent,
     Rejection,
     WriteCounts,
     WriteIntent,
@@ -105,6 +106,9 @@ class SentRow:
     sf_id: str | None
     seq: int  # its intent in the ledger
     row: Mapping[str, Any]
+    # The intent as recorded, kept with a row answered much later (a Bulk job), so its
+    # result need not read it back from the ledger.
+    intent: RecordedIntent | None = None
 
 
 def _rejection(sent: SentRow, result: RowResult) -> Rejection:
@@ -127,13 +131,17 @@ def record_intents(*, store: StorePort, run_id: str, target: Target,
                    changes: Sequence[RecordChange], refs: Sequence[Mapping[str, str]],
                    clock: Callable[[], datetime], answered_soon: bool = True) -> list[SentRow]:
     """Each change's row, its intent committed to the ledger (before it is sent;
-    ``answered_soon``: False when the answer comes only at the end of a pass)."""
+    ``answered_soon``: False when the answer comes only at the end of a Bulk job, and
+    each row then carries its recorded intent)."""
     rows = [_payload(c, target, r) for c, r in zip(changes, refs, strict=True)]
-    seqs = store.record_intents(run_id, [_intent(c, r, target) for c, r in
-                                         zip(changes, rows, strict=True)], now=clock(),
-                                answered_soon=answered_soon)
-    return [SentRow(c.object, c.key, c.kind, c.sf_id, seq, row)
-            for c, row, seq in zip(changes, rows, seqs, strict=True)]
+    intents = [_intent(c, r, target) for c, r in zip(changes, rows, strict=True)]
+    if answered_soon:
+        seqs = store.record_intents(run_id, intents, now=clock())
+        return [SentRow(c.object, c.key, c.kind, c.sf_id, seq, row)
+                for c, row, seq in zip(changes, rows, seqs, strict=True)]
+    kept = store.record_intents_kept(run_id, intents, now=clock())
+    return [SentRow(c.object, c.key, c.kind, c.sf_id, it.seq, row, it)
+            for c, row, it in zip(changes, rows, kept, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -216,7 +224,8 @@ def record_results(*, store: StorePort, run_id: str, target: Target, sent: Seque
                                         error_fields=result.fields))
             bad.append(_rejection(change, result))
             totals.count(change.object, rejected=1)
-    store.record_results(run_id, outcomes, now=clock())
+    store.record_results(run_id, outcomes, now=clock(),
+                         intents=[s.intent for s in sent if s.intent is not None])
     totals.rejected.extend(bad)
     if bad:
         store.add_dead_letters(run_id, bad, now=clock())

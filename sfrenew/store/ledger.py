@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from sfrenew.store.values import (
     LedgerCounts,
     LedgerEntry,
     Operation,
+    RecordedIntent,
     RecordWrites,
     WriteIntent,
     WriteResult,
@@ -49,18 +49,6 @@ _join_result = and_(_res.c.run_id == _i.c.run_id, _res.c.seq == _i.c.seq)
 _join_fields = and_(_f.c.run_id == _i.c.run_id, _f.c.seq == _i.c.seq)
 
 
-@dataclass(frozen=True)
-class _Intent:
-    """What settling a recorded intent needs of it (values as stored JSON text)."""
-
-    write_id: int  # ledger_intents.id
-    object: str
-    key: str
-    operation: Operation
-    sf_id: str | None
-    fields: tuple[tuple[str, str | None], ...]
-
-
 class IntentBook:
     """The intents this process recorded and has not settled yet, kept in memory so
     that ``record_results`` builds the snapshot's rows without reading them back.
@@ -73,16 +61,16 @@ class IntentBook:
 
     def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
-        self._intents: dict[tuple[str, int], _Intent] = {}
+        self._intents: dict[tuple[str, int], RecordedIntent] = {}
         self._lock = threading.Lock()  # one store may serve several threads
 
-    def add(self, run_id: str, intents: Mapping[int, _Intent]) -> None:
+    def add(self, run_id: str, intents: Mapping[int, RecordedIntent]) -> None:
         with self._lock:
             self._intents.update(((run_id, seq), it) for seq, it in intents.items())
             while len(self._intents) > self._limit:  # forget the oldest (a failed chunk's)
                 del self._intents[next(iter(self._intents))]
 
-    def get(self, run_id: str, seqs: Iterable[int]) -> dict[int, _Intent]:
+    def get(self, run_id: str, seqs: Iterable[int]) -> dict[int, RecordedIntent]:
         with self._lock:
             return {seq: it for seq in seqs if (it := self._intents.get((run_id, seq)))}
 
@@ -93,11 +81,14 @@ class IntentBook:
 
 
 def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
-                   now: datetime, book: IntentBook | None = None) -> list[int]:
+                   now: datetime, book: IntentBook | None = None,
+                   kept: list[RecordedIntent] | None = None) -> list[int]:
     """Record a chunk of intents in one transaction; return their ``seq`` in order.
 
     Three statements: the run's check with its next ``seq`` and the chunk's write
-    ids, then the intents and their fields (each one ``executemany``).
+    ids, then the intents and their fields (each one ``executemany``). The recorded
+    intents go to ``book`` (answered soon) or are appended to ``kept`` (the caller
+    keeps them until the answers come).
     """
     chunk = list(intents)
     if not chunk:
@@ -120,12 +111,16 @@ def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
             for seq, it, texts in zip(seqs, chunk, after, strict=True)
             for fw, (_, text_after) in zip(it.fields, texts, strict=True)],
             raw=("value_before", "value_after"))
-    if book is not None:
-        book.add(run_id, {seq: _Intent(write_id=write_id, object=it.object, key=it.key,
-                                       operation=Operation(it.operation), sf_id=it.sf_id,
-                                       fields=texts)
-                          for write_id, seq, it, texts
-                          in zip(ids, seqs, chunk, after, strict=True)})
+    if book is not None or kept is not None:
+        recorded = [RecordedIntent(run_id=run_id, seq=seq, write_id=write_id,
+                                   object=it.object, key=it.key,
+                                   operation=Operation(it.operation), sf_id=it.sf_id,
+                                   fields=texts)
+                    for write_id, seq, it, texts in zip(ids, seqs, chunk, after, strict=True)]
+        if book is not None:
+            book.add(run_id, {it.seq: it for it in recorded})
+        if kept is not None:
+            kept.extend(recorded)
     return seqs
 
 
@@ -153,9 +148,12 @@ def _next_ids(conn: Connection, run_id: str, n: int) -> tuple[str | None, int, l
 
 
 def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
-                   now: datetime, book: IntentBook | None = None) -> None:
+                   now: datetime, book: IntentBook | None = None,
+                   intents: Iterable[RecordedIntent] = ()) -> None:
     """Record Salesforce's answers for intents of ``run_id`` in one transaction, and
-    move the last-written snapshot forward by the successful ones."""
+    move the last-written snapshot forward by the successful ones. The answered
+    intents are taken from ``intents`` (as ``record_intents`` gave them back), else
+    from ``book``, else read from the ledger."""
     chunk = list(results)
     if not chunk:
         return
@@ -169,6 +167,9 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
     try:
         with db.write() as conn:
             known = book.get(run_id, seqs)
+            wanted = set(seqs)
+            known.update((it.seq, it) for it in intents
+                         if it.run_id == run_id and it.seq in wanted)
             missing = [seq for seq in seqs if seq not in known]
             if missing:
                 known.update(_read_intents(conn, run_id, missing))
@@ -194,7 +195,7 @@ def record_results(db: Database, run_id: str, results: Iterable[WriteResult], *,
     book.drop(run_id, seqs)
 
 
-def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[int, _Intent]:
+def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[int, RecordedIntent]:
     """The intents ``seqs`` of ``run_id`` from the ledger, checked: each exists and has
     no result yet. Folded row by row as they are fetched: a batch of a few thousand
     intents has tens of thousands of field rows, which are not held as rows."""
@@ -222,8 +223,9 @@ def _read_intents(conn: Connection, run_id: str, seqs: Sequence[int]) -> dict[in
     if answered:
         raise RunStateError(
             f"run {run_id!r}: results already recorded for seq {sorted(answered)[:10]}")
-    return {seq: _Intent(write_id=write_id, object=obj, key=key, operation=op, sf_id=sf_id,
-                         fields=tuple(fields[seq]))
+    return {seq: RecordedIntent(run_id=run_id, seq=seq, write_id=write_id, object=obj,
+                                key=key, operation=op, sf_id=sf_id,
+                                fields=tuple(fields[seq]))
             for seq, (write_id, obj, key, op, sf_id) in heads.items()}
 
 

@@ -28,6 +28,7 @@ from sfrenew.store.values import (
     Operation,
     PlanMeta,
     PlanState,
+    RecordedIntent,
     RecordWrites,
     Rejection,
     Run,
@@ -180,16 +181,22 @@ class StorePort(Protocol):
         stopped or interrupted."""
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
-                       now: datetime, answered_soon: bool = True) -> list[int]:
+                       now: datetime) -> list[int]:
         """Before sending a chunk: record its writes in one transaction; returns each write's
-        ``seq`` (in order) for :meth:`record_results`. ``answered_soon``: the results
-        follow within the batch (REST), so the intents are kept in memory until then;
-        False for rows whose answer comes at the end of a whole pass (a Bulk job), which
-        would only fill memory: their results read the intents back."""
+        ``seq`` (in order) for :meth:`record_results`. The results follow within the
+        batch (REST), so the store keeps the intents in memory until then."""
+
+    def record_intents_kept(self, run_id: str, intents: Iterable[WriteIntent], *,
+                            now: datetime) -> list[RecordedIntent]:
+        """:meth:`record_intents` for writes whose answer comes much later (a Bulk job):
+        the intents as recorded, in order, for the caller to keep (on disk, not in the
+        store's memory) and hand back to :meth:`record_results`, which then need not
+        read them back from the ledger."""
 
     def record_results(self, run_id: str, results: Iterable[WriteResult], *,
-                       now: datetime) -> None:
-        """After Salesforce answered: record each write's outcome in one transaction."""
+                       now: datetime, intents: Iterable[RecordedIntent] = ()) -> None:
+        """After Salesforce answered: record each write's outcome in one transaction
+        (``intents``: those :meth:`record_intents_kept` gave back, any subset)."""
 
     def pending_intents(self, run_id: str) -> list[LedgerEntry]:
         """Writes of ``run_id`` with no recorded result (maybe sent, maybe not)."""

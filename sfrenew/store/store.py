@@ -39,6 +39,7 @@ from sfrenew.store.values import (
     Operation,
     PlanMeta,
     PlanState,
+    RecordedIntent,
     RecordWrites,
     Rejection,
     Run,
@@ -257,17 +258,25 @@ class StateStore:
     # --- ledger ----------------------------------------------------------------------
 
     def record_intents(self, run_id: str, intents: Iterable[WriteIntent], *,
-                       now: datetime, answered_soon: bool = True) -> list[int]:
+                       now: datetime) -> list[int]:
         """Before sending a chunk: record its writes in one transaction; returns each
-        write's ``seq`` (in order) for :meth:`record_results` (``answered_soon``: see
-        :meth:`StorePort.record_intents`)."""
-        return ledger.record_intents(self._db, run_id, intents, now=now,
-                                     book=self._intents if answered_soon else None)
+        write's ``seq`` (in order) for :meth:`record_results`."""
+        return ledger.record_intents(self._db, run_id, intents, now=now, book=self._intents)
+
+    def record_intents_kept(self, run_id: str, intents: Iterable[WriteIntent], *,
+                            now: datetime) -> list[RecordedIntent]:
+        """:meth:`record_intents` for writes answered much later (see
+        :meth:`StorePort.record_intents_kept`)."""
+        kept: list[RecordedIntent] = []
+        ledger.record_intents(self._db, run_id, intents, now=now, kept=kept)
+        return kept
 
     def record_results(self, run_id: str, results: Iterable[WriteResult], *,
-                       now: datetime) -> None:
-        """After Salesforce answered: record each write's outcome in one transaction."""
-        ledger.record_results(self._db, run_id, results, now=now, book=self._intents)
+                       now: datetime, intents: Iterable[RecordedIntent] = ()) -> None:
+        """After Salesforce answered: record each write's outcome in one transaction
+        (``intents``: as :meth:`record_intents_kept` gave them)."""
+        ledger.record_results(self._db, run_id, results, now=now, book=self._intents,
+                              intents=intents)
 
     def pending_intents(self, run_id: str) -> list[LedgerEntry]:
         """Writes of ``run_id`` with no recorded result (maybe sent, maybe not)."""

@@ -274,6 +274,23 @@ class WriteIntent:
 
 
 @dataclass(frozen=True)
+class RecordedIntent:
+    """An intent as the ledger recorded it: what settling its result needs of it (the
+    values as the stored JSON text). Kept by a caller whose answers come much later
+    (a Bulk job) and handed back to ``record_results``, so the results need not read
+    the intents back from the ledger."""
+
+    run_id: str
+    seq: int
+    write_id: int  # ledger_intents.id: the global write order
+    object: str
+    key: str
+    operation: Operation
+    sf_id: str | None
+    fields: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """What Salesforce answered for one intent (``seq`` from ``record_intents``)."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sfrenew.apply import spool
+from sfrenew.store import ledger
 from tests.integration.test_run_support import dump, open_book
 
 pytestmark = pytest.mark.integration
@@ -89,7 +90,12 @@ def test_a_full_spool_is_sent_as_its_own_job_while_the_plan_is_read_on(
     # Spools of at most 50 rows: lines and tasks (over 100 rows each) go in several jobs,
     # the first sent while the plan is still read; with 2 jobs in flight, the oldest
     # job's results are recorded before a third is sent. The org ends as with one job
-    # per object, and the ledger knows every write (the next run writes nothing).
+    # per object, and the ledger knows every write (the next run writes nothing). Each
+    # row's recorded intent is kept in its spool: no result reads its intent back.
+    def no_reading(*_a: object, **_k: object) -> None:
+        raise AssertionError("a Bulk result read its intent back from the ledger")
+
+    monkeypatch.setattr(ledger, "_read_intents", no_reading)
     by_jobs = {}
     for name, job_rows in (("one job an object", spool.JOB_ROWS), ("50-row jobs", 50)):
         monkeypatch.setattr(spool, "JOB_ROWS", job_rows)

@@ -113,6 +113,50 @@ def test_intents_past_the_books_limit_are_read_back(store: StateStore, run: str)
     assert store.find_by_keys("Opportunity", ["k1", "k2"]) == {"k1": "0061", "k2": "0062"}
 
 
+def test_kept_intents_settle_their_results_as_the_ledger_would(
+        store: StateStore, run: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Bulk row's intent, kept by the caller and handed back with its result, is the
+    # one the ledger holds; with it the results read nothing back.
+    kept = store.record_intents_kept(run, [
+        opp("k1", Operation.CREATE, Amount=(None, Decimal("1200.00")),
+            CloseDate=(None, date(2027, 1, 1))),
+        opp("k2", Operation.UPDATE, "006B", StageName=("Prospecting", "Qualification"))],
+        now=NOW)
+    assert [it.seq for it in kept] == [1, 2]
+    with store._db.read() as conn:
+        assert ledger._read_intents(conn, run, [1, 2]) == {it.seq: it for it in kept}
+    assert ledger.IntentBook().get(run, [1, 2]) == {}
+    assert store._intents.get(run, [1, 2]) == {}  # not kept in the store's memory
+
+    def no_reading(*_a: object, **_k: object) -> None:
+        raise AssertionError("the intents were read back")
+
+    monkeypatch.setattr(ledger, "_read_intents", no_reading)
+    store.record_results(run, [WriteResult(1, OK, sf_id="006A"), WriteResult(2, OK)],
+                         now=LATER, intents=kept)
+    assert store.last_written("Opportunity", ["k1", "k2"]) == {
+        ("k1", "Amount"): Decimal("1200.00"), ("k1", "CloseDate"): date(2027, 1, 1),
+        ("k2", "StageName"): "Qualification"}
+    assert store.find_by_keys("Opportunity", ["k1", "k2"]) == {"k1": "006A", "k2": "006B"}
+    assert not store.pending_intents(run)
+    with pytest.raises(RunStateError, match="already recorded"):  # still refused twice
+        store.record_results(run, [WriteResult(1, OK)], now=LATER, intents=kept)
+
+
+def test_kept_intents_of_another_run_or_seq_are_not_taken(store: StateStore,
+                                                          run: str) -> None:
+    store.start_run(run_id="r-2", job="main", kind=RunKind.APPLY, now=NOW)
+    (other,) = store.record_intents_kept("r-2", [opp("k9", Operation.CREATE,
+                                                     Amount=(None, 9))], now=NOW)
+    (mine,) = store.record_intents_kept(run, [opp("k1", Operation.CREATE,
+                                                  Amount=(None, 1))], now=NOW)
+    assert other.seq == mine.seq == 1
+    # r-2's intent 1 is handed over by mistake: run r-1's own is read from the ledger.
+    store.record_results(run, [WriteResult(1, OK, sf_id="006A")], now=LATER,
+                         intents=[other])
+    assert store.last_written("Opportunity", ["k1", "k9"]) == {("k1", "Amount"): 1}
+
+
 def test_a_failed_chunk_transaction_records_nothing(store: StateStore, run: str) -> None:
     store.record_intents(run, [opp("k1", Operation.CREATE), opp("k2", Operation.CREATE)],
                          now=NOW)

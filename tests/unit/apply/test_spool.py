@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,8 @@ from sfrenew.apply.spool import RowSpool
 from sfrenew.apply.writer import SentRow, Target, sf_operation
 from sfrenew.core.changeset import ChangeKind
 from sfrenew.salesforce.results import Operation
+from sfrenew.store.values import Operation as StoreOperation
+from sfrenew.store.values import RecordedIntent
 
 LINE = Target("OpportunityLineItem", "Sfrenew_Key__c", upsert=True)
 TASK = Target("Task", "Sfrenew_Key__c", upsert=False)
@@ -67,3 +70,20 @@ def test_how_each_change_is_sent() -> None:
     assert sf_operation(LINE, ChangeKind.DELETE) is Operation.DELETE
     assert sf_operation(TASK, ChangeKind.CREATE) is Operation.INSERT
     assert sf_operation(TASK, ChangeKind.CLOSE) is Operation.UPDATE
+
+
+def test_a_rows_recorded_intent_is_read_only_to_record_its_result() -> None:
+    intent = RecordedIntent(run_id="r-1", seq=100, write_id=7, object="OpportunityLineItem",
+                            key="k0", operation=StoreOperation.CREATE, sf_id=None,
+                            fields=(("UnitPrice", '{"$decimal":"12.50"}'),))
+    spool = RowSpool(LINE, Operation.UPSERT)
+    try:
+        sent = dataclasses.replace(_sent(0, UnitPrice=Decimal("12.50")), intent=intent)
+        spool.add(sent)
+        spool.add(_sent(1))
+        assert spool.at(0) == _sent(0, UnitPrice=Decimal("12.50"))  # uploaded without it
+        assert next(iter(spool.request().rows())) == sent.row
+        assert spool.answered(0) == sent
+        assert spool.answered(1) == _sent(1)
+    finally:
+        spool.close()
