@@ -99,42 +99,27 @@ def test_killed_apply_then_rerun_matches_uninterrupted(
         b.org.stop()
 
 
-@pytest.mark.parametrize(("after_chunks", "resume"), [
-    (1, False),  # the first pass's Bulk jobs (renewals, accounts) sent, nothing recorded
-    (3, True),   # the second pass's jobs (lines, tasks, contracts) sent, resumed
-])
-def test_killed_bulk_apply_then_rerun_matches_uninterrupted(
-        tmp_path: Path, reference: dict[str, Any], after_chunks: int, resume: bool) -> None:
-    # Every object at or above 30 rows goes through one Bulk job for the whole plan (the
-    # plan is read in batches of 400 changes): killed after a pass's jobs were sent and
-    # before any result was recorded, the whole pass's intents are pending.
-    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=30)
-    try:
-        killed = _killed_run(b, after_chunks=after_chunks, point="before_results", bulk=30)
-        outcome = b.run(resume_run_id=killed) if resume else b.run()
-        assert outcome.status == "succeeded", outcome.message
-        assert dump(b) == reference
-        with open_store(b.config.store_url) as store:
-            assert not store.pending_intents(killed)
-        assert b.run().stats["written"] == {}
-    finally:
-        b.org.stop()
-
-
-@pytest.mark.parametrize(("after_chunks", "point", "resume"), [
-    (1, "before_results", False),  # the first job's answers come, later jobs sent
-    (2, "after_results", True),    # two jobs recorded, later ones in flight, resumed
-    (9, "before_results", True),   # in the second pass, with jobs recorded before
-])
-def test_killed_with_several_bulk_jobs_in_flight_then_rerun_matches_uninterrupted(
-        tmp_path: Path, reference: dict[str, Any], after_chunks: int, point: str,
-        resume: bool) -> None:
+@pytest.mark.parametrize(("after_chunks", "point", "resume", "job_rows"), [
+    # One Bulk job per object and pass: killed after a pass's jobs were sent and before
+    # any result was recorded, the whole pass's intents are pending.
+    (1, "before_results", False, 10_000),  # the first pass's (renewals, accounts)
+    (3, "before_results", True, 10_000),   # the second pass's (lines, tasks, contracts)
     # Jobs of at most 25 rows (every object takes several), sent while the plan is read
     # on: killed with jobs sent and unanswered (and, in the first pass, rows spooled and
-    # not sent), every intent is settled by the next run.
-    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=10)
+    # not sent).
+    (1, "before_results", False, 25),  # the first job's answers come, later jobs sent
+    (2, "after_results", True, 25),    # two jobs recorded, later ones in flight, resumed
+    (9, "before_results", True, 25),   # in the second pass, with jobs recorded before
+])
+def test_killed_bulk_apply_then_rerun_matches_uninterrupted(
+        tmp_path: Path, reference: dict[str, Any], after_chunks: int, point: str,
+        resume: bool, job_rows: int) -> None:
+    # Every object at or above 30 rows goes through Bulk (the plan is read in batches of
+    # 400 changes); every intent left pending is settled by the next run.
+    b = open_book(tmp_path, contracts=CONTRACTS, write_chunk_size=CHUNK, bulk_write_rows=30)
     try:
-        killed = _killed_run(b, after_chunks=after_chunks, point=point, bulk=10, job_rows=25)
+        killed = _killed_run(b, after_chunks=after_chunks, point=point, bulk=30,
+                             job_rows=job_rows)
         outcome = b.run(resume_run_id=killed) if resume else b.run()
         assert outcome.status == "succeeded", outcome.message
         assert dump(b) == reference
