@@ -147,12 +147,11 @@ class Spools:
     """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, run_id: str,
-                 clock: Callable[[], datetime], totals: ApplyTotals,
-                 job_rows: int | None = None) -> None:
+                 clock: Callable[[], datetime], totals: ApplyTotals) -> None:
         self.gateway, self.store, self.run_id, self.clock = gateway, store, run_id, clock
         self.totals = totals
         # Looked up when built: the tests set the module's value to see several jobs.
-        self.job_rows = JOB_ROWS if job_rows is None else job_rows
+        self.job_rows = JOB_ROWS
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
         self._sent: deque[_Sent] = deque()
 
