@@ -155,9 +155,6 @@ class Spools:
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
         self._sent: deque[_Sent] = deque()
 
-    def __len__(self) -> int:
-        return sum(len(s) for s in self._spools.values())
-
     def add(self, n: int, target: Target, changes: Sequence[RecordChange],
             refs: Sequence[Mapping[str, str]]) -> None:
         """Record the changes' intents in the ledger and spool their rows (a spool that

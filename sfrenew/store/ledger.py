@@ -16,7 +16,7 @@ writes across runs, which is what "the last value sfrenew wrote" means.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -64,9 +64,9 @@ class IntentBook:
         self._intents: dict[tuple[str, int], RecordedIntent] = {}
         self._lock = threading.Lock()  # one store may serve several threads
 
-    def add(self, run_id: str, intents: Mapping[int, RecordedIntent]) -> None:
+    def add(self, intents: Iterable[RecordedIntent]) -> None:
         with self._lock:
-            self._intents.update(((run_id, seq), it) for seq, it in intents.items())
+            self._intents.update(((it.run_id, it.seq), it) for it in intents)
             while len(self._intents) > self._limit:  # forget the oldest (a failed chunk's)
                 del self._intents[next(iter(self._intents))]
 
@@ -118,7 +118,7 @@ def record_intents(db: Database, run_id: str, intents: Iterable[WriteIntent], *,
                                    fields=texts)
                     for write_id, seq, it, texts in zip(ids, seqs, chunk, after, strict=True)]
         if book is not None:
-            book.add(run_id, {it.seq: it for it in recorded})
+            book.add(recorded)
         if kept is not None:
             kept.extend(recorded)
     return seqs
