@@ -40,6 +40,14 @@ def _api_name(value: str) -> str:
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # A memo (see ``memo`` below) is worked out again where the mapping goes (a
+        # planning process): it holds functions and the org's describes.
+        state = super().__getstate__()
+        if "memo" in state["__dict__"]:
+            state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "memo"}
+        return state
+
 
 class FieldSpec(_Strict):
     """One concept field mapped to a Salesforce field (long form)."""
@@ -150,6 +158,12 @@ class ConceptMapping(_Strict):
         """The coercion of a mapped concept field (its own, else the catalogue's)."""
         spec = self.fields[name]
         return spec.type or concept_fields(self.concept)[name].coercion
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """What readers of this (frozen) section work out once, under their own keys
+        (see :mod:`sfrenew.mapping.translate`). Not a field: equality ignores it."""
+        return {}
 
     @cached_property
     def read_fields(self) -> tuple[tuple[str, str, Any, Coercion], ...]:
@@ -396,6 +410,12 @@ class MappingFile(_Strict):
     renewal_metric: RenewalMetricMapping | None = None
     forecast_snapshot: ForecastSnapshotMapping | None = None
     values: PicklistValues = PicklistValues()
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """What readers of this (frozen) mapping work out once, under their own keys
+        (see :mod:`sfrenew.mapping.translate`). Not a field: equality ignores it."""
+        return {}
 
     def concept(self, concept: Concept) -> ConceptMapping | None:
         """The mapping of a concept, or None when an optional concept is not mapped."""

@@ -18,7 +18,7 @@ presets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -26,6 +26,8 @@ from typing import Any
 
 from sfrenew.mapping._concepts import Coercion
 
+# Looked up once: an enum member read off its class costs a descriptor call each time.
+_PERCENT, _DATE = Coercion.PERCENT, Coercion.DATE
 _HUNDRED = Decimal(100)
 _ONE = Decimal(1)
 _TRUE = frozenset({"true", "1", "yes"})
@@ -85,6 +87,8 @@ def _int(value: Any) -> int:
 
 
 def _text(value: Any, what: str) -> str:
+    if type(value) is str:  # the usual case, first
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise CoercionError(f"{value!r} is not {what}")
     return str(value)
@@ -125,6 +129,34 @@ def rate_factor(sf_type: str | None) -> Decimal:
     return _ONE if sf_type is not None and sf_type != "percent" else _HUNDRED
 
 
+def _picklist(value: Any) -> str:
+    return _text(value, "a picklist value")
+
+
+def _string(value: Any) -> str:
+    return _text(value, "text")
+
+
+_CONVERTERS: dict[Coercion, Callable[[Any], Any]] = {
+    Coercion.DATE: _date, Coercion.DECIMAL: _decimal, Coercion.INT: _int,
+    Coercion.BOOL: _bool, Coercion.ID: _id, Coercion.PICKLIST: _picklist,
+    Coercion.STRING: _string,
+}
+
+
+def converter(coercion: Coercion, *, sf_type: str | None = None) -> Callable[[Any], Any]:
+    """The function :func:`coerce` applies to a non-empty value of ``coercion``.
+
+    A reader of many records looks it up once per field rather than once per value.
+    """
+    if coercion is _PERCENT:
+        factor = rate_factor(sf_type)
+        if factor is _ONE:
+            return _decimal
+        return lambda value: _decimal(value) / factor
+    return _CONVERTERS[coercion]
+
+
 def coerce(value: Any, coercion: Coercion, *, sf_type: str | None = None) -> Any:
     """A Salesforce value as a plain value; None and '' stay None.
 
@@ -134,24 +166,7 @@ def coerce(value: Any, coercion: Coercion, *, sf_type: str | None = None) -> Any
     """
     if value is None or value == "":
         return None
-    match coercion:
-        case Coercion.DATE:
-            return _date(value)
-        case Coercion.DECIMAL:
-            return _decimal(value)
-        case Coercion.PERCENT:
-            factor = rate_factor(sf_type)
-            return _decimal(value) / factor if factor is not _ONE else _decimal(value)
-        case Coercion.INT:
-            return _int(value)
-        case Coercion.BOOL:
-            return _bool(value)
-        case Coercion.ID:
-            return _id(value)
-        case Coercion.PICKLIST:
-            return _text(value, "a picklist value")
-        case Coercion.STRING:
-            return _text(value, "text")
+    return converter(coercion, sf_type=sf_type)(value)
 
 
 def to_salesforce(value: Any, coercion: Coercion, *, sf_type: str | None = None) -> Any:
@@ -163,8 +178,8 @@ def to_salesforce(value: Any, coercion: Coercion, *, sf_type: str | None = None)
     """
     if value is None:
         return None
-    if coercion is Coercion.PERCENT:
+    if coercion is _PERCENT:
         return _decimal(value) * rate_factor(sf_type)
-    if coercion is Coercion.DATE:
+    if coercion is _DATE:
         return _date(value).isoformat()
     return coerce(value, coercion)

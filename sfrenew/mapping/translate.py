@@ -11,7 +11,7 @@ into a Salesforce field dict with :func:`write_fields`, and the diff asks
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from sfrenew.mapping._model import (
     OriginatingOpportunityLines,
     rolled_up,
 )
-from sfrenew.mapping.coerce import CoercionError, FieldShapes, coerce, to_salesforce
+from sfrenew.mapping.coerce import CoercionError, FieldShapes, converter, to_salesforce
 from sfrenew.mapping.price_basis import (
     MULTIPLIER_FIELD,
     PRICED_FIELDS,
@@ -41,6 +41,8 @@ from sfrenew.mapping.price_basis import (
 )
 
 _MISSING = object()
+# Looked up once: an enum member read off its class costs a descriptor call each time.
+_LINE, _CONTRACT = Concept.CONTRACT_LINE, Concept.CONTRACT
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,37 @@ def sf_type(shapes: FieldShapes | None, sobject: str, path: str) -> str | None:
     return shape.type if shape is not None else None
 
 
+Reader = tuple[str, str, Any, Callable[[Any], Any]]
+
+
+def _memoised(memo: dict[Any, Any], key: Any, shapes: FieldShapes | None,
+              build: Callable[[], Any]) -> Any:
+    """``build()``, worked out once per ``shapes`` (the org's describes, one object a
+    run) and kept in a frozen mapping's ``memo``. The entry holds ``shapes`` itself, so
+    a new describe (or one grown since) is never answered from an old one."""
+    slot = (key, id(shapes))
+    hit = memo.get(slot)
+    size = len(shapes) if shapes is not None else 0
+    if hit is not None and hit[0] is shapes and hit[1] == size:
+        return hit[2]
+    if len(memo) > 64:  # many describes seen (tests): start again rather than grow
+        memo.clear()
+    value = build()
+    memo[slot] = (shapes, size, value)
+    return value
+
+
+def _readers(section: ConceptMapping, shapes: FieldShapes | None) -> tuple[Reader, ...]:
+    """Each mapped field as (concept field, Salesforce field, default, converter), the
+    converter chosen once: only a rate's depends on the field's type (see coerce)."""
+    def build() -> tuple[Reader, ...]:
+        return tuple((name, path, default, converter(coercion, sf_type=sf_type(
+            shapes, section.object, path) if coercion is Coercion.PERCENT else None))
+            for name, path, default, coercion in section.read_fields)
+    readers: tuple[Reader, ...] = _memoised(section.memo, "readers", shapes, build)
+    return readers
+
+
 def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any],
                 shapes: FieldShapes | None = None,
                 ) -> tuple[ConceptRecord, list[CoercionProblem]]:
@@ -170,30 +203,31 @@ def read_record(mapping: MappingFile, concept: Concept, record: Mapping[str, Any
     sf_id = field_value(record, "Id")
     values: dict[str, Any] = {}
     problems: list[CoercionProblem] = []
-    for name, path, default, coercion in section.read_fields:
-        raw = field_value(record, path)
+    for name, path, default, convert in _readers(section, shapes):
+        raw = record[path] if path in record else field_value(record, path)
         if raw is None or raw == "":
             raw = default
+            if raw is None or raw == "":
+                values[name] = None
+                continue
         try:
-            # Only a rate's reading depends on the field's type (see coerce).
-            values[name] = coerce(raw, coercion, sf_type=sf_type(
-                shapes, section.object, path) if coercion is Coercion.PERCENT else None)
+            values[name] = convert(raw)
         except CoercionError as exc:
             values[name] = None
             problems.append(CoercionProblem(section.object, sf_id, path, name, str(exc)))
-    if concept is Concept.CONTRACT_LINE:
+    if concept is _LINE:
         problems += _annualise(section, sf_id, values)
     key = field_value(record, section.key_field) if section.key_field else None
     link = mapping.contract_line.lines
     links: dict[str, Any] = {}
-    if concept is Concept.CONTRACT_LINE:
+    if concept is _LINE:
         if isinstance(link, LookupLines):
             links["contract_id"] = field_value(record, link.field)
         else:
             links["opportunity_id"] = field_value(record, link.line_field)
             if link.opportunity_field is not None:
                 links["contract_id"] = field_value(record, _link_fields(mapping, concept)[1])
-    elif concept is Concept.CONTRACT and isinstance(link, OriginatingOpportunityLines) \
+    elif concept is _CONTRACT and isinstance(link, OriginatingOpportunityLines) \
             and link.contract_field is not None:
         links["originating_opportunity_id"] = field_value(record, link.contract_field)
     return ConceptRecord(concept=concept, sf_id=sf_id, values=values,
@@ -256,17 +290,45 @@ def lines_by_contract(contracts: Iterable[ConceptRecord], lines: Iterable[Concep
     return out
 
 
-def written_fields(mapping: MappingFile, concept: Concept) -> dict[str, str]:
+def written_fields(mapping: MappingFile, concept: Concept) -> Mapping[str, str]:
     """Concept field → Salesforce field, for the mapped fields sfrenew writes.
 
     Fields the org rolls up itself (see :func:`rolled_up`) are left out.
     """
-    section = _section(mapping, concept)
-    if write_mode(concept) is WriteMode.READ:
-        return {}
-    catalogue = concept_fields(concept)
-    return {name: spec.field for name, spec in section.fields.items()
-            if catalogue[name].written and not rolled_up(mapping, concept, name)}
+    def build() -> dict[str, str]:
+        section = _section(mapping, concept)
+        if write_mode(concept) is WriteMode.READ:
+            return {}
+        catalogue = concept_fields(concept)
+        return {name: spec.field for name, spec in section.fields.items()
+                if catalogue[name].written and not rolled_up(mapping, concept, name)}
+    out: Mapping[str, str] = _memoised(mapping.memo, ("written", concept), None, build)
+    return out
+
+
+Writer = tuple[str, Coercion, str | None]  # Salesforce field, coercion, describe type
+
+
+def _writers(mapping: MappingFile, concept: Concept,
+             shapes: FieldShapes | None) -> Mapping[str, Writer | None]:
+    """Every field sfrenew writes on the concept → how it is written (None: not mapped,
+    or rolled up by the org, so dropped)."""
+    def build() -> dict[str, Writer | None]:
+        if write_mode(concept) is WriteMode.READ:
+            return {}
+        section = _section(mapping, concept)
+        out: dict[str, Writer | None] = {}
+        for name, known in concept_fields(concept).items():
+            if not known.written:
+                continue
+            spec = section.fields.get(name)
+            out[name] = None if spec is None or rolled_up(mapping, concept, name) else (
+                spec.field, section.field_type(name),
+                sf_type(shapes, section.object, spec.field))
+        return out
+    table: Mapping[str, Writer | None] = _memoised(mapping.memo, ("writers", concept),
+                                                   shapes, build)
+    return table
 
 
 def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, Any], *,
@@ -278,17 +340,14 @@ def write_fields(mapping: MappingFile, concept: Concept, values: Mapping[str, An
     Raises KeyError for a name that is not a written field of the concept: that is a
     programming error in the caller, not an org difference.
     """
-    section = _section(mapping, concept)
-    catalogue = concept_fields(concept)
+    table = _writers(mapping, concept, shapes)
     out: dict[str, Any] = {}
     for name, value in values.items():
-        known = catalogue.get(name)
-        if known is None or not known.written or write_mode(concept) is WriteMode.READ:
+        if name not in table:
             raise KeyError(f"{name!r} is not a field sfrenew writes on {concept.value}")
-        spec = section.fields.get(name)
-        if spec is not None and not rolled_up(mapping, concept, name):
-            out[spec.field] = to_salesforce(value, section.field_type(name),
-                                            sf_type=sf_type(shapes, section.object, spec.field))
+        how = table[name]
+        if how is not None:
+            out[how[0]] = to_salesforce(value, how[1], sf_type=how[2])
     return out
 
 

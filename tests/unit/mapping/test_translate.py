@@ -231,3 +231,42 @@ def test_read_and_write_rates_by_the_orgs_describe() -> None:
                            shapes={("opportunitylineitem", "sfrenew_uplift_rate__c"):
                                    FieldShape("double", scale=4)})
     assert written == {"Sfrenew_Uplift_Rate__c": Decimal("0.07")}
+
+
+def test_a_describe_is_never_answered_from_another() -> None:
+    """Readers and writers are worked out once per describe: a describe read again
+    answers as the first time, and one that grew since is worked out again."""
+    record = {"Id": "800000000000001AAA", "Uplift_Cap__c": 0.1}
+    shapes = {("contract", "uplift_cap__c"): FieldShape("percent", scale=2)}
+    number = {("contract", "uplift_cap__c"): FieldShape("double", scale=4)}
+    grown: dict[tuple[str, str], FieldShape] = {}
+
+    def cap(describe: dict[tuple[str, str], FieldShape] | None) -> object:
+        return read_record(STANDARD, Concept.CONTRACT, record, describe)[0].values["uplift_cap"]
+
+    assert [cap(shapes), cap(number), cap(shapes), cap(None)] == [
+        Decimal("0.001"), Decimal("0.1"), Decimal("0.001"), Decimal("0.001")]
+    assert cap(grown) == Decimal("0.001")  # no describe of the field: a Percent field
+    grown[("contract", "uplift_cap__c")] = FieldShape("double", scale=4)
+    assert cap(grown) == Decimal("0.1")
+    line = {("opportunitylineitem", "sfrenew_uplift_rate__c"): FieldShape("double", scale=4)}
+    rate = {"uplift_rate": Decimal("0.07")}
+    assert write_fields(STANDARD, Concept.RENEWAL_LINE, rate) == {
+        "Sfrenew_Uplift_Rate__c": Decimal("7.00")}
+    assert write_fields(STANDARD, Concept.RENEWAL_LINE, rate, shapes=line) == {
+        "Sfrenew_Uplift_Rate__c": Decimal("0.07")}
+
+
+
+def test_a_used_mapping_goes_to_a_planning_process() -> None:
+    """A mapping that has read records pickles (to a planning process) without what it
+    worked out, and reads the same there."""
+    import pickle
+
+    record = {"Id": "800000000000001AAA", "Uplift_Cap__c": 7}
+    shapes = {("contract", "uplift_cap__c"): FieldShape("percent", scale=2)}
+    here = read_record(STANDARD, Concept.CONTRACT, record, shapes)[0].values
+    copy = pickle.loads(pickle.dumps(STANDARD))  # noqa: S301 - our own bytes
+    assert copy == STANDARD
+    assert "memo" not in copy.__dict__ and "memo" not in copy.contract.__dict__
+    assert read_record(copy, Concept.CONTRACT, record, shapes)[0].values == here
