@@ -41,11 +41,11 @@ from sfrenew.plan.planner import (
     Planner,
     PlanScope,
     PlanTotals,
-    plan_group,
+    plan_groups,
 )
 from sfrenew.plan.rulesets import plans_accounts
 from sfrenew.store.port import StorePort
-from sfrenew.store.values import PlanMeta
+from sfrenew.store.values import MirrorGroup, PlanMeta
 
 BATCH_ACCOUNTS = 200  # accounts planned between two flushes (ledger look-ups, stops)
 
@@ -170,27 +170,37 @@ def plan_accounts(planner: Planner, work: Work, *, stop: threading.Event | None,
                   advance: Callable[[int], None] | None) -> None:
     """Plan (or replay) the accounts of ``work`` into the planner's file, a batch at a
     time; stopped (``stop`` set), the totals say after which account."""
-    batch: list[PendingAccount | DoneAccount] = []
+    batch: list[PendingAccount | DoneAccount | MirrorGroup] = []
     for key, group, state in work.walk(planner.store, planner.today):
-        item: PendingAccount | DoneAccount
+        item: PendingAccount | DoneAccount | MirrorGroup
         if state is not None:
             item = DoneAccount(key, AccountOutcome.from_json(state.entry), save=False)
             planner.totals.replayed += 1
         elif group is None:  # no records left: nothing to plan (saved so, until
             item = DoneAccount(key, AccountOutcome())  # its records change again)
         else:
-            item = plan_group(planner, planner.mapping, group, planner.shapes)
+            item = group  # planned with the batch (its ledger look-ups are the batch's)
         batch.append(item)
         if advance is not None:
             advance(1)
         if len(batch) >= BATCH_ACCOUNTS:
-            planner.flush(batch)
+            planner.flush(_planned(planner, batch))
             batch = []
             if stop is not None and stop.is_set():
                 planner.totals.stopped = True
                 planner.totals.last_account = key
                 break
-    planner.flush(batch)
+    planner.flush(_planned(planner, batch))
+
+
+def _planned(planner: Planner, batch: list[PendingAccount | DoneAccount | MirrorGroup],
+             ) -> list[PendingAccount | DoneAccount]:
+    """The batch with its accounts to plan (their mirror groups) planned, in order."""
+    groups = [item for item in batch if isinstance(item, MirrorGroup)]
+    if not groups:
+        return [item for item in batch if not isinstance(item, MirrorGroup)]
+    planned = iter(plan_groups(planner, planner.mapping, groups, planner.shapes))
+    return [next(planned) if isinstance(item, MirrorGroup) else item for item in batch]
 
 
 def plan_objects(mapping: MappingFile) -> Iterable[str]:

@@ -30,7 +30,7 @@ from sfrenew.core.rules.adoption import describe
 from sfrenew.core.rules.owners import Assignees
 from sfrenew.mapping import MappingFile
 from sfrenew.mapping.translate import ownership_lookup
-from sfrenew.plan.adopted import with_adoptions
+from sfrenew.plan.adopted import Adoptions, adoption_evidence, with_adoptions
 from sfrenew.plan.closures import with_sfrenew_closures
 from sfrenew.plan.desired import FieldShapes, desired_records
 from sfrenew.plan.incremental import (
@@ -267,15 +267,20 @@ class Planner:
         # How an account the rules cannot read is told (a planning process sends it home).
         self.warn: Callable[[str, str], None] = _warn_failed
 
-    def plan_one(self, records: AccountRecords) -> PendingAccount | None:
-        """The rules' plan and desired records of one account (None: not planned)."""
+    def plan_one(self, records: AccountRecords,
+                 adoptions: Adoptions | None = None) -> PendingAccount | None:
+        """The rules' plan and desired records of one account (None: not planned);
+        ``adoptions``: the ledger's evidence, looked up for a batch of accounts (else
+        for this one)."""
         account = records.account
         if account is None:
             return self._orphans(records) if records.contracts else None
         if self.scope.accounts and account.id not in self.scope.accounts:
             return None
+        if adoptions is None:
+            adoptions = adoption_evidence(self.store, self.mapping, [records])
         records = with_sfrenew_closures(self.store, self.mapping, records)
-        records = in_scope(with_adoptions(self.store, self.mapping, records), self.scope)
+        records = in_scope(with_adoptions(records, adoptions), self.scope)
         return self._plan(self._list_prices(records), frozenset())
 
     def _list_prices(self, records: AccountRecords) -> AccountRecords:
@@ -486,18 +491,33 @@ def _warn_failed(account: str, error: str) -> None:
     log.warning(PLAN_ACCOUNT_FAILED, account=account, error=error)
 
 
-def plan_group(planner: Planner, mapping: MappingFile, group: MirrorGroup,
-                shapes: FieldShapes) -> PendingAccount | DoneAccount:
-    """One account planned (or its failure, reported and planned again next time)."""
-    try:
-        pending = planner.plan_one(account_records(mapping, group, shapes))
-    except (ValueError, TypeError, ArithmeticError) as exc:
-        # A record the rules cannot read: reported, the run goes on.
-        planner.warn(group.group_key, str(exc))
-        return DoneAccount(group.group_key, AccountOutcome(problems=1), replan=planner.today)
-    if pending is None:
-        return DoneAccount(group.group_key, AccountOutcome())
-    pending.group = group.group_key
-    return pending
-
-
+def plan_groups(planner: Planner, mapping: MappingFile, groups: Sequence[MirrorGroup],
+                shapes: FieldShapes) -> list[PendingAccount | DoneAccount]:
+    """Accounts planned, in order (a failure is reported and the account planned again
+    next time); the ledger's evidence of adoptions is looked up once for them all."""
+    read: list[AccountRecords | Exception] = []
+    for group in groups:
+        try:
+            read.append(account_records(mapping, group, shapes))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            read.append(exc)
+    adoptions = adoption_evidence(planner.store, mapping,
+                                  [r for r in read if isinstance(r, AccountRecords)])
+    out: list[PendingAccount | DoneAccount] = []
+    for group, records in zip(groups, read, strict=True):
+        try:
+            if isinstance(records, Exception):
+                raise records
+            pending = planner.plan_one(records, adoptions)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            # A record the rules cannot read: reported, the run goes on.
+            planner.warn(group.group_key, str(exc))
+            out.append(DoneAccount(group.group_key, AccountOutcome(problems=1),
+                                   replan=planner.today))
+            continue
+        if pending is None:
+            out.append(DoneAccount(group.group_key, AccountOutcome()))
+            continue
+        pending.group = group.group_key
+        out.append(pending)
+    return out
