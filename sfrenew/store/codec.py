@@ -48,15 +48,17 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} as JSON: {value!r}")
 
 
+_TAGGED: dict[str, Any] = {_DECIMAL: Decimal, _DATE: date.fromisoformat,
+                           _DATETIME: datetime.fromisoformat}
+
+
 def _decode(obj: dict[str, Any]) -> Any:
+    # Called for every JSON object read (a mirror record has several tagged values).
     if len(obj) == 1:
         ((tag, text),) = obj.items()
-        if tag == _DECIMAL:
-            return Decimal(text)
-        if tag == _DATE:
-            return date.fromisoformat(text)
-        if tag == _DATETIME:
-            return datetime.fromisoformat(text)
+        kind = _TAGGED.get(tag)
+        if kind is not None:
+            return kind(text)
     return obj
 
 

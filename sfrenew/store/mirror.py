@@ -33,9 +33,11 @@ _MirrorRow = Row[Any, Any, Any, Any, Any, Any]
 
 
 def _record(row: _MirrorRow) -> MirrorRecord:
-    return MirrorRecord(object=row.object, sf_id=row.sf_id, data=row.data,
-                        group_key=row.group_key, system_modstamp=row.system_modstamp,
-                        is_deleted=bool(row.is_deleted))
+    # Unpacked as a tuple: a Row's attributes are looked up by name on every access,
+    # and a plan reads every record of the mirror through here.
+    obj, sf_id, group_key, modstamp, is_deleted, data = row
+    return MirrorRecord(object=obj, sf_id=sf_id, data=data, group_key=group_key,
+                        system_modstamp=modstamp, is_deleted=bool(is_deleted))
 
 
 def upsert(db: Database, object_name: str, rows: Iterable[MirrorRow], *, batch: int) -> int:
@@ -173,11 +175,12 @@ def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
         rows = _page(db, wanted, after=after, after_group=after_group, batch=batch,
                      include_deleted=include_deleted)
         for row in rows:
-            if row.group_key != current:
+            record = _record(row)
+            if record.group_key != current:
                 if current is not None:
                     yield _group(current, records)
-                current, records = row.group_key, {}
-            records.setdefault(row.object, []).append(_record(row))
+                current, records = record.group_key, {}
+            records.setdefault(record.object, []).append(record)
         if len(rows) < batch:
             break
         last = rows[-1]

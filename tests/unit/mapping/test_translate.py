@@ -1,5 +1,6 @@
 """Records to concept values and back, through the presets."""
 
+import pickle
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -261,12 +262,11 @@ def test_a_describe_is_never_answered_from_another() -> None:
 def test_a_used_mapping_goes_to_a_planning_process() -> None:
     """A mapping that has read records pickles (to a planning process) without what it
     worked out, and reads the same there."""
-    import pickle
-
     record = {"Id": "800000000000001AAA", "Uplift_Cap__c": 7}
     shapes = {("contract", "uplift_cap__c"): FieldShape("percent", scale=2)}
     here = read_record(STANDARD, Concept.CONTRACT, record, shapes)[0].values
-    copy = pickle.loads(pickle.dumps(STANDARD))  # noqa: S301 - our own bytes
+    copy = pickle.loads(pickle.dumps(STANDARD))
     assert copy == STANDARD
-    assert "memo" not in copy.__dict__ and "memo" not in copy.contract.__dict__
+    assert "memo" not in copy.__dict__
+    assert "memo" not in copy.contract.__dict__
     assert read_record(copy, Concept.CONTRACT, record, shapes)[0].values == here
