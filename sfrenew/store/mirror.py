@@ -168,25 +168,19 @@ def iter_groups(db: Database, objects: Iterable[str], *, batch: int,
         return
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    current: str | None = None
-    records: dict[str, list[MirrorRecord]] = {}
-    after: tuple[str, str, str] | None = None
-    while True:
-        rows = _page(db, wanted, after=after, after_group=after_group, batch=batch,
-                     include_deleted=include_deleted)
-        for row in rows:
-            record = _record(row)
-            if record.group_key != current:
-                if current is not None:
-                    yield _group(current, records)
-                current, records = record.group_key, {}
-            records.setdefault(record.object, []).append(record)
-        if len(rows) < batch:
-            break
-        last = rows[-1]
-        after = (last.group_key, last.object, last.sf_id)
-    if current is not None:
-        yield _group(current, records)
+
+    def pages() -> Iterator[MirrorRecord]:
+        after: tuple[str, str, str] | None = None
+        while True:
+            rows = _page(db, wanted, after=after, after_group=after_group, batch=batch,
+                         include_deleted=include_deleted)
+            yield from (_record(row) for row in rows)
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            after = (last.group_key, last.object, last.sf_id)
+
+    yield from _grouped(pages())
 
 
 def iter_groups_of(db: Database, objects: Iterable[str], group_keys: Sequence[str], *,
@@ -199,23 +193,18 @@ def iter_groups_of(db: Database, objects: Iterable[str], group_keys: Sequence[st
         return
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    for chunk in chunked(group_keys, batch):
-        stmt = (select(*_COLUMNS)
-                .where(_m.c.group_key.in_(chunk), _m.c.object.in_(wanted),
-                       _m.c.is_deleted == false())
-                .order_by(_m.c.group_key, _m.c.object, _m.c.sf_id))
-        with db.read() as conn:
-            rows = list(conn.execute(stmt))
-        current: str | None = None
-        records: dict[str, list[MirrorRecord]] = {}
-        for row in rows:
-            if row.group_key != current:
-                if current is not None:
-                    yield _group(current, records)
-                current, records = row.group_key, {}
-            records.setdefault(row.object, []).append(_record(row))
-        if current is not None:
-            yield _group(current, records)
+
+    def chunks() -> Iterator[MirrorRecord]:
+        for chunk in chunked(group_keys, batch):
+            stmt = (select(*_COLUMNS)
+                    .where(_m.c.group_key.in_(chunk), _m.c.object.in_(wanted),
+                           _m.c.is_deleted == false())
+                    .order_by(_m.c.group_key, _m.c.object, _m.c.sf_id))
+            with db.read() as conn:
+                rows = list(conn.execute(stmt))
+            yield from (_record(row) for row in rows)
+
+    yield from _grouped(chunks())
 
 
 def count_groups(db: Database, objects: Iterable[str]) -> int:
@@ -235,6 +224,20 @@ def group_keys(db: Database, objects: Iterable[str]) -> list[str]:
             .order_by(_m.c.group_key))
     with db.read() as conn:
         return [str(k) for k in conn.scalars(stmt)]
+
+
+def _grouped(records: Iterable[MirrorRecord]) -> Iterator[MirrorGroup]:
+    """Records in ``group_key`` order, one :class:`MirrorGroup` per account."""
+    current: str | None = None
+    by_object: dict[str, list[MirrorRecord]] = {}
+    for record in records:
+        if record.group_key != current:
+            if current is not None:
+                yield _group(current, by_object)
+            current, by_object = record.group_key, {}
+        by_object.setdefault(record.object, []).append(record)
+    if current is not None:
+        yield _group(current, by_object)
 
 
 def _group(key: str, records: dict[str, list[MirrorRecord]]) -> MirrorGroup:
