@@ -20,6 +20,12 @@ A process that fails (an exception, or killed) fails the step with a clear error
 leaves no plan file; a stop request ends the processes (and the thread, after the
 batch of accounts it is planning) and the plan is made again from the start when the
 run is resumed.
+
+A new process takes 0.6-1.2 s to start (a new interpreter importing sfrenew), longer
+than planning a few hundred accounts. So a run that will plan starts its processes
+before its pull (:class:`Standby`): they import sfrenew while the pull waits on
+Salesforce, then wait for a span to plan. One not needed ends when the plan step does,
+and one whose run is killed ends too: its end of the pipe it waits on closes.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import MappingProxyType
@@ -188,26 +195,104 @@ def plan_part(job: PartJob, messages: Any, stop: threading.Event | None = None) 
                   round(time.thread_time(), 3)))
 
 
-def in_processes(processes: int, store_url: str) -> SplitPlan | None:
+def _standing_by(jobs: Connection, messages: Any) -> None:
+    """A process started ahead (:class:`Standby`): run the one job it is sent, or end
+    when none comes: its pipe closed because the plan step needed no more processes,
+    or because its run ended, killed included (the kernel closes the run's end)."""
+    try:
+        target, job = jobs.recv()
+    except (EOFError, OSError):
+        return
+    finally:
+        jobs.close()
+    target(job, messages)
+
+
+class Standby:
+    """Planning processes started before they are needed (a context manager).
+
+    ``count`` spawned interpreters import sfrenew and wait, each for one job;
+    :meth:`start` gives a span to one of them (or spawns a process when none is left).
+    Closing ends those not given a job; those given one are the plan step's
+    (:func:`_run` ends them). Every process sends its messages to :attr:`messages`.
+    """
+
+    def __init__(self, count: int = 0) -> None:
+        self.context = multiprocessing.get_context("spawn")  # a clean interpreter: no
+        self.messages: Any = self.context.Queue()  # inherited connections, threads, locks
+        self._idle: list[tuple[Any, Connection]] = []
+        for i in range(count):
+            reader, writer = self.context.Pipe(duplex=False)
+            process = self.context.Process(target=_standing_by, args=(reader, self.messages),
+                                           daemon=True, name=f"sfrenew-plan-standby-{i}")
+            process.start()
+            reader.close()  # the process holds the only reading end
+            self._idle.append((process, writer))
+
+    @property
+    def waiting(self) -> list[int]:
+        """The process ids of those waiting for a job."""
+        return [process.pid for process, _writer in self._idle]
+
+    def start(self, job: PartJob) -> Any:
+        """The process planning ``job``: one started ahead, or a new one."""
+        while self._idle:
+            process, writer = self._idle.pop(0)
+            try:
+                writer.send((plan_part, job))  # the name of the function, as a spawn does
+            except OSError:  # it ended meanwhile (killed): not a process to count on
+                process.join(0)
+                continue
+            finally:
+                writer.close()
+            return process
+        process = self.context.Process(target=plan_part, args=(job, self.messages),
+                                       daemon=True, name=f"sfrenew-plan-{job.index}")
+        process.start()
+        return process
+
+    def close(self) -> None:
+        """End the processes still waiting and the message queue. They hold nothing yet
+        (no store, no file): ended at once, not left to finish importing sfrenew."""
+        idle, self._idle = self._idle, []
+        for process, writer in idle:
+            writer.close()
+            process.terminate()
+        for process, _writer in idle:
+            process.join(5)
+        self.messages.close()
+
+    def __enter__(self) -> Standby:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def in_processes(processes: int, store_url: str, standby: Standby | None = None,
+                 ) -> SplitPlan | None:
     """How :func:`~sfrenew.plan.build.build_plan` splits a plan across ``processes``
-    opening the store at ``store_url`` (None: one process, no split)."""
+    opening the store at ``store_url`` (None: one process, no split), using the
+    processes ``standby`` started ahead first."""
     if processes <= 1:
         return None
 
     def split(planner: Planner, work: Work, *, path: Path, stop: threading.Event | None,
               advance: Callable[[int], None] | None) -> None:
         plan_in_parts(planner, work, processes=processes, store_url=store_url, path=path,
-                      stop=stop, advance=advance)
+                      stop=stop, advance=advance, standby=standby)
     return split
 
 
 def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: str,
                   path: Path, stop: threading.Event | None,
-                  advance: Callable[[int], None] | None) -> None:
+                  advance: Callable[[int], None] | None,
+                  standby: Standby | None = None) -> None:
     """Plan ``work`` in up to ``processes`` processes into the planner's file and totals.
 
     Fewer processes when there are few accounts to plan (``PART_MIN_ACCOUNTS`` each);
-    one: planned here, as :func:`~sfrenew.plan.build.plan_accounts` does.
+    one: planned here, as :func:`~sfrenew.plan.build.plan_accounts` does. Processes
+    ``standby`` started ahead are used first.
     """
     store = planner.store
     keys = ([k for k in store.replan_groups(planner.today.isoformat()) if work.span.holds(k)]
@@ -224,11 +309,12 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
                     work=replace(work, span=span), path=str(file))
             for i, (span, file) in enumerate(zip(spans, files, strict=True))]
     log.info(PLAN_PARTS_STARTED, processes=len(jobs), accounts=len(keys),
-             spans=[(s.after, s.last) for s in spans])
+             spans=[(s.after, s.last) for s in spans],
+             started_ahead=len(standby.waiting) if standby is not None else 0)
     started = time.monotonic()
     try:
         results = _run(jobs, stop=stop, advance=advance,
-                       here=len(keys) // len(jobs) <= HERE_MAX_ACCOUNTS)
+                       here=len(keys) // len(jobs) <= HERE_MAX_ACCOUNTS, standby=standby)
         if results is not None:
             log.info(PLAN_PARTS_DONE, processes=len(jobs),
                      wall_s=round(time.monotonic() - started, 3),
@@ -260,18 +346,15 @@ def plan_in_parts(planner: Planner, work: Work, *, processes: int, store_url: st
 
 def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
          advance: Callable[[int], None] | None, here: bool = True,
-         ) -> list[tuple[PlanTotals, bool, float]] | None:
+         standby: Standby | None = None) -> list[tuple[PlanTotals, bool, float]] | None:
     """Run the jobs to their results in span order (None: stopped): (totals, whether a
     shared record's problem was told, CPU seconds). Each span is planned by a process
-    of its own, except the first when ``here``: a thread of this process, which would
-    otherwise only wait, plans it."""
-    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited
-    messages = context.Queue()                      # connections, threads or locks
+    of its own (one ``standby`` started ahead, while there are), except the first when
+    ``here``: a thread of this process, which would otherwise only wait, plans it."""
+    pool = standby if standby is not None else Standby()
+    messages = pool.messages
     first = 1 if here else 0
-    workers = [context.Process(target=plan_part, args=(job, messages), daemon=True,
-                               name=f"sfrenew-plan-{job.index}") for job in jobs[first:]]
-    for worker in workers:
-        worker.start()
+    workers: list[Any] = []
     halt = threading.Event()  # ends the thread's planning early when the step ends
     crashed: list[BaseException] = []
 
@@ -282,10 +365,12 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             crashed.append(exc)       # told by the step's failure
     thread = (threading.Thread(target=first_span, daemon=True, name="sfrenew-plan-0")
               if here else None)
-    if thread is not None:
-        thread.start()
     results: dict[int, tuple[PlanTotals, bool, float]] = {}
     try:
+        for job in jobs[first:]:
+            workers.append(pool.start(job))
+        if thread is not None:
+            thread.start()
         while len(results) < len(jobs):
             if stop is not None and stop.is_set():
                 return None
@@ -313,11 +398,12 @@ def _run(jobs: Sequence[PartJob], *, stop: threading.Event | None,
             if worker.is_alive():
                 worker.terminate()
         deadline = time.monotonic() + 10
-        if thread is not None:  # it stops after at most a batch of accounts
-            thread.join(max(0.0, deadline - time.monotonic()))
+        if thread is not None and thread.ident is not None:  # it stops after at most
+            thread.join(max(0.0, deadline - time.monotonic()))  # a batch of accounts
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
-        messages.close()
+        if standby is None:
+            pool.close()
 
 
 def _check_alive(workers: Sequence[Any], results: dict[int, Any], *, first: int = 0) -> None:

@@ -33,10 +33,10 @@ from sfrenew.plan import (
     shapes_from_describe,
 )
 from sfrenew.plan.analytics import AnalyticsPlanner
-from sfrenew.plan.build import plan_objects
+from sfrenew.plan.build import SplitPlan, plan_objects
 from sfrenew.plan.desired import FieldShape
 from sfrenew.plan.model import AccountPlan
-from sfrenew.plan.parallel import PlanningFailed, in_processes, processes_setting
+from sfrenew.plan.parallel import PlanningFailed, Standby, in_processes, processes_setting
 from sfrenew.plan.rulesets import RuleSet, plans_analytics
 from sfrenew.pull import pull
 from sfrenew.runner._checkpoint import Checkpoint, Phase, PlanProgress, PlanSummary, RunSummary
@@ -197,12 +197,18 @@ class RunSession:
     def _steps(self, gateway: GatewayPort, run_id: str) -> None:
         steps, phase = self.request.steps, self.checkpoint.phase
         saved = self.request.plan_file is not None
-        if Step.PULL in steps and not saved and phase is None:
-            self._pull(gateway, run_id)
-        if self._stopping():
-            return
-        if Step.PLAN in steps and not saved and phase in (None, Phase.PULLED):
-            self._plan(gateway, run_id)
+        pulls = Step.PULL in steps and not saved and phase is None
+        plans = Step.PLAN in steps and not saved and phase in (None, Phase.PULLED)
+        processes = processes_setting(self.config.run.plan_processes)
+        # Planning processes import sfrenew while the pull waits on Salesforce.
+        with Standby(processes - 1 if pulls and plans else 0) as standby:
+            if pulls:
+                self._pull(gateway, run_id)
+            if self._stopping():
+                return
+            if plans:
+                self._plan(gateway, run_id, in_processes(processes, self.config.store_url,
+                                                         standby))
         if self._stopping():
             return
         if Step.APPLY in steps and not self.request.dry_run and (
@@ -256,7 +262,7 @@ class RunSession:
             shapes.update(shapes_from_describe(sobject, gateway.describe(sobject)))
         return shapes
 
-    def _plan(self, gateway: GatewayPort, run_id: str) -> None:
+    def _plan(self, gateway: GatewayPort, run_id: str, split: SplitPlan | None) -> None:
         now = self.clock()
         path = plan_path(self.config, run_id)
         header = PlanHeader(run_id=run_id, created_at=now.isoformat(),
@@ -284,9 +290,7 @@ class RunSession:
                             stop=self.stop, advance=lambda n: self.progress.advance("plan", n),
                             resume=replace(progress.totals) if progress else None,
                             full_pass=r.full_plan or self.config.run.full_plan,
-                            analytics=analytics, split=in_processes(
-                                processes_setting(self.config.run.plan_processes),
-                                self.config.store_url))
+                            analytics=analytics, split=split)
         self.progress.finish("plan")
         summary = PlanSummary(counts=totals.counts, accounts=totals.accounts,
                               kept_edits=totals.kept_edits,

@@ -3,7 +3,8 @@
 On the local org, both presets: copies of one state store plan the same mirror with
 ``run.plan_processes`` 1 and 3; the plan files are the same, byte for byte (the header
 but for the run's id and time). A first plan (every account) and, days later after a
-run applied with 2 processes, a plan of only what changed. The processes are the real
+run applied with 2 processes, a plan of only what changed; a run that pulls first, its
+processes started before the pull. The processes are the real
 thing: spawned interpreters, each opening the SQLite store itself.
 """
 
@@ -64,13 +65,18 @@ def _plan_on_a_copy(desk: Desk, where: Path, processes: int, *, sql: str = "",
                           RunRequest(job="main", steps=(Step.PLAN,), dry_run=True),
                           clock=desk.clock)
     assert outcome.status == "succeeded", outcome.message
-    lines = Path(outcome.stats["plan_file"]).read_text(encoding="utf-8").splitlines()
-    header = {k: v for k, v in json.loads(lines[0]).items()
-              if k not in ("run_id", "created_at")}
     started = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_STARTED]
     again = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_AGAIN]
-    return [json.dumps(header), *lines[1:]], {
+    return _plan_lines(outcome.stats["plan_file"]), {
         "parts": started[0]["processes"] if started else 1, "again": bool(again)}
+
+
+def _plan_lines(path: str) -> list[str]:
+    """A plan file's lines, its header without the run's id and time."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    header = {k: v for k, v in json.loads(lines[0]).items()
+              if k not in ("run_id", "created_at")}
+    return [json.dumps(header), *lines[1:]]
 
 
 def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None:
@@ -105,6 +111,22 @@ def test_three_processes_plan_what_one_plans(desk: Desk, tmp_path: Path) -> None
     one, _ = _plan_on_a_copy(desk, tmp_path / "later-1", 1)
     three, _ = _plan_on_a_copy(desk, tmp_path / "later-3", 3)
     assert three == one
+
+
+def test_processes_started_before_the_pull_plan_what_one_plans(desk: Desk,
+                                                                tmp_path: Path) -> None:
+    desk.config = _with_processes(desk.config, 3)
+    with capture_logs() as logs:  # a run that pulls, then plans: processes start ahead
+        outcome = desk.run(RunRequest(job="main", steps=(Step.PULL, Step.PLAN),
+                                      dry_run=True))
+    assert outcome.status == "succeeded", outcome.message
+    started = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_STARTED]
+    assert [(e["processes"], e["started_ahead"]) for e in started] == [(3, 2)]
+
+    one, alone = _plan_on_a_copy(desk, tmp_path / "one", 1)
+    assert alone == {"parts": 1, "again": False}
+    assert len(one) > 3  # a plan with accounts in it
+    assert _plan_lines(outcome.stats["plan_file"]) == one
 
 
 def test_a_bad_user_every_process_reads_is_told_once_as_by_one_process(

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -175,3 +180,85 @@ def test_the_first_span_is_planned_in_the_runs_own_thread_unless_told_not_to(
     assert results is not None
     assert [r[1] for r in results] == threaded
     assert [r[0].accounts for r in results] == [1, 2, 3]
+
+
+def _tells_its_process(job: PartJob, messages: Any, stop: threading.Event | None = None,
+                       ) -> None:
+    # (the totals' account count carries the id of the process that planned the span)
+    messages.put(("done", job.index, PlanTotals(accounts=os.getpid()), False, 0.0))
+
+
+def test_processes_started_ahead_plan_the_first_spans_then_new_ones_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _tells_its_process)
+    with parallel.Standby(1) as standby:
+        ahead = standby.waiting
+        assert len(ahead) == 1
+        results = parallel._run([_job(0), _job(1), _job(2)], stop=None, advance=None,
+                                standby=standby)
+        assert standby.waiting == []  # given its job
+    assert results is not None
+    planned_by = [r[0].accounts for r in results]
+    assert planned_by[0] == os.getpid()  # the run's own thread
+    assert planned_by[1] == ahead[0]  # the process started ahead
+    assert planned_by[2] not in (os.getpid(), ahead[0])  # one started for it
+
+
+def _ended(pid: int, within: float = 60.0) -> bool:
+    """Whether process ``pid`` ends (or is left a zombie, ended but not reaped) in time."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_process_started_ahead_that_died_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "plan_part", _tells_its_process)
+    with parallel.Standby(1) as standby:
+        dead = standby.waiting[0]
+        os.kill(dead, signal.SIGKILL)  # the OOM killer, say
+        assert _ended(dead)
+        results = parallel._run([_job(0), _job(1)], stop=None, advance=None, here=False,
+                                standby=standby)
+    assert results is not None
+    assert dead not in [r[0].accounts for r in results]
+    assert len({r[0].accounts for r in results}) == 2
+
+
+def test_processes_started_ahead_and_not_needed_end_when_closed() -> None:
+    standby = parallel.Standby(2)
+    waiting = standby.waiting
+    assert len(waiting) == 2
+    started = time.monotonic()
+    standby.close()
+    assert time.monotonic() - started < 10
+    assert standby.waiting == []
+    assert all(_ended(pid, within=5) for pid in waiting)
+
+
+_KILLED_RUN = """
+import sys, time
+from sfrenew.plan.parallel import Standby
+standby = Standby(1)
+print(standby.waiting[0], flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_process_started_ahead_ends_when_its_run_is_killed() -> None:
+    # kill -9 leaves no code to end it: its end of the pipe closing ends it.
+    with subprocess.Popen([sys.executable, "-c", _KILLED_RUN], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True) as run:
+        try:
+            assert run.stdout is not None
+            waiting = int(run.stdout.readline())
+            assert not _ended(waiting, within=0.5)  # waiting for a job while its run lives
+        finally:
+            run.kill()
+    assert _ended(waiting)
