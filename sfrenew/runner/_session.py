@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -201,7 +202,8 @@ class RunSession:
         plans = Step.PLAN in steps and not saved and phase in (None, Phase.PULLED)
         processes = processes_setting(self.config.run.plan_processes)
         # Planning processes import sfrenew while the pull waits on Salesforce.
-        with Standby(processes - 1 if pulls and plans else 0) as standby:
+        ahead = processes - 1 if pulls and plans else 0
+        with Standby(ahead) if ahead > 0 else nullcontext() as standby:
             if pulls:
                 self._pull(gateway, run_id)
             if self._stopping():
