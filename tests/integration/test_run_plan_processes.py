@@ -4,7 +4,7 @@ On the local org, both presets: copies of one state store plan the same mirror w
 ``run.plan_processes`` 1 and 3; the plan files are the same, byte for byte (the header
 but for the run's id and time). A first plan (every account) and, days later after a
 run applied with 2 processes, a plan of only what changed; a run that pulls first, its
-processes started before the pull. The processes are the real
+processes started before the pull; and the same on a PostgreSQL store. The processes are the real
 thing: spawned interpreters, each opening the SQLite store itself.
 """
 
@@ -26,6 +26,7 @@ from sfrenew.config import AppConfig
 from sfrenew.plan import parallel
 from sfrenew.runner import RunRequest, Step, execute
 from sfrenew.store import open_store
+from tests.integration.queue_support import fresh_database
 from tests.integration.renewal_desk_support import PRESETS, Desk, desk_fixture, rejected
 
 pytestmark = pytest.mark.integration
@@ -127,6 +128,30 @@ def test_processes_started_before_the_pull_plan_what_one_plans(desk: Desk,
     assert alone == {"parts": 1, "again": False}
     assert len(one) > 3  # a plan with accounts in it
     assert _plan_lines(outcome.stats["plan_file"]) == one
+
+
+@pytest.mark.postgres
+def test_processes_on_postgresql_plan_what_one_plans(desk: Desk) -> None:
+    # Each process opens the PostgreSQL store itself and saves its accounts' plan
+    # states concurrently: the plan is still the one a single process makes.
+    with fresh_database() as url:
+        desk.config = dataclasses.replace(_with_processes(desk.config, 3), store_url=url)
+        with capture_logs() as logs:
+            split = desk.run(RunRequest(job="main", steps=(Step.PULL, Step.PLAN),
+                                        dry_run=True))
+        assert split.status == "succeeded", split.message
+        started = [e for e in logs if e.get("event") == parallel.PLAN_PARTS_STARTED]
+        assert [(e["processes"], e["started_ahead"]) for e in started] == [(3, 2)]
+        with open_store(url) as store:
+            assert store.plan_meta() is not None  # the processes' plan states were saved
+
+        desk.config = _with_processes(desk.config, 1)
+        one = desk.run(RunRequest(job="main", steps=(Step.PLAN,), dry_run=True,
+                                  full_plan=True))
+        assert one.status == "succeeded", one.message
+        lines = _plan_lines(one.stats["plan_file"])
+        assert len(lines) > 3  # a plan with accounts in it
+        assert _plan_lines(split.stats["plan_file"]) == lines
 
 
 def test_a_bad_user_every_process_reads_is_told_once_as_by_one_process(
