@@ -29,7 +29,7 @@ from sfrenew.salesforce.results import Operation, RowResult
 from sfrenew.salesforce.retry import RetryPolicy
 from sfrenew.salesforce.soql import check_name, count_query, in_chunks
 from sfrenew.salesforce.transport import Transport
-from sfrenew.salesforce.values import lookup, strip_attributes, typed
+from sfrenew.salesforce.values import lookup, reader, strip_attributes
 
 log = structlog.get_logger(__name__)
 
@@ -170,11 +170,12 @@ class Gateway:
         for name in names:
             check_name(name)
         types = self._field_types(sobject, names)
+        readers = [(f, reader(types[f])) for f in names]
         template = "SELECT {fields:literal} FROM {sobject:literal} WHERE Id IN {values}"
         for soql in self.in_chunks(template, list(ids), fields=", ".join(names),
                                    sobject=check_name(sobject)):
             for record in self.query(soql):
-                yield {f: typed(lookup(record, f), types[f]) for f in names}
+                yield {f: read(lookup(record, f)) for f, read in readers}
 
     def in_chunks(self, template: str, values: Sequence[Any], **params: Any) -> list[str]:
         """``template`` (``format_soql``, with ``{values}``) split so each query URL fits."""

@@ -13,14 +13,14 @@ polled as a group; the first REST page of every other read goes five to a
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sfrenew.salesforce.bulk import BulkApi
 from sfrenew.salesforce.composite import QueryPageRequest
 from sfrenew.salesforce.port import ReadSpec
 from sfrenew.salesforce.soql import count_query, select
-from sfrenew.salesforce.values import lookup, typed
+from sfrenew.salesforce.values import lookup, reader
 
 Pages = Callable[[dict[str, Any]], Iterator[dict[str, Any]]]  # first page -> records
 
@@ -58,21 +58,23 @@ def read_many(specs: Sequence[ReadSpec], *, bulk: BulkApi, transport_pages: Call
     for i, spec in enumerate(specs):
         if i in firsts:
             page = firsts.pop(i)
-            yield (_typed(record, spec.fields, types[i], nested=True)
-                   for record in rest_records(page))
+            yield _typed(rest_records(page), spec.fields, types[i], nested=True)
         else:
             if i not in jobs:
                 start_jobs()
             rows = bulk.query_rows(jobs.pop(i), group)
-            yield _then((_typed(row, spec.fields, types[i], nested=False) for row in rows),
-                        start_jobs)
+            yield _then(_typed(rows, spec.fields, types[i], nested=False), start_jobs)
 
 
-def _typed(record: dict[str, Any], fields: Sequence[str], types: dict[str, str], *,
-           nested: bool) -> dict[str, Any]:
+def _typed(records: Iterable[dict[str, Any]], fields: Sequence[str], types: dict[str, str],
+           *, nested: bool) -> Iterator[dict[str, Any]]:
+    readers = [(f, reader(types[f])) for f in fields]  # once per read, not per value
     if nested:
-        return {f: typed(lookup(record, f), types[f]) for f in fields}
-    return {f: typed(record.get(f), types[f]) for f in fields}
+        for record in records:
+            yield {f: read(lookup(record, f)) for f, read in readers}
+    else:
+        for record in records:
+            yield {f: read(record.get(f)) for f, read in readers}
 
 
 def _then(rows: Iterator[dict[str, Any]], after: Callable[[], None]

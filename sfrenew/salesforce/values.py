@@ -9,45 +9,102 @@ and percent, ``int``, ``bool``, ``date``, aware ``datetime``; empty/null is None
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sfrenew.salesforce.errors import UnexpectedResponse
 
-_DECIMAL_TYPES = frozenset({"double", "currency", "percent"})
-_INT_TYPES = frozenset({"int", "long"})
+
+def _failed(value: Any, field_type: str) -> UnexpectedResponse:
+    return UnexpectedResponse(f"cannot read {value!r} as {field_type}")
+
+
+# One reader per describe type, each the whole conversion of one value: a pull reads
+# millions of values, and choosing the conversion per value cost as much as doing it.
+def _text(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    return value if type(value) is str else str(value)
+
+
+def _boolean(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+def _integer(field_type: str) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return int(Decimal(str(value)))
+        except (ValueError, InvalidOperation) as exc:
+            raise _failed(value, field_type) from exc
+    return read
+
+
+def _decimal(field_type: str) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return Decimal(str(value))
+        except (ValueError, InvalidOperation) as exc:
+            raise _failed(value, field_type) from exc
+    return read
+
+
+def _date(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _failed(value, "date") from exc
+
+
+def _datetime(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return parse_datetime(str(value))
+    except ValueError as exc:
+        raise _failed(value, "datetime") from exc
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "boolean": _boolean, "int": _integer("int"), "long": _integer("long"),
+    "double": _decimal("double"), "currency": _decimal("currency"),
+    "percent": _decimal("percent"), "date": _date, "datetime": _datetime}
+
+
+def reader(field_type: str) -> Callable[[Any], Any]:
+    """The function that types one value of ``field_type``, as :func:`typed` does (look
+    it up once per column, then call it per value)."""
+    return _READERS.get(field_type, _text)
 
 
 def typed(value: Any, field_type: str) -> Any:
     """The Python value of a REST JSON value or a Bulk CSV string for ``field_type``."""
-    if value is None or value == "":
-        return None
-    try:
-        if field_type == "boolean":
-            return value if isinstance(value, bool) else str(value).lower() == "true"
-        if field_type in _INT_TYPES:
-            return int(Decimal(str(value)))
-        if field_type in _DECIMAL_TYPES:
-            return Decimal(str(value))
-        if field_type == "date":
-            return value if isinstance(value, date) else date.fromisoformat(str(value))
-        if field_type == "datetime":
-            return value if isinstance(value, datetime) else parse_datetime(str(value))
-    except (ValueError, InvalidOperation) as exc:
-        raise UnexpectedResponse(f"cannot read {value!r} as {field_type}") from exc
-    return value if isinstance(value, str) else str(value)
+    return reader(field_type)(value)
 
 
 def parse_datetime(text: str) -> datetime:
-    """Salesforce datetimes: ``2024-01-17T14:20:03.000+0000`` (REST) or ``...Z`` (Bulk)."""
-    normalised = text[:-1] + "+00:00" if text.endswith("Z") else text
-    if len(normalised) > 5 and normalised[-5] in "+-" and normalised[-3] != ":":
-        normalised = normalised[:-2] + ":" + normalised[-2:]  # +0000 -> +00:00
-    parsed = datetime.fromisoformat(normalised)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    """Salesforce datetimes: ``2024-01-17T14:20:03.000+0000`` (REST) or ``...Z`` (Bulk),
+    as aware UTC datetimes (Python 3.11's ``fromisoformat`` reads both offsets)."""
+    parsed = datetime.fromisoformat(text)
+    zone = parsed.tzinfo
+    if zone is UTC:  # what Salesforce answers: nothing to convert
+        return parsed
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 
