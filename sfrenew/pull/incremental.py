@@ -116,13 +116,16 @@ def _store_batch(store: StorePort, obj: PulledObject, batch: list[dict[str, Any]
         ref = row.get(obj.group_field)
         group = groups.get(str(ref)) if resolve is not None and ref else (
             str(ref) if ref else None)
-        data = {k: v for k, v in row.items() if k != IS_DELETED}
+        # The row is this batch's own (typed afresh from the answer): its fields are the
+        # mirrored data as they are, without the deleted flag (not copied: a pull
+        # stores hundreds of thousands of rows).
+        deleted = bool(row.pop(IS_DELETED, False))
         # A deleted record is kept as a tombstone (flagged, with its last fields), even
         # one never seen alive (created and deleted between two pulls): that is how the
         # plan knows a person deleted a record sfrenew created (it is not made again).
-        (gone if row.get(IS_DELETED) else live).append(MirrorRow(
-            sf_id=sf_id, data=data, group_key=group,
-            system_modstamp=_modstamp(row.get(MODSTAMP)), is_deleted=bool(row.get(IS_DELETED))))
+        (gone if deleted else live).append(MirrorRow(
+            sf_id=sf_id, data=row, group_key=group,
+            system_modstamp=_modstamp(row.get(MODSTAMP)), is_deleted=deleted))
     if live or gone:
         store.upsert_mirror(obj.sobject, [*live, *gone])
     return len(live), len(gone)
