@@ -57,43 +57,20 @@ def _decimal(field_type: str) -> Callable[[Any], Any]:
     return read
 
 
-def _date(value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise _failed(value, "date") from exc
-
-
-def _datetime(value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    try:
-        return parse_datetime(str(value))
-    except ValueError as exc:
-        raise _failed(value, "datetime") from exc
-
-
-_READERS: dict[str, Callable[[Any], Any]] = {
-    "boolean": _boolean, "int": _integer("int"), "long": _integer("long"),
-    "double": _decimal("double"), "currency": _decimal("currency"),
-    "percent": _decimal("percent"), "date": _date, "datetime": _datetime}
-
-
-def reader(field_type: str) -> Callable[[Any], Any]:
-    """The function that types one value of ``field_type``, as :func:`typed` does (look
-    it up once per column, then call it per value)."""
-    return _READERS.get(field_type, _text)
-
-
-def typed(value: Any, field_type: str) -> Any:
-    """The Python value of a REST JSON value or a Bulk CSV string for ``field_type``."""
-    return reader(field_type)(value)
+def _parsed(kind: type, parse: Callable[[str], Any], field_type: str,
+            ) -> Callable[[Any], Any]:
+    """The reader of a date or datetime: a REST value already of ``kind`` is kept,
+    text is parsed by ``parse``."""
+    def read(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, kind):
+            return value
+        try:
+            return parse(str(value))
+        except ValueError as exc:
+            raise _failed(value, field_type) from exc
+    return read
 
 
 def parse_datetime(text: str) -> datetime:
@@ -106,6 +83,24 @@ def parse_datetime(text: str) -> datetime:
     if zone is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "boolean": _boolean, "int": _integer("int"), "long": _integer("long"),
+    "double": _decimal("double"), "currency": _decimal("currency"),
+    "percent": _decimal("percent"), "date": _parsed(date, date.fromisoformat, "date"),
+    "datetime": _parsed(datetime, parse_datetime, "datetime")}
+
+
+def reader(field_type: str) -> Callable[[Any], Any]:
+    """The function that types one value of ``field_type``, as :func:`typed` does (look
+    it up once per column, then call it per value)."""
+    return _READERS.get(field_type, _text)
+
+
+def typed(value: Any, field_type: str) -> Any:
+    """The Python value of a REST JSON value or a Bulk CSV string for ``field_type``."""
+    return reader(field_type)(value)
 
 
 def lookup(record: Mapping[str, Any], path: str) -> Any:
