@@ -291,11 +291,11 @@ class Applier:
         return [c for c in changes if not (c.kind is ChangeKind.CREATE and c.key in found)]
 
 
-def _deferred(change: RecordChange, unsettled: frozenset[str]) -> bool:
-    """True when ``change`` looks up a record of another object whose changes are not
-    all sent yet (it waits for a later pass over the plan)."""
-    return any(ref.object in unsettled and ref.object != change.object
-               for _f, ref in _pending_refs(change))
+def _waits_for(change: RecordChange, unsettled: frozenset[str]) -> set[str]:
+    """The other objects whose changes are not all sent yet and of which ``change``
+    looks up a record (it waits for a later pass over the plan if there are any)."""
+    return {ref.object for _f, ref in _pending_refs(change)
+            if ref.object in unsettled and ref.object != change.object}
 
 
 def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: MappingFile,
@@ -344,10 +344,12 @@ def _pass(applier: Applier, path: Path, *, before: frozenset[str] | None,
     deferred: set[str] = set()
 
     def wanted(change: RecordChange) -> bool:
-        if before is not None and not _deferred(change, before):
+        if before is not None and not _waits_for(change, before):
             return False  # sent by an earlier pass
-        if _deferred(change, unsettled):
+        awaited = _waits_for(change, unsettled)
+        if awaited:
             deferred.add(change.object)
+            applier.spools.awaited.update(awaited)  # their jobs are sent sooner
             return False
         return True
 

@@ -5,12 +5,14 @@ through Bulk API 2.0 are not sent per batch: each batch's rows get their ledger 
 (before anything is sent, as for every write) and are appended to a temporary file per
 object and operation. A file that reaches ``JOB_ROWS`` rows (one Bulk internal batch)
 is sent at once as its own job, and Salesforce processes it while the apply reads the
-plan on and spools the next rows; at the end of a pass the rest is sent (jobs of
-different objects run at the same time) and every job's results are recorded, oldest
-job first, as its result files are read, a few hundred rows at a time, while the org
-still works on the later jobs. So a plan of any size holds a batch of changes, a file
-offset per spooled row and the jobs' row digests (:mod:`sfrenew.salesforce.bulk`), and
-pays one job per object per 10,000 rows instead of one per batch of the plan.
+plan on and spools the next rows. An object a later pass waits for goes in jobs of
+``AWAITED_JOB_ROWS``, so that pass waits for one small job (ADR 0026's amendment). At
+the end of a pass the rest is sent (jobs of different objects run at the same time)
+and every job's results are recorded, oldest job first, as its result files are read,
+a few hundred rows at a time, while the org still works on the later jobs. So a plan
+of any size holds a batch of changes, a file offset per spooled row and the jobs' row
+digests (:mod:`sfrenew.salesforce.bulk`), and pays one job per object per 10,000 rows
+(per 2,000 for an awaited object) instead of one per batch of the plan.
 
 A run killed before the results are recorded leaves intents without results: the
 next run settles them in the org first (:mod:`sfrenew.apply.recover`), as for any
@@ -49,6 +51,13 @@ RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
 # Bulk API 2.0 ingest in internal batches of 10,000 records, each counted against the
 # org's 15,000 a day, so a smaller job would spend batches and calls for no gain.
 JOB_ROWS = 10_000
+# An object a later pass waits for (renewal opportunities: their lines and tasks look
+# them up) goes in jobs of this many rows instead. The org starts on the first while
+# the plan is still read, and the next pass waits for one small job, not for every
+# row of the object: a job of at most 10,000 rows is one internal batch, processed 200
+# records at a time, and batches of different jobs run in parallel. 2,000 rows is
+# where Salesforce starts recommending Bulk API 2.0 over synchronous calls.
+AWAITED_JOB_ROWS = 2_000
 # Jobs sent and not yet answered. The gateway's own cap (MAX_CONCURRENT_JOBS) keeps one
 # run from crowding the org's other integrations: the same figure.
 IN_FLIGHT = 5
@@ -140,9 +149,10 @@ class Spools:
     """The spooled Bulk rows of one pass, by target (its place in the apply's targets)
     and operation.
 
-    A spool that reaches ``job_rows`` rows is sent at once as its own job (the org
-    processes it while the plan is read on), and a new spool takes the object's next
-    rows; at most ``IN_FLIGHT`` sends wait for their answers, the oldest answered first.
+    A spool that reaches ``job_rows`` rows (``awaited_job_rows`` for an object in
+    :attr:`awaited`) is sent at once as its own job (the org processes it while the
+    plan is read on), and a new spool takes the object's next rows; at most
+    ``IN_FLIGHT`` sends wait for their answers, the oldest answered first.
     :meth:`send` sends the rest and records every result.
     """
 
@@ -152,6 +162,9 @@ class Spools:
         self.totals = totals
         # Looked up when built: the tests set the module's value to see several jobs.
         self.job_rows = JOB_ROWS
+        self.awaited_job_rows = AWAITED_JOB_ROWS
+        # Objects a later pass waits for (the apply adds them as it finds such changes).
+        self.awaited: set[str] = set()
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
         self._sent: deque[_Sent] = deque()
 
@@ -161,6 +174,11 @@ class Spools:
         is full is sent)."""
         # Answered when the job ends: each row keeps its recorded intent until then.
         full: list[RowSpool] = []
+        limit = self.job_rows
+        if target.sobject in self.awaited:  # a small job, though never one the gateway
+            # would send through sObject Collections instead (a call per 200 rows)
+            limit = min(limit, max(self.awaited_job_rows,
+                                   self.gateway.thresholds.write_bulk_rows))
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
                                    changes=changes, refs=refs, clock=self.clock,
                                    answered_soon=False):
@@ -169,7 +187,7 @@ class Spools:
             if spool is None:
                 spool = self._spools[key] = RowSpool(target, key[1])
             spool.add(sent)
-            if len(spool) >= self.job_rows:  # the object's next rows go to a new spool
+            if len(spool) >= limit:  # the object's next rows go to a new spool
                 full.append(self._spools.pop(key))
         if full:
             self._start(full)

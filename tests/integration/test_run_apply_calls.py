@@ -5,12 +5,19 @@ one job per object however many batches the plan is read in."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from simple_salesforce.api import Salesforce
 
 from sfrenew.apply import spool
 from sfrenew.store import ledger
-from tests.integration.test_run_support import dump, open_book
+from tests.integration.conftest import (
+    API_VERSION,
+    client_credentials_token,
+    new_http_session,
+)
+from tests.integration.test_run_support import Book, dump, open_book
 
 pytestmark = pytest.mark.integration
 # What the seeded book of 150 contracts writes on its first run (hand-checked once
@@ -120,3 +127,50 @@ def test_a_full_spool_is_sent_as_its_own_job_while_the_plan_is_read_on(
     assert calls["bulk_upload"] == jobs
     assert calls["bulk_job"] == 2 * jobs  # create and close of each
     assert calls.get("collections", 0) == sum(0 < n % 50 < 30 for n in sizes)
+
+
+def _ingest_jobs(book: Book) -> list[dict[str, Any]]:
+    """The org's Bulk ingest jobs, oldest first, each with its rows processed."""
+    http = new_http_session(book.org)
+    try:
+        sf = Salesforce(instance_url=book.org.instance_url, session=http, version=API_VERSION,
+                        session_id=client_credentials_token(book.org, http))
+        listed: dict[str, Any] = sf.restful("jobs/ingest") or {}
+        return [sf.restful(f"jobs/ingest/{job['id']}") or {} for job in listed["records"]]
+    finally:
+        http.close()
+
+
+@pytest.mark.parametrize("mapping", ["mappings/standard.yaml", "mappings/cpq.yaml"])
+def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str) -> None:
+    # Lines and tasks look up the renewal opportunities this run creates: the next pass
+    # waits for them. With 10-row jobs for such an object (and Bulk from 10 rows), its
+    # first jobs go while the plan is still read, before the jobs of the objects nothing
+    # waits for, which go at the end of the pass; the org ends as with one job an
+    # object, and the ledger knows every write.
+    by_size = {}
+    for name, awaited_rows in (("one job an object", 10**9), ("10-row jobs", 10)):
+        monkeypatch.setattr(spool, "AWAITED_JOB_ROWS", awaited_rows)
+        book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            by_size[name] = (outcome.stats["written"], dump(book))
+            jobs = _ingest_jobs(book)
+            assert book.run().stats["written"] == {}
+        finally:
+            book.org.stop()
+    assert by_size["10-row jobs"] == by_size["one job an object"]
+    written = by_size["10-row jobs"][0]
+    opportunities = written["Opportunity"]["created"] + written["Opportunity"]["updated"]
+    assert opportunities > 20
+    # Every full 10 rows of opportunities is a job of its own, sent before any other
+    # object's job; the rest (under 10 rows) goes through sObject Collections.
+    first = [(job["object"], job["numberRecordsProcessed"])
+             for job in jobs[:opportunities // 10]]
+    assert first == [("Opportunity", 10)] * (opportunities // 10)
+    assert all(job["object"] != "Opportunity" for job in jobs[opportunities // 10:])
+    others = [counts["created"] + counts["updated"] for obj, counts in written.items()
+              if obj != "Opportunity"]
+    assert len(jobs) == opportunities // 10 + sum(n >= 10 for n in others)
