@@ -318,9 +318,11 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
     applier = Applier(gateway=gateway, store=store, mapping=mapping, run_id=run_id,
                       clock=clock, options=options, totals=totals)
     counts = read_header(path).counts
-    unsettled = frozenset(obj for obj, per in counts.items()
-                          if any(n for kind, n in per.items() if kind != "leave")) \
+    writes = {obj: sum(n for kind, n in per.items() if kind != "leave")
+              for obj, per in counts.items()}
+    unsettled = frozenset(obj for obj, n in writes.items() if n) \
         if options.bulk_objects else frozenset()
+    applier.spools.planned = writes
     before: frozenset[str] | None = None  # what the previous pass waited for
     while True:
         deferred = _pass(applier, path, before=before, unsettled=unsettled, stop=stop,

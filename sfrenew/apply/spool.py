@@ -52,11 +52,12 @@ RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
 # org's 15,000 a day, so a smaller job would spend batches and calls for no gain.
 JOB_ROWS = 10_000
 # An object a later pass waits for (renewal opportunities: their lines and tasks look
-# them up) goes in jobs of this many rows instead. The org starts on the first while
-# the plan is still read, and the next pass waits for one small job, not for every
-# row of the object: a job of at most 10,000 rows is one internal batch, processed 200
-# records at a time, and batches of different jobs run in parallel. 2,000 rows is
-# where Salesforce starts recommending Bulk API 2.0 over synchronous calls.
+# them up) goes in smaller jobs: the org starts on the first while the plan is still
+# read, and the next pass waits for one small job, not for every row of the object (a
+# job of at most 10,000 rows is one internal batch, processed 200 records at a time;
+# batches of different jobs run in parallel). Its rows in the plan are split in
+# IN_FLIGHT - 1 jobs, so the pass never stops to answer one, of at least this many
+# rows: where Salesforce starts recommending Bulk API 2.0 over synchronous calls.
 AWAITED_JOB_ROWS = 2_000
 # Jobs sent and not yet answered. The gateway's own cap (MAX_CONCURRENT_JOBS) keeps one
 # run from crowding the org's other integrations: the same figure.
@@ -163,8 +164,10 @@ class Spools:
         # Looked up when built: the tests set the module's value to see several jobs.
         self.job_rows = JOB_ROWS
         self.awaited_job_rows = AWAITED_JOB_ROWS
-        # Objects a later pass waits for (the apply adds them as it finds such changes).
+        # Objects a later pass waits for (the apply adds them as it finds such changes),
+        # and the rows each object has in the plan (its header's counts).
         self.awaited: set[str] = set()
+        self.planned: Mapping[str, int] = {}
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
         self._sent: deque[_Sent] = deque()
 
@@ -175,10 +178,8 @@ class Spools:
         # Answered when the job ends: each row keeps its recorded intent until then.
         full: list[RowSpool] = []
         limit = self.job_rows
-        if target.sobject in self.awaited:  # a small job, though never one the gateway
-            # would send through sObject Collections instead (a call per 200 rows)
-            limit = min(limit, max(self.awaited_job_rows,
-                                   self.gateway.thresholds.write_bulk_rows))
+        if target.sobject in self.awaited:
+            limit = min(limit, self._awaited_rows(target.sobject))
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
                                    changes=changes, refs=refs, clock=self.clock,
                                    answered_soon=False):
@@ -191,6 +192,13 @@ class Spools:
                 full.append(self._spools.pop(key))
         if full:
             self._start(full)
+
+    def _awaited_rows(self, sobject: str) -> int:
+        """Rows per job of an object a later pass waits for: its planned rows in
+        ``IN_FLIGHT - 1`` jobs, at least ``awaited_job_rows``, and never so few that the
+        gateway would send them through sObject Collections (a call per 200 rows)."""
+        share = -(-self.planned.get(sobject, 0) // max(IN_FLIGHT - 1, 1))
+        return max(share, self.awaited_job_rows, self.gateway.thresholds.write_bulk_rows)
 
     def send(self) -> None:
         """Send every spooled row (one Bulk job per object and operation, run at the same

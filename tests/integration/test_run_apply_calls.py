@@ -142,15 +142,19 @@ def _ingest_jobs(book: Book) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("mapping", ["mappings/standard.yaml", "mappings/cpq.yaml"])
+@pytest.mark.parametrize("in_flight", [9, 3])
 def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str, in_flight: int) -> None:
     # Lines and tasks look up the renewal opportunities this run creates: the next pass
-    # waits for them. With 10-row jobs for such an object (and Bulk from 10 rows), its
-    # first jobs go while the plan is still read, before the jobs of the objects nothing
-    # waits for, which go at the end of the pass; the org ends as with one job an
-    # object, and the ledger knows every write.
+    # waits for them. Their rows go in jobs of the plan's opportunities split in
+    # in_flight - 1, at least 10 rows here (and Bulk from 10 rows): with 9 in flight the
+    # 10-row floor decides, with 3 the split does. The first jobs go while the plan is
+    # still read, before the jobs of the objects nothing waits for, which go at the end
+    # of the pass; the org ends as with one job an object, and the ledger knows every
+    # write.
+    monkeypatch.setattr(spool, "IN_FLIGHT", in_flight)
     by_size = {}
-    for name, awaited_rows in (("one job an object", 10**9), ("10-row jobs", 10)):
+    for name, awaited_rows in (("one job an object", 10**9), ("small jobs", 10)):
         monkeypatch.setattr(spool, "AWAITED_JOB_ROWS", awaited_rows)
         book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
         try:
@@ -161,16 +165,19 @@ def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_re
             assert book.run().stats["written"] == {}
         finally:
             book.org.stop()
-    assert by_size["10-row jobs"] == by_size["one job an object"]
-    written = by_size["10-row jobs"][0]
+    assert by_size["small jobs"] == by_size["one job an object"]
+    written = by_size["small jobs"][0]
     opportunities = written["Opportunity"]["created"] + written["Opportunity"]["updated"]
-    assert opportunities > 20
-    # Every full 10 rows of opportunities is a job of its own, sent before any other
-    # object's job; the rest (under 10 rows) goes through sObject Collections.
-    first = [(job["object"], job["numberRecordsProcessed"])
-             for job in jobs[:opportunities // 10]]
-    assert first == [("Opportunity", 10)] * (opportunities // 10)
-    assert all(job["object"] != "Opportunity" for job in jobs[opportunities // 10:])
+    assert opportunities > 30
+    size = max(10, -(-opportunities // (in_flight - 1)))
+    assert size == (10 if in_flight == 9 else -(-opportunities // 2))
+    # Every full job of opportunities is sent before any other object's job; the rest
+    # goes at the end of the pass (a job from 10 rows, else sObject Collections).
+    full, rest = divmod(opportunities, size)
+    assert [(job["object"], job["numberRecordsProcessed"]) for job in jobs[:full]] == \
+        [("Opportunity", size)] * full
+    assert [job["numberRecordsProcessed"] for job in jobs[full:]
+            if job["object"] == "Opportunity"] == ([rest] if rest >= 10 else [])
     others = [counts["created"] + counts["updated"] for obj, counts in written.items()
               if obj != "Opportunity"]
-    assert len(jobs) == opportunities // 10 + sum(n >= 10 for n in others)
+    assert len(jobs) == full + (rest >= 10) + sum(n >= 10 for n in others)
