@@ -5,14 +5,15 @@ through Bulk API 2.0 are not sent per batch: each batch's rows get their ledger 
 (before anything is sent, as for every write) and are appended to a temporary file per
 object and operation. A file that reaches ``JOB_ROWS`` rows (one Bulk internal batch)
 is sent at once as its own job, and Salesforce processes it while the apply reads the
-plan on and spools the next rows. An object a later pass waits for goes in jobs of
-``AWAITED_JOB_ROWS``, so that pass waits for one small job (ADR 0026's amendment). At
-the end of a pass the rest is sent (jobs of different objects run at the same time)
-and every job's results are recorded, oldest job first, as its result files are read,
-a few hundred rows at a time, while the org still works on the later jobs. So a plan
-of any size holds a batch of changes, a file offset per spooled row and the jobs' row
-digests (:mod:`sfrenew.salesforce.bulk`), and pays one job per object per 10,000 rows
-(per 2,000 for an awaited object) instead of one per batch of the plan.
+plan on and spools the next rows. An object a later pass waits for goes in smaller
+jobs (``Spools._awaited_rows``), so that pass waits for one small job (ADR 0026's
+second amendment). At the end of a pass the rest is sent (jobs of different objects
+run at the same time) and every job's results are recorded, oldest job first, as its
+result files are read, a few hundred rows at a time, while the org still works on the
+later jobs. So a plan of any size holds a batch of changes, a file offset per spooled
+row and the jobs' row digests (:mod:`sfrenew.salesforce.bulk`), and pays one job per
+object per 10,000 rows (an awaited object: about four jobs, of at least 2,000 rows)
+instead of one per batch of the plan.
 
 A run killed before the results are recorded leaves intents without results: the
 next run settles them in the org first (:mod:`sfrenew.apply.recover`), as for any
