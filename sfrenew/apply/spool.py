@@ -50,7 +50,8 @@ from sfrenew.store.port import StorePort
 RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
 # A spool this full is sent as its own job while the pass goes on: Salesforce processes
 # Bulk API 2.0 ingest in internal batches of 10,000 records, each counted against the
-# org's 15,000 a day, so a smaller job would spend batches and calls for no gain.
+# org's 15,000 a day, so a smaller job would spend batches and calls for no gain,
+# unless a later pass waits for it (below).
 JOB_ROWS = 10_000
 # An object a later pass waits for (renewal opportunities: their lines and tasks look
 # them up) goes in smaller jobs: the org starts on the first while the plan is still
