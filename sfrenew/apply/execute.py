@@ -208,12 +208,13 @@ class Applier:
                 self._carried.setdefault(n, []).extend(ready)
                 self._send_full(n, every=last)
 
-    def flush(self) -> None:
+    def flush(self, *, last: bool = True) -> None:
         """Send every change carried over from earlier batches, and those waiting, and
-        the spooled Bulk rows."""
+        the spooled Bulk rows (not ``last``: another pass follows, and only the Bulk jobs
+        of objects it looks up are waited for)."""
         while self._waiting or any(self._carried.values()):
             self.apply_batch([], last=True)
-        self.spools.send()
+        self.spools.send(waited=None if last else self.spools.awaited)
 
     def _send_full(self, n: int, *, every: bool) -> None:
         target = self.targets[n]
@@ -329,7 +330,7 @@ def apply_plan(*, path: Path, gateway: GatewayPort, store: StorePort, mapping: M
                          advance=advance)
         if deferred is None:  # stopped
             return applier.totals
-        applier.flush()
+        applier.flush(last=not deferred)
         if not deferred:
             return applier.totals
         # Lookups in a circle (none in sfrenew's plans): the last pass takes every change.

@@ -5,15 +5,18 @@ through Bulk API 2.0 are not sent per batch: each batch's rows get their ledger 
 (before anything is sent, as for every write) and are appended to a temporary file per
 object and operation. A file that reaches ``JOB_ROWS`` rows (one Bulk internal batch)
 is sent at once as its own job, and Salesforce processes it while the apply reads the
-plan on and spools the next rows. An object a later pass waits for goes in smaller
-jobs (``Spools._awaited_rows``), so that pass waits for one small job (ADR 0026's
-second amendment). At the end of a pass the rest is sent (jobs of different objects
-run at the same time) and every job's results are recorded, oldest job first, as its
-result files are read, a few hundred rows at a time, while the org still works on the
-later jobs. So a plan of any size holds a batch of changes, a file offset per spooled
-row and the jobs' row digests (:mod:`sfrenew.salesforce.bulk`), and pays one job per
-object per 10,000 rows (an awaited object: about four jobs, of at least 2,000 rows)
-instead of one per batch of the plan.
+plan on and spools the next rows. An object's first job is smaller
+(``FIRST_JOB_ROWS``), so the org starts on it soon after the pass does, and an object a
+later pass waits for goes in smaller jobs (``Spools._awaited_rows``), so that pass
+waits for one small job (ADR 0026's second and third amendments). At the end of a pass
+the rest is sent (jobs of different objects run at the same time) and every job's
+results are recorded, oldest job first, as its result files are read, a few hundred
+rows at a time, while the org still works on the later jobs; when another pass
+follows, only the jobs it looks up are waited for, the others are answered during it.
+So a plan of any size holds a batch of changes, a file offset per spooled row and the
+jobs' row digests (:mod:`sfrenew.salesforce.bulk`), and pays one job per object per
+10,000 rows, plus its first small one (an awaited object: about four jobs, of at least
+2,000 rows), instead of one per batch of the plan.
 
 A run killed before the results are recorded leaves intents without results: the
 next run settles them in the org first (:mod:`sfrenew.apply.recover`), as for any
@@ -28,7 +31,7 @@ import pickle
 import tempfile
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -61,6 +64,12 @@ JOB_ROWS = 10_000
 # IN_FLIGHT - 1 jobs, so the pass never stops to answer one, of at least this many
 # rows: where Salesforce starts recommending Bulk API 2.0 over synchronous calls.
 AWAITED_JOB_ROWS = 2_000
+# The first job of any other object is no bigger either: the org (Salesforce too) starts
+# on a job only once it is closed, and with 10,000-row jobs it stood idle at the start
+# of a pass while the first 10,000 rows were spooled (7.5 s of the second pass at 20,000
+# contracts), and the end of the run then waited for it. One more job an object: about
+# six calls and one of the org's 15,000 internal batches a day.
+FIRST_JOB_ROWS = 2_000
 # Jobs sent and not yet answered. The gateway's own cap (MAX_CONCURRENT_JOBS) keeps one
 # run from crowding the org's other integrations: the same figure.
 IN_FLIGHT = 5
@@ -166,12 +175,14 @@ class Spools:
         # Looked up when built: the tests set the module's value to see several jobs.
         self.job_rows = JOB_ROWS
         self.awaited_job_rows = AWAITED_JOB_ROWS
+        self.first_job_rows = FIRST_JOB_ROWS
         # Objects a later pass waits for (the apply adds them as it finds such changes),
         # and the rows each object has in the plan (its header's counts).
         self.awaited: set[str] = set()
         self.planned: Mapping[str, int] = {}
         self._spools: dict[tuple[int, Operation], RowSpool] = {}
         self._sent: deque[_Sent] = deque()
+        self._begun: set[str] = set()  # objects with a job started
 
     def add(self, n: int, target: Target, changes: Sequence[RecordChange],
             refs: Sequence[Mapping[str, str]]) -> None:
@@ -179,9 +190,7 @@ class Spools:
         is full is sent)."""
         # Answered when the job ends: each row keeps its recorded intent until then.
         full: list[RowSpool] = []
-        limit = self.job_rows
-        if target.sobject in self.awaited:
-            limit = min(limit, self._awaited_rows(target.sobject))
+        limit = self._job_rows(target.sobject)
         for sent in record_intents(store=self.store, run_id=self.run_id, target=target,
                                    changes=changes, refs=refs, clock=self.clock,
                                    answered_soon=False):
@@ -192,29 +201,58 @@ class Spools:
             spool.add(sent)
             if len(spool) >= limit:  # the object's next rows go to a new spool
                 full.append(self._spools.pop(key))
+                self._begun.add(target.sobject)
+                limit = self._job_rows(target.sobject)
         if full:
             self._start(full)
+
+    def _job_rows(self, sobject: str) -> int:
+        """The rows of ``sobject``'s next job: smaller for its first job and for an object
+        a later pass waits for."""
+        if sobject in self.awaited:
+            return min(self.job_rows, self._awaited_rows(sobject))
+        if sobject not in self._begun:  # its first job: the org starts on it sooner
+            return min(self.job_rows, self._small(self.first_job_rows))
+        return self.job_rows
 
     def _awaited_rows(self, sobject: str) -> int:
         """Rows per job of an object a later pass waits for: its planned rows in
         ``IN_FLIGHT - 1`` jobs, at least ``awaited_job_rows``, and never so few that the
         gateway would send them through sObject Collections (a call per 200 rows)."""
         share = -(-self.planned.get(sobject, 0) // max(IN_FLIGHT - 1, 1))
-        return max(share, self.awaited_job_rows, self.gateway.thresholds.write_bulk_rows)
+        return self._small(max(share, self.awaited_job_rows))
 
-    def send(self) -> None:
+    def _small(self, rows: int) -> int:
+        """``rows``, or more where the gateway would send fewer through sObject
+        Collections (a call per 200 rows) instead of a Bulk job."""
+        return max(rows, self.gateway.thresholds.write_bulk_rows)
+
+    def send(self, *, waited: Collection[str] | None = None) -> None:
         """Send every spooled row (one Bulk job per object and operation, run at the same
         time), wait for every job sent, recording results as they are read; the spools
-        are emptied."""
+        are emptied.
+
+        ``waited`` (at the end of a pass another pass follows): wait only for the jobs
+        holding these objects' rows, the ones the next pass looks up, sent first in jobs
+        of their own; the other jobs stay in flight, the org working on them while the
+        next pass reads the plan, and are answered when ``IN_FLIGHT`` sends wait or by
+        the last pass's :meth:`send`.
+        """
         rest = [s for _k, s in sorted(self._spools.items(), key=lambda kv: kv[0])]
         self._spools = {}
+        groups = [rest] if waited is None else [
+            [s for s in rest if s.target.sobject in waited],
+            [s for s in rest if s.target.sobject not in waited]]
         try:
-            if rest:
-                self._start(rest)
-            while self._sent:
-                self._answer_oldest()
-        finally:
+            for group in groups:
+                if group:
+                    self._start(group)
+            while (sent := next((x for x in self._sent if waited is None or any(
+                    s.target.sobject in waited for s in x.spools)), None)) is not None:
+                self._answer(sent)
+        except BaseException:
             self.close()
+            raise
 
     def close(self) -> None:
         """Delete every spool, sent or not (after a failure: the rows' intents are in
@@ -230,20 +268,20 @@ class Spools:
         while ``IN_FLIGHT`` wait."""
         try:
             while len(self._sent) >= IN_FLIGHT:
-                self._answer_oldest()
+                self._answer(self._sent[0])
             answers = self.gateway.start_streamed([s.request() for s in spools])
         except BaseException:
             for spool in spools:
                 spool.close()
             self.close()
             raise
+        self._begun.update(s.target.sobject for s in spools)
         self._sent.append(_Sent(spools, answers, self.totals.chunks + 1))
         self.totals.chunks += len(spools)  # a job each, for the crash tests' seam
 
-    def _answer_oldest(self) -> None:
-        """Record every answer of the oldest send (the rows they answer are read back
-        from its spools only when recorded, a batch at a time), then delete its spools."""
-        sent = self._sent[0]
+    def _answer(self, sent: _Sent) -> None:
+        """Record every answer of ``sent`` (the rows they answer are read back from its
+        spools only when recorded, a batch at a time), then delete its spools."""
         # Per spool, the answers not recorded yet.
         pending: list[list[RowResult]] = [[] for _ in sent.spools]
         started = False
@@ -259,7 +297,10 @@ class Spools:
         for spool, results in zip(sent.spools, pending, strict=True):
             self._record(spool, results)
         writer.chunk_checkpoint(sent.first + len(sent.spools) - 1, "after_results")
-        self._sent.popleft().close()
+        # Removed by identity (the oldest but for a pass's end, which skips the sends
+        # no later pass waits for).
+        del self._sent[next(i for i, x in enumerate(self._sent) if x is sent)]
+        sent.close()
 
     def _record(self, spool: RowSpool, results: list[RowResult]) -> None:
         if results:

@@ -181,3 +181,60 @@ def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_re
     others = [counts["created"] + counts["updated"] for obj, counts in written.items()
               if obj != "Opportunity"]
     assert len(jobs) == full + (rest >= 10) + sum(n >= 10 for n in others)
+
+
+@pytest.mark.parametrize("mapping", ["mappings/standard.yaml", "mappings/cpq.yaml"])
+def test_each_object_starts_with_a_small_job_and_a_pass_waits_only_for_what_is_looked_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str) -> None:
+    # First jobs of 10 rows (Bulk from 10 rows): every object the next pass does not
+    # wait for sends its first 10 rows as a job of their own, then the rest; the
+    # renewal opportunities (the lines and tasks look them up) keep their own rule. At
+    # the end of the first pass only the opportunities' jobs are answered: the accounts'
+    # job is answered during the second pass. The org ends as with one job an object,
+    # and the ledger knows every write.
+    events: list[tuple[str, tuple[str, ...]]] = []
+    start, answer = spool.Spools._start, spool.Spools._answer
+
+    def started(self: spool.Spools, spools: list[spool.RowSpool]) -> None:
+        events.append(("start", tuple(s.target.sobject for s in spools)))
+        start(self, spools)
+
+    def answered(self: spool.Spools, sent: Any) -> None:
+        events.append(("answer", tuple(s.target.sobject for s in sent.spools)))
+        answer(self, sent)
+
+    monkeypatch.setattr(spool.Spools, "_start", started)
+    monkeypatch.setattr(spool.Spools, "_answer", answered)
+    by_size = {}
+    for name, first_rows in (("one job an object", 10**9), ("small first jobs", 10)):
+        monkeypatch.setattr(spool, "FIRST_JOB_ROWS", first_rows)
+        events.clear()
+        book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            by_size[name] = (outcome.stats["written"], dump(book))
+            jobs = _ingest_jobs(book)
+            assert book.run().stats["written"] == {}
+        finally:
+            book.org.stop()
+    assert by_size["small first jobs"] == by_size["one job an object"]
+    written = {obj: counts["created"] + counts["updated"]
+               for obj, counts in by_size["small first jobs"][0].items()}
+    sizes: dict[str, list[int]] = {}
+    for job in jobs:  # oldest first
+        sizes.setdefault(job["object"], []).append(job["numberRecordsProcessed"])
+    assert sizes.pop("Opportunity") == [written.pop("Opportunity")]
+    assert written
+    assert all(n >= 20 for n in written.values())
+    assert sizes == {obj: [10, n - 10] for obj, n in written.items()}
+    # The second pass (lines, tasks) starts only once every opportunity job is
+    # answered, and the accounts' jobs are answered after it started.
+    second = min(i for i, (kind, objects) in enumerate(events) if kind == "start" and
+                 {"OpportunityLineItem", "Task"} & set(objects))
+    assert all(i < second for i, (kind, objects) in enumerate(events)
+               if kind == "answer" and "Opportunity" in objects)
+    accounts = [i for i, (kind, objects) in enumerate(events)
+                if kind == "answer" and "Account" in objects]
+    assert accounts
+    assert all(i > second for i in accounts)
