@@ -54,7 +54,7 @@ RECORD_ROWS = 500  # results recorded in the ledger this many rows at a time
 # A spool this full is sent as its own job while the pass goes on: Salesforce processes
 # Bulk API 2.0 ingest in internal batches of 10,000 records, each counted against the
 # org's 15,000 a day, so a smaller job would spend batches and calls for no gain,
-# unless a later pass waits for it (below).
+# unless a later pass waits for it or it is the object's first (below).
 JOB_ROWS = 10_000
 # An object a later pass waits for (renewal opportunities: their lines and tasks look
 # them up) goes in smaller jobs: the org starts on the first while the plan is still
@@ -161,11 +161,12 @@ class Spools:
     """The spooled Bulk rows of one pass, by target (its place in the apply's targets)
     and operation.
 
-    A spool that reaches ``job_rows`` rows (``awaited_job_rows`` for an object in
-    :attr:`awaited`) is sent at once as its own job (the org processes it while the
-    plan is read on), and a new spool takes the object's next rows; at most
-    ``IN_FLIGHT`` sends wait for their answers, the oldest answered first.
-    :meth:`send` sends the rest and records every result.
+    A spool that reaches ``job_rows`` rows (``first_job_rows`` for an object's first
+    job, ``awaited_job_rows`` for an object in :attr:`awaited`: :meth:`_job_rows`) is
+    sent at once as its own job (the org processes it while the plan is read on), and
+    a new spool takes the object's next rows; at most ``IN_FLIGHT`` sends wait for
+    their answers, the oldest answered first. :meth:`send` sends the rest and records
+    the results (at a pass's end, those the next pass looks up).
     """
 
     def __init__(self, *, gateway: GatewayPort, store: StorePort, run_id: str,

@@ -4,6 +4,7 @@ one job per object however many batches the plan is read in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,32 @@ def _ingest_jobs(book: Book) -> list[dict[str, Any]]:
         http.close()
 
 
+def _one_job_and_small_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str,
+                            setting: str, *, before_small: Callable[[], None] | None
+                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A first run and the next on two books (Bulk from 10 rows): ``spool.<setting>`` at
+    10**9 ("one job an object") then 10 ("small jobs"; ``before_small`` called first).
+    Each run's written counts and org; the org's ingest jobs of the second book. Both
+    first runs succeed and end with the same org; the next runs write nothing."""
+    by_size = {}
+    jobs: list[dict[str, Any]] = []
+    for name, rows in (("one job an object", 10**9), ("small jobs", 10)):
+        monkeypatch.setattr(spool, setting, rows)
+        if rows == 10 and before_small is not None:
+            before_small()
+        book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
+        try:
+            outcome = book.run()
+            assert outcome.status == "succeeded", outcome.message
+            by_size[name] = (outcome.stats["written"], dump(book))
+            jobs = _ingest_jobs(book)
+            assert book.run().stats["written"] == {}
+        finally:
+            book.org.stop()
+    assert by_size["small jobs"] == by_size["one job an object"]
+    return by_size, jobs
+
+
 @pytest.mark.parametrize("mapping", ["mappings/standard.yaml", "mappings/cpq.yaml"])
 @pytest.mark.parametrize("in_flight", [9, 3])
 def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_read(
@@ -153,19 +180,8 @@ def test_the_rows_a_later_pass_waits_for_go_in_small_jobs_sent_as_the_plan_is_re
     # of the pass; the org ends as with one job an object, and the ledger knows every
     # write.
     monkeypatch.setattr(spool, "IN_FLIGHT", in_flight)
-    by_size = {}
-    for name, awaited_rows in (("one job an object", 10**9), ("small jobs", 10)):
-        monkeypatch.setattr(spool, "AWAITED_JOB_ROWS", awaited_rows)
-        book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
-        try:
-            outcome = book.run()
-            assert outcome.status == "succeeded", outcome.message
-            by_size[name] = (outcome.stats["written"], dump(book))
-            jobs = _ingest_jobs(book)
-            assert book.run().stats["written"] == {}
-        finally:
-            book.org.stop()
-    assert by_size["small jobs"] == by_size["one job an object"]
+    by_size, jobs = _one_job_and_small_jobs(tmp_path, monkeypatch, mapping,
+                                            "AWAITED_JOB_ROWS", before_small=None)
     written = by_size["small jobs"][0]
     opportunities = written["Opportunity"]["created"] + written["Opportunity"]["updated"]
     assert opportunities > 30
@@ -205,22 +221,10 @@ def test_each_object_starts_with_a_small_job_and_a_pass_waits_only_for_what_is_l
 
     monkeypatch.setattr(spool.Spools, "_start", started)
     monkeypatch.setattr(spool.Spools, "_answer", answered)
-    by_size = {}
-    for name, first_rows in (("one job an object", 10**9), ("small first jobs", 10)):
-        monkeypatch.setattr(spool, "FIRST_JOB_ROWS", first_rows)
-        events.clear()
-        book = open_book(tmp_path / name, mapping=mapping, bulk_write_rows=10)
-        try:
-            outcome = book.run()
-            assert outcome.status == "succeeded", outcome.message
-            by_size[name] = (outcome.stats["written"], dump(book))
-            jobs = _ingest_jobs(book)
-            assert book.run().stats["written"] == {}
-        finally:
-            book.org.stop()
-    assert by_size["small first jobs"] == by_size["one job an object"]
+    by_size, jobs = _one_job_and_small_jobs(tmp_path, monkeypatch, mapping,
+                                            "FIRST_JOB_ROWS", before_small=events.clear)
     written = {obj: counts["created"] + counts["updated"]
-               for obj, counts in by_size["small first jobs"][0].items()}
+               for obj, counts in by_size["small jobs"][0].items()}
     sizes: dict[str, list[int]] = {}
     for job in jobs:  # oldest first
         sizes.setdefault(job["object"], []).append(job["numberRecordsProcessed"])
