@@ -158,7 +158,7 @@ class _Sent:
 
 
 class Spools:
-    """The spooled Bulk rows of one pass, by target (its place in the apply's targets)
+    """The spooled Bulk rows of the apply's passes, by target (its place in the targets)
     and operation.
 
     A spool that reaches ``job_rows`` rows (``first_job_rows`` for an object's first
