@@ -10,13 +10,10 @@ the watermark moves only once the object's pull has committed.
 
 from __future__ import annotations
 
-import contextvars
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -148,52 +145,6 @@ def _spec(obj: PulledObject, watermark: datetime | None, *, upper: datetime,
     return ReadSpec(obj.sobject, tuple(obj.fields), where, expected_rows=size or None)
 
 
-class _Storer:
-    """Stores the pull's batches in a thread of its own, in the order they are given,
-    while the pull reads on.
-
-    Reading (the answer's text, CSV, typing) and storing (encoding, SQLite or
-    PostgreSQL) took turns on one thread; the database's own work and the socket's
-    waits let the other thread run, so the two now overlap. At most ``depth`` batches
-    wait (memory stays flat). A failure while storing stops the storing; the pull
-    sees it at its next batch (or at :meth:`close`) and raises it. Steps run in a copy
-    of the pull's context (its log lines carry the run's job and id).
-    """
-
-    _END = object()
-
-    def __init__(self, depth: int = 2) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-        self._context = contextvars.copy_context()
-        self._thread = threading.Thread(target=self._work, daemon=True,
-                                        name="sfrenew-pull-store")
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            while (step := self._queue.get()) is not self._END:
-                self._context.run(step)
-        except BaseException as exc:
-            self.error = exc
-            while self._queue.get() is not self._END:  # the reader never blocks on us
-                pass
-
-    def put(self, step: Callable[[], None]) -> None:
-        """Queue ``step`` (waits while ``depth`` steps wait); raises the storing's
-        failure, if any."""
-        self._queue.put(step)
-        if self.error is not None:
-            raise self.error
-
-    def close(self, *, raise_error: bool = True) -> None:
-        """Wait until every queued step is done; raise the storing's failure."""
-        self._queue.put(self._END)
-        self._thread.join()
-        if raise_error and self.error is not None:
-            raise self.error
-
-
 def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper: datetime,
          overlap: timedelta, run_id: str, stop: threading.Event | None = None,
          progress: PullProgress | None = None, skip: Iterable[str] = ()) -> PullResult:
@@ -201,9 +152,7 @@ def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper:
 
     ``skip`` names objects already pulled by this run (a resumed run). Stopping is
     checked between objects and between batches; an object stopped half-way keeps
-    its old watermark, so the next pull reads it again from there. Batches are stored
-    in order by a thread of their own while the next ones are read
-    (:class:`_Storer`); an object's watermark moves once its last batch is stored.
+    its old watermark, so the next pull reads it again from there.
     """
     result = PullResult()
     done = set(skip)
@@ -213,50 +162,30 @@ def pull(*, gateway: GatewayPort, store: StorePort, mapping: MappingFile, upper:
     watermarks = {obj.sobject: store.get_watermark(obj.sobject) for obj in todo}
     specs = [_spec(obj, watermarks[obj.sobject], upper=upper, overlap=overlap,
                    mirrored=known.get(obj.sobject)) for obj in todo]
-    stored: dict[str, list[int]] = {}  # live and deleted rows stored, per object
-
-    def store_batch(obj: PulledObject, batch: list[dict[str, Any]],
-                    resolve: Callable[[list[str]], dict[str, str]] | None) -> None:
-        n_live, n_gone = _store_batch(store, obj, batch, resolve)
-        counts = stored.setdefault(obj.sobject, [0, 0])
-        counts[0] += n_live
-        counts[1] += n_gone
-        if progress is not None:
-            progress.advance("pull", len(batch))
-
-    def finish(obj: PulledObject) -> None:
-        live, gone = stored.get(obj.sobject, (0, 0))
-        store.set_watermark(obj.sobject, upper, run_id=run_id)
-        result.deleted[obj.sobject] = gone
-        log.info(PULL_OBJECT_DONE, object=obj.sobject, rows=live, deleted=gone,
-                 incremental=watermarks[obj.sobject] is not None)
-
     # One read of every object: counts and first pages go five to a call, and Bulk
     # query jobs run in Salesforce at the same time while the objects are stored in
     # order (a polymorphic object's parents are mirrored before it).
     reads = gateway.read_many(specs)
     parents = [obj.sobject for obj in objects]
-    storer = _Storer()
-    try:
-        for obj, rows in zip(todo, reads, strict=True):
+    for obj, rows in zip(todo, reads, strict=True):
+        if stop is not None and stop.is_set():
+            result.stopped = True
+            return result
+        before = parents[:parents.index(obj.sobject)]
+        resolve = _resolver(store, before) if obj.polymorphic else None
+        live = gone = 0
+        for batch in _batches(rows, BATCH_ROWS):
+            n_live, n_gone = _store_batch(store, obj, batch, resolve)
+            live, gone = live + n_live, gone + n_gone
+            if progress is not None:
+                progress.advance("pull", len(batch))
             if stop is not None and stop.is_set():
                 result.stopped = True
-                break
-            before = parents[:parents.index(obj.sobject)]
-            resolve = _resolver(store, before) if obj.polymorphic else None
-            for batch in _batches(rows, BATCH_ROWS):
-                storer.put(partial(store_batch, obj, batch, resolve))
-                if stop is not None and stop.is_set():
-                    result.stopped = True
-                    break
-            if result.stopped:
-                break
-            storer.put(partial(finish, obj))
-    except BaseException:
-        storer.close(raise_error=False)
-        raise
-    storer.close()
-    for obj in todo:  # finished (rows or none), or stopped after some batches
-        if obj.sobject in stored or obj.sobject in result.deleted:
-            result.pulled[obj.sobject] = sum(stored.get(obj.sobject, (0, 0)))
+                result.pulled[obj.sobject] = live + gone
+                return result
+        store.set_watermark(obj.sobject, upper, run_id=run_id)
+        result.pulled[obj.sobject] = live + gone
+        result.deleted[obj.sobject] = gone
+        log.info(PULL_OBJECT_DONE, object=obj.sobject, rows=live, deleted=gone,
+                 incremental=watermarks[obj.sobject] is not None)
     return result
