@@ -28,7 +28,6 @@ share: they hold only their options).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -71,37 +70,23 @@ _DECODER = json.JSONDecoder(object_hook=_decode)
 _quote = json.encoder.encode_basestring  # the encoder's own string quoting (ensure_ascii off)
 
 
-# The text of each scalar type the store keeps, exactly as the encoder writes it (the
-# tests hold both to the same text); a float is left to the encoder (NaN is refused).
-_SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
-    type(None): lambda _: "null",
-    str: _quote,
-    Decimal: f'{{{{"{_DECIMAL}":"{{}}"}}}}'.format,
-    date: lambda value: f'{{"{_DATE}":"{value.isoformat()}"}}',
-    datetime: lambda value: f'{{"{_DATETIME}":"{value.isoformat()}"}}',
-    bool: lambda value: "true" if value else "false",
-    int: int.__repr__,
-}
-
-
 def dumps(value: Any) -> str:
     """JSON text for ``value``, with Decimal, date and datetime tagged."""
-    # Most values the ledger keeps are one scalar, and a mirror record is one flat
-    # object of scalars (a pull stores hundreds of thousands): text them directly,
-    # exactly as the encoder would. The encoder calls back into Python for every
-    # tagged value, which cost a third of a record's encoding.
+    # Most values the ledger keeps are one scalar: text them directly, exactly as the
+    # encoder would (the tests hold both paths to the same text).
     kind = type(value)
-    scalar = _SCALAR_TEXT.get(kind)
-    if scalar is not None:
-        return scalar(value)
-    if kind is dict:
-        parts = []
-        for key in sorted(value):
-            text = _SCALAR_TEXT.get(type(value[key]))
-            if text is None or type(key) is not str:
-                return _ENCODER.encode(value)  # nested, a float, a key not text
-            parts.append(f"{_quote(key)}:{text(value[key])}")
-        return "{" + ",".join(parts) + "}"
+    if value is None:
+        return "null"
+    if kind is str:
+        return _quote(value)
+    if kind is Decimal:
+        return f'{{"{_DECIMAL}":"{value}"}}'
+    if kind is date:
+        return f'{{"{_DATE}":"{value.isoformat()}"}}'
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
     return _ENCODER.encode(value)
 
 
